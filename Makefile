@@ -32,7 +32,7 @@ data: setup
 	$(PY) -m geodata.build
 
 run: data
-	$(PY) -m streamlit run app.py --server.port $(PORT) --server.headless true
+	$(PY) -m ui.serve --server.port $(PORT) --server.headless true
 
 chromium:
 	@if ! command -v chromium >/dev/null 2>&1; then \

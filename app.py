@@ -1,0 +1,20 @@
+"""Entry point: `streamlit run app.py`. Sets the page, the language switch and the navigation.
+
+The pages themselves live in pages/ (home.py is the start page). Navigation titles are
+translated; URL paths (/map, /data, ...) stay the same in both languages so links can be shared.
+"""
+import streamlit as st
+
+from layers.i18n import t
+from ui.common import language_switch, lang
+
+st.set_page_config(page_title="甘肃生态屏障与零碳园区 · Gansu barrier & parks", 
+                   layout="wide")
+language_switch()
+lg = lang()
+nav = st.navigation([
+    st.Page("pages/home.py", title=t("nav.home", lg), url_path="home", default=True),
+    st.Page("pages/map.py", title=t("nav.map", lg), url_path="map"),
+    st.Page("pages/data.py", title=t("nav.data", lg), url_path="data"),
+])
+nav.run()

@@ -1,0 +1,247 @@
+"""Map rendering with folium, fully offline by default.
+
+- ``OfflineMap`` loads Leaflet's JS/CSS from the dashboard's own static folder (no CDN); no
+  tiles unless the user picks an online basemap.
+- Vector layers go in as GeoJSON with every attribute value HTML-escaped before it reaches the
+  browser (tooltips insert HTML). Styles and legends come from the layer catalog.
+- Land cover is drawn as a classified PNG, reprojected to Web Mercator so pixels sit where they
+  belong, with its legend.
+- With the Gaode basemap (GCJ-02), every overlay is shifted into GCJ-02 so that it lines up.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import rasterio
+import rasterio.warp
+import shapely.geometry
+from branca.element import MacroElement
+from jinja2 import Template
+
+from layers import crs
+from layers.assets import URL_PREFIX
+from layers.catalog import LayerSpec
+from layers.i18n import t
+
+LEAFLET_JS = f"{URL_PREFIX}/leaflet/leaflet.js"
+LEAFLET_CSS = f"{URL_PREFIX}/leaflet/leaflet.css"
+GANSU_FIT = [[32.5, 92.3], [42.8, 108.8]]  # [[lat_min, lon_min], [lat_max, lon_max]]
+
+BASEMAPS = ("none", "osm", "tianditu_vec", "tianditu_img", "gaode")
+
+
+class OfflineMap(folium.Map):
+    """folium.Map whose only assets are Leaflet's, served from /app/static/vendor."""
+
+    default_js = [("leaflet", LEAFLET_JS)]
+    default_css = [("leaflet_css", LEAFLET_CSS)]
+
+
+class _Script(MacroElement):
+    """A piece of JS run after the map exists; ``payload`` is JSON-encoded, never raw HTML."""
+
+    def __init__(self, js_body: str, payload):
+        super().__init__()
+        self._name = "GansuScript"
+        self.payload = json.dumps(payload, ensure_ascii=False)
+        self._template = Template(
+            "{% macro script(this, kwargs) %}(function(map, payload){" + js_body
+            + "})({{ this._parent.get_name() }}, {{ this.payload }});{% endmacro %}")
+
+
+ICON_PATH_JS = "L.Icon.Default.imagePath = '" + URL_PREFIX + "/leaflet/images/';"
+
+# Legend control: items are escaped with textContent, never innerHTML of user text.
+LEGEND_JS = """
+var ctl = L.control({position: 'bottomleft'});
+ctl.onAdd = function() {
+  var div = L.DomUtil.create('div', 'gansu-legend');
+  div.style.cssText = 'background:rgba(255,255,255,.92);padding:6px 9px;font:12px sans-serif;' +
+    'max-height:240px;max-width:260px;overflow:auto;border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.3)';
+  var h = document.createElement('b'); h.textContent = payload.title; div.appendChild(h);
+  payload.sections.forEach(function(sec) {
+    var s = document.createElement('div'); s.style.marginTop = '4px';
+    var st = document.createElement('i'); st.textContent = sec.title; s.appendChild(st);
+    sec.items.forEach(function(it) {
+      var row = document.createElement('div');
+      var sw = document.createElement('span');
+      sw.style.cssText = 'display:inline-block;width:14px;height:10px;margin-right:5px;' +
+        'vertical-align:middle;border:' + (it.dash ? '2px dashed ' : '1px solid ') + it.stroke +
+        ';background:' + it.fill;
+      row.appendChild(sw);
+      var tx = document.createElement('span'); tx.textContent = it.label; row.appendChild(tx);
+      s.appendChild(row);
+    });
+    div.appendChild(s);
+  });
+  L.DomEvent.disableClickPropagation(div);
+  return div;
+};
+ctl.addTo(map);
+"""
+
+
+def escape_frame(df: pd.DataFrame, fields: list[str]) -> pd.DataFrame:
+    """String copies of ``fields`` with HTML special characters escaped (tooltips use HTML)."""
+    out = pd.DataFrame(index=df.index)
+    for f in fields:
+        col = df[f]
+        out[f] = [html.escape(_fmt(v)) for v in col]
+    return out
+
+
+def _fmt(v) -> str:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return ""
+    if isinstance(v, (float, np.floating)):
+        return f"{v:,.2f}"
+    return str(v)
+
+
+def geojson_for(gdf: gpd.GeoDataFrame, spec: LayerSpec, *, gcj: bool, simplify_deg: float) -> dict:
+    """The FeatureCollection sent to the browser for one layer (escaped, simplified)."""
+    g = gdf.to_crs(4326) if gdf.crs is not None and gdf.crs.to_epsg() != 4326 else gdf
+    fields = [f for f in spec.tooltip if f in g.columns]
+    props = escape_frame(g, fields)
+    color_field = spec.style.get("color_field")
+    if color_field and color_field in g.columns:
+        props["_fill"] = g[color_field].astype(str).values
+    geoms = g.geometry.values
+    if simplify_deg and spec.kind != "points":
+        geoms = gpd.GeoSeries(geoms).simplify(simplify_deg, preserve_topology=True).values
+    if gcj:
+        geoms = crs.geom_wgs84_to_gcj02(geoms)
+    feats = []
+    for geom, (_, row) in zip(geoms, props.iterrows()):
+        if geom is None or geom.is_empty:
+            continue
+        feats.append({"type": "Feature", "properties": row.to_dict(),
+                      "geometry": geom.__geo_interface__})
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def _style(spec: LayerSpec):
+    s = spec.style
+
+    def fn(feature):
+        fill = feature["properties"].get("_fill") or s.get("fill_color", s.get("color", "#3388ff"))
+        return {"color": s.get("color", "#3388ff"), "weight": s.get("weight", 1.0),
+                "fillColor": fill, "fillOpacity": s.get("fill_opacity", 0.2),
+                "dashArray": s.get("dash")}
+
+    return fn
+
+
+def add_vector(m: folium.Map, fc: dict, spec: LayerSpec, lang: str, title: str,
+               aliases: dict[str, str], show: bool) -> None:
+    group = folium.FeatureGroup(name=title, show=show)
+    fields = [f for f in spec.tooltip if fc["features"] and f in fc["features"][0]["properties"]]
+    tooltip = folium.GeoJsonTooltip(fields=fields, aliases=[aliases.get(f, f) for f in fields],
+                                    sticky=True) if fields else None
+    if spec.kind == "points":
+        s = spec.style
+        for feat in fc["features"]:
+            lon, lat = feat["geometry"]["coordinates"][:2]
+            label = " · ".join(v for v in (feat["properties"].get(f, "") for f in fields) if v)
+            folium.CircleMarker(location=[lat, lon], radius=s.get("radius", 5), color=s.get("color"),
+                                fill=True, fill_color=s.get("fill_color"), fill_opacity=0.9,
+                                weight=1.5, tooltip=folium.Tooltip(label)).add_to(group)
+    else:
+        folium.GeoJson(fc, name=spec.id, style_function=_style(spec), tooltip=tooltip,
+                       smooth_factor=0.5).add_to(group)
+        if spec.style.get("centroid_marker"):  # small polygons stay visible at province scale
+            for feat in fc["features"]:
+                c = shapely.geometry.shape(feat["geometry"]).representative_point()
+                label = " · ".join(v for v in (feat["properties"].get(f, "") for f in fields[:3]) if v)
+                folium.CircleMarker(location=[c.y, c.x], radius=5, color=spec.style.get("color"),
+                                    weight=2, fill=True, fill_color=spec.style.get("fill_color"),
+                                    fill_opacity=0.9, tooltip=folium.Tooltip(label)).add_to(group)
+    group.add_to(m)
+
+
+def landcover_png(path, legend_colors: dict[int, str], nodata: int | None = None) -> tuple[str, list]:
+    """Classified PNG (data URL) of a small raster, warped to Web Mercator, and its bounds."""
+    from PIL import Image
+
+    with rasterio.open(path) as src:
+        if src.width * src.height > 4_000_000:
+            raise ValueError("raster too large for a direct overlay; build an overview first")
+        data = src.read(1)
+        nod = src.nodata if nodata is None else nodata
+        dst_crs = "EPSG:3857"
+        tr, w, h = rasterio.warp.calculate_default_transform(src.crs or "EPSG:4326", dst_crs,
+                                                             src.width, src.height, *src.bounds)
+        out = np.full((h, w), 255 if nod is None else nod, dtype=data.dtype)
+        rasterio.warp.reproject(data, out, src_transform=src.transform, src_crs=src.crs or "EPSG:4326",
+                                dst_transform=tr, dst_crs=dst_crs, resampling=rasterio.warp.Resampling.nearest,
+                                src_nodata=nod, dst_nodata=nod)
+        wb = rasterio.warp.transform_bounds(dst_crs, "EPSG:4326", tr.c, tr.f + tr.e * h, tr.c + tr.a * w, tr.f)
+    rgba = np.zeros((h, w, 4), dtype=np.uint8)
+    for code, hexcol in legend_colors.items():
+        sel = out == code
+        if sel.any():
+            rgba[sel] = [int(hexcol[1:3], 16), int(hexcol[3:5], 16), int(hexcol[5:7], 16), 255]
+    buf = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(buf, format="PNG", optimize=True)
+    url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+    return url, [[wb[1], wb[0]], [wb[3], wb[2]]]
+
+
+def add_raster(m: folium.Map, url: str, bounds: list, title: str, opacity: float, show: bool,
+               gcj: bool) -> None:
+    if gcj:  # 5 km pixels: a single offset at the centre is accurate to a few metres of it
+        clat = (bounds[0][0] + bounds[1][0]) / 2
+        clon = (bounds[0][1] + bounds[1][1]) / 2
+        glon, glat = crs.wgs84_to_gcj02(clon, clat)
+        dlon, dlat = float(glon) - clon, float(glat) - clat
+        bounds = [[bounds[0][0] + dlat, bounds[0][1] + dlon], [bounds[1][0] + dlat, bounds[1][1] + dlon]]
+    group = folium.FeatureGroup(name=title, show=show)
+    folium.raster_layers.ImageOverlay(url, bounds=bounds, opacity=opacity, interactive=False,
+                                      zindex=1).add_to(group)
+    group.add_to(m)
+
+
+def basemap_layer(m: folium.Map, basemap: str, tianditu_key: str | None) -> bool:
+    """Add the chosen basemap; returns False when it could not be added (e.g. no key)."""
+    if basemap == "osm":
+        folium.TileLayer("https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+                         attr="© OpenStreetMap contributors", name="OpenStreetMap",
+                         control=False).add_to(m)
+    elif basemap in ("tianditu_vec", "tianditu_img"):
+        if not tianditu_key:
+            return False
+        lyr, lab = ("vec", "cva") if basemap == "tianditu_vec" else ("img", "cia")
+        for layer in (lyr, lab):
+            url = (f"https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile"
+                   f"&VERSION=1.0.0&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
+                   f"&TILEMATRIX={{z}}&TILEROW={{y}}&TILECOL={{x}}&tk={tianditu_key}")
+            folium.TileLayer(url, attr="© 天地图 Tianditu", subdomains="01234567",
+                             name=f"Tianditu {layer}", control=False).add_to(m)
+    elif basemap == "gaode":
+        folium.TileLayer("https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1"
+                         "&style=8&x={x}&y={y}&z={z}", attr="© 高德 AutoNavi", subdomains="1234",
+                         name="Gaode", control=False).add_to(m)
+    return True
+
+
+def new_map(lang: str, fit=GANSU_FIT) -> OfflineMap:
+    m = OfflineMap(location=[36.5, 100.5], zoom_start=5, tiles=None, control_scale=True,
+                   prefer_canvas=False)
+    _Script(ICON_PATH_JS, None).add_to(m)
+    m.fit_bounds(fit)
+    return m
+
+
+def add_legend(m: folium.Map, lang: str, sections: list[dict]) -> None:
+    _Script(LEGEND_JS, {"title": t("map.legend", lang), "sections": sections}).add_to(m)
+
+
+def finish(m: folium.Map) -> None:
+    folium.LayerControl(collapsed=True, position="topright").add_to(m)

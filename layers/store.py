@@ -1,0 +1,162 @@
+"""The DuckDB store: layer catalog and user data, in one file that survives data rebuilds.
+
+Offline by construction: DuckDB's ``INSTALL spatial`` downloads from the internet, so we pin
+``duckdb==1.5.5`` with ``duckdb-extension-spatial==1.5.5`` (the wheel ships the signed
+extension binary) and LOAD it by path with extension auto-install/auto-load switched off.
+
+Every write runs in one transaction (BEGIN ... COMMIT, ROLLBACK on any error) under a
+process-wide lock, so a failed or interrupted save leaves the previous state intact.
+Queries are parameterised; user text never becomes SQL or a file path.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import threading
+import uuid
+from pathlib import Path
+
+import duckdb
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+SPATIAL_VERSION = "v1.5.5"
+
+SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS layer_catalog (
+        layer_id VARCHAR PRIMARY KEY, title_zh VARCHAR, title_en VARCHAR, kind VARCHAR,
+        status VARCHAR, source VARCHAR, licence VARCHAR, year VARCHAR, resolution VARCHAR,
+        crs VARCHAR, derivation VARCHAR, n_features INTEGER, updated_at TIMESTAMP)""",
+    """CREATE TABLE IF NOT EXISTS user_layers (
+        upload_id VARCHAR PRIMARY KEY, replaces VARCHAR, name VARCHAR, original_filename VARCHAR,
+        source_crs VARCHAR, n_features INTEGER, created_at TIMESTAMP, active BOOLEAN)""",
+    """CREATE TABLE IF NOT EXISTS user_features (
+        upload_id VARCHAR, fid INTEGER, geom GEOMETRY, props JSON)""",
+]
+
+
+class StoreError(RuntimeError):
+    pass
+
+
+def spatial_extension_path() -> Path:
+    import duckdb_extension_spatial
+
+    base = Path(list(duckdb_extension_spatial.__path__)[0])
+    path = base / "extensions" / SPATIAL_VERSION / "spatial.duckdb_extension"
+    if not path.is_file():
+        raise StoreError(f"DuckDB spatial extension not found at {path}: "
+                         "pip install duckdb-extension-spatial==1.5.5")
+    return path
+
+
+def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    config = {"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"}
+    con = duckdb.connect(str(path), read_only=read_only, config=config)
+    con.execute(f"LOAD '{spatial_extension_path()}'")
+    return con
+
+
+class Store:
+    """One per process (the app caches it); thread-safe."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._con = connect(self.path)
+        self._lock = threading.RLock()
+        with self.transaction() as cur:
+            for stmt in SCHEMA:
+                cur.execute(stmt)
+            cur.execute("INSERT INTO meta VALUES ('schema_version', '1') ON CONFLICT DO NOTHING")
+
+    def close(self) -> None:
+        with self._lock:
+            self._con.close()
+
+    @contextlib.contextmanager
+    def transaction(self):
+        with self._lock:
+            cur = self._con.cursor()
+            try:
+                cur.execute("BEGIN TRANSACTION")
+                yield cur
+                cur.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    cur.execute("ROLLBACK")
+                raise
+            finally:
+                cur.close()
+
+    def query_df(self, sql: str, params: list | tuple = ()) -> pd.DataFrame:
+        with self._lock:
+            cur = self._con.cursor()
+            try:
+                return cur.execute(sql, params).df()
+            finally:
+                cur.close()
+
+    # --- layer catalog
+    def sync_catalog(self, rows: list[dict]) -> None:
+        now = dt.datetime.now()
+        cols = ["layer_id", "title_zh", "title_en", "kind", "status", "source", "licence", "year",
+                "resolution", "crs", "derivation", "n_features"]
+        with self.transaction() as cur:
+            for r in rows:
+                vals = [r.get(c) for c in cols] + [now]
+                cur.execute(
+                    f"INSERT OR REPLACE INTO layer_catalog ({', '.join(cols)}, updated_at) "
+                    f"VALUES ({', '.join('?' * (len(cols) + 1))})", vals)
+
+    def catalog(self) -> pd.DataFrame:
+        return self.query_df("SELECT * FROM layer_catalog ORDER BY layer_id")
+
+    # --- user layers (official replacements of schematic/proxy layers)
+    def save_user_layer(self, gdf: gpd.GeoDataFrame, *, replaces: str, name: str,
+                        original_filename: str, source_crs: str | None) -> str:
+        if gdf.crs is None or gdf.crs.to_epsg() != 4326:
+            raise StoreError("user layers are stored in EPSG:4326; reproject first")
+        upload_id = uuid.uuid4().hex
+        props = gdf.drop(columns=gdf.geometry.name)
+        rows = [(upload_id, i, shapely.to_wkb(g),
+                 json.dumps({k: _jsonable(v) for k, v in p.items()}, ensure_ascii=False))
+                for i, (g, p) in enumerate(zip(gdf.geometry.values, props.to_dict("records")))]
+        with self.transaction() as cur:
+            cur.execute("UPDATE user_layers SET active = false WHERE replaces = ?", [replaces])
+            cur.execute("INSERT INTO user_layers VALUES (?, ?, ?, ?, ?, ?, ?, true)",
+                        [upload_id, replaces, name, original_filename, source_crs, len(gdf),
+                         dt.datetime.now()])
+            cur.executemany("INSERT INTO user_features VALUES (?, ?, ST_GeomFromWKB(?), ?)", rows)
+        return upload_id
+
+    def active_user_layer(self, replaces: str) -> dict | None:
+        df = self.query_df("SELECT * FROM user_layers WHERE replaces = ? AND active "
+                           "ORDER BY created_at DESC LIMIT 1", [replaces])
+        return None if df.empty else df.iloc[0].to_dict()
+
+    def load_user_layer(self, upload_id: str) -> gpd.GeoDataFrame:
+        df = self.query_df("SELECT fid, ST_AsWKB(geom) AS wkb, props FROM user_features "
+                           "WHERE upload_id = ? ORDER BY fid", [upload_id])
+        props = pd.DataFrame([json.loads(p) for p in df["props"]]) if len(df) else pd.DataFrame()
+        geoms = shapely.from_wkb([bytes(b) for b in df["wkb"]])
+        return gpd.GeoDataFrame(props, geometry=list(geoms), crs="EPSG:4326")
+
+    def revert_user_layer(self, replaces: str) -> None:
+        with self.transaction() as cur:
+            cur.execute("UPDATE user_layers SET active = false WHERE replaces = ?", [replaces])
+
+
+def _jsonable(v):
+    if v is None or isinstance(v, (str, bool, int)):
+        return v
+    if isinstance(v, float):
+        return None if v != v else v
+    if hasattr(v, "item"):
+        return _jsonable(v.item())
+    if isinstance(v, (dt.date, dt.datetime, pd.Timestamp)):
+        return str(v)
+    return str(v)

@@ -1,0 +1,36 @@
+"""Shared fixtures. The default dataset is built once (fast no-op when current); every test
+session uses its own DuckDB store so the user's saved work is never touched."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+ARTIFACTS = REPO / "tests" / "_artifacts"
+ARTIFACTS.mkdir(exist_ok=True)
+os.environ.setdefault("GANSU_TEST_ARTIFACTS", str(ARTIFACTS))
+os.environ["GANSU_STORE"] = str(ARTIFACTS / f"test-store-{os.getpid()}.duckdb")
+
+
+@pytest.fixture(scope="session")
+def dataset():
+    from geodata import build, paths
+
+    build.build()
+    return paths.require_current()
+
+
+@pytest.fixture(scope="session")
+def gpkg(dataset):
+    from geodata import paths
+
+    return paths.gpkg_path()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    for p in ARTIFACTS.glob(f"test-store-{os.getpid()}.duckdb*"):
+        p.unlink(missing_ok=True)

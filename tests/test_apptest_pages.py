@@ -1,0 +1,97 @@
+"""AppTest: every page runs without exceptions in both languages, and shows real data."""
+import json
+import re
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+REPO = Path(__file__).resolve().parent.parent
+PAGES = ["pages/home.py", "pages/map.py", "pages/data.py"]
+
+
+def run_page(page: str, lang: str, **state) -> AppTest:
+    at = AppTest.from_file(str(REPO / page), default_timeout=120)
+    at.session_state["lang"] = lang
+    for k, v in state.items():
+        at.session_state[k] = v
+    at.run()
+    return at
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("page", PAGES)
+def test_page_runs_in_both_languages(dataset, page, lang):
+    at = run_page(page, lang)
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    title = at.title[0].value
+    assert bool(re.search(r"[\u4e00-\u9fff]", title)) == (lang == "zh"), title
+
+
+def test_app_entrypoint_runs_home_in_chinese_by_default(dataset):
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "甘肃生态屏障与零碳园区选址"
+    assert at.sidebar.radio(key="lang_switch").value == "zh"
+
+
+def test_home_headline_figures_come_from_the_data(dataset):
+    at = run_page("pages/home.py", "en")
+    metrics = {m.label: m.value for m in at.metric}
+    area = float(metrics["Province area (equal-area, km²)"].replace(",", ""))
+    assert abs(area - 425_800) / 425_800 < 0.01
+    assert metrics["Prefectures"] == "14"
+    assert metrics["Counties"] == "87"
+    assert int(metrics["Parks (illustrative + yours)"]) >= 10
+
+
+def _map_html(at: AppTest) -> str:
+    comps = at.get("component_instance")
+    assert comps, "no st_folium component"
+    return json.loads(comps[0].proto.json_args)["script"]
+
+
+def test_map_has_zone_park_and_boundary_layers_and_no_external_assets(dataset):
+    at = run_page("pages/map.py", "zh")
+    args = json.loads(at.get("component_instance")[0].proto.json_args)
+    script = args["script"]
+    assert "兰州新区" in script or "\\u5170\\u5dde\\u65b0\\u533a" in script
+    assert "甘肃省" in script or "\\u7518\\u8083\\u7701" in script
+    links = args.get("js_links", []) + args.get("css_links", [])
+    assert links and all(u.startswith("/app/static/") for u in links), links
+    assert "tile.openstreetmap" not in script and "tianditu" not in script and "autonavi" not in script
+
+
+def test_map_escapes_attribute_html(dataset):
+    from layers import catalog, mapview
+    import geopandas as gpd
+    import shapely
+
+    g = gpd.GeoDataFrame({"name_zh": ["<img src=x onerror=alert(1)>"], "name_en": ["a&b"],
+                          "function_zh": [""], "n_counties": [1], "area_km2": [1.0]},
+                         geometry=[shapely.box(100, 36, 101, 37)], crs=4326)
+    fc = mapview.geojson_for(g, catalog.BY_ID["zones"], gcj=False, simplify_deg=0)
+    props = fc["features"][0]["properties"]
+    assert props["name_zh"] == "&lt;img src=x onerror=alert(1)&gt;"
+    assert props["name_en"] == "a&amp;b"
+
+
+def test_gaode_basemap_shifts_overlays_into_gcj02(dataset):
+    at = run_page("pages/map.py", "en", map_basemap="gaode")
+    assert not at.exception
+    script = _map_html(at)
+    assert "autonavi" in script
+    assert any("GCJ-02" in c.value for c in at.caption)
+
+
+def test_tianditu_without_key_falls_back_and_never_prints_a_key(dataset, monkeypatch):
+    monkeypatch.delenv("TIANDITU_KEY", raising=False)
+    at = run_page("pages/map.py", "en", map_basemap="tianditu_vec")
+    assert any("No Tianditu key" in w.value for w in at.warning)
+    monkeypatch.setenv("TIANDITU_KEY", "SECRETKEY123")
+    at = run_page("pages/map.py", "en", map_basemap="tianditu_img")
+    assert "tianditu.gov.cn" in _map_html(at)
+    shown = " ".join(str(e.value) for e in list(at.markdown) + list(at.caption) + list(at.info) + list(at.warning))
+    assert "SECRETKEY123" not in shown

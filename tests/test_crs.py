@@ -1,0 +1,87 @@
+"""GCJ-02, CGCS2000 Gauss-Krüger zones and equal-area helpers, against independent oracles."""
+import numpy as np
+import prcoords
+import pyproj
+import pytest
+import shapely
+
+from layers import crs
+
+# 20 points spread over Gansu's extent (lon 92.5-108.5, lat 32.8-42.5)
+LONS = np.linspace(92.5, 108.5, 5)
+LATS = np.linspace(32.8, 42.5, 4)
+POINTS = [(lo, la) for lo in LONS for la in LATS]
+
+
+def test_twenty_points_round_trip_within_1m():
+    lon = np.array([p[0] for p in POINTS])
+    lat = np.array([p[1] for p in POINTS])
+    glon, glat = crs.wgs84_to_gcj02(lon, lat)
+    wlon, wlat = crs.gcj02_to_wgs84(glon, glat)
+    err = crs.geodesic_distance_m(lon, lat, wlon, wlat)
+    assert len(POINTS) == 20
+    assert err.max() < 1.0, err.max()
+
+
+def test_forward_matches_public_domain_oracle():
+    for lon, lat in POINTS:
+        g = prcoords.wgs_gcj((lat, lon))
+        ours = crs.wgs84_to_gcj02(lon, lat)
+        assert crs.geodesic_distance_m(g.lon, g.lat, float(ours[0]), float(ours[1])) < 0.01
+
+
+def test_lanzhou_shift_between_150_and_300_m():
+    lon, lat = 103.834, 36.061  # Lanzhou
+    g = crs.wgs84_to_gcj02(lon, lat)
+    d = float(crs.geodesic_distance_m(lon, lat, g[0], g[1]))
+    assert 150 < d < 300, d
+
+
+def test_shift_range_inside_gansu_is_tens_to_hundreds_of_metres():
+    lon, lat = np.meshgrid(np.linspace(92.5, 108.5, 30), np.linspace(32.8, 42.5, 30))
+    g = crs.wgs84_to_gcj02(lon.ravel(), lat.ravel())
+    d = crs.geodesic_distance_m(lon.ravel(), lat.ravel(), g[0], g[1])
+    assert d.min() > 10 and d.max() < 600
+
+
+def test_no_offset_outside_china():
+    g = crs.wgs84_to_gcj02(2.35, 48.85)
+    assert float(g[0]) == 2.35 and float(g[1]) == 48.85
+
+
+def test_geometry_round_trip():
+    poly = shapely.box(103.7, 36.0, 103.9, 36.1)
+    back = crs.geom_gcj02_to_wgs84(crs.geom_wgs84_to_gcj02(poly))
+    assert shapely.hausdorff_distance(poly, back) < 1e-7
+
+
+@pytest.mark.parametrize("lon,width,prefix,expected", [
+    (108.0, 3, True, 4524), (108.0, 3, False, 4545), (93.2, 3, True, 4519),
+    (105.0, 6, True, 4496), (105.0, 6, False, 4507)])
+def test_cgcs2000_gauss_kruger_epsg(lon, width, prefix, expected):
+    code = crs.cgcs2000_gk_epsg(lon, width, prefix)
+    assert code == expected
+    c = pyproj.CRS.from_epsg(code)
+    assert "CGCS2000" in c.name and "Gauss-Kruger" in c.name
+    cm = next(p.value for p in c.coordinate_operation.params if "longitude" in p.name.lower())
+    assert abs(lon - cm) <= width / 2
+
+
+def test_every_gansu_longitude_has_a_zone():
+    for lon in np.arange(92.0, 109.0, 0.25):
+        for width in (3, 6):
+            c = pyproj.CRS.from_epsg(crs.cgcs2000_gk_epsg(float(lon), width))
+            cm = next(p.value for p in c.coordinate_operation.params if "longitude" in p.name.lower())
+            assert abs(lon - cm) <= width / 2 + 1e-9
+
+
+def test_equal_area_matches_geodesic_for_a_one_degree_cell():
+    import geopandas as gpd
+
+    cell = shapely.box(103, 36, 104, 37)
+    g = gpd.GeoSeries([cell], crs=4326)
+    ea = crs.equal_area_km2(g)[0]
+    geod = crs.geodesic_area_m2(cell) / 1e6
+    # hand check: 1°x1° at 36.5N ≈ 111.0 km × 89.4 km ≈ 9,930 km²
+    assert 9850 < geod < 10000
+    assert abs(ea - geod) / geod < 1e-3

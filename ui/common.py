@@ -1,0 +1,131 @@
+"""Streamlit glue shared by the pages: language, the store, cached layer loaders.
+
+Pages stay thin: they read state, call these cached functions and ``layers``/``indicators``,
+and render. Caches are keyed by the build id and the active upload id, so a rebuild or an
+upload invalidates exactly what changed.
+"""
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+
+from geodata import paths
+from layers import catalog, mapview
+from layers.i18n import DEFAULT_LANG, LANGS, t
+from layers.store import Store
+
+
+def lang() -> str:
+    value = st.session_state.get("lang")
+    if value not in LANGS:
+        qp = st.query_params.get("lang")
+        value = qp if qp in LANGS else DEFAULT_LANG
+        st.session_state["lang"] = value
+    return value
+
+
+def language_switch() -> str:
+    """Rendered once, by app.py, in the sidebar (fixed label so the widget keeps its state)."""
+    if st.session_state.get("lang_switch") not in LANGS:
+        st.session_state["lang_switch"] = lang()
+    choice = st.sidebar.radio("语言 / Language", list(LANGS),
+                              format_func=lambda x: {"zh": "中文", "en": "English"}[x],
+                              horizontal=True, key="lang_switch")
+    st.session_state["lang"] = choice
+    if st.query_params.get("lang") != choice:
+        st.query_params["lang"] = choice
+    return choice
+
+
+def require_data(lg: str) -> bool:
+    try:
+        paths.require_current()
+        return True
+    except paths.DataMissing:
+        st.error(t("err.data_missing", lg))
+        return False
+
+
+@st.cache_resource(show_spinner=False)
+def _store(path: str) -> Store:
+    return Store(path)
+
+
+def store() -> Store:
+    s = _store(str(paths.store_path()))
+    bid = build_id()
+    if st.session_state.get("_catalog_synced") != bid:
+        s.sync_catalog(catalog.catalog_rows())
+        st.session_state["_catalog_synced"] = bid
+    return s
+
+
+def build_id() -> str:
+    return paths.current_dir().name
+
+
+@st.cache_data(show_spinner=False)
+def manifest(build: str) -> dict:
+    return catalog.manifest()
+
+
+def active_upload(layer_id: str) -> dict | None:
+    spec = catalog.BY_ID[layer_id]
+    return store().active_user_layer(layer_id) if spec.replaceable else None
+
+
+def load_layer(layer_id: str):
+    """(GeoDataFrame, upload record or None), cached by build and upload."""
+    rec = active_upload(layer_id)
+    gdf = _load_layer(layer_id, build_id(), rec["upload_id"] if rec else None)
+    return gdf, rec
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _load_layer(layer_id: str, build: str, upload_id: str | None):
+    if upload_id:
+        return store().load_user_layer(upload_id)
+    return catalog.read_default(layer_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def layer_geojson(layer_id: str, build: str, upload_id: str | None, gcj: bool) -> dict:
+    gdf = _load_layer(layer_id, build, upload_id)
+    spec = catalog.BY_ID[layer_id]
+    if upload_id:  # uploaded layers: show every attribute column (escaped)
+        cols = [c for c in gdf.columns if c != gdf.geometry.name][:8]
+        spec = catalog.LayerSpec(**{**spec.__dict__, "tooltip": tuple(cols)})
+    return mapview.geojson_for(gdf, spec, gcj=gcj, simplify_deg=0.002)
+
+
+@st.cache_data(show_spinner=False)
+def landcover_overlay(build: str, colors: tuple) -> tuple[str, list]:
+    return mapview.landcover_png(paths.landcover_path(), dict(colors))
+
+
+def tianditu_key() -> str | None:
+    """From TIANDITU_KEY or Streamlit secrets; never displayed, logged or put in a URL."""
+    key = os.environ.get("TIANDITU_KEY")
+    if key:
+        return key
+    try:
+        return st.secrets.get("tianditu_key")
+    except Exception:  # no secrets.toml
+        return None
+
+
+def active_upload_id(layer_id: str) -> str | None:
+    rec = active_upload(layer_id)
+    return rec["upload_id"] if rec else None
+
+
+def page_link(page: str, label: str, icon: str | None = None) -> None:
+    """st.page_link when the page is part of the app's navigation (normal use); plain text when
+    a page script runs alone (AppTest, or `streamlit run pages/x.py`)."""
+    from streamlit.errors import StreamlitAPIException
+
+    try:
+        st.page_link(page, label=label, icon=icon)
+    except StreamlitAPIException:
+        st.markdown(f"- {label}")

@@ -1,0 +1,25 @@
+"""Start the dashboard: ``python -m ui.serve [streamlit options]`` (what `make run` does).
+
+Why not plain ``streamlit run app.py``: Streamlit picks its multipage mode once per process from
+the first session. Because our page scripts live in ``pages/``, a first visitor arriving on a
+deep link (e.g. a shared ``/map?...`` URL) would get the legacy "pages directory" mode, without
+the language switch and translated navigation of app.py. We pin the st.navigation mode before
+the server starts. Plain ``streamlit run app.py`` still works when the first visit is to ``/``.
+"""
+import sys
+from pathlib import Path
+
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.web import cli
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+def main(argv: list[str] | None = None) -> None:
+    PagesManager.uses_pages_directory = False  # app.py always calls st.navigation
+    sys.argv = ["streamlit", "run", APP, *(sys.argv[1:] if argv is None else argv)]
+    sys.exit(cli.main())
+
+
+if __name__ == "__main__":
+    main()
