@@ -15,6 +15,7 @@ lg = lang()
 nav = st.navigation([
     st.Page("pages/home.py", title=t("nav.home", lg), url_path="home", default=True),
     st.Page("pages/map.py", title=t("nav.map", lg), url_path="map"),
+    st.Page("pages/parks.py", title=t("nav.parks", lg), url_path="parks"),
     st.Page("pages/data.py", title=t("nav.data", lg), url_path="data"),
 ])
 nav.run()

@@ -38,5 +38,6 @@ if common.require_data(lg):
 
     st.subheader(t("home.where_next", lg))
     for page, key, icon in (("pages/map.py", "home.go_map", ":material/map:"),
+                            ("pages/parks.py", "home.go_parks", ":material/factory:"),
                             ("pages/data.py", "home.go_data", ":material/menu_book:")):
         common.page_link(page, t(key, lg), icon)

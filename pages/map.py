@@ -56,6 +56,7 @@ if common.require_data(lg):
         fc = common.layer_geojson(spec.id, common.build_id(), rec["upload_id"] if rec else None, gcj)
         if rec:
             title = f"{spec.title(lg)} · {t('map.status.user', lg)}"
+            spec = common.spec_for(spec.id, common.load_layer(spec.id)[0])
         aliases = {f: f for f in spec.tooltip}
         mapview.add_vector(m, fc, spec, lg, title, aliases, visible[spec.id])
         if visible[spec.id]:

@@ -7,7 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 REPO = Path(__file__).resolve().parent.parent
-PAGES = ["pages/home.py", "pages/map.py", "pages/data.py"]
+PAGES = ["pages/home.py", "pages/map.py", "pages/parks.py", "pages/data.py"]
 
 
 def run_page(page: str, lang: str, **state) -> AppTest:
@@ -95,3 +95,49 @@ def test_tianditu_without_key_falls_back_and_never_prints_a_key(dataset, monkeyp
     assert "tianditu.gov.cn" in _map_html(at)
     shown = " ".join(str(e.value) for e in list(at.markdown) + list(at.caption) + list(at.info) + list(at.warning))
     assert "SECRETKEY123" not in shown
+
+
+def test_parks_page_shows_the_engine_numbers(dataset):
+    import geopandas as gpd
+    from geodata import paths
+    from indicators.engine import compute_parks
+
+    at = run_page("pages/parks.py", "en")
+    shown = at.dataframe[0].value
+    g = paths.gpkg_path()
+    ref = compute_parks(gpd.read_file(g, layer="parks_demo"), landcover=paths.landcover_path(),
+                        legend="igbp", transport={"airport": gpd.read_file(g, layer="airports")},
+                        redline=gpd.read_file(g, layer="protection_proxy"),
+                        zones=gpd.read_file(g, layer="zones"), zone_field="name_zh",
+                        id_field="park_id", name_field="name_zh")
+    assert len(shown) == len(ref) >= 10
+    assert list(shown["carbon_stock_tc"].round(3)) == list(ref["carbon_stock_tc"].round(3))
+    assert list(shown["green_pass"]) == list(ref["green_pass"])
+    assert any("fewer than about 100" in i.value for i in at.info)  # 5 km MODIS: low reliability
+
+
+def test_uploaded_official_redline_replaces_the_proxy_on_map_and_data_page(dataset):
+    import geopandas as gpd
+    import shapely
+    from geodata import paths
+    from layers import readers
+    from layers.store import Store
+
+    official = gpd.GeoDataFrame({"名称": ["官方红线<b>测试</b>"]},
+                                geometry=[shapely.box(103.5, 36.2, 103.8, 36.5)], crs=4490)
+    res = readers.read_vector("hongxian.geojson", official.to_json(to_wgs84=False).encode())
+    store = Store(paths.store_path())
+    store.save_user_layer(res.gdf, replaces="protection_proxy", name="hongxian.geojson",
+                          original_filename="hongxian.geojson", source_crs=res.source_crs)
+    try:
+        at = run_page("pages/map.py", "zh")
+        script = _map_html(at).encode().decode("unicode_escape")
+        assert "官方红线&lt;b&gt;测试&lt;/b&gt;" in script
+        assert "官方红线<b>" not in script
+        assert "用户上传" in script  # the layer is labelled as the user's upload
+        at = run_page("pages/data.py", "en", data_replace_target="protection_proxy")
+        assert any("Using uploaded layer: hongxian.geojson" in i.value for i in at.info)
+        at = run_page("pages/parks.py", "en")
+        assert not at.exception
+    finally:
+        store.revert_user_layer("protection_proxy")

@@ -61,3 +61,8 @@ def test_zero_requests_beyond_localhost(report):
 def test_one_click_switches_to_english(report):
     assert report["title_en"] == "Map"
     assert "Data & sources" in report["nav_en"]
+
+
+def test_other_pages_render_offline_too(report):
+    assert set(report["pages"]) == {"/home", "/parks", "/data"}
+    assert all(report["pages"].values())

@@ -92,11 +92,17 @@ def _load_layer(layer_id: str, build: str, upload_id: str | None):
 @st.cache_data(show_spinner=False, max_entries=64)
 def layer_geojson(layer_id: str, build: str, upload_id: str | None, gcj: bool) -> dict:
     gdf = _load_layer(layer_id, build, upload_id)
+    return mapview.geojson_for(gdf, spec_for(layer_id, gdf if upload_id else None), gcj=gcj,
+                               simplify_deg=0.002)
+
+
+def spec_for(layer_id: str, uploaded=None) -> catalog.LayerSpec:
+    """Catalog entry; for an uploaded replacement, its tooltip lists the file's own columns."""
     spec = catalog.BY_ID[layer_id]
-    if upload_id:  # uploaded layers: show every attribute column (escaped)
-        cols = [c for c in gdf.columns if c != gdf.geometry.name][:8]
-        spec = catalog.LayerSpec(**{**spec.__dict__, "tooltip": tuple(cols)})
-    return mapview.geojson_for(gdf, spec, gcj=gcj, simplify_deg=0.002)
+    if uploaded is None:
+        return spec
+    cols = [c for c in uploaded.columns if c != uploaded.geometry.name][:8]
+    return catalog.LayerSpec(**{**spec.__dict__, "tooltip": tuple(cols)})
 
 
 @st.cache_data(show_spinner=False)
