@@ -1,0 +1,127 @@
+"""Carbon stock (InVEST Carbon semantics) and annual sink.
+
+Pools table: ``lucode,c_above,c_below,c_soil,c_dead`` in t C/ha keyed by the raster's own codes
+(InVEST reads only these five columns; ``class``/``label``/``source`` are for people).
+Stock = sum over codes of area (ha) x (c_above + c_below + c_soil + c_dead); CO2e = x 44/12;
+with an alternative raster, change = alternative - baseline (InVEST's sequestration).
+Default tables: ``geodata/carbon_pools_<legend>.csv`` (DOMAIN.md §3, citation per row).
+Sink: ``geodata/sink_rates.csv``, t CO2/ha/yr per canonical class.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from indicators.errors import InputError
+from indicators.legends import CLASS_IDS, Legend
+from indicators.table import POOLS
+
+TABLES = Path(__file__).resolve().parent.parent / "geodata"
+CO2_PER_C = 44.0 / 12.0
+POOL_COLUMNS = tuple(f"c_{p}" for p in POOLS)
+
+
+def default_pools_path(legend: Legend) -> Path:
+    return TABLES / f"carbon_pools_{legend.id}.csv"
+
+
+def load_pools(pools=None, legend: Legend | None = None) -> pd.DataFrame:
+    """Pools table indexed by lucode (float t C/ha). ``attrs['default']`` tells its origin.
+
+    ``pools``: None (default table of the legend), a CSV path or a DataFrame.
+    """
+    is_default = pools is None
+    if is_default:
+        path = default_pools_path(legend) if legend is not None else None
+        if path is None or not path.is_file():
+            raise InputError(
+                f"no default carbon pools table for legend {getattr(legend, 'id', None)!r}; give one (--carbon-pools CSV)",
+                f"图例 {getattr(legend, 'id', None)!r} 没有默认碳库表；请提供（--carbon-pools CSV）",
+            )
+        pools = path
+    df = _read_table(pools, "carbon pools", "碳库表")
+    df.columns = [str(c).strip().lower() for c in df.columns]
+    missing = [c for c in ("lucode", *POOL_COLUMNS) if c not in df.columns]
+    if missing:
+        raise InputError(
+            f"carbon pools table needs columns lucode,c_above,c_below,c_soil,c_dead (missing {missing})",
+            f"碳库表需要 lucode,c_above,c_below,c_soil,c_dead 列（缺少 {missing}）",
+        )
+    out = df[["lucode", *POOL_COLUMNS]].apply(pd.to_numeric, errors="coerce")
+    bad = out.isna().any(axis=1)
+    if bad.any():
+        rows = [int(i) + 2 for i in out.index[bad]]
+        raise InputError(f"carbon pools table: non-numeric values in row(s) {rows}",
+                         f"碳库表第 {rows} 行含非数值")
+    out["lucode"] = out["lucode"].astype("int64")
+    if out["lucode"].duplicated().any():
+        dup = sorted(out.loc[out["lucode"].duplicated(), "lucode"].tolist())
+        raise InputError(f"carbon pools table lists lucode(s) {dup} twice", f"碳库表中 lucode {dup} 重复")
+    out = out.set_index("lucode")
+    out.attrs["default"] = is_default
+    if "source" in df.columns:
+        out["source"] = df["source"].to_numpy()
+    return out
+
+
+def check_codes(code_m2: pd.DataFrame, pools: pd.DataFrame, raster_name: str) -> None:
+    present = sorted(int(c) for c in code_m2.columns if (code_m2[c] > 0).any())
+    missing = sorted(set(present) - set(int(i) for i in pools.index))
+    if missing:
+        raise InputError(
+            f"land-cover code(s) {missing} of {raster_name} are missing from the carbon pools table "
+            f"(it lists {sorted(int(i) for i in pools.index)}); add rows lucode,c_above,c_below,c_soil,c_dead",
+            f"{raster_name} 中的土地覆盖代码 {missing} 不在碳库表中；请补充 lucode,c_above,c_below,c_soil,c_dead 行",
+        )
+
+
+def stock(code_m2: pd.DataFrame, pools: pd.DataFrame) -> pd.DataFrame:
+    """Per polygon: carbon_<pool>_tc, carbon_stock_tc, carbon_stock_tco2e from code areas (m²)."""
+    ha = code_m2 / 1e4
+    dens = pools.reindex([int(c) for c in ha.columns])[list(POOL_COLUMNS)].fillna(0.0).to_numpy()
+    per_pool = ha.to_numpy() @ dens  # (parks, 4) t C
+    out = pd.DataFrame(per_pool, index=code_m2.index, columns=[f"carbon_{p}_tc" for p in POOLS])
+    out["carbon_stock_tc"] = per_pool.sum(axis=1)
+    out["carbon_stock_tco2e"] = out["carbon_stock_tc"] * CO2_PER_C
+    return out
+
+
+def load_sink_rates(rates=None) -> pd.DataFrame:
+    """Sink rates indexed by canonical class: rate_tco2_ha_yr (+ flagged, source)."""
+    df = _read_table(rates if rates is not None else TABLES / "sink_rates.csv", "sink rates", "碳汇速率表")
+    df.columns = [str(c).strip().lower() for c in df.columns]
+    if not {"class", "rate_tco2_ha_yr"} <= set(df.columns):
+        raise InputError("sink rates table needs columns class,rate_tco2_ha_yr",
+                         "碳汇速率表需要 class,rate_tco2_ha_yr 列")
+    df["class"] = df["class"].astype(str).str.strip().str.lower()
+    unknown = sorted(set(df["class"]) - set(CLASS_IDS))
+    if unknown:
+        raise InputError(f"sink rates table: unknown class(es) {unknown}; use {list(CLASS_IDS)}",
+                         f"碳汇速率表含未知类别 {unknown}；可用类别：{list(CLASS_IDS)}")
+    df["rate_tco2_ha_yr"] = pd.to_numeric(df["rate_tco2_ha_yr"], errors="coerce")
+    if df["rate_tco2_ha_yr"].isna().any():
+        raise InputError("sink rates table: non-numeric rate", "碳汇速率表含非数值速率")
+    if "flagged" not in df.columns:
+        df["flagged"] = "no"
+    return df.set_index("class")
+
+
+def sink(class_m2: pd.DataFrame, rates: pd.DataFrame) -> pd.Series:
+    """Annual sink (t CO2/yr) = sum over classes of area (ha) x rate; classes without a rate: 0."""
+    r = rates["rate_tco2_ha_yr"].reindex(class_m2.columns).fillna(0.0)
+    return (class_m2 / 1e4) @ r
+
+
+def flagged_sink_classes(rates: pd.DataFrame) -> set[str]:
+    f = rates["flagged"].astype(str).str.lower().isin({"yes", "true", "1", "y"})
+    return set(rates.index[f])
+
+
+def _read_table(src, en: str, zh: str) -> pd.DataFrame:
+    if isinstance(src, pd.DataFrame):
+        return src.reset_index(drop=src.index.name is None).copy()
+    try:
+        return pd.read_csv(src, encoding="utf-8-sig")
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read {en} table {src}: {exc}", f"无法读取{zh} {src}：{exc}") from exc

@@ -1,0 +1,266 @@
+"""Per-park indicators: one pure entry point used by the UI, the CLI and every export.
+
+    result = compute_parks(parks, landcover="lc.tif", legend="igbp", ...)
+
+Returns one row per park with the columns of the declared table (``indicators.table``),
+``reason`` (why values are empty) and ``warnings`` ("; "-joined assumptions and repairs).
+Unusable input raises ``InputError`` (English + Chinese message).
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from indicators import carbon, green
+from indicators.conflicts import redline_overlap, zone_membership
+from indicators.errors import InputError
+from indicators.landcover import check_legend, classes_from_codes, zonal_codes
+from indicators.legends import CLASS_BY_ID, CLASS_IDS, Legend, get_legend
+from indicators.table import columns_for
+from indicators.transport import distances
+from layers.crs import EQUAL_AREA
+
+_POLYGONAL = {"Polygon", "MultiPolygon"}
+
+
+# --- parks -------------------------------------------------------------------------------------
+def _row_name(i: int, pid) -> str:
+    return f"row {i + 1} (park_id {pid})"
+
+
+def prepare_parks(parks: gpd.GeoDataFrame, id_field=None, name_field=None):
+    """Validated parks: (GeoDataFrame with park_id/name/geometry, per-row warnings)."""
+    if not isinstance(parks, gpd.GeoDataFrame):
+        raise InputError("parks must be a GeoDataFrame", "园区数据须为 GeoDataFrame")
+    if parks.crs is None:
+        raise InputError("the parks layer has no CRS; set one (e.g. EPSG:4326 or CGCS2000 EPSG:4490)",
+                         "园区图层没有坐标参考系；请先设置（如 EPSG:4326 或 CGCS2000 EPSG:4490）")
+    if len(parks) == 0:
+        raise InputError("the parks layer has no features", "园区图层没有要素")
+    ids = _column(parks, id_field, ("park_id", "id", "ID"), "id")
+    if ids is None:
+        ids = pd.Series([str(i + 1) for i in range(len(parks))])
+    names = _column(parks, name_field, ("name", "NAME", "名称"), "name")
+    if names is None:
+        names = pd.Series([""] * len(parks))
+    geoms, notes = [], []
+    for i, (pid, g) in enumerate(zip(ids, parks.geometry.values)):
+        geom, note = _clean_geometry(g, _row_name(i, pid))
+        geoms.append(geom)
+        notes.append([note] if note else [])
+    out = gpd.GeoDataFrame({"park_id": ids.astype(str).to_numpy(), "name": names.fillna("").astype(str).to_numpy()},
+                           geometry=geoms, crs=parks.crs)
+    return out, notes
+
+
+def _column(df, field_, defaults, what):
+    if field_ is not None:
+        if field_ not in df.columns:
+            raise InputError(f"parks have no {what} field {field_!r} (fields: {list(df.columns.drop('geometry'))})",
+                             f"园区数据没有字段 {field_!r}（现有字段：{list(df.columns.drop('geometry'))}）")
+        return df[field_].reset_index(drop=True)
+    for name in defaults:
+        if name in df.columns:
+            return df[name].reset_index(drop=True)
+    return None
+
+
+def _clean_geometry(g, row: str):
+    if g is None or shapely.is_empty(g):
+        raise InputError(f"park {row}: empty geometry", f"园区 {row}：几何为空")
+    note = None
+    if g.geom_type == "GeometryCollection":
+        g = _polygonal_parts(g)
+        if g is None:
+            raise InputError(f"park {row}: geometry is not a polygon", f"园区 {row}：几何不是面")
+        note = "non-polygon parts dropped"
+    if g.geom_type not in _POLYGONAL:
+        raise InputError(f"park {row}: geometry is a {g.geom_type}, not a polygon",
+                         f"园区 {row}：几何为 {g.geom_type}，不是面")
+    if not g.is_valid:
+        reason = shapely.is_valid_reason(g)
+        fixed = _polygonal_parts(shapely.make_valid(g))
+        if fixed is None or fixed.area == 0:
+            raise InputError(f"park {row}: invalid geometry ({reason}) cannot be repaired",
+                             f"园区 {row}：几何无效（{reason}），无法修复")
+        g = fixed
+        note = f"invalid geometry repaired ({reason})"
+    return g, note
+
+
+def _polygonal_parts(g):
+    parts = [p for p in shapely.get_parts(g) if p.geom_type in _POLYGONAL and not p.is_empty]
+    if not parts:
+        return None
+    return shapely.union_all(parts) if len(parts) > 1 else parts[0]
+
+
+# --- the engine --------------------------------------------------------------------------------
+def compute_parks(
+    parks: gpd.GeoDataFrame,
+    *,
+    landcover: str | Path,
+    legend: str | Legend = "igbp",
+    landcover_alt: str | Path | None = None,
+    carbon_pools=None,
+    sink_rates=None,
+    green_threshold_pct: float = green.GREEN_THRESHOLD_PCT,
+    green_classes=None,
+    transport: dict[str, gpd.GeoDataFrame] | None = None,
+    redline: gpd.GeoDataFrame | None = None,
+    zones: gpd.GeoDataFrame | None = None,
+    zone_field: str = "zone",
+    id_field: str | None = None,
+    name_field: str | None = None,
+) -> pd.DataFrame:
+    """Indicators for every park (see module docstring). Raises InputError on unusable input."""
+    legend = get_legend(legend)
+    gclasses = green.green_classes(green_classes)
+    pools = carbon.load_pools(carbon_pools, legend)
+    rates = carbon.load_sink_rates(sink_rates)
+    transport = transport or {}
+    p, notes = prepare_parks(parks, id_field, name_field)
+    ea = p.geometry.to_crs(EQUAL_AREA).values
+    out = pd.DataFrame({"park_id": p["park_id"], "name": p["name"], "area_km2": shapely.area(ea) / 1e6})
+    reasons = [""] * len(p)
+
+    base = _landcover_part(p.geometry, landcover, legend, pools, reasons, notes)
+    out = out.join(base["table"])
+    class_m2 = base["class_m2"]
+    if landcover_alt is not None:
+        alt = _landcover_part(p.geometry, landcover_alt, legend, pools, None, None)
+        out["carbon_stock_alt_tc"] = alt["table"]["carbon_stock_tc"]
+        out["carbon_change_tc"] = out["carbon_stock_alt_tc"] - out["carbon_stock_tc"]
+        out["carbon_change_tco2e"] = out["carbon_change_tc"] * carbon.CO2_PER_C
+    has = base["has_data"]
+    out["carbon_sink_tco2_yr"] = np.where(has, carbon.sink(class_m2, rates), np.nan)
+    out = out.join(green.green_coverage(_blank(class_m2, has), green_threshold_pct, gclasses))
+    _assumption_notes(class_m2, has, pools, rates, gclasses, notes)
+    out = out.join(distances(p.geometry, transport))
+    km2 = out["area_km2"].to_numpy()
+    if redline is not None:
+        out = out.join(redline_overlap(ea, km2, redline))
+    if zones is not None:
+        out = out.join(zone_membership(ea, km2, zones, zone_field))
+    out["reason"] = reasons
+    out["warnings"] = ["; ".join(n) for n in notes]
+    cols = columns_for(CLASS_IDS, tuple(transport), landcover_alt is not None)
+    return out.reindex(columns=cols)
+
+
+def _landcover_part(geoms, raster, legend, pools, reasons, notes) -> dict[str, Any]:
+    """Class areas, coverage, reliability and carbon stock of one raster."""
+    z = zonal_codes(geoms, raster, legend)
+    name = Path(raster).name
+    check_legend(z.code_m2, legend, raster)
+    carbon.check_codes(z.code_m2, pools, name)
+    class_m2 = classes_from_codes(z.code_m2, legend)
+    cov = z.covered_pct
+    has = np.nan_to_num(cov) > 0
+    table = _blank((class_m2 / 1e6).add_prefix("lc_").add_suffix("_km2"), has)
+    table["landcover_coverage_pct"] = np.nan_to_num(cov)
+    table["landcover_pixels"] = z.pixels
+    table = table.join(_blank(carbon.stock(z.code_m2, pools), has))
+    low = z.pixels < green.MIN_RELIABLE_PIXELS
+    table["reliability"] = np.where(~has, "", np.where(low, "low", "ok"))
+    if reasons is not None:
+        for i in range(len(has)):
+            _row_quality(i, has[i], cov[i], z.outside_m2[i], z.total_m2[i], z.pixels[i], name, reasons, notes)
+    return {"table": table, "class_m2": class_m2, "has_data": has}
+
+
+def _blank(df: pd.DataFrame, has: np.ndarray) -> pd.DataFrame:
+    """Copy of ``df`` with the rows that have no land-cover data set to NaN."""
+    df = df.astype("float64")
+    df.loc[~has, :] = np.nan
+    return df
+
+
+def _row_quality(i, has, cov, outside, total, pixels, name, reasons, notes):
+    if not has:
+        reasons[i] = (f"park outside the land-cover raster {name}" if total > 0 and outside >= total * (1 - 1e-9)
+                      else f"no land-cover data in the park (nodata in {name})")
+        return
+    if cov < 99.999:
+        notes[i].append(f"land cover covers {cov:.1f}% of the park; areas, carbon and green share refer to that part")
+    if pixels < green.MIN_RELIABLE_PIXELS:
+        notes[i].append(f"park spans only {pixels:.0f} land-cover pixels (< {green.MIN_RELIABLE_PIXELS}): "
+                        "class areas are coarse; use finer land cover")
+
+
+def _assumption_notes(class_m2, has, pools, rates, gclasses, notes):
+    wet = class_m2["wetland"].to_numpy() > 0
+    flagged = sorted(carbon.flagged_sink_classes(rates) & set(gclasses))
+    for i in range(len(class_m2)):
+        if not has[i]:
+            continue
+        if pools.attrs.get("default") and wet[i]:
+            notes[i].append("wetland carbon density unverified (0 used): enter your own in the pools table")
+        present = [c for c in flagged if class_m2[c].iloc[i] > 0]
+        if present:
+            names = ", ".join(CLASS_BY_ID[c].label_en.lower() for c in present)
+            notes[i].append(f"no cited sink rate for {names} (0 used)")
+
+
+# --- inputs bundle with a content fingerprint (for caching in the UI) ---------------------------
+@dataclass(frozen=True)
+class EngineInputs:
+    """All inputs of one run; ``fingerprint()`` hashes their content (files by bytes)."""
+
+    parks: gpd.GeoDataFrame = field(compare=False)
+    landcover: str | Path = ""
+    legend: str | Legend = "igbp"
+    landcover_alt: str | Path | None = None
+    carbon_pools: Any = None
+    sink_rates: Any = None
+    green_threshold_pct: float = green.GREEN_THRESHOLD_PCT
+    green_classes: tuple[str, ...] | None = None
+    transport: dict | None = field(default=None, compare=False)
+    redline: gpd.GeoDataFrame | None = field(default=None, compare=False)
+    zones: gpd.GeoDataFrame | None = field(default=None, compare=False)
+    zone_field: str = "zone"
+    id_field: str | None = None
+    name_field: str | None = None
+
+    def kwargs(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "parks"}
+
+    def run(self) -> pd.DataFrame:
+        return compute_parks(self.parks, **self.kwargs())
+
+    def fingerprint(self) -> str:
+        h = hashlib.sha256()
+        for f in fields(self):
+            _hash_value(h, f.name, getattr(self, f.name))
+        return h.hexdigest()
+
+
+def _hash_value(h, name, v):
+    h.update(name.encode())
+    if v is None:
+        h.update(b"<none>")
+    elif isinstance(v, gpd.GeoDataFrame):
+        h.update(str(v.crs).encode())
+        h.update(pd.util.hash_pandas_object(v.drop(columns=v.geometry.name).astype(str), index=True).to_numpy().tobytes())
+        for wkb in shapely.to_wkb(v.geometry.values):
+            h.update(wkb or b"")
+    elif isinstance(v, pd.DataFrame):
+        h.update(pd.util.hash_pandas_object(v.astype(str), index=True).to_numpy().tobytes())
+    elif isinstance(v, dict):
+        for k in sorted(v):
+            _hash_value(h, str(k), v[k])
+    elif isinstance(v, Legend):
+        h.update(repr((v.id, sorted(v.codes.items()), sorted(v.nodata))).encode())
+    elif isinstance(v, (str, Path)) and Path(v).is_file():
+        with open(v, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    else:
+        h.update(repr(v).encode())
