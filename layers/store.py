@@ -66,7 +66,15 @@ class Store:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._con = connect(self.path)
+        try:
+            self._con = connect(self.path)
+        except duckdb.IOException as e:
+            if "lock" in str(e).lower():
+                raise StoreError(
+                    f"the store {self.path} is in use by another program (DuckDB allows one "
+                    f"writer). Close it, or set GANSU_STORE to another file. / 本地存储正被其他程序"
+                    f"占用，请关闭该程序或通过 GANSU_STORE 指定其他文件。") from None
+            raise
         self._lock = threading.RLock()
         with self.transaction() as cur:
             for stmt in SCHEMA:

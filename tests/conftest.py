@@ -32,5 +32,6 @@ def gpkg(dataset):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    for p in ARTIFACTS.glob(f"test-store-{os.getpid()}.duckdb*"):
-        p.unlink(missing_ok=True)
+    for pattern in (f"test-store-{os.getpid()}.duckdb*", "browser-store-*.duckdb*"):
+        for p in ARTIFACTS.glob(pattern):
+            p.unlink(missing_ok=True)

@@ -141,3 +141,12 @@ def test_uploaded_official_redline_replaces_the_proxy_on_map_and_data_page(datas
         assert not at.exception
     finally:
         store.revert_user_layer("protection_proxy")
+
+
+def test_landcover_overlay_and_legend(dataset):
+    at = run_page("pages/map.py", "en", map_vis_landcover=True)
+    assert not at.exception
+    script = _map_html(at)
+    assert "data:image/png;base64," in script and "imageOverlay" in script
+    decoded = script.encode().decode("unicode_escape")
+    assert "Grassland" in decoded and "Barren" in decoded  # land-cover legend entries

@@ -56,3 +56,23 @@ def test_catalog_sync_is_idempotent(tmp_path):
     s.sync_catalog(rows)
     cat = s.catalog()
     assert list(cat["layer_id"]) == ["zones"] and cat["status"].iloc[0] == "schematic"
+
+
+def test_store_locked_by_another_process_gives_a_clear_error(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    from layers.store import StoreError
+
+    path = tmp_path / "s.duckdb"
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb,time; c=duckdb.connect(%r); "
+                               "print('ok', flush=True); time.sleep(30)" % str(path)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ok"
+        with pytest.raises(StoreError) as e:
+            Store(path)
+        assert "in use by another program" in str(e.value) and "占用" in str(e.value)
+    finally:
+        holder.kill()

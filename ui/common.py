@@ -13,7 +13,7 @@ import streamlit as st
 from geodata import paths
 from layers import catalog, mapview
 from layers.i18n import DEFAULT_LANG, LANGS, t
-from layers.store import Store
+from layers.store import Store, StoreError
 
 
 def lang() -> str:
@@ -53,7 +53,11 @@ def _store(path: str) -> Store:
 
 
 def store() -> Store:
-    s = _store(str(paths.store_path()))
+    try:
+        s = _store(str(paths.store_path()))
+    except StoreError as e:  # e.g. locked by another process: say so, keep the app alive
+        st.error(str(e))
+        st.stop()
     bid = build_id()
     if st.session_state.get("_catalog_synced") != bid:
         s.sync_catalog(catalog.catalog_rows())

@@ -53,7 +53,11 @@ def streamlit_server(env_extra: dict | None = None, timeout: float = 90):
     port = free_port()
     env = {**os.environ, **(env_extra or {})}
     env.setdefault("STREAMLIT_BROWSER_GATHER_USAGE_STATS", "false")
-    log = open(Path(env.get("GANSU_TEST_ARTIFACTS", "/tmp")) / f"streamlit-{port}.log", "w")
+    artifacts = Path(env.get("GANSU_TEST_ARTIFACTS", "/tmp"))
+    if not (env_extra or {}).get("GANSU_STORE"):
+        # DuckDB lets one process write a file: the server gets a store of its own
+        env["GANSU_STORE"] = str(artifacts / f"browser-store-{port}.duckdb")
+    log = open(artifacts / f"streamlit-{port}.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "ui.serve", "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1",
