@@ -15,11 +15,11 @@ help:
 	@echo "make test   - run all tests, browser tests included (installs Debian chromium if missing)"
 	@echo "make bench  - run the benchmarks in bench/"
 
-$(STAMP): requirements.txt requirements-data.txt
+$(STAMP): requirements.txt requirements-nodeps.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
-	$(PY) -m pip install --quiet --no-deps -r requirements-data.txt
+	$(PY) -m pip install --quiet --no-deps -r requirements-nodeps.txt
 	@touch $(STAMP)
 
 setup: $(STAMP) assets

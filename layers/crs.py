@@ -15,6 +15,7 @@ import math
 import numpy as np
 import pyproj
 import shapely
+from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
 # Albers equal-area conic for China, on the WGS84/CGCS2000 ellipsoid.
@@ -159,3 +160,13 @@ def cgcs2000_gk_epsg(lon: float, zone_width: int = 3, zone_prefix: bool = True) 
 
 def is_cgcs2000_gk(epsg: int | None) -> bool:
     return epsg is not None and 4491 <= epsg <= 4554
+
+
+def square_of_area(lon: float, lat: float, area_km2: float) -> Polygon:
+    """Square of the given true area centred on (lon, lat), built in a local equal-area CRS."""
+    laea = pyproj.CRS.from_proj4(f"+proj=laea +lat_0={lat} +lon_0={lon} +ellps=WGS84 +units=m")
+    half = (area_km2 * 1e6) ** 0.5 / 2
+    sq = Polygon([(-half, -half), (half, -half), (half, half), (-half, half)])
+    sq = shapely.segmentize(sq, half / 4)
+    tr = pyproj.Transformer.from_crs(laea, WGS84, always_xy=True)
+    return shapely.transform(sq, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))

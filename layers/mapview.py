@@ -16,6 +16,7 @@ import io
 import json
 
 import folium
+import folium.plugins
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -42,6 +43,22 @@ class OfflineMap(folium.Map):
 
     default_js = [("leaflet", LEAFLET_JS)]
     default_css = [("leaflet_css", LEAFLET_CSS)]
+
+
+class OfflineDraw(folium.plugins.Draw):
+    """folium's Draw plugin with Leaflet.draw served from /app/static/vendor (no CDN)."""
+
+    default_js = [("leaflet_draw_js", f"{URL_PREFIX}/leaflet-draw/leaflet.draw.js")]
+    default_css = [("leaflet_draw_css", f"{URL_PREFIX}/leaflet-draw/leaflet.draw.css")]
+
+
+def add_draw(m: folium.Map) -> None:
+    """Polygon and rectangle drawing only (parks are areas)."""
+    OfflineDraw(export=False, position="topleft",
+                draw_options={"polyline": False, "circle": False, "marker": False,
+                              "circlemarker": False, "polygon": {"allowIntersection": False},
+                              "rectangle": True},
+                edit_options={"edit": False, "remove": True}).add_to(m)
 
 
 class _Script(MacroElement):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import threading
 import uuid
@@ -35,6 +36,14 @@ SCHEMA = [
         source_crs VARCHAR, n_features INTEGER, created_at TIMESTAMP, active BOOLEAN)""",
     """CREATE TABLE IF NOT EXISTS user_features (
         upload_id VARCHAR, fid INTEGER, geom GEOMETRY, props JSON)""",
+    """CREATE TABLE IF NOT EXISTS parks (
+        park_id VARCHAR PRIMARY KEY, name VARCHAR, geom GEOMETRY, attrs JSON, source VARCHAR,
+        source_file VARCHAR, source_crs VARCHAR, created_at TIMESTAMP, updated_at TIMESTAMP)""",
+    """CREATE TABLE IF NOT EXISTS checklist (
+        park_id VARCHAR PRIMARY KEY, inputs JSON, updated_at TIMESTAMP)""",
+    """CREATE TABLE IF NOT EXISTS scenarios (
+        name VARCHAR PRIMARY KEY, selection JSON, weights JSON, settings JSON,
+        created_at TIMESTAMP, updated_at TIMESTAMP)""",
 ]
 
 
@@ -156,6 +165,89 @@ class Store:
     def revert_user_layer(self, replaces: str) -> None:
         with self.transaction() as cur:
             cur.execute("UPDATE user_layers SET active = false WHERE replaces = ?", [replaces])
+
+    # --- parks (uploaded or drawn candidates); demo parks stay in the GeoPackage
+    def add_parks(self, gdf: gpd.GeoDataFrame, *, names: list[str], source: str,
+                  source_file: str | None = None, source_crs: str | None = None) -> list[str]:
+        """Insert polygons (EPSG:4326) with their names and other attributes, all or nothing."""
+        if gdf.crs is None or gdf.crs.to_epsg() != 4326:
+            raise StoreError("parks are stored in EPSG:4326; reproject first")
+        now = dt.datetime.now()
+        attrs = gdf.drop(columns=gdf.geometry.name).to_dict("records")
+        ids, rows = [], []
+        for name, geom, a in zip(names, gdf.geometry.values, attrs):
+            pid = "U" + uuid.uuid4().hex[:7].upper()
+            ids.append(pid)
+            rows.append((pid, str(name)[:200], shapely.to_wkb(geom), _dumps(a), source,
+                         source_file, source_crs, now, now))
+        with self.transaction() as cur:
+            cur.executemany("INSERT INTO parks VALUES (?, ?, ST_GeomFromWKB(?), ?, ?, ?, ?, ?, ?)", rows)
+        return ids
+
+    def parks(self) -> gpd.GeoDataFrame:
+        df = self.query_df("SELECT park_id, name, ST_AsWKB(geom) AS wkb, attrs, source, source_file, "
+                           "source_crs, created_at, updated_at FROM parks ORDER BY created_at, park_id")
+        geoms = shapely.from_wkb([bytes(b) for b in df["wkb"]]) if len(df) else []
+        out = gpd.GeoDataFrame(df.drop(columns=["wkb"]), geometry=list(geoms), crs="EPSG:4326")
+        out["attrs"] = [json.loads(a) if a else {} for a in out["attrs"]]
+        return out
+
+    def parks_version(self) -> str:
+        """Changes whenever any saved park changes: cache key for indicators."""
+        row = self.query_df("SELECT count(*) AS n, max(updated_at) AS t, "
+                            "string_agg(park_id || ':' || name, ',' ORDER BY park_id) AS s FROM parks")
+        key = f"{row['n'].iloc[0]}|{row['t'].iloc[0]}|{row['s'].iloc[0]}"
+        return hashlib.sha1(key.encode()).hexdigest()[:16]
+
+    def rename_park(self, park_id: str, name: str) -> None:
+        with self.transaction() as cur:
+            cur.execute("UPDATE parks SET name = ?, updated_at = ? WHERE park_id = ?",
+                        [str(name)[:200], dt.datetime.now(), park_id])
+
+    def update_park_attrs(self, park_id: str, attrs: dict) -> None:
+        with self.transaction() as cur:
+            cur.execute("UPDATE parks SET attrs = ?, updated_at = ? WHERE park_id = ?",
+                        [_dumps(attrs), dt.datetime.now(), park_id])
+
+    def delete_parks(self, park_ids: list[str]) -> None:
+        with self.transaction() as cur:
+            for pid in park_ids:
+                cur.execute("DELETE FROM parks WHERE park_id = ?", [pid])
+                cur.execute("DELETE FROM checklist WHERE park_id = ?", [pid])
+
+    # --- admission checklist inputs, per park
+    def save_checklist(self, park_id: str, inputs: dict) -> None:
+        with self.transaction() as cur:
+            cur.execute("INSERT OR REPLACE INTO checklist VALUES (?, ?, ?)",
+                        [park_id, _dumps(inputs), dt.datetime.now()])
+
+    def checklist(self, park_id: str) -> dict:
+        df = self.query_df("SELECT inputs FROM checklist WHERE park_id = ?", [park_id])
+        return json.loads(df["inputs"].iloc[0]) if len(df) else {}
+
+    # --- named scenarios (selection + weights + settings)
+    def save_scenario(self, name: str, selection: list[str], weights: dict, settings: dict | None = None) -> None:
+        now = dt.datetime.now()
+        with self.transaction() as cur:
+            old = cur.execute("SELECT created_at FROM scenarios WHERE name = ?", [name]).fetchone()
+            cur.execute("INSERT OR REPLACE INTO scenarios VALUES (?, ?, ?, ?, ?, ?)",
+                        [str(name)[:120], json.dumps(list(selection)), _dumps(weights),
+                         _dumps(settings or {}), old[0] if old else now, now])
+
+    def scenarios(self) -> dict[str, dict]:
+        df = self.query_df("SELECT * FROM scenarios ORDER BY updated_at DESC")
+        return {r.name: {"selection": json.loads(r.selection), "weights": json.loads(r.weights),
+                         "settings": json.loads(r.settings), "updated_at": r.updated_at}
+                for r in df.itertuples()}
+
+    def delete_scenario(self, name: str) -> None:
+        with self.transaction() as cur:
+            cur.execute("DELETE FROM scenarios WHERE name = ?", [name])
+
+
+def _dumps(obj) -> str:
+    return json.dumps({k: _jsonable(v) for k, v in obj.items()} if isinstance(obj, dict) else obj,
+                      ensure_ascii=False)
 
 
 def _jsonable(v):

@@ -14,6 +14,9 @@ lg = common.lang()
 st.title(t("map.title", lg))
 if common.require_data(lg):
     specs = catalog.available_layers()
+    common.init_from_query("map_vis_", [sp.id for sp in specs], "layers")
+    if st.query_params.get("basemap") in mapview.BASEMAPS and "map_basemap" not in st.session_state:
+        st.session_state["map_basemap"] = st.query_params["basemap"]
     with st.sidebar:
         basemap = st.selectbox(t("map.basemap", lg), mapview.BASEMAPS,
                                format_func=lambda b: t(f"basemap.{b}", lg), key="map_basemap")
@@ -25,6 +28,7 @@ if common.require_data(lg):
                                            key=f"map_vis_{spec.id}")
         lc_opacity = st.slider(t("map.lc_opacity", lg), 0.1, 1.0, 0.7, 0.05, key="map_lc_opacity")
 
+    common.share_state({"layers": ",".join(i for i, v in visible.items() if v), "basemap": basemap})
     key = common.tianditu_key()
     gcj = basemap == "gaode"
     m = mapview.new_map(lg)

@@ -1,75 +1,243 @@
-"""Parks: indicators of every park from the indicator engine (the same numbers as the CLI),
-with pass/fail colouring, reliability notes and a detail card per park."""
+"""Parks: every park (illustrative defaults + the user's) with the indicator engine's numbers,
+a detail card, adding parks by upload or drawing, managing saved parks, and reports."""
+import folium
+import geopandas as gpd
 import pandas as pd
 import plotly.express as px
+import pyproj
+import shapely
 import streamlit as st
+from streamlit_folium import st_folium
 
 from indicators import table as ind
 from indicators.legends import CLASSES
-from layers.i18n import t
+from layers import catalog, mapview, readers, reports
+from layers.i18n import pick, t
 from ui import common, parks
 
 lg = common.lang()
 st.title(t("parks.title", lg))
 st.caption(t("parks.intro", lg))
-if common.require_data(lg):
-    df = parks.current()
-    st.warning(t("parks.demo_note", lg))
-    cols = ["park_id", "name", "area_km2", "carbon_stock_tc", "carbon_stock_tco2e",
-            "carbon_sink_tco2_yr", "green_coverage_pct", "green_pass", "dist_airport_km",
-            "redline_overlap_km2", "redline_overlap_pct", "zone", "reliability"]
-    view = df[cols].copy()
-    labels = {c: ind.label(c, lg, with_unit=True) for c in cols}
+if not common.require_data(lg):
+    st.stop()
+store = common.store()
+df = parks.current()
+geo = parks.current_parks()
 
-    def colour(row):
-        out = [""] * len(row)
-        g = cols.index("green_pass")
-        out[g] = "background-color: #d7f2dc" if row["green_pass"] else "background-color: #f9d6d5"
-        r = cols.index("redline_overlap_km2")
-        out[r] = "background-color: #f9d6d5" if row["redline_overlap_km2"] > 0 else ""
-        return out
+# ---------------------------------------------------------------- indicators table
+st.warning(t("parks.demo_note", lg))
+cols = ["park_id", "name", "source", "area_km2", "carbon_stock_tc", "carbon_stock_tco2e",
+        "carbon_sink_tco2_yr", "green_coverage_pct", "green_pass", "dist_airport_km",
+        "redline_overlap_km2", "redline_overlap_pct", "zone", "reliability"]
+view = df[cols].copy()
+view["source"] = [t(f"parks.source.{s}", lg) for s in view["source"]]
+labels = {c: (ind.label(c, lg, with_unit=True) if c != "source" else t("parks.col.source", lg)) for c in cols}
 
-    styled = view.style.apply(colour, axis=1).format(
-        {"area_km2": "{:,.1f}", "carbon_stock_tc": "{:,.0f}", "carbon_stock_tco2e": "{:,.0f}",
-         "carbon_sink_tco2_yr": "{:,.0f}", "green_coverage_pct": "{:.1f}", "dist_airport_km": "{:.1f}",
-         "redline_overlap_km2": "{:.2f}", "redline_overlap_pct": "{:.1f}"}, na_rep="—")
-    st.dataframe(styled.relabel_index([labels[c] for c in cols], axis=1), hide_index=True,
-                 width="stretch", key="parks_table")
-    low = df[df["reliability"] != "ok"]
-    if len(low):
-        st.info(t("parks.reliability_note", lg, n=len(low)))
 
-    names = dict(zip(df["park_id"], df["name"]))
-    pid = st.selectbox(t("parks.select", lg), list(names), format_func=lambda p: f"{p} · {names[p]}",
-                       key="parks_selected")
-    row = df[df["park_id"] == pid].iloc[0]
-    st.subheader(f"{row['name']} ({pid})")
-    c1, c2, c3, c4 = st.columns(4)
-    c1.metric(ind.label("carbon_stock_tc", lg, True), f"{row['carbon_stock_tc']:,.0f}")
-    c2.metric(ind.label("carbon_sink_tco2_yr", lg, True), f"{row['carbon_sink_tco2_yr']:,.0f}")
-    c3.metric(ind.label("green_coverage_pct", lg, True), f"{row['green_coverage_pct']:.1f}",
-              t("parks.pass", lg) if row["green_pass"] else t("parks.fail", lg))
-    c4.metric(ind.label("redline_overlap_pct", lg, True), f"{row['redline_overlap_pct']:.1f}")
-    left, right = st.columns(2)
-    with left:
-        comp = pd.DataFrame({"class": [c.label_zh if lg == "zh" else c.label_en for c in CLASSES],
-                             "km2": [row[f"lc_{c.id}_km2"] for c in CLASSES],
-                             "color": [c.color for c in CLASSES]})
-        comp = comp[comp["km2"] > 0]
-        fig = px.pie(comp, names="class", values="km2", color="class",
-                     color_discrete_sequence=list(comp["color"]), title=t("parks.composition", lg))
-        fig.update_layout(height=320, margin=dict(l=0, r=0, t=40, b=0))
-        st.plotly_chart(fig, width="stretch")
-    with right:
-        pools = pd.DataFrame({"pool": [ind.label(f"carbon_{p}_tc", lg) for p in ind.POOLS],
-                              "tc": [row[f"carbon_{p}_tc"] for p in ind.POOLS]})
-        fig = px.bar(pools, x="pool", y="tc", title=t("parks.pools", lg),
-                     labels={"tc": "t C", "pool": ""})
-        fig.update_layout(height=320, margin=dict(l=0, r=0, t=40, b=0))
-        st.plotly_chart(fig, width="stretch")
-    st.markdown(f"**{ind.label('zone', lg)}**: {row['zone']} · **{ind.label('reliability', lg)}**: "
-                f"{row['reliability']}")
-    if isinstance(row.get("warnings"), str) and row["warnings"]:
-        st.caption(row["warnings"])
-    with st.expander(t("parks.definitions", lg)):
-        st.dataframe(ind.table_frame(lg), hide_index=True, width="stretch")
+def _colour(row):
+    out = [""] * len(row)
+    out[cols.index("green_pass")] = "background-color: #d7f2dc" if row["green_pass"] else "background-color: #f9d6d5"
+    if row["redline_overlap_km2"] > 0:
+        out[cols.index("redline_overlap_km2")] = "background-color: #f9d6d5"
+    return out
+
+
+styled = view.style.apply(_colour, axis=1).format(
+    {"area_km2": "{:,.2f}", "carbon_stock_tc": "{:,.0f}", "carbon_stock_tco2e": "{:,.0f}",
+     "carbon_sink_tco2_yr": "{:,.0f}", "green_coverage_pct": "{:.1f}", "dist_airport_km": "{:.1f}",
+     "redline_overlap_km2": "{:.2f}", "redline_overlap_pct": "{:.1f}"}, na_rep="—")
+st.dataframe(styled.relabel_index([labels[c] for c in cols], axis=1), hide_index=True,
+             width="stretch", key="parks_table")
+low = df[df["reliability"] != "ok"]
+if len(low):
+    st.info(t("parks.reliability_note", lg, n=len(low)))
+bad = df[df["reason"].fillna("") != ""]
+for r in bad.itertuples():
+    st.caption(f"{r.park_id} · {r.name}: {r.reason}")
+
+# ---------------------------------------------------------------- exports
+st.subheader(t("parks.export", lg))
+e1, e2, e3, e4 = st.columns(4)
+export_gdf = geo[["park_id", "geometry"]].merge(df, on="park_id")
+e1.download_button("CSV", df.to_csv(index=False).encode("utf-8-sig"), "parks_indicators.csv", "text/csv", key="dl_csv")
+e2.download_button("Excel", reports.excel_bytes({"parks": df}, lg), "parks_indicators.xlsx",
+                   "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="dl_xlsx")
+e3.download_button("GeoJSON", reports.geojson_bytes(export_gdf), "parks_indicators.geojson",
+                   "application/geo+json", key="dl_geojson")
+e4.download_button("GeoPackage", reports.gpkg_bytes(export_gdf), "parks_indicators.gpkg",
+                   "application/geopackage+sqlite3", key="dl_gpkg")
+
+# ---------------------------------------------------------------- detail card
+names = dict(zip(df["park_id"], df["name"]))
+qp_park = st.query_params.get("park")
+ids = list(names)
+pid = st.selectbox(t("parks.select", lg), ids, index=ids.index(qp_park) if qp_park in ids else 0,
+                   format_func=lambda p: f"{p} · {names[p]}", key="parks_selected")
+common.share_state({"park": pid})
+row = df[df["park_id"] == pid].iloc[0]
+st.subheader(f"{row['name']} ({pid})")
+c1, c2, c3, c4 = st.columns(4)
+c1.metric(ind.label("carbon_stock_tc", lg, True), f"{row['carbon_stock_tc']:,.0f}")
+c2.metric(ind.label("carbon_sink_tco2_yr", lg, True), f"{row['carbon_sink_tco2_yr']:,.0f}")
+c3.metric(ind.label("green_coverage_pct", lg, True), f"{row['green_coverage_pct']:.1f}",
+          t("parks.pass", lg) if row["green_pass"] else t("parks.fail", lg))
+c4.metric(ind.label("redline_overlap_pct", lg, True), f"{row['redline_overlap_pct']:.1f}")
+left, mid, right = st.columns(3)
+with left:
+    comp = pd.DataFrame({"class": [c.label_zh if lg == "zh" else c.label_en for c in CLASSES],
+                         "km2": [row[f"lc_{c.id}_km2"] for c in CLASSES], "color": [c.color for c in CLASSES]})
+    comp = comp[comp["km2"] > 0]
+    fig = px.pie(comp, names="class", values="km2", color="class",
+                 color_discrete_sequence=list(comp["color"]), title=t("parks.composition", lg))
+    fig.update_layout(height=300, margin=dict(l=0, r=0, t=40, b=0))
+    st.plotly_chart(fig, width="stretch")
+with mid:
+    pools = pd.DataFrame({"pool": [ind.label(f"carbon_{p}_tc", lg) for p in ind.POOLS],
+                          "tc": [row[f"carbon_{p}_tc"] for p in ind.POOLS]})
+    fig = px.bar(pools, x="pool", y="tc", title=t("parks.pools", lg), labels={"tc": "t C", "pool": ""})
+    fig.update_layout(height=300, margin=dict(l=0, r=0, t=40, b=0))
+    st.plotly_chart(fig, width="stretch")
+with right:  # the map zoomed to the selected park
+    g = geo[geo["park_id"] == pid].geometry.iloc[0]
+    x0, y0, x1, y1 = g.bounds
+    pad = max(x1 - x0, y1 - y0) * 1.5 + 0.01
+    pm = mapview.new_map(lg, fit=[[y0 - pad, x0 - pad], [y1 + pad, x1 + pad]])
+    red, _ = common.load_layer("protection_proxy")
+    near = red.cx[x0 - pad:x1 + pad, y0 - pad:y1 + pad]
+    if len(near):
+        folium.GeoJson(mapview.geojson_for(near, catalog.BY_ID["protection_proxy"], gcj=False, simplify_deg=0),
+                       style_function=lambda f: {"color": "#c62828", "weight": 1, "fillOpacity": 0.15,
+                                                 "dashArray": "6 4"}).add_to(pm)
+    folium.GeoJson(shapely.geometry.mapping(g), style_function=lambda f: {
+        "color": "#6a1b9a", "weight": 3, "fillColor": "#e040fb", "fillOpacity": 0.4}).add_to(pm)
+    st_folium(pm, height=300, use_container_width=True, returned_objects=[], key=f"park_map_{pid}")
+dist_cols = [c for c in df.columns if c.startswith("dist_") and c.endswith("_km")]
+facts = {ind.label(c, lg, True): f"{row[c]:.1f}" for c in dist_cols}
+facts[ind.label("zone", lg)] = row["zone"]
+facts[ind.label("redline_overlap_km2", lg, True)] = f"{row['redline_overlap_km2']:.2f}"
+facts[ind.label("reliability", lg)] = row["reliability"]
+st.table(pd.DataFrame({"": list(facts), " ": list(facts.values())}).set_index(""))
+if isinstance(row.get("warnings"), str) and row["warnings"]:
+    st.caption(row["warnings"])
+with st.expander(t("parks.definitions", lg)):
+    st.dataframe(ind.table_frame(lg)[["id", "unit", "label", "description", "direction"]],
+                 hide_index=True, width="stretch")
+
+# ---------------------------------------------------------------- add parks
+st.subheader(t("parks.add", lg))
+tab_up, tab_draw = st.tabs([t("parks.add.upload", lg), t("parks.add.draw", lg)])
+CRS_CHOICES = ["auto", "EPSG:4490", "EPSG:4326"] + [f"EPSG:{c}" for c in
+              (4519, 4520, 4521, 4522, 4523, 4524, 4540, 4541, 4542, 4543, 4544, 4545, 4494, 4495, 4496,
+               4505, 4506, 4507)]
+
+
+def _crs_label(code: str) -> str:
+    if code == "auto":
+        return t("parks.crs.auto", lg)
+    return f"{code} · {pyproj.CRS.from_user_input(code).name}"
+
+
+with tab_up:
+    st.caption(t("parks.upload.help", lg))
+    up = st.file_uploader(t("parks.upload.file", lg), type=sorted(e.lstrip(".") for e in readers.PARK_EXT),
+                          key="parks_upload")
+    o1, o2, o3 = st.columns(3)
+    crs_choice = o1.selectbox(t("parks.crs", lg), CRS_CHOICES, format_func=_crs_label, key="parks_crs")
+    gcj = o2.checkbox(t("parks.gcj", lg), key="parks_gcj", help=t("parks.gcj.help", lg))
+    layer = None
+    if up is not None:
+        data = up.getvalue()
+        try:
+            layers_ = readers.list_layers(up.name, data)
+            if len(layers_) > 1:
+                layer = o3.selectbox(t("parks.layer", lg), layers_, key="parks_layer")
+            res = readers.read_vector(up.name, data, layer=layer,
+                                      assume_crs=None if crs_choice == "auto" else crs_choice, gcj02=gcj)
+        except readers.CRSMissing as e:
+            st.error(t("err.upload.prefix", lg, name=up.name[:120]) + e.message(lg))
+            if e.candidates:
+                st.info(t("parks.crs.pick", lg, codes=", ".join(e.candidates)))
+        except readers.UploadError as e:
+            st.error(t("err.upload.prefix", lg, name=up.name[:120]) + e.message(lg))
+        else:
+            gdf = res.gdf
+            for zh, en in res.notes:
+                st.caption(en if lg == "en" else zh)
+            cols_ = [c for c in gdf.columns if c != gdf.geometry.name]
+            guess = readers._first(cols_, readers.NAME_FIELDS)
+            name_field = st.selectbox(t("parks.name_field", lg), ["—"] + cols_,
+                                      index=(cols_.index(guess) + 1) if guess else 0, key="parks_name_field")
+            st.dataframe(gdf.drop(columns=gdf.geometry.name).head(10), hide_index=True)
+            st.caption(t("parks.upload.preview", lg, n=len(gdf), crs=res.source_crs or "?"))
+            if st.button(t("parks.upload.save", lg), key="parks_upload_save", type="primary"):
+                base = up.name.rsplit(".", 1)[0][:60]
+                nm = [str(v) for v in gdf[name_field]] if name_field != "—" else \
+                    [f"{base} {i + 1}" for i in range(len(gdf))]
+                ids_ = store.add_parks(gdf, names=nm, source="upload", source_file=up.name[:200],
+                                       source_crs=res.source_crs)
+                st.success(t("parks.saved", lg, n=len(ids_)))
+                st.rerun()
+
+with tab_draw:
+    st.caption(t("parks.draw.help", lg))
+    dm = mapview.new_map(lg)
+    prov, _ = common.load_layer("province")
+    folium.GeoJson(mapview.geojson_for(prov, catalog.BY_ID["province"], gcj=False, simplify_deg=0.01),
+                   style_function=lambda f: {"color": "#222", "weight": 2, "fillOpacity": 0}).add_to(dm)
+    folium.GeoJson(shapely.geometry.mapping(shapely.union_all(geo.geometry.values)),
+                   style_function=lambda f: {"color": "#6a1b9a", "weight": 2, "fillColor": "#e040fb",
+                                             "fillOpacity": 0.5}).add_to(dm)
+    mapview.add_draw(dm)
+    out = st_folium(dm, height=520, use_container_width=True, key="parks_draw_map",
+                    returned_objects=["last_active_drawing"])
+    drawing = (out or {}).get("last_active_drawing")
+    dname = st.text_input(t("parks.draw.name", lg), key="parks_draw_name", max_chars=120)
+    if drawing:
+        try:
+            poly = shapely.geometry.shape(drawing["geometry"])
+            ok = poly.geom_type == "Polygon" and poly.is_valid and not poly.is_empty
+        except Exception:
+            ok = False
+        if not ok:
+            st.error(t("parks.draw.invalid", lg))
+        else:
+            st.caption(t("parks.draw.ready", lg))
+            if st.button(t("parks.draw.save", lg), key="parks_draw_save", type="primary",
+                         disabled=not dname.strip()):
+                gdf = gpd.GeoDataFrame({"drawn": [True]}, geometry=[poly], crs=4326)
+                store.add_parks(gdf, names=[dname.strip()], source="drawn")
+                st.success(t("parks.saved", lg, n=1))
+                st.rerun()
+
+# ---------------------------------------------------------------- manage saved parks
+mine = store.parks()
+if len(mine):
+    st.subheader(t("parks.manage", lg))
+    ed = pd.DataFrame({"park_id": mine["park_id"], "name": mine["name"],
+                       "source": [t(f"parks.source.{s}", lg) for s in mine["source"]],
+                       "delete": False})
+    edited = st.data_editor(ed, hide_index=True, disabled=["park_id", "source"], key="parks_editor",
+                            column_config={"name": t("parks.col.name", lg), "delete": t("parks.col.delete", lg),
+                                           "source": t("parks.col.source", lg)})
+    if st.button(t("parks.manage.apply", lg), key="parks_manage_apply"):
+        renamed = 0
+        for (_, old), (_, new) in zip(ed.iterrows(), edited.iterrows()):
+            if not new["delete"] and str(new["name"]).strip() and new["name"] != old["name"]:
+                store.rename_park(new["park_id"], str(new["name"]).strip())
+                renamed += 1
+        gone = list(edited.loc[edited["delete"], "park_id"])
+        if gone:
+            store.delete_parks(gone)
+        st.success(t("parks.manage.done", lg, renamed=renamed, deleted=len(gone)))
+        st.rerun()
+    with st.expander(t("parks.attrs", lg)):
+        target = st.selectbox(t("parks.attrs.park", lg), list(mine["park_id"]),
+                              format_func=lambda p: f"{p} · {dict(zip(mine['park_id'], mine['name']))[p]}",
+                              key="parks_attr_target")
+        attrs = mine.loc[mine["park_id"] == target, "attrs"].iloc[0] or {}
+        at_df = pd.DataFrame({"key": list(attrs), "value": [str(v) for v in attrs.values()]})
+        at_ed = st.data_editor(at_df, num_rows="dynamic", hide_index=True, key="parks_attr_editor")
+        if st.button(t("parks.attrs.save", lg), key="parks_attr_save"):
+            new = {str(k): v for k, v in zip(at_ed["key"], at_ed["value"]) if str(k).strip()}
+            store.update_park_attrs(target, new)
+            st.success(t("parks.saved", lg, n=1))

@@ -139,3 +139,27 @@ def page_link(page: str, label: str, icon: str | None = None) -> None:
         st.page_link(page, label=label, icon=icon)
     except StreamlitAPIException:
         st.markdown(f"- {label}")
+
+
+# --- shareable URLs: a link reopens the same view (never a key or a secret)
+def init_from_query(prefix: str, ids: list[str], param: str) -> None:
+    """On a session's first visit, tick the checkboxes ``prefix+id`` listed in ``?param=a,b``."""
+    flag = f"_init_{prefix}"
+    if st.session_state.get(flag):
+        return
+    st.session_state[flag] = True
+    raw = st.query_params.get(param)
+    if raw is None:
+        return
+    wanted = set(raw.split(","))
+    for i in ids:
+        st.session_state[f"{prefix}{i}"] = i in wanted
+
+
+def share_state(params: dict[str, str]) -> None:
+    for k, v in params.items():
+        if v is None or v == "":
+            if k in st.query_params:
+                del st.query_params[k]
+        elif st.query_params.get(k) != v:
+            st.query_params[k] = v

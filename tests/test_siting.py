@@ -1,0 +1,187 @@
+"""Siting: normalisation, weighted ranking, red-line exclusion and sensitivity, on constructed
+parks whose expected scores are worked out by hand in the comments."""
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from indicators import siting, table
+from indicators.errors import InputError
+
+
+def parks(**cols) -> pd.DataFrame:
+    n = len(next(iter(cols.values())))
+    base = {"park_id": [f"p{i + 1}" for i in range(n)], "name": [f"园区{i + 1}" for i in range(n)]}
+    return pd.DataFrame({**base, **cols})
+
+
+# Three parks, two criteria. Carbon stock is at stake: lower is better for siting.
+#            stock  green   norm_stock        norm_green
+#   p1        100    10     (300-100)/200=1    0
+#   p2        200    30     0.5                1
+#   p3        300    20     0                  0.5
+THREE = parks(carbon_stock_tc=[100.0, 200.0, 300.0], green_coverage_pct=[10.0, 30.0, 20.0])
+CRIT = ["carbon_stock_tc", "green_coverage_pct"]
+
+
+def test_criteria_come_from_the_indicator_table():
+    assert set(siting.CRITERIA) <= set(table.BY_ID)
+    assert siting.direction("carbon_stock_tc") == -1  # at stake: explicit siting override
+    assert table.get("carbon_stock_tc").direction == +1  # the table rates it as an ecosystem value
+    assert siting.direction("carbon_sink_tco2_yr") == table.get("carbon_sink_tco2_yr").direction == +1
+    assert siting.direction("green_coverage_pct") == +1
+    assert siting.direction("dist_airport_km") == -1
+    assert siting.direction("redline_overlap_pct") == -1
+    d = siting.directions_frame()
+    assert d.loc[d["id"] == "carbon_stock_tc", "note_en"].iloc[0]
+    df = THREE.assign(dist_airport_km=[1.0, np.nan, 3.0], dist_railway_km=np.nan, zone="x")
+    assert siting.default_criteria(df) == ["carbon_stock_tc", "green_coverage_pct", "dist_airport_km"]
+    with pytest.raises(InputError):
+        siting.normalise(df, ["zone"])
+
+
+def test_normalise_by_hand():
+    n = siting.normalise(THREE, CRIT)
+    assert n["carbon_stock_tc"].tolist() == [1.0, 0.5, 0.0]
+    assert n["green_coverage_pct"].tolist() == [0.0, 1.0, 0.5]
+    assert n.attrs == {"constant": [], "missing": {}}
+
+
+def test_normalise_constant_and_missing():
+    df = parks(green_coverage_pct=[20.0, 20.0, 20.0], dist_airport_km=[10.0, np.nan, 30.0])
+    n = siting.normalise(df, ["green_coverage_pct", "dist_airport_km"])
+    assert n["green_coverage_pct"].tolist() == [1.0, 1.0, 1.0]  # cannot discriminate: all best
+    assert n.attrs["constant"] == ["green_coverage_pct"]
+    # distance: lower is better; (30-10)/20 = 1, missing = worst 0, (30-30)/20 = 0
+    assert n["dist_airport_km"].tolist() == [1.0, 0.0, 0.0]
+    assert n.attrs["missing"] == {"dist_airport_km": ["p2"]}
+
+
+@pytest.mark.parametrize("weights,order,scores", [
+    ({"carbon_stock_tc": 1}, ["p1", "p2", "p3"], [1.0, 0.5, 0.0]),
+    ({"green_coverage_pct": 5}, ["p2", "p3", "p1"], [1.0, 0.5, 0.0]),
+    # 1:1 → 0.5 each: p1 .5·1+.5·0=.5, p2 .5·.5+.5·1=.75, p3 .5·0+.5·.5=.25
+    ({"carbon_stock_tc": 1, "green_coverage_pct": 1}, ["p2", "p1", "p3"], [0.75, 0.5, 0.25]),
+    # 3:1 → .75/.25: p1 .75, p2 .375+.25=.625, p3 .125  — the stock weight flips p1 above p2
+    ({"carbon_stock_tc": 3, "green_coverage_pct": 1}, ["p1", "p2", "p3"], [0.75, 0.625, 0.125]),
+])
+def test_weights_change_the_ranking_as_computed_by_hand(weights, order, scores):
+    r = siting.rank(THREE, weights, CRIT)
+    assert r["park_id"].tolist() == order
+    assert r["score"].tolist() == pytest.approx(scores)
+    assert r["rank"].tolist() == [1.0, 2.0, 3.0]
+    assert sum(r.attrs["weights"].values()) == pytest.approx(1.0)
+    contrib = r[[f"contrib_{c}" for c in CRIT]].sum(axis=1)
+    assert contrib.tolist() == pytest.approx(scores)
+
+
+def test_weights_normalised_and_returned():
+    r = siting.rank(THREE, {"carbon_stock_tc": 3, "green_coverage_pct": 1}, CRIT)
+    assert r.attrs["weights"] == {"carbon_stock_tc": 0.75, "green_coverage_pct": 0.25}
+    assert r.attrs["directions"] == {"carbon_stock_tc": -1, "green_coverage_pct": 1}
+    assert siting.normalise_weights({"carbon_stock_tc": 2}, CRIT) == {"carbon_stock_tc": 1.0, "green_coverage_pct": 0.0}
+
+
+@pytest.mark.parametrize("weights,needle", [
+    ({"carbon_stock_tc": -1, "green_coverage_pct": 1}, "≥ 0"),
+    ({"carbon_stock_tc": 0}, "zero"),
+    ({"carbon_stock_tc": float("nan")}, "finite"),
+    ({"dist_railway_km": 1}, "not in use"),
+])
+def test_bad_weights(weights, needle):
+    with pytest.raises(InputError) as e:
+        siting.rank(THREE, weights, CRIT)
+    assert needle in e.value.en and e.value.zh != e.value.en
+
+
+def test_redline_overlap_excludes_with_reason_and_does_not_distort_the_others():
+    # p4 would be the best on green and would stretch the stock range if it were normalised with
+    # the others; excluded parks are left out of the min–max so p1..p3 score exactly as before.
+    df = pd.concat([THREE, parks(carbon_stock_tc=[10_000.0], green_coverage_pct=[90.0]).assign(
+        park_id="p4", name="<b>x</b> & y")], ignore_index=True)
+    df["redline_overlap_km2"] = [0.0, 0.0, 0.0, 0.4217]
+    df["redline_overlap_pct"] = [0.0, 0.0, 0.0, 4.217]
+    w = {"carbon_stock_tc": 1, "green_coverage_pct": 1}
+    r = siting.rank(df, w, CRIT)
+    assert r["park_id"].tolist() == ["p2", "p1", "p3", "p4"]
+    assert r["score"].iloc[:3].tolist() == pytest.approx([0.75, 0.5, 0.25])
+    last = r.iloc[-1]
+    assert bool(last["excluded"]) and math.isnan(last["rank"]) and math.isnan(last["score"])
+    assert "0.42 km²" in last["exclusion_reason_en"] and "4.22%" in last["exclusion_reason_en"]
+    assert "红线" in last["exclusion_reason_zh"] and "0.42 km²" in last["exclusion_reason_zh"]
+    assert not r["excluded"].iloc[:3].any()
+    assert (r["exclusion_reason_en"].iloc[:3] == "").all()
+    # without the hard rule p4 is ranked and the red-line criterion counts
+    r2 = siting.rank(df, w, CRIT, exclude_redline=False)
+    assert not r2["excluded"].any() and r2["rank"].notna().all()
+
+
+def test_tiny_overlap_still_excludes_and_reads_non_zero():
+    df = THREE.assign(redline_overlap_km2=[0.0, 0.0004, 0.0], redline_overlap_pct=[0.0, 0.004, 0.0])
+    r = siting.rank(df, {"carbon_stock_tc": 1}, CRIT)
+    row = r.set_index("park_id").loc["p2"]
+    assert row["excluded"] and "0.0004 km²" in row["exclusion_reason_en"]
+    # only two feasible parks remain: p1 stock 100 → 1, p3 stock 300 → 0
+    assert r["park_id"].tolist() == ["p1", "p3", "p2"]
+    assert r["rank"].tolist()[:2] == [1.0, 2.0]
+
+
+def test_green_below_threshold_is_flagged_not_excluded():
+    r = siting.rank(THREE, {"carbon_stock_tc": 1}, CRIT).set_index("park_id")
+    assert bool(r.loc["p1", "flag_green"]) and not bool(r.loc["p1", "excluded"])
+    assert "10.0%" in r.loc["p1", "flag_note_en"] and "15%" in r.loc["p1", "flag_note_zh"]
+    assert not r.loc["p2", "flag_green"] and not r.loc["p3", "flag_green"]
+    r = siting.rank(THREE, {"carbon_stock_tc": 1}, CRIT, green_threshold_pct=25).set_index("park_id")
+    assert r["flag_green"].tolist() == [True, False, True]
+
+
+def test_ties_share_a_rank():
+    df = parks(carbon_stock_tc=[100.0, 100.0, 300.0])
+    r = siting.rank(df, {"carbon_stock_tc": 1}, ["carbon_stock_tc"])
+    assert r["park_id"].tolist() == ["p1", "p2", "p3"]
+    assert r["rank"].tolist() == [1.0, 1.0, 3.0]
+
+
+def test_missing_distance_is_worst_and_flagged():
+    df = THREE.assign(dist_airport_km=[5.0, np.nan, 25.0])
+    r = siting.rank(df, {"dist_airport_km": 1}, CRIT + ["dist_airport_km"]).set_index("park_id")
+    assert r["score"].to_dict() == {"p1": 1.0, "p2": 0.0, "p3": 0.0}
+    assert r.loc["p2", "missing"] == "dist_airport_km"
+    assert r["rank"].to_dict() == {"p1": 1.0, "p2": 2.0, "p3": 2.0}
+
+
+# Sensitivity near a tie. Two criteria with weights .51 (stock) / .49 (green):
+#            norm_stock  norm_green   score
+#   a           1           0         .51   rank 1
+#   c          .5          .5         .50   rank 2 (always .5, whatever the weights)
+#   b           0           1         .49   rank 3
+# green +10%: w_g = .49·1.1 = .539, w_s = .461 → b .539, c .5, a .461: a 1→3, b 3→1
+# stock −10%: w_s = .459, w_g = .541 → same flip. green −10% / stock +10%: no change.
+TIE = pd.DataFrame({"park_id": ["a", "b", "c"], "name": ["甲园区", "乙园区", "丙园区"],
+                    "carbon_stock_tc": [100.0, 200.0, 150.0], "green_coverage_pct": [10.0, 30.0, 20.0]})
+
+
+def test_sensitivity_detects_a_flip_near_a_tie():
+    s = siting.sensitivity(TIE, {"carbon_stock_tc": 0.51, "green_coverage_pct": 0.49}, delta=0.10, criteria=CRIT)
+    got = sorted((r.criterion, r.change, r.park_id, r.rank_from, r.rank_to) for r in s.itertuples())
+    assert got == [
+        ("carbon_stock_tc", "-10%", "a", 1.0, 3.0), ("carbon_stock_tc", "-10%", "b", 3.0, 1.0),
+        ("green_coverage_pct", "+10%", "a", 1.0, 3.0), ("green_coverage_pct", "+10%", "b", 3.0, 1.0),
+    ]
+    row = s[(s.criterion == "green_coverage_pct")].iloc[0]
+    assert row.weight_from == pytest.approx(0.49) and row.weight_to == pytest.approx(0.539)
+    assert len(s.attrs["tested"]) == 4
+
+
+def test_sensitivity_far_from_a_tie_is_stable():
+    s = siting.sensitivity(TIE, {"carbon_stock_tc": 0.8, "green_coverage_pct": 0.2}, criteria=CRIT)
+    assert s.empty and "rank_to" in s.columns
+
+
+def test_perturb_weights_keeps_proportions():
+    w = siting.perturb_weights({"a": 0.5, "b": 0.3, "c": 0.2}, "a", 0.10)
+    assert w["a"] == pytest.approx(0.55)
+    assert w["b"] / w["c"] == pytest.approx(1.5) and sum(w.values()) == pytest.approx(1.0)
+    w = siting.perturb_weights({"a": 0.5, "b": 0.5}, "a", -0.10, mode="absolute")
+    assert w == pytest.approx({"a": 0.4, "b": 0.6})
