@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8501
 
-.PHONY: run test setup data assets chromium bench clean-data help
+.PHONY: run test setup data assets chromium fonts bench clean-data help
 
 help:
 	@echo "make run    - start the dashboard on port $(PORT) (installs and builds what is missing)"
@@ -31,8 +31,17 @@ assets: $(STAMP)
 data: setup
 	$(PY) -m geodata.build
 
-run: data
+run: data fonts
 	$(PY) -m ui.serve --server.port $(PORT) --server.headless true
+
+fonts:
+	@# CJK fonts: Noto CJK for Chinese in the browser; WenQuanYi Zen Hei (TrueType) is embedded
+	@# in the PDF reports (without it they fall back to reportlab's non-embedded STSong-Light).
+	@if ! fc-list 2>/dev/null | grep -qi "noto.*cjk" || [ ! -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ]; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		($$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq fonts-noto-cjk fonts-wqy-zenhei) \
+		|| echo "fonts not installed: PDF reports use the built-in STSong-Light font"; \
+	fi
 
 chromium:
 	@if ! command -v chromium >/dev/null 2>&1; then \
@@ -40,12 +49,8 @@ chromium:
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; \
 	fi
-	@if ! fc-list 2>/dev/null | grep -qi "noto.*cjk"; then \
-		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq fonts-noto-cjk || true; \
-	fi
 
-test: data chromium
+test: data chromium fonts
 	$(PY) -m pytest -q tests
 
 bench: data

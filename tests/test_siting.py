@@ -185,3 +185,44 @@ def test_perturb_weights_keeps_proportions():
     assert w["b"] / w["c"] == pytest.approx(1.5) and sum(w.values()) == pytest.approx(1.0)
     w = siting.perturb_weights({"a": 0.5, "b": 0.5}, "a", -0.10, mode="absolute")
     assert w == pytest.approx({"a": 0.4, "b": 0.6})
+
+
+# --- on the real engine's output ----------------------------------------------------------------
+def engine_parks(tmp_path):
+    """Three parks on a 0.005° IGBP raster made here: a on barren, b on grassland, c on forest +
+    grassland touching a red-line polygon; an airport at the raster's south-west corner."""
+    import geopandas as gpd
+    import rasterio
+    import shapely
+    from affine import Affine
+
+    from indicators.engine import compute_parks
+
+    arr = np.full((40, 40), 10, dtype="uint8")  # grassland
+    arr[:, :20] = 16  # barren west half
+    arr[:10, :] = 1  # forest in the north rows
+    tif = tmp_path / "lc.tif"
+    with rasterio.open(tif, "w", driver="GTiff", width=40, height=40, count=1, dtype="uint8", crs="EPSG:4326",
+                       transform=Affine(0.005, 0, 103.0, 0, -0.005, 36.2), nodata=255) as dst:
+        dst.write(arr, 1)
+    parks_ = gpd.GeoDataFrame({"park_id": ["a", "b", "c"], "name": ["甲园区", "乙园区", "丙园区"]}, crs=4326,
+                              geometry=[shapely.box(103.01, 36.01, 103.05, 36.05), shapely.box(103.12, 36.01, 103.16, 36.05),
+                                        shapely.box(103.12, 36.14, 103.16, 36.18)])
+    red = gpd.GeoDataFrame(geometry=[shapely.box(103.15, 36.17, 103.3, 36.3)], crs=4326)
+    air = gpd.GeoDataFrame(geometry=[shapely.Point(103.0, 36.0)], crs=4326)
+    return compute_parks(parks_, landcover=tif, legend="igbp", redline=red, transport={"airport": air})
+
+
+def test_rank_on_engine_output(tmp_path):
+    df = engine_parks(tmp_path)
+    assert siting.default_criteria(df) == ["carbon_stock_tc", "carbon_sink_tco2_yr", "green_coverage_pct",
+                                           "dist_airport_km", "redline_overlap_pct"]
+    r = siting.rank(df, {"green_coverage_pct": 1})
+    # c overlaps the red line: excluded; b is all grassland (green 100%), a all barren (0%)
+    assert r["park_id"].tolist() == ["b", "a", "c"]
+    assert r["rank"].tolist()[:2] == [1.0, 2.0] and math.isnan(r["rank"].iloc[2])
+    assert r["excluded"].tolist() == [False, False, True] and "km²" in r["exclusion_reason_en"].iloc[2]
+    assert r["flag_green"].tolist()[:2] == [False, True]
+    # airport distance: a is nearer (lower is better) → a wins on distance alone
+    r = siting.rank(df, {"dist_airport_km": 1})
+    assert r["park_id"].tolist()[:2] == ["a", "b"]

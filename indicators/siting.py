@@ -1,0 +1,379 @@
+"""Multi-criteria siting of candidate parks: normalise, weight, rank, exclude, test sensitivity.
+
+Pure functions on the engine's DataFrame (``indicators.engine.compute_parks``), no Streamlit::
+
+    crit = default_criteria(df)                       # criteria present in this run
+    ranked = rank(df, {"carbon_stock_tc": 2, "green_coverage_pct": 1}, crit)
+    ranked.attrs["weights"]                           # the weights, normalised to sum 1
+    changes = sensitivity(df, weights, delta=0.10)    # which ranks move when a weight moves ±10%
+
+Method (stated so a 发改委 reviewer can redo it by hand):
+
+* **Normalisation**: min–max per criterion over the parks being ranked (the *feasible* parks:
+  red-line-excluded parks do not stretch the ranges of the others), oriented by the siting
+  direction so that 1 = best, 0 = worst. A criterion with the same value for every park gives
+  1.0 to all of them (it cannot discriminate; listed in ``attrs["constant"]``). A missing value
+  (NaN, e.g. no road layer near the park or no land-cover data) scores 0 = worst and is flagged
+  in the ``missing`` column.
+* **Score** = Σ weight × normalised value, weights normalised to sum 1: score in 0–1.
+* **Rank**: 1 = best; equal scores (to 1e-9) share a rank ("1, 1, 3").
+* **Hard rules**: any red-line overlap > 0 excludes the park (rank NaN, reason in zh/en, listed
+  after the ranked parks); green coverage below the threshold (15%) is flagged, not excluded.
+"""
+from __future__ import annotations
+
+import math
+from typing import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from indicators import table
+from indicators.errors import InputError
+from indicators.green import GREEN_THRESHOLD_PCT
+
+# Default criteria, in display order. Transport distances: every kind of the indicator table;
+# ``default_criteria(df)`` keeps the ones present in a run.
+CRITERIA: tuple[str, ...] = (
+    "carbon_stock_tc",
+    "carbon_sink_tco2_yr",
+    "green_coverage_pct",
+    *(f"dist_{k}_km" for k in table.TRANSPORT_KINDS),
+    "redline_overlap_pct",
+)
+
+# Siting direction (+1 higher is better, -1 lower is better) where it differs from the
+# indicator table's direction. The table rates indicators as ecosystem values (more carbon is
+# better). For *siting a park* the carbon stock is what is AT STAKE: building on a site puts
+# its stock (soil and biomass carbon) at risk of being released, so the siting criterion is
+# lower-is-better. Sink and green coverage keep the table's +1: a zero-carbon park must keep
+# green coverage >= 15% and may count its retained green sink (Anhui plan, annex 2 §3.7),
+# so a site that already has them is preferred. Distances and red-line overlap: -1 in both.
+SITING_DIRECTION_OVERRIDES: dict[str, int] = {
+    "carbon_stock_tc": -1,
+    "carbon_stock_tco2e": -1,
+    **{f"carbon_{p}_tc": -1 for p in table.POOLS},
+}
+
+_REASON_OVERRIDE = {
+    "zh": "碳储量为选址“受威胁”的量：建设会使其面临释放风险，故选址时越低越好（指标表中作为生态价值越高越好）。",
+    "en": "Carbon stock is what a park puts at stake: lower is better for siting (the indicator table rates it as "
+          "an ecosystem value, higher is better).",
+}
+
+# Labels of the columns this module adds (for tables, Excel headers and the report).
+COLUMN_LABELS: dict[str, tuple[str, str, str]] = {  # id -> (zh, en, unit)
+    "score": ("综合得分", "Score", "0–1"),
+    "rank": ("排名", "Rank", ""),
+    "excluded": ("已排除", "Excluded", ""),
+    "exclusion_reason_zh": ("排除原因", "Exclusion reason (zh)", ""),
+    "exclusion_reason_en": ("排除原因（英文）", "Exclusion reason", ""),
+    "flag_green": ("绿化覆盖率提示", "Green coverage flag", ""),
+    "flag_note_zh": ("提示", "Flag note (zh)", ""),
+    "flag_note_en": ("提示（英文）", "Flag note", ""),
+    "missing": ("缺失指标", "Missing criteria", ""),
+    "criterion": ("准则", "Criterion", ""),
+    "criterion_label_zh": ("准则名称", "Criterion (zh)", ""),
+    "criterion_label_en": ("准则名称（英文）", "Criterion", ""),
+    "change": ("权重变化", "Weight change", ""),
+    "weight_from": ("原权重", "Weight before", ""),
+    "weight_to": ("新权重", "Weight after", ""),
+    "rank_from": ("原排名", "Rank before", ""),
+    "rank_to": ("新排名", "Rank after", ""),
+}
+
+_TIE_DECIMALS = 9
+
+
+# --- criteria and directions -------------------------------------------------------------------
+def default_criteria(df: pd.DataFrame) -> list[str]:
+    """The criteria of ``CRITERIA`` present in ``df`` with at least one value."""
+    return [c for c in CRITERIA if c in df.columns and pd.to_numeric(df[c], errors="coerce").notna().any()]
+
+
+def direction(criterion: str) -> int:
+    """Siting direction of a criterion: the table's, unless overridden for siting (see above)."""
+    if criterion in SITING_DIRECTION_OVERRIDES:
+        return SITING_DIRECTION_OVERRIDES[criterion]
+    ind = table.BY_ID.get(criterion)
+    if ind is None or ind.direction == 0:
+        raise InputError(f"{criterion!r} is not a rankable indicator (no direction in the indicator table)",
+                         f"{criterion!r} 不是可排序的指标（指标表中没有方向）")
+    return ind.direction
+
+
+def directions_frame(criteria: Iterable[str] = CRITERIA) -> pd.DataFrame:
+    """id, labels, unit, table direction, siting direction and why they differ (for the UI)."""
+    rows = []
+    for c in criteria:
+        ind = table.get(c)
+        d = direction(c)
+        rows.append({"id": c, "label_zh": ind.label_zh, "label_en": ind.label_en, "unit": ind.unit,
+                     "table_direction": ind.direction, "siting_direction": d,
+                     "note_zh": _REASON_OVERRIDE["zh"] if d != ind.direction else "",
+                     "note_en": _REASON_OVERRIDE["en"] if d != ind.direction else ""})
+    return pd.DataFrame(rows)
+
+
+def _check_criteria(df: pd.DataFrame, criteria) -> list[str]:
+    criteria = list(default_criteria(df) if criteria is None else criteria)
+    if not criteria:
+        raise InputError("no siting criterion available (carbon, sink, green coverage, distances, red line)",
+                         "没有可用的选址准则（碳储量、碳汇、绿化覆盖率、交通距离、红线）")
+    if len(set(criteria)) != len(criteria):
+        raise InputError(f"criteria repeated: {criteria}", f"准则重复：{criteria}")
+    absent = [c for c in criteria if c not in df.columns]
+    if absent:
+        raise InputError(f"criteria not in the park table: {absent}", f"园区指标表中没有这些准则：{absent}")
+    for c in criteria:
+        direction(c)  # raises for unrankable columns
+    return criteria
+
+
+# --- normalisation -----------------------------------------------------------------------------
+def normalise(df: pd.DataFrame, criteria: Iterable[str] | None = None,
+              directions: Mapping[str, int] | None = None) -> pd.DataFrame:
+    """Min–max normalised criteria, 0 = worst … 1 = best, same index as ``df``.
+
+    Constant criterion (one distinct value, or only one park with a value): 1.0 for every park
+    with a value; ids listed in ``attrs["constant"]``. NaN: 0.0 (worst), park ids listed per
+    criterion in ``attrs["missing"]`` ({criterion: [park_id, ...]}).
+    """
+    criteria = _check_criteria(df, criteria)
+    directions = dict(directions or {})
+    out = pd.DataFrame(index=df.index)
+    constant, missing = [], {}
+    ids = _ids(df)
+    for c in criteria:
+        d = directions.get(c, direction(c))
+        if d not in (1, -1):
+            raise InputError(f"direction of {c!r} must be +1 or -1, not {d!r}", f"{c!r} 的方向须为 +1 或 -1，而非 {d!r}")
+        x = pd.to_numeric(df[c], errors="coerce").astype("float64").to_numpy()
+        nan = np.isnan(x)
+        if nan.all():
+            n = np.zeros(len(x))
+        else:
+            lo, hi = np.nanmin(x), np.nanmax(x)
+            span = hi - lo
+            if not span > 0 or span <= 1e-12 * max(abs(lo), abs(hi)):
+                n = np.ones(len(x))
+                constant.append(c)
+            else:
+                n = (x - lo) / span if d > 0 else (hi - x) / span
+        n = np.where(nan, 0.0, np.clip(n, 0.0, 1.0))
+        if nan.any():
+            missing[c] = [ids[i] for i in np.flatnonzero(nan)]
+        out[c] = n
+    out.attrs = {"constant": constant, "missing": missing}
+    return out
+
+
+def normalise_weights(weights: Mapping[str, float], criteria: Iterable[str]) -> dict[str, float]:
+    """Weights for ``criteria`` (absent = 0) scaled to sum 1. Negative, non-finite or unknown → InputError."""
+    criteria = list(criteria)
+    unknown = [k for k in weights if k not in criteria]
+    if unknown:
+        raise InputError(f"weights given for criteria not in use: {unknown} (criteria: {criteria})",
+                         f"以下权重对应的准则未使用：{unknown}（准则：{criteria}）")
+    w = {}
+    for c in criteria:
+        try:
+            v = float(weights.get(c, 0.0))
+        except (TypeError, ValueError):
+            raise InputError(f"weight of {c!r} is not a number: {weights.get(c)!r}",
+                             f"{c!r} 的权重不是数字：{weights.get(c)!r}") from None
+        if not math.isfinite(v) or v < 0:
+            raise InputError(f"weight of {c!r} must be a finite number ≥ 0, not {v}",
+                             f"{c!r} 的权重须为不小于 0 的有限数，而非 {v}")
+        w[c] = v
+    total = sum(w.values())
+    if total <= 0:
+        raise InputError("all weights are zero: give at least one criterion a weight",
+                         "所有权重均为零：请至少给一个准则赋权")
+    return {c: v / total for c, v in w.items()}
+
+
+# --- ranking -----------------------------------------------------------------------------------
+def _ids(df: pd.DataFrame) -> list[str]:
+    if "park_id" in df.columns:
+        return [str(v) for v in df["park_id"]]
+    return [str(v) for v in df.index]
+
+
+def _fmt(x: float) -> str:
+    """Overlap figures: 2 decimals, more for tiny overlaps so they never read as 0.00."""
+    if x == 0 or abs(x) >= 0.01:
+        return f"{x:,.2f}"
+    return f"{x:.2g}"
+
+
+def _exclusions(df: pd.DataFrame, exclude_redline: bool):
+    n = len(df)
+    excluded = np.zeros(n, dtype=bool)
+    zh, en = [""] * n, [""] * n
+    if not exclude_redline or not ({"redline_overlap_km2", "redline_overlap_pct"} & set(df.columns)):
+        return excluded, zh, en
+    km2 = pd.to_numeric(df.get("redline_overlap_km2", pd.Series(np.nan, index=df.index)), errors="coerce").to_numpy(float)
+    pct = pd.to_numeric(df.get("redline_overlap_pct", pd.Series(np.nan, index=df.index)), errors="coerce").to_numpy(float)
+    for i in range(n):
+        if np.nan_to_num(km2[i]) > 0 or np.nan_to_num(pct[i]) > 0:
+            excluded[i] = True
+            a = "?" if np.isnan(km2[i]) else _fmt(km2[i])
+            p = "?" if np.isnan(pct[i]) else _fmt(pct[i])
+            zh[i] = f"与生态保护红线重叠 {a} km²（占园区面积 {p}%）：任何重叠即排除"
+            en[i] = f"overlaps the ecological protection red line by {a} km² ({p}% of the park): any overlap excludes"
+    return excluded, zh, en
+
+
+def rank(df: pd.DataFrame, weights: Mapping[str, float], criteria: Iterable[str] | None = None,
+         exclude_redline: bool = True, green_threshold_pct: float = GREEN_THRESHOLD_PCT,
+         directions: Mapping[str, int] | None = None) -> pd.DataFrame:
+    """Weighted ranking of parks; see the module docstring for the method.
+
+    Returns one row per park: park_id, name, score (0–1), rank (1 = best, ties share; NaN when
+    excluded), excluded, exclusion_reason_zh/_en, flag_green, flag_note_zh/_en, missing
+    (criteria with no value, "; "-joined), then per criterion ``norm_<c>`` (0–1) and
+    ``contrib_<c>`` (weight × normalised; sums to the score) and the raw criterion values.
+    Ranked parks come first (best first), excluded parks after. ``attrs``: weights (normalised,
+    sum 1), criteria, directions, constant, missing.
+    """
+    criteria = _check_criteria(df, criteria)
+    w = normalise_weights(weights, criteria)
+    if not (isinstance(green_threshold_pct, (int, float)) and 0 <= green_threshold_pct <= 100):
+        raise InputError(f"green threshold must be 0–100%, not {green_threshold_pct!r}",
+                         f"绿化覆盖率阈值须在 0–100% 之间，而非 {green_threshold_pct!r}")
+    df = df.reset_index(drop=True)
+    excluded, why_zh, why_en = _exclusions(df, exclude_redline)
+    feasible = ~excluded
+    norm = pd.DataFrame(0.0, index=df.index, columns=criteria)
+    attrs = {"constant": [], "missing": {}}
+    if feasible.any():
+        nf = normalise(df.loc[feasible], criteria, directions)
+        norm.loc[feasible, criteria] = nf[criteria].to_numpy()
+        attrs = nf.attrs
+    contrib = norm.mul(pd.Series(w))
+    score = contrib.sum(axis=1).where(feasible)
+
+    out = pd.DataFrame({"park_id": _ids(df), "name": df["name"].fillna("").astype(str) if "name" in df.columns else ""})
+    out["score"] = score.to_numpy()
+    out["rank"] = score.round(_TIE_DECIMALS).rank(method="min", ascending=False).to_numpy()
+    out["excluded"] = excluded
+    out["exclusion_reason_zh"], out["exclusion_reason_en"] = why_zh, why_en
+    flag, note_zh, note_en = _green_flags(df, green_threshold_pct)
+    out["flag_green"], out["flag_note_zh"], out["flag_note_en"] = flag, note_zh, note_en
+    miss = [[] for _ in range(len(df))]
+    for c in criteria:
+        for i in np.flatnonzero(pd.to_numeric(df[c], errors="coerce").isna().to_numpy()):
+            miss[i].append(c)
+    out["missing"] = ["; ".join(m) for m in miss]
+    for c in criteria:
+        out[f"norm_{c}"] = norm[c].where(feasible).to_numpy()
+    for c in criteria:
+        out[f"contrib_{c}"] = contrib[c].where(feasible).to_numpy()
+    for c in criteria:
+        out[c] = df[c].to_numpy()
+    # ranked parks best first (equal scores: input order), then the excluded ones in input order
+    key = pd.DataFrame({"x": excluded, "s": -out["rank"].fillna(0).to_numpy(), "o": np.arange(len(out))})
+    out = out.iloc[key.sort_values(["x", "s", "o"], ascending=[True, False, True]).index].reset_index(drop=True)
+    dirs = {c: int((directions or {}).get(c, direction(c))) for c in criteria}
+    out.attrs = {"weights": w, "criteria": criteria, "directions": dirs,
+                 "constant": list(attrs.get("constant", [])), "missing": dict(attrs.get("missing", {})),
+                 "exclude_redline": bool(exclude_redline), "green_threshold_pct": float(green_threshold_pct)}
+    return out
+
+
+def _green_flags(df: pd.DataFrame, threshold: float):
+    n = len(df)
+    if "green_coverage_pct" not in df.columns:
+        return [False] * n, [""] * n, [""] * n
+    g = pd.to_numeric(df["green_coverage_pct"], errors="coerce").to_numpy(float)
+    flag, zh, en = [], [], []
+    for v in g:
+        if np.isnan(v):
+            flag.append(True)
+            zh.append(f"绿化覆盖率未知（无土地覆盖数据），无法核对 {threshold:g}% 下限")
+            en.append(f"green coverage unknown (no land-cover data): cannot check the {threshold:g}% floor")
+        elif v < threshold:
+            flag.append(True)
+            zh.append(f"绿化覆盖率 {v:.1f}% 低于 {threshold:g}%（提示，不排除）")
+            en.append(f"green coverage {v:.1f}% below {threshold:g}% (flagged, not excluded)")
+        else:
+            flag.append(False)
+            zh.append("")
+            en.append("")
+    return flag, zh, en
+
+
+# --- sensitivity -------------------------------------------------------------------------------
+def perturb_weights(weights: Mapping[str, float], criterion: str, delta: float,
+                    mode: str = "relative") -> dict[str, float]:
+    """Weights (normalised) with ``criterion`` moved by ``delta`` and the others rescaled to sum 1.
+
+    mode "relative": w' = w × (1 + delta) (delta=+0.10 → +10% of its weight);
+    mode "absolute": w' = w + delta (percentage points of the total). w' is clipped to [0, 1];
+    the other weights keep their proportions (equal shares if they were all zero).
+    """
+    w = dict(weights)
+    total = sum(w.values())
+    w = {k: v / total for k, v in w.items()}
+    if mode == "relative":
+        new = w[criterion] * (1 + delta)
+    elif mode == "absolute":
+        new = w[criterion] + delta
+    else:
+        raise InputError(f"mode must be 'relative' or 'absolute', not {mode!r}",
+                         f"mode 须为 'relative' 或 'absolute'，而非 {mode!r}")
+    new = min(max(new, 0.0), 1.0)
+    others = [k for k in w if k != criterion]
+    rest = sum(w[k] for k in others)
+    out = {criterion: new}
+    for k in others:
+        out[k] = (1 - new) * (w[k] / rest if rest > 0 else 1 / len(others))
+    if not others:
+        out[criterion] = 1.0
+    return out
+
+
+def sensitivity(df: pd.DataFrame, weights: Mapping[str, float], delta: float = 0.10,
+                criteria: Iterable[str] | None = None, exclude_redline: bool = True,
+                green_threshold_pct: float = GREEN_THRESHOLD_PCT, mode: str = "relative",
+                directions: Mapping[str, int] | None = None) -> pd.DataFrame:
+    """Which parks change rank when one criterion's weight moves by ±``delta``.
+
+    For each criterion and sign, the weight is perturbed (``perturb_weights``: by default ±10% of
+    its own value, others renormalised) and the parks re-ranked. One row per park whose rank
+    changes: criterion, criterion_label_zh/_en, change ("+10%"), delta, weight_from, weight_to,
+    park_id, name, rank_from, rank_to. Empty frame (same columns) when the ranking is stable.
+    ``attrs["tested"]``: every (criterion, delta) tried.
+    """
+    if not (isinstance(delta, (int, float)) and 0 < delta < 1):
+        raise InputError(f"delta must be between 0 and 1 (0.10 = 10%), not {delta!r}",
+                         f"变化幅度须在 0 与 1 之间（0.10 = 10%），而非 {delta!r}")
+    base = rank(df, weights, criteria, exclude_redline, green_threshold_pct, directions)
+    criteria = base.attrs["criteria"]
+    w0 = base.attrs["weights"]
+    before = dict(zip(base["park_id"], base["rank"]))
+    names = dict(zip(base["park_id"], base["name"]))
+    rows, tested = [], []
+    for c in criteria:
+        for sign in (+1, -1):
+            d = sign * delta
+            w1 = perturb_weights(w0, c, d, mode)
+            tested.append((c, d))
+            if all(abs(w1[k] - w0[k]) < 1e-15 for k in w0):
+                continue
+            after = rank(df, w1, criteria, exclude_redline, green_threshold_pct, directions)
+            ind = table.get(c)
+            label = f"{sign * delta * 100:+g}%" if mode == "relative" else f"{sign * delta * 100:+g} pp"
+            for pid, r1 in zip(after["park_id"], after["rank"]):
+                r0 = before[pid]
+                if (np.isnan(r0) and np.isnan(r1)) or r0 == r1:
+                    continue
+                rows.append({"criterion": c, "criterion_label_zh": ind.label_zh, "criterion_label_en": ind.label_en,
+                             "change": label, "delta": d, "weight_from": w0[c], "weight_to": w1[c],
+                             "park_id": pid, "name": names[pid], "rank_from": r0, "rank_to": r1})
+    cols = ["criterion", "criterion_label_zh", "criterion_label_en", "change", "delta", "weight_from",
+            "weight_to", "park_id", "name", "rank_from", "rank_to"]
+    out = pd.DataFrame(rows, columns=cols)
+    out.attrs = {"tested": tested, "weights": w0, "mode": mode, "delta": delta}
+    return out

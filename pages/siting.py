@@ -1,0 +1,130 @@
+"""Siting: compare two or more parks with weighted criteria, red-line exclusion, sensitivity;
+save named scenarios; export the ranking and a printable report. The view is in the URL."""
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from indicators import siting
+from indicators import table as ind
+from indicators.errors import InputError
+from layers.i18n import t
+from ui import common, parks, report
+
+lg = common.lang()
+st.title(t("siting.title", lg))
+st.caption(t("siting.intro", lg))
+if not common.require_data(lg):
+    st.stop()
+store = common.store()
+df = parks.current()
+names = dict(zip(df["park_id"], df["name"]))
+criteria = siting.default_criteria(df)
+
+# ---- initial state from the URL (?parks=P01,P02&w=carbon_stock_tc:2,...) or a saved scenario
+if not st.session_state.get("_siting_init"):
+    st.session_state["_siting_init"] = True
+    qp_parks = [p for p in (st.query_params.get("parks") or "").split(",") if p in names]
+    st.session_state["siting_parks"] = qp_parks or [p for p in names if p.startswith("P")]
+    weights_qp = {}
+    for item in (st.query_params.get("w") or "").split(","):
+        k, _, v = item.partition(":")
+        try:
+            weights_qp[k] = float(v)
+        except ValueError:
+            pass
+    for c in criteria:
+        st.session_state[f"siting_w_{c}"] = weights_qp.get(c, 1.0)
+
+for c in criteria:  # criteria that appear later (e.g. a new transport layer) start at weight 1
+    st.session_state.setdefault(f"siting_w_{c}", 1.0)
+scen = store.scenarios()
+with st.sidebar:
+    st.markdown(f"**{t('siting.scenarios', lg)}**")
+    pick = st.selectbox(t("siting.load", lg), ["—"] + list(scen), key="siting_load_pick")
+    if pick != "—" and st.button(t("siting.load.do", lg), key="siting_load_btn"):
+        sc = scen[pick]
+        st.session_state["siting_parks"] = [p for p in sc["selection"] if p in names]
+        for c in criteria:
+            st.session_state[f"siting_w_{c}"] = float(sc["weights"].get(c, 0.0))
+        st.session_state["siting_exclude"] = bool(sc["settings"].get("exclude_redline", True))
+        st.session_state["siting_green"] = float(sc["settings"].get("green_threshold_pct", 15.0))
+        st.session_state["siting_name"] = pick
+        st.rerun()
+
+selected = st.multiselect(t("siting.parks", lg), list(names), format_func=lambda p: f"{p} · {names[p]}",
+                          key="siting_parks")
+left, right = st.columns([1, 2])
+with left:
+    st.markdown(f"**{t('siting.weights', lg)}**")
+    raw_w = {c: st.slider(ind.label(c, lg, True), 0.0, 10.0, step=0.5, key=f"siting_w_{c}")
+             for c in criteria}
+    exclude = st.checkbox(t("siting.exclude", lg), value=True, key="siting_exclude")
+    green = st.number_input(t("siting.green", lg), 0.0, 100.0, 15.0, 1.0, key="siting_green")
+with right:
+    if len(selected) < 2:
+        st.info(t("siting.need_two", lg))
+        st.stop()
+    sub = df[df["park_id"].isin(selected)].reset_index(drop=True)
+    try:
+        ranked = siting.rank(sub, raw_w, criteria, exclude_redline=exclude, green_threshold_pct=green)
+    except InputError as e:
+        st.error(e.en if lg == "en" else e.zh)
+        st.stop()
+    w = ranked.attrs["weights"]
+    st.caption(t("siting.weights_norm", lg) + " · ".join(
+        f"{ind.label(c, lg)} {w[c]:.0%}" for c in criteria if w[c] > 0))
+    dirs = siting.directions_frame(criteria)
+    reason_col = "exclusion_reason_en" if lg == "en" else "exclusion_reason_zh"
+    note_col = "flag_note_en" if lg == "en" else "flag_note_zh"
+    table_ = pd.DataFrame({
+        t("siting.col.rank", lg): ranked["rank"], t("siting.col.park", lg): ranked["park_id"] + " · " + ranked["name"],
+        t("siting.col.score", lg): ranked["score"].round(3),
+        t("siting.col.excluded", lg): ranked[reason_col].where(ranked["excluded"], ""),
+        t("siting.col.flag", lg): ranked[note_col].where(ranked["flag_green"], ""),
+    })
+    st.dataframe(table_, hide_index=True, width="stretch", key="siting_table")
+    for r in ranked[ranked["excluded"]].itertuples():
+        st.error(f"{r.park_id} · {r.name}: {getattr(r, reason_col)}")
+    ok = ranked[~ranked["excluded"]].head(8)
+    if len(ok):
+        fig = go.Figure()
+        theta = [ind.label(c, lg) for c in criteria]
+        for r in ok.itertuples():
+            vals = [getattr(r, f"norm_{c}") for c in criteria]
+            fig.add_trace(go.Scatterpolar(r=vals + vals[:1], theta=theta + theta[:1], fill="toself",
+                                          name=f"{r.park_id} · {r.name}", opacity=0.55))
+        fig.update_layout(polar=dict(radialaxis=dict(range=[0, 1])), height=420,
+                          title=t("siting.radar", lg), margin=dict(l=30, r=30, t=50, b=20))
+        st.plotly_chart(fig, width="stretch")
+with st.expander(t("siting.directions", lg)):
+    st.dataframe(dirs, hide_index=True, width="stretch")
+
+st.subheader(t("siting.sensitivity", lg))
+sens = siting.sensitivity(sub, raw_w, 0.10, criteria, exclude_redline=exclude, green_threshold_pct=green)
+if sens.empty:
+    st.success(t("siting.stable", lg))
+else:
+    lab = "criterion_label_en" if lg == "en" else "criterion_label_zh"
+    st.dataframe(pd.DataFrame({
+        t("siting.col.criterion", lg): sens[lab], t("siting.col.change", lg): sens["change"],
+        t("siting.col.park", lg): sens["park_id"] + " · " + sens["name"],
+        t("siting.col.from", lg): sens["rank_from"], t("siting.col.to", lg): sens["rank_to"]}),
+        hide_index=True, width="stretch")
+
+# ---- save, export, share
+st.subheader(t("siting.save", lg))
+c1, c2 = st.columns([2, 1])
+name = c1.text_input(t("siting.name", lg), key="siting_name", max_chars=120)
+settings = {"exclude_redline": exclude, "green_threshold_pct": green}
+if c2.button(t("siting.save.do", lg), key="siting_save", disabled=not name.strip()):
+    store.save_scenario(name.strip(), selected, raw_w, settings)
+    st.success(t("siting.saved", lg, name=name.strip()))
+d1, d2 = st.columns(2)
+scenario_name = name.strip() or t("siting.unsaved", lg)
+d1.download_button(t("siting.dl.excel", lg), report.scenario_excel(sub, ranked, sens, lg),
+                   "siting_scenario.xlsx", key="siting_dl_xlsx")
+d2.download_button(t("siting.dl.pdf", lg), report.scenario_pdf(scenario_name, sub, ranked, lg),
+                   "siting_scenario.pdf", "application/pdf", key="siting_dl_pdf")
+common.share_state({"parks": ",".join(selected),
+                    "w": ",".join(f"{c}:{raw_w[c]:g}" for c in criteria)})
+st.caption(t("siting.share", lg))
