@@ -16,6 +16,7 @@ nav = st.navigation([
     st.Page("pages/home.py", title=t("nav.home", lg), url_path="home", default=True),
     st.Page("pages/map.py", title=t("nav.map", lg), url_path="map"),
     st.Page("pages/parks.py", title=t("nav.parks", lg), url_path="parks"),
+    st.Page("pages/targets.py", title=t("nav.targets", lg), url_path="targets"),
     st.Page("pages/siting.py", title=t("nav.siting", lg), url_path="siting"),
     st.Page("pages/checklist.py", title=t("nav.checklist", lg), url_path="checklist"),
     st.Page("pages/data.py", title=t("nav.data", lg), url_path="data"),

@@ -1,0 +1,6 @@
+"""Per-park indicators (pure computation: no streamlit, no pages, no ui).
+
+Entry points: ``indicators.engine.compute_parks`` (one row per park), ``indicators.landcover``
+(``class_areas``, ``raster_class_totals``), the declared table ``indicators.table`` and the CLI
+``python -m indicators parks ...``.
+"""

@@ -104,8 +104,8 @@ def _edges(geom_pixel) -> np.ndarray:
     return np.column_stack([xy[:-1][same], xy[1:][same]])
 
 
-def _split_params(a0: np.ndarray, a1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Edge index and parameter t of every crossing of an integer grid line strictly inside."""
+def _split_params(a0: np.ndarray, a1: np.ndarray):
+    """Edge index, parameter t and grid value k of every crossing of an integer grid line strictly inside."""
     lo = np.minimum(a0, a1)
     hi = np.maximum(a0, a1)
     first = np.floor(lo) + 1.0
@@ -115,7 +115,12 @@ def _split_params(a0: np.ndarray, a1: np.ndarray) -> tuple[np.ndarray, np.ndarra
     k = np.repeat(first, n) + (np.arange(edge.size) - start)
     d = (a1 - a0)[edge]
     t = (k - a0[edge]) / d
-    return edge, t
+    return edge, t, k
+
+
+def _apply(t: Affine, xy: np.ndarray):
+    x, y = xy[:, 0], xy[:, 1]
+    return t.a * x + t.b * y + t.c, t.d * x + t.e * y + t.f
 
 
 def pieces(geom, transform: Affine) -> Pieces | None:
@@ -127,30 +132,35 @@ def pieces(geom, transform: Affine) -> Pieces | None:
     if geom is None or shapely.is_empty(geom):
         return None
     inv = ~transform
-    g = shapely.transform(geom, lambda xy: np.column_stack(inv * (xy[:, 0], xy[:, 1])))
+    g = shapely.transform(geom, lambda xy: np.column_stack(_apply(inv, xy)))
     umin, vmin, umax, vmax = shapely.bounds(g)
+    if not np.isfinite([umin, vmin, umax, vmax]).all():
+        from indicators.errors import InputError
+
+        raise InputError("a polygon could not be transformed to the raster's CRS (check its CRS)",
+                         "多边形无法转换到栅格的坐标参考系（请检查其坐标参考系）")
     col0, row0 = int(np.floor(umin)), int(np.floor(vmin))
     width = max(int(np.ceil(umax)) - col0, 1)
     height = max(int(np.ceil(vmax)) - row0, 1)
     e = _edges(g)
     x0, y0, x1, y1 = e[:, 0] - col0, e[:, 1] - row0, e[:, 2] - col0, e[:, 3] - row0
-    ex, tx = _split_params(x0, x1)
-    ey, ty = _split_params(y0, y1)
+    ex, tx, kx = _split_params(x0, x1)
+    ey, ty, ky = _split_params(y0, y1)
     n = len(x0)
+    dx, dy = x1 - x0, y1 - y0
+    # Points along each edge: vertices, then grid crossings (the crossed coordinate is exact).
     edge = np.concatenate([np.arange(n), np.arange(n), ex, ey])
     t = np.concatenate([np.zeros(n), np.ones(n), tx, ty])
+    px = np.concatenate([x0, x1, kx, x0[ey] + ty * dx[ey]])
+    py = np.concatenate([y0, y1, y0[ex] + tx * dy[ex], ky])
     order = np.lexsort((t, edge))
-    edge, t = edge[order], t[order]
+    edge, px, py = edge[order], px[order], py[order]
     same = edge[:-1] == edge[1:]
-    e_id = edge[:-1][same]
-    ta, tb = t[:-1][same], t[1:][same]
-    dx, dy = (x1 - x0)[e_id], (y1 - y0)[e_id]
-    dv = (tb - ta) * dy
-    keep = dv != 0.0
-    e_id, ta, tb, dx, dv = e_id[keep], ta[keep], tb[keep], dx[keep], dv[keep]
-    tm = 0.5 * (ta + tb)
-    um = x0[e_id] + tm * dx
-    vm = y0[e_id] + tm * dy[keep]
+    xa, xb = px[:-1][same], px[1:][same]
+    ya, yb = py[:-1][same], py[1:][same]
+    dv = yb - ya
+    um = 0.5 * (xa + xb)
+    vm = 0.5 * (ya + yb)
     col = np.clip(np.floor(um).astype(np.int64), 0, width - 1)
     row = np.clip(np.floor(vm).astype(np.int64), 0, height - 1)
     own = (um - (col + 1)) * dv

@@ -50,6 +50,7 @@ def prepare_parks(parks: gpd.GeoDataFrame, id_field=None, name_field=None):
     names = _column(parks, name_field, ("name", "NAME", "名称"), "name")
     if names is None:
         names = pd.Series([""] * len(parks))
+    _check_coordinates(parks)
     geoms, notes = [], []
     for i, (pid, g) in enumerate(zip(ids, parks.geometry.values)):
         geom, note = _clean_geometry(g, _row_name(i, pid))
@@ -58,6 +59,22 @@ def prepare_parks(parks: gpd.GeoDataFrame, id_field=None, name_field=None):
     out = gpd.GeoDataFrame({"park_id": ids.astype(str).to_numpy(), "name": names.fillna("").astype(str).to_numpy()},
                            geometry=geoms, crs=parks.crs)
     return out, notes
+
+
+def _check_coordinates(parks: gpd.GeoDataFrame) -> None:
+    """Coordinates must make sense in the declared CRS (e.g. metres labelled as degrees)."""
+    b = parks.geometry.bounds.to_numpy()
+    if parks.crs.is_geographic:
+        bad = (b[:, 0] < -180) | (b[:, 2] > 180) | (b[:, 1] < -90) | (b[:, 3] > 90)
+    else:
+        bad = ~np.isfinite(np.nan_to_num(b, nan=0.0)).all(axis=1)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            f"park row {i + 1}: coordinates {tuple(np.round(b[i], 3))} are impossible in {parks.crs.name}; "
+            "is the CRS of the parks file right?",
+            f"园区第 {i + 1} 行：坐标 {tuple(np.round(b[i], 3))} 在 {parks.crs.name} 中不可能出现；请检查园区文件的坐标参考系",
+        )
 
 
 def _column(df, field_, defaults, what):
@@ -143,6 +160,8 @@ def compute_parks(
     out["carbon_sink_tco2_yr"] = np.where(has, carbon.sink(class_m2, rates), np.nan)
     out = out.join(green.green_coverage(_blank(class_m2, has), green_threshold_pct, gclasses))
     _assumption_notes(class_m2, has, pools, rates, gclasses, notes)
+    for i in np.flatnonzero(out["green_over_cap"].fillna(False).to_numpy(bool)):
+        notes[i].append(f"green share above {green.GREEN_CAP_PCT:.0f}% (industrial-land green-space cap, 绿地率): advisory")
     out = out.join(distances(p.geometry, transport))
     km2 = out["area_km2"].to_numpy()
     if redline is not None:

@@ -100,16 +100,16 @@ IGBP = _legend(
      (2, "forest", "Evergreen broadleaf forest"), (3, "forest", "Deciduous needleleaf forest"),
      (4, "forest", "Deciduous broadleaf forest"), (5, "forest", "Mixed forest"),
      (6, "shrub", "Closed shrublands"), (7, "shrub", "Open shrublands"),
-     (8, "forest", "Woody savannas"), (9, "grassland", "Savannas"),
+     (8, "shrub", "Woody savannas"), (9, "grassland", "Savannas"),
      (10, "grassland", "Grasslands"), (11, "wetland", "Permanent wetlands"),
      (12, "cropland", "Croplands"), (13, "built_up", "Urban and built-up"),
      (14, "cropland", "Cropland/natural vegetation mosaic"), (15, "snow_ice", "Snow and ice"),
      (16, "barren", "Barren"), (17, "water", "Water (MCD12Q1)")],
     nodata=(255,),
-    notes=("0 (MCD12C1) and 17 (MCD12Q1) are both water; 255 = fill. Woody savanna (30-60% tree "
-           "cover) -> forest, matching China's canopy >= 0.2 forest definition; savanna (10-30%) "
-           "-> grassland; cropland/natural mosaic -> cropland. Assumptions: replace with a legend "
-           "CSV if you map them otherwise."),
+    notes=("0 (MCD12C1) and 17 (MCD12Q1) are both water; 255 = fill. Forest = IGBP forests 1-5 only "
+           "(Gansu forest share ~4.9% on MCD12C1 2019, as DOMAIN.md §2 quotes); woody savanna -> "
+           "shrub and savanna -> grassland (both green, not forest); cropland/natural mosaic -> "
+           "cropland. Assumptions: give a legend CSV to map them otherwise."),
 )
 
 BUILTIN: dict[str, Legend] = {lg.id: lg for lg in (WORLDCOVER, CLCD, GLOBELAND30, IGBP)}

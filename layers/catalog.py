@@ -79,6 +79,8 @@ def available_layers() -> list[LayerSpec]:
         if spec.kind == "raster":
             if paths.landcover_path().is_file():
                 out.append(spec)
+        elif spec.source.startswith("store:"):
+            out.append(spec)  # the user's saved data: always offered (may be empty)
         elif spec.gpkg_layer in present:
             out.append(spec)
     return out
@@ -108,6 +110,8 @@ def catalog_rows() -> list[dict]:
     entries = {e["layer"]: e for e in m["layers"]}
     rows = []
     for spec in available_layers():
+        if spec.source.startswith("store:"):
+            continue  # user data is listed with its own provenance, not in the build manifest
         e = entries.get(spec.id, {})
         rows.append({
             "layer_id": spec.id, "title_zh": spec.title_zh, "title_en": spec.title_en,

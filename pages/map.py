@@ -9,6 +9,7 @@ from indicators.legends import CLASSES, get_legend
 from layers import catalog, mapview
 from layers.i18n import t
 from ui import common
+from ui import parks as parks_ui
 
 lg = common.lang()
 st.title(t("map.title", lg))
@@ -55,6 +56,16 @@ if common.require_data(lg):
                 legend_sections.append({"title": spec.title(lg), "items": [
                     {"label": c.label_zh if lg == "zh" else c.label_en, "fill": c.color,
                      "stroke": "#666"} for c in CLASSES]})
+            continue
+        if spec.source == "store:parks":
+            mine = parks_ui.current_parks()
+            mine = mine[mine["source"] != "illustrative"]
+            if mine.empty:
+                continue
+            fc = mapview.geojson_for(mine, spec, gcj=gcj, simplify_deg=0)
+            mapview.add_vector(m, fc, spec, lg, title, {f: f for f in spec.tooltip}, True)
+            legend_sections.append({"title": title, "items": [{"label": spec.title(lg), "fill": spec.style["fill_color"],
+                                                               "stroke": spec.style["color"]}]})
             continue
         rec = common.active_upload(spec.id)
         fc = common.layer_geojson(spec.id, common.build_id(), rec["upload_id"] if rec else None, gcj)

@@ -7,7 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 REPO = Path(__file__).resolve().parent.parent
-PAGES = ["pages/home.py", "pages/map.py", "pages/parks.py", "pages/siting.py", "pages/checklist.py", "pages/data.py"]
+PAGES = ["pages/home.py", "pages/map.py", "pages/parks.py", "pages/siting.py", "pages/checklist.py", "pages/targets.py", "pages/data.py"]
 
 
 def run_page(page: str, lang: str, **state) -> AppTest:

@@ -173,3 +173,17 @@ def test_raster_class_totals_whole_masked_and_geographic(tmp_path):
     row2 = ellipsoidal_cell_area_m2(39.9, 39.95, 0.05, 6378137.0, 6356752.314245179) / 1e6
     assert gt[1] == pytest.approx(2 * row1) and gt[3] == pytest.approx(2 * row2)
     assert gt[2] == pytest.approx(row1 + row2)
+
+
+def test_large_polygons_in_row_strips_give_the_same_areas(tmp_path, monkeypatch):
+    import indicators.landcover as lc
+
+    rng = np.random.default_rng(5)
+    data = rng.integers(1, 5, (120, 150)).astype("uint8")
+    path = write_raster(tmp_path / "r.tif", data, Affine(30, 0, 0, 0, -30, 3600), tiled=True)
+    parks = parks_gdf([shapely.Point(2200, 1800).buffer(1700), shapely.box(-500, 100, 900, 4000)])
+    whole = zonal_codes(parks, path)
+    monkeypatch.setattr(lc, "MAX_STRIP_PIXELS", 300)  # force strips of a few rows
+    strips = zonal_codes(parks, path)
+    assert np.allclose(whole.code_m2.to_numpy(), strips.code_m2.to_numpy(), rtol=1e-12)
+    assert np.allclose(whole.nodata_m2, strips.nodata_m2) and np.allclose(whole.pixels, strips.pixels)

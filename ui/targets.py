@@ -125,11 +125,11 @@ def progress_view(tdf: pd.DataFrame, stats: pd.DataFrame, lang: str) -> pd.DataF
         t("targets.col.target_year", lang): pt["target_year"],
         t("targets.col.target", lang): [f"{cmp_[c]} {v:g}" for c, v in zip(pt["comparator"], pt["target_value"])],
         t("targets.col.status", lang): [t(f"targets.status.{s}", lang) for s in pt["status"]],
-        t("targets.col.latest", lang): pt["latest_value"],
+        t("targets.col.latest", lang): pd.to_numeric(pt["latest_value"], errors="coerce"),
         t("targets.col.latest_year", lang): pt["latest_year"].astype("Int64"),
-        t("targets.col.gap", lang): pt["gap"],
-        t("targets.col.required", lang): pt["required_per_yr"],
-        t("targets.col.historical", lang): pt["historical_per_yr"],
+        t("targets.col.gap", lang): pd.to_numeric(pt["gap"], errors="coerce"),
+        t("targets.col.required", lang): pd.to_numeric(pt["required_per_yr"], errors="coerce"),
+        t("targets.col.historical", lang): pd.to_numeric(pt["historical_per_yr"], errors="coerce"),
         t("targets.col.unit", lang): pt["unit"],
         t("targets.col.region", lang): [region_label(r, lang) for r in pt["region"]],
         t("targets.col.source", lang): pt["latest_source"],
@@ -221,11 +221,19 @@ def save_uploaded_raster(name: str, data: bytes) -> Path:
 
 
 def check_raster_path(text: str) -> Path:
+    """An existing .tif/.tiff on the server; with ``GANSU_RASTER_ROOTS`` (os.pathsep-separated
+    folders) set, only files under those folders are accepted."""
+    import os
+
     p = Path(text.strip()).expanduser()
     if p.suffix.lower() not in (".tif", ".tiff") or not p.is_file():
         raise InputError(f"not an existing GeoTIFF file (.tif/.tiff): {text.strip()[:200]}",
                          f"不是已存在的 GeoTIFF 文件（.tif/.tiff）：{text.strip()[:200]}")
-    return p.resolve()
+    p = p.resolve()
+    roots = [Path(r).resolve() for r in os.environ.get("GANSU_RASTER_ROOTS", "").split(os.pathsep) if r]
+    if roots and not any(p.is_relative_to(r) for r in roots):
+        raise InputError("this folder is not allowed (GANSU_RASTER_ROOTS)", "不允许读取该文件夹（GANSU_RASTER_ROOTS）")
+    return p
 
 
 _SHA: dict[tuple, str] = {}

@@ -1,0 +1,172 @@
+"""Change between two land-cover rasters of the same legend: transition matrices per zone.
+
+Exact and never resampled: both rasters must share one grid (CRS, transform, size). If they
+do not, ``GridMismatch`` says what differs and how to align them (e.g. ``gdalwarp -r near``
+with the other file's ``-te/-tr/-t_srs``); the zones are reprojected to the rasters' CRS as
+everywhere else. Each zone is read with the engine's exact coverage fractions and real pixel
+areas (``indicators.landcover.polygon_stats``) on a virtual raster of *pair codes*
+``from × M + to``, so the matrix cell (from, to) is the exact area that changed from ``from``
+to ``to``. A cell with data on one side only goes to the ``nodata`` row or column, so rows sum
+to the baseline class areas and columns to the alternative ones.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+import numpy as np
+import pandas as pd
+import pyproj
+
+from indicators import carbon
+from indicators.errors import InputError
+from indicators.landcover import MASKED, LandcoverRaster, polygon_stats
+from indicators.legends import CLASS_IDS, Legend, get_legend
+
+M = 1 << 20  # pair code = from * M + to (codes must be < M - 1)
+NOD = M - 1  # "no data" on one side
+NODATA_CLASS = "nodata"
+MATRIX_CLASSES = (*CLASS_IDS, NODATA_CLASS)
+TOTAL = "__total__"  # zone name of the all-zones matrix
+
+
+class GridMismatch(InputError):
+    pass
+
+
+def grid_difference(a: LandcoverRaster, b: LandcoverRaster) -> list[str]:
+    diffs = []
+    if not a.crs.equals(b.crs):
+        diffs.append(f"CRS {a.crs.to_string()} vs {b.crs.to_string()}")
+    if (a.width, a.height) != (b.width, b.height):
+        diffs.append(f"size {a.width}×{a.height} vs {b.width}×{b.height}")
+    if not np.allclose(tuple(a.transform)[:6], tuple(b.transform)[:6], rtol=0, atol=1e-9 * max(1.0, abs(a.transform.a))):
+        diffs.append(f"transform {tuple(round(v, 6) for v in tuple(a.transform)[:6])} vs "
+                     f"{tuple(round(v, 6) for v in tuple(b.transform)[:6])}")
+    return diffs
+
+
+class PairRaster:
+    """Baseline and alternative read together as pair codes (duck-types LandcoverRaster)."""
+
+    def __init__(self, base_path, alt_path, legend: Legend):
+        self.a = LandcoverRaster(base_path, legend)
+        self.b = LandcoverRaster(alt_path, legend)
+
+    def __enter__(self):
+        self.a.__enter__()
+        try:
+            self.b.__enter__()
+        except Exception:
+            self.a.__exit__(None, None, None)
+            raise
+        diffs = grid_difference(self.a, self.b)
+        if diffs:
+            self.__exit__(None, None, None)
+            raise GridMismatch(
+                f"the two rasters are not on the same grid ({'; '.join(diffs)}). A transition matrix "
+                "needs identical pixels, and the dashboard never resamples silently: align one file to "
+                "the other first (e.g. gdalwarp -r near -t_srs/-te/-tr of the other file).",
+                f"两个栅格不在同一格网上（{'；'.join(diffs)}）。转移矩阵要求像元完全一致，本系统不会私自重采样："
+                "请先将其中一个文件对齐到另一个（如 gdalwarp -r near，使用另一文件的 -t_srs/-te/-tr）。")
+        self.crs, self.transform = self.a.crs, self.a.transform
+        self.width, self.height, self.area = self.a.width, self.a.height, self.a.area
+        self._nod_a, self._nod_b = self.a.nodata_codes(), self.b.nodata_codes()
+        return self
+
+    def __exit__(self, *exc):
+        for r in (self.b, self.a):
+            if r._ds is not None and not r._ds.closed:
+                r.__exit__(*exc)
+
+    def read(self, row0, row1, col0, col1) -> np.ndarray:
+        ca = self.a.read(row0, row1, col0, col1).astype(np.int64)
+        cb = self.b.read(row0, row1, col0, col1).astype(np.int64)
+        na = np.isin(ca, list(self._nod_a))
+        nb = np.isin(cb, list(self._nod_b))
+        if (ca[~na] >= NOD).any() or (cb[~nb] >= NOD).any() or (ca[~na] < 0).any() or (cb[~nb] < 0).any():
+            raise InputError(f"class codes must be between 0 and {NOD - 1}", f"类别代码须在 0 到 {NOD - 1} 之间")
+        ca[na] = NOD
+        cb[nb] = NOD
+        return ca * M + cb
+
+    def nodata_codes(self) -> set[int]:
+        return {NOD * M + NOD, MASKED}
+
+
+@dataclass
+class ChangeResult:
+    matrices: dict[str, pd.DataFrame]  # zone name -> from-class × to-class km² (MATRIX_CLASSES)
+    code_pairs: pd.DataFrame  # zone, from_code, to_code, area_km2
+    summary: pd.DataFrame  # per zone: net class changes, carbon stocks and change
+
+
+def transitions(zones, base_raster, alt_raster, legend: str | Legend = "igbp", names=None,
+                pools=None, include_total: bool = True) -> ChangeResult:
+    """Transition matrices (km²) per zone plus a province/all-zones total."""
+    import geopandas as gpd
+
+    legend = get_legend(legend)
+    geoms = zones.geometry if isinstance(zones, gpd.GeoDataFrame) else zones
+    if geoms.crs is None:
+        raise InputError("the zones have no CRS", "分区没有坐标参考系")
+    names = list(names) if names is not None else [str(i) for i in range(len(geoms))]
+    with PairRaster(base_raster, alt_raster, legend) as src:
+        local = geoms.to_crs(src.crs) if not pyproj.CRS(geoms.crs).equals(src.crs) else geoms
+        stats = [polygon_stats(src, g) for g in local.values]
+        drop = src.nodata_codes()
+    rows = []
+    for name, st in zip(names, stats):
+        for code, m2 in st.codes.items():
+            if code in drop or m2 == 0:
+                continue
+            rows.append({"zone": name, "from_code": int(code // M), "to_code": int(code % M), "area_km2": m2 / 1e6})
+    pairs = pd.DataFrame(rows, columns=["zone", "from_code", "to_code", "area_km2"])
+    unknown = sorted({c for c in pd.concat([pairs["from_code"], pairs["to_code"]]) if c != NOD and legend.class_of(c) is None})
+    if unknown:
+        raise InputError(f"code(s) {unknown} are not in legend {legend.id!r}", f"代码 {unknown} 不在图例 {legend.id!r} 中")
+    zone_list = list(names)
+    if include_total:
+        total = pairs.groupby(["from_code", "to_code"], as_index=False)["area_km2"].sum()
+        total.insert(0, "zone", TOTAL)
+        pairs = pd.concat([pairs, total], ignore_index=True) if len(pairs) else pairs
+        zone_list.append(TOTAL)
+    cls = lambda c: NODATA_CLASS if c == NOD else legend.class_of(c)  # noqa: E731
+    pairs["from_class"] = pairs["from_code"].map(cls)
+    pairs["to_class"] = pairs["to_code"].map(cls)
+    matrices = {}
+    for z in zone_list:
+        p = pairs[pairs["zone"] == z]
+        m = p.pivot_table(index="from_class", columns="to_class", values="area_km2", aggfunc="sum")
+        matrices[z] = m.reindex(index=list(MATRIX_CLASSES), columns=list(MATRIX_CLASSES)).fillna(0.0)
+    summary = _summary(pairs, zone_list, carbon.load_pools(pools, legend))
+    return ChangeResult(matrices, pairs, summary)
+
+
+def _summary(pairs: pd.DataFrame, zones: list[str], pools: pd.DataFrame) -> pd.DataFrame:
+    out = []
+    for z in zones:
+        p = pairs[pairs["zone"] == z]
+        row = {"zone": z}
+        base = p.groupby("from_class")["area_km2"].sum()
+        alt = p.groupby("to_class")["area_km2"].sum()
+        for c in CLASS_IDS:
+            row[f"{c}_base_km2"] = float(base.get(c, 0.0))
+            row[f"{c}_alt_km2"] = float(alt.get(c, 0.0))
+            row[f"{c}_net_km2"] = row[f"{c}_alt_km2"] - row[f"{c}_base_km2"]
+        row["changed_km2"] = float(p.loc[(p["from_class"] != p["to_class"]) & (p["from_code"] != NOD)
+                                         & (p["to_code"] != NOD), "area_km2"].sum())
+        base_codes = p[p["from_code"] != NOD].groupby("from_code")["area_km2"].sum()
+        alt_codes = p[p["to_code"] != NOD].groupby("to_code")["area_km2"].sum()
+        row["carbon_base_tc"] = _stock(base_codes, pools)
+        row["carbon_alt_tc"] = _stock(alt_codes, pools)
+        row["carbon_change_tc"] = row["carbon_alt_tc"] - row["carbon_base_tc"]
+        row["carbon_change_tco2e"] = row["carbon_change_tc"] * carbon.CO2_PER_C
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def _stock(code_km2: pd.Series, pools: pd.DataFrame) -> float:
+    if code_km2.empty:
+        return 0.0
+    code_m2 = pd.DataFrame([code_km2.to_numpy() * 1e6], columns=[int(c) for c in code_km2.index])
+    carbon.check_codes(code_m2, pools, "land cover")
+    return float(carbon.stock(code_m2, pools)["carbon_stock_tc"].iloc[0])
