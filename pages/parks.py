@@ -36,8 +36,11 @@ labels = {c: (ind.label(c, lg, with_unit=True) if c != "source" else t("parks.co
 
 def _colour(row):
     out = [""] * len(row)
-    out[cols.index("green_pass")] = "background-color: #d7f2dc" if row["green_pass"] else "background-color: #f9d6d5"
-    if row["redline_overlap_km2"] > 0:
+    g = row["green_pass"]
+    if not pd.isna(g):  # NA: no land-cover data under the park (reason shown below the table)
+        out[cols.index("green_pass")] = "background-color: #d7f2dc" if g else "background-color: #f9d6d5"
+    r = row["redline_overlap_km2"]
+    if not pd.isna(r) and r > 0:
         out[cols.index("redline_overlap_km2")] = "background-color: #f9d6d5"
     return out
 
@@ -80,7 +83,7 @@ c1, c2, c3, c4 = st.columns(4)
 c1.metric(ind.label("carbon_stock_tc", lg, True), f"{row['carbon_stock_tc']:,.0f}")
 c2.metric(ind.label("carbon_sink_tco2_yr", lg, True), f"{row['carbon_sink_tco2_yr']:,.0f}")
 c3.metric(ind.label("green_coverage_pct", lg, True), f"{row['green_coverage_pct']:.1f}",
-          t("parks.pass", lg) if row["green_pass"] else t("parks.fail", lg))
+          None if pd.isna(row["green_pass"]) else t("parks.pass", lg) if row["green_pass"] else t("parks.fail", lg))
 c4.metric(ind.label("redline_overlap_pct", lg, True), f"{row['redline_overlap_pct']:.1f}")
 left, mid, right = st.columns(3)
 with left:

@@ -186,3 +186,16 @@ def test_saved_scenario_survives_and_reloads(store):
     assert sc["selection"] == ["P01", "P02", ids[0]]
     assert set(sc["weights"]) >= {"carbon_stock_tc", "green_coverage_pct"}
     s2.delete_scenario("方案一")
+
+
+def test_park_without_landcover_data_is_shown_with_its_reason(store):
+    # (99.0, 37.0) lies in Qinghai, outside the Gansu land-cover raster's data
+    store.add_parks(_park(99.0, 37.0, "省外园区"), names=["省外园区"], source="upload")
+    at = page("parks.py", "en", parks_selected=store.parks()["park_id"].iloc[0])
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("no land-cover data" in c.value for c in at.caption)
+    for p in ("siting.py", "checklist.py"):
+        at = page(p, "en")
+        at.run()
+        assert not at.exception, (p, [e.value for e in at.exception])

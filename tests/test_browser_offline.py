@@ -5,37 +5,17 @@ with only loopback (`unshare -n`), so any attempt to reach another host fails fo
 namespaces are not permitted, Playwright aborts every non-localhost request instead. Either
 way every request is recorded and must be to localhost.
 """
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from tests.browser import harness
 
-REPO = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.skipif(not harness.chromium_available(),
                                 reason="Debian chromium missing: `make test` installs it")
 
 
-def _run_check() -> dict:
-    script = str(REPO / "tests" / "browser" / "offline_map_check.py")
-    env = {**os.environ, "GANSU_IN_NETNS": "1"}
-    if harness.can_unshare():
-        cmd = ["unshare", "-n", "sh", "-c", f"ip link set lo up 2>/dev/null || true; exec {sys.executable} {script}"]
-    else:
-        cmd = [sys.executable, script, "--block"]
-    r = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=400)
-    line = next((ln for ln in r.stdout.splitlines() if ln.startswith("REPORT ")), None)
-    assert line, f"browser check failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
-    return json.loads(line[len("REPORT "):])
-
-
 @pytest.fixture(scope="module")
 def report(dataset):
-    return _run_check()
+    return harness.run_check("offline_map_check.py")
 
 
 def test_map_draws_zone_park_and_boundary_layers(report):

@@ -139,3 +139,20 @@ def map_frame(page, timeout_ms: int = 60000):
                     pass
         time.sleep(0.5)
     raise AssertionError("Leaflet map with vector paths did not appear")
+
+
+def run_check(script: str, timeout: int = 600) -> dict:
+    """Run tests/browser/<script> in a fresh network namespace (only loopback) when permitted,
+    else with every non-localhost request aborted; return the JSON report it prints."""
+    import json
+
+    path = str(REPO / "tests" / "browser" / script)
+    env = {**os.environ, "GANSU_IN_NETNS": "1"}
+    if can_unshare():
+        cmd = ["unshare", "-n", "sh", "-c", f"ip link set lo up 2>/dev/null || true; exec {sys.executable} {path}"]
+    else:
+        cmd = [sys.executable, path, "--block"]
+    r = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+    line = next((ln for ln in r.stdout.splitlines() if ln.startswith("REPORT ")), None)
+    assert line, f"browser check {script} failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
+    return json.loads(line[len("REPORT "):])

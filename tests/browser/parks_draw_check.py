@@ -27,8 +27,14 @@ def st_frames(page, needle):
 
 
 def wait_frame(page, needle, timeout=90):
+    """Scroll each map into view (Chromium loads off-screen iframes lazily) until one has ``needle``."""
     end = time.time() + timeout
     while time.time() < end:
+        for el in page.locator("iframe[title*='st_folium']").all():
+            try:
+                el.scroll_into_view_if_needed(timeout=5000)
+            except Exception:
+                pass
         fr = st_frames(page, needle)
         if fr:
             return fr[0]
@@ -54,11 +60,9 @@ with streamlit_server({"GANSU_STORE": str(store_path)}) as url:
         page.goto(url + "/parks")
         page.get_by_role("tab", name="在地图上绘制").click()
         fr = wait_frame(page, "a.leaflet-draw-draw-rectangle")
+        fr.frame_element().scroll_into_view_if_needed()
+        box = fr.frame_element().bounding_box()
         fr.locator("a.leaflet-draw-draw-rectangle").click()
-        box = None
-        for el in page.locator("iframe").all():
-            if el.content_frame == fr:
-                box = el.bounding_box()
         assert box, "draw iframe not found"
         cx, cy = box["x"] + box["width"] * 0.55, box["y"] + box["height"] * 0.55
         page.mouse.move(cx, cy)
