@@ -25,8 +25,8 @@ if common.require_data(lg):
         visible = {}
         for spec in specs:
             badge = t(f"map.status.{spec.status}", lg)
-            visible[spec.id] = st.checkbox(f"{spec.title(lg)} · {badge}", value=spec.visible,
-                                           key=f"map_vis_{spec.id}")
+            st.session_state.setdefault(f"map_vis_{spec.id}", spec.visible)
+            visible[spec.id] = st.checkbox(f"{spec.title(lg)} · {badge}", key=f"map_vis_{spec.id}")
         lc_opacity = st.slider(t("map.lc_opacity", lg), 0.1, 1.0, 0.7, 0.05, key="map_lc_opacity")
 
     common.share_state({"layers": ",".join(i for i, v in visible.items() if v), "basemap": basemap})

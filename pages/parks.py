@@ -62,13 +62,16 @@ for r in bad.itertuples():
 st.subheader(t("parks.export", lg))
 e1, e2, e3, e4 = st.columns(4)
 export_gdf = geo[["park_id", "geometry"]].merge(df, on="park_id")
-e1.download_button("CSV", df.to_csv(index=False).encode("utf-8-sig"), "parks_indicators.csv", "text/csv", key="dl_csv")
-e2.download_button("Excel", reports.excel_bytes({"parks": df}, lg), "parks_indicators.xlsx",
-                   "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="dl_xlsx")
-e3.download_button("GeoJSON", reports.geojson_bytes(export_gdf), "parks_indicators.geojson",
-                   "application/geo+json", key="dl_geojson")
-e4.download_button("GeoPackage", reports.gpkg_bytes(export_gdf), "parks_indicators.gpkg",
-                   "application/geopackage+sqlite3", key="dl_gpkg")
+# files are built only when clicked (deferred data)
+e1.download_button("CSV", lambda: df.to_csv(index=False).encode("utf-8-sig"), "parks_indicators.csv",
+                   "text/csv", key="dl_csv", on_click="ignore")
+e2.download_button("Excel", lambda: reports.excel_bytes({"parks": df}, lg), "parks_indicators.xlsx",
+                   "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="dl_xlsx",
+                   on_click="ignore")
+e3.download_button("GeoJSON", lambda: reports.geojson_bytes(export_gdf), "parks_indicators.geojson",
+                   "application/geo+json", key="dl_geojson", on_click="ignore")
+e4.download_button("GeoPackage", lambda: reports.gpkg_bytes(export_gdf), "parks_indicators.gpkg",
+                   "application/geopackage+sqlite3", key="dl_gpkg", on_click="ignore")
 
 # ---------------------------------------------------------------- detail card
 names = dict(zip(df["park_id"], df["name"]))

@@ -58,8 +58,10 @@ with left:
     st.markdown(f"**{t('siting.weights', lg)}**")
     raw_w = {c: st.slider(ind.label(c, lg, True), 0.0, 10.0, step=0.5, key=f"siting_w_{c}")
              for c in criteria}
-    exclude = st.checkbox(t("siting.exclude", lg), value=True, key="siting_exclude")
-    green = st.number_input(t("siting.green", lg), 0.0, 100.0, 15.0, 1.0, key="siting_green")
+    st.session_state.setdefault("siting_exclude", True)
+    st.session_state.setdefault("siting_green", 15.0)
+    exclude = st.checkbox(t("siting.exclude", lg), key="siting_exclude")
+    green = st.number_input(t("siting.green", lg), 0.0, 100.0, step=1.0, key="siting_green")
 with right:
     if len(selected) < 2:
         st.info(t("siting.need_two", lg))
@@ -121,10 +123,11 @@ if c2.button(t("siting.save.do", lg), key="siting_save", disabled=not name.strip
     st.success(t("siting.saved", lg, name=name.strip()))
 d1, d2 = st.columns(2)
 scenario_name = name.strip() or t("siting.unsaved", lg)
-d1.download_button(t("siting.dl.excel", lg), report.scenario_excel(sub, ranked, sens, lg),
-                   "siting_scenario.xlsx", key="siting_dl_xlsx")
-d2.download_button(t("siting.dl.pdf", lg), report.scenario_pdf(scenario_name, sub, ranked, lg),
-                   "siting_scenario.pdf", "application/pdf", key="siting_dl_pdf")
+# built only when clicked (deferred data), so ranking stays instant while weights move
+d1.download_button(t("siting.dl.excel", lg), lambda: report.scenario_excel(sub, ranked, sens, lg),
+                   "siting_scenario.xlsx", key="siting_dl_xlsx", on_click="ignore")
+d2.download_button(t("siting.dl.pdf", lg), lambda: report.scenario_pdf(scenario_name, sub, ranked, lg),
+                   "siting_scenario.pdf", "application/pdf", key="siting_dl_pdf", on_click="ignore")
 common.share_state({"parks": ",".join(selected),
                     "w": ",".join(f"{c}:{raw_w[c]:g}" for c in criteria)})
 st.caption(t("siting.share", lg))

@@ -199,3 +199,24 @@ def test_park_without_landcover_data_is_shown_with_its_reason(store):
         at = page(p, "en")
         at.run()
         assert not at.exception, (p, [e.value for e in at.exception])
+
+
+def test_a_shared_link_reopens_the_same_view(dataset):
+    at = page("map.py", "en")
+    at.query_params["layers"] = "zones,counties"
+    at.run()
+    assert not at.exception
+    vis = {c.key: c.value for c in at.checkbox}
+    assert vis["map_vis_zones"] and vis["map_vis_counties"] and not vis["map_vis_province"]
+    at = page("siting.py", "en")
+    at.query_params["parks"] = "P01,P03,P05"
+    at.query_params["w"] = "green_coverage_pct:5,carbon_stock_tc:0"
+    at.run()
+    assert not at.exception
+    assert at.multiselect(key="siting_parks").value == ["P01", "P03", "P05"]
+    assert at.slider(key="siting_w_green_coverage_pct").value == 5.0
+    assert at.slider(key="siting_w_carbon_stock_tc").value == 0.0
+    # and the page writes its state back into the URL (never a key or a secret)
+    assert at.query_params["parks"] == "P01,P03,P05"
+    assert "green_coverage_pct:5" in at.query_params["w"]
+    assert not any(k in at.query_params for k in ("tk", "key", "tianditu_key"))

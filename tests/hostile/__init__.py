@@ -1,0 +1,1 @@
+"""A corpus of broken and hostile inputs, made in code (see ``corpus.py``)."""
