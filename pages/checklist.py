@@ -9,19 +9,10 @@ from indicators.errors import InputError
 from layers.i18n import t
 from ui import common, parks
 
-lg = common.lang()
-st.title(t("check.title", lg))
-st.caption(t("check.intro", lg))
-if not common.require_data(lg):
-    st.stop()
+lg = common.page("check.title", "check.intro")
 store = common.store()
 df = parks.current()
-names = dict(zip(df["park_id"], df["name"]))
-qp = st.query_params.get("park")
-ids = list(names)
-pid = st.selectbox(t("parks.select", lg), ids, index=ids.index(qp) if qp in ids else 0,
-                   format_func=lambda p: f"{p} · {names[p]}", key="check_park")
-common.share_state({"park": pid})
+pid = parks.park_picker(df, lg, key="check_park")
 row = df[df["park_id"] == pid].iloc[0]
 saved = store.checklist(pid)
 

@@ -15,11 +15,7 @@ from layers import catalog, mapview, readers, reports
 from layers.i18n import pick, t
 from ui import common, parks
 
-lg = common.lang()
-st.title(t("parks.title", lg))
-st.caption(t("parks.intro", lg))
-if not common.require_data(lg):
-    st.stop()
+lg = common.page("parks.title", "parks.intro")
 store = common.store()
 df = parks.current()
 geo = parks.current_parks()
@@ -74,12 +70,7 @@ e4.download_button("GeoPackage", lambda: reports.gpkg_bytes(export_gdf), "parks_
                    "application/geopackage+sqlite3", key="dl_gpkg", on_click="ignore")
 
 # ---------------------------------------------------------------- detail card
-names = dict(zip(df["park_id"], df["name"]))
-qp_park = st.query_params.get("park")
-ids = list(names)
-pid = st.selectbox(t("parks.select", lg), ids, index=ids.index(qp_park) if qp_park in ids else 0,
-                   format_func=lambda p: f"{p} · {names[p]}", key="parks_selected")
-common.share_state({"park": pid})
+pid = parks.park_picker(df, lg, key="parks_selected")
 row = df[df["park_id"] == pid].iloc[0]
 st.subheader(f"{row['name']} ({pid})")
 c1, c2, c3, c4 = st.columns(4)

@@ -10,11 +10,7 @@ from indicators.errors import InputError
 from layers.i18n import t
 from ui import common, parks, report
 
-lg = common.lang()
-st.title(t("siting.title", lg))
-st.caption(t("siting.intro", lg))
-if not common.require_data(lg):
-    st.stop()
+lg = common.page("siting.title", "siting.intro")
 store = common.store()
 df = parks.current()
 names = dict(zip(df["park_id"], df["name"]))

@@ -17,7 +17,10 @@ def test_every_key_used_in_code_is_defined():
     used = set()
     for folder in ("pages", "ui", "layers"):
         for p in (REPO / folder).rglob("*.py"):
-            used |= set(re.findall(r"""\bt\(\s*["']([a-z_]+\.[a-z0-9_.]+)["']""", p.read_text(encoding="utf-8")))
+            text = p.read_text(encoding="utf-8")
+            used |= set(re.findall(r"""\bt\(\s*["']([a-z_]+\.[a-z0-9_.]+)["']""", text))
+            for a, b in re.findall(r"""\bpage\(\s*["']([a-z_]+\.[a-z0-9_.]+)["'](?:\s*,\s*["']([a-z_]+\.[a-z0-9_.]+)["'])?""", text):
+                used |= {k for k in (a, b) if k}
     used |= set(re.findall(r'"(nav\.[a-z_]+)"', (REPO / "app.py").read_text(encoding="utf-8")))
     missing = sorted(k for k in used if k not in TEXT)
     assert not missing, missing

@@ -163,3 +163,14 @@ def share_state(params: dict[str, str]) -> None:
                 del st.query_params[k]
         elif st.query_params.get(k) != v:
             st.query_params[k] = v
+
+
+def page(title_key: str, intro_key: str | None = None) -> str:
+    """Common page preamble: title, intro, and a clear stop when the data is not built."""
+    lg = lang()
+    st.title(t(title_key, lg))
+    if intro_key:
+        st.caption(t(intro_key, lg))
+    if not require_data(lg):
+        st.stop()
+    return lg

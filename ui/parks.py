@@ -54,3 +54,16 @@ def current() -> pd.DataFrame:
 
 def current_parks() -> gpd.GeoDataFrame:
     return all_parks(common.build_id(), parks_version())
+
+
+def park_picker(df: pd.DataFrame, lang: str, key: str) -> str:
+    """Select one park (initial choice from ``?park=``; the choice is written back to the URL)."""
+    from layers.i18n import t
+
+    names = dict(zip(df["park_id"], df["name"]))
+    ids = list(names)
+    qp = st.query_params.get("park")
+    pid = st.selectbox(t("parks.select", lang), ids, index=ids.index(qp) if qp in ids else 0,
+                       format_func=lambda p: f"{p} · {names[p]}", key=key)
+    common.share_state({"park": pid})
+    return pid

@@ -210,6 +210,9 @@ def user_raster_dir() -> Path:
 
 def save_uploaded_raster(name: str, data: bytes) -> Path:
     """Content-addressed copy of an uploaded GeoTIFF (same content → same file and cache)."""
+    from layers.rasters import validate_geotiff
+
+    validate_geotiff(data, name)  # raises InputError before anything is written
     sha = hashlib.sha256(data).hexdigest()
     path = user_raster_dir() / f"{sha}.tif"
     if not path.exists():
@@ -233,6 +236,9 @@ def check_raster_path(text: str) -> Path:
     roots = [Path(r).resolve() for r in os.environ.get("GANSU_RASTER_ROOTS", "").split(os.pathsep) if r]
     if roots and not any(p.is_relative_to(r) for r in roots):
         raise InputError("this folder is not allowed (GANSU_RASTER_ROOTS)", "不允许读取该文件夹（GANSU_RASTER_ROOTS）")
+    from layers.rasters import validate_geotiff
+
+    validate_geotiff(p)
     return p
 
 
