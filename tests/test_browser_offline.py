@@ -44,5 +44,6 @@ def test_one_click_switches_to_english(report):
 
 
 def test_other_pages_render_offline_too(report):
-    assert set(report["pages"]) == {"/home", "/parks", "/data"}
+    assert set(report["pages"]) == {"/", "/parks", "/targets", "/siting", "/checklist", "/data"}
     assert all(report["pages"].values())
+    assert not any(report["not_found"].values()), report["not_found"]

@@ -31,11 +31,13 @@ with streamlit_server() as url:
                                timeout=60_000)
         report["title_en"] = page.locator("h1").first.inner_text()
         report["nav_en"] = page.locator("[data-testid=stSidebarNav]").inner_text()
-        for path in ("/home", "/parks", "/data"):
+        for path in ("/", "/parks", "/targets", "/siting", "/checklist", "/data"):
             page.goto(url + path)
-            page.wait_for_selector("h1", timeout=60_000)
+            page.wait_for_selector("h1", timeout=90_000)
             page.wait_for_timeout(4000)
             report.setdefault("pages", {})[path] = page.locator("h1").first.inner_text()
+            report.setdefault("not_found", {})[path] = page.get_by_text("Page not found").count() + \
+                page.get_by_text("页面不存在").count()
         page.screenshot(path=str(Path(__file__).resolve().parents[1] / "_artifacts" / "data_offline.png"), full_page=True)
         report["requests"] = len(reqs)
         report["external"] = external(reqs)
