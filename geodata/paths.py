@@ -48,11 +48,57 @@ class DataMissing(RuntimeError):
     """The default dataset has not been built (or its folder is unusable)."""
 
 
+class DataCorrupt(DataMissing):
+    """The dataset in use is damaged (truncated or edited files): rebuild it."""
+
+
+def damage(d: Path) -> list[str]:
+    """Cheap integrity checks of a build folder (no layer is read): the manifest parses, every
+    file it lists has the recorded size, the GeoPackage is a complete SQLite file."""
+    import json
+
+    problems = []
+    try:
+        manifest = json.loads((d / MANIFEST_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        return [f"{MANIFEST_NAME} unreadable ({type(e).__name__})"]
+    for name, meta in (manifest.get("files") or {}).items():
+        p = d / name
+        size = p.stat().st_size if p.is_file() else None
+        if size is None:
+            problems.append(f"{name} missing")
+        elif size != meta.get("size"):
+            problems.append(f"{name} has {size} bytes, the build wrote {meta.get('size')}")
+    gpkg = d / GPKG_NAME
+    try:
+        with open(gpkg, "rb") as f:
+            head = f.read(100)
+        size = gpkg.stat().st_size
+    except OSError:
+        return problems + [f"{GPKG_NAME} missing"]
+    if len(head) < 100 or not head.startswith(b"SQLite format 3\x00"):
+        problems.append(f"{GPKG_NAME} is not a SQLite/GeoPackage file")
+    else:
+        page = int.from_bytes(head[16:18], "big")
+        page = 65536 if page == 1 else page
+        pages = int.from_bytes(head[28:32], "big")
+        valid = head[24:28] == head[92:96]  # the in-header page count is trustworthy
+        if valid and pages and size < page * pages:
+            problems.append(f"{GPKG_NAME} is truncated ({size} of {page * pages} bytes)")
+    return sorted(set(problems))
+
+
 def require_current() -> Path:
     d = current_dir()
     if not (d / MANIFEST_NAME).is_file() or not (d / GPKG_NAME).is_file():
         raise DataMissing(
             f"default dataset not found in {data_root()}; run `python -m geodata.build` "
             "(make run / make test do it for you)"
+        )
+    problems = damage(d)
+    if problems:
+        raise DataCorrupt(
+            f"the default dataset in {d} is damaged ({'; '.join(problems)}); run `python -m geodata.build` "
+            "(it detects the damage and rebuilds; or --force) / 默认数据集已损坏，请运行 `python -m geodata.build` 重新构建"
         )
     return d

@@ -4,27 +4,42 @@ Formats: GeoJSON, GeoPackage, KML, KMZ, zipped Shapefile. Uploaded bytes are wri
 private temporary folder under names we choose (the uploaded name only lends its extension);
 zip members are checked before extraction: no absolute or ``..`` paths, no links, total
 uncompressed size and member count under limits (zip bombs), and Shapefile parts present.
-Attribute encoding of Shapefiles: the ``.cpg`` when present, otherwise UTF-8 if it decodes,
-else GB18030 (a superset of GBK).
+Attribute encoding of Shapefiles: the ``.cpg`` when present and true (it must name a known
+encoding that decodes the ``.dbf``), otherwise UTF-8 if it decodes, else GB18030 (a superset of
+GBK). Limits (size, members, compression ratio, features, vertices, memory) come from
+``layers.limits``; coordinates must be finite, and a layer in latitude/longitude order is named
+as such rather than read in the wrong place.
 """
 from __future__ import annotations
 
+import codecs
 import io
 import os
+import re
 import stat
 import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+import math
+
 import geopandas as gpd
+import numpy as np
 import pyogrio
 import shapely
 
-MAX_UPLOAD_BYTES = int(os.environ.get("GANSU_MAX_UPLOAD_MB", "200")) * 1024 * 1024
-MAX_UNZIPPED_BYTES = int(os.environ.get("GANSU_MAX_UNZIPPED_MB", "1024")) * 1024 * 1024
-MAX_ZIP_MEMBERS = 2000
-MAX_FEATURES = int(os.environ.get("GANSU_MAX_FEATURES", "200000"))
+from layers import limits
+
+# module attributes (tests may lower them); defaults and environment variables: layers/limits.py
+MAX_UPLOAD_BYTES = limits.MAX_UPLOAD_BYTES
+MAX_UNZIPPED_BYTES = limits.MAX_UNZIPPED_BYTES
+MAX_ZIP_MEMBERS = limits.MAX_ZIP_MEMBERS
+MAX_ZIP_RATIO = limits.MAX_ZIP_RATIO
+MAX_FEATURES = limits.MAX_FEATURES
+MAX_VERTICES = limits.MAX_VERTICES
+MAX_COMPUTE_BYTES = limits.MAX_COMPUTE_BYTES
+GANSU_BBOX = (92.0, 32.0, 109.0, 43.0)  # generous bounding box of Gansu (lon/lat)
 VECTOR_EXT = {".geojson", ".json", ".gpkg", ".kml", ".kmz", ".zip"}
 PARK_EXT = VECTOR_EXT | {".csv"}
 NAME_FIELDS = ("name", "name_zh", "NAME", "Name", "名称", "园区名称", "园区", "park", "park_name", "MC", "XMMC")
@@ -78,10 +93,22 @@ def _safe_members(zf: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
         if stat.S_ISLNK(mode):
             raise UploadError(f"压缩包含有符号链接“{info.filename}”，已拒绝。",
                               f"the archive contains a symbolic link '{info.filename}': rejected.")
+        if info.flag_bits & 0x1:
+            raise UploadError(f"压缩包中的“{info.filename}”已加密，无法读取。",
+                              f"'{info.filename}' in the archive is encrypted and cannot be read.")
         total += info.file_size
         if total > MAX_UNZIPPED_BYTES:
-            raise UploadError("压缩包解压后过大（可能是压缩炸弹），已拒绝。",
-                              "the archive expands beyond the size limit (possible zip bomb): rejected.")
+            raise UploadError(f"压缩包解压后过大（声明 {total / 1e6:.0f} MB 以上，上限 {MAX_UNZIPPED_BYTES / 1e6:.0f} MB，"
+                              "可能是压缩炸弹），未解压即拒绝。",
+                              f"the archive expands beyond the size limit (declares over {total / 1e6:.0f} MB, limit "
+                              f"{MAX_UNZIPPED_BYTES / 1e6:.0f} MB; possible zip bomb): rejected before extraction.")
+        if (info.file_size > limits.ZIP_RATIO_MIN_BYTES
+                and info.file_size > MAX_ZIP_RATIO * max(info.compress_size, 1)):
+            raise UploadError(f"压缩包中的“{info.filename}”压缩比异常（{info.file_size / max(info.compress_size, 1):.0f}:1，"
+                              f"上限 {MAX_ZIP_RATIO:.0f}:1，可能是压缩炸弹），未解压即拒绝。",
+                              f"'{info.filename}' has an abnormal compression ratio "
+                              f"({info.file_size / max(info.compress_size, 1):.0f}:1, limit {MAX_ZIP_RATIO:.0f}:1; "
+                              "possible zip bomb): rejected before extraction.")
     return [i for i in infos if not i.is_dir()]
 
 
@@ -95,13 +122,13 @@ def _open_zip(data: bytes) -> zipfile.ZipFile:
 def _extract(zf: zipfile.ZipFile, members: list[zipfile.ZipInfo], folder: Path) -> dict[str, Path]:
     """Extract under generated names; returns {lower-case original basename: path}."""
     out = {}
+    remaining = MAX_UNZIPPED_BYTES  # actual bytes written, over all members
     for n, info in enumerate(members):
         base = PurePosixPath(info.filename.replace("\\", "/")).name
-        ext = _ext(base)
+        ext = re.sub(r"[^a-z0-9.]", "", _ext(base))[:10]
         target = folder / f"m{n}{ext}"
         try:
             with zf.open(info) as src, open(target, "wb") as dst:
-                remaining = MAX_UNZIPPED_BYTES
                 while chunk := src.read(1 << 20):
                     remaining -= len(chunk)
                     if remaining < 0:
@@ -113,7 +140,7 @@ def _extract(zf: zipfile.ZipFile, members: list[zipfile.ZipInfo], folder: Path) 
     return out
 
 
-def _shapefile_from(files: dict[str, Path], folder: Path) -> tuple[Path, str | None]:
+def _shapefile_from(files: dict[str, Path], folder: Path, notes: list) -> tuple[Path, str | None]:
     shps = [k for k in files if k.endswith(".shp")]
     if not shps:
         raise UploadError("压缩包中没有 .shp 文件。", "no .shp file in the archive.")
@@ -128,26 +155,80 @@ def _shapefile_from(files: dict[str, Path], folder: Path) -> tuple[Path, str | N
         src = files.get(stem + ext)
         if src is not None:
             os.replace(src, dest.with_suffix(ext))
-    encoding = None
+    prj = dest.with_suffix(".prj")
+    if prj.is_file() and not _prj_ok(prj):
+        prj.unlink()  # read as "no CRS": the user is asked to choose one
+        notes.append((".prj 文件无法识别（不是有效的坐标系定义），已忽略", "the .prj file is not a valid CRS definition: ignored"))
+    dbf = dest.with_suffix(".dbf")
     cpg = dest.with_suffix(".cpg")
     if cpg.is_file():
-        encoding = cpg.read_text(errors="replace").strip() or None
-    else:
-        encoding = _guess_dbf_encoding(dest.with_suffix(".dbf"))
-    return dest.with_suffix(".shp"), encoding
+        declared = cpg.read_bytes()[:64].decode("ascii", "replace").strip()
+        cpg.unlink()  # we pass the encoding ourselves
+        enc = _codec(declared)
+        if enc and _decodes(dbf, enc):
+            return dest.with_suffix(".shp"), declared
+        guess = _guess_dbf_encoding(dbf)
+        notes.append((f".cpg 声明的编码“{declared[:30]}”{'无法识别' if not enc else '与属性数据不符'}，已按 {guess} 读取",
+                      f"the .cpg declares encoding '{declared[:30]}', which is "
+                      f"{'unknown' if not enc else 'not what the attributes use'}: read as {guess}"))
+        return dest.with_suffix(".shp"), guess
+    return dest.with_suffix(".shp"), _guess_dbf_encoding(dbf)
+
+
+def _prj_ok(prj: Path) -> bool:
+    import pyproj
+
+    try:
+        pyproj.CRS.from_wkt(prj.read_bytes()[:65536].decode("utf-8", "replace").strip())
+        return True
+    except Exception:  # noqa: BLE001 - any parse error means "no usable CRS"
+        return False
+
+
+_CPG = {"UTF8": "utf-8", "UTF-8": "utf-8", "65001": "utf-8", "936": "gbk", "CP936": "gbk", "GBK": "gbk",
+        "GB2312": "gbk", "GB18030": "gb18030", "54936": "gb18030", "1252": "cp1252", "ANSI 1252": "cp1252",
+        "LATIN1": "latin-1", "ISO-8859-1": "latin-1", "88591": "latin-1"}
+
+
+def _codec(declared: str) -> str | None:
+    """Python codec for a .cpg value, or None when unknown."""
+    key = declared.upper().strip()
+    if key in _CPG:
+        return _CPG[key]
+    try:
+        return codecs.lookup(declared).name
+    except (LookupError, ValueError):
+        return None
+
+
+def _dbf_text(dbf: Path) -> bytes:
+    """The record area of a .dbf (header skipped): the bytes that hold attribute text."""
+    raw = dbf.read_bytes()
+    hdr = int.from_bytes(raw[8:10], "little") if len(raw) >= 10 else 0
+    return raw[hdr:] if 0 < hdr <= len(raw) else raw
+
+
+def _decodes(dbf: Path, codec: str) -> bool:
+    try:
+        _dbf_text(dbf).decode(codec)
+        return True
+    except (UnicodeDecodeError, LookupError):
+        return False
 
 
 def _guess_dbf_encoding(dbf: Path) -> str:
-    raw = dbf.read_bytes()
-    try:
-        raw.decode("utf-8")
-        return "UTF-8"
-    except UnicodeDecodeError:
-        return "GB18030"
+    return "UTF-8" if _decodes(dbf, "utf-8") else "GB18030"
 
 
 def _read(path: Path, layer: str | None, encoding: str | None) -> gpd.GeoDataFrame:
-    kw = {"engine": "pyogrio"}
+    size = sum(p.stat().st_size for p in path.parent.iterdir() if p.is_file() and p.stem == path.stem)
+    if size * limits.VECTOR_MEMORY_FACTOR > MAX_COMPUTE_BYTES:
+        need = size * limits.VECTOR_MEMORY_FACTOR
+        raise UploadError(f"文件过大，读取约需 {need / 2**30:.1f} GB 内存（单次计算上限 {MAX_COMPUTE_BYTES / 2**30:.1f} GB，"
+                          "GANSU_MAX_COMPUTE_MB）。请先裁剪或拆分。",
+                          f"the file would need about {need / 2**30:.1f} GB of memory to read (limit per computation "
+                          f"{MAX_COMPUTE_BYTES / 2**30:.1f} GB, GANSU_MAX_COMPUTE_MB); clip or split it first.")
+    kw = {"engine": "pyogrio", "on_invalid": "fix"}  # e.g. unclosed rings are closed
     if layer:
         kw["layer"] = layer
     if encoding:
@@ -161,7 +242,10 @@ def _read(path: Path, layer: str | None, encoding: str | None) -> gpd.GeoDataFra
     except UploadError:
         raise
     except Exception as e:  # pyogrio/GDAL errors: unreadable, truncated, wrong format
-        msg = str(e).splitlines()[0][:200]
+        msg = (str(e).splitlines() or [type(e).__name__])[0][:200].replace(str(path.parent), "…")
+        if "NaN" in msg or "non-finite" in msg or "Inf" in msg:
+            raise UploadError("坐标含非数值（NaN/无穷大），请修正几何。",
+                              f"coordinates are not a number (NaN/infinite): fix the geometries ({msg}).") from None
         raise UploadError(f"无法解析该文件（{msg}）。", f"the file cannot be parsed ({msg}).") from None
 
 
@@ -208,12 +292,30 @@ def guess_crs(gdf: gpd.GeoDataFrame) -> tuple[str | None, list[str], str, str]:
 
 
 def _decode_text(data: bytes) -> str:
-    for enc in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(enc)
-        except UnicodeDecodeError:
-            continue
-    raise UploadError("无法识别 CSV 的文字编码（应为 UTF-8 或 GBK）。", "cannot decode the CSV (expected UTF-8 or GBK).")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    lines = data.split(b"\n")
+    utf8 = [i + 1 for i, ln in enumerate(lines) if not ln.isascii() and _is_utf8(ln)]
+    other = [i + 1 for i, ln in enumerate(lines) if not _is_utf8(ln)]
+    if utf8 and other:
+        raise UploadError(f"CSV 混合了多种文字编码（第 {utf8[0]} 行为 UTF-8，第 {other[0]} 行不是）。请以单一编码（UTF-8）另存。",
+                          f"the CSV mixes text encodings (line {utf8[0]} is UTF-8, line {other[0]} is not): "
+                          "save it in one encoding (UTF-8).")
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError:
+        raise UploadError("无法识别 CSV 的文字编码（应为 UTF-8 或 GBK）。",
+                          "cannot decode the CSV (expected UTF-8 or GBK).") from None
+
+
+def _is_utf8(b: bytes) -> bool:
+    try:
+        b.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
 
 
 def _first(cols, names):
@@ -233,8 +335,10 @@ def read_csv_parks(data: bytes) -> tuple[gpd.GeoDataFrame, list[tuple[str, str]]
     from layers import crs as _crs
 
     text = _decode_text(data)
+    header = text.lstrip("\ufeff").split("\n", 1)[0]
+    sep = ";" if header.count(";") > header.count(",") else "\t" if header.count("\t") > header.count(",") else ","
     try:
-        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, sep=sep)
     except Exception as e:
         raise UploadError("CSV 格式错误。", f"malformed CSV ({str(e)[:120]}).") from None
     if df.empty:
@@ -265,6 +369,11 @@ def read_csv_parks(data: bytes) -> tuple[gpd.GeoDataFrame, list[tuple[str, str]]
             xf, yf, af = (float(str(v).replace(",", ".")) for v in (x, y, a))
         except ValueError:
             raise UploadError(f"第 {i + 1} 行的经纬度或面积不是数字。", f"row {i + 1}: lon/lat/area is not a number.") from None
+        if not all(math.isfinite(v) for v in (xf, yf, af)):
+            raise UploadError(f"第 {i + 1} 行的经纬度或面积为非数值（NaN/无穷大）。", f"row {i + 1}: lon/lat/area is not a number (NaN/infinite).")
+        if not (-180 <= xf <= 180 and -90 <= yf <= 90) and _in_box(yf, xf):
+            raise UploadError(f"第 {i + 1} 行的经度、纬度似乎颠倒（经度 {xf:g}，纬度 {yf:g}）：请交换两列。",
+                              f"row {i + 1}: longitude and latitude look swapped (lon {xf:g}, lat {yf:g}): swap the columns.")
         if not (-180 <= xf <= 180 and -90 <= yf <= 90) or not (0 < af < 10_000):
             raise UploadError(f"第 {i + 1} 行的经纬度或面积超出范围。", f"row {i + 1}: lon/lat or area out of range.")
         geoms.append(_crs.square_of_area(xf, yf, af))
@@ -301,7 +410,7 @@ def read_vector(filename: str, data: bytes, *, layer: str | None = None,
             zf = _open_zip(data)
             with zf:
                 files = _extract(zf, _safe_members(zf), folder)
-            path, encoding = _shapefile_from(files, folder)
+            path, encoding = _shapefile_from(files, folder, notes)
             if encoding and encoding.upper() not in ("UTF-8", "UTF8"):
                 notes.append((f"属性编码：{encoding}", f"attribute encoding: {encoding}"))
         elif ext == ".kmz":
@@ -313,19 +422,77 @@ def read_vector(filename: str, data: bytes, *, layer: str | None = None,
                 raise UploadError("KMZ 中没有 .kml 文件。", "no .kml file inside the KMZ.")
             path = kmls[0]
         else:
+            if ext in (".geojson", ".json"):
+                _check_geojson_crs(data, notes)
             path = folder / f"upload{'.geojson' if ext == '.json' else ext}"
             path.write_bytes(data)
         if ext == ".kml" or ext == ".kmz":
             _reject_kml_entities(path)
         gdf = _read(path, layer, encoding)
-    return _finish(gdf, assume_crs, polygons_only, notes, layer, gcj02)
+    try:
+        return _finish(gdf, assume_crs, polygons_only, notes, layer, gcj02)
+    except CRSMissing as e:
+        bad_prj = [n for n in notes if n[1].startswith("the .prj file")]
+        if bad_prj:
+            e.zh, e.en = f"{bad_prj[0][0]}。{e.zh}", f"{bad_prj[0][1]}. {e.en}"
+            e.args = (f"{e.en} / {e.zh}",)
+        raise
+
+
+_GEOJSON_CRS = re.compile(rb'"crs"\s*:\s*\{.{0,400}?"name"\s*:\s*"([^"]{1,200})"', re.S)
+
+
+def _check_geojson_crs(data: bytes, notes: list) -> None:
+    """A legacy GeoJSON ``crs`` member (GDAL honours it): it must name a CRS we understand."""
+    import pyproj
+
+    for part in (data[: 1 << 20], data[-(1 << 16):]):
+        m = _GEOJSON_CRS.search(part)
+        if not m:
+            continue
+        name = m.group(1).decode("utf-8", "replace")
+        try:
+            crs_ = pyproj.CRS.from_user_input(name)
+        except Exception:  # noqa: BLE001
+            raise UploadError(f"GeoJSON 的 crs 成员声明了无法识别的坐标系“{name[:80]}”。请删除该成员或改为有效的 EPSG 代码。",
+                              f"the GeoJSON 'crs' member names a coordinate system that cannot be understood "
+                              f"('{name[:80]}'); remove it or use a valid EPSG code.") from None
+        notes.append((f"GeoJSON 声明坐标系 {crs_.to_string()}（crs 成员），已据此读取",
+                      f"the GeoJSON declares {crs_.to_string()} (its 'crs' member): read with it"))
+        return
 
 
 def _reject_kml_entities(path: Path) -> None:
-    head = path.read_bytes()[:65536].upper()
-    if b"<!ENTITY" in head or b"<!DOCTYPE" in head:
+    """Any DOCTYPE or ENTITY anywhere in the file (also UTF-16/32 encoded) is refused."""
+    raw = path.read_bytes()
+    texts = [raw]
+    for enc in ("utf-16", "utf-16-le", "utf-16-be", "utf-32"):
+        if raw.startswith(codecs.BOM_UTF16_LE) or raw.startswith(codecs.BOM_UTF16_BE) or b"\x00" in raw[:200]:
+            try:
+                texts.append(raw.decode(enc).encode("utf-8", "replace"))
+            except (UnicodeDecodeError, LookupError):
+                pass
+    if any(re.search(rb"<!\s*(DOCTYPE|ENTITY)", t, re.I) for t in texts):
         raise UploadError("KML 含有 DOCTYPE/实体声明（可能读取外部文件），已拒绝。",
                           "the KML declares a DOCTYPE/entities (could read external files): rejected.")
+
+
+def _in_box(x: float, y: float) -> bool:
+    x0, y0, x1, y1 = GANSU_BBOX
+    return x0 - 20 <= x <= x1 + 20 and y0 - 15 <= y <= y1 + 15  # China, roughly
+
+
+def _reject_swapped(gdf: gpd.GeoDataFrame) -> None:
+    """Degrees in latitude, longitude order (x ≈ 36, y ≈ 104) would land outside the globe or in
+    the wrong place: name the problem instead of guessing."""
+    if gdf.crs is not None and not gdf.crs.is_geographic:
+        return
+    x0, y0, x1, y1 = gdf.total_bounds
+    in_degrees = -180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90
+    if not in_degrees and -90 <= x0 <= x1 <= 90 and -180 <= y0 <= y1 <= 180 and _in_box(y0, x0) and _in_box(y1, x1):
+        raise UploadError(f"坐标似乎为“纬度、经度”顺序（x≈{x0:.2f}，y≈{y0:.2f}）：请交换坐标轴（先经度后纬度）后重试。",
+                          f"the coordinates look like latitude, longitude order (x≈{x0:.2f}, y≈{y0:.2f}): swap the "
+                          "axes (longitude first) and try again.")
 
 
 def _polygonal(g):
@@ -350,6 +517,22 @@ def _finish(gdf: gpd.GeoDataFrame, assume_crs: str | None, polygons_only: bool,
             notes: list, layer: str | None, gcj02: bool = False) -> ReadResult:
     if len(gdf) == 0:
         raise UploadError("文件中没有要素。", "the file contains no features.")
+    geoms = gdf.geometry.values
+    empty = shapely.is_empty(geoms) | shapely.is_missing(geoms)
+    if empty.any():
+        rows = ", ".join(str(i + 1) for i in list(empty.nonzero()[0][:10]))
+        raise UploadError(f"第 {rows} 行几何为空。", f"empty geometry in row(s) {rows}.")
+    nverts = int(shapely.get_num_coordinates(geoms).sum())
+    if nverts > MAX_VERTICES:
+        raise UploadError(f"顶点过多（{nverts}，上限 {MAX_VERTICES}，GANSU_MAX_VERTICES）。请先简化或拆分。",
+                          f"too many vertices ({nverts}, limit {MAX_VERTICES}, GANSU_MAX_VERTICES): simplify or split first.")
+    coords = shapely.get_coordinates(geoms)
+    finite = np.isfinite(coords).all(axis=1)
+    if not finite.all():
+        idx = shapely.get_coordinates(geoms, return_index=True)[1]
+        rows = ", ".join(str(i + 1) for i in sorted(set(idx[~finite].tolist()))[:10])
+        raise UploadError(f"第 {rows} 行的坐标含非数值（NaN/无穷大）。", f"row(s) {rows}: coordinates are not a number (NaN/infinite).")
+    _reject_swapped(gdf)
     if gdf.crs is not None and gdf.crs.is_geographic:
         x0, y0, x1, y1 = gdf.total_bounds
         if not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
@@ -362,13 +545,9 @@ def _finish(gdf: gpd.GeoDataFrame, assume_crs: str | None, polygons_only: bool,
         notes.append((f"按用户指定坐标系 {assume_crs} 读取", f"read with the CRS you chose: {assume_crs}"))
     source_crs = gdf.crs.to_string()
     geoms = gdf.geometry.values
-    if shapely.has_z(geoms).any():
+    if shapely.has_z(geoms).any() or shapely.has_m(geoms).any():
         geoms = shapely.force_2d(geoms)
         notes.append(("已去除 Z/M 坐标", "Z/M coordinates dropped"))
-    empty = shapely.is_empty(geoms) | shapely.is_missing(geoms)
-    if empty.any():
-        rows = ", ".join(str(i + 1) for i in list(empty.nonzero()[0][:10]))
-        raise UploadError(f"第 {rows} 行几何为空。", f"empty geometry in row(s) {rows}.")
     if polygons_only:
         kinds = shapely.get_type_id(geoms)
         bad = ~((kinds == 3) | (kinds == 6))
@@ -398,4 +577,8 @@ def _finish(gdf: gpd.GeoDataFrame, assume_crs: str | None, polygons_only: bool,
     b = gdf.total_bounds
     if not (-180 <= b[0] <= 180 and -90 <= b[1] <= 90 and -180 <= b[2] <= 180 and -90 <= b[3] <= 90):
         raise UploadError("坐标超出经纬度范围，坐标系可能有误。", "coordinates fall outside the globe: the CRS is probably wrong.")
+    x0, y0, x1, y1 = GANSU_BBOX
+    if b[2] < x0 or b[0] > x1 or b[3] < y0 or b[1] > y1:
+        notes.append(("注意：所有要素都位于甘肃省以外，请检查坐标系和经纬度顺序",
+                      "note: every feature lies outside Gansu; check the CRS and the axis order"))
     return ReadResult(gdf=gdf.reset_index(drop=True), source_crs=source_crs, layer=layer, notes=notes)

@@ -83,7 +83,16 @@ class Store:
                     f"the store {self.path} is in use by another program (DuckDB allows one "
                     f"writer). Close it, or set GANSU_STORE to another file. / 本地存储正被其他程序"
                     f"占用，请关闭该程序或通过 GANSU_STORE 指定其他文件。") from None
+            if "not a valid duckdb" in str(e).lower() or "corrupt" in str(e).lower():
+                raise StoreError(
+                    f"the store {self.path} is not a valid DuckDB database (damaged or another kind of "
+                    f"file). Move it aside (keep it: it may hold saved work) and restart to get a new "
+                    f"store, or set GANSU_STORE to another file. / 本地存储文件已损坏或不是 DuckDB 数据库："
+                    f"请将其移走（保留备份）后重启，或通过 GANSU_STORE 指定其他文件。") from None
             raise
+        except (duckdb.PermissionException, PermissionError) as e:
+            raise StoreError(f"the store {self.path} cannot be opened for writing ({e}); make the folder "
+                             f"writable or set GANSU_STORE. / 本地存储无法写入，请检查目录权限或设置 GANSU_STORE。") from None
         self._lock = threading.RLock()
         with self.transaction() as cur:
             for stmt in SCHEMA:
@@ -178,7 +187,7 @@ class Store:
         for name, geom, a in zip(names, gdf.geometry.values, attrs):
             pid = "U" + uuid.uuid4().hex[:7].upper()
             ids.append(pid)
-            rows.append((pid, str(name)[:200], shapely.to_wkb(geom), _dumps(a), source,
+            rows.append((pid, clean_name(name, 200), shapely.to_wkb(geom), _dumps(a), source,
                          source_file, source_crs, now, now))
         with self.transaction() as cur:
             cur.executemany("INSERT INTO parks VALUES (?, ?, ST_GeomFromWKB(?), ?, ?, ?, ?, ?, ?)", rows)
@@ -202,7 +211,7 @@ class Store:
     def rename_park(self, park_id: str, name: str) -> None:
         with self.transaction() as cur:
             cur.execute("UPDATE parks SET name = ?, updated_at = ? WHERE park_id = ?",
-                        [str(name)[:200], dt.datetime.now(), park_id])
+                        [clean_name(name, 200), dt.datetime.now(), park_id])
 
     def update_park_attrs(self, park_id: str, attrs: dict) -> None:
         with self.transaction() as cur:
@@ -229,9 +238,9 @@ class Store:
     def save_scenario(self, name: str, selection: list[str], weights: dict, settings: dict | None = None) -> None:
         now = dt.datetime.now()
         with self.transaction() as cur:
-            old = cur.execute("SELECT created_at FROM scenarios WHERE name = ?", [name]).fetchone()
+            old = cur.execute("SELECT created_at FROM scenarios WHERE name = ?", [clean_name(name, 120)]).fetchone()
             cur.execute("INSERT OR REPLACE INTO scenarios VALUES (?, ?, ?, ?, ?, ?)",
-                        [str(name)[:120], json.dumps(list(selection)), _dumps(weights),
+                        [clean_name(name, 120), json.dumps(list(selection)), _dumps(weights),
                          _dumps(settings or {}), old[0] if old else now, now])
 
     def scenarios(self) -> dict[str, dict]:
@@ -242,7 +251,14 @@ class Store:
 
     def delete_scenario(self, name: str) -> None:
         with self.transaction() as cur:
-            cur.execute("DELETE FROM scenarios WHERE name = ?", [name])
+            cur.execute("DELETE FROM scenarios WHERE name = ?", [clean_name(name, 120)])
+
+
+def clean_name(name, limit: int) -> str:
+    """A name as stored and shown: control characters (NUL, ESC, ...) removed, trimmed, capped.
+    Markup is kept as text: every view escapes it."""
+    text = "".join(ch if ch.isprintable() or ch == " " else " " for ch in str(name))
+    return " ".join(text.split())[:limit]
 
 
 def _dumps(obj) -> str:

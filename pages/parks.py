@@ -166,14 +166,19 @@ with tab_up:
                                       index=(cols_.index(guess) + 1) if guess else 0, key="parks_name_field")
             st.dataframe(gdf.drop(columns=gdf.geometry.name).head(10), hide_index=True)
             st.caption(t("parks.upload.preview", lg, n=len(gdf), crs=res.source_crs or "?"))
-            if st.button(t("parks.upload.save", lg), key="parks_upload_save", type="primary"):
-                base = up.name.rsplit(".", 1)[0][:60]
-                nm = [str(v) for v in gdf[name_field]] if name_field != "—" else \
-                    [f"{base} {i + 1}" for i in range(len(gdf))]
-                ids_ = store.add_parks(gdf, names=nm, source="upload", source_file=up.name[:200],
-                                       source_crs=res.source_crs)
-                st.success(t("parks.saved", lg, n=len(ids_)))
-                st.rerun()
+            base = up.name.rsplit(".", 1)[0][:60]
+            nm = [str(v) for v in gdf[name_field]] if name_field != "—" else \
+                [f"{base} {i + 1}" for i in range(len(gdf))]
+
+            def _save_upload(gdf=gdf, nm=nm, fname=up.name[:200], src_crs=res.source_crs):
+                # a callback runs before the next script run starts: a rerun requested meanwhile
+                # (another widget, a map) cannot interrupt the run and drop the click
+                st.session_state["parks_saved_n"] = len(store.add_parks(
+                    gdf, names=nm, source="upload", source_file=fname, source_crs=src_crs))
+
+            st.button(t("parks.upload.save", lg), key="parks_upload_save", type="primary", on_click=_save_upload)
+    if st.session_state.get("parks_saved_n"):
+        st.success(t("parks.saved", lg, n=st.session_state.pop("parks_saved_n")))
 
 with tab_draw:
     st.caption(t("parks.draw.help", lg))
@@ -199,12 +204,16 @@ with tab_draw:
             st.error(t("parks.draw.invalid", lg))
         else:
             st.caption(t("parks.draw.ready", lg))
-            if st.button(t("parks.draw.save", lg), key="parks_draw_save", type="primary",
-                         disabled=not dname.strip()):
+
+            def _save_drawn(poly=poly, name=dname.strip()):
+                # saved in the callback, so a concurrent rerun cannot drop the click
                 gdf = gpd.GeoDataFrame({"drawn": [True]}, geometry=[poly], crs=4326)
-                store.add_parks(gdf, names=[dname.strip()], source="drawn")
-                st.success(t("parks.saved", lg, n=1))
-                st.rerun()
+                st.session_state["parks_saved_n"] = len(store.add_parks(gdf, names=[name], source="drawn"))
+
+            st.button(t("parks.draw.save", lg), key="parks_draw_save", type="primary",
+                      disabled=not dname.strip(), on_click=_save_drawn)
+    if st.session_state.get("parks_saved_n"):
+        st.success(t("parks.saved", lg, n=st.session_state.pop("parks_saved_n")))
 
 # ---------------------------------------------------------------- manage saved parks
 mine = store.parks()

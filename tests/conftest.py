@@ -16,6 +16,10 @@ os.environ.setdefault("GANSU_TEST_ARTIFACTS", str(ARTIFACTS))
 os.environ["GANSU_STORE"] = str(ARTIFACTS / f"test-store-{os.getpid()}.duckdb")
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: long-running (crash and load tests); still run by make test")
+
+
 @pytest.fixture(scope="session")
 def dataset():
     from geodata import build, paths

@@ -224,7 +224,9 @@ def test_ui_import_paths_validate_before_saving(dataset, tmp_path, monkeypatch, 
     s.close()
     # server paths: only GeoTIFFs, and only under GANSU_RASTER_ROOTS when it is set
     tif = tmp_path / "x.tif"
-    tif.write_bytes(b"")
+    from tests.hostile import corpus
+
+    tif.write_bytes(corpus.tif())  # a real (small) GeoTIFF: empty files are refused by the check
     assert ui.check_raster_path(str(tif)) == tif.resolve()
     with pytest.raises(InputError):
         ui.check_raster_path(str(tmp_path / "x.csv"))

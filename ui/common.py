@@ -42,6 +42,9 @@ def require_data(lg: str) -> bool:
     try:
         paths.require_current()
         return True
+    except paths.DataCorrupt as e:  # say what is damaged; the message names the repair command
+        st.error(t("err.data_missing", lg) + f"\n\n{e}")
+        return False
     except paths.DataMissing:
         st.error(t("err.data_missing", lg))
         return False

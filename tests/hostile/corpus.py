@@ -109,7 +109,7 @@ def lying_size_zip(inner: str = "p.shp", declared: int = 3 << 30) -> bytes:
 def real_bomb(member: str = "p.shp", mb: int = 64) -> bytes:
     """Highly compressible member (``mb`` MiB of zeros, ~1000:1)."""
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
         with z.open(member, "w", force_zip64=False) as f:
             chunk = bytes(1 << 20)
             for _ in range(mb):
@@ -172,9 +172,17 @@ LAUGHS = ('<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol
 
 
 def m_shapefile_zip() -> bytes:
+    """PolygonM (shape type 25): a PolygonZ file whose type codes are patched to 25, so its Z
+    block (range + values, the same layout as an M block) is read as measures."""
     g = gpd.GeoDataFrame({"名称": ["M"]}, geometry=[shapely.from_wkt(
-        f"POLYGON M (({LON} {LAT} 1, {LON + .02} {LAT} 2, {LON + .02} {LAT + .02} 3, {LON} {LAT} 1))")], crs=4326)
-    return shp_zip(g)
+        f"POLYGON Z (({LON} {LAT} 1, {LON + .02} {LAT} 2, {LON + .02} {LAT + .02} 3, {LON} {LAT} 1))")], crs=4326)
+    parts = shp_parts(g)
+    shp, shx = bytearray(parts["p.shp"]), bytearray(parts["p.shx"])
+    for buf, offs in ((shp, (32, 108)), (shx, (32,))):
+        for o in offs:
+            struct.pack_into("<i", buf, o, 25)
+    parts["p.shp"], parts["p.shx"] = bytes(shp), bytes(shx)
+    return zip_bytes(parts)
 
 
 def zero_feature_zip() -> bytes:
@@ -183,9 +191,13 @@ def zero_feature_zip() -> bytes:
 
 
 def nan_shapefile_zip() -> bytes:
-    g = gpd.GeoDataFrame({"名称": ["nan"]}, geometry=[shapely.Polygon(
-        [(LON, LAT), (math.nan, LAT), (LON + .02, LAT + .02), (LON, LAT)])], crs=4326)
-    return shp_zip(g)
+    """A valid polygon Shapefile whose second vertex's x is patched to NaN in the .shp."""
+    parts = shp_parts(gdf(["nan"]))
+    shp = bytearray(parts["p.shp"])
+    # file header 100 + record header 8 + type 4 + bbox 32 + nparts 4 + npoints 4 + parts[0] 4
+    struct.pack_into("<d", shp, 100 + 8 + 4 + 32 + 4 + 4 + 4 + 16, math.nan)
+    parts["p.shp"] = bytes(shp)
+    return zip_bytes(parts)
 
 
 def gpkg_bytes(g: gpd.GeoDataFrame, layer="parks") -> bytes:
@@ -375,7 +387,7 @@ def cases() -> list[Case]:
         Case("csv_bom", "p.csv", lambda: "名称,经度,纬度,面积\n园区,104.2,36.5,2\n".encode("utf-8-sig"), "ok",
              check=_name("园区")),
         Case("csv_mixed_encodings", "p.csv", lambda: "名称,经度,纬度,面积\n".encode() + "园区甲,104.2,36.5,2\n".encode()
-             + "园区乙,104.3,36.5,2\n".encode("gbk"), "error", "mixed", "混合"),
+             + "园区乙,104.3,36.5,2\n".encode("gbk"), "error", "mixes text encodings", "混合"),
         Case("csv_comma_decimals", "p.csv", lambda: 'name,lon,lat,area_km2\nA,"104,2","36,5","2,5"\n'.encode(), "ok",
              check=_near_baiyin),
         Case("csv_semicolon_comma_decimals", "p.csv", lambda: "name;lon;lat;area_km2\nA;104,2;36,5;2,5\n".encode(),
@@ -399,6 +411,8 @@ def cases() -> list[Case]:
              "error", "integers", "整数", kind="raster"),
         Case("tif_header_100k_forged", "lc.tif", forged_tiff, "error", "100000 × 100000", "100000 × 100000",
              kind="raster"),
+        Case("tif_header_forged_no_data", "lc.tif", lambda: forged_tiff(20_000, 20_000), "error", "holds only",
+             "仅有", kind="raster"),
         Case("tif_header_100k_sparse", "lc.tif", sparse_huge_tif, "error", "GANSU_MAX_RASTER_PIXELS",
              "GANSU_MAX_RASTER_PIXELS", kind="raster"),
         Case("tif_truncated", "lc.tif", lambda: tif(np.arange(400 * 400, dtype="uint32").reshape(400, 400) % 17,
