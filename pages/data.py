@@ -3,6 +3,7 @@ official files (kept in the store)."""
 import pandas as pd
 import streamlit as st
 
+from geodata import paths
 from layers import catalog, readers
 from layers.i18n import t
 from ui import common
@@ -13,7 +14,7 @@ if common.require_data(lg):
     m = common.manifest(common.build_id())
     st.write(t("data.intro", lg))
     st.caption(f"{t('data.build', lg)}: `{m['build_id']}` · {m['built_at']} · "
-               f"{t('data.folder', lg)}: `{common.build_id() and catalog.paths.current_dir()}`")
+               f"{t('data.folder', lg)}: `{paths.current_dir()}`")
     store = common.store()
     cat = store.catalog()
     cols = {"title": t("data.col.layer", lg), "status": t("data.col.status", lg),
@@ -46,18 +47,27 @@ if common.require_data(lg):
             st.rerun()
     up = st.file_uploader(t("data.replace.file", lg), type=sorted(e.lstrip(".") for e in readers.VECTOR_EXT),
                           key="data_replace_file")
-    if up is not None and st.button(t("data.replace.save", lg), key="data_replace_save"):
+
+    def _save_replacement(up=up, target=target):
+        # runs in the button callback: a rerun requested meanwhile cannot drop the save
+        name = up.name[:120]
         try:
             res = readers.read_vector(up.name, up.getvalue())
-            gdf = res.gdf
-            if target == "zones":
-                gdf = catalog.normalise_zone_layer(gdf)
-            store.save_user_layer(gdf, replaces=target, name=up.name[:120],
-                                  original_filename=up.name[:255], source_crs=res.source_crs)
+            gdf = catalog.normalise_zone_layer(res.gdf) if target == "zones" else res.gdf
+            store.save_user_layer(gdf, replaces=target, name=name, original_filename=up.name[:255],
+                                  source_crs=res.source_crs)
         except readers.UploadError as e:
-            st.error(t("err.upload.prefix", lg, name=up.name[:120]) + e.message(lg))
+            st.session_state["data_replace_result"] = ("error", t("err.upload.prefix", lg, name=name) + e.message(lg), [])
         else:
-            for zh, en in res.notes:
-                st.caption(en if lg == "en" else zh)
             st.cache_data.clear()
-            st.success(t("data.replace.saved", lg, name=up.name[:120], n=len(gdf)))
+            notes = [en if lg == "en" else zh for zh, en in res.notes]
+            st.session_state["data_replace_result"] = ("success", t("data.replace.saved", lg, name=name, n=len(gdf)), notes)
+
+    if up is not None:
+        st.button(t("data.replace.save", lg), key="data_replace_save", on_click=_save_replacement)
+    result = st.session_state.pop("data_replace_result", None)
+    if result:
+        kind, msg, notes = result
+        (st.success if kind == "success" else st.error)(msg)
+        for n in notes:
+            st.caption(n)
