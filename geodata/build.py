@@ -33,7 +33,6 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyproj
 import rasterio
 import rasterio.features
 import rasterio.windows

@@ -12,7 +12,7 @@ from streamlit_folium import st_folium
 from indicators import table as ind
 from indicators.legends import CLASSES
 from layers import catalog, mapview, readers, reports
-from layers.i18n import pick, t
+from layers.i18n import t
 from ui import common, parks
 
 lg = common.page("parks.title", "parks.intro")

@@ -35,6 +35,18 @@ def gpkg(dataset):
     return paths.gpkg_path()
 
 
+@pytest.fixture()
+def store(dataset):
+    """The session's store with no saved parks before and after the test."""
+    from geodata import paths
+    from layers.store import Store
+
+    s = Store(paths.store_path())
+    s.delete_parks(list(s.parks()["park_id"]))
+    yield s
+    s.delete_parks(list(s.parks()["park_id"]))
+
+
 def pytest_sessionfinish(session, exitstatus):
     for pattern in (f"test-store-{os.getpid()}.duckdb*", "browser-store-*.duckdb*"):
         for p in ARTIFACTS.glob(pattern):

@@ -2,7 +2,6 @@
 bad input is refused with a clear message and nothing saved; weights move the ranking as
 expected on a constructed case; a park on protected land is excluded with its reason."""
 import io
-import json
 import zipfile
 from pathlib import Path
 
@@ -17,14 +16,6 @@ from geodata import paths
 from layers.store import Store
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture()
-def store(dataset):
-    s = Store(paths.store_path())
-    s.delete_parks(list(s.parks()["park_id"]))
-    yield s
-    s.delete_parks(list(s.parks()["park_id"]))
 
 
 def page(name: str, lang: str = "en", **state) -> AppTest:

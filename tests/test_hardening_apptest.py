@@ -9,7 +9,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from geodata import paths
-from layers.store import Store
 from tests.hostile import corpus
 
 REPO = Path(__file__).resolve().parent.parent
@@ -26,14 +25,6 @@ NEEDLE = {  # what the page must say, per language
     "geometry_collection": {"en": "collection", "zh": "几何集合"},
     "zip_without_dbf": {"en": ".dbf", "zh": ".dbf"},
 }
-
-
-@pytest.fixture()
-def store(dataset):
-    s = Store(paths.store_path())
-    s.delete_parks(list(s.parks()["park_id"]))
-    yield s
-    s.delete_parks(list(s.parks()["park_id"]))
 
 
 def page(name: str, lang: str, **state) -> AppTest:

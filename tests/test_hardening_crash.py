@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from geodata import build, paths
+from geodata import paths
 
 REPO = Path(__file__).resolve().parent.parent
 SAVE_TRIALS = int(os.environ.get("GANSU_CRASH_SAVE_TRIALS", "50"))

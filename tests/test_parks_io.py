@@ -1,7 +1,5 @@
 """Bringing parks in: files land where they belong (within 5 m), and saved parks survive."""
 import io
-import json
-import os
 import random
 import signal
 import subprocess

@@ -61,7 +61,6 @@ def test_catalog_sync_is_idempotent(tmp_path):
 def test_store_locked_by_another_process_gives_a_clear_error(tmp_path):
     import subprocess
     import sys
-    import time
 
     from layers.store import StoreError
 

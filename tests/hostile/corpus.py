@@ -21,7 +21,6 @@ import os
 import struct
 import tempfile
 import zipfile
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
