@@ -202,6 +202,58 @@ TEXT: dict[str, dict[str, str]] = {
     "data.replace.revert": {"zh": "恢复默认图层", "en": "Revert to the default layer"},
     "data.replace.reverted": {"zh": "已恢复默认图层。", "en": "Reverted to the default layer."},
     "data.store": {"zh": "本地存储（DuckDB）", "en": "Local store (DuckDB)"},
+    # --- printable report and export sheets (layers.reports)
+    "report.title": {"zh": "零碳产业园区选址情景报告", "en": "Zero-carbon industrial park siting — scenario report"},
+    "report.scenario": {"zh": "情景", "en": "Scenario"},
+    "report.date": {"zh": "日期", "en": "Date"},
+    "report.map": {"zh": "地图范围", "en": "Map extent"},
+    "report.map_note": {
+        "zh": "经纬度范围：{w:.2f}°–{e:.2f}°E，{s:.2f}°–{n:.2f}°N（WGS84/CGCS2000）。等距圆柱投影，标准纬线 {lat0:.1f}°N；"
+              "比例尺在该纬度处准确。园区以编号标注（见排名表“图号”）。",
+        "en": "Extent: {w:.2f}°–{e:.2f}°E, {s:.2f}°–{n:.2f}°N (WGS84/CGCS2000). Plate carrée with standard parallel "
+              "{lat0:.1f}°N; the scale bar is true at that latitude. Parks are numbered (see “Map no.” in the ranking).",
+    },
+    "report.province": {"zh": "省界", "en": "Province"},
+    "report.park": {"zh": "园区", "en": "Park"},
+    "report.park_excluded": {"zh": "园区（已排除）", "en": "Park (excluded)"},
+    "report.ranking": {"zh": "排名", "en": "Ranking"},
+    "report.map_no": {"zh": "图号", "en": "Map no."},
+    "report.notes": {"zh": "排除原因 / 提示", "en": "Exclusion reason / flags"},
+    "report.weights": {"zh": "准则与权重", "en": "Criteria and weights"},
+    "report.direction": {"zh": "方向", "en": "Direction"},
+    "report.higher": {"zh": "越高越好", "en": "higher is better"},
+    "report.lower": {"zh": "越低越好", "en": "lower is better"},
+    "report.weight": {"zh": "权重", "en": "Weight"},
+    "report.method": {
+        "zh": "方法：各准则在参与排名的园区间做最小–最大归一化（1 为最好），按归一化权重加权求和得到 0–1 综合得分；"
+              "与生态保护红线有任何重叠的园区被排除；绿化覆盖率低于 {g:g}% 的园区仅作提示。缺失值按最差计。",
+        "en": "Method: each criterion is min–max normalised over the ranked parks (1 = best) and weighted by the "
+              "normalised weights into a 0–1 score; any overlap with the ecological red line excludes a park; green "
+              "coverage below {g:g}% is flagged, not excluded. Missing values count as worst.",
+    },
+    "report.sensitivity": {"zh": "敏感性（权重变化 ±10%）", "en": "Sensitivity (weights ±10%)"},
+    "report.stable": {"zh": "任一权重变化 ±10% 时排名均不变。", "en": "No rank changes when any weight moves ±10%."},
+    "report.indicators": {"zh": "园区指标", "en": "Park indicators"},
+    "report.checklist": {"zh": "零碳园区准入标准核对（安徽方案附件1）", "en": "Zero-carbon park admission checklist (Anhui plan, annex 1)"},
+    "report.overall": {"zh": "总体结论", "en": "Overall"},
+    "report.credit": {"zh": "碳信用抵消比例（附件2 4.5.2，≤ 5%）", "en": "Carbon-credit share (annex 2, 4.5.2, ≤ 5%)"},
+    "report.sources": {"zh": "数据来源", "en": "Data sources"},
+    "report.page": {"zh": "第 {n} 页", "en": "Page {n}"},
+    "report.none": {"zh": "无", "en": "none"},
+    "report.yes": {"zh": "是", "en": "yes"},
+    "report.no": {"zh": "否", "en": "no"},
+    "col.layer": {"zh": "图层", "en": "Layer"},
+    "col.status": {"zh": "性质", "en": "Status"},
+    "col.source": {"zh": "来源", "en": "Source"},
+    "col.licence": {"zh": "许可", "en": "Licence"},
+    "col.year": {"zh": "年份", "en": "Year"},
+    "col.id": {"zh": "字段", "en": "Column"},
+    "col.label": {"zh": "名称", "en": "Label"},
+    "col.unit": {"zh": "单位", "en": "Unit"},
+    "col.description": {"zh": "说明", "en": "Description"},
+    "col.direction": {"zh": "方向（指标表）", "en": "Direction (table)"},
+    "col.siting_direction": {"zh": "方向（选址）", "en": "Direction (siting)"},
+    "col.kind": {"zh": "类别", "en": "Group"},
     # --- errors shown for bad uploads (layers.readers)
     "err.upload.prefix": {"zh": "无法读取文件“{name}”：", "en": "Cannot read “{name}”: "},
 }
