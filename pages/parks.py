@@ -145,11 +145,10 @@ with tab_up:
     if up is not None:
         data = up.getvalue()
         try:
-            layers_ = readers.list_layers(up.name, data)
+            layers_ = parks.upload_layers(up.name, data)
             if len(layers_) > 1:
                 layer = o3.selectbox(t("parks.layer", lg), layers_, key="parks_layer")
-            res = readers.read_vector(up.name, data, layer=layer,
-                                      assume_crs=None if crs_choice == "auto" else crs_choice, gcj02=gcj)
+            res = parks.read_upload(up.name, data, layer, None if crs_choice == "auto" else crs_choice, gcj)
         except readers.CRSMissing as e:
             st.error(t("err.upload.prefix", lg, name=up.name[:120]) + e.message(lg))
             if e.candidates:

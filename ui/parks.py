@@ -67,3 +67,19 @@ def park_picker(df: pd.DataFrame, lang: str, key: str) -> str:
                        format_func=lambda p: f"{p} · {names[p]}", key=key)
     common.share_state({"park": pid})
     return pid
+
+
+# Uploaded files are parsed once per (content, options), not on every rerun of the page.
+# Errors (UploadError/CRSMissing) are raised, not cached, so a corrected choice re-reads.
+@st.cache_data(show_spinner=False, max_entries=8)
+def upload_layers(filename: str, data: bytes) -> list[str]:
+    from layers import readers
+
+    return readers.list_layers(filename, data)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def read_upload(filename: str, data: bytes, layer: str | None, assume_crs: str | None, gcj02: bool):
+    from layers import readers
+
+    return readers.read_vector(filename, data, layer=layer, assume_crs=assume_crs, gcj02=gcj02)
