@@ -3,7 +3,9 @@
     result = compute_parks(parks, landcover="lc.tif", legend="igbp", ...)
 
 Returns one row per park with the columns of the declared table (``indicators.table``),
-``reason`` (why values are empty) and ``warnings`` ("; "-joined assumptions and repairs).
+``reason`` (why values are empty) and ``warnings`` ("; "-joined assumptions and repairs), each
+also in Chinese: ``reason_zh`` and ``warnings_zh`` ("；"-joined, same notes in the same order).
+Every note is made once as a ``Note(en, zh)`` pair, so the two languages cannot disagree.
 Unusable input raises ``InputError`` (English + Chinese message).
 """
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -28,6 +30,44 @@ from indicators.transport import distances
 from layers.crs import EQUAL_AREA
 
 _POLYGONAL = {"Polygon", "MultiPolygon"}
+SEP_EN, SEP_ZH = "; ", "；"  # joiners of the warnings / warnings_zh columns
+
+
+class Note(NamedTuple):
+    """One per-park reason or warning, in English and Chinese."""
+
+    en: str
+    zh: str
+
+
+NO_NOTE = Note("", "")
+
+
+def join_notes(notes) -> tuple[str, str]:
+    """("; "-joined English, "；"-joined Chinese) of a list of notes."""
+    return SEP_EN.join(n.en for n in notes), SEP_ZH.join(n.zh for n in notes)
+
+
+# GEOS validity reasons (shapely.is_valid_reason) -> Chinese; coordinates are kept as they are.
+_INVALID_ZH = {
+    "Ring Self-intersection": "环自相交",
+    "Self-intersection": "自相交",
+    "Too few points in geometry component": "几何组成部分点数过少",
+    "Hole lies outside shell": "内环位于外环之外",
+    "Nested holes": "内环相互嵌套",
+    "Interior is disconnected": "内部不连通",
+    "Nested shells": "外环相互嵌套",
+    "Duplicate Rings": "重复的环",
+    "Invalid Coordinate": "无效坐标",
+    "Ring is not closed": "环未闭合",
+}
+
+
+def _invalid_reason_zh(reason: str) -> str:
+    for en, zh in _INVALID_ZH.items():  # "Ring Self-intersection" is tried before "Self-intersection"
+        if reason.startswith(en):
+            return zh + reason[len(en):]
+    return reason
 
 
 # --- parks -------------------------------------------------------------------------------------
@@ -36,7 +76,7 @@ def _row_name(i: int, pid) -> str:
 
 
 def prepare_parks(parks: gpd.GeoDataFrame, id_field=None, name_field=None):
-    """Validated parks: (GeoDataFrame with park_id/name/geometry, per-row warnings)."""
+    """Validated parks: (GeoDataFrame with park_id/name/geometry, per-row lists of ``Note``)."""
     if not isinstance(parks, gpd.GeoDataFrame):
         raise InputError("parks must be a GeoDataFrame", "园区数据须为 GeoDataFrame")
     if parks.crs is None:
@@ -97,7 +137,7 @@ def _clean_geometry(g, row: str):
         g = _polygonal_parts(g)
         if g is None:
             raise InputError(f"park {row}: geometry is not a polygon", f"园区 {row}：几何不是面")
-        note = "non-polygon parts dropped"
+        note = Note("non-polygon parts dropped", "已删除非面部分")
     if g.geom_type not in _POLYGONAL:
         raise InputError(f"park {row}: geometry is a {g.geom_type}, not a polygon",
                          f"园区 {row}：几何为 {g.geom_type}，不是面")
@@ -108,7 +148,7 @@ def _clean_geometry(g, row: str):
             raise InputError(f"park {row}: invalid geometry ({reason}) cannot be repaired",
                              f"园区 {row}：几何无效（{reason}），无法修复")
         g = fixed
-        note = f"invalid geometry repaired ({reason})"
+        note = Note(f"invalid geometry repaired ({reason})", f"几何无效（{_invalid_reason_zh(reason)}）已修复")
     return g, note
 
 
@@ -146,7 +186,7 @@ def compute_parks(
     p, notes = prepare_parks(parks, id_field, name_field)
     ea = p.geometry.to_crs(EQUAL_AREA).values
     out = pd.DataFrame({"park_id": p["park_id"], "name": p["name"], "area_km2": shapely.area(ea) / 1e6})
-    reasons = [""] * len(p)
+    reasons = [NO_NOTE] * len(p)
 
     base = _landcover_part(p.geometry, landcover, legend, pools, reasons, notes)
     out = out.join(base["table"])
@@ -161,15 +201,20 @@ def compute_parks(
     out = out.join(green.green_coverage(_blank(class_m2, has), green_threshold_pct, gclasses))
     _assumption_notes(class_m2, has, pools, rates, gclasses, notes)
     for i in np.flatnonzero(out["green_over_cap"].fillna(False).to_numpy(bool)):
-        notes[i].append(f"green share above {green.GREEN_CAP_PCT:.0f}% (industrial-land green-space cap, 绿地率): advisory")
+        notes[i].append(Note(
+            f"green share above {green.GREEN_CAP_PCT:.0f}% (industrial-land green-space cap, 绿地率): advisory",
+            f"绿化占比超过 {green.GREEN_CAP_PCT:.0f}%（工业用地绿地率上限）：仅提示"))
     out = out.join(distances(p.geometry, transport))
     km2 = out["area_km2"].to_numpy()
     if redline is not None:
         out = out.join(redline_overlap(ea, km2, redline))
     if zones is not None:
         out = out.join(zone_membership(ea, km2, zones, zone_field))
-    out["reason"] = reasons
-    out["warnings"] = ["; ".join(n) for n in notes]
+    out["reason"] = [r.en for r in reasons]
+    out["reason_zh"] = [r.zh for r in reasons]
+    joined = [join_notes(n) for n in notes]
+    out["warnings"] = [en for en, _ in joined]
+    out["warnings_zh"] = [zh for _, zh in joined]
     cols = columns_for(CLASS_IDS, tuple(transport), landcover_alt is not None)
     return out.reindex(columns=cols)
 
@@ -204,14 +249,23 @@ def _blank(df: pd.DataFrame, has: np.ndarray) -> pd.DataFrame:
 
 def _row_quality(i, has, cov, outside, total, pixels, name, reasons, notes):
     if not has:
-        reasons[i] = (f"park outside the land-cover raster {name}" if total > 0 and outside >= total * (1 - 1e-9)
-                      else f"no land-cover data in the park (nodata in {name})")
+        if total > 0 and outside >= total * (1 - 1e-9):
+            reasons[i] = Note(f"park outside the land-cover raster {name}", f"园区位于土地覆盖栅格 {name} 之外")
+        else:
+            reasons[i] = Note(f"no land-cover data in the park (nodata in {name})",
+                              f"园区内没有土地覆盖数据（{name} 中为无数据值）")
         return
+    # the Chinese notes avoid "；" inside a note: it is the joiner of warnings_zh
     if cov < 99.999:
-        notes[i].append(f"land cover covers {cov:.1f}% of the park; areas, carbon and green share refer to that part")
+        notes[i].append(Note(
+            f"land cover covers {cov:.1f}% of the park; areas, carbon and green share refer to that part",
+            f"土地覆盖仅覆盖园区的 {cov:.1f}%，面积、碳储量和绿化覆盖率仅指该部分"))
     if pixels < green.MIN_RELIABLE_PIXELS:
-        notes[i].append(f"park spans only {pixels:.0f} land-cover pixels (< {green.MIN_RELIABLE_PIXELS}): "
-                        "class areas are coarse; use finer land cover")
+        notes[i].append(Note(
+            f"park spans only {pixels:.0f} land-cover pixels (< {green.MIN_RELIABLE_PIXELS}): "
+            "class areas are coarse; use finer land cover",
+            f"园区仅跨 {pixels:.0f} 个土地覆盖像元（< {green.MIN_RELIABLE_PIXELS}）：各类面积较粗略，"
+            "结果仅供参考，宜改用更高分辨率的土地覆盖数据"))
 
 
 def _assumption_notes(class_m2, has, pools, rates, gclasses, notes):
@@ -221,11 +275,13 @@ def _assumption_notes(class_m2, has, pools, rates, gclasses, notes):
         if not has[i]:
             continue
         if pools.attrs.get("default") and wet[i]:
-            notes[i].append("wetland carbon density unverified (0 used): enter your own in the pools table")
+            notes[i].append(Note("wetland carbon density unverified (0 used): enter your own in the pools table",
+                                 "湿地碳密度未经核实（按 0 计）：请在碳库表中填写本地数值"))
         present = [c for c in flagged if class_m2[c].iloc[i] > 0]
         if present:
             names = ", ".join(CLASS_BY_ID[c].label_en.lower() for c in present)
-            notes[i].append(f"no cited sink rate for {names} (0 used)")
+            names_zh = "、".join(CLASS_BY_ID[c].label_zh for c in present)
+            notes[i].append(Note(f"no cited sink rate for {names} (0 used)", f"无引用的碳汇速率：{names_zh}（按 0 计）"))
 
 
 # --- inputs bundle with a content fingerprint (for caching in the UI) ---------------------------

@@ -121,8 +121,13 @@ _QUALITY = [
       "园区覆盖的土地覆盖像元少于约 100 个或数据覆盖不足时为“低”。", 0, "quality"),
     I("reason", "", "原因", "Reason", "Why values are empty (e.g. park outside the raster).",
       "数值为空的原因（如园区位于栅格范围外）。", 0, "quality"),
+    I("reason_zh", "", "原因（中文）", "Reason (Chinese)", "The reason, in Chinese.",
+      "数值为空的原因（中文）。", 0, "quality"),
     I("warnings", "", "提示", "Warnings", "Assumptions and repairs that affect this row.",
       "影响本行结果的假设与几何修复说明。", 0, "quality"),
+    I("warnings_zh", "", "提示（中文）", "Warnings (Chinese)",
+      "The warnings, in Chinese: same notes in the same order, joined with \"；\".",
+      "影响本行结果的假设与几何修复说明（中文，与英文提示逐条对应，以“；”分隔）。", 0, "quality"),
 ]
 
 INDICATORS: tuple[Indicator, ...] = tuple(_BASE + _LANDCOVER + _CARBON + _GREEN + _TRANSPORT

@@ -34,7 +34,7 @@ def _checklists(sub: pd.DataFrame) -> tuple[dict, dict, pd.DataFrame]:
 
 def scenario_excel(sub: pd.DataFrame, ranked: pd.DataFrame, sens: pd.DataFrame, lang: str) -> bytes:
     _, _, flat = _checklists(sub)
-    sheets = {"ranking": ranked, "indicators": sub.drop(columns=["warnings", "zones"], errors="ignore"),
+    sheets = {"ranking": ranked, "indicators": sub.drop(columns=["warnings", "warnings_zh", "zones"], errors="ignore"),
               "sensitivity": sens, "checklist": flat}
     return reports.excel_bytes(sheets, lang)
 
