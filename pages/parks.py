@@ -52,7 +52,7 @@ if len(low):
     st.info(t("parks.reliability_note", lg, n=len(low)))
 bad = df[df["reason"].fillna("") != ""]
 for r in bad.itertuples():
-    st.caption(f"{r.park_id} · {r.name}: {r.reason}")
+    st.caption(f"{r.park_id} · {r.name}: {r.reason_zh if lg == 'zh' else r.reason}")
 
 # ---------------------------------------------------------------- exports
 st.subheader(t("parks.export", lg))
@@ -114,8 +114,9 @@ facts[ind.label("zone", lg)] = row["zone"]
 facts[ind.label("redline_overlap_km2", lg, True)] = f"{row['redline_overlap_km2']:.2f}"
 facts[ind.label("reliability", lg)] = row["reliability"]
 st.table(pd.DataFrame({"": list(facts), " ": list(facts.values())}).set_index(""))
-if isinstance(row.get("warnings"), str) and row["warnings"]:
-    st.caption(row["warnings"])
+note = row.get("warnings_zh" if lg == "zh" else "warnings")
+if isinstance(note, str) and note:
+    st.caption(note)
 with st.expander(t("parks.definitions", lg)):
     st.dataframe(ind.table_frame(lg)[["id", "unit", "label", "description", "direction"]],
                  hide_index=True, width="stretch")
@@ -136,8 +137,12 @@ def _crs_label(code: str) -> str:
 
 with tab_up:
     st.caption(t("parks.upload.help", lg))
-    up = st.file_uploader(t("parks.upload.file", lg), type=sorted(e.lstrip(".") for e in readers.PARK_EXT),
-                          key="parks_upload")
+    # after a save the uploader starts empty (a new widget key), so the same file cannot be saved
+    # twice by a second click; the box keeps one stable CSS key for the browser tests
+    gen = st.session_state.get("parks_upload_gen", 0)
+    with st.container(key="parks_upload_box"):
+        up = st.file_uploader(t("parks.upload.file", lg), type=sorted(e.lstrip(".") for e in readers.PARK_EXT),
+                              key="parks_upload" if gen == 0 else f"parks_upload_{gen}")
     o1, o2, o3 = st.columns(3)
     crs_choice = o1.selectbox(t("parks.crs", lg), CRS_CHOICES, format_func=_crs_label, key="parks_crs")
     gcj = o2.checkbox(t("parks.gcj", lg), key="parks_gcj", help=t("parks.gcj.help", lg))
@@ -174,6 +179,7 @@ with tab_up:
                 # (another widget, a map) cannot interrupt the run and drop the click
                 st.session_state["parks_saved_n"] = len(store.add_parks(
                     gdf, names=nm, source="upload", source_file=fname, source_crs=src_crs))
+                st.session_state["parks_upload_gen"] = st.session_state.get("parks_upload_gen", 0) + 1
 
             st.button(t("parks.upload.save", lg), key="parks_upload_save", type="primary", on_click=_save_upload)
     if st.session_state.get("parks_saved_n"):

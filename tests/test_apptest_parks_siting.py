@@ -67,6 +67,9 @@ def test_upload_each_format_adds_parks_with_indicators(store, tmp_path, fmt):
     assert not at.exception, [e.value for e in at.exception]
     saved = store.parks()
     assert len(saved) == 1
+    # the uploader starts empty after a save: no second click can save the same file twice
+    assert not [b for b in at.button if b.key == "parks_upload_save"]
+    assert [u.value for u in at.file_uploader] == [None]
     expected = "上传园区甲"
     assert saved["name"].iloc[0] == expected, saved["name"].iloc[0]
     table = at.dataframe[0].value
@@ -211,3 +214,16 @@ def test_a_shared_link_reopens_the_same_view(dataset):
     assert at.query_params["parks"] == "P01,P03,P05"
     assert "green_coverage_pct:5" in at.query_params["w"]
     assert not any(k in at.query_params for k in ("tk", "key", "tianditu_key"))
+
+
+@pytest.mark.parametrize("lang,needle,foreign", [("zh", "像元", "pixels"), ("en", "pixels", "像元")])
+def test_park_notes_are_in_the_page_language(store, lang, needle, foreign):
+    """A small park spans few 0.05° MODIS pixels: its reliability note is shown in the UI language."""
+    store.add_parks(_park(104.2, 36.5, "小园区"), names=["小园区"], source="upload")
+    pid = store.parks()["park_id"].iloc[0]
+    at = page("parks.py", lang, parks_selected=pid)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    captions = " ".join(c.value for c in at.caption)
+    assert needle in captions, captions
+    assert foreign not in captions
