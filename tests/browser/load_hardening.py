@@ -21,10 +21,11 @@ sys.path.insert(0, str(REPO))
 from tests.browser.harness import CHROMIUM, CHROMIUM_ARGS, external, streamlit_server  # noqa: E402
 
 SESSIONS = int(os.environ.get("GANSU_LOAD_SESSIONS", "10"))
-DEADLINE_S = float(os.environ.get("GANSU_LOAD_DEADLINE_S", "300"))
+DEADLINE_S = float(os.environ.get("GANSU_LOAD_DEADLINE_S", "600"))
+PICK_TRIES = 3
 ART = REPO / "tests" / "_artifacts"
 XSS = '<img src=x onerror="window.__xss=1;alert(1)">'
-report = {"sessions": SESSIONS, "errors": [], "times": [], "dialogs": []}
+report = {"sessions": SESSIONS, "errors": [], "times": [], "dialogs": [], "re_picks": []}
 
 
 def park_geojson(name: str, k: int) -> bytes:
@@ -77,7 +78,13 @@ def log(msg):
     print(f"[{time.perf_counter() - T0:7.1f}s] {msg}", file=sys.stderr, flush=True)
 
 
-async def timed(label, coro, times):
+STEP: dict[int, str] = {}
+PAGES: dict[int, object] = {}
+
+
+async def timed(label, coro, times, i=None):
+    if i is not None:
+        STEP[i] = label
     t0 = time.perf_counter()
     await coro
     times.append((label, time.perf_counter() - t0))
@@ -87,6 +94,7 @@ async def timed(label, coro, times):
 async def session(ctx, url, i, barrier_uploaded, barrier_checked, state):
     lang = "zh" if i % 2 == 0 else "en"
     page = await ctx.new_page()
+    PAGES[i] = page
     page.set_default_timeout(240_000)
     page.on("dialog", lambda d: (report["dialogs"].append(d.message), asyncio.ensure_future(d.dismiss())))
     times = report["times"]
@@ -94,16 +102,42 @@ async def session(ctx, url, i, barrier_uploaded, barrier_checked, state):
 
     async def open_parks():
         await page.goto(f"{url}/parks?lang={lang}")
-        await page.locator(".st-key-parks_upload input[type=file]").wait_for(state="attached")
+        await page.locator(".st-key-parks_upload_box input[type=file]").wait_for(state="attached")
         await idle(page)
 
     async def upload(name, k):
+        """Pick the file as a user would, into the one empty uploader; if the pick still does not
+        take, pick again (at most PICK_TRIES times). Every re-pick is reported, never hidden."""
+        from playwright.async_api import TimeoutError as PwTimeout
+
         fname = f"s{i}{'p' if 'unsaved' in name else 'k'}.geojson"  # short: the chip shows it whole
-        await page.locator(".st-key-parks_upload input[type=file]").set_input_files(
-            files=[{"name": fname, "mimeType": "application/geo+json", "buffer": park_geojson(name, k)}])
-        await page.locator('[data-testid="stFileChipName"]', has_text=fname).wait_for(state="visible")
-        await idle(page)
-        await page.locator(".st-key-parks_upload_save button").wait_for(state="visible")
+        chip = page.locator('[data-testid="stFileChipName"]', has_text=fname)
+        for attempt in range(1, PICK_TRIES + 1):
+            # after a save the page swaps in a fresh, empty uploader; until the rerun settles the
+            # old one can still be in the page, and a file picked there is dropped with it
+            STEP[i] = f"{name}: one empty uploader (try {attempt})"
+            await page.wait_for_function(
+                """(first) => document.querySelectorAll('.st-key-parks_upload_box input[type=file]').length === 1
+                     && (!first || !document.querySelector('.st-key-parks_upload_box [data-testid="stFileChipName"]'))""",
+                arg=attempt == 1, timeout=120_000, polling=200)
+            await idle(page)
+            STEP[i] = f"{name}: set file (try {attempt})"
+            await page.locator(".st-key-parks_upload_box input[type=file]").set_input_files(
+                files=[{"name": fname, "mimeType": "application/geo+json", "buffer": park_geojson(name, k)}])
+            try:
+                STEP[i] = f"{name}: chip (try {attempt})"
+                await chip.wait_for(state="visible", timeout=60_000)
+                STEP[i] = f"{name}: idle (try {attempt})"
+                await idle(page, timeout=150)
+                STEP[i] = f"{name}: save button (try {attempt})"
+                await page.locator(".st-key-parks_upload_save button").wait_for(state="visible", timeout=30_000)
+                if await chip.count() == 1:
+                    return
+            except PwTimeout:
+                pass
+            report["re_picks"].append(f"s{i} {name}: {STEP[i]}")
+            log(f"s{i} re-pick after {STEP[i]}")
+        raise RuntimeError(f"{name}: the picked file never reached the app after {PICK_TRIES} tries")
 
     async def save():
         await page.locator(".st-key-parks_upload_save button").click()
@@ -118,12 +152,14 @@ async def session(ctx, url, i, barrier_uploaded, barrier_checked, state):
         return path.read_text(encoding="utf-8-sig")
 
     log(f"s{i} start")
-    await timed("open", open_parks(), times)
-    await timed("upload", upload(saved, 2 * i), times)
-    await timed("save", save(), times)
+    await timed("open", open_parks(), times, i)
+    await timed("upload", upload(saved, 2 * i), times, i)
+    await timed("save", save(), times, i)
     state["saved"].append(saved)
+    state["chips_after_save"] += await page.locator('[data-testid="stFileChipName"]').all_inner_texts()
     report["errors"] += [f"s{i} after save: {p}" for p in await problems(page)]
-    await timed("upload", upload(unsaved, 2 * i + 1), times)
+    await timed("upload", upload(unsaved, 2 * i + 1), times, i)
+    STEP[i] = "barrier 1"
     log(f"s{i} at barrier 1")
     await barrier_uploaded.wait_for_all()
     # isolation: this session's page shows its own pending upload and nobody else's
@@ -212,7 +248,7 @@ async def guarded(ctx, url, i, b1, b2, state):
 async def main(url, block_external):
     from playwright.async_api import async_playwright
 
-    state = {"saved": [], "isolation": [], "csv": [], "all_saved": [f"LOAD-{i}-saved" for i in range(SESSIONS)]}
+    state = {"saved": [], "isolation": [], "csv": [], "chips_after_save": [], "all_saved": [f"LOAD-{i}-saved" for i in range(SESSIONS)]}
     requests = []
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -234,14 +270,36 @@ async def main(url, block_external):
         warm = await ctxs[0].new_page()
         t0 = time.perf_counter()
         await warm.goto(f"{url}/parks")
-        await warm.locator(".st-key-parks_upload input[type=file]").wait_for(state="attached", timeout=180_000)
+        await warm.locator(".st-key-parks_upload_box input[type=file]").wait_for(state="attached", timeout=180_000)
         await idle(warm)
         report["warmup_s"] = time.perf_counter() - t0
         await warm.close()
         b1, b2 = Barrier(SESSIONS), Barrier(SESSIONS)
         t0 = time.perf_counter()
-        results = await asyncio.wait_for(asyncio.gather(
-            *(guarded(c, url, i, b1, b2, state) for i, c in enumerate(ctxs)), return_exceptions=True), DEADLINE_S)
+        tasks = [asyncio.ensure_future(guarded(c, url, i, b1, b2, state)) for i, c in enumerate(ctxs)]
+        done, pending = await asyncio.wait(tasks, timeout=DEADLINE_S)
+        for i, tk in enumerate(tasks):
+            if tk in pending:  # say where it is stuck and what its page shows, then stop it
+                pg = PAGES.get(i)
+                info = ""
+                if pg is not None:
+                    try:
+                        await pg.screenshot(path=str(ART / f"load-stuck-{i}.png"), full_page=True)
+                        info = await pg.evaluate("""() => ({stale: document.querySelectorAll('[data-stale="true"]').length,
+                            spinners: document.querySelectorAll('[data-testid="stSpinner"]').length,
+                            chips: [...document.querySelectorAll('[data-testid="stFileChipName"]')].map(e => e.innerText),
+                            save: !!document.querySelector('.st-key-parks_upload_save button'),
+                            status: document.querySelector('[data-testid="stStatusWidget"]')?.innerText || ''})""")
+                        t1 = time.perf_counter()
+                        await idle(pg, timeout=20)
+                        info["idle_now_s"] = round(time.perf_counter() - t1, 1)
+                    except Exception as e:
+                        info = f"{info} (then: {type(e).__name__} {str(e)[:200]})"
+                report["errors"].append(f"session {i}: not done after {DEADLINE_S:.0f} s, at step {STEP.get(i)!r}: {info}")
+                tk.cancel()
+        b1.abort()
+        b2.abort()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
         report["wall_s"] = time.perf_counter() - t0
         await check_fresh_session(ctxs[0], url, state)
         for i, r in enumerate(results):
@@ -250,7 +308,7 @@ async def main(url, block_external):
         for c in ctxs:
             await c.close()
         await browser.close()
-    report.update({k: state[k] for k in ("saved", "isolation", "csv")})
+    report.update({k: state[k] for k in ("saved", "isolation", "csv", "chips_after_save")})
     report["xss"] = state.get("xss")
     report["external"] = external(requests)
 
