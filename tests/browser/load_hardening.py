@@ -156,7 +156,12 @@ async def session(ctx, url, i, barrier_uploaded, barrier_checked, state):
     await timed("upload", upload(saved, 2 * i), times, i)
     await timed("save", save(), times, i)
     state["saved"].append(saved)
-    state["chips_after_save"] += await page.locator('[data-testid="stFileChipName"]').all_inner_texts()
+    try:  # the saved file leaves the uploader (once the rerun has settled): no double save
+        await page.wait_for_function(
+            """() => !document.querySelector('.st-key-parks_upload_box [data-testid="stFileChipName"]')""",
+            timeout=60_000, polling=200)
+    except Exception:
+        state["chips_after_save"] += await page.locator('[data-testid="stFileChipName"]').all_inner_texts()
     report["errors"] += [f"s{i} after save: {p}" for p in await problems(page)]
     await timed("upload", upload(unsaved, 2 * i + 1), times, i)
     STEP[i] = "barrier 1"
