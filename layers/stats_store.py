@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 
 import pandas as pd
 
@@ -93,8 +94,14 @@ def get_zone_stats(store: Store, key: str) -> pd.DataFrame | None:
     return out
 
 
+MAX_CACHE_ENTRIES = int(os.environ.get("GANSU_ZONE_STATS_CACHE_MAX", "64"))
+
+
 def put_zone_stats(store: Store, key: str, *, raster_sha256: str, legend: str, polygons_key: str,
-                   algo: str, seconds: float, df: pd.DataFrame) -> None:
+                   algo: str, seconds: float, df: pd.DataFrame, max_entries: int | None = None) -> None:
+    """Store one result; the cache keeps the ``max_entries`` newest results (older rasters,
+    legends or unit sets drop out first), in the same transaction."""
+    keep = MAX_CACHE_ENTRIES if max_entries is None else max_entries
     buf = io.BytesIO()
     df.to_parquet(buf, index=False)
     with store.transaction() as cur:
@@ -102,6 +109,8 @@ def put_zone_stats(store: Store, key: str, *, raster_sha256: str, legend: str, p
         cur.execute("INSERT INTO zone_stats_cache VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [key, raster_sha256, legend, polygons_key, algo, dt.datetime.now(), len(df),
                      float(seconds), buf.getvalue()])
+        cur.execute("DELETE FROM zone_stats_cache WHERE cache_key NOT IN (SELECT cache_key FROM zone_stats_cache "
+                    "ORDER BY created_at DESC, cache_key LIMIT ?)", [max(1, keep)])
 
 
 def cached_entries(store: Store) -> pd.DataFrame:

@@ -127,3 +127,20 @@ def test_progress_is_reported_and_cache_roundtrip(world, tmp_path):
     back = stats_store.get_zone_stats(s, key)
     pd.testing.assert_frame_equal(back, df, check_dtype=False)
     s.close()
+
+
+def test_zone_stats_cache_keeps_only_the_newest_entries(tmp_path):
+    from layers import stats_store
+    from layers.store import Store
+
+    s = Store(tmp_path / "c.duckdb")
+    stats_store.ensure(s)
+    df = pd.DataFrame({"unit": ["a"], "km2": [1.0]})
+    keys = [f"k{i}" for i in range(5)]
+    for k in keys:
+        stats_store.put_zone_stats(s, k, raster_sha256=k, legend="igbp", polygons_key="p", algo="t",
+                                   seconds=0.0, df=df, max_entries=3)
+    left = set(stats_store.cached_entries(s)["cache_key"])
+    assert left == {"k2", "k3", "k4"}  # the two oldest dropped out
+    assert stats_store.get_zone_stats(s, "k0") is None and stats_store.get_zone_stats(s, "k4") is not None
+    s.close()
