@@ -41,3 +41,21 @@ def test_make_run_serves_the_dashboard(dataset, tmp_path):
             os.killpg(proc.pid, signal.SIGKILL)
             out, _ = proc.communicate()
     assert "up to date" in out  # the data build was a no-op the second time
+
+
+@pytest.mark.parametrize("env_mb,argv,expected", [
+    ("5", [], "5"),  # the browser-side limit follows the app's limit
+    ("0.5", [], "1"),  # Streamlit counts whole MB: never 0
+    ("5", ["--server.maxUploadSize", "7"], "7"),  # an explicit option wins
+])
+def test_serve_passes_the_upload_limit_to_streamlit(env_mb, argv, expected):
+    import json
+    import sys
+
+    code = f"import json; from ui.serve import streamlit_args; print(json.dumps(streamlit_args({argv!r})))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True,
+                         env={**os.environ, "GANSU_MAX_UPLOAD_MB": env_mb}).stdout
+    args = json.loads(out)
+    assert args[:2] == ["streamlit", "run"] and args[2].endswith("app.py")
+    assert args.count("--server.maxUploadSize") == 1
+    assert args[args.index("--server.maxUploadSize") + 1] == expected
