@@ -123,7 +123,10 @@ with st.expander(t("parks.definitions", lg)):
 
 # ---------------------------------------------------------------- add parks
 st.subheader(t("parks.add", lg))
-tab_up, tab_draw = st.tabs([t("parks.add.upload", lg), t("parks.add.draw", lg)])
+# the drawing map (province outline, every park, Leaflet.draw) is built and sent to the browser
+# only while its tab is open: most visits never draw, and each map is a full Leaflet page
+tab_up, tab_draw = st.tabs([t("parks.add.upload", lg), t("parks.add.draw", lg)], key="parks_add_tab",
+                           on_change="rerun")
 CRS_CHOICES = ["auto", "EPSG:4490", "EPSG:4326"] + [f"EPSG:{c}" for c in
               (4519, 4520, 4521, 4522, 4523, 4524, 4540, 4541, 4542, 4543, 4544, 4545, 4494, 4495, 4496,
                4505, 4506, 4507)]
@@ -186,39 +189,40 @@ with tab_up:
         st.success(t("parks.saved", lg, n=st.session_state.pop("parks_saved_n")))
 
 with tab_draw:
-    st.caption(t("parks.draw.help", lg))
-    dm = mapview.new_map(lg)
-    prov, _ = common.load_layer("province")
-    folium.GeoJson(mapview.geojson_for(prov, catalog.BY_ID["province"], gcj=False, simplify_deg=0.01),
-                   style_function=lambda f: {"color": "#222", "weight": 2, "fillOpacity": 0}).add_to(dm)
-    folium.GeoJson(shapely.geometry.mapping(shapely.union_all(geo.geometry.values)),
-                   style_function=lambda f: {"color": "#6a1b9a", "weight": 2, "fillColor": "#e040fb",
-                                             "fillOpacity": 0.5}).add_to(dm)
-    mapview.add_draw(dm)
-    out = st_folium(dm, height=520, use_container_width=True, key="parks_draw_map",
-                    returned_objects=["last_active_drawing"])
-    drawing = (out or {}).get("last_active_drawing")
-    dname = st.text_input(t("parks.draw.name", lg), key="parks_draw_name", max_chars=120)
-    if drawing:
-        try:
-            poly = shapely.geometry.shape(drawing["geometry"])
-            ok = poly.geom_type == "Polygon" and poly.is_valid and not poly.is_empty
-        except Exception:
-            ok = False
-        if not ok:
-            st.error(t("parks.draw.invalid", lg))
-        else:
-            st.caption(t("parks.draw.ready", lg))
+    if tab_draw.open:
+        st.caption(t("parks.draw.help", lg))
+        dm = mapview.new_map(lg)
+        prov, _ = common.load_layer("province")
+        folium.GeoJson(mapview.geojson_for(prov, catalog.BY_ID["province"], gcj=False, simplify_deg=0.01),
+                       style_function=lambda f: {"color": "#222", "weight": 2, "fillOpacity": 0}).add_to(dm)
+        folium.GeoJson(shapely.geometry.mapping(shapely.union_all(geo.geometry.values)),
+                       style_function=lambda f: {"color": "#6a1b9a", "weight": 2, "fillColor": "#e040fb",
+                                                 "fillOpacity": 0.5}).add_to(dm)
+        mapview.add_draw(dm)
+        out = st_folium(dm, height=520, use_container_width=True, key="parks_draw_map",
+                        returned_objects=["last_active_drawing"])
+        drawing = (out or {}).get("last_active_drawing")
+        dname = st.text_input(t("parks.draw.name", lg), key="parks_draw_name", max_chars=120)
+        if drawing:
+            try:
+                poly = shapely.geometry.shape(drawing["geometry"])
+                ok = poly.geom_type == "Polygon" and poly.is_valid and not poly.is_empty
+            except Exception:
+                ok = False
+            if not ok:
+                st.error(t("parks.draw.invalid", lg))
+            else:
+                st.caption(t("parks.draw.ready", lg))
 
-            def _save_drawn(poly=poly, name=dname.strip()):
-                # saved in the callback, so a concurrent rerun cannot drop the click
-                gdf = gpd.GeoDataFrame({"drawn": [True]}, geometry=[poly], crs=4326)
-                st.session_state["parks_saved_n"] = len(store.add_parks(gdf, names=[name], source="drawn"))
+                def _save_drawn(poly=poly, name=dname.strip()):
+                    # saved in the callback, so a concurrent rerun cannot drop the click
+                    gdf = gpd.GeoDataFrame({"drawn": [True]}, geometry=[poly], crs=4326)
+                    st.session_state["parks_drawn_n"] = len(store.add_parks(gdf, names=[name], source="drawn"))
 
-            st.button(t("parks.draw.save", lg), key="parks_draw_save", type="primary",
-                      disabled=not dname.strip(), on_click=_save_drawn)
-    if st.session_state.get("parks_saved_n"):
-        st.success(t("parks.saved", lg, n=st.session_state.pop("parks_saved_n")))
+                st.button(t("parks.draw.save", lg), key="parks_draw_save", type="primary",
+                          disabled=not dname.strip(), on_click=_save_drawn)
+        if st.session_state.get("parks_drawn_n"):  # shown in this tab, not the hidden upload tab
+            st.success(t("parks.saved", lg, n=st.session_state.pop("parks_drawn_n")))
 
 # ---------------------------------------------------------------- manage saved parks
 mine = store.parks()

@@ -132,7 +132,7 @@ def _pixel_park(code_set, avoid, lc, name):
     for r in range(1, a.shape[0] - 1):
         for c in range(1, a.shape[1] - 1):
             if np.isin(a[r - 1:r + 2, c - 1:c + 2], list(code_set)).all():
-                x0, y0 = tr * (c, r + 1)
+                x0, y0 = tr @ (c, r + 1)
                 poly = shapely.box(x0 + 0.01, y0 + 0.01, x0 + 0.04, y0 + 0.04)
                 if avoid is None or not avoid.intersects(poly.buffer(0.06)):
                     return gpd.GeoDataFrame({"name": [name]}, geometry=[poly], crs=4326)

@@ -22,6 +22,11 @@ def test_drawn_park_is_saved_with_indicators_in_the_excel_export(report):
     assert row["绿化覆盖率达标"] in ("True", "False")
 
 
+def test_drawing_map_loads_only_when_its_tab_opens_and_the_save_is_confirmed_there(report):
+    assert report["draw_maps_before_tab"] == 0
+    assert report["saved_message_visible"] is True
+
+
 def test_scenario_pdf_contains_the_chinese_park_names(report):
     assert report["pdf_has_name"] and report["pdf_has_lanzhou_new_area"]
 

@@ -58,6 +58,9 @@ with streamlit_server({"GANSU_STORE": str(store_path)}) as url:
         page.set_default_timeout(150_000)
         page.on("dialog", lambda d: (report.setdefault("dialogs", []).append(d.message), d.dismiss()))
         page.goto(url + "/parks")
+        wait_frame(page, ".leaflet-container")  # the park's detail map: the page has rendered
+        page.wait_for_timeout(1500)
+        report["draw_maps_before_tab"] = len(st_frames(page, "a.leaflet-draw-draw-rectangle"))
         page.get_by_role("tab", name="在地图上绘制").click()
         fr = wait_frame(page, "a.leaflet-draw-draw-rectangle")
         fr.frame_element().scroll_into_view_if_needed()
@@ -74,6 +77,9 @@ with streamlit_server({"GANSU_STORE": str(store_path)}) as url:
         page.get_by_label("新园区名称").press("Enter")
         page.get_by_role("button", name="保存绘制的园区").click()
         page.get_by_text("管理我的园区").wait_for(timeout=90_000)
+        saved = page.get_by_text("已保存 1 个园区")  # in the draw tab the user is looking at
+        saved.wait_for(state="visible", timeout=30_000)
+        report["saved_message_visible"] = saved.is_visible()
         page.wait_for_timeout(2000)
         with page.expect_download(timeout=90_000) as dl:
             page.get_by_role("button", name="Excel").first.click()
