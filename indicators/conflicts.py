@@ -14,23 +14,14 @@ import shapely
 
 from indicators.errors import InputError
 from layers.crs import EQUAL_AREA
-
-
-def _valid(geoms: np.ndarray) -> np.ndarray:
-    """make_valid only where needed: GEOS MakeValid costs far more than the validity test, and
-    province-scale layers are usually valid already."""
-    geoms = np.asarray(geoms, dtype=object).copy()
-    bad = ~shapely.is_valid(geoms) & ~shapely.is_missing(geoms)
-    if bad.any():
-        geoms[bad] = shapely.make_valid(geoms[bad])
-    return geoms
+from layers.geom import POLYGON_TYPES, make_valid_where_needed
 
 
 def _polygonal(geoms: np.ndarray) -> np.ndarray:
     """Valid polygonal parts only (make_valid can return lines/points next to polygons)."""
-    geoms = _valid(geoms)
+    geoms, _ = make_valid_where_needed(geoms)
     parts = shapely.get_parts(geoms)
-    return parts[np.isin(shapely.get_type_id(parts), [3, 6])]
+    return parts[np.isin(shapely.get_type_id(parts), POLYGON_TYPES)]
 
 
 def _to_ea(layer, what: str):
@@ -62,7 +53,7 @@ def zone_membership(parks_ea: np.ndarray, park_km2: np.ndarray, zones: gpd.GeoDa
         raise InputError(f"zones layer has no field {zone_field!r} (fields: {list(zones.columns.drop('geometry'))})",
                          f"分区图层没有字段 {zone_field!r}（现有字段：{list(zones.columns.drop('geometry'))}）")
     z = _to_ea(zones, "zones layer")
-    z = gpd.GeoDataFrame({"zone": z[zone_field].astype(str)}, geometry=_valid(z.geometry.values),
+    z = gpd.GeoDataFrame({"zone": z[zone_field].astype(str)}, geometry=make_valid_where_needed(z.geometry.values)[0],
                          crs=EQUAL_AREA).dissolve(by="zone", as_index=False)
     names = z["zone"].to_numpy()
     geoms = z.geometry.values

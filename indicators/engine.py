@@ -28,6 +28,7 @@ from indicators.legends import CLASS_BY_ID, CLASS_IDS, Legend, get_legend
 from indicators.table import columns_for
 from indicators.transport import distances
 from layers.crs import EQUAL_AREA
+from layers.geom import polygonal_parts
 
 _POLYGONAL = {"Polygon", "MultiPolygon"}
 SEP_EN, SEP_ZH = "; ", "；"  # joiners of the warnings / warnings_zh columns
@@ -134,7 +135,7 @@ def _clean_geometry(g, row: str):
         raise InputError(f"park {row}: empty geometry", f"园区 {row}：几何为空")
     note = None
     if g.geom_type == "GeometryCollection":
-        g = _polygonal_parts(g)
+        g = polygonal_parts(g)
         if g is None:
             raise InputError(f"park {row}: geometry is not a polygon", f"园区 {row}：几何不是面")
         note = Note("non-polygon parts dropped", "已删除非面部分")
@@ -143,20 +144,13 @@ def _clean_geometry(g, row: str):
                          f"园区 {row}：几何为 {g.geom_type}，不是面")
     if not g.is_valid:
         reason = shapely.is_valid_reason(g)
-        fixed = _polygonal_parts(shapely.make_valid(g))
+        fixed = polygonal_parts(shapely.make_valid(g))
         if fixed is None or fixed.area == 0:
             raise InputError(f"park {row}: invalid geometry ({reason}) cannot be repaired",
                              f"园区 {row}：几何无效（{reason}），无法修复")
         g = fixed
         note = Note(f"invalid geometry repaired ({reason})", f"几何无效（{_invalid_reason_zh(reason)}）已修复")
     return g, note
-
-
-def _polygonal_parts(g):
-    parts = [p for p in shapely.get_parts(g) if p.geom_type in _POLYGONAL and not p.is_empty]
-    if not parts:
-        return None
-    return shapely.union_all(parts) if len(parts) > 1 else parts[0]
 
 
 # --- the engine --------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ import pyogrio
 import shapely
 
 from layers import limits
+from layers.geom import make_valid_where_needed, polygonal_parts
 
 # module attributes (tests may lower them); defaults and environment variables: layers/limits.py
 MAX_UPLOAD_BYTES = limits.MAX_UPLOAD_BYTES
@@ -495,14 +496,6 @@ def _reject_swapped(gdf: gpd.GeoDataFrame) -> None:
                           "axes (longitude first) and try again.")
 
 
-def _polygonal(g):
-    """Keep the polygonal part of a repaired geometry (make_valid may add lines/points)."""
-    if shapely.get_type_id(g) in (3, 6):
-        return g
-    parts = [p for p in shapely.get_parts(g) if shapely.get_type_id(p) in (3, 6)]
-    return shapely.union_all(parts) if parts else g
-
-
 class CRSMissing(UploadError):
     """No CRS in the file: carries the guess and candidates for the user to confirm."""
 
@@ -558,12 +551,11 @@ def _finish(gdf: gpd.GeoDataFrame, assume_crs: str | None, polygons_only: bool,
                     5: "多线 multiline", 7: "几何集合 collection"}.get(int(t), str(t))
             raise UploadError(f"第 {i + 1} 行是{name.split()[0]}几何，此处需要面（多边形）。",
                               f"row {i + 1} is a {name.split()[1]} geometry; polygons are expected here.")
-    invalid = ~shapely.is_valid(geoms)
-    if invalid.any():
-        geoms = shapely.make_valid(geoms)
-        notes.append((f"已修复 {int(invalid.sum())} 个无效几何", f"{int(invalid.sum())} invalid geometries repaired"))
+    geoms, repaired = make_valid_where_needed(geoms)
+    if repaired:
+        notes.append((f"已修复 {repaired} 个无效几何", f"{repaired} invalid geometries repaired"))
         if polygons_only:
-            geoms = [_polygonal(g) for g in geoms]
+            geoms = [polygonal_parts(g) or g for g in geoms]
     gdf = gdf.set_geometry(list(geoms), crs=gdf.crs)
     try:
         gdf = gdf.to_crs(4326)

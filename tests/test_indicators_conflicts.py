@@ -39,3 +39,17 @@ def test_park_between_two_zones_takes_the_larger_share():
     assert out["zone"].iloc[0] == "E"
     assert out["zone_share_pct"].iloc[0] == pytest.approx(75.0, rel=1e-9)
     assert out["zones"].iloc[0] == "E; W"
+
+
+def test_make_valid_where_needed_repairs_only_the_invalid_ones():
+    from layers.geom import make_valid_where_needed, polygonal_parts
+
+    ok = shapely.box(0, 0, 1, 1)
+    bowtie = shapely.Polygon([(0, 0), (2, 2), (2, 0), (0, 2), (0, 0)])
+    out, n = make_valid_where_needed([ok, bowtie, None])
+    assert n == 1
+    assert out[0] is ok and out[2] is None  # valid and missing geometries are left as they are
+    assert out[1].is_valid and out[1].area == pytest.approx(2.0)
+    mixed = shapely.GeometryCollection([shapely.LineString([(0, 0), (1, 1)]), ok])
+    assert polygonal_parts(mixed).equals(ok)
+    assert polygonal_parts(shapely.LineString([(0, 0), (1, 1)])) is None
