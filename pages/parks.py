@@ -192,8 +192,7 @@ with tab_draw:
     if tab_draw.open:
         st.caption(t("parks.draw.help", lg))
         dm = mapview.new_map(lg)
-        prov, _ = common.load_layer("province")
-        folium.GeoJson(mapview.geojson_for(prov, catalog.BY_ID["province"], gcj=False, simplify_deg=0.01),
+        folium.GeoJson(common.layer_geojson("province", common.build_id(), None, gcj=False),  # cached
                        style_function=lambda f: {"color": "#222", "weight": 2, "fillOpacity": 0}).add_to(dm)
         folium.GeoJson(shapely.geometry.mapping(shapely.union_all(geo.geometry.values)),
                        style_function=lambda f: {"color": "#6a1b9a", "weight": 2, "fillColor": "#e040fb",

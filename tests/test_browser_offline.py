@@ -9,8 +9,7 @@ import pytest
 
 from tests.browser import harness
 
-pytestmark = pytest.mark.skipif(not harness.chromium_available(),
-                                reason="Debian chromium missing: `make test` installs it")
+pytestmark = harness.needs_chromium()
 
 
 @pytest.fixture(scope="module")

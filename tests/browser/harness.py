@@ -29,6 +29,13 @@ def chromium_available() -> bool:
     return Path(CHROMIUM).is_file() or shutil.which("chromium") is not None
 
 
+def needs_chromium():
+    """pytest mark for the browser tests (imported lazily: the check scripts run without pytest)."""
+    import pytest
+
+    return pytest.mark.skipif(not chromium_available(), reason="Debian chromium missing: `make test` installs it")
+
+
 def in_netns() -> bool:
     return os.environ.get("GANSU_IN_NETNS") == "1"
 
