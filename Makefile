@@ -25,7 +25,7 @@ $(STAMP): requirements.txt requirements-nodeps.txt
 setup: $(STAMP) assets
 
 assets: $(STAMP)
-	$(PY) -m layers.assets
+	$(PY) -m ui.assets
 
 # Idempotent: the build compares a fingerprint of its inputs and returns at once when current.
 data: setup

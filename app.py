@@ -5,7 +5,7 @@ translated; URL paths (/map, /data, ...) stay the same in both languages so link
 """
 import streamlit as st
 
-from layers.i18n import t
+from core.i18n import t
 from ui.common import language_switch, lang
 
 st.set_page_config(page_title="甘肃生态屏障与零碳园区 · Gansu barrier & parks", 

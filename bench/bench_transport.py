@@ -40,7 +40,7 @@ def main() -> dict:
              f"roads = gpd.read_parquet({roads_p!r}).geometry\n")
     ours = (setup + "from indicators.transport import nearest_km\n",
             "d = nearest_km(parks, roads)", "round(float(d.mean()), 4)")
-    peer = (setup + "import shapely\nfrom layers.crs import EQUAL_AREA\n",
+    peer = (setup + "import shapely\nfrom core.crs import EQUAL_AREA\n",
             "P = parks.to_crs(EQUAL_AREA).values\nF = roads.to_crs(EQUAL_AREA).values\n"
             "(i, j), d = shapely.STRtree(F).query_nearest(P, return_distance=True, all_matches=False)",
             "round(float(d.mean()) / 1000, 4)")

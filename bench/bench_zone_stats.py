@@ -24,7 +24,7 @@ WIDTH, HEIGHT = 25000, 18800
 _UNITS = """
 import geopandas as gpd, numpy as np, shapely, rasterio
 from shapely import affinity
-from geodata import paths
+from core import paths
 from indicators import zonestats
 g = paths.gpkg_path()
 prov, pref, cnty, zones = (gpd.read_file(g, layer=l) for l in ("province", "prefectures", "counties", "zones"))

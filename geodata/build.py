@@ -39,8 +39,8 @@ import rasterio.windows
 import shapely
 from shapely.geometry import shape
 
-from geodata import paths
-from layers import crs
+from core import paths
+from core import crs
 
 BUILD_VERSION = "3"  # bump when the build logic changes output
 

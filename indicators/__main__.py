@@ -8,7 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from indicators.errors import InputError
+from core.errors import InputError
 
 OUT_FORMATS = (".csv", ".xlsx", ".geojson", ".gpkg", ".parquet")
 
@@ -50,10 +50,10 @@ def run_parks(a) -> int:
 
     out = Path(a.out)
     if out.suffix.lower() not in OUT_FORMATS:
-        raise InputError(f"--out must end with one of {OUT_FORMATS}", f"--out 的扩展名须为 {OUT_FORMATS} 之一")
+        raise InputError(f"--out 的扩展名须为 {OUT_FORMATS} 之一", f"--out must end with one of {OUT_FORMATS}")
     for label, path in (("--parks", a.parks), ("--landcover", a.landcover), ("--landcover-alt", a.landcover_alt)):
         if path is not None and not Path(path).exists():
-            raise InputError(f"{label}: file {path} not found", f"{label}：找不到文件 {path}")
+            raise InputError(f"{label}：找不到文件 {path}", f"{label}: file {path} not found")
     parks = read_vector(a.parks, "parks file")
     legend = load_legend_csv(a.legend_file) if a.legend_file else a.legend
     transport: dict = {}

@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from indicators.errors import InputError
+from core import paths
+from core.errors import InputError
 from indicators.legends import CLASS_IDS, Legend
 from indicators.table import POOLS
 
-TABLES = Path(__file__).resolve().parent.parent / "geodata"
+TABLES = paths.TABLES
 CO2_PER_C = 44.0 / 12.0
 POOL_COLUMNS = tuple(f"c_{p}" for p in POOLS)
 
@@ -36,8 +37,8 @@ def load_pools(pools=None, legend: Legend | None = None) -> pd.DataFrame:
         path = default_pools_path(legend) if legend is not None else None
         if path is None or not path.is_file():
             raise InputError(
-                f"no default carbon pools table for legend {getattr(legend, 'id', None)!r}; give one (--carbon-pools CSV)",
                 f"图例 {getattr(legend, 'id', None)!r} 没有默认碳库表；请提供（--carbon-pools CSV）",
+                f"no default carbon pools table for legend {getattr(legend, 'id', None)!r}; give one (--carbon-pools CSV)",
             )
         pools = path
     df = _read_table(pools, "carbon pools", "碳库表")
@@ -45,19 +46,19 @@ def load_pools(pools=None, legend: Legend | None = None) -> pd.DataFrame:
     missing = [c for c in ("lucode", *POOL_COLUMNS) if c not in df.columns]
     if missing:
         raise InputError(
-            f"carbon pools table needs columns lucode,c_above,c_below,c_soil,c_dead (missing {missing})",
             f"碳库表需要 lucode,c_above,c_below,c_soil,c_dead 列（缺少 {missing}）",
+            f"carbon pools table needs columns lucode,c_above,c_below,c_soil,c_dead (missing {missing})",
         )
     out = df[["lucode", *POOL_COLUMNS]].apply(pd.to_numeric, errors="coerce")
     bad = out.isna().any(axis=1)
     if bad.any():
         rows = [int(i) + 2 for i in out.index[bad]]
-        raise InputError(f"carbon pools table: non-numeric values in row(s) {rows}",
-                         f"碳库表第 {rows} 行含非数值")
+        raise InputError(f"碳库表第 {rows} 行含非数值",
+                         f"carbon pools table: non-numeric values in row(s) {rows}")
     out["lucode"] = out["lucode"].astype("int64")
     if out["lucode"].duplicated().any():
         dup = sorted(out.loc[out["lucode"].duplicated(), "lucode"].tolist())
-        raise InputError(f"carbon pools table lists lucode(s) {dup} twice", f"碳库表中 lucode {dup} 重复")
+        raise InputError(f"碳库表中 lucode {dup} 重复", f"carbon pools table lists lucode(s) {dup} twice")
     out = out.set_index("lucode")
     out.attrs["default"] = is_default
     if "source" in df.columns:
@@ -70,9 +71,9 @@ def check_codes(code_m2: pd.DataFrame, pools: pd.DataFrame, raster_name: str) ->
     missing = sorted(set(present) - set(int(i) for i in pools.index))
     if missing:
         raise InputError(
+            f"{raster_name} 中的土地覆盖代码 {missing} 不在碳库表中；请补充 lucode,c_above,c_below,c_soil,c_dead 行",
             f"land-cover code(s) {missing} of {raster_name} are missing from the carbon pools table "
             f"(it lists {sorted(int(i) for i in pools.index)}); add rows lucode,c_above,c_below,c_soil,c_dead",
-            f"{raster_name} 中的土地覆盖代码 {missing} 不在碳库表中；请补充 lucode,c_above,c_below,c_soil,c_dead 行",
         )
 
 
@@ -92,16 +93,16 @@ def load_sink_rates(rates=None) -> pd.DataFrame:
     df = _read_table(rates if rates is not None else TABLES / "sink_rates.csv", "sink rates", "碳汇速率表")
     df.columns = [str(c).strip().lower() for c in df.columns]
     if not {"class", "rate_tco2_ha_yr"} <= set(df.columns):
-        raise InputError("sink rates table needs columns class,rate_tco2_ha_yr",
-                         "碳汇速率表需要 class,rate_tco2_ha_yr 列")
+        raise InputError("碳汇速率表需要 class,rate_tco2_ha_yr 列",
+                         "sink rates table needs columns class,rate_tco2_ha_yr")
     df["class"] = df["class"].astype(str).str.strip().str.lower()
     unknown = sorted(set(df["class"]) - set(CLASS_IDS))
     if unknown:
-        raise InputError(f"sink rates table: unknown class(es) {unknown}; use {list(CLASS_IDS)}",
-                         f"碳汇速率表含未知类别 {unknown}；可用类别：{list(CLASS_IDS)}")
+        raise InputError(f"碳汇速率表含未知类别 {unknown}；可用类别：{list(CLASS_IDS)}",
+                         f"sink rates table: unknown class(es) {unknown}; use {list(CLASS_IDS)}")
     df["rate_tco2_ha_yr"] = pd.to_numeric(df["rate_tco2_ha_yr"], errors="coerce")
     if df["rate_tco2_ha_yr"].isna().any():
-        raise InputError("sink rates table: non-numeric rate", "碳汇速率表含非数值速率")
+        raise InputError("碳汇速率表含非数值速率", "sink rates table: non-numeric rate")
     if "flagged" not in df.columns:
         df["flagged"] = "no"
     return df.set_index("class")
@@ -124,4 +125,4 @@ def _read_table(src, en: str, zh: str) -> pd.DataFrame:
     try:
         return pd.read_csv(src, encoding="utf-8-sig")
     except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read {en} table {src}: {exc}", f"无法读取{zh} {src}：{exc}") from exc
+        raise InputError(f"无法读取{zh} {src}：{exc}", f"cannot read {en} table {src}: {exc}") from exc

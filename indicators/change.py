@@ -17,7 +17,7 @@ import pandas as pd
 import pyproj
 
 from indicators import carbon
-from indicators.errors import InputError
+from core.errors import InputError
 from indicators.landcover import MASKED, LandcoverRaster, polygon_stats
 from indicators.legends import CLASS_IDS, Legend, get_legend
 
@@ -62,11 +62,11 @@ class PairRaster:
         if diffs:
             self.__exit__(None, None, None)
             raise GridMismatch(
+                f"两个栅格不在同一格网上（{'；'.join(diffs)}）。转移矩阵要求像元完全一致，本系统不会私自重采样："
+                "请先将其中一个文件对齐到另一个（如 gdalwarp -r near，使用另一文件的 -t_srs/-te/-tr）。",
                 f"the two rasters are not on the same grid ({'; '.join(diffs)}). A transition matrix "
                 "needs identical pixels, and the dashboard never resamples silently: align one file to "
-                "the other first (e.g. gdalwarp -r near -t_srs/-te/-tr of the other file).",
-                f"两个栅格不在同一格网上（{'；'.join(diffs)}）。转移矩阵要求像元完全一致，本系统不会私自重采样："
-                "请先将其中一个文件对齐到另一个（如 gdalwarp -r near，使用另一文件的 -t_srs/-te/-tr）。")
+                "the other first (e.g. gdalwarp -r near -t_srs/-te/-tr of the other file).")
         self.crs, self.transform = self.a.crs, self.a.transform
         self.width, self.height, self.area = self.a.width, self.a.height, self.a.area
         self._nod_a, self._nod_b = self.a.nodata_codes(), self.b.nodata_codes()
@@ -83,7 +83,7 @@ class PairRaster:
         na = np.isin(ca, list(self._nod_a))
         nb = np.isin(cb, list(self._nod_b))
         if (ca[~na] >= NOD).any() or (cb[~nb] >= NOD).any() or (ca[~na] < 0).any() or (cb[~nb] < 0).any():
-            raise InputError(f"class codes must be between 0 and {NOD - 1}", f"类别代码须在 0 到 {NOD - 1} 之间")
+            raise InputError(f"类别代码须在 0 到 {NOD - 1} 之间", f"class codes must be between 0 and {NOD - 1}")
         ca[na] = NOD
         cb[nb] = NOD
         return ca * M + cb
@@ -107,7 +107,7 @@ def transitions(zones, base_raster, alt_raster, legend: str | Legend = "igbp", n
     legend = get_legend(legend)
     geoms = zones.geometry if isinstance(zones, gpd.GeoDataFrame) else zones
     if geoms.crs is None:
-        raise InputError("the zones have no CRS", "分区没有坐标参考系")
+        raise InputError("分区没有坐标参考系", "the zones have no CRS")
     names = list(names) if names is not None else [str(i) for i in range(len(geoms))]
     with PairRaster(base_raster, alt_raster, legend) as src:
         local = geoms.to_crs(src.crs) if not pyproj.CRS(geoms.crs).equals(src.crs) else geoms
@@ -122,7 +122,7 @@ def transitions(zones, base_raster, alt_raster, legend: str | Legend = "igbp", n
     pairs = pd.DataFrame(rows, columns=["zone", "from_code", "to_code", "area_km2"])
     unknown = sorted({c for c in pd.concat([pairs["from_code"], pairs["to_code"]]) if c != NOD and legend.class_of(c) is None})
     if unknown:
-        raise InputError(f"code(s) {unknown} are not in legend {legend.id!r}", f"代码 {unknown} 不在图例 {legend.id!r} 中")
+        raise InputError(f"代码 {unknown} 不在图例 {legend.id!r} 中", f"code(s) {unknown} are not in legend {legend.id!r}")
     zone_list = list(names)
     if include_total:
         total = pairs.groupby(["from_code", "to_code"], as_index=False)["area_km2"].sum()

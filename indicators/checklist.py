@@ -25,10 +25,11 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from indicators.errors import InputError
+from core import paths
+from core.errors import InputError
 from indicators.green import GREEN_CAP_PCT
 
-CRITERIA_CSV = Path(__file__).resolve().parent.parent / "geodata" / "checklist_criteria.csv"
+CRITERIA_CSV = paths.TABLES / "checklist_criteria.csv"
 CREDIT_LIMIT_PCT = 5.0
 CREDIT_CLAUSE_REF = "附件2 4.5.2"
 CREDIT_CLAUSE_ZH = "碳信用产品中和碳排放量的比例不应超过5%"
@@ -103,15 +104,15 @@ def load_criteria(path: str | Path = CRITERIA_CSV) -> tuple[Criterion, ...]:
                           r["comparator"].strip(), float(r["threshold"]), _num(r["min"]), _num(r["max"]),
                           r["clause_ref"], r["clause_zh"])
         except (KeyError, ValueError) as e:
-            raise InputError(f"{Path(path).name} line {i}: {e}", f"{Path(path).name} 第 {i} 行：{e}") from None
+            raise InputError(f"{Path(path).name} 第 {i} 行：{e}", f"{Path(path).name} line {i}: {e}") from None
         if c.kind not in {"share", "number", "bool"} or c.comparator not in {">=", "=="}:
-            raise InputError(f"{Path(path).name} line {i}: kind {c.kind!r} / comparator {c.comparator!r} unknown",
-                             f"{Path(path).name} 第 {i} 行：未知类型 {c.kind!r} 或比较符 {c.comparator!r}")
+            raise InputError(f"{Path(path).name} 第 {i} 行：未知类型 {c.kind!r} 或比较符 {c.comparator!r}",
+                             f"{Path(path).name} line {i}: kind {c.kind!r} / comparator {c.comparator!r} unknown")
         out.append(c)
     ids = [c.id for c in out]
     if len(set(ids)) != len(ids) or GREEN_ID not in ids:
-        raise InputError(f"{Path(path).name}: ids must be unique and include {GREEN_ID}",
-                         f"{Path(path).name}：编号须唯一且包含 {GREEN_ID}")
+        raise InputError(f"{Path(path).name}：编号须唯一且包含 {GREEN_ID}",
+                         f"{Path(path).name}: ids must be unique and include {GREEN_ID}")
     return tuple(out)
 
 
@@ -149,26 +150,26 @@ def _parse(c: Criterion, v: Any) -> float | bool | None:
             return True
         if s in _FALSE:
             return False
-        raise InputError(f"{name_en}: answer yes or no, not {v!r}", f"{name_zh}：请填“是”或“否”，而非 {v!r}")
+        raise InputError(f"{name_zh}：请填“是”或“否”，而非 {v!r}", f"{name_en}: answer yes or no, not {v!r}")
     if isinstance(v, bool):
-        raise InputError(f"{name_en}: enter a number, not {v!r}", f"{name_zh}：请填数字，而非 {v!r}")
+        raise InputError(f"{name_zh}：请填数字，而非 {v!r}", f"{name_en}: enter a number, not {v!r}")
     try:
         x = float(str(v).strip().rstrip("%")) if isinstance(v, str) else float(v)
     except (TypeError, ValueError):
-        raise InputError(f"{name_en}: {v!r} is not a number", f"{name_zh}：{v!r} 不是数字") from None
+        raise InputError(f"{name_zh}：{v!r} 不是数字", f"{name_en}: {v!r} is not a number") from None
     if not math.isfinite(x):
-        raise InputError(f"{name_en}: {v!r} is not a finite number", f"{name_zh}：{v!r} 不是有限数") from None
+        raise InputError(f"{name_zh}：{v!r} 不是有限数", f"{name_en}: {v!r} is not a finite number") from None
     if c.min is not None and x < c.min:
         if c.min == 0:
-            raise InputError(f"{name_en}: {x:g}% is negative; a share is 0–100%",
-                             f"{name_zh}：{x:g}% 为负数；比例应在 0–100% 之间")
-        raise InputError(f"{name_en}: {x:g} is below the minimum {c.min:g}", f"{name_zh}：{x:g} 低于最小值 {c.min:g}")
+            raise InputError(f"{name_zh}：{x:g}% 为负数；比例应在 0–100% 之间",
+                             f"{name_en}: {x:g}% is negative; a share is 0–100%")
+        raise InputError(f"{name_zh}：{x:g} 低于最小值 {c.min:g}", f"{name_en}: {x:g} is below the minimum {c.min:g}")
     if c.max is not None and x > c.max:
         if c.kind == "share":
-            raise InputError(f"{name_en}: {x:g}% is above 100%; a share is 0–100%",
-                             f"{name_zh}：{x:g}% 超过 100%；比例应在 0–100% 之间")
-        raise InputError(f"{name_en}: {x:g}{c.unit} is above the maximum {c.max:g}{c.unit}",
-                         f"{name_zh}：{x:g}{c.unit} 超过最大值 {c.max:g}{c.unit}")
+            raise InputError(f"{name_zh}：{x:g}% 超过 100%；比例应在 0–100% 之间",
+                             f"{name_en}: {x:g}% is above 100%; a share is 0–100%")
+        raise InputError(f"{name_zh}：{x:g}{c.unit} 超过最大值 {c.max:g}{c.unit}",
+                         f"{name_en}: {x:g}{c.unit} is above the maximum {c.max:g}{c.unit}")
     return x
 
 
@@ -206,8 +207,8 @@ def evaluate(inputs: Mapping[str, Any] | None, green_coverage_pct: float | None 
     inputs = dict(inputs or {})
     unknown = sorted(k for k in inputs if k not in BY_ID)
     if unknown:
-        raise InputError(f"unknown checklist item(s): {unknown}; known: {list(BY_ID)}",
-                         f"未知的准入标准项：{unknown}；可用：{list(BY_ID)}")
+        raise InputError(f"未知的准入标准项：{unknown}；可用：{list(BY_ID)}",
+                         f"unknown checklist item(s): {unknown}; known: {list(BY_ID)}")
     rows = []
     for c in CRITERIA:
         value, source = _parse(c, inputs.get(c.id)), "input"
@@ -270,10 +271,10 @@ def credit_check(emissions_tco2: float, credits_tco2: float, limit_pct: float = 
         try:
             x = float(v)
         except (TypeError, ValueError):
-            raise InputError(f"{key} (t CO2) must be a number, not {v!r}", f"{zh}（t CO2）须为数字，而非 {v!r}") from None
+            raise InputError(f"{zh}（t CO2）须为数字，而非 {v!r}", f"{key} (t CO2) must be a number, not {v!r}") from None
         if not math.isfinite(x) or x < 0:
-            raise InputError(f"{key} (t CO2) must be a finite number ≥ 0, not {v!r}",
-                             f"{zh}（t CO2）须为不小于 0 的有限数，而非 {v!r}")
+            raise InputError(f"{zh}（t CO2）须为不小于 0 的有限数，而非 {v!r}",
+                             f"{key} (t CO2) must be a finite number ≥ 0, not {v!r}")
         vals[key] = x
     e, c = vals["emissions"], vals["credits"]
     share = 0.0 if c == 0 else (math.inf if e == 0 else 100.0 * c / e)

@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from indicators.errors import InputError
-from layers.crs import EQUAL_AREA
-from layers.geom import POLYGON_TYPES, make_valid_where_needed
+from core.errors import InputError
+from core.crs import EQUAL_AREA
+from core.geom import POLYGON_TYPES, make_valid_where_needed
 
 
 def _polygonal(geoms: np.ndarray) -> np.ndarray:
@@ -26,7 +26,7 @@ def _polygonal(geoms: np.ndarray) -> np.ndarray:
 
 def _to_ea(layer, what: str):
     if layer.crs is None:
-        raise InputError(f"{what} has no CRS; set one (e.g. EPSG:4326)", f"{what} 没有坐标参考系；请先设置（如 EPSG:4326）")
+        raise InputError(f"{what} 没有坐标参考系；请先设置（如 EPSG:4326）", f"{what} has no CRS; set one (e.g. EPSG:4326)")
     return layer.to_crs(EQUAL_AREA)
 
 
@@ -50,8 +50,8 @@ def zone_membership(parks_ea: np.ndarray, park_km2: np.ndarray, zones: gpd.GeoDa
                     zone_field: str = "zone") -> pd.DataFrame:
     """zone (largest share), zone_share_pct and zones (every zone touched, largest first)."""
     if zone_field not in zones.columns:
-        raise InputError(f"zones layer has no field {zone_field!r} (fields: {list(zones.columns.drop('geometry'))})",
-                         f"分区图层没有字段 {zone_field!r}（现有字段：{list(zones.columns.drop('geometry'))}）")
+        raise InputError(f"分区图层没有字段 {zone_field!r}（现有字段：{list(zones.columns.drop('geometry'))}）",
+                         f"zones layer has no field {zone_field!r} (fields: {list(zones.columns.drop('geometry'))})")
     z = _to_ea(zones, "zones layer")
     z = gpd.GeoDataFrame({"zone": z[zone_field].astype(str)}, geometry=make_valid_where_needed(z.geometry.values)[0],
                          crs=EQUAL_AREA).dissolve(by="zone", as_index=False)

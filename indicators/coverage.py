@@ -135,10 +135,10 @@ def pieces(geom, transform: Affine) -> Pieces | None:
     g = shapely.transform(geom, lambda xy: np.column_stack(_apply(inv, xy)))
     umin, vmin, umax, vmax = shapely.bounds(g)
     if not np.isfinite([umin, vmin, umax, vmax]).all():
-        from indicators.errors import InputError
+        from core.errors import InputError
 
-        raise InputError("a polygon could not be transformed to the raster's CRS (check its CRS)",
-                         "多边形无法转换到栅格的坐标参考系（请检查其坐标参考系）")
+        raise InputError("多边形无法转换到栅格的坐标参考系（请检查其坐标参考系）",
+                         "a polygon could not be transformed to the raster's CRS (check its CRS)")
     col0, row0 = int(np.floor(umin)), int(np.floor(vmin))
     width = max(int(np.ceil(umax)) - col0, 1)
     height = max(int(np.ceil(vmax)) - row0, 1)

@@ -5,7 +5,7 @@
 Returns one row per park with the columns of the declared table (``indicators.table``),
 ``reason`` (why values are empty) and ``warnings`` ("; "-joined assumptions and repairs), each
 also in Chinese: ``reason_zh`` and ``warnings_zh`` ("；"-joined, same notes in the same order).
-Every note is made once as a ``Note(en, zh)`` pair, so the two languages cannot disagree.
+Every note is made once as a ``Text(zh, en)`` pair, so the two languages cannot disagree.
 Unusable input raises ``InputError`` (English + Chinese message).
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -22,26 +22,20 @@ import shapely
 
 from indicators import carbon, green
 from indicators.conflicts import redline_overlap, zone_membership
-from indicators.errors import InputError
+from core.errors import InputError
+from core.text import Text
 from indicators.landcover import check_legend, classes_from_codes, zonal_codes
 from indicators.legends import CLASS_BY_ID, CLASS_IDS, Legend, get_legend
 from indicators.table import columns_for
 from indicators.transport import distances
-from layers.crs import EQUAL_AREA
-from layers.geom import polygonal_parts
+from core.crs import EQUAL_AREA
+from core.geom import polygonal_parts
 
 _POLYGONAL = {"Polygon", "MultiPolygon"}
 SEP_EN, SEP_ZH = "; ", "；"  # joiners of the warnings / warnings_zh columns
 
 
-class Note(NamedTuple):
-    """One per-park reason or warning, in English and Chinese."""
-
-    en: str
-    zh: str
-
-
-NO_NOTE = Note("", "")
+NO_NOTE = Text("", "")
 
 
 def join_notes(notes) -> tuple[str, str]:
@@ -77,14 +71,14 @@ def _row_name(i: int, pid) -> str:
 
 
 def prepare_parks(parks: gpd.GeoDataFrame, id_field=None, name_field=None):
-    """Validated parks: (GeoDataFrame with park_id/name/geometry, per-row lists of ``Note``)."""
+    """Validated parks: (GeoDataFrame with park_id/name/geometry, per-row lists of ``Text``)."""
     if not isinstance(parks, gpd.GeoDataFrame):
-        raise InputError("parks must be a GeoDataFrame", "园区数据须为 GeoDataFrame")
+        raise InputError("园区数据须为 GeoDataFrame", "parks must be a GeoDataFrame")
     if parks.crs is None:
-        raise InputError("the parks layer has no CRS; set one (e.g. EPSG:4326 or CGCS2000 EPSG:4490)",
-                         "园区图层没有坐标参考系；请先设置（如 EPSG:4326 或 CGCS2000 EPSG:4490）")
+        raise InputError("园区图层没有坐标参考系；请先设置（如 EPSG:4326 或 CGCS2000 EPSG:4490）",
+                         "the parks layer has no CRS; set one (e.g. EPSG:4326 or CGCS2000 EPSG:4490)")
     if len(parks) == 0:
-        raise InputError("the parks layer has no features", "园区图层没有要素")
+        raise InputError("园区图层没有要素", "the parks layer has no features")
     ids = _column(parks, id_field, ("park_id", "id", "ID"), "id")
     if ids is None:
         ids = pd.Series([str(i + 1) for i in range(len(parks))])
@@ -112,17 +106,17 @@ def _check_coordinates(parks: gpd.GeoDataFrame) -> None:
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise InputError(
+            f"园区第 {i + 1} 行：坐标 {tuple(np.round(b[i], 3))} 在 {parks.crs.name} 中不可能出现；请检查园区文件的坐标参考系",
             f"park row {i + 1}: coordinates {tuple(np.round(b[i], 3))} are impossible in {parks.crs.name}; "
             "is the CRS of the parks file right?",
-            f"园区第 {i + 1} 行：坐标 {tuple(np.round(b[i], 3))} 在 {parks.crs.name} 中不可能出现；请检查园区文件的坐标参考系",
         )
 
 
 def _column(df, field_, defaults, what):
     if field_ is not None:
         if field_ not in df.columns:
-            raise InputError(f"parks have no {what} field {field_!r} (fields: {list(df.columns.drop('geometry'))})",
-                             f"园区数据没有字段 {field_!r}（现有字段：{list(df.columns.drop('geometry'))}）")
+            raise InputError(f"园区数据没有字段 {field_!r}（现有字段：{list(df.columns.drop('geometry'))}）",
+                             f"parks have no {what} field {field_!r} (fields: {list(df.columns.drop('geometry'))})")
         return df[field_].reset_index(drop=True)
     for name in defaults:
         if name in df.columns:
@@ -132,24 +126,24 @@ def _column(df, field_, defaults, what):
 
 def _clean_geometry(g, row: str):
     if g is None or shapely.is_empty(g):
-        raise InputError(f"park {row}: empty geometry", f"园区 {row}：几何为空")
+        raise InputError(f"园区 {row}：几何为空", f"park {row}: empty geometry")
     note = None
     if g.geom_type == "GeometryCollection":
         g = polygonal_parts(g)
         if g is None:
-            raise InputError(f"park {row}: geometry is not a polygon", f"园区 {row}：几何不是面")
-        note = Note("non-polygon parts dropped", "已删除非面部分")
+            raise InputError(f"园区 {row}：几何不是面", f"park {row}: geometry is not a polygon")
+        note = Text("已删除非面部分", "non-polygon parts dropped")
     if g.geom_type not in _POLYGONAL:
-        raise InputError(f"park {row}: geometry is a {g.geom_type}, not a polygon",
-                         f"园区 {row}：几何为 {g.geom_type}，不是面")
+        raise InputError(f"园区 {row}：几何为 {g.geom_type}，不是面",
+                         f"park {row}: geometry is a {g.geom_type}, not a polygon")
     if not g.is_valid:
         reason = shapely.is_valid_reason(g)
         fixed = polygonal_parts(shapely.make_valid(g))
         if fixed is None or fixed.area == 0:
-            raise InputError(f"park {row}: invalid geometry ({reason}) cannot be repaired",
-                             f"园区 {row}：几何无效（{reason}），无法修复")
+            raise InputError(f"园区 {row}：几何无效（{reason}），无法修复",
+                             f"park {row}: invalid geometry ({reason}) cannot be repaired")
         g = fixed
-        note = Note(f"invalid geometry repaired ({reason})", f"几何无效（{_invalid_reason_zh(reason)}）已修复")
+        note = Text(f"几何无效（{_invalid_reason_zh(reason)}）已修复", f"invalid geometry repaired ({reason})")
     return g, note
 
 
@@ -195,9 +189,9 @@ def compute_parks(
     out = out.join(green.green_coverage(_blank(class_m2, has), green_threshold_pct, gclasses))
     _assumption_notes(class_m2, has, pools, rates, gclasses, notes)
     for i in np.flatnonzero(out["green_over_cap"].fillna(False).to_numpy(bool)):
-        notes[i].append(Note(
-            f"green share above {green.GREEN_CAP_PCT:.0f}% (industrial-land green-space cap, 绿地率): advisory",
-            f"绿化占比超过 {green.GREEN_CAP_PCT:.0f}%（工业用地绿地率上限）：仅提示"))
+        notes[i].append(Text(
+            f"绿化占比超过 {green.GREEN_CAP_PCT:.0f}%（工业用地绿地率上限）：仅提示",
+            f"green share above {green.GREEN_CAP_PCT:.0f}% (industrial-land green-space cap, 绿地率): advisory"))
     out = out.join(distances(p.geometry, transport))
     km2 = out["area_km2"].to_numpy()
     if redline is not None:
@@ -244,22 +238,22 @@ def _blank(df: pd.DataFrame, has: np.ndarray) -> pd.DataFrame:
 def _row_quality(i, has, cov, outside, total, pixels, name, reasons, notes):
     if not has:
         if total > 0 and outside >= total * (1 - 1e-9):
-            reasons[i] = Note(f"park outside the land-cover raster {name}", f"园区位于土地覆盖栅格 {name} 之外")
+            reasons[i] = Text(f"园区位于土地覆盖栅格 {name} 之外", f"park outside the land-cover raster {name}")
         else:
-            reasons[i] = Note(f"no land-cover data in the park (nodata in {name})",
-                              f"园区内没有土地覆盖数据（{name} 中为无数据值）")
+            reasons[i] = Text(f"园区内没有土地覆盖数据（{name} 中为无数据值）",
+                              f"no land-cover data in the park (nodata in {name})")
         return
     # the Chinese notes avoid "；" inside a note: it is the joiner of warnings_zh
     if cov < 99.999:
-        notes[i].append(Note(
-            f"land cover covers {cov:.1f}% of the park; areas, carbon and green share refer to that part",
-            f"土地覆盖仅覆盖园区的 {cov:.1f}%，面积、碳储量和绿化覆盖率仅指该部分"))
+        notes[i].append(Text(
+            f"土地覆盖仅覆盖园区的 {cov:.1f}%，面积、碳储量和绿化覆盖率仅指该部分",
+            f"land cover covers {cov:.1f}% of the park; areas, carbon and green share refer to that part"))
     if pixels < green.MIN_RELIABLE_PIXELS:
-        notes[i].append(Note(
-            f"park spans only {pixels:.0f} land-cover pixels (< {green.MIN_RELIABLE_PIXELS}): "
-            "class areas are coarse; use finer land cover",
+        notes[i].append(Text(
             f"园区仅跨 {pixels:.0f} 个土地覆盖像元（< {green.MIN_RELIABLE_PIXELS}）：各类面积较粗略，"
-            "结果仅供参考，宜改用更高分辨率的土地覆盖数据"))
+            "结果仅供参考，宜改用更高分辨率的土地覆盖数据",
+            f"park spans only {pixels:.0f} land-cover pixels (< {green.MIN_RELIABLE_PIXELS}): "
+            "class areas are coarse; use finer land cover"))
 
 
 def _assumption_notes(class_m2, has, pools, rates, gclasses, notes):
@@ -269,13 +263,13 @@ def _assumption_notes(class_m2, has, pools, rates, gclasses, notes):
         if not has[i]:
             continue
         if pools.attrs.get("default") and wet[i]:
-            notes[i].append(Note("wetland carbon density unverified (0 used): enter your own in the pools table",
-                                 "湿地碳密度未经核实（按 0 计）：请在碳库表中填写本地数值"))
+            notes[i].append(Text("湿地碳密度未经核实（按 0 计）：请在碳库表中填写本地数值",
+                                 "wetland carbon density unverified (0 used): enter your own in the pools table"))
         present = [c for c in flagged if class_m2[c].iloc[i] > 0]
         if present:
             names = ", ".join(CLASS_BY_ID[c].label_en.lower() for c in present)
             names_zh = "、".join(CLASS_BY_ID[c].label_zh for c in present)
-            notes[i].append(Note(f"no cited sink rate for {names} (0 used)", f"无引用的碳汇速率：{names_zh}（按 0 计）"))
+            notes[i].append(Text(f"无引用的碳汇速率：{names_zh}（按 0 计）", f"no cited sink rate for {names} (0 used)"))
 
 
 # --- inputs bundle with a content fingerprint (for caching in the UI) ---------------------------

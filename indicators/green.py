@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from indicators.errors import InputError
+from core.errors import InputError
 from indicators.legends import CLASS_IDS, DEFAULT_GREEN_CLASSES
 
 GREEN_THRESHOLD_PCT = 15.0  # Anhui zero-carbon park admission criterion (园区绿化覆盖率 >= 15%)
@@ -20,8 +20,8 @@ def green_classes(classes=None) -> tuple[str, ...]:
     classes = tuple(DEFAULT_GREEN_CLASSES if classes is None else classes)
     bad = [c for c in classes if c not in CLASS_IDS]
     if bad:
-        raise InputError(f"unknown green class(es) {bad}; use {list(CLASS_IDS)}",
-                         f"未知绿化类别 {bad}；可用类别：{list(CLASS_IDS)}")
+        raise InputError(f"未知绿化类别 {bad}；可用类别：{list(CLASS_IDS)}",
+                         f"unknown green class(es) {bad}; use {list(CLASS_IDS)}")
     return classes
 
 

@@ -28,8 +28,9 @@ import rasterio
 from rasterio.windows import Window
 
 from indicators.coverage import Pieces, pieces, strip_cells
-from indicators.errors import InputError
+from core.errors import InputError
 from indicators.legends import CLASS_IDS, Legend, get_legend
+from layers.rasters import check_dataset
 
 MAX_STRIP_PIXELS = 4_000_000  # cells held at once per polygon (row strips beyond this)
 _FACTOR_STEP = 32  # pixels between areal-scale samples for non-equal-area projections
@@ -58,8 +59,8 @@ class PixelArea:
         self.det = abs(transform.a * transform.e - transform.b * transform.d)
         if crs.is_geographic:
             if transform.b != 0 or transform.d != 0:
-                raise InputError("rotated geographic rasters are not supported",
-                                 "不支持旋转的地理坐标栅格")
+                raise InputError("不支持旋转的地理坐标栅格",
+                                 "rotated geographic rasters are not supported")
             ell = crs.ellipsoid
             self.kind = "geographic"
             self._a, self._b = ell.semi_major_metre, ell.semi_minor_metre
@@ -112,56 +113,6 @@ def _is_equal_area(crs, transform, width, height) -> bool:
 
 
 # --- raster access -----------------------------------------------------------------------------
-def check_dataset(ds, name: str, file_size: int | None = None) -> None:
-    """Refuse a land-cover raster the engine cannot use safely, with a bilingual InputError:
-    no CRS, a rotated/sheared transform, non-integer values, more pixels than a request may read
-    (``layers.limits.MAX_RASTER_PIXELS``), a header declaring far more pixels than the file holds
-    (forged or truncated), or an internal block too large to decode within the memory limit."""
-    from layers import limits
-
-    if ds.crs is None:
-        raise InputError(f"land-cover raster {name} has no CRS; assign one (e.g. with gdal_edit -a_srs)",
-                         f"土地覆盖栅格 {name} 没有坐标参考系；请先指定（如 gdal_edit -a_srs）")
-    t = ds.transform
-    if t.b != 0 or t.d != 0:
-        raise InputError(f"land-cover raster {name} has a rotated (sheared) geotransform; warp it to a north-up "
-                         "grid first (gdalwarp -r near)",
-                         f"土地覆盖栅格 {name} 的地理变换含旋转（倾斜）参数；请先重投影为正北朝上的格网（gdalwarp -r near）")
-    if t.a == 0 or t.e == 0 or not all(math.isfinite(v) for v in tuple(t)[:6]):
-        raise InputError(f"land-cover raster {name} has no usable geotransform (pixel size 0 or not finite)",
-                         f"土地覆盖栅格 {name} 的地理变换无效（像元大小为 0 或非有限值）")
-    if not np.issubdtype(np.dtype(ds.dtypes[0]), np.integer):
-        raise InputError(f"land-cover raster {name} has {ds.dtypes[0]} values; class codes must be integers",
-                         f"土地覆盖栅格 {name} 的数据类型为 {ds.dtypes[0]}；类别代码须为整数")
-    w, h = int(ds.width), int(ds.height)
-    pixels = w * h
-    if pixels > limits.MAX_RASTER_PIXELS:
-        raise InputError(
-            f"land-cover raster {name} declares {w} × {h} = {pixels:.3g} pixels, more than one request may read "
-            f"({limits.MAX_RASTER_PIXELS:.3g}, GANSU_MAX_RASTER_PIXELS); clip it to Gansu first",
-            f"土地覆盖栅格 {name} 声明 {w} × {h} = {pixels:.3g} 个像元，超过单次请求可读取的上限"
-            f"（{limits.MAX_RASTER_PIXELS:.3g}，GANSU_MAX_RASTER_PIXELS）；请先裁剪到甘肃范围")
-    if file_size is None:
-        try:
-            file_size = Path(ds.name).stat().st_size
-        except (OSError, ValueError):
-            file_size = None
-    if file_size is not None and pixels >= 1_000_000 and file_size < limits.MIN_BYTES_PER_MPIXEL * pixels / 1e6:
-        raise InputError(
-            f"land-cover raster {name}: the header declares {w} × {h} pixels but the file holds only "
-            f"{file_size} bytes (forged header or truncated file)",
-            f"土地覆盖栅格 {name}：文件头声明 {w} × {h} 个像元，但文件仅有 {file_size} 字节（文件头伪造或文件不完整）")
-    bh, bw = ds.block_shapes[0]
-    block = int(bh) * int(bw) * np.dtype(ds.dtypes[0]).itemsize
-    if block > limits.MAX_BLOCK_BYTES:
-        raise InputError(
-            f"land-cover raster {name} stores {bw} × {bh} pixels per internal block ({block / 2**20:.0f} MB decoded at "
-            f"once, limit {limits.MAX_BLOCK_BYTES / 2**20:.0f} MB, GANSU_MAX_COMPUTE_MB); re-tile it "
-            "(gdal_translate -co TILED=YES)",
-            f"土地覆盖栅格 {name} 的内部块为 {bw} × {bh} 像元（一次解码 {block / 2**20:.0f} MB，上限 "
-            f"{limits.MAX_BLOCK_BYTES / 2**20:.0f} MB，GANSU_MAX_COMPUTE_MB）；请重新分块（gdal_translate -co TILED=YES）")
-
-
 class LandcoverRaster:
     """An open land-cover raster (use as a context manager) with its nodata and pixel areas."""
 
@@ -174,13 +125,13 @@ class LandcoverRaster:
         try:
             self._ds = rasterio.open(self.path)
         except rasterio.errors.RasterioIOError as exc:
-            raise InputError(f"cannot open land-cover raster {self.path}: {exc}",
-                             f"无法打开土地覆盖栅格 {self.path}：{exc}") from exc
+            raise InputError(f"无法打开土地覆盖栅格 {self.path}：{exc}",
+                             f"cannot open land-cover raster {self.path}: {exc}") from exc
         ds = self._ds
         if ds.crs is None:
             ds.close()
-            raise InputError(f"land-cover raster {self.path.name} has no CRS; assign one (e.g. with gdal_edit -a_srs)",
-                             f"土地覆盖栅格 {self.path.name} 没有坐标参考系；请先指定（如 gdal_edit -a_srs）")
+            raise InputError(f"土地覆盖栅格 {self.path.name} 没有坐标参考系；请先指定（如 gdal_edit -a_srs）",
+                             f"land-cover raster {self.path.name} has no CRS; assign one (e.g. with gdal_edit -a_srs)")
         try:
             check_dataset(ds, self.path.name)
         except InputError:
@@ -442,9 +393,9 @@ def check_legend(code_m2: pd.DataFrame, legend: Legend, raster) -> None:
     missing = unknown_codes(code_m2, legend.codes)
     if missing:
         raise InputError(
+            f"栅格 {Path(raster).name} 含图例 {legend.id!r} 未列出的代码 {missing}；请选择其他图例或提供图例 CSV（code,class）",
             f"raster {Path(raster).name} has code(s) {missing} that legend {legend.id!r} does not list; "
             "choose another legend or give a legend CSV (code,class)",
-            f"栅格 {Path(raster).name} 含图例 {legend.id!r} 未列出的代码 {missing}；请选择其他图例或提供图例 CSV（code,class）",
         )
 
 
@@ -496,8 +447,8 @@ def raster_class_totals(raster, legend: Legend | str = "igbp", mask_geom=None, m
     df["class"] = [legend.class_of(c) for c in df["code"]]
     missing = sorted(int(c) for c, a in zip(df["code"], df["area_km2"]) if a > 0 and legend.class_of(c) is None)
     if missing:
-        raise InputError(f"raster {Path(raster).name} has code(s) {missing} that legend {legend.id!r} does not list",
-                         f"栅格 {Path(raster).name} 含图例 {legend.id!r} 未列出的代码 {missing}")
+        raise InputError(f"栅格 {Path(raster).name} 含图例 {legend.id!r} 未列出的代码 {missing}",
+                         f"raster {Path(raster).name} has code(s) {missing} that legend {legend.id!r} does not list")
     df = df.sort_values("code").reset_index(drop=True)[["code", "class", "area_km2"]]
     df.attrs["nodata_km2"] = nodata_m2 / 1e6
     return df
@@ -545,8 +496,8 @@ def _geoseries(polygons):
     if isinstance(polygons, gpd.GeoDataFrame):
         polygons = polygons.geometry
     if not isinstance(polygons, gpd.GeoSeries):
-        raise InputError("polygons must be a GeoSeries or GeoDataFrame", "多边形须为 GeoSeries 或 GeoDataFrame")
+        raise InputError("多边形须为 GeoSeries 或 GeoDataFrame", "polygons must be a GeoSeries or GeoDataFrame")
     if polygons.crs is None:
-        raise InputError("the polygons have no CRS; set one (e.g. EPSG:4326) before computing",
-                         "多边形没有坐标参考系；请先设置（如 EPSG:4326）")
+        raise InputError("多边形没有坐标参考系；请先设置（如 EPSG:4326）",
+                         "the polygons have no CRS; set one (e.g. EPSG:4326) before computing")
     return polygons

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from indicators.errors import InputError
+from core.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -53,8 +53,8 @@ class Legend:
         bad = sorted({c for c in self.codes.values() if c not in CLASS_BY_ID})
         if bad:
             raise InputError(
-                f"legend {self.id!r}: unknown class(es) {bad}; use one of {list(CLASS_IDS)}",
                 f"图例 {self.id!r} 含未知类别 {bad}；可用类别：{list(CLASS_IDS)}",
+                f"legend {self.id!r}: unknown class(es) {bad}; use one of {list(CLASS_IDS)}",
             )
 
     def class_of(self, code: int) -> str | None:
@@ -128,8 +128,8 @@ def get_legend(legend: "str | Legend | Path") -> Legend:
     if str(legend).lower().endswith(".csv") and Path(legend).is_file():
         return load_legend_csv(legend)
     raise InputError(
-        f"unknown legend {legend!r}; built-in legends: {sorted(BUILTIN)} or a CSV file",
         f"未知图例 {legend!r}；内置图例：{sorted(BUILTIN)}，或提供 CSV 文件",
+        f"unknown legend {legend!r}; built-in legends: {sorted(BUILTIN)} or a CSV file",
     )
 
 
@@ -143,21 +143,21 @@ def load_legend_csv(path: "str | Path", legend_id: str | None = None) -> Legend:
     try:
         df = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False)
     except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read legend CSV {path}: {exc}", f"无法读取图例 CSV {path}：{exc}") from exc
+        raise InputError(f"无法读取图例 CSV {path}：{exc}", f"cannot read legend CSV {path}: {exc}") from exc
     df.columns = [c.strip().lower() for c in df.columns]
     missing = {"code", "class"} - set(df.columns)
     if missing:
         raise InputError(
-            f"legend CSV {path} needs columns code,class (missing {sorted(missing)})",
             f"图例 CSV {path} 需要 code,class 列（缺少 {sorted(missing)}）",
+            f"legend CSV {path} needs columns code,class (missing {sorted(missing)})",
         )
     codes, labels, nodata = {}, {}, set()
     for i, row in df.iterrows():
         try:
             code = int(float(row["code"]))
         except ValueError:
-            raise InputError(f"legend CSV {path}, row {i + 2}: code {row['code']!r} is not an integer",
-                             f"图例 CSV {path} 第 {i + 2} 行：代码 {row['code']!r} 不是整数") from None
+            raise InputError(f"图例 CSV {path} 第 {i + 2} 行：代码 {row['code']!r} 不是整数",
+                             f"legend CSV {path}, row {i + 2}: code {row['code']!r} is not an integer") from None
         cls = row["class"].strip().lower()
         flag = row.get("nodata", "").strip().lower() in {"1", "true", "yes", "y"}
         if flag or cls in {"", "nodata", "no_data"}:

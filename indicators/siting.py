@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from indicators import table
-from indicators.errors import InputError
+from core.errors import InputError
 from indicators.green import GREEN_THRESHOLD_PCT
 
 # Default criteria, in display order. Transport distances: every kind of the indicator table;
@@ -97,8 +97,8 @@ def direction(criterion: str) -> int:
         return SITING_DIRECTION_OVERRIDES[criterion]
     ind = table.BY_ID.get(criterion)
     if ind is None or ind.direction == 0:
-        raise InputError(f"{criterion!r} is not a rankable indicator (no direction in the indicator table)",
-                         f"{criterion!r} 不是可排序的指标（指标表中没有方向）")
+        raise InputError(f"{criterion!r} 不是可排序的指标（指标表中没有方向）",
+                         f"{criterion!r} is not a rankable indicator (no direction in the indicator table)")
     return ind.direction
 
 
@@ -118,13 +118,13 @@ def directions_frame(criteria: Iterable[str] = CRITERIA) -> pd.DataFrame:
 def _check_criteria(df: pd.DataFrame, criteria) -> list[str]:
     criteria = list(default_criteria(df) if criteria is None else criteria)
     if not criteria:
-        raise InputError("no siting criterion available (carbon, sink, green coverage, distances, red line)",
-                         "没有可用的选址准则（碳储量、碳汇、绿化覆盖率、交通距离、红线）")
+        raise InputError("没有可用的选址准则（碳储量、碳汇、绿化覆盖率、交通距离、红线）",
+                         "no siting criterion available (carbon, sink, green coverage, distances, red line)")
     if len(set(criteria)) != len(criteria):
-        raise InputError(f"criteria repeated: {criteria}", f"准则重复：{criteria}")
+        raise InputError(f"准则重复：{criteria}", f"criteria repeated: {criteria}")
     absent = [c for c in criteria if c not in df.columns]
     if absent:
-        raise InputError(f"criteria not in the park table: {absent}", f"园区指标表中没有这些准则：{absent}")
+        raise InputError(f"园区指标表中没有这些准则：{absent}", f"criteria not in the park table: {absent}")
     for c in criteria:
         direction(c)  # raises for unrankable columns
     return criteria
@@ -147,7 +147,7 @@ def normalise(df: pd.DataFrame, criteria: Iterable[str] | None = None,
     for c in criteria:
         d = directions.get(c, direction(c))
         if d not in (1, -1):
-            raise InputError(f"direction of {c!r} must be +1 or -1, not {d!r}", f"{c!r} 的方向须为 +1 或 -1，而非 {d!r}")
+            raise InputError(f"{c!r} 的方向须为 +1 或 -1，而非 {d!r}", f"direction of {c!r} must be +1 or -1, not {d!r}")
         x = pd.to_numeric(df[c], errors="coerce").astype("float64").to_numpy()
         nan = np.isnan(x)
         if nan.all():
@@ -173,23 +173,23 @@ def normalise_weights(weights: Mapping[str, float], criteria: Iterable[str]) -> 
     criteria = list(criteria)
     unknown = [k for k in weights if k not in criteria]
     if unknown:
-        raise InputError(f"weights given for criteria not in use: {unknown} (criteria: {criteria})",
-                         f"以下权重对应的准则未使用：{unknown}（准则：{criteria}）")
+        raise InputError(f"以下权重对应的准则未使用：{unknown}（准则：{criteria}）",
+                         f"weights given for criteria not in use: {unknown} (criteria: {criteria})")
     w = {}
     for c in criteria:
         try:
             v = float(weights.get(c, 0.0))
         except (TypeError, ValueError):
-            raise InputError(f"weight of {c!r} is not a number: {weights.get(c)!r}",
-                             f"{c!r} 的权重不是数字：{weights.get(c)!r}") from None
+            raise InputError(f"{c!r} 的权重不是数字：{weights.get(c)!r}",
+                             f"weight of {c!r} is not a number: {weights.get(c)!r}") from None
         if not math.isfinite(v) or v < 0:
-            raise InputError(f"weight of {c!r} must be a finite number ≥ 0, not {v}",
-                             f"{c!r} 的权重须为不小于 0 的有限数，而非 {v}")
+            raise InputError(f"{c!r} 的权重须为不小于 0 的有限数，而非 {v}",
+                             f"weight of {c!r} must be a finite number ≥ 0, not {v}")
         w[c] = v
     total = sum(w.values())
     if total <= 0:
-        raise InputError("all weights are zero: give at least one criterion a weight",
-                         "所有权重均为零：请至少给一个准则赋权")
+        raise InputError("所有权重均为零：请至少给一个准则赋权",
+                         "all weights are zero: give at least one criterion a weight")
     return {c: v / total for c, v in w.items()}
 
 
@@ -240,8 +240,8 @@ def rank(df: pd.DataFrame, weights: Mapping[str, float], criteria: Iterable[str]
     criteria = _check_criteria(df, criteria)
     w = normalise_weights(weights, criteria)
     if not (isinstance(green_threshold_pct, (int, float)) and 0 <= green_threshold_pct <= 100):
-        raise InputError(f"green threshold must be 0–100%, not {green_threshold_pct!r}",
-                         f"绿化覆盖率阈值须在 0–100% 之间，而非 {green_threshold_pct!r}")
+        raise InputError(f"绿化覆盖率阈值须在 0–100% 之间，而非 {green_threshold_pct!r}",
+                         f"green threshold must be 0–100%, not {green_threshold_pct!r}")
     df = df.reset_index(drop=True)
     excluded, why_zh, why_en = _exclusions(df, exclude_redline)
     feasible = ~excluded
@@ -321,8 +321,8 @@ def perturb_weights(weights: Mapping[str, float], criterion: str, delta: float,
     elif mode == "absolute":
         new = w[criterion] + delta
     else:
-        raise InputError(f"mode must be 'relative' or 'absolute', not {mode!r}",
-                         f"mode 须为 'relative' 或 'absolute'，而非 {mode!r}")
+        raise InputError(f"mode 须为 'relative' 或 'absolute'，而非 {mode!r}",
+                         f"mode must be 'relative' or 'absolute', not {mode!r}")
     new = min(max(new, 0.0), 1.0)
     others = [k for k in w if k != criterion]
     rest = sum(w[k] for k in others)
@@ -347,8 +347,8 @@ def sensitivity(df: pd.DataFrame, weights: Mapping[str, float], delta: float = 0
     ``attrs["tested"]``: every (criterion, delta) tried.
     """
     if not (isinstance(delta, (int, float)) and 0 < delta < 1):
-        raise InputError(f"delta must be between 0 and 1 (0.10 = 10%), not {delta!r}",
-                         f"变化幅度须在 0 与 1 之间（0.10 = 10%），而非 {delta!r}")
+        raise InputError(f"变化幅度须在 0 与 1 之间（0.10 = 10%），而非 {delta!r}",
+                         f"delta must be between 0 and 1 (0.10 = 10%), not {delta!r}")
     base = rank(df, weights, criteria, exclude_redline, green_threshold_pct, directions)
     criteria = base.attrs["criteria"]
     w0 = base.attrs["weights"]

@@ -30,10 +30,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from indicators.errors import InputError
+from core import paths
+from core.errors import InputError
 
-TARGETS_CSV = Path(__file__).resolve().parent.parent / "geodata" / "targets.csv"
-OFFICIAL_SEED_CSV = Path(__file__).resolve().parent.parent / "geodata" / "official_stats.csv"
+TARGETS_CSV = paths.TABLES / "targets.csv"
+OFFICIAL_SEED_CSV = paths.TABLES / "official_stats.csv"
 
 TARGET_COLUMNS = ("indicator", "label_zh", "label_en", "unit", "region", "target_year",
                   "target_value", "comparator", "direction", "base_year", "source_doc",
@@ -66,18 +67,18 @@ def load_targets(path: str | Path | None = None) -> pd.DataFrame:
     df = pd.read_csv(path, encoding="utf-8-sig", dtype={"region": str, "source_clause": str})
     missing = [c for c in TARGET_COLUMNS if c not in df.columns]
     if missing:
-        raise InputError(f"targets table {path.name} lacks columns {missing}",
-                         f"目标表 {path.name} 缺少列 {missing}")
+        raise InputError(f"目标表 {path.name} 缺少列 {missing}",
+                         f"targets table {path.name} lacks columns {missing}")
     df["target_year"] = pd.to_numeric(df["target_year"], errors="raise").astype("int64")
     df["target_value"] = pd.to_numeric(df["target_value"], errors="raise").astype("float64")
     df["base_year"] = pd.to_numeric(df["base_year"], errors="coerce").astype("Int64")
     bad = sorted(set(df["comparator"]) - set(COMPARATORS))
     if bad:
-        raise InputError(f"targets table: unknown comparator(s) {bad}", f"目标表含未知比较符 {bad}")
+        raise InputError(f"目标表含未知比较符 {bad}", f"targets table: unknown comparator(s) {bad}")
     bad = sorted(set(df["direction"]) - {"higher", "lower"})
     if bad:
-        raise InputError(f"targets table: direction must be higher/lower, got {bad}",
-                         f"目标表的方向须为 higher/lower，实际为 {bad}")
+        raise InputError(f"目标表的方向须为 higher/lower，实际为 {bad}",
+                         f"targets table: direction must be higher/lower, got {bad}")
     return df[list(TARGET_COLUMNS)].reset_index(drop=True)  # file order (DOMAIN.md §1 order)
 
 
@@ -115,11 +116,11 @@ def validate_stats(df: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
     extra = [c for c in df.columns if c not in STAT_COLUMNS]
     if missing or extra:
         raise InputError(
+            f"统计表须恰好包含列 {', '.join(STAT_COLUMNS)}（缺少：{missing or '无'}；多余：{extra or '无'}）",
             f"the statistics table needs exactly the columns {', '.join(STAT_COLUMNS)} "
-            f"(missing: {missing or 'none'}; unexpected: {extra or 'none'})",
-            f"统计表须恰好包含列 {', '.join(STAT_COLUMNS)}（缺少：{missing or '无'}；多余：{extra or '无'}）")
+            f"(missing: {missing or 'none'}; unexpected: {extra or 'none'})")
     if df.empty:
-        raise InputError("the statistics table has no rows", "统计表没有数据行")
+        raise InputError("统计表没有数据行", "the statistics table has no rows")
     ind = indicator_table(targets)
     alias = {}
     for r in ind.itertuples():
@@ -134,36 +135,36 @@ def validate_stats(df: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
     if unknown.any():
         names = sorted(set(df.loc[unknown, "indicator"]))
         raise InputError(
-            f"unknown indicator(s) {names} in row(s) {rows(unknown)}; use one of {sorted(units)}",
-            f"第 {rows(unknown)} 行含未知指标 {names}；可用指标：{sorted(units)}")
+            f"第 {rows(unknown)} 行含未知指标 {names}；可用指标：{sorted(units)}",
+            f"unknown indicator(s) {names} in row(s) {rows(unknown)}; use one of {sorted(units)}")
     df["indicator"] = df["indicator"].str.lower().map(alias)
     value = pd.to_numeric(df["value"], errors="coerce")
     if value.isna().any():
         bad = value.isna()
-        raise InputError(f"non-numeric value(s) in row(s) {rows(bad)}: {list(df.loc[bad, 'value'])}",
-                         f"第 {rows(bad)} 行的数值不是数字：{list(df.loc[bad, 'value'])}")
+        raise InputError(f"第 {rows(bad)} 行的数值不是数字：{list(df.loc[bad, 'value'])}",
+                         f"non-numeric value(s) in row(s) {rows(bad)}: {list(df.loc[bad, 'value'])}")
     year = pd.to_numeric(df["year"], errors="coerce")
     bad = year.isna() | (year % 1 != 0) | (year < 1949) | (year > 2100)
     if bad.any():
-        raise InputError(f"year must be a whole number 1949–2100; row(s) {rows(bad)}",
-                         f"年份须为 1949–2100 的整数；见第 {rows(bad)} 行")
+        raise InputError(f"年份须为 1949–2100 的整数；见第 {rows(bad)} 行",
+                         f"year must be a whole number 1949–2100; row(s) {rows(bad)}")
     for c, zh in (("region", "地区"), ("source", "来源")):
         empty = df[c] == ""
         if empty.any():
-            raise InputError(f"empty {c} in row(s) {rows(empty)}: every value needs its {c}",
-                             f"第 {rows(empty)} 行的{zh}为空：每个数值都须注明{zh}")
+            raise InputError(f"第 {rows(empty)} 行的{zh}为空：每个数值都须注明{zh}",
+                             f"empty {c} in row(s) {rows(empty)}: every value needs its {c}")
     df["unit"] = np.where(df["unit"] == "", df["indicator"].map(units), df["unit"])
     wrong = df["unit"] != df["indicator"].map(units)
     if wrong.any():
         raise InputError(
+            f"第 {rows(wrong)} 行的单位与目标单位不一致（应为 {sorted(set(df.loc[wrong, 'indicator'].map(units)))}）",
             f"unit differs from the target's unit in row(s) {rows(wrong)} "
-            f"(expected {sorted(set(df.loc[wrong, 'indicator'].map(units)))})",
-            f"第 {rows(wrong)} 行的单位与目标单位不一致（应为 {sorted(set(df.loc[wrong, 'indicator'].map(units)))}）")
+            f"(expected {sorted(set(df.loc[wrong, 'indicator'].map(units)))})")
     df["value"], df["year"] = value, year.astype("int64")
     dup = df.duplicated(["indicator", "region", "year"], keep=False)
     if dup.any():
-        raise InputError(f"duplicate indicator/region/year in row(s) {rows(dup)}",
-                         f"第 {rows(dup)} 行的指标/地区/年份重复")
+        raise InputError(f"第 {rows(dup)} 行的指标/地区/年份重复",
+                         f"duplicate indicator/region/year in row(s) {rows(dup)}")
     return normalise_stats(df)
 
 

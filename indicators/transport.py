@@ -22,9 +22,9 @@ import pandas as pd
 import pyproj
 import shapely
 
-from indicators.errors import InputError
+from core.errors import InputError
 from indicators.table import TRANSPORT_KINDS
-from layers.crs import GEOD, WGS84
+from core.crs import GEOD, WGS84
 
 def working_crs(bounds_lonlat) -> pyproj.CRS:
     """Albers fitted to the data: standard parallels at 1/6 and 5/6 of its latitude range."""
@@ -51,7 +51,7 @@ def scale_bounds(crs: pyproj.CRS, bounds_lonlat, n: int = 25) -> tuple[float, fl
 def _lonlat(gs: gpd.GeoSeries, what: str) -> np.ndarray:
     """Geometries in WGS84 lon/lat, densified so edges stay straight enough in any projection."""
     if gs.crs is None:
-        raise InputError(f"{what} has no CRS; set one (e.g. EPSG:4326)", f"{what} 没有坐标参考系；请先设置（如 EPSG:4326）")
+        raise InputError(f"{what} 没有坐标参考系；请先设置（如 EPSG:4326）", f"{what} has no CRS; set one (e.g. EPSG:4326)")
     step = 0.01 if gs.crs.is_geographic else 1000.0
     return gpd.GeoSeries(shapely.segmentize(gs.values, step), crs=gs.crs).to_crs(WGS84).values
 
@@ -100,8 +100,8 @@ def distances(parks: gpd.GeoSeries, transport: dict[str, gpd.GeoDataFrame | gpd.
 
 def check_kind(kind: str) -> None:
     if kind not in TRANSPORT_KINDS:
-        raise InputError(f"unknown transport kind {kind!r}; use one of {list(TRANSPORT_KINDS)}",
-                         f"未知交通类型 {kind!r}；可用类型：{list(TRANSPORT_KINDS)}")
+        raise InputError(f"未知交通类型 {kind!r}；可用类型：{list(TRANSPORT_KINDS)}",
+                         f"unknown transport kind {kind!r}; use one of {list(TRANSPORT_KINDS)}")
 
 
 # --- sources -----------------------------------------------------------------------------------
@@ -109,8 +109,8 @@ def parse_source(spec: str) -> tuple[Path, str]:
     """'FILE:KIND' -> (path, kind). The last colon separates the kind (Windows drives work)."""
     path, sep, kind = spec.rpartition(":")
     if not sep or not path:
-        raise InputError(f"--transport expects FILE:KIND, got {spec!r} (kinds: {list(TRANSPORT_KINDS)})",
-                         f"--transport 参数格式应为 文件:类型，收到 {spec!r}（类型：{list(TRANSPORT_KINDS)}）")
+        raise InputError(f"--transport 参数格式应为 文件:类型，收到 {spec!r}（类型：{list(TRANSPORT_KINDS)}）",
+                         f"--transport expects FILE:KIND, got {spec!r} (kinds: {list(TRANSPORT_KINDS)})")
     check_kind(kind)
     return Path(path), kind
 
@@ -119,10 +119,10 @@ def read_vector(path, what: str = "file") -> gpd.GeoDataFrame:
     try:
         gdf = gpd.read_file(path)
     except Exception as exc:  # noqa: BLE001 - any reader failure is an input problem
-        raise InputError(f"cannot read {what} {path}: {exc}", f"无法读取{what} {path}：{exc}") from exc
+        raise InputError(f"无法读取{what} {path}：{exc}", f"cannot read {what} {path}: {exc}") from exc
     if gdf.crs is None:
-        raise InputError(f"{what} {Path(path).name} has no CRS; set one (e.g. EPSG:4326)",
-                         f"{what} {Path(path).name} 没有坐标参考系；请先设置（如 EPSG:4326）")
+        raise InputError(f"{what} {Path(path).name} 没有坐标参考系；请先设置（如 EPSG:4326）",
+                         f"{what} {Path(path).name} has no CRS; set one (e.g. EPSG:4326)")
     return gdf
 
 
@@ -155,7 +155,7 @@ def read_osm(path, kinds=TRANSPORT_KINDS) -> dict[str, gpd.GeoDataFrame]:
 
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"OSM file {path} not found", f"找不到 OSM 文件 {path}")
+        raise InputError(f"找不到 OSM 文件 {path}", f"OSM file {path} not found")
     out: dict[str, list] = {k: [] for k in kinds}
     for layer in dict.fromkeys(r[0] for r in OSM_RULES):
         rules = [r for r in OSM_RULES if r[0] == layer and r[3] in kinds]
@@ -165,8 +165,8 @@ def read_osm(path, kinds=TRANSPORT_KINDS) -> dict[str, gpd.GeoDataFrame]:
             fields = set(pyogrio.read_info(path, layer=layer)["fields"])
             df = pyogrio.read_dataframe(path, layer=layer, where=_osm_where(rules, fields))
         except Exception as exc:  # noqa: BLE001
-            raise InputError(f"cannot read OSM file {path.name} ({layer}): {exc}",
-                             f"无法读取 OSM 文件 {path.name}（{layer}）：{exc}") from exc
+            raise InputError(f"无法读取 OSM 文件 {path.name}（{layer}）：{exc}",
+                             f"cannot read OSM file {path.name} ({layer}): {exc}") from exc
         for _, tag, values, kind in rules:
             sel = df[_tag(df, tag).isin(values).to_numpy(bool)]
             if len(sel):

@@ -14,8 +14,8 @@ from pathlib import Path
 import geopandas as gpd
 import pyogrio
 
-from geodata import paths
-from layers.i18n import pick
+from core import paths
+from core.i18n import pick
 
 CATALOG_FILE = Path(__file__).with_name("catalog.toml")
 
@@ -131,7 +131,7 @@ NAME_CANDIDATES = ("name_zh", "name", "NAME", "Name", "名称", "分区", "zone"
 def normalise_zone_layer(gdf: gpd.GeoDataFrame, name_field: str | None = None) -> gpd.GeoDataFrame:
     """Give an uploaded official zone file the fields the map and indicators use:
     ``zone_id``, ``name_zh``, ``name_en``, ``color`` and ``area_km2``."""
-    from layers import crs
+    from core import crs
 
     out = gdf.copy()
     field_ = name_field or next((c for c in NAME_CANDIDATES if c in out.columns), None)

@@ -7,7 +7,7 @@ uncompressed size and member count under limits (zip bombs), and Shapefile parts
 Attribute encoding of Shapefiles: the ``.cpg`` when present and true (it must name a known
 encoding that decodes the ``.dbf``), otherwise UTF-8 if it decodes, else GB18030 (a superset of
 GBK). Limits (size, members, compression ratio, features, vertices, memory) come from
-``layers.limits``; coordinates must be finite, and a layer in latitude/longitude order is named
+``core.limits``; coordinates must be finite, and a layer in latitude/longitude order is named
 as such rather than read in the wrong place.
 """
 from __future__ import annotations
@@ -29,8 +29,10 @@ import numpy as np
 import pyogrio
 import shapely
 
-from layers import limits
-from layers.geom import make_valid_where_needed, polygonal_parts
+from core import limits
+from core.errors import UploadError
+from core.text import Text
+from core.geom import make_valid_where_needed, polygonal_parts
 
 # module attributes (tests may lower them); defaults and environment variables: layers/limits.py
 MAX_UPLOAD_BYTES = limits.MAX_UPLOAD_BYTES
@@ -50,23 +52,12 @@ LAT_FIELDS = ("lat", "latitude", "y", "纬度", "LAT", "Latitude")
 AREA_FIELDS = ("area_km2", "area", "面积", "面积_km2", "AREA")
 
 
-class UploadError(ValueError):
-    """A problem with a user's file; carries the message in both languages."""
-
-    def __init__(self, zh: str, en: str):
-        super().__init__(f"{en} / {zh}")
-        self.zh, self.en = zh, en
-
-    def message(self, lang: str) -> str:
-        return self.en if lang == "en" else self.zh
-
-
 @dataclass
 class ReadResult:
     gdf: gpd.GeoDataFrame  # EPSG:4326
     source_crs: str | None
     layer: str | None
-    notes: list[tuple[str, str]]  # (zh, en)
+    notes: list[Text]
 
 
 def _ext(name: str) -> str:
@@ -159,7 +150,7 @@ def _shapefile_from(files: dict[str, Path], folder: Path, notes: list) -> tuple[
     prj = dest.with_suffix(".prj")
     if prj.is_file() and not _prj_ok(prj):
         prj.unlink()  # read as "no CRS": the user is asked to choose one
-        notes.append((".prj 文件无法识别（不是有效的坐标系定义），已忽略", "the .prj file is not a valid CRS definition: ignored"))
+        notes.append(Text(".prj 文件无法识别（不是有效的坐标系定义），已忽略", "the .prj file is not a valid CRS definition: ignored"))
     dbf = dest.with_suffix(".dbf")
     cpg = dest.with_suffix(".cpg")
     if cpg.is_file():
@@ -169,7 +160,7 @@ def _shapefile_from(files: dict[str, Path], folder: Path, notes: list) -> tuple[
         if enc and _decodes(dbf, enc):
             return dest.with_suffix(".shp"), declared
         guess = _guess_dbf_encoding(dbf)
-        notes.append((f".cpg 声明的编码“{declared[:30]}”{'无法识别' if not enc else '与属性数据不符'}，已按 {guess} 读取",
+        notes.append(Text(f".cpg 声明的编码“{declared[:30]}”{'无法识别' if not enc else '与属性数据不符'}，已按 {guess} 读取",
                       f"the .cpg declares encoding '{declared[:30]}', which is "
                       f"{'unknown' if not enc else 'not what the attributes use'}: read as {guess}"))
         return dest.with_suffix(".shp"), guess
@@ -333,7 +324,7 @@ def read_csv_parks(data: bytes) -> tuple[gpd.GeoDataFrame, list[tuple[str, str]]
     """CSV with a WKT column, or lon/lat plus an area (km²) → squares of that area."""
     import pandas as pd
 
-    from layers import crs as _crs
+    from core import crs as _crs
 
     text = _decode_text(data)
     header = text.lstrip("\ufeff").split("\n", 1)[0]
@@ -378,7 +369,7 @@ def read_csv_parks(data: bytes) -> tuple[gpd.GeoDataFrame, list[tuple[str, str]]
         if not (-180 <= xf <= 180 and -90 <= yf <= 90) or not (0 < af < 10_000):
             raise UploadError(f"第 {i + 1} 行的经纬度或面积超出范围。", f"row {i + 1}: lon/lat or area out of range.")
         geoms.append(_crs.square_of_area(xf, yf, af))
-    notes.append(("按面积生成以该点为中心的正方形园区", "each park is a square of the given area centred on its point"))
+    notes.append(Text("按面积生成以该点为中心的正方形园区", "each park is a square of the given area centred on its point"))
     gdf = gpd.GeoDataFrame(df.drop(columns=[lon, lat]), geometry=geoms, crs="EPSG:4326")
     return gdf, notes
 
@@ -413,7 +404,7 @@ def read_vector(filename: str, data: bytes, *, layer: str | None = None,
                 files = _extract(zf, _safe_members(zf), folder)
             path, encoding = _shapefile_from(files, folder, notes)
             if encoding and encoding.upper() not in ("UTF-8", "UTF8"):
-                notes.append((f"属性编码：{encoding}", f"attribute encoding: {encoding}"))
+                notes.append(Text(f"属性编码：{encoding}", f"attribute encoding: {encoding}"))
         elif ext == ".kmz":
             zf = _open_zip(data)
             with zf:
@@ -435,8 +426,7 @@ def read_vector(filename: str, data: bytes, *, layer: str | None = None,
     except CRSMissing as e:
         bad_prj = [n for n in notes if n[1].startswith("the .prj file")]
         if bad_prj:
-            e.zh, e.en = f"{bad_prj[0][0]}。{e.zh}", f"{bad_prj[0][1]}. {e.en}"
-            e.args = (f"{e.en} / {e.zh}",)
+            e.set_text(f"{bad_prj[0][0]}。{e.zh}", f"{bad_prj[0][1]}. {e.en}")
         raise
 
 
@@ -458,7 +448,7 @@ def _check_geojson_crs(data: bytes, notes: list) -> None:
             raise UploadError(f"GeoJSON 的 crs 成员声明了无法识别的坐标系“{name[:80]}”。请删除该成员或改为有效的 EPSG 代码。",
                               f"the GeoJSON 'crs' member names a coordinate system that cannot be understood "
                               f"('{name[:80]}'); remove it or use a valid EPSG code.") from None
-        notes.append((f"GeoJSON 声明坐标系 {crs_.to_string()}（crs 成员），已据此读取",
+        notes.append(Text(f"GeoJSON 声明坐标系 {crs_.to_string()}（crs 成员），已据此读取",
                       f"the GeoJSON declares {crs_.to_string()} (its 'crs' member): read with it"))
         return
 
@@ -535,12 +525,12 @@ def _finish(gdf: gpd.GeoDataFrame, assume_crs: str | None, polygons_only: bool,
         if assume_crs is None:
             raise CRSMissing(*guess_crs(gdf))
         gdf = gdf.set_crs(assume_crs)
-        notes.append((f"按用户指定坐标系 {assume_crs} 读取", f"read with the CRS you chose: {assume_crs}"))
+        notes.append(Text(f"按用户指定坐标系 {assume_crs} 读取", f"read with the CRS you chose: {assume_crs}"))
     source_crs = gdf.crs.to_string()
     geoms = gdf.geometry.values
     if shapely.has_z(geoms).any() or shapely.has_m(geoms).any():
         geoms = shapely.force_2d(geoms)
-        notes.append(("已去除 Z/M 坐标", "Z/M coordinates dropped"))
+        notes.append(Text("已去除 Z/M 坐标", "Z/M coordinates dropped"))
     if polygons_only:
         kinds = shapely.get_type_id(geoms)
         bad = ~((kinds == 3) | (kinds == 6))
@@ -553,7 +543,7 @@ def _finish(gdf: gpd.GeoDataFrame, assume_crs: str | None, polygons_only: bool,
                               f"row {i + 1} is a {name.split()[1]} geometry; polygons are expected here.")
     geoms, repaired = make_valid_where_needed(geoms)
     if repaired:
-        notes.append((f"已修复 {repaired} 个无效几何", f"{repaired} invalid geometries repaired"))
+        notes.append(Text(f"已修复 {repaired} 个无效几何", f"{repaired} invalid geometries repaired"))
         if polygons_only:
             geoms = [polygonal_parts(g) or g for g in geoms]
     gdf = gdf.set_geometry(list(geoms), crs=gdf.crs)
@@ -562,15 +552,15 @@ def _finish(gdf: gpd.GeoDataFrame, assume_crs: str | None, polygons_only: bool,
     except Exception as e:
         raise UploadError("坐标转换失败，请检查坐标系。", f"reprojection failed ({e}); check the CRS.") from None
     if gcj02:
-        from layers import crs as _crs
+        from core import crs as _crs
 
         gdf = _crs.gdf_gcj02_to_wgs84(gdf)
-        notes.append(("坐标已从 GCJ-02 转换为 WGS84", "coordinates converted from GCJ-02 to WGS84"))
+        notes.append(Text("坐标已从 GCJ-02 转换为 WGS84", "coordinates converted from GCJ-02 to WGS84"))
     b = gdf.total_bounds
     if not (-180 <= b[0] <= 180 and -90 <= b[1] <= 90 and -180 <= b[2] <= 180 and -90 <= b[3] <= 90):
         raise UploadError("坐标超出经纬度范围，坐标系可能有误。", "coordinates fall outside the globe: the CRS is probably wrong.")
     x0, y0, x1, y1 = GANSU_BBOX
     if b[2] < x0 or b[0] > x1 or b[3] < y0 or b[1] > y1:
-        notes.append(("注意：所有要素都位于甘肃省以外，请检查坐标系和经纬度顺序",
+        notes.append(Text("注意：所有要素都位于甘肃省以外，请检查坐标系和经纬度顺序",
                       "note: every feature lies outside Gansu; check the CRS and the axis order"))
     return ReadResult(gdf=gdf.reset_index(drop=True), source_crs=source_crs, layer=layer, notes=notes)

@@ -5,8 +5,8 @@ import pandas as pd
 import streamlit as st
 
 from indicators import checklist
-from indicators.errors import InputError
-from layers.i18n import t
+from core.errors import InputError
+from core.i18n import t
 from ui import common, parks
 
 lg = common.page("check.title", "check.intro")

@@ -3,9 +3,9 @@ official files (kept in the store)."""
 import pandas as pd
 import streamlit as st
 
-from geodata import paths
+from core import paths
 from layers import catalog, readers
-from layers.i18n import t
+from core.i18n import t
 from ui import common
 
 lg = common.lang()

@@ -3,7 +3,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from layers.i18n import pick, t
+from core.i18n import pick, t
 from ui import common, figures
 
 lg = common.lang()

@@ -6,8 +6,9 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from indicators.legends import CLASSES, get_legend
-from layers import catalog, mapview
-from layers.i18n import t
+from layers import catalog
+from ui import mapview
+from core.i18n import t
 from ui import common
 from ui import parks as parks_ui
 

@@ -11,8 +11,10 @@ from streamlit_folium import st_folium
 
 from indicators import table as ind
 from indicators.legends import CLASSES
-from layers import catalog, mapview, readers, reports
-from layers.i18n import t
+import reports
+from layers import catalog, readers
+from ui import mapview
+from core.i18n import t
 from ui import common, parks
 
 lg = common.page("parks.title", "parks.intro")

@@ -6,8 +6,8 @@ import streamlit as st
 
 from indicators import siting
 from indicators import table as ind
-from indicators.errors import InputError
-from layers.i18n import t
+from core.errors import InputError
+from core.i18n import t
 from ui import common, parks, report
 
 lg = common.page("siting.title", "siting.intro")

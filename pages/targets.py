@@ -4,10 +4,10 @@ in indicators/ (targets, zonestats, change) and ui/targets.py (store, cache, bac
 import pandas as pd
 import streamlit as st
 
-from geodata import paths
-from indicators.errors import InputError
+from core import paths
+from core.errors import InputError
 from indicators.legends import BUILTIN
-from layers.i18n import t
+from core.i18n import t
 from ui import common
 from ui import targets as ui
 
@@ -87,8 +87,8 @@ if common.require_data(lg):
             data = up.getvalue() if up is not None else pasted.encode("utf-8")
             try:
                 if not data.strip():
-                    raise InputError("nothing to import: choose a CSV file or paste a table",
-                                     "没有可导入的内容：请选择 CSV 文件或粘贴表格")
+                    raise InputError("没有可导入的内容：请选择 CSV 文件或粘贴表格",
+                                     "nothing to import: choose a CSV file or paste a table")
                 n = ui.apply_stats(store, data, mode)
             except InputError as e:
                 st.error(t("targets.stats.invalid", lg) + e.message(lg))

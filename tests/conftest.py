@@ -22,7 +22,8 @@ def pytest_configure(config):
 
 @pytest.fixture(scope="session")
 def dataset():
-    from geodata import build, paths
+    from core import paths
+    from geodata import build
 
     build.build()
     return paths.require_current()
@@ -30,7 +31,7 @@ def dataset():
 
 @pytest.fixture(scope="session")
 def gpkg(dataset):
-    from geodata import paths
+    from core import paths
 
     return paths.gpkg_path()
 
@@ -38,7 +39,7 @@ def gpkg(dataset):
 @pytest.fixture()
 def store(dataset):
     """The session's store with no saved parks before and after the test."""
-    from geodata import paths
+    from core import paths
     from layers.store import Store
 
     s = Store(paths.store_path())

@@ -10,7 +10,7 @@ import rasterio
 import shapely
 from affine import Affine
 
-from layers.crs import EQUAL_AREA, GEOD
+from core.crs import EQUAL_AREA, GEOD
 
 ALBERS = EQUAL_AREA
 

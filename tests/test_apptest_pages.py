@@ -65,7 +65,8 @@ def test_map_has_zone_park_and_boundary_layers_and_no_external_assets(dataset):
 
 
 def test_map_escapes_attribute_html(dataset):
-    from layers import catalog, mapview
+    from layers import catalog
+    from ui import mapview
     import geopandas as gpd
     import shapely
 
@@ -99,7 +100,7 @@ def test_tianditu_without_key_falls_back_and_never_prints_a_key(dataset, monkeyp
 
 def test_parks_page_shows_the_engine_numbers(dataset):
     import geopandas as gpd
-    from geodata import paths
+    from core import paths
     from indicators.engine import compute_parks
 
     at = run_page("pages/parks.py", "en")
@@ -119,7 +120,7 @@ def test_parks_page_shows_the_engine_numbers(dataset):
 def test_uploaded_official_redline_replaces_the_proxy_on_map_and_data_page(dataset):
     import geopandas as gpd
     import shapely
-    from geodata import paths
+    from core import paths
     from layers import readers
     from layers.store import Store
 

@@ -12,7 +12,7 @@ import rasterio
 import shapely
 from streamlit.testing.v1 import AppTest
 
-from geodata import paths
+from core import paths
 from layers.store import Store
 
 REPO = Path(__file__).resolve().parent.parent

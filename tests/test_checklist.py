@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from indicators import checklist
-from indicators.errors import InputError
+from core.errors import InputError
 
 SEED = Path(__file__).resolve().parents[2] / "shared" / "seeds" / "gansu_action_plan_and_related_2025.txt"
 

@@ -5,7 +5,7 @@ import pyproj
 import pytest
 import shapely
 
-from layers import crs
+from core import crs
 
 # 20 points spread over Gansu's extent (lon 92.5-108.5, lat 32.8-42.5)
 LONS = np.linspace(92.5, 108.5, 5)

@@ -18,7 +18,8 @@ from affine import Affine
 
 from indicators import table
 from indicators.__main__ import main
-from indicators.engine import Note, compute_parks, join_notes, prepare_parks
+from core.text import Text
+from indicators.engine import compute_parks, join_notes, prepare_parks
 from indicators.legends import CLASS_IDS, load_legend_csv
 from tests.indicator_fixtures import legend_csv, parks_gdf, pools_csv, write_raster
 
@@ -103,7 +104,7 @@ def test_bowtie_repair_note(files):
     assert row["area_km2"] == pytest.approx(0.045, rel=1e-9)
     # the pairs themselves, straight from the validation step
     _, notes = prepare_parks(parks_gdf([bowtie]))
-    assert notes == [[Note(repair_en, zh[0])]]
+    assert notes == [[Text(zh[0], repair_en)]]
 
 
 def test_tiny_park_and_non_polygon_parts(files):
@@ -152,7 +153,7 @@ def test_wetland_and_sink_rate_notes_use_chinese_class_labels(tmp_path):
 
 
 def test_join_notes_and_declared_columns():
-    notes = [Note("a; b", "甲，乙"), Note("c", "丙")]
+    notes = [Text("甲，乙", "a; b"), Text("丙", "c")]
     assert join_notes(notes) == ("a; b; c", "甲，乙；丙")
     assert join_notes([]) == ("", "")
     cols = table.columns_for(CLASS_IDS)

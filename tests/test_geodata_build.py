@@ -15,8 +15,9 @@ import pytest
 import rasterio
 import shapely
 
-from geodata import build, paths
-from layers import crs
+from core import paths
+from geodata import build
+from core import crs
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from geodata import paths
+from core import paths
 from tests.hostile import corpus
 
 REPO = Path(__file__).resolve().parent.parent

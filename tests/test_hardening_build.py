@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from geodata import build, paths
+from core import paths
+from geodata import build
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from indicators.errors import InputError
+from core.errors import InputError
 from layers import rasters, readers
 from tests.hostile import corpus
 
@@ -102,7 +102,7 @@ def test_zip_bombs_are_refused_before_any_byte_is_extracted(private_tmp, monkeyp
 
 
 def test_limits_come_from_the_environment():
-    code = ("from layers import limits, readers; print(limits.MAX_UPLOAD_BYTES, readers.MAX_FEATURES, "
+    code = ("from core import limits; from layers import readers; print(limits.MAX_UPLOAD_BYTES, readers.MAX_FEATURES, "
             "limits.MAX_RASTER_PIXELS, limits.MAX_COMPUTE_BYTES)")
     env = {**os.environ, "GANSU_MAX_UPLOAD_MB": "3", "GANSU_MAX_FEATURES": "10", "GANSU_MAX_RASTER_PIXELS": "1e6",
            "GANSU_MAX_COMPUTE_MB": "64"}
@@ -134,7 +134,7 @@ def test_feature_vertex_and_memory_limits(monkeypatch):
 def test_raster_limits_apply_to_paths_given_to_the_engine(tmp_path, monkeypatch):
     """The indicator engine (CLI, Targets page by path) refuses the same rasters."""
     from indicators.landcover import LandcoverRaster
-    from layers import limits
+    from core import limits
 
     for cid, needle in (("tif_header_100k_forged", "GANSU_MAX_RASTER_PIXELS"), ("tif_rotated", "rotated"),
                         ("tif_header_forged_no_data", "holds only"), ("tif_float", "integers")):

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from geodata import paths
+from core import paths
 
 REPO = Path(__file__).resolve().parent.parent
 SAVE_TRIALS = int(os.environ.get("GANSU_CRASH_SAVE_TRIALS", "50"))
@@ -40,7 +40,8 @@ rng = random.Random(seed)
 
 import geopandas as gpd, shapely
 from layers.store import Store
-from geodata import build, paths
+from core import paths
+from geodata import build
 G = gpd.GeoDataFrame({"k": [1], "名称": ["甲"]}, geometry=[shapely.box(104, 36, 104.01, 36.01)], crs=4326)
 confirmed = {"parks": [], "scenarios": [], "layers": [], "checklist": -1}
 

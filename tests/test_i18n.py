@@ -2,7 +2,7 @@
 import re
 from pathlib import Path
 
-from layers.i18n import TEXT, t
+from core.i18n import TEXT, t
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -27,7 +27,8 @@ def test_every_key_used_in_code_is_defined():
 
 
 def test_status_and_basemap_keys_cover_catalog_and_options():
-    from layers import catalog, mapview
+    from layers import catalog
+    from ui import mapview
 
     for spec in catalog.LAYERS:
         assert f"map.status.{spec.status}" in TEXT

@@ -7,7 +7,7 @@ import pytest
 import shapely
 
 from indicators.conflicts import redline_overlap, zone_membership
-from layers.crs import EQUAL_AREA
+from core.crs import EQUAL_AREA
 
 KM = 1000.0
 
@@ -42,7 +42,7 @@ def test_park_between_two_zones_takes_the_larger_share():
 
 
 def test_make_valid_where_needed_repairs_only_the_invalid_ones():
-    from layers.geom import make_valid_where_needed, polygonal_parts
+    from core.geom import make_valid_where_needed, polygonal_parts
 
     ok = shapely.box(0, 0, 1, 1)
     bowtie = shapely.Polygon([(0, 0), (2, 2), (2, 0), (0, 2), (0, 0)])

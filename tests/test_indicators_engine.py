@@ -10,7 +10,7 @@ from affine import Affine
 from indicators import table
 from indicators.carbon import CO2_PER_C, load_pools, load_sink_rates
 from indicators.engine import EngineInputs, compute_parks
-from indicators.errors import InputError
+from core.errors import InputError
 from indicators.legends import BUILTIN, CLASS_IDS, load_legend_csv
 from tests.indicator_fixtures import POOLS, brute_distance_km, legend_csv, parks_gdf, pools_csv, pools_frame, write_raster
 

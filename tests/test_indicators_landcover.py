@@ -8,7 +8,7 @@ import shapely
 from affine import Affine
 
 from indicators.coverage import coverage, pieces, strip_cells
-from indicators.errors import InputError
+from core.errors import InputError
 from indicators.landcover import class_areas, ellipsoidal_cell_area_m2, raster_class_totals, zonal_codes
 from indicators.legends import get_legend, load_legend_csv
 from tests.indicator_fixtures import ALBERS, geodesic_area_m2, legend_csv, parks_gdf, write_raster

@@ -7,9 +7,9 @@ import pytest
 import shapely
 
 from indicators.conflicts import redline_overlap, zone_membership
-from indicators.errors import InputError
+from core.errors import InputError
 from indicators.transport import distances, nearest_km, parse_source, read_osm
-from layers.crs import EQUAL_AREA
+from core.crs import EQUAL_AREA
 from tests.indicator_fixtures import brute_distance_km
 
 

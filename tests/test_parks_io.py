@@ -16,7 +16,8 @@ import pyproj
 import pytest
 import shapely
 
-from layers import crs, readers
+from core import crs
+from layers import readers
 from layers.store import Store
 
 REPO = Path(__file__).resolve().parent.parent

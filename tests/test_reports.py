@@ -13,7 +13,7 @@ import pytest
 import shapely
 
 from indicators import checklist, siting, table
-from layers import reports
+import reports
 
 NAMES = ["兰州新区", "白银高新区", "民乐工业园区", "<b>x</b> & y"]
 EVIL = "<b>x</b> & y"
@@ -204,7 +204,7 @@ def test_pdf_without_map_layers_and_bad_font():
     ranked = siting.rank(ind, {"carbon_stock_tc": 1})
     pdf = reports.scenario_pdf(scenario="s", ranking=ranked, lang="en", font="cid")
     assert "白银高新区" in _text(pdf)
-    from indicators.errors import InputError
+    from core.errors import InputError
 
     with pytest.raises(InputError):
         reports.pdf_font("/nonexistent/font.ttf")

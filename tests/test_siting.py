@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from indicators import siting, table
-from indicators.errors import InputError
+from core.errors import InputError
 
 
 def parks(**cols) -> pd.DataFrame:

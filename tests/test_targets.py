@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from indicators import targets as tg
-from indicators.errors import InputError
+from core.errors import InputError
 
 # DOMAIN.md §1 (2025 → 2030); None = no target that year.
 DOMAIN_TARGETS = {

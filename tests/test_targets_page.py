@@ -63,7 +63,7 @@ def test_uploading_statistics_updates_progress_and_invalid_csv_changes_nothing(d
     from ui import common
 
     at = run("en")
-    before = stats_store.official_stats(common._store(str(__import__("geodata.paths").paths.store_path())))
+    before = stats_store.official_stats(common._store(str(__import__("core.paths").paths.store_path())))
     cases = {
         "indicator,region,year,amount,unit,source\npm25_ugm3,甘肃省,2020,30,µg/m³,x\n": "exactly the columns",
         "indicator,region,year,value,unit,source\npm25_ugm3,甘肃省,2020,thirty,µg/m³,x\n": "non-numeric",
@@ -72,7 +72,7 @@ def test_uploading_statistics_updates_progress_and_invalid_csv_changes_nothing(d
     for text, needle in cases.items():
         at = _apply(at, text)
         assert any(needle in e.value and "nothing was changed" in e.value for e in at.error), [e.value for e in at.error]
-        after = stats_store.official_stats(common._store(str(__import__("geodata.paths").paths.store_path())))
+        after = stats_store.official_stats(common._store(str(__import__("core.paths").paths.store_path())))
         assert after.equals(before)
     at = run("zh")
     at = _apply(at, "indicator,region,year,value,unit,source\nmystery_index,甘肃省,2020,1,%,x\n")
@@ -90,11 +90,11 @@ def test_uploading_statistics_updates_progress_and_invalid_csv_changes_nothing(d
     assert row["Historical change per year"] == pytest.approx(-1.0)
     assert row["Status"] == "on track"
     # restore the seeded table for other tests
-    stats_store.replace_official_stats(common._store(str(__import__("geodata.paths").paths.store_path())), before)
+    stats_store.replace_official_stats(common._store(str(__import__("core.paths").paths.store_path())), before)
 
 
 def _copy_landcover(dst: Path) -> Path:
-    from geodata import paths
+    from core import paths
 
     with rasterio.open(paths.landcover_path()) as src:
         prof = src.profile
@@ -140,7 +140,7 @@ def test_second_visit_reads_the_cache_not_the_raster(dataset, tmp_path, monkeypa
 
 
 def test_change_tab_transition_matrix(dataset, tmp_path):
-    from geodata import paths
+    from core import paths
 
     with rasterio.open(paths.landcover_path()) as src:
         prof, base = src.profile, src.read(1)

@@ -10,9 +10,10 @@ import os
 
 import streamlit as st
 
-from geodata import paths
-from layers import catalog, mapview
-from layers.i18n import DEFAULT_LANG, LANGS, t
+from core import paths
+from layers import catalog
+from ui import mapview
+from core.i18n import DEFAULT_LANG, LANGS, t
 from layers.store import Store, StoreError
 
 

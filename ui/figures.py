@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from geodata import paths
+from core import paths
 from indicators.legends import CLASS_BY_ID
-from layers import crs
+from core import crs
 from ui import common
 
 

@@ -7,7 +7,7 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from geodata import paths
+from core import paths
 from ui import common
 
 
@@ -58,7 +58,7 @@ def current_parks() -> gpd.GeoDataFrame:
 
 def park_picker(df: pd.DataFrame, lang: str, key: str) -> str:
     """Select one park (initial choice from ``?park=``; the choice is written back to the URL)."""
-    from layers.i18n import t
+    from core.i18n import t
 
     names = dict(zip(df["park_id"], df["name"]))
     ids = list(names)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from indicators import checklist
-from indicators.errors import InputError
-from layers import reports
+from core.errors import InputError
+import reports
 from ui import common, parks
 
 

@@ -20,7 +20,7 @@ APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
 
 def streamlit_args(argv: list[str]) -> list[str]:
-    from layers.limits import MAX_UPLOAD_BYTES
+    from core.limits import MAX_UPLOAD_BYTES
 
     args = list(argv)
     if not any(a.startswith("--server.maxUploadSize") for a in args):

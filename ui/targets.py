@@ -18,13 +18,13 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from geodata import paths
+from core import paths
 from indicators import change, zonestats
 from indicators import targets as tg
-from indicators.errors import InputError
+from core.errors import InputError
 from indicators.legends import BUILTIN, CLASS_BY_ID, CLASS_IDS
 from layers import stats_store
-from layers.i18n import t
+from core.i18n import t
 from layers.store import Store
 from ui import common
 
@@ -77,11 +77,11 @@ def read_stats_bytes(data: bytes) -> pd.DataFrame:
         except UnicodeDecodeError:
             continue
     else:
-        raise InputError("the file is not UTF-8 or GB18030 text", "文件不是 UTF-8 或 GB18030 文本")
+        raise InputError("文件不是 UTF-8 或 GB18030 文本", "the file is not UTF-8 or GB18030 text")
     try:
         return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
-        raise InputError(f"not a readable CSV table: {e}", f"无法解析为 CSV 表格：{e}") from None
+        raise InputError(f"无法解析为 CSV 表格：{e}", f"not a readable CSV table: {e}") from None
 
 
 def apply_stats(s: Store, data: bytes, mode: str) -> int:
@@ -230,12 +230,12 @@ def check_raster_path(text: str) -> Path:
 
     p = Path(text.strip()).expanduser()
     if p.suffix.lower() not in (".tif", ".tiff") or not p.is_file():
-        raise InputError(f"not an existing GeoTIFF file (.tif/.tiff): {text.strip()[:200]}",
-                         f"不是已存在的 GeoTIFF 文件（.tif/.tiff）：{text.strip()[:200]}")
+        raise InputError(f"不是已存在的 GeoTIFF 文件（.tif/.tiff）：{text.strip()[:200]}",
+                         f"not an existing GeoTIFF file (.tif/.tiff): {text.strip()[:200]}")
     p = p.resolve()
     roots = [Path(r).resolve() for r in os.environ.get("GANSU_RASTER_ROOTS", "").split(os.pathsep) if r]
     if roots and not any(p.is_relative_to(r) for r in roots):
-        raise InputError("this folder is not allowed (GANSU_RASTER_ROOTS)", "不允许读取该文件夹（GANSU_RASTER_ROOTS）")
+        raise InputError("不允许读取该文件夹（GANSU_RASTER_ROOTS）", "this folder is not allowed (GANSU_RASTER_ROOTS)")
     from layers.rasters import validate_geotiff
 
     validate_geotiff(p)
@@ -351,7 +351,7 @@ def _run_job(job: Job, s: Store, raster, legend, base, levels, pkey):
     except InputError as e:
         job.error, job.phase = e, "error"
     except Exception as e:  # noqa: BLE001 - shown to the user, bilingual wrapper
-        job.error, job.phase = InputError(f"computation failed: {e}", f"计算失败：{e}"), "error"
+        job.error, job.phase = InputError(f"计算失败：{e}", f"computation failed: {e}"), "error"
 
 
 def zone_stats(s: Store, raster, legend: str) -> ZoneStats:

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-TABLES = Path(__file__).resolve().parent  # editable CSV tables live beside the build script
+TABLES = REPO / "geodata"  # the editable CSV tables (zones, parks, pools, sink rates, targets)
 SHARED_GEODATA = Path(os.environ.get("GANSU_SHARED_GEODATA", REPO.parent / "shared" / "geodata"))
 
 GPKG_NAME = "gansu.gpkg"

@@ -1,4 +1,6 @@
-"""Exports: Excel workbook, GeoJSON, GeoPackage and the printable scenario report (PDF).
+"""Every writer (may import ``core``, ``layers`` and ``indicators``; headers from the indicator table).
+
+Exports: Excel workbook, GeoJSON, GeoPackage and the printable scenario report (PDF).
 
     excel_bytes({"parks": df, "ranking": ranked}, lang="zh")        # units in headers
     geojson_bytes(parks_gdf); gpkg_bytes(parks_gdf)                   # parks with indicators
@@ -31,14 +33,14 @@ import pandas as pd
 from indicators import checklist as _checklist
 from indicators import siting as _siting
 from indicators import table as _table
-from indicators.errors import InputError
+from core.errors import InputError
 
 INDICATORS_SHEET = "indicators"  # sheet name, same in both languages (scripts look for it)
 
 
 def _tr(key: str, lang: str, **fmt) -> str:
     """Report wording comes from the one translation table (keys report.* and col.*)."""
-    from layers.i18n import t
+    from core.i18n import t
 
     return t(key, lang, **fmt)
 
@@ -162,7 +164,7 @@ def excel_bytes(sheets: Mapping[str, pd.DataFrame], lang: str = "zh", bilingual:
     from openpyxl.utils import get_column_letter
 
     if not sheets:
-        raise InputError("nothing to export: no table given", "没有可导出的表格")
+        raise InputError("没有可导出的表格", "nothing to export: no table given")
     tables = [(str(k), _plain(v), False) for k, v in sheets.items()]
     if indicators_sheet:
         tables.append((INDICATORS_SHEET, _columns_sheet(sheets, lang, bilingual), True))
@@ -225,9 +227,9 @@ def _vector_ready(gdf, to_wgs84: bool):
     import geopandas as gpd
 
     if not isinstance(gdf, gpd.GeoDataFrame):
-        raise InputError("parks must be a GeoDataFrame", "园区数据须为 GeoDataFrame")
+        raise InputError("园区数据须为 GeoDataFrame", "parks must be a GeoDataFrame")
     if gdf.crs is None:
-        raise InputError("the parks layer has no CRS", "园区图层没有坐标参考系")
+        raise InputError("园区图层没有坐标参考系", "the parks layer has no CRS")
     geo = gdf.geometry.name
     attrs = pd.DataFrame(gdf.drop(columns=[geo]))
     clean = {}
@@ -292,7 +294,7 @@ def pdf_font(preference: str | None = None) -> tuple[str, str]:
     if pref and pref.lower() != "cid":
         path, _, idx = pref.partition(":") if not Path(pref).is_file() else (pref, "", "")
         if not Path(path).is_file():
-            raise InputError(f"PDF font file not found: {path}", f"找不到 PDF 字体文件：{path}")
+            raise InputError(f"找不到 PDF 字体文件：{path}", f"PDF font file not found: {path}")
         candidates.append((path, int(idx or 0)))
     elif pref is None:
         candidates.extend(c for c in TTF_CANDIDATES if Path(c[0]).is_file())
@@ -304,8 +306,8 @@ def pdf_font(preference: str | None = None) -> tuple[str, str]:
                 pdfmetrics.registerFont(TTFont(name, path, subfontIndex=idx))
             except Exception as e:  # a CFF-flavoured or broken file: try the next one
                 if pref:
-                    raise InputError(f"cannot embed font {path}: {e} (TrueType outlines needed)",
-                                     f"无法嵌入字体 {path}：{e}（需要 TrueType 轮廓字体）") from None
+                    raise InputError(f"无法嵌入字体 {path}：{e}（需要 TrueType 轮廓字体）",
+                                     f"cannot embed font {path}: {e} (TrueType outlines needed)") from None
                 continue
             _REGISTERED[key] = name
         return _REGISTERED[key], f"embedded TrueType {Path(path).name}"
@@ -322,7 +324,7 @@ def _to_lonlat(gdf):
     if gdf is None or len(gdf) == 0:
         return None
     if gdf.crs is None:
-        raise InputError("a map layer has no CRS", "地图图层没有坐标参考系")
+        raise InputError("地图图层没有坐标参考系", "a map layer has no CRS")
     return gdf.to_crs(4326)
 
 

@@ -3,7 +3,7 @@ static files by PyPI django-leaflet, installed --no-deps) into ./static/vendor/.
 
 Streamlit serves ./static at /app/static/ (``enableStaticServing`` in .streamlit/config.toml),
 so the folium map inside the streamlit-folium iframe loads Leaflet from the dashboard's own
-server and never from a CDN. Run by ``make`` (``python -m layers.assets``); idempotent.
+server and never from a CDN. Run by ``make`` (``python -m ui.assets``); idempotent.
 """
 from __future__ import annotations
 
@@ -65,6 +65,6 @@ def missing(vendor: Path = VENDOR) -> list[str]:
 
 if __name__ == "__main__":
     files = install()
-    print(f"[layers.assets] {len(files)} file(s) copied to {VENDOR}" if files
-          else f"[layers.assets] up to date ({VENDOR})")
+    print(f"[ui.assets] {len(files)} file(s) copied to {VENDOR}" if files
+          else f"[ui.assets] up to date ({VENDOR})")
     sys.exit(0)

@@ -202,7 +202,7 @@ TEXT: dict[str, dict[str, str]] = {
     "data.replace.revert": {"zh": "恢复默认图层", "en": "Revert to the default layer"},
     "data.replace.reverted": {"zh": "已恢复默认图层。", "en": "Reverted to the default layer."},
     "data.store": {"zh": "本地存储（DuckDB）", "en": "Local store (DuckDB)"},
-    # --- printable report and export sheets (layers.reports)
+    # --- printable report and export sheets (reports)
     "report.title": {"zh": "零碳产业园区选址情景报告", "en": "Zero-carbon industrial park siting — scenario report"},
     "report.scenario": {"zh": "情景", "en": "Scenario"},
     "report.date": {"zh": "日期", "en": "Date"},

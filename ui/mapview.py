@@ -26,10 +26,10 @@ import shapely.geometry
 from branca.element import MacroElement
 from jinja2 import Template
 
-from layers import crs
-from layers.assets import URL_PREFIX
+from core import crs
+from ui.assets import URL_PREFIX
 from layers.catalog import LayerSpec
-from layers.i18n import t
+from core.i18n import t
 
 LEAFLET_JS = f"{URL_PREFIX}/leaflet/leaflet.js"
 LEAFLET_CSS = f"{URL_PREFIX}/leaflet/leaflet.css"
