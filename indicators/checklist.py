@@ -27,6 +27,9 @@ import pandas as pd
 
 from core import paths
 from core.errors import InputError
+from core.text import Text, pick
+
+YES, NO, PER_YEAR = Text("是", "yes"), Text("否", "no"), Text("（每年）", " per year")
 from indicators.green import GREEN_CAP_PCT
 
 CRITERIA_CSV = paths.TABLES / "checklist_criteria.csv"
@@ -79,13 +82,13 @@ class Criterion:
     clause_zh: str
 
     def label(self, lang: str = "zh") -> str:
-        return self.label_zh if lang == "zh" else self.label_en
+        return pick(self.label_zh, self.label_en, lang)
 
     def threshold_text(self, lang: str = "zh") -> str:
         if self.kind == "bool":
-            return "是" if lang == "zh" else "yes"
+            return YES.pick(lang)
         unit = "%" if self.unit.startswith("%") else (f" {self.unit}" if self.unit else "")
-        per = ("（每年）" if lang == "zh" else " per year") if self.unit == "%/yr" else ""
+        per = PER_YEAR.pick(lang) if self.unit == "%/yr" else ""
         return f"{'≥' if self.comparator == '>=' else '='} {self.threshold:g}{unit}{per}"
 
 
@@ -185,7 +188,7 @@ def _value_text(c: Criterion, x, lang: str) -> str:
     if x is None:
         return "—"
     if c.kind == "bool":
-        return ("是" if x else "否") if lang == "zh" else ("yes" if x else "no")
+        return (YES if x else NO).pick(lang)
     unit = "%" if c.unit.startswith("%") else (f" {c.unit}" if c.unit else "")
     return f"{x:.1f}{unit}" if abs(x - round(x)) > _TOL else f"{x:.0f}{unit}"
 

@@ -10,8 +10,6 @@ Unusable input raises ``InputError`` (English + Chinese message).
 """
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -270,60 +268,3 @@ def _assumption_notes(class_m2, has, pools, rates, gclasses, notes):
             names = ", ".join(CLASS_BY_ID[c].label_en.lower() for c in present)
             names_zh = "、".join(CLASS_BY_ID[c].label_zh for c in present)
             notes[i].append(Text(f"无引用的碳汇速率：{names_zh}（按 0 计）", f"no cited sink rate for {names} (0 used)"))
-
-
-# --- inputs bundle with a content fingerprint (for caching in the UI) ---------------------------
-@dataclass(frozen=True)
-class EngineInputs:
-    """All inputs of one run; ``fingerprint()`` hashes their content (files by bytes)."""
-
-    parks: gpd.GeoDataFrame = field(compare=False)
-    landcover: str | Path = ""
-    legend: str | Legend = "igbp"
-    landcover_alt: str | Path | None = None
-    carbon_pools: Any = None
-    sink_rates: Any = None
-    green_threshold_pct: float = green.GREEN_THRESHOLD_PCT
-    green_classes: tuple[str, ...] | None = None
-    transport: dict | None = field(default=None, compare=False)
-    redline: gpd.GeoDataFrame | None = field(default=None, compare=False)
-    zones: gpd.GeoDataFrame | None = field(default=None, compare=False)
-    zone_field: str = "zone"
-    id_field: str | None = None
-    name_field: str | None = None
-
-    def kwargs(self) -> dict:
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "parks"}
-
-    def run(self) -> pd.DataFrame:
-        return compute_parks(self.parks, **self.kwargs())
-
-    def fingerprint(self) -> str:
-        h = hashlib.sha256()
-        for f in fields(self):
-            _hash_value(h, f.name, getattr(self, f.name))
-        return h.hexdigest()
-
-
-def _hash_value(h, name, v):
-    h.update(name.encode())
-    if v is None:
-        h.update(b"<none>")
-    elif isinstance(v, gpd.GeoDataFrame):
-        h.update(str(v.crs).encode())
-        h.update(pd.util.hash_pandas_object(v.drop(columns=v.geometry.name).astype(str), index=True).to_numpy().tobytes())
-        for wkb in shapely.to_wkb(v.geometry.values):
-            h.update(wkb or b"")
-    elif isinstance(v, pd.DataFrame):
-        h.update(pd.util.hash_pandas_object(v.astype(str), index=True).to_numpy().tobytes())
-    elif isinstance(v, dict):
-        for k in sorted(v):
-            _hash_value(h, str(k), v[k])
-    elif isinstance(v, Legend):
-        h.update(repr((v.id, sorted(v.codes.items()), sorted(v.nodata))).encode())
-    elif isinstance(v, (str, Path)) and Path(v).is_file():
-        with open(v, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-    else:
-        h.update(repr(v).encode())

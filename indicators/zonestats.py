@@ -10,14 +10,10 @@ the raster; a coarser level whose units are unions of counties (default prefectu
 zones, province) is summed from the county code areas, so every level adds up exactly and the
 raster is read once. A level given with its own polygons (e.g. an uploaded official zone file)
 is read separately. ``progress(done, total)`` is called after every unit read.
-
-``RASTER_READS`` counts raster passes (one per ``compute`` that reads pixels) so tests can
-prove a cached result is reused without reading the raster.
 """
 from __future__ import annotations
 
 import hashlib
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -32,14 +28,6 @@ from indicators.legends import CLASS_IDS, Legend, get_legend
 
 ALGO_VERSION = "zonestats-1"  # part of every cache key: bump when the numbers change
 LEVELS = ("province", "zone", "prefecture", "county")
-_lock = threading.Lock()
-RASTER_READS = {"passes": 0, "units": 0}
-
-
-def _count(passes: int = 0, units: int = 0) -> None:
-    with _lock:
-        RASTER_READS["passes"] += passes
-        RASTER_READS["units"] += units
 
 
 @dataclass
@@ -90,7 +78,6 @@ def _read_codes(polygons: gpd.GeoDataFrame, raster, legend: Legend, progress, do
         parts.append(z.code_m2)
         tot.append(z.total_m2)
         nod.append(z.nodata_m2)
-        _count(units=len(z.total_m2))
         if progress:
             progress(done0 + min(i + step, n), total)
     code_m2 = pd.concat(parts).fillna(0.0) if parts else pd.DataFrame()
@@ -135,7 +122,6 @@ def compute(base_level: Level, levels: list[Level], raster, legend: str | Legend
     rates = carbon.load_sink_rates(rates)
     own = [lv for lv in levels if lv.polygons is not None]
     total = len(base_level.polygons) + sum(len(lv.polygons) for lv in own)
-    _count(passes=1)
     base_codes, base_tot, base_nod = _read_codes(base_level.polygons, raster, legend, progress, 0, total)
     frames = [_frame(base_level, base_codes, base_tot, base_nod, legend, pools, rates)]
     done = len(base_level.polygons)

@@ -1,12 +1,14 @@
-"""The layer catalog (layers/catalog.toml) and the loaders it names.
+"""The layer catalog (layers/catalog.toml): the one declaration of every layer.
 
-``LAYERS`` is the ordered list of :class:`LayerSpec`; ``load_vector(id)`` returns the layer
-as a WGS84 GeoDataFrame from the default GeoPackage, or the user's uploaded replacement when
-one is active in the store.
+``LAYERS`` is the ordered list of :class:`LayerSpec` — titles per language, status, provenance,
+legend, style, tooltip and where the data comes from. The map, its legend, the Data page, the
+store's catalog table, the build manifest and the reports all read it; ``read_default(id)``
+returns a default vector layer as a WGS84 GeoDataFrame.
 """
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +37,7 @@ class LayerSpec:
     tooltip: tuple[str, ...] = ()
     legend: str | None = None
     name_field: str | None = None
+    provenance: dict = field(default_factory=dict)
 
     def title(self, lang: str) -> str:
         return pick(self.title_zh, self.title_en, lang)
@@ -54,7 +57,7 @@ def _load() -> list[LayerSpec]:
             title_zh=e["title"]["zh"], title_en=e["title"]["en"], visible=e.get("visible", True),
             optional=e.get("optional", False), replaceable=e.get("replaceable", False),
             style=e.get("style", {}), tooltip=tuple(e.get("tooltip", ())),
-            legend=e.get("legend"), name_field=e.get("name_field")))
+            legend=e.get("legend"), name_field=e.get("name_field"), provenance=e.get("provenance", {})))
     ids = [s.id for s in out]
     if len(ids) != len(set(ids)):
         raise ValueError(f"duplicate layer ids in {CATALOG_FILE}")
@@ -94,14 +97,28 @@ def read_default(layer_id: str) -> gpd.GeoDataFrame:
     return gdf.to_crs(4326) if gdf.crs is not None and gdf.crs.to_epsg() != 4326 else gdf
 
 
-def load_vector(layer_id: str, store=None) -> tuple[gpd.GeoDataFrame, dict | None]:
-    """(layer, active upload record or None). The upload replaces replaceable defaults."""
-    spec = BY_ID[layer_id]
-    if store is not None and spec.replaceable:
-        rec = store.active_user_layer(layer_id)
-        if rec is not None:
-            return store.load_user_layer(rec["upload_id"]), rec
-    return read_default(layer_id), None
+_PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_.\-]+)(:year)?\}")
+
+
+def provenance(spec: LayerSpec, versions: dict[str, str]) -> dict:
+    """The layer's declared provenance with ``{package}`` placeholders filled from ``versions``
+    (``{package:year}`` = the first four characters of the version): a manifest entry."""
+    def fill(text: str) -> str:
+        return _PLACEHOLDER.sub(lambda m: (versions.get(m.group(1), "?")[:4] if m.group(2)
+                                           else versions.get(m.group(1), "?")), text)
+
+    return {"layer": spec.id, "status": spec.status,
+            **{k: fill(v) if isinstance(v, str) else v for k, v in spec.provenance.items()}}
+
+
+def packages_named() -> list[str]:
+    """Packages whose versions the declared provenance names (filled in by the build)."""
+    names = set()
+    for spec in LAYERS:
+        for v in spec.provenance.values():
+            if isinstance(v, str):
+                names.update(m.group(1) for m in _PLACEHOLDER.finditer(v))
+    return sorted(names)
 
 
 def catalog_rows() -> list[dict]:

@@ -52,3 +52,25 @@ def pytest_sessionfinish(session, exitstatus):
     for pattern in (f"test-store-{os.getpid()}.duckdb*", "browser-store-*.duckdb*"):
         for p in ARTIFACTS.glob(pattern):
             p.unlink(missing_ok=True)
+
+
+@pytest.fixture()
+def raster_reads(monkeypatch):
+    """Counts zone-statistics raster passes (``zonestats.compute`` calls) and the units read
+    (polygons handed to ``zonal_codes``), so a test can prove a cached result is reused."""
+    from indicators import zonestats
+
+    counts = {"passes": 0, "units": 0}
+    real_compute, real_zonal = zonestats.compute, zonestats.zonal_codes
+
+    def compute(*a, **k):
+        counts["passes"] += 1
+        return real_compute(*a, **k)
+
+    def zonal_codes(polygons, *a, **k):
+        counts["units"] += len(polygons)
+        return real_zonal(polygons, *a, **k)
+
+    monkeypatch.setattr(zonestats, "compute", compute)
+    monkeypatch.setattr(zonestats, "zonal_codes", zonal_codes)
+    return counts

@@ -9,7 +9,7 @@ from affine import Affine
 
 from indicators import table
 from indicators.carbon import CO2_PER_C, load_pools, load_sink_rates
-from indicators.engine import EngineInputs, compute_parks
+from indicators.engine import compute_parks
 from core.errors import InputError
 from indicators.legends import BUILTIN, CLASS_IDS, load_legend_csv
 from tests.indicator_fixtures import POOLS, brute_distance_km, legend_csv, parks_gdf, pools_csv, pools_frame, write_raster
@@ -146,12 +146,3 @@ def test_columns_come_from_the_declared_table(files):
     assert {"direction", "unit", "label_zh", "description_en"} <= set(table.table_frame().columns)
     assert table.get("dist_railway_km").direction == -1 and table.get("carbon_stock_tc").direction == 1
     assert table.label("area_km2", "en", with_unit=True) == "Area (km²)"
-
-
-def test_engine_inputs_fingerprint(files):
-    parks = parks_gdf([shapely.box(0, 0, 300, 300)])
-    a = EngineInputs(parks, landcover=files["base"], legend=files["legend"], carbon_pools=files["pools"])
-    b = EngineInputs(parks.copy(), landcover=files["base"], legend=files["legend"], carbon_pools=files["pools"])
-    c = EngineInputs(parks, landcover=files["alt"], legend=files["legend"], carbon_pools=files["pools"])
-    assert a.fingerprint() == b.fingerprint() != c.fingerprint()
-    assert a.run().equals(_run(files, parks))

@@ -108,16 +108,15 @@ def _copy_landcover(dst: Path) -> Path:
     return dst
 
 
-def test_second_visit_reads_the_cache_not_the_raster(dataset, tmp_path, monkeypatch):
+def test_second_visit_reads_the_cache_not_the_raster(dataset, tmp_path, monkeypatch, raster_reads):
     import streamlit as st
 
-    from indicators import zonestats
     from ui import targets as ui
 
     raster = _copy_landcover(tmp_path / "lc_copy.tif")
     monkeypatch.setattr(ui, "SYNC_MAX_PIXELS", 0)  # force the background path
     state = dict(targets_lc_source="path", targets_lc_path=str(raster), targets_lc_legend="igbp")
-    passes0 = zonestats.RASTER_READS["passes"]
+    passes0 = raster_reads["passes"]
     at = run("en", **state)
     deadline = time.time() + 60
     while not any(m.label.startswith("Forest share") for m in at.metric):
@@ -125,16 +124,16 @@ def test_second_visit_reads_the_cache_not_the_raster(dataset, tmp_path, monkeypa
         assert not at.error, [e.value for e in at.error]
         time.sleep(0.3)
         at.run()
-    assert zonestats.RASTER_READS["passes"] == passes0 + 1
+    assert raster_reads["passes"] == passes0 + 1
     first = find_df(at, "Data coverage (%)")
 
     # second visit: new session, in-memory caches and jobs dropped: only the store remains
     st.cache_data.clear()
     ui._JOBS.clear()
-    units0 = zonestats.RASTER_READS["units"]
+    units0 = raster_reads["units"]
     at2 = run("en", **state)
-    assert zonestats.RASTER_READS["passes"] == passes0 + 1
-    assert zonestats.RASTER_READS["units"] == units0
+    assert raster_reads["passes"] == passes0 + 1
+    assert raster_reads["units"] == units0
     assert any("store cache" in c.value for c in at2.caption)
     assert find_df(at2, "Data coverage (%)").equals(first)
 

@@ -62,12 +62,12 @@ def world(tmp_path):
 KM2 = 900 / 1e6  # one pixel
 
 
-def test_class_areas_per_county_prefecture_zone_province_are_known(world):
+def test_class_areas_per_county_prefecture_zone_province_are_known(world, raster_reads):
     raster, province, prefectures, counties, zones = world
     base, levels = zonestats.gansu_levels(province, prefectures, counties, zones)
-    before = zonestats.RASTER_READS["passes"]
+    before = raster_reads["passes"]
     df = zonestats.compute(base, levels, raster, "clcd")
-    assert zonestats.RASTER_READS["passes"] == before + 1
+    assert raster_reads["passes"] == before + 1
     by = df.set_index(["level", "unit_id"])
     expect = {  # (level, id): {class: pixels}
         ("county", "1"): {"forest": 600}, ("county", "2"): {"grassland": 600},

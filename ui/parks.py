@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from core import paths
+from layers import catalog
 from ui import common
 
 
@@ -40,7 +41,7 @@ def park_indicators(build: str, zones_upload: str | None, redline_upload: str | 
     redline = common._load_layer("protection_proxy", build, redline_upload)
     airports = common._load_layer("airports", build, None)
     zone_field = "name_zh" if "name_zh" in zones.columns else "zone"
-    out = compute_parks(parks, landcover=paths.landcover_path(), legend="igbp",
+    out = compute_parks(parks, landcover=paths.landcover_path(), legend=catalog.BY_ID["landcover"].legend,
                         transport={"airport": airports}, redline=redline, zones=zones,
                         zone_field=zone_field, id_field="park_id", name_field="name")
     out["source"] = parks["source"].values
