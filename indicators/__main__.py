@@ -1,6 +1,12 @@
 """Command line: ``python -m indicators parks --parks FILE --landcover RASTER ... --out FILE``.
 
 Exit codes: 0 success, 2 unusable input (message in English and Chinese on stderr).
+Vector inputs are read by the reader registry (``layers.readers.read_path``) with the rules of the
+app's upload path (zip safety, .cpg/GBK, KML folders, GeoPackage layers: ``--layer``; a file
+without a CRS names the best guess: ``--assume-crs``); land-cover rasters get the upload checks,
+nodata included. Files are written by ``reports.write_table``: CSV, Parquet, GeoJSON and
+GeoPackage keep the column ids; Excel has the UI's labelled headers (``--lang zh|en``, default zh)
+and a "columns" sheet.
 """
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from core.errors import InputError
+from core.errors import GansuError, InputError
 
 OUT_FORMATS = (".csv", ".xlsx", ".geojson", ".gpkg", ".parquet")
 
@@ -17,7 +23,12 @@ def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m indicators", description="Per-park indicators for Gansu siting.")
     sub = ap.add_subparsers(dest="command", required=True)
     p = sub.add_parser("parks", help="one row of indicators per park polygon")
-    p.add_argument("--parks", required=True, help="park polygons (any vector file with a CRS)")
+    p.add_argument("--parks", required=True,
+                   help="park polygons: .shp (with sidecars), .zip, .gpkg, .kml/.kmz, .geojson, .csv")
+    p.add_argument("--layer", help="layer of a multi-layer --parks file (GeoPackage, zip of Shapefiles)")
+    p.add_argument("--assume-crs", metavar="EPSG:XXXX",
+                   help="CRS of vector inputs that carry none (e.g. EPSG:4490, EPSG:4526)")
+    p.add_argument("--gcj02", action="store_true", help="--parks coordinates are GCJ-02 (Gaode/Tencent)")
     p.add_argument("--id-field", help="field with the park id (default: park_id, id, or row number)")
     p.add_argument("--name-field", help="field with the park name (default: name)")
     p.add_argument("--landcover", required=True, help="land-cover raster (integer codes)")
@@ -35,8 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--redline", nargs="+", action="extend", default=[], metavar="FILE",
                    help="red-line / protected-area polygons (several files are merged)")
     p.add_argument("--zones", help="zone polygons")
+    p.add_argument("--zones-layer", help="layer of a multi-layer --zones file")
     p.add_argument("--zone-field", default="zone", help="zone name field (default zone)")
     p.add_argument("--out", required=True, help="output: .csv .xlsx .geojson .gpkg .parquet")
+    p.add_argument("--lang", choices=("zh", "en"), default="zh",
+                   help="language of the Excel headers (zh default; CSV/Parquet/GeoJSON/GPKG keep column ids)")
     return ap
 
 
@@ -45,8 +59,9 @@ def run_parks(a) -> int:
     import pandas as pd
 
     from indicators.engine import compute_parks, prepare_parks
-    from indicators.legends import load_legend_csv
-    from indicators.transport import parse_source, read_osm, read_vector
+    from layers.legends import load_legend_csv
+    from indicators.transport import parse_source
+    from layers.readers import read_osm, read_path, validate_geotiff
 
     out = Path(a.out)
     if out.suffix.lower() not in OUT_FORMATS:
@@ -54,21 +69,29 @@ def run_parks(a) -> int:
     for label, path in (("--parks", a.parks), ("--landcover", a.landcover), ("--landcover-alt", a.landcover_alt)):
         if path is not None and not Path(path).exists():
             raise InputError(f"{label}：找不到文件 {path}", f"{label}: file {path} not found")
-    parks = read_vector(a.parks, "parks file")
+    for path in (a.landcover, a.landcover_alt):
+        if path is not None:  # the checks of the Targets page upload, nodata included
+            validate_geotiff(path)
+    crs_ = getattr(a, "assume_crs", None)
+
+    def read(path, what, polygons=True, layer=None, gcj02=False):
+        return read_path(path, layer=layer, assume_crs=crs_, polygons_only=polygons, gcj02=gcj02, what=what).gdf
+
+    parks = read(a.parks, "--parks", layer=getattr(a, "layer", None), gcj02=getattr(a, "gcj02", False))
     legend = load_legend_csv(a.legend_file) if a.legend_file else a.legend
     transport: dict = {}
     if a.osm:
         transport.update(read_osm(a.osm))
     for spec in a.transport:
         path, kind = parse_source(spec)
-        layer = read_vector(path, f"{kind} file")
+        layer = read(path, f"--transport {kind}", polygons=False)
         transport[kind] = pd.concat([transport[kind].to_crs(layer.crs), layer]) if kind in transport else layer
     redline = None
     if a.redline:
-        layers = [read_vector(f, "red-line file") for f in a.redline]
+        layers = [read(f, "--redline") for f in a.redline]
         redline = gpd.GeoDataFrame(pd.concat([lyr.to_crs(layers[0].crs)[["geometry"]] for lyr in layers]),
                                    crs=layers[0].crs)
-    zones = read_vector(a.zones, "zones file") if a.zones else None
+    zones = read(a.zones, "--zones", layer=getattr(a, "zones_layer", None)) if a.zones else None
     classes = [c.strip() for c in a.green_classes.split(",")] if a.green_classes else None
     result = compute_parks(
         parks, landcover=a.landcover, legend=legend, landcover_alt=a.landcover_alt,
@@ -77,38 +100,11 @@ def run_parks(a) -> int:
         zone_field=a.zone_field, id_field=a.id_field, name_field=a.name_field,
     )
     geoms = prepare_parks(parks, a.id_field, a.name_field)[0].geometry
-    write(result, out, geoms)
+    from reports.table import write_table  # CSV/Parquet keep ids; Excel labelled like the UI's
+
+    write_table(result, out, geoms, lang=getattr(a, "lang", "zh"))
     print(f"{len(result)} parks -> {out}")
     return 0
-
-
-def write(result, out: Path, geoms=None) -> None:
-    """Write the result table; vector formats carry the park polygons."""
-    import geopandas as gpd
-    import pandas as pd
-
-    from indicators.table import table_frame
-
-    suffix = out.suffix.lower()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".csv":
-        result.to_csv(out, index=False, encoding="utf-8-sig")
-    elif suffix == ".xlsx":
-        with pd.ExcelWriter(out, engine="openpyxl") as xw:
-            result.to_excel(xw, sheet_name="parks", index=False)
-            table_frame().to_excel(xw, sheet_name="indicators", index=False)
-    else:
-        df = result.copy()
-        for col in ("green_pass", "green_over_cap"):
-            if col in df:  # nullable booleans -> plain object for the OGR writers
-                df[col] = df[col].astype(object).where(df[col].notna(), None)
-        gdf = gpd.GeoDataFrame(df, geometry=geoms.values, crs=geoms.crs)
-        if suffix == ".geojson":
-            gdf.to_crs(4326).to_file(out, driver="GeoJSON")
-        elif suffix == ".gpkg":
-            gdf.to_file(out, driver="GPKG", layer="parks")
-        else:
-            gdf.to_parquet(out)
 
 
 def main(argv=None) -> int:
@@ -116,7 +112,7 @@ def main(argv=None) -> int:
     try:
         if args.command == "parks":
             return run_parks(args)
-    except InputError as exc:
+    except GansuError as exc:  # InputError, UploadError, CRSMissing (with its guess) …
         print(f"error: {exc.en}\n错误：{exc.zh}", file=sys.stderr)
         return 2
     return 1

@@ -29,8 +29,8 @@ from rasterio.windows import Window
 
 from indicators.coverage import Pieces, pieces, strip_cells
 from core.errors import InputError
-from indicators.legends import CLASS_IDS, Legend, get_legend
-from layers.rasters import check_dataset
+from layers.legends import CLASS_IDS, Legend, get_legend
+from layers.readers.raster import check_dataset
 
 MAX_STRIP_PIXELS = 4_000_000  # cells held at once per polygon (row strips beyond this)
 _FACTOR_STEP = 32  # pixels between areal-scale samples for non-equal-area projections

@@ -10,10 +10,12 @@ the closest pair of points (in the projection) is taken back to lon/lat and meas
 WGS84 ellipsoid (pyproj.Geod). The projection only chooses the points: the error is second
 order in the projection's anisotropy (~1e-5 relative in Gansu), well inside 0.5%.
 Touching or overlapping gives 0. All steps are vectorised over parks and features.
+
+Transport files are read by the reader registry (``layers.readers``: vector files, and OSM
+extracts by tag rules in ``layers.readers.osm``).
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -64,9 +66,13 @@ def nearest_km(parks: gpd.GeoSeries, features: gpd.GeoSeries) -> np.ndarray:
         return out
     P_ll = _lonlat(parks, "parks")
     F_ll = shapely.get_parts(_lonlat(feats, "transport layer"))
-    b = np.vstack([shapely.bounds(P_ll), shapely.bounds(F_ll)])
+    # The projection is fitted to the features alone, so a park's distance does not depend on
+    # which other parks are computed with it (the UI computes in batches, the CLI all at once);
+    # the scale bounds cover parks and features, so no candidate is missed.
+    fb = shapely.bounds(F_ll)
+    crs = working_crs((np.nanmin(fb[:, 0]), np.nanmin(fb[:, 1]), np.nanmax(fb[:, 2]), np.nanmax(fb[:, 3])))
+    b = np.vstack([shapely.bounds(P_ll), fb])
     box = (np.nanmin(b[:, 0]), np.nanmin(b[:, 1]), np.nanmax(b[:, 2]), np.nanmax(b[:, 3]))
-    crs = working_crs(box)
     fwd = pyproj.Transformer.from_crs(WGS84, crs, always_xy=True)
     inv = pyproj.Transformer.from_crs(crs, WGS84, always_xy=True)
     P = shapely.transform(P_ll, lambda xy: np.column_stack(fwd.transform(xy[:, 0], xy[:, 1])))
@@ -113,73 +119,3 @@ def parse_source(spec: str) -> tuple[Path, str]:
                          f"--transport expects FILE:KIND, got {spec!r} (kinds: {list(TRANSPORT_KINDS)})")
     check_kind(kind)
     return Path(path), kind
-
-
-def read_vector(path, what: str = "file") -> gpd.GeoDataFrame:
-    try:
-        gdf = gpd.read_file(path)
-    except Exception as exc:  # noqa: BLE001 - any reader failure is an input problem
-        raise InputError(f"无法读取{what} {path}：{exc}", f"cannot read {what} {path}: {exc}") from exc
-    if gdf.crs is None:
-        raise InputError(f"{what} {Path(path).name} 没有坐标参考系；请先设置（如 EPSG:4326）",
-                         f"{what} {Path(path).name} has no CRS; set one (e.g. EPSG:4326)")
-    return gdf
-
-
-# OSM tag rules: (layer, tag, values) -> kind. Links count with their road class.
-OSM_RULES: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
-    ("lines", "highway", ("motorway", "motorway_link"), "expressway"),
-    ("lines", "highway", ("trunk", "trunk_link", "primary", "primary_link"), "major_road"),
-    ("lines", "railway", ("rail",), "railway"),
-    ("points", "railway", ("station",), "station"),
-    ("multipolygons", "railway", ("station",), "station"),
-    ("points", "aeroway", ("aerodrome",), "airport"),
-    ("multipolygons", "aeroway", ("aerodrome",), "airport"),
-)
-_HSTORE = re.compile(r'"((?:[^"\\]|\\.)*)"=>"((?:[^"\\]|\\.)*)"')
-
-
-def _tag(df: pd.DataFrame, tag: str) -> pd.Series:
-    """Tag values from a dedicated column or from GDAL's ``other_tags`` hstore string."""
-    if tag in df.columns:
-        return df[tag].astype(object)
-    if "other_tags" not in df.columns:
-        return pd.Series(None, index=df.index, dtype=object)
-    return df["other_tags"].astype(object).map(
-        lambda s: dict(_HSTORE.findall(s)).get(tag) if isinstance(s, str) else None)
-
-
-def read_osm(path, kinds=TRANSPORT_KINDS) -> dict[str, gpd.GeoDataFrame]:
-    """Transport features from an OSM file (.osm.pbf or .osm XML) via GDAL's OSM driver."""
-    import pyogrio
-
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"找不到 OSM 文件 {path}", f"OSM file {path} not found")
-    out: dict[str, list] = {k: [] for k in kinds}
-    for layer in dict.fromkeys(r[0] for r in OSM_RULES):
-        rules = [r for r in OSM_RULES if r[0] == layer and r[3] in kinds]
-        if not rules:
-            continue
-        try:
-            fields = set(pyogrio.read_info(path, layer=layer)["fields"])
-            df = pyogrio.read_dataframe(path, layer=layer, where=_osm_where(rules, fields))
-        except Exception as exc:  # noqa: BLE001
-            raise InputError(f"无法读取 OSM 文件 {path.name}（{layer}）：{exc}",
-                             f"cannot read OSM file {path.name} ({layer}): {exc}") from exc
-        for _, tag, values, kind in rules:
-            sel = df[_tag(df, tag).isin(values).to_numpy(bool)]
-            if len(sel):
-                out[kind].append(sel[["geometry"]])
-    return {k: gpd.GeoDataFrame(pd.concat(v, ignore_index=True), crs=WGS84) for k, v in out.items() if v}
-
-
-def _osm_where(rules, fields) -> str:
-    """OGR SQL filter so that only tagged features are materialised (large extracts)."""
-    parts = []
-    for _, tag, values, _ in rules:
-        if tag in fields:
-            parts.append(f"{tag} IN ({', '.join(repr(v) for v in values)})")
-        else:
-            parts += [f"other_tags LIKE '%\"{tag}\"=>\"{v}\"%'" for v in values]
-    return " OR ".join(parts)

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from core.errors import InputError
-from layers import rasters, readers
+from layers import readers
+from layers.readers import raster as rasters
 from tests.hostile import corpus
 
 REPO = Path(__file__).resolve().parent.parent

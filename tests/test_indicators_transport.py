@@ -8,7 +8,8 @@ import shapely
 
 from indicators.conflicts import redline_overlap, zone_membership
 from core.errors import InputError
-from indicators.transport import distances, nearest_km, parse_source, read_osm
+from indicators.transport import distances, nearest_km, parse_source
+from layers.readers import read_osm
 from core.crs import EQUAL_AREA
 from tests.indicator_fixtures import brute_distance_km
 

@@ -9,7 +9,7 @@ the expected outcome:
 - ``ok``: read successfully; ``check(result)`` asserts what was read (e.g. Chinese attributes
   decoded, the feature where it belongs) and ``note`` must appear among the notes shown.
 
-``kind`` is ``vector`` (``readers.read_vector``) or ``raster`` (``layers.rasters.validate_geotiff``,
+``kind`` is ``vector`` (``readers.read_vector``) or ``raster`` (``layers.readers.validate_geotiff``,
 the Targets page's land-cover upload).
 """
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""Check a land-cover GeoTIFF before the Targets page keeps or reads it.
+"""Land-cover rasters: the checks before the Targets page keeps an upload, the CLI reads a file or
+the engine opens one (``check_dataset`` runs on every open, ``validate_geotiff`` on uploads and on
+the CLI's ``--landcover`` files, so both refuse the same rasters with the same message).
 
 ``validate_geotiff`` takes the uploaded bytes (checked in memory, before anything is written to
 disk) or a path on the server, and raises ``InputError`` (English + Chinese) naming the problem:
@@ -71,7 +73,8 @@ def check_dataset(ds, name: str, file_size: int | None = None) -> None:
 
 
 def validate_geotiff(source: bytes | str | Path, name: str | None = None) -> dict:
-    """Validate bytes or a file; returns {width, height, dtype, crs, nodata}."""
+    """Validate uploaded bytes (a GeoTIFF) or a raster file (a GeoTIFF, or any raster GDAL opens
+    when the name does not end in .tif/.tiff); returns {width, height, dtype, crs, nodata}."""
     import rasterio
     from rasterio.io import MemoryFile
 
@@ -90,7 +93,8 @@ def validate_geotiff(source: bytes | str | Path, name: str | None = None) -> dic
             head = f.read(4)
         size = path.stat().st_size
         opener = lambda: rasterio.open(path)  # noqa: E731
-    if head not in TIFF_MAGIC:
+    if head not in TIFF_MAGIC and (isinstance(source, (bytes, bytearray, memoryview))
+                                   or Path(source).suffix.lower() in (".tif", ".tiff")):
         raise InputError(f"{name} 不是 GeoTIFF 文件（无 TIFF 文件标识）", f"{name} is not a GeoTIFF (no TIFF signature)")
     try:
         ds = opener()
@@ -100,17 +104,25 @@ def validate_geotiff(source: bytes | str | Path, name: str | None = None) -> dic
                          f"{name} cannot be opened as a GeoTIFF (corrupt or truncated: {msg})") from None
     with ds:
         check_dataset(ds, name, file_size=size)
-        masked = ds.nodata is None and any(
-            f != rasterio.enums.MaskFlags.all_valid for f in ds.mask_flag_enums[0])
-        if ds.nodata is None and not masked:
-            raise InputError(
-                f"{name} 未设置无数据值（nodata）：数据范围外的像元会被当作某一地类（IGBP 0 为水体）；"
-                "请先设置，如 gdal_edit -a_nodata 255（MODIS）或 0（CLCD、WorldCover）",
-                f"{name} has no nodata value: pixels outside the data would be counted as a land-cover class "
-                "(IGBP 0 is water); set it first, e.g. gdal_edit -a_nodata 255 (MODIS) or 0 (CLCD, WorldCover)")
+        check_nodata(ds, name)
         _read_corner_blocks(ds, name)
         return {"width": ds.width, "height": ds.height, "dtype": ds.dtypes[0], "crs": ds.crs.to_string(),
                 "nodata": ds.nodata}
+
+
+def check_nodata(ds, name: str) -> None:
+    """Refuse a raster without a nodata value or mask (pixels outside the data would silently
+    become a land-cover class: IGBP code 0 is water)."""
+    import rasterio
+
+    masked = ds.nodata is None and any(
+        f != rasterio.enums.MaskFlags.all_valid for f in ds.mask_flag_enums[0])
+    if ds.nodata is None and not masked:
+        raise InputError(
+            f"{name} 未设置无数据值（nodata）：数据范围外的像元会被当作某一地类（IGBP 0 为水体）；"
+            "请先设置，如 gdal_edit -a_nodata 255（MODIS）或 0（CLCD、WorldCover）",
+            f"{name} has no nodata value: pixels outside the data would be counted as a land-cover class "
+            "(IGBP 0 is water); set it first, e.g. gdal_edit -a_nodata 255 (MODIS) or 0 (CLCD, WorldCover)")
 
 
 def _read_corner_blocks(ds, name: str) -> None:

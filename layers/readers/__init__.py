@@ -1,0 +1,160 @@
+"""Read every input — uploads (bytes) and files on disk (CLI, data build) — through one registry
+of format plug-ins, with the same safety and encoding rules and clear bilingual errors.
+
+Formats (``registry.REGISTRY``): GeoJSON, GeoPackage (several layers: choose one), KML/KMZ (every
+folder read), Shapefile (zipped, also in a sub-folder of the zip; or a ``.shp`` with its sidecars
+on disk), parks CSV, OSM extracts and land-cover GeoTIFFs. Uploaded bytes are written into a
+private temporary folder under names we choose (the uploaded name only lends its extension);
+files on disk are copied there (never modified). Zip members are checked before extraction
+(``archive``); Shapefile attributes are decoded by their ``.cpg`` when true, else UTF-8, else
+GB18030 (``shapefile``). Limits (size, members, compression ratio, features, vertices, memory)
+come from ``core.limits`` and are read from this module at call time (tests lower them here);
+coordinates must be finite, and a layer in latitude/longitude order is named as such.
+
+Entry points: ``read_vector(filename, data, …)`` (uploads), ``read_path(path, …)`` (CLI, build),
+``list_layers(filename, data)`` / ``list_path_layers(path)`` (the "choose the layer" prompt).
+"""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from core import limits
+from core.errors import InputError, UploadError
+from core.text import Text
+from layers.readers import csv as _csv
+from layers.readers import geojson as _geojson
+from layers.readers import gpkg as _gpkg
+from layers.readers import kml as _kml
+from layers.readers import shapefile as _shapefile
+from layers.readers.common import GANSU_BBOX, CRSMissing, ReadResult, Source, finish, guess_crs
+from layers.readers.csv import (AREA_FIELDS, LAT_FIELDS, LON_FIELDS, NAME_FIELDS, WKT_FIELDS, _first,  # noqa: F401
+                                read_csv_parks)
+from layers.readers.osm import OSM_RULES, read_osm
+from layers.readers.raster import check_dataset, check_nodata, validate_geotiff
+from layers.readers.registry import REGISTRY, Reader, ext_of, extensions, reader_for, register
+
+# module attributes (tests may lower them); defaults and environment variables: core/limits.py
+MAX_UPLOAD_BYTES = limits.MAX_UPLOAD_BYTES
+MAX_UNZIPPED_BYTES = limits.MAX_UNZIPPED_BYTES
+MAX_ZIP_MEMBERS = limits.MAX_ZIP_MEMBERS
+MAX_ZIP_RATIO = limits.MAX_ZIP_RATIO
+MAX_FEATURES = limits.MAX_FEATURES
+MAX_VERTICES = limits.MAX_VERTICES
+MAX_COMPUTE_BYTES = limits.MAX_COMPUTE_BYTES
+
+# --- the declared readers ------------------------------------------------------------------------
+register(Reader("geojson", (".geojson", ".json"), "vector", "single", _geojson.read, Text("GeoJSON", "GeoJSON")))
+register(Reader("gpkg", (".gpkg",), "vector", "choose", _gpkg.read, Text("GeoPackage", "GeoPackage")))
+register(Reader("kml", (".kml", ".kmz"), "vector", "all", _kml.read, Text("KML/KMZ", "KML/KMZ")))
+register(Reader("shapefile", (".zip",), "vector", "choose", _shapefile.read, Text("Shapefile（zip）", "Shapefile (zip)")))
+register(Reader("shapefile-dir", (".shp",), "vector", "single", _shapefile.read,
+                Text("Shapefile（.shp 及其附属文件）", "Shapefile (.shp with its sidecars)"), upload=False))
+register(Reader("csv", (".csv",), "vector", "single", _csv.read, Text("园区 CSV", "parks CSV")))
+register(Reader("osm", (".osm.pbf", ".pbf", ".osm"), "osm", "all", read_osm, Text("OSM", "OSM"), upload=False))
+register(Reader("geotiff", (".tif", ".tiff"), "raster", "single", validate_geotiff, Text("GeoTIFF", "GeoTIFF")))
+
+VECTOR_EXT = {".geojson", ".json", ".gpkg", ".kml", ".kmz", ".zip"}  # vector uploads (Data page)
+PARK_EXT = VECTOR_EXT | {".csv"}  # park uploads (Parks page)
+PATH_EXT = PARK_EXT | {".shp"}  # files on disk (CLI, build)
+
+__all__ = ["AREA_FIELDS", "CRSMissing", "GANSU_BBOX", "InputError", "LAT_FIELDS", "LON_FIELDS", "NAME_FIELDS",
+           "OSM_RULES", "PARK_EXT", "PATH_EXT", "REGISTRY", "ReadResult", "Reader", "UploadError", "VECTOR_EXT",
+           "WKT_FIELDS", "check_dataset", "check_nodata", "ext_of", "extensions", "guess_crs", "list_layers",
+           "list_path_layers", "read_csv_parks", "read_osm", "read_path", "read_vector", "reader_for", "register",
+           "validate_geotiff"]
+
+
+def _check_size(data: bytes) -> None:
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise UploadError(f"文件过大（{len(data) / 1e6:.1f} MB，上限 {MAX_UPLOAD_BYTES / 1e6:.0f} MB）。",
+                          f"file too large ({len(data) / 1e6:.1f} MB, limit {MAX_UPLOAD_BYTES / 1e6:.0f} MB).")
+
+
+def _unsupported(ext: str, allowed: set[str]) -> UploadError:
+    if ext == ".shp":
+        return UploadError("单独的 .shp 文件无法上传：请将 .shp、.shx、.dbf、.prj（及 .cpg）一起打包为 zip。",
+                           "a .shp alone cannot be uploaded: zip it together with its .shx, .dbf, .prj (and .cpg).")
+    return UploadError(f"不支持的文件类型“{ext or '无扩展名'}”。支持：GeoJSON、GeoPackage、KML、KMZ、Shapefile（zip；"
+                       "命令行也可直接给 .shp 及其附属文件）、园区 CSV。",
+                       f"unsupported file type '{ext or 'none'}'. Use GeoJSON, GeoPackage, KML, KMZ, a Shapefile "
+                       "(zipped; on the command line also a .shp with its sidecars) or a parks CSV.")
+
+
+def _read(source: Source, allowed: set[str], layer: str | None, assume_crs: str | None,
+          polygons_only: bool, gcj02: bool) -> ReadResult:
+    """The one pipeline: find the plug-in, read in a private folder, then the shared checks."""
+    reader = reader_for(source.name, kind="vector")
+    if reader is None or source.ext not in allowed:
+        raise _unsupported(source.ext, allowed)
+    if source.size == 0:
+        raise UploadError("文件为空。", "the file is empty.")
+    notes: list[Text] = []
+    with tempfile.TemporaryDirectory(prefix="gansu-up-") as tmp:
+        gdf, used = reader.read(source, Path(tmp), layer, notes)
+    if reader.name == "csv" and gdf.crs is None and assume_crs is None:
+        assume_crs = guess_crs(gdf)[0] or None
+    try:
+        return finish(gdf, assume_crs, polygons_only, notes, used if used is not None else layer, gcj02)
+    except CRSMissing as e:
+        bad_prj = [n for n in notes if n[1].startswith("the .prj file")]
+        if bad_prj:
+            e.set_text(f"{bad_prj[0][0]}。{e.zh}", f"{bad_prj[0][1]}. {e.en}")
+        raise
+
+
+def read_vector(filename: str, data: bytes, *, layer: str | None = None,
+                assume_crs: str | None = None, polygons_only: bool = True,
+                gcj02: bool = False) -> ReadResult:
+    """Read an uploaded vector file into EPSG:4326. Raises UploadError with zh/en messages.
+
+    ``assume_crs`` is used when the file has no CRS (or overrides it, for CSV).
+    ``gcj02``: the coordinates are GCJ-02 degrees (Gaode/Tencent picks): shift back to WGS84.
+    ``layer``: the layer of a GeoPackage (or the Shapefile of a zip holding several) to read.
+    """
+    _check_size(data)
+    return _read(Source(filename, data=data), PARK_EXT, layer, assume_crs, polygons_only, gcj02)
+
+
+def read_path(path, *, layer: str | None = None, assume_crs: str | None = None, polygons_only: bool = True,
+              gcj02: bool = False, what: str | Text | None = None) -> ReadResult:
+    """Read a vector file on disk (CLI, data build) with the rules of the upload path: a ``.shp``
+    with its sidecars, ``.zip``, ``.gpkg``, ``.kml``/``.kmz``, ``.geojson``/``.json``, ``.csv``.
+    The file is never modified (readers work on copies). ``what`` names the input in messages
+    (e.g. "--parks"). Raises UploadError (CRSMissing without a CRS) with zh/en messages."""
+    p = Path(path)
+    label = what.pick("en") if isinstance(what, Text) else what
+    label_zh = what.zh if isinstance(what, Text) else what
+    if not p.is_file():
+        raise UploadError(f"{label_zh + '：' if label_zh else ''}找不到文件 {p}", f"{label + ': ' if label else ''}file {p} not found")
+    try:
+        return _read(Source(p.name, path=p), PATH_EXT, layer, assume_crs, polygons_only, gcj02)
+    except UploadError as e:
+        if label:
+            e.set_text(f"{label_zh}（{p.name}）：{e.zh}", f"{label} ({p.name}): {e.en}")
+        raise
+
+
+def list_layers(filename: str, data: bytes) -> list[str]:
+    """Layers to choose from in an upload (for the 'choose the layer' prompt): those of a
+    GeoPackage, or the Shapefiles of a zip holding several; [] when there is nothing to choose
+    (KML folders are all read)."""
+    return _layers(Source(filename, data=data))
+
+
+def list_path_layers(path) -> list[str]:
+    """The same for a file on disk (CLI)."""
+    p = Path(path)
+    return _layers(Source(p.name, path=p))
+
+
+def _layers(source: Source) -> list[str]:
+    with tempfile.TemporaryDirectory(prefix="gansu-up-") as tmp:
+        if source.ext == ".gpkg":
+            try:
+                return _gpkg.layers(source, Path(tmp))
+            except UploadError:
+                raise UploadError("GeoPackage 文件已损坏。", "the GeoPackage is corrupt.") from None
+        if source.ext == ".zip":
+            return _shapefile.zip_layers(source, Path(tmp))
+    return []

@@ -1,0 +1,19 @@
+"""GeoPackage: several layers are common (parks, roads, boundaries in one file). One layer is
+read as is; with two or more and none chosen the reader refuses with the list of layer names
+(the page shows a layer box, the CLI takes ``--layer``)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from layers.readers.common import layer_names, read_ogr
+
+
+def read(source, folder: Path, layer: str | None, notes: list):
+    path = source.copy_to(folder / "upload.gpkg")
+    gdf, used, more = read_ogr(path, layer, policy="choose", kind="GeoPackage")
+    notes.extend(more)
+    return gdf, used
+
+
+def layers(source, folder: Path) -> list[str]:
+    return layer_names(source.copy_to(folder / "upload.gpkg"))

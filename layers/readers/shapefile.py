@@ -1,0 +1,152 @@
+"""Shapefiles, zipped (uploads, ``.zip`` paths; also in a sub-folder of the zip) or given as a
+``.shp`` with its sidecars on disk (CLI, data build). The parts are staged in a private folder;
+the user's files are never modified.
+
+Attribute encoding: the ``.cpg`` when present and true (it must name a known encoding that decodes
+the ``.dbf``: ``UTF-8``, ``936``, ``CP936``, ``GBK``, ``ANSI 936``, ``GB18030``, ``1252`` …),
+otherwise UTF-8 if it decodes, else GB18030 (a superset of GBK). The encoding is given to the
+reader explicitly. A ``.prj`` with a UTF-8 BOM is read without it; one that is not a CRS is
+ignored with a note (the user is then asked for a CRS).
+"""
+from __future__ import annotations
+
+import codecs
+import os
+import re
+import shutil
+from pathlib import Path, PurePosixPath
+
+from core.errors import UploadError
+from core.text import Text
+from layers.readers import archive
+from layers.readers.common import read_ogr
+
+PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
+
+
+def read(source, folder: Path, layer: str | None, notes: list):
+    """Registry entry: (frame, layer) of a zipped Shapefile or a ``.shp`` on disk."""
+    if source.ext == ".shp":
+        if source.path is None:
+            raise UploadError("单独的 .shp 文件无法读取：请将 .shp、.shx、.dbf、.prj（及 .cpg）一起打包为 zip 上传。",
+                              "a .shp alone cannot be read: zip it together with its .shx, .dbf, .prj (and .cpg).")
+        files = {p.name.lower(): p for p in source.path.parent.iterdir()
+                 if p.is_file() and p.stem == source.path.stem and p.suffix.lower() in PARTS}
+        stems = [source.path.name.lower()[:-4]]
+    else:
+        files = archive.extract_all(source, folder)
+        stems = sorted({k[:-4] for k in files if k.endswith(".shp")})
+        if not stems:
+            raise UploadError("压缩包中没有 .shp 文件。", "no .shp file in the archive.")
+        if len(stems) > 1:
+            labels = [PurePosixPath(s).name for s in stems]
+            if layer is None:
+                raise _zip_layers_error(labels)
+            if layer not in labels:
+                raise UploadError(f"压缩包中没有名为“{layer[:80]}”的 Shapefile；可选：{'、'.join(labels[:20])}。",
+                                  f"no Shapefile named '{layer[:80]}' in the archive; choose one of: {', '.join(labels[:20])}.")
+            stems = [stems[labels.index(layer)]]
+    path, encoding = stage(files, stems[0], folder, notes, copy=source.ext == ".shp")
+    if encoding and encoding.upper().replace("-", "") != "UTF8":
+        notes.append(Text(f"属性编码：{encoding}", f"attribute encoding: {encoding}"))
+    gdf, _, more = read_ogr(path, None, encoding)
+    notes.extend(more)
+    return gdf, (layer if len(stems) == 1 and layer else None)
+
+
+def _zip_layers_error(labels: list[str]) -> UploadError:
+    shown = ", ".join(labels[:20])
+    return UploadError(f"压缩包中有 {len(labels)} 个 Shapefile：{'、'.join(labels[:20])}；请选择其一（命令行：--layer）。",
+                       f"the zip archive holds {len(labels)} Shapefiles: {shown}; choose one with --layer "
+                       "(on the page: the layer box).")
+
+
+def zip_layers(source, folder: Path) -> list[str]:
+    files = archive.extract_all(source, folder)
+    stems = sorted({k[:-4] for k in files if k.endswith(".shp")})
+    return [PurePosixPath(s).name for s in stems] if len(stems) > 1 else []
+
+
+def stage(files: dict[str, Path], stem: str, folder: Path, notes: list, copy: bool = False) -> tuple[Path, str | None]:
+    """Put the parts of one Shapefile under ``folder/upload.*``; returns (.shp path, encoding)."""
+    need = {ext: files.get(stem + ext) for ext in (".shp", ".shx", ".dbf")}
+    missing = [e for e, p in need.items() if p is None]
+    if missing:
+        raise UploadError(f"Shapefile 缺少 {', '.join(missing)} 文件。",
+                          f"the Shapefile is missing its {', '.join(missing)} part(s).")
+    dest = folder / "upload"
+    for ext in PARTS:
+        src = files.get(stem + ext)
+        if src is not None:
+            (shutil.copyfile if copy else os.replace)(src, dest.with_suffix(ext))
+    prj = dest.with_suffix(".prj")
+    if prj.is_file() and not prj_ok(prj):
+        prj.unlink()  # read as "no CRS": the user is asked to choose one
+        notes.append(Text(".prj 文件无法识别（不是有效的坐标系定义），已忽略", "the .prj file is not a valid CRS definition: ignored"))
+    dbf = dest.with_suffix(".dbf")
+    cpg = dest.with_suffix(".cpg")
+    if cpg.is_file():
+        declared = cpg.read_bytes()[:64].decode("utf-8-sig", "replace").strip()
+        cpg.unlink()  # we pass the encoding ourselves
+        enc = codec(declared)
+        if enc and decodes(dbf, enc):
+            return dest.with_suffix(".shp"), enc
+        guess = guess_dbf_encoding(dbf)
+        notes.append(Text(f".cpg 声明的编码“{declared[:30]}”{'无法识别' if not enc else '与属性数据不符'}，已按 {guess} 读取",
+                          f"the .cpg declares encoding '{declared[:30]}', which is "
+                          f"{'unknown' if not enc else 'not what the attributes use'}: read as {guess}"))
+        return dest.with_suffix(".shp"), guess
+    return dest.with_suffix(".shp"), guess_dbf_encoding(dbf)
+
+
+def prj_ok(prj: Path) -> bool:
+    """The .prj is a CRS (a UTF-8 BOM is removed from our staged copy first)."""
+    import pyproj
+
+    raw = prj.read_bytes()[:65536]
+    if raw.startswith(codecs.BOM_UTF8):
+        raw = raw[len(codecs.BOM_UTF8):]
+        prj.write_bytes(raw)  # the staged copy: GDAL reads it without the BOM
+    try:
+        pyproj.CRS.from_wkt(raw.decode("utf-8", "replace").strip())
+        return True
+    except Exception:  # noqa: BLE001 - any parse error means "no usable CRS"
+        return False
+
+
+_CPG = {"UTF8": "utf-8", "UTF-8": "utf-8", "65001": "utf-8", "936": "gbk", "CP936": "gbk", "GBK": "gbk",
+        "GB2312": "gbk", "GB18030": "gb18030", "54936": "gb18030", "1252": "cp1252",
+        "LATIN1": "latin-1", "ISO-8859-1": "latin-1", "88591": "latin-1", "950": "big5", "BIG5": "big5"}
+
+
+def codec(declared: str) -> str | None:
+    """Python codec for a .cpg value (``936``, ``CP936``, ``ANSI 936``, ``GBK`` …), or None."""
+    key = re.sub(r"\s+", " ", declared.upper().strip())
+    key = re.sub(r"^(ANSI|CP|WINDOWS|MS)[ _-]?(?=\d+$)", "", key)  # ANSI 936, CP 936, Windows-1252 -> 936, 1252
+    if key in _CPG:
+        return _CPG[key]
+    if key.isdigit():
+        key = f"cp{key}"
+    try:
+        return codecs.lookup(key).name
+    except (LookupError, ValueError):
+        return None
+
+
+def _dbf_text(dbf: Path) -> bytes:
+    """The record area of a .dbf (header skipped): the bytes that hold attribute text."""
+    raw = dbf.read_bytes()
+    hdr = int.from_bytes(raw[8:10], "little") if len(raw) >= 10 else 0
+    return raw[hdr:] if 0 < hdr <= len(raw) else raw
+
+
+def decodes(dbf: Path, codec_: str) -> bool:
+    try:
+        _dbf_text(dbf).decode(codec_)
+        return True
+    except (UnicodeDecodeError, LookupError):
+        return False
+
+
+def guess_dbf_encoding(dbf: Path) -> str:
+    return "UTF-8" if decodes(dbf, "utf-8") else "GB18030"
