@@ -16,7 +16,7 @@ def main() -> dict:
     raster = str(landcover_raster("lc_province", WIDTH, HEIGHT))
     setup = f"raster = {raster!r}\n"
     ours = (setup + "from indicators.landcover import raster_class_totals\n"
-                    "from indicators.carbon import load_pools, stock\nfrom indicators.legends import CLCD\n"
+                    "from indicators.carbon import load_pools, stock\nfrom layers.legends import CLCD\n"
                     "import pandas as pd\n",
             "t = raster_class_totals(raster, 'clcd')\n"
             "c = stock(pd.DataFrame([t['area_km2'].to_numpy() * 1e6], columns=t['code']), load_pools(None, CLCD))",

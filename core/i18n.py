@@ -80,6 +80,8 @@ TEXT: dict[str, dict[str, str]] = {
     "parks.col.source": {"zh": "来源", "en": "Source"},
     "parks.col.name": {"zh": "名称", "en": "Name"},
     "parks.col.delete": {"zh": "删除", "en": "Delete"},
+    "parks.col.attr_key": {"zh": "属性名", "en": "Attribute"},
+    "parks.col.attr_value": {"zh": "属性值", "en": "Value"},
     "parks.source.illustrative": {"zh": "示意（默认）", "en": "illustrative (default)"},
     "parks.source.upload": {"zh": "上传", "en": "uploaded"},
     "parks.source.drawn": {"zh": "手绘", "en": "drawn"},
@@ -401,6 +403,26 @@ TEXT.update({
     "targets.change.from": {"zh": "基准期类别", "en": "Baseline class"},
     "targets.change.to": {"zh": "对比期类别", "en": "Later class"},
     "targets.table.title": {"zh": "目标表（geodata/targets.csv，可编辑）", "en": "Targets table (geodata/targets.csv, editable)"},
-    "targets.table.help": {"zh": "每个目标附原文条款；方向：higher = 越高越好，lower = 越低越好；比较符 ≈ 表示“左右”。单位 GDP 二氧化碳排放为相对目标，分别以 2020 年和 2005 年为基期。黄河干流水质以类别序号（Ⅰ–Ⅴ = 1–5）表示，“Ⅱ类及以上”即 ≤ 2。",
-                           "en": "Each target quotes its clause; direction: higher/lower is better; comparator ~ means “about”. CO2 per unit GDP targets are relative, with base years 2020 and 2005. The Yellow River main-stream class is coded Ⅰ–Ⅴ = 1–5; “class Ⅱ or better” is ≤ 2."},
+    "targets.table.help": {"zh": "每个目标附原文条款；方向为“越高越好”或“越低越好”；目标值中的 ≈ 表示“左右”。单位 GDP 二氧化碳排放为相对目标，分别以 2020 年和 2005 年为基期。黄河干流水质以类别序号（Ⅰ–Ⅴ = 1–5）表示，“Ⅱ类及以上”即 ≤ 2。",
+                           "en": "Each target quotes its clause; direction: higher or lower is better; ≈ in a target means “about”. CO2 per unit GDP targets are relative, with base years 2020 and 2005. The Yellow River main-stream class is coded Ⅰ–Ⅴ = 1–5; “class Ⅱ or better” is ≤ 2."},
+})
+
+# --- labelled headers of the Targets page tables (issue 9: no raw column ids as headers)
+TEXT.update({
+    "targets.col.indicator_code": {"zh": "指标代码（CSV 中使用）", "en": "Indicator code (as in CSVs)"},
+    "targets.col.value": {"zh": "数值", "en": "Value"},
+    "targets.col.stat_source": {"zh": "来源（必填）", "en": "Source (required)"},
+    "targets.col.direction": {"zh": "方向", "en": "Direction"},
+    "targets.col.base_year": {"zh": "基期年", "en": "Base year"},
+    "targets.col.source_doc": {"zh": "文件", "en": "Document"},
+    "targets.direction.higher": {"zh": "越高越好", "en": "higher is better"},
+    "targets.direction.lower": {"zh": "越低越好", "en": "lower is better"},
+    "targets.region.province": {"zh": "甘肃省", "en": "Gansu Province"},
+})
+
+# --- the data in use (issue 10): one line under every page title
+TEXT.update({
+    "inuse.title": {"zh": "正在使用的数据：", "en": "Data in use: "},
+    "inuse.change": {"zh": "更换数据（数据与来源）", "en": "Change the data (Data & sources)"},
+    "inuse.second_year": {"zh": "第二期土地覆被", "en": "second land-cover year"},
 })

@@ -15,7 +15,7 @@ import pandas as pd
 
 from core import paths
 from core.errors import InputError
-from indicators.legends import CLASS_IDS, Legend
+from layers.legends import CLASS_IDS, Legend
 from indicators.table import POOLS
 
 TABLES = paths.TABLES

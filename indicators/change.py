@@ -19,7 +19,7 @@ import pyproj
 from indicators import carbon
 from core.errors import InputError
 from indicators.landcover import MASKED, LandcoverRaster, polygon_stats
-from indicators.legends import CLASS_IDS, Legend, get_legend
+from layers.legends import CLASS_IDS, Legend, get_legend
 
 M = 1 << 20  # pair code = from * M + to (codes must be < M - 1)
 NOD = M - 1  # "no data" on one side

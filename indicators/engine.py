@@ -23,7 +23,7 @@ from indicators.conflicts import redline_overlap, zone_membership
 from core.errors import InputError
 from core.text import Text
 from indicators.landcover import check_legend, classes_from_codes, zonal_codes
-from indicators.legends import CLASS_BY_ID, CLASS_IDS, Legend, get_legend
+from layers.legends import CLASS_BY_ID, CLASS_IDS, Legend, get_legend
 from indicators.table import columns_for
 from indicators.transport import distances
 from core.crs import EQUAL_AREA

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import InputError
-from indicators.legends import CLASS_IDS, DEFAULT_GREEN_CLASSES
+from layers.legends import CLASS_IDS, DEFAULT_GREEN_CLASSES
 
 GREEN_THRESHOLD_PCT = 15.0  # Anhui zero-carbon park admission criterion (园区绿化覆盖率 >= 15%)
 GREEN_CAP_PCT = 20.0  # industrial-land green-space ratio (绿地率) cap: advisory

@@ -2,137 +2,183 @@
 
 CLI columns, UI tables, Excel headers and reports all come from ``INDICATORS``. Adding an
 indicator = one entry here + the function that fills it (see ``engine.py``).
+
+Every entry says explicitly what it is (no parsing of ids): ``group`` (id, landcover, carbon,
+green, transport, conflict, quality), ``lc_class`` / ``pool`` / ``transport_kind`` for the
+per-class, per-pool and per-kind columns, ``scenario`` for the columns that need an alternative
+raster, ``fmt`` (display format, e.g. ``"{:,.0f}"``) and ``summary`` (shown in the short tables
+of the Parks page and the scenario report). Labels and descriptions are ``Text(zh, en)``.
 ``direction``: +1 higher is better, -1 lower is better, 0 not ranked.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterable
 
-from indicators.legends import CLASSES, CLASS_IDS
+from core.text import Text
+from layers.legends import CLASSES, CLASS_IDS
 
 TRANSPORT_KINDS: tuple[str, ...] = ("expressway", "major_road", "railway", "station", "airport")
-_KIND_LABELS = {
-    "expressway": ("expressway", "高速公路"),
-    "major_road": ("major road (trunk/primary)", "干线公路"),
-    "railway": ("railway", "铁路"),
-    "station": ("railway station", "火车站"),
-    "airport": ("airport", "机场"),
+KIND_LABELS: dict[str, Text] = {
+    "expressway": Text("高速公路", "expressway"),
+    "major_road": Text("干线公路", "major road (trunk/primary)"),
+    "railway": Text("铁路", "railway"),
+    "station": Text("火车站", "railway station"),
+    "airport": Text("机场", "airport"),
 }
 POOLS: tuple[str, ...] = ("above", "below", "soil", "dead")
-_POOL_LABELS = {
-    "above": ("aboveground biomass", "地上生物量"),
-    "below": ("belowground biomass", "地下生物量"),
-    "soil": ("soil organic carbon", "土壤有机碳"),
-    "dead": ("dead organic matter", "枯落物/死有机质"),
+POOL_LABELS: dict[str, Text] = {
+    "above": Text("地上生物量", "aboveground biomass"),
+    "below": Text("地下生物量", "belowground biomass"),
+    "soil": Text("土壤有机碳", "soil organic carbon"),
+    "dead": Text("枯落物/死有机质", "dead organic matter"),
 }
+GROUPS: tuple[str, ...] = ("id", "landcover", "carbon", "green", "transport", "conflict", "quality")
 
 
 @dataclass(frozen=True)
 class Indicator:
     id: str
     unit: str
-    label_zh: str
-    label_en: str
-    description_en: str
-    description_zh: str
+    text: Text  # label, Chinese first
+    about: Text  # definition, Chinese first
     direction: int  # +1 higher is better, -1 lower is better, 0 not ranked
-    kind: str  # group: id, landcover, carbon, green, transport, conflict, quality
+    group: str  # one of GROUPS
+    fmt: str = ""  # display format of a value ("{:,.0f}"); "" = shown as is
+    summary: bool = False  # one of the columns of the short tables (Parks page, scenario report)
+    lc_class: str | None = None  # land-cover class of a per-class area
+    pool: str | None = None  # carbon pool of a per-pool stock
+    transport_kind: str | None = None  # transport kind of a distance
+    scenario: bool = False  # needs the alternative (scenario) land-cover raster
 
     def label(self, lang: str = "zh") -> str:
-        return self.label_zh if lang == "zh" else self.label_en
+        return self.text.pick(lang)
 
     def description(self, lang: str = "zh") -> str:
-        return self.description_zh if lang == "zh" else self.description_en
+        return self.about.pick(lang)
+
+    def format(self, value) -> str:
+        """``value`` with the display format (``str(value)`` when there is none or it does not apply)."""
+        if self.fmt:
+            try:
+                return self.fmt.format(value)
+            except (TypeError, ValueError):
+                pass
+        return str(value)
+
+    # the flat names older callers read
+    @property
+    def label_zh(self) -> str:
+        return self.text.zh
+
+    @property
+    def label_en(self) -> str:
+        return self.text.en
+
+    @property
+    def description_zh(self) -> str:
+        return self.about.zh
+
+    @property
+    def description_en(self) -> str:
+        return self.about.en
+
+    @property
+    def kind(self) -> str:
+        return self.group
 
 
-I = Indicator
+def I(id_: str, unit: str, zh: str, en: str, about_zh: str, about_en: str, direction: int, group: str,
+      **kw) -> Indicator:
+    return Indicator(id_, unit, Text(zh, en), Text(about_zh, about_en), direction, group, **kw)
+
+
 _BASE: list[Indicator] = [
-    I("park_id", "", "园区编号", "Park ID", "Identifier of the park.", "园区标识。", 0, "id"),
-    I("name", "", "园区名称", "Name", "Name of the park.", "园区名称。", 0, "id"),
-    I("area_km2", "km²", "面积", "Area",
-      "Park area, equal-area (Albers China) after any geometry repair.",
-      "园区面积（中国 Albers 等积投影，几何修复后）。", 0, "id"),
+    I("park_id", "", "园区编号", "Park ID", "园区标识。", "Identifier of the park.", 0, "id", summary=True),
+    I("name", "", "园区名称", "Name", "园区名称。", "Name of the park.", 0, "id", summary=True),
+    I("area_km2", "km²", "面积", "Area", "园区面积（中国 Albers 等积投影，几何修复后）。",
+      "Park area, equal-area (Albers China) after any geometry repair.", 0, "id", fmt="{:,.2f}", summary=True),
     I("landcover_coverage_pct", "%", "土地覆盖数据覆盖率", "Land-cover coverage",
-      "Share of the park area that has land-cover data (inside the raster, not nodata).",
-      "园区面积中有土地覆盖数据的比例（位于栅格内且非无数据值）。", 0, "quality"),
-    I("landcover_pixels", "px", "覆盖像元数", "Pixels covered",
-      "Coverage-weighted number of land-cover pixels the park spans.",
-      "园区覆盖的土地覆盖像元数（按覆盖比例加权）。", 0, "quality"),
+      "园区面积中有土地覆盖数据的比例（位于栅格内且非无数据值）。",
+      "Share of the park area that has land-cover data (inside the raster, not nodata).", 0, "quality",
+      fmt="{:.1f}"),
+    I("landcover_pixels", "px", "覆盖像元数", "Pixels covered", "园区覆盖的土地覆盖像元数（按覆盖比例加权）。",
+      "Coverage-weighted number of land-cover pixels the park spans.", 0, "quality", fmt="{:,.1f}"),
 ]
 _LANDCOVER = [
     I(f"lc_{c.id}_km2", "km²", f"{c.label_zh}面积", f"{c.label_en} area",
-      f"Area of {c.label_en.lower()} in the park, from exact pixel-coverage fractions.",
-      f"园区内{c.label_zh}面积（按像元精确覆盖比例计算）。", 0, "landcover")
+      f"园区内{c.label_zh}面积（按像元精确覆盖比例计算）。",
+      f"Area of {c.label_en.lower()} in the park, from exact pixel-coverage fractions.", 0, "landcover",
+      fmt="{:,.2f}", lc_class=c.id)
     for c in CLASSES
 ]
 _CARBON = [
-    I("carbon_stock_tc", "t C", "碳储量", "Carbon stock",
-      "Stock in the four InVEST pools: sum over pixels of covered area (ha) x carbon density.",
-      "四个碳库（InVEST）的碳储量：各像元覆盖面积（公顷）× 碳密度之和。", +1, "carbon"),
-    I("carbon_stock_tco2e", "t CO2e", "碳储量（CO2当量）", "Carbon stock (CO2e)",
-      "Carbon stock x 44/12.", "碳储量 × 44/12。", +1, "carbon"),
-    *[I(f"carbon_{p}_tc", "t C", f"{_POOL_LABELS[p][1]}碳储量", f"Carbon stock, {_POOL_LABELS[p][0]}",
-        f"Carbon in the {_POOL_LABELS[p][0]} pool (c_{p}).", f"{_POOL_LABELS[p][1]}碳库（c_{p}）碳储量。",
-        +1, "carbon") for p in POOLS],
-    I("carbon_stock_alt_tc", "t C", "情景碳储量", "Carbon stock, alternative",
-      "Carbon stock on the alternative land-cover raster.", "替代（情景）土地覆盖下的碳储量。", +1, "carbon"),
-    I("carbon_change_tc", "t C", "碳储量变化", "Carbon change",
-      "Alternative minus baseline stock (InVEST sequestration).", "情景碳储量减基准碳储量（InVEST 固碳量）。",
-      +1, "carbon"),
-    I("carbon_change_tco2e", "t CO2e", "碳储量变化（CO2当量）", "Carbon change (CO2e)",
-      "Carbon change x 44/12.", "碳储量变化 × 44/12。", +1, "carbon"),
-    I("carbon_sink_tco2_yr", "t CO2/yr", "年碳汇", "Annual carbon sink",
-      "Sum over classes of area (ha) x sink rate (t CO2/ha/yr).", "各类面积（公顷）× 碳汇速率之和。",
-      +1, "carbon"),
+    I("carbon_stock_tc", "t C", "碳储量", "Carbon stock", "四个碳库（InVEST）的碳储量：各像元覆盖面积（公顷）× 碳密度之和。",
+      "Stock in the four InVEST pools: sum over pixels of covered area (ha) x carbon density.", +1, "carbon",
+      fmt="{:,.0f}", summary=True),
+    I("carbon_stock_tco2e", "t CO2e", "碳储量（CO2当量）", "Carbon stock (CO2e)", "碳储量 × 44/12。",
+      "Carbon stock x 44/12.", +1, "carbon", fmt="{:,.0f}", summary=True),
+    *[I(f"carbon_{p}_tc", "t C", f"{POOL_LABELS[p].zh}碳储量", f"Carbon stock, {POOL_LABELS[p].en}",
+        f"{POOL_LABELS[p].zh}碳库（c_{p}）碳储量。", f"Carbon in the {POOL_LABELS[p].en} pool (c_{p}).",
+        +1, "carbon", fmt="{:,.0f}", pool=p) for p in POOLS],
+    I("carbon_stock_alt_tc", "t C", "情景碳储量", "Carbon stock, alternative", "替代（情景）土地覆盖下的碳储量。",
+      "Carbon stock on the alternative land-cover raster.", +1, "carbon", fmt="{:,.0f}", scenario=True),
+    I("carbon_change_tc", "t C", "碳储量变化", "Carbon change", "情景碳储量减基准碳储量（InVEST 固碳量）。",
+      "Alternative minus baseline stock (InVEST sequestration).", +1, "carbon", fmt="{:,.0f}", scenario=True),
+    I("carbon_change_tco2e", "t CO2e", "碳储量变化（CO2当量）", "Carbon change (CO2e)", "碳储量变化 × 44/12。",
+      "Carbon change x 44/12.", +1, "carbon", fmt="{:,.0f}", scenario=True),
+    I("carbon_sink_tco2_yr", "t CO2/yr", "年碳汇", "Annual carbon sink", "各类面积（公顷）× 碳汇速率之和。",
+      "Sum over classes of area (ha) x sink rate (t CO2/ha/yr).", +1, "carbon", fmt="{:,.0f}", summary=True),
 ]
 _GREEN = [
-    I("green_coverage_pct", "%", "绿化覆盖率", "Green coverage",
-      "Vegetated share (forest, shrub, grassland, wetland by default) of the park area with data.",
-      "有数据园区面积中植被（默认森林、灌木、草地、湿地）所占比例。", +1, "green"),
-    I("green_pass", "", "绿化覆盖率达标", "Green coverage passes",
-      "Green coverage at or above the threshold (15% by default, Anhui zero-carbon park criterion).",
-      "绿化覆盖率不低于阈值（默认 15%，零碳园区准入标准）。", +1, "green"),
-    I("green_over_cap", "", "超过绿地率上限提示", "Above 20% advisory",
-      "Green share above 20%: industrial-land green-space ratio (绿地率) cap; advisory only.",
-      "植被占比超过 20%：工业用地绿地率上限，仅为提示。", 0, "green"),
+    I("green_coverage_pct", "%", "绿化覆盖率", "Green coverage", "有数据园区面积中植被（默认森林、灌木、草地、湿地）所占比例。",
+      "Vegetated share (forest, shrub, grassland, wetland by default) of the park area with data.", +1, "green",
+      fmt="{:.1f}", summary=True),
+    I("green_pass", "", "绿化覆盖率达标", "Green coverage passes", "绿化覆盖率不低于阈值（默认 15%，零碳园区准入标准）。",
+      "Green coverage at or above the threshold (15% by default, Anhui zero-carbon park criterion).", +1, "green",
+      summary=True),
+    I("green_over_cap", "", "超过绿地率上限提示", "Above 20% advisory", "植被占比超过 20%：工业用地绿地率上限，仅为提示。",
+      "Green share above 20%: industrial-land green-space ratio (绿地率) cap; advisory only.", 0, "green"),
 ]
 _TRANSPORT = [
-    I(f"dist_{k}_km", "km", f"距{_KIND_LABELS[k][1]}距离", f"Distance to {_KIND_LABELS[k][0]}",
-      f"Geodesic distance from the park boundary to the nearest {_KIND_LABELS[k][0]} (0 if touching).",
-      f"园区边界到最近{_KIND_LABELS[k][1]}的大地线距离（相接或相交为 0）。", -1, "transport")
+    I(f"dist_{k}_km", "km", f"距{KIND_LABELS[k].zh}距离", f"Distance to {KIND_LABELS[k].en}",
+      f"园区边界到最近{KIND_LABELS[k].zh}的大地线距离（相接或相交为 0）。",
+      f"Geodesic distance from the park boundary to the nearest {KIND_LABELS[k].en} (0 if touching).", -1,
+      "transport", fmt="{:,.1f}", summary=True, transport_kind=k)
     for k in TRANSPORT_KINDS
 ]
 _CONFLICT = [
-    I("redline_overlap_km2", "km²", "与红线重叠面积", "Red-line overlap",
-      "Park area inside red-line / protected polygons (dissolved, no double counting).",
-      "园区与生态保护红线/保护地重叠面积（先融合，不重复计算）。", -1, "conflict"),
-    I("redline_overlap_pct", "%", "与红线重叠比例", "Red-line overlap share",
-      "Red-line overlap as a share of the park area.", "重叠面积占园区面积的比例。", -1, "conflict"),
-    I("zone", "", "所属屏障分区", "Zone", "Zone holding the largest share of the park.",
-      "园区面积占比最大的分区。", 0, "conflict"),
-    I("zone_share_pct", "%", "所属分区占比", "Share in zone", "Share of the park in that zone.",
-      "园区位于该分区的面积比例。", 0, "conflict"),
-    I("zones", "", "涉及分区", "Zones touched", "Every zone the park touches, largest share first.",
-      "园区涉及的所有分区（按占比从大到小）。", 0, "conflict"),
+    I("redline_overlap_km2", "km²", "与红线重叠面积", "Red-line overlap", "园区与生态保护红线/保护地重叠面积（先融合，不重复计算）。",
+      "Park area inside red-line / protected polygons (dissolved, no double counting).", -1, "conflict",
+      fmt="{:,.2f}", summary=True),
+    I("redline_overlap_pct", "%", "与红线重叠比例", "Red-line overlap share", "重叠面积占园区面积的比例。",
+      "Red-line overlap as a share of the park area.", -1, "conflict", fmt="{:.1f}", summary=True),
+    I("zone", "", "所属屏障分区", "Zone", "园区面积占比最大的分区。", "Zone holding the largest share of the park.",
+      0, "conflict", summary=True),
+    I("zone_share_pct", "%", "所属分区占比", "Share in zone", "园区位于该分区的面积比例。",
+      "Share of the park in that zone.", 0, "conflict", fmt="{:.1f}"),
+    I("zones", "", "涉及分区", "Zones touched", "园区涉及的所有分区（按占比从大到小）。",
+      "Every zone the park touches, largest share first.", 0, "conflict"),
 ]
 _QUALITY = [
-    I("reliability", "", "可靠性", "Reliability",
-      "'low' when the park spans fewer than ~100 land-cover pixels or little of it has data.",
-      "园区覆盖的土地覆盖像元少于约 100 个或数据覆盖不足时为“低”。", 0, "quality"),
-    I("reason", "", "原因", "Reason", "Why values are empty (e.g. park outside the raster).",
-      "数值为空的原因（如园区位于栅格范围外）。", 0, "quality"),
-    I("reason_zh", "", "原因（中文）", "Reason (Chinese)", "The reason, in Chinese.",
-      "数值为空的原因（中文）。", 0, "quality"),
-    I("warnings", "", "提示", "Warnings", "Assumptions and repairs that affect this row.",
-      "影响本行结果的假设与几何修复说明。", 0, "quality"),
+    I("reliability", "", "可靠性", "Reliability", "园区覆盖的土地覆盖像元少于约 100 个或数据覆盖不足时为“低”。",
+      "'low' when the park spans fewer than ~100 land-cover pixels or little of it has data.", 0, "quality",
+      summary=True),
+    I("reason", "", "原因", "Reason", "数值为空的原因（如园区位于栅格范围外）。",
+      "Why values are empty (e.g. park outside the raster).", 0, "quality"),
+    I("reason_zh", "", "原因（中文）", "Reason (Chinese)", "数值为空的原因（中文）。", "The reason, in Chinese.", 0,
+      "quality"),
+    I("warnings", "", "提示", "Warnings", "影响本行结果的假设与几何修复说明。",
+      "Assumptions and repairs that affect this row.", 0, "quality"),
     I("warnings_zh", "", "提示（中文）", "Warnings (Chinese)",
-      "The warnings, in Chinese: same notes in the same order, joined with \"；\".",
-      "影响本行结果的假设与几何修复说明（中文，与英文提示逐条对应，以“；”分隔）。", 0, "quality"),
+      "影响本行结果的假设与几何修复说明（中文，与英文提示逐条对应，以“；”分隔）。",
+      "The warnings, in Chinese: same notes in the same order, joined with \"；\".", 0, "quality"),
 ]
 
 INDICATORS: tuple[Indicator, ...] = tuple(_BASE + _LANDCOVER + _CARBON + _GREEN + _TRANSPORT
                                           + _CONFLICT + _QUALITY)
 BY_ID: dict[str, Indicator] = {ind.id: ind for ind in INDICATORS}
+POOL_IDS: dict[str, str] = {ind.pool: ind.id for ind in INDICATORS if ind.pool}  # pool -> column
 
 
 def get(id_: str) -> Indicator:
@@ -153,23 +199,44 @@ def columns_for(classes=CLASS_IDS, kinds=(), has_alt: bool = False, pools: bool 
     """Ordered output columns for a run: classes and transport kinds present, alternative or not."""
     cols = []
     for ind in INDICATORS:
-        if ind.kind == "landcover" and ind.id[3:-4] not in classes:
+        if ind.lc_class is not None and ind.lc_class not in classes:
             continue
-        if ind.kind == "transport" and ind.id[5:-3] not in kinds:
+        if ind.transport_kind is not None and ind.transport_kind not in kinds:
             continue
-        if ind.id in {"carbon_stock_alt_tc", "carbon_change_tc", "carbon_change_tco2e"} and not has_alt:
+        if ind.scenario and not has_alt:
             continue
-        if not pools and ind.id.startswith("carbon_") and ind.id[7:-3] in POOLS:
+        if ind.pool is not None and not pools:
             continue
-        if not conflicts and ind.kind == "conflict":
+        if ind.group == "conflict" and not conflicts:
             continue
         cols.append(ind.id)
     return cols
 
 
+def summary_columns(present: Iterable[str] | None = None, exclude: Iterable[str] = ()) -> list[str]:
+    """The ``summary=True`` columns in table order; only those in ``present`` when given."""
+    have = None if present is None else {str(c) for c in present}
+    drop = set(exclude)
+    return [ind.id for ind in INDICATORS
+            if ind.summary and ind.id not in drop and (have is None or ind.id in have)]
+
+
+def formats(columns: Iterable[str] | None = None) -> dict[str, str]:
+    """id → display format of the indicator columns that have one (for ``Styler.format``)."""
+    cols = BY_ID if columns is None else [c for c in columns if c in BY_ID]
+    return {c: BY_ID[c].fmt for c in cols if BY_ID[c].fmt}
+
+
 def table_frame(lang: str | None = None):
-    """The declared table as a DataFrame (for the Excel 'indicators' sheet and the docs)."""
+    """The declared table as a DataFrame (for the Excel 'columns' sheet and the docs)."""
     import pandas as pd
 
-    df = pd.DataFrame([ind.__dict__ for ind in INDICATORS])
-    return df if lang is None else df.assign(label=df[f"label_{lang}"], description=df[f"description_{lang}"])
+    rows = [{"id": i.id, "unit": i.unit, "label_zh": i.text.zh, "label_en": i.text.en,
+             "description_zh": i.about.zh, "description_en": i.about.en, "direction": i.direction,
+             "group": i.group, "kind": i.group, "fmt": i.fmt, "summary": i.summary, "lc_class": i.lc_class,
+             "pool": i.pool, "transport_kind": i.transport_kind, "scenario": i.scenario} for i in INDICATORS]
+    df = pd.DataFrame(rows)
+    if lang is None:
+        return df
+    return df.assign(label=[i.label(lang) for i in INDICATORS],
+                     description=[i.description(lang) for i in INDICATORS])

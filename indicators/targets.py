@@ -23,6 +23,7 @@ Progress rule (stated to users, see ``STATUS_RULE``), in "good-direction" units
 """
 from __future__ import annotations
 
+import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,6 +101,23 @@ def normalise_stats(df: pd.DataFrame) -> pd.DataFrame:
     for c in ("indicator", "region", "unit", "source"):
         out[c] = out[c].fillna("").astype(str).str.strip()
     return out.sort_values(["indicator", "region", "year"]).reset_index(drop=True)
+
+
+def read_stats_bytes(data: bytes) -> pd.DataFrame:
+    """CSV bytes of official statistics (UTF-8 with or without BOM, else GB18030) → DataFrame of
+    strings, not yet validated (``validate_stats`` does that). Raises InputError."""
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(enc)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise InputError("文件不是 UTF-8 或 GB18030 文本", "the file is not UTF-8 or GB18030 text")
+    try:
+        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+        raise InputError(f"无法解析为 CSV 表格：{e}", f"not a readable CSV table: {e}") from None
 
 
 def validate_stats(df: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:

@@ -24,7 +24,7 @@ import pandas as pd
 
 from indicators import carbon
 from indicators.landcover import check_legend, classes_from_codes, zonal_codes
-from indicators.legends import CLASS_IDS, Legend, get_legend
+from layers.legends import CLASS_IDS, Legend, get_legend
 
 ALGO_VERSION = "zonestats-1"  # part of every cache key: bump when the numbers change
 LEVELS = ("province", "zone", "prefecture", "county")

@@ -10,12 +10,12 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from indicators import table as ind
-from indicators.legends import CLASSES
+from layers.legends import CLASSES
 import reports
-from layers import catalog, readers
+from layers import readers
 from ui import mapview
-from core.i18n import t
-from ui import common, parks
+from core.i18n import pick, t
+from ui import common, parks, report, tables
 
 lg = common.page("parks.title", "parks.intro")
 store = common.store()
@@ -24,46 +24,45 @@ geo = parks.current_parks()
 
 # ---------------------------------------------------------------- indicators table
 st.warning(t("parks.demo_note", lg))
-cols = ["park_id", "name", "source", "area_km2", "carbon_stock_tc", "carbon_stock_tco2e",
-        "carbon_sink_tco2_yr", "green_coverage_pct", "green_pass", "dist_airport_km",
-        "redline_overlap_km2", "redline_overlap_pct", "zone", "reliability"]
+# the indicator table's summary columns (park id and name first), the park's source after them
+cols = ind.summary_columns(df.columns)
+cols.insert(cols.index("name") + 1, "source")
 view = df[cols].copy()
 view["source"] = [t(f"parks.source.{s}", lg) for s in view["source"]]
-labels = {c: (ind.label(c, lg, with_unit=True) if c != "source" else t("parks.col.source", lg)) for c in cols}
+view["reliability"] = [reports.value_text("reliability", v, lg) for v in view["reliability"]]
+extra = report.park_columns()
+heads = tables.headers(cols, lg, extra)  # id -> label (unit), in the UI language
 
 
 def _colour(row):
     out = [""] * len(row)
-    g = row["green_pass"]
+    g = row[heads["green_pass"]]
     if not pd.isna(g):  # NA: no land-cover data under the park (reason shown below the table)
         out[cols.index("green_pass")] = "background-color: #d7f2dc" if g else "background-color: #f9d6d5"
-    r = row["redline_overlap_km2"]
+    r = row[heads["redline_overlap_km2"]]
     if not pd.isna(r) and r > 0:
         out[cols.index("redline_overlap_km2")] = "background-color: #f9d6d5"
     return out
 
 
-styled = view.style.apply(_colour, axis=1).format(
-    {"area_km2": "{:,.2f}", "carbon_stock_tc": "{:,.0f}", "carbon_stock_tco2e": "{:,.0f}",
-     "carbon_sink_tco2_yr": "{:,.0f}", "green_coverage_pct": "{:.1f}", "dist_airport_km": "{:.1f}",
-     "redline_overlap_km2": "{:.2f}", "redline_overlap_pct": "{:.1f}"}, na_rep="—")
-st.dataframe(styled.relabel_index([labels[c] for c in cols], axis=1), hide_index=True,
-             width="stretch", key="parks_table")
+styled = tables.labelled(view, lg, extra).style.apply(_colour, axis=1).format(
+    tables.formats(cols, lg, extra), na_rep="—")
+st.dataframe(styled, hide_index=True, width="stretch", key="parks_table")
 low = df[df["reliability"] != "ok"]
 if len(low):
     st.info(t("parks.reliability_note", lg, n=len(low)))
 bad = df[df["reason"].fillna("") != ""]
 for r in bad.itertuples():
-    st.caption(f"{r.park_id} · {r.name}: {r.reason_zh if lg == 'zh' else r.reason}")
+    st.caption(f"{r.park_id} · {r.name}: {pick(r.reason_zh, r.reason, lg)}")
 
 # ---------------------------------------------------------------- exports
 st.subheader(t("parks.export", lg))
 e1, e2, e3, e4 = st.columns(4)
 export_gdf = geo[["park_id", "geometry"]].merge(df, on="park_id")
 # files are built only when clicked (deferred data)
-e1.download_button("CSV", lambda: df.to_csv(index=False).encode("utf-8-sig"), "parks_indicators.csv",
+e1.download_button("CSV", lambda: reports.csv_bytes(df), "parks_indicators.csv",
                    "text/csv", key="dl_csv", on_click="ignore")
-e2.download_button("Excel", lambda: reports.excel_bytes({"parks": df}, lg), "parks_indicators.xlsx",
+e2.download_button("Excel", lambda: report.parks_excel(df, lg), "parks_indicators.xlsx",
                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="dl_xlsx",
                    on_click="ignore")
 e3.download_button("GeoJSON", lambda: reports.geojson_bytes(export_gdf), "parks_indicators.geojson",
@@ -83,7 +82,7 @@ c3.metric(ind.label("green_coverage_pct", lg, True), f"{row['green_coverage_pct'
 c4.metric(ind.label("redline_overlap_pct", lg, True), f"{row['redline_overlap_pct']:.1f}")
 left, mid, right = st.columns(3)
 with left:
-    comp = pd.DataFrame({"class": [c.label_zh if lg == "zh" else c.label_en for c in CLASSES],
+    comp = pd.DataFrame({"class": [pick(c.label_zh, c.label_en, lg) for c in CLASSES],
                          "km2": [row[f"lc_{c.id}_km2"] for c in CLASSES], "color": [c.color for c in CLASSES]})
     comp = comp[comp["km2"] > 0]
     fig = px.pie(comp, names="class", values="km2", color="class",
@@ -97,30 +96,20 @@ with mid:
     fig.update_layout(height=300, margin=dict(l=0, r=0, t=40, b=0))
     st.plotly_chart(fig, width="stretch")
 with right:  # the map zoomed to the selected park
-    g = geo[geo["park_id"] == pid].geometry.iloc[0]
-    x0, y0, x1, y1 = g.bounds
-    pad = max(x1 - x0, y1 - y0) * 1.5 + 0.01
-    pm = mapview.new_map(lg, fit=[[y0 - pad, x0 - pad], [y1 + pad, x1 + pad]])
-    red, _ = common.load_layer("protection_proxy")
-    near = red.cx[x0 - pad:x1 + pad, y0 - pad:y1 + pad]
-    if len(near):
-        folium.GeoJson(mapview.geojson_for(near, catalog.BY_ID["protection_proxy"], gcj=False, simplify_deg=0),
-                       style_function=lambda f: {"color": "#c62828", "weight": 1, "fillOpacity": 0.15,
-                                                 "dashArray": "6 4"}).add_to(pm)
-    folium.GeoJson(shapely.geometry.mapping(g), style_function=lambda f: {
-        "color": "#6a1b9a", "weight": 3, "fillColor": "#e040fb", "fillOpacity": 0.4}).add_to(pm)
+    pm = mapview.park_detail_map(geo[geo["park_id"] == pid].geometry.iloc[0], lg,
+                                 redline=common.load_layer("protection_proxy")[0])
     st_folium(pm, height=300, use_container_width=True, returned_objects=[], key=f"park_map_{pid}")
 dist_cols = [c for c in df.columns if c.startswith("dist_") and c.endswith("_km")]
 facts = {ind.label(c, lg, True): f"{row[c]:.1f}" for c in dist_cols}
 facts[ind.label("zone", lg)] = row["zone"]
 facts[ind.label("redline_overlap_km2", lg, True)] = f"{row['redline_overlap_km2']:.2f}"
-facts[ind.label("reliability", lg)] = row["reliability"]
+facts[ind.label("reliability", lg)] = reports.value_text("reliability", row["reliability"], lg)
 st.table(pd.DataFrame({"": list(facts), " ": list(facts.values())}).set_index(""))
-note = row.get("warnings_zh" if lg == "zh" else "warnings")
+note = pick(row.get("warnings_zh"), row.get("warnings"), lg)
 if isinstance(note, str) and note:
     st.caption(note)
 with st.expander(t("parks.definitions", lg)):
-    st.dataframe(ind.table_frame(lg)[["id", "unit", "label", "description", "direction"]],
+    st.dataframe(tables.labelled(ind.table_frame(lg)[["id", "label", "unit", "description", "direction"]], lg),
                  hide_index=True, width="stretch")
 
 # ---------------------------------------------------------------- add parks
@@ -168,7 +157,7 @@ with tab_up:
         else:
             gdf = res.gdf
             for zh, en in res.notes:
-                st.caption(en if lg == "en" else zh)
+                st.caption(pick(zh, en, lg))
             cols_ = [c for c in gdf.columns if c != gdf.geometry.name]
             guess = readers._first(cols_, readers.NAME_FIELDS)
             name_field = st.selectbox(t("parks.name_field", lg), ["—"] + cols_,
@@ -233,8 +222,9 @@ if len(mine):
                        "source": [t(f"parks.source.{s}", lg) for s in mine["source"]],
                        "delete": False})
     edited = st.data_editor(ed, hide_index=True, disabled=["park_id", "source"], key="parks_editor",
-                            column_config={"name": t("parks.col.name", lg), "delete": t("parks.col.delete", lg),
-                                           "source": t("parks.col.source", lg)})
+                            column_config=tables.column_config(ed.columns, lg, {
+                                "name": t("parks.col.name", lg), "delete": t("parks.col.delete", lg),
+                                "source": t("parks.col.source", lg)}))
     if st.button(t("parks.manage.apply", lg), key="parks_manage_apply"):
         renamed = 0
         for (_, old), (_, new) in zip(ed.iterrows(), edited.iterrows()):
@@ -252,7 +242,9 @@ if len(mine):
                               key="parks_attr_target")
         attrs = mine.loc[mine["park_id"] == target, "attrs"].iloc[0] or {}
         at_df = pd.DataFrame({"key": list(attrs), "value": [str(v) for v in attrs.values()]})
-        at_ed = st.data_editor(at_df, num_rows="dynamic", hide_index=True, key="parks_attr_editor")
+        at_ed = st.data_editor(at_df, num_rows="dynamic", hide_index=True, key="parks_attr_editor",
+                               column_config=tables.column_config(at_df.columns, lg, {
+                                   "key": t("parks.col.attr_key", lg), "value": t("parks.col.attr_value", lg)}))
         if st.button(t("parks.attrs.save", lg), key="parks_attr_save"):
             new = {str(k): v for k, v in zip(at_ed["key"], at_ed["value"]) if str(k).strip()}
             store.update_park_attrs(target, new)

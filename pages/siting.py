@@ -8,7 +8,8 @@ from indicators import siting
 from indicators import table as ind
 from core.errors import InputError
 from core.i18n import t
-from ui import common, parks, report
+from core.text import Text
+from ui import common, parks, report, tables
 
 lg = common.page("siting.title", "siting.intro")
 store = common.store()
@@ -66,23 +67,26 @@ with right:
     try:
         ranked = siting.rank(sub, raw_w, criteria, exclude_redline=exclude, green_threshold_pct=green)
     except InputError as e:
-        st.error(e.en if lg == "en" else e.zh)
+        st.error(e.message(lg))
         st.stop()
     w = ranked.attrs["weights"]
     st.caption(t("siting.weights_norm", lg) + " · ".join(
         f"{ind.label(c, lg)} {w[c]:.0%}" for c in criteria if w[c] > 0))
     dirs = siting.directions_frame(criteria)
-    reason_col = "exclusion_reason_en" if lg == "en" else "exclusion_reason_zh"
-    note_col = "flag_note_en" if lg == "en" else "flag_note_zh"
+    reasons = [Text(zh, en).pick(lg) for zh, en in zip(ranked["exclusion_reason_zh"], ranked["exclusion_reason_en"])]
+    notes = [Text(zh, en).pick(lg) for zh, en in zip(ranked["flag_note_zh"], ranked["flag_note_en"])]
     table_ = pd.DataFrame({
-        t("siting.col.rank", lg): ranked["rank"], t("siting.col.park", lg): ranked["park_id"] + " · " + ranked["name"],
-        t("siting.col.score", lg): ranked["score"].round(3),
-        t("siting.col.excluded", lg): ranked[reason_col].where(ranked["excluded"], ""),
-        t("siting.col.flag", lg): ranked[note_col].where(ranked["flag_green"], ""),
+        "rank": ranked["rank"], "park": ranked["park_id"] + " · " + ranked["name"],
+        "score": ranked["score"].round(3),
+        "excluded": pd.Series(reasons, index=ranked.index).where(ranked["excluded"], ""),
+        "flag_green": pd.Series(notes, index=ranked.index).where(ranked["flag_green"], ""),
     })
-    st.dataframe(table_, hide_index=True, width="stretch", key="siting_table")
-    for r in ranked[ranked["excluded"]].itertuples():
-        st.error(f"{r.park_id} · {r.name}: {getattr(r, reason_col)}")
+    st.dataframe(tables.labelled(table_, lg, {"park": t("siting.col.park", lg), "excluded": t("siting.col.excluded", lg),
+                                              "flag_green": t("siting.col.flag", lg)}),
+                 hide_index=True, width="stretch", key="siting_table")
+    for r, reason in zip(ranked.itertuples(), reasons):
+        if r.excluded:
+            st.error(f"{r.park_id} · {r.name}: {reason}")
     ok = ranked[~ranked["excluded"]].head(8)
     if len(ok):
         fig = go.Figure()
@@ -95,19 +99,22 @@ with right:
                           title=t("siting.radar", lg), margin=dict(l=30, r=30, t=50, b=20))
         st.plotly_chart(fig, width="stretch")
 with st.expander(t("siting.directions", lg)):
-    st.dataframe(dirs, hide_index=True, width="stretch")
+    st.dataframe(tables.labelled(pd.DataFrame({
+        "id": dirs["id"], "label": [Text(zh, en).pick(lg) for zh, en in zip(dirs["label_zh"], dirs["label_en"])],
+        "unit": dirs["unit"], "direction": dirs["table_direction"], "siting_direction": dirs["siting_direction"],
+        "description": [Text(zh, en).pick(lg) for zh, en in zip(dirs["note_zh"], dirs["note_en"])]}), lg),
+        hide_index=True, width="stretch", key="siting_directions")
 
 st.subheader(t("siting.sensitivity", lg))
 sens = siting.sensitivity(sub, raw_w, 0.10, criteria, exclude_redline=exclude, green_threshold_pct=green)
 if sens.empty:
     st.success(t("siting.stable", lg))
 else:
-    lab = "criterion_label_en" if lg == "en" else "criterion_label_zh"
-    st.dataframe(pd.DataFrame({
-        t("siting.col.criterion", lg): sens[lab], t("siting.col.change", lg): sens["change"],
-        t("siting.col.park", lg): sens["park_id"] + " · " + sens["name"],
-        t("siting.col.from", lg): sens["rank_from"], t("siting.col.to", lg): sens["rank_to"]}),
-        hide_index=True, width="stretch")
+    st.dataframe(tables.labelled(pd.DataFrame({
+        "criterion": [Text(zh, en).pick(lg) for zh, en in zip(sens["criterion_label_zh"], sens["criterion_label_en"])],
+        "change": sens["change"], "park": sens["park_id"] + " · " + sens["name"],
+        "rank_from": sens["rank_from"], "rank_to": sens["rank_to"]}), lg, {"park": t("siting.col.park", lg)}),
+        hide_index=True, width="stretch", key="siting_sensitivity")
 
 # ---- save, export, share
 st.subheader(t("siting.save", lg))

@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import paths
 from layers.store import Store
+from reports import column_label
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -72,9 +73,10 @@ def test_upload_each_format_adds_parks_with_indicators(store, tmp_path, fmt):
     assert [u.value for u in at.file_uploader] == [None]
     expected = "上传园区甲"
     assert saved["name"].iloc[0] == expected, saved["name"].iloc[0]
-    table = at.dataframe[0].value
-    row = table[table["name"] == expected]
-    assert len(row) == 1 and np.isfinite(row["carbon_stock_tc"].iloc[0]) and row["area_km2"].iloc[0] > 1
+    table = at.dataframe[0].value  # headers are labels with units (English UI)
+    row = table[table[column_label("name", "en")] == expected]
+    assert len(row) == 1 and np.isfinite(row[column_label("carbon_stock_tc", "en")].iloc[0])
+    assert row[column_label("area_km2", "en")].iloc[0] > 1
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
@@ -120,7 +122,7 @@ def test_script_in_park_name_is_shown_as_text(store):
     at = page("parks.py")
     at.run()
     assert not at.exception
-    assert "<script>alert(1)</script>" in set(at.dataframe[0].value["name"])  # data, not markup
+    assert "<script>alert(1)</script>" in set(at.dataframe[0].value[column_label("name", "en")])  # data, not markup
 
 
 # ---- constructed siting case on real MODIS pixels ----------------------------------------------

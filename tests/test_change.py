@@ -8,7 +8,7 @@ import rasterio
 from affine import Affine
 
 from indicators import change
-from indicators.legends import CLASS_IDS, CLCD
+from layers.legends import CLASS_IDS, CLCD
 from tests.test_zonestats import ALBERS, PX, X0, Y0, make_raster, px_box
 
 KM2 = 900 / 1e6

@@ -20,7 +20,7 @@ from indicators import table
 from indicators.__main__ import main
 from core.text import Text
 from indicators.engine import compute_parks, join_notes, prepare_parks
-from indicators.legends import CLASS_IDS, load_legend_csv
+from layers.legends import CLASS_IDS, load_legend_csv
 from tests.indicator_fixtures import legend_csv, parks_gdf, pools_csv, write_raster
 
 REPO = Path(__file__).resolve().parent.parent
@@ -202,6 +202,12 @@ def test_cli_csv_has_chinese_columns(cli_inputs):
 def test_cli_other_formats_keep_chinese_columns(cli_inputs, ext):
     assert main(_args(cli_inputs, f"out.{ext}")) == 0
     path = cli_inputs / f"out.{ext}"
-    df = (pd.read_excel(path, sheet_name="parks", keep_default_na=False) if ext == "xlsx"
-          else pd.DataFrame(gpd.read_file(path).drop(columns="geometry")))
+    if ext == "xlsx":  # Excel has labelled headers (Chinese by default): map them back to the ids
+        import reports
+
+        df = pd.read_excel(path, sheet_name="parks", keep_default_na=False)
+        assert {"原因", "原因（中文）", "提示", "提示（中文）"} <= set(df.columns)
+        df = df.rename(columns={v: k for k, v in reports.labels_for(list(table.BY_ID), "zh").items()})
+    else:
+        df = pd.DataFrame(gpd.read_file(path).drop(columns="geometry"))
     _check_cli(df)

@@ -12,6 +12,8 @@ import pytest
 import shapely
 from affine import Affine
 
+import reports
+from indicators import table
 from indicators.__main__ import main
 from tests.indicator_fixtures import legend_csv, parks_gdf, pools_csv, pools_frame, write_raster
 
@@ -69,9 +71,39 @@ def test_cli_csv_and_xlsx_subprocess(inputs):
     assert list(df["green_pass"].iloc[:2]) == [True, True] and pd.isna(df["green_pass"].iloc[2])
     res = _cli(_args(inputs, "out.xlsx"))
     assert res.returncode == 0, res.stderr
-    _check(pd.read_excel(inputs / "out.xlsx", sheet_name="parks"))
-    sheet = pd.read_excel(inputs / "out.xlsx", sheet_name="indicators")
-    assert {"id", "unit", "label_zh", "label_en", "direction"} <= set(sheet.columns)
+    # Excel is read by people: labelled headers (Chinese by default), ids in the "columns" sheet
+    xl = pd.read_excel(inputs / "out.xlsx", sheet_name="parks")
+    assert "碳储量 (t C)" in xl.columns and "carbon_stock_tc" not in xl.columns
+    ids = {v: k for k, v in reports.labels_for(list(table.BY_ID), "zh").items()}
+    _check(xl.rename(columns=ids))
+    sheet = pd.read_excel(inputs / "out.xlsx", sheet_name="columns")
+    assert list(sheet.columns[:4]) == ["字段", "名称", "单位", "说明"]
+    assert set(df.columns) <= set(sheet["字段"])
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_cli_excel_has_the_same_headers_as_the_ui_excel(inputs, monkeypatch, lang):
+    """``--out x.xlsx --lang`` writes the Parks page's Excel headers for the same result."""
+    import reports.table
+    from ui import report
+
+    seen = {}
+    real = reports.table.write_table
+
+    def spy(result, out, geoms=None, lang="zh"):
+        seen["result"] = result
+        return real(result, out, geoms, lang=lang)
+
+    monkeypatch.setattr(reports.table, "write_table", spy)
+    assert main(_args(inputs, "cli.xlsx", "--lang", lang)) == 0
+    cli = (inputs / "cli.xlsx").read_bytes()
+    ui = report.parks_excel(seen["result"], lang)
+    for sheet in ("parks", "columns"):
+        assert reports.header_row(cli, sheet) == reports.header_row(ui, sheet)
+    heads = reports.header_row(cli, "parks")
+    assert heads[:2] == (["园区编号", "园区名称"] if lang == "zh" else ["Park ID", "Name"])
+    assert not set(heads) & set(seen["result"].columns)  # no raw id as a header
+    assert ("距铁路距离 (km)" if lang == "zh" else "Distance to railway (km)") in heads
 
 
 @pytest.mark.parametrize("ext", ["geojson", "gpkg", "parquet"])

@@ -11,7 +11,7 @@ from indicators import table
 from indicators.carbon import CO2_PER_C, load_pools, load_sink_rates
 from indicators.engine import compute_parks
 from core.errors import InputError
-from indicators.legends import BUILTIN, CLASS_IDS, load_legend_csv
+from layers.legends import BUILTIN, CLASS_IDS, load_legend_csv
 from tests.indicator_fixtures import POOLS, brute_distance_km, legend_csv, parks_gdf, pools_csv, pools_frame, write_raster
 
 T = Affine(30, 0, 0, 0, -30, 600)  # 20 x 20 cells of 30 m (0.09 ha) in China Albers

@@ -10,7 +10,7 @@ from affine import Affine
 from indicators.coverage import coverage, pieces, strip_cells
 from core.errors import InputError
 from indicators.landcover import class_areas, ellipsoidal_cell_area_m2, raster_class_totals, zonal_codes
-from indicators.legends import get_legend, load_legend_csv
+from layers.legends import get_legend, load_legend_csv
 from tests.indicator_fixtures import ALBERS, geodesic_area_m2, legend_csv, parks_gdf, write_raster
 
 

@@ -81,7 +81,7 @@ def test_excel_sheets_headers_units_and_indicators_sheet():
     long_name = "a/very:long*sheet?name[with]bad\\chars and more than 31"
     data = reports.excel_bytes({"parks": ind, "ranking": ranked, long_name: cl, "Parks": ind.head(1)}, lang="zh")
     wb = openpyxl.load_workbook(io.BytesIO(data))
-    assert wb.sheetnames[:2] == ["parks", "ranking"] and wb.sheetnames[-1] == "indicators"
+    assert wb.sheetnames[:2] == ["parks", "ranking"] and wb.sheetnames[-1] == reports.COLUMNS_SHEET == "columns"
     for name in wb.sheetnames:
         assert len(name) <= 31 and not set(name) & set("[]:*?/\\")
     assert len({n.lower() for n in wb.sheetnames}) == len(wb.sheetnames)
@@ -94,7 +94,7 @@ def test_excel_sheets_headers_units_and_indicators_sheet():
     assert wb["parks"].cell(3, heads.index("距机场距离 (km)") + 1).value is None
     w = wb["parks"].cell(3, heads.index("提示") + 1)
     assert w.data_type == "s" and w.value.startswith("=HYPERLINK")
-    doc = wb["indicators"]
+    doc = wb["columns"]
     ids = [doc.cell(r, 1).value for r in range(2, doc.max_row + 1)]
     assert set(table.BY_ID) <= set(ids) and "score" in ids and "norm_carbon_stock_tc" in ids
     rheads = [c.value for c in wb["ranking"][1]]
@@ -220,3 +220,59 @@ def test_excel_of_engine_output_labels_every_column(tmp_path):
         assert len(heads) == len(df.columns)
         assert not set(heads) & set(df.columns)  # every id replaced by its label
         assert ("碳储量 (t C)" if lang == "zh" else "Carbon stock (t C)") in heads
+
+
+def test_columns_sheet_defines_every_column_in_the_chosen_language():
+    wb = openpyxl.load_workbook(io.BytesIO(reports.excel_bytes({"parks": _indicators()}, lang="zh")))
+    doc = wb["columns"]
+    assert [c.value for c in doc[1]][:4] == ["字段", "名称", "单位", "说明"]
+    rows = {doc.cell(r, 1).value: [doc.cell(r, j).value for j in range(2, 5)] for r in range(2, doc.max_row + 1)}
+    assert rows["carbon_stock_tc"][:2] == ["碳储量", "t C"] and rows["carbon_stock_tc"][2].startswith("四个碳库")
+    wb = openpyxl.load_workbook(io.BytesIO(reports.excel_bytes({"parks": _indicators()}, lang="en")))
+    assert [c.value for c in wb["columns"][1]][:4] == ["Column", "Label", "Unit", "Description"]
+
+
+def test_excel_serves_other_pages_sheets_index_and_page_columns():
+    """The Targets page's tables (named index, no columns sheet) and page-only columns."""
+    from core.text import Text
+
+    m = pd.DataFrame([[1.0, 2.0]], columns=["a", "b"], index=pd.Index(["森林"], name="baseline → later (km²)"))
+    wb = openpyxl.load_workbook(io.BytesIO(reports.excel_bytes({"z": m}, "en", indicators_sheet=False, index="auto")))
+    assert wb.sheetnames == ["z"] and wb["z"].cell(1, 1).value == "baseline → later (km²)"
+    assert wb["z"].cell(2, 1).value == "森林" and wb["z"].max_column == 3
+    data = reports.excel_bytes({"parks": _indicators().assign(source="x")}, "zh", extra={"source": Text("来源", "Source")})
+    assert "来源" in reports.header_row(data, "parks")
+
+
+def test_labels_for_never_repeats_a_header_and_page_helpers():
+    heads = reports.labels_for(["warnings", "flag_note_zh", "park_id"], "zh")
+    assert len(set(heads.values())) == 3 and heads["park_id"] == "园区编号"
+    assert reports.value_text("reliability", "low", "zh") == "低" and reports.value_text("zone", "x", "zh") == "x"
+    df = reports.relabel(_indicators(), "zh")
+    assert "碳储量 (t C)" in df.columns and "carbon_stock_tc" not in df.columns
+
+
+def test_csv_and_parquet_keep_stable_ids(tmp_path):
+    g = _parks_with_indicators()
+    assert reports.csv_bytes(g).decode("utf-8-sig").splitlines()[0].startswith("park_id,name,")
+    p = tmp_path / "p.parquet"
+    p.write_bytes(reports.parquet_bytes(g))
+    back = gpd.read_parquet(p)
+    assert "carbon_stock_tc" in back.columns and back.crs.to_epsg() == 4526
+
+
+def test_write_table_every_format(tmp_path):
+    ind = _indicators()
+    ind["green_pass"] = pd.array([True, None, False, True], dtype="boolean")  # NA as the engine writes it
+    geoms = _parks().to_crs(4526).geometry
+    for ext in reports.OUT_FORMATS:
+        out = reports.write_table(ind, tmp_path / f"t{ext}", geoms, lang="en")
+        assert out.stat().st_size > 0
+    assert reports.header_row((tmp_path / "t.xlsx").read_bytes(), "parks")[:2] == ["Park ID", "Name"]
+    back = gpd.read_file(tmp_path / "t.gpkg")
+    assert back["green_pass"].isna().tolist() == [False, True, False, False]
+    assert gpd.read_file(tmp_path / "t.geojson").crs.to_epsg() == 4326
+    from core.errors import InputError
+
+    with pytest.raises(InputError):
+        reports.write_table(ind, tmp_path / "t.txt")

@@ -204,7 +204,7 @@ def test_ui_import_paths_validate_before_saving(dataset, tmp_path, monkeypatch, 
 
     from layers import stats_store
     from layers.store import Store
-    from ui import targets as ui
+    from ui import raster_sources, targets as ui
 
     s = Store(tmp_path / "u.duckdb")
     stats_store.ensure(s, tg.load_seed_stats())
@@ -227,9 +227,9 @@ def test_ui_import_paths_validate_before_saving(dataset, tmp_path, monkeypatch, 
     from tests.hostile import corpus
 
     tif.write_bytes(corpus.tif())  # a real (small) GeoTIFF: empty files are refused by the check
-    assert ui.check_raster_path(str(tif)) == tif.resolve()
+    assert raster_sources.check_raster_path(str(tif)) == tif.resolve()
     with pytest.raises(InputError):
-        ui.check_raster_path(str(tmp_path / "x.csv"))
+        raster_sources.check_raster_path(str(tmp_path / "x.csv"))
     monkeypatch.setenv("GANSU_RASTER_ROOTS", str(tmp_path / "elsewhere"))
     with pytest.raises(InputError, match="not allowed"):
-        ui.check_raster_path(str(tif))
+        raster_sources.check_raster_path(str(tif))

@@ -111,6 +111,7 @@ def _copy_landcover(dst: Path) -> Path:
 def test_second_visit_reads_the_cache_not_the_raster(dataset, tmp_path, monkeypatch, raster_reads):
     import streamlit as st
 
+    from ui import jobs
     from ui import targets as ui
 
     raster = _copy_landcover(tmp_path / "lc_copy.tif")
@@ -129,7 +130,7 @@ def test_second_visit_reads_the_cache_not_the_raster(dataset, tmp_path, monkeypa
 
     # second visit: new session, in-memory caches and jobs dropped: only the store remains
     st.cache_data.clear()
-    ui._JOBS.clear()
+    jobs.clear()
     units0 = raster_reads["units"]
     at2 = run("en", **state)
     assert raster_reads["passes"] == passes0 + 1
@@ -173,23 +174,24 @@ def test_excel_exports_hold_progress_and_transition_matrices(dataset, tmp_path):
     from indicators import change
     from indicators import targets as tg
     from tests.test_change import ALBERS, make_raster, px_box
+    from ui import charts
     from ui import targets as ui
     import geopandas as gpd
 
     tdf = tg.load_targets()
     view = ui.progress_view(tdf, tg.load_seed_stats(), "zh")
-    wb = openpyxl.load_workbook(io.BytesIO(ui.excel_bytes({"目标进展": view, "targets": tdf})))
-    assert wb.sheetnames == ["目标进展", "targets"]
+    wb = openpyxl.load_workbook(io.BytesIO(ui.workbook({"目标进展": view, "targets": tdf}, "zh")))
+    assert wb.sheetnames[:2] == ["目标进展", "targets"]  # (+ the sheet reports.excel_bytes adds describing columns)
     assert wb["目标进展"].max_row == len(view) + 1
     a = np.arange(1, 10, dtype=np.uint8).repeat(4).reshape(6, 6)
     zones = gpd.GeoDataFrame({"n": ["z"]}, geometry=[px_box(0, 0, 6, 6)], crs=ALBERS)
     res = change.transitions(zones, make_raster(tmp_path / "a.tif", a), make_raster(tmp_path / "b.tif", a[::-1]),
                              "clcd", names=["z"])
     sheets = {ui.zone_label(k, "en"): ui.matrix_labelled(v, "en") for k, v in res.matrices.items()}
-    wb = openpyxl.load_workbook(io.BytesIO(ui.excel_bytes(sheets)))
+    wb = openpyxl.load_workbook(io.BytesIO(ui.workbook(sheets, "en")))
     ws = wb["z"]
     assert ws.cell(1, 1).value == "baseline → later (km²)"
     assert ws.max_row == 10 and ws.max_column == 10  # 9 classes + header
-    fig = ui.trajectory_figure(tdf, tg.load_seed_stats(), "forest_coverage_pct", "甘肃省", "en")
-    html = ui.figure_html(fig)
+    fig = charts.trajectory_figure(tdf, tg.load_seed_stats(), "forest_coverage_pct", "甘肃省", "en")
+    html = charts.figure_html(fig)
     assert len(html) > 1_000_000 and b'src="http' not in html  # plotly.js inlined: opens offline

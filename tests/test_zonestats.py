@@ -11,7 +11,7 @@ import shapely
 from affine import Affine
 
 from indicators import zonestats
-from indicators.legends import CLASS_IDS
+from layers.legends import CLASS_IDS
 
 ALBERS = "+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +x_0=0 +y_0=0 +ellps=WGS84 +units=m +no_defs"
 X0, Y0, PX = -200_000.0, 4_000_000.0, 30.0  # 30 m equal-area pixels: 900 m² each

@@ -1,16 +1,23 @@
-"""Headline figures for the Home page, computed from the data (cached by build and upload)."""
+"""The Home page's pieces: headline figures computed from the data (cached by build and upload),
+the parks count (illustrative + the user's saved parks, so a save shows at once), the zone-area
+table and the land-cover chart."""
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
-from core import paths
-from indicators.legends import CLASS_BY_ID
-from core import crs
-from ui import common
+from core import crs, paths
+from core.i18n import pick, t
+from layers.legends import CLASS_BY_ID
+from ui import charts, common
+from ui import parks as parks_ui
+from ui import raster_sources
 
 
 @st.cache_data(show_spinner=False)
 def headline(build: str, zones_upload: str | None) -> dict:
+    """Province area, counts, zone areas and land-cover shares (illustrative parks only: the
+    user's parks change without a rebuild, see ``n_parks``)."""
     from indicators.landcover import raster_class_totals
 
     province = common._load_layer("province", build, None)
@@ -23,7 +30,7 @@ def headline(build: str, zones_upload: str | None) -> dict:
     zrows = [{"name_zh": a, "name_en": b, "area_km2": round(float(x), 0),
               "share_pct": round(100 * float(x) / area, 1)}
              for a, b, x in zip(zones["name_zh"], zones["name_en"], zone_area)]
-    per_code = raster_class_totals(paths.landcover_path(), "igbp",
+    per_code = raster_class_totals(paths.landcover_path(), raster_sources.default_legend(),
                                    mask_geom=province.geometry.iloc[0], mask_crs="EPSG:4326")
     totals = per_code.groupby("class")["area_km2"].sum().to_dict()
     lc_total = sum(totals.values()) or 1.0
@@ -31,4 +38,43 @@ def headline(build: str, zones_upload: str | None) -> dict:
               "color": CLASS_BY_ID[k].color, "share_pct": round(100 * v / lc_total, 2)}
              for k, v in sorted(totals.items(), key=lambda kv: -kv[1]) if v > 0]
     return {"province_area_km2": area, "n_prefectures": len(prefectures),
-            "n_counties": len(counties), "n_parks": len(parks), "zones": zrows, "landcover": lrows}
+            "n_counties": len(counties), "n_illustrative_parks": len(parks), "zones": zrows, "landcover": lrows}
+
+
+def current_headline() -> dict:
+    return headline(common.build_id(), common.active_upload_id("zones"))
+
+
+def n_parks() -> int:
+    """Every park the Parks page lists: illustrative + the user's saved ones."""
+    return len(parks_ui.current_parks())
+
+
+def metrics(h: dict, lang: str) -> None:
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric(t("home.province_area", lang), f"{h['province_area_km2']:,.0f}")
+    c2.metric(t("home.n_prefectures", lang), h["n_prefectures"])
+    c3.metric(t("home.n_counties", lang), h["n_counties"])
+    c4.metric(t("home.n_parks", lang), n_parks())
+
+
+def zone_areas(h: dict, lang: str) -> None:
+    st.subheader(t("home.zone_areas", lang))
+    z = pd.DataFrame(h["zones"])
+    view = pd.DataFrame({t("col.zone", lang): [pick(a, b, lang) for a, b in zip(z["name_zh"], z["name_en"])],
+                         t("col.area_km2", lang): z["area_km2"], t("col.share_pct", lang): z["share_pct"]})
+    st.dataframe(view, hide_index=True, width="stretch")
+
+
+def landcover_shares(h: dict, lang: str) -> None:
+    st.subheader(t("home.lc_shares", lang))
+    st.plotly_chart(charts.landcover_bars(h["landcover"], lang), width="stretch")
+    st.caption(t("home.lc_note", lang))
+
+
+def where_next(lang: str) -> None:
+    st.subheader(t("home.where_next", lang))
+    for page, key, icon in (("pages/map.py", "home.go_map", ":material/map:"),
+                            ("pages/parks.py", "home.go_parks", ":material/factory:"),
+                            ("pages/data.py", "home.go_data", ":material/menu_book:")):
+        common.page_link(page, t(key, lang), icon)

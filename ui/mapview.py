@@ -5,7 +5,9 @@
 - Vector layers go in as GeoJSON with every attribute value HTML-escaped before it reaches the
   browser (tooltips insert HTML). Styles and legends come from the layer catalog.
 - Land cover is drawn as a classified PNG, reprojected to Web Mercator so pixels sit where they
-  belong, with its legend.
+  belong, coloured and explained by the legend its catalog entry declares.
+- Legend sections are built here from catalog styles (``legend_section``), and so is the small
+  detail map of one park (``park_detail_map``).
 - With the Gaode basemap (GCJ-02), every overlay is shifted into GCJ-02 so that it lines up.
 """
 from __future__ import annotations
@@ -27,9 +29,11 @@ from branca.element import MacroElement
 from jinja2 import Template
 
 from core import crs
-from ui.assets import URL_PREFIX
+from core.i18n import pick, t
+from layers.legends import CLASSES, get_legend
+from layers import catalog
 from layers.catalog import LayerSpec
-from core.i18n import t
+from ui.assets import URL_PREFIX
 
 LEAFLET_JS = f"{URL_PREFIX}/leaflet/leaflet.js"
 LEAFLET_CSS = f"{URL_PREFIX}/leaflet/leaflet.css"
@@ -262,3 +266,60 @@ def add_legend(m: folium.Map, lang: str, sections: list[dict]) -> None:
 
 def finish(m: folium.Map) -> None:
     folium.LayerControl(collapsed=True, position="topright").add_to(m)
+
+
+# --- legends and small maps, from the catalog ----------------------------------------------------
+def landcover_colors(legend_id: str) -> tuple[tuple[int, str], ...]:
+    """(raster code, colour) of every code the legend classifies (hashable: a cache key)."""
+    colour = {c.id: c.color for c in CLASSES}
+    return tuple(sorted((code, colour[cls]) for code, cls in get_legend(legend_id).codes.items()))
+
+
+def legend_section(spec: LayerSpec, lang: str, title: str, fc: dict | None = None) -> dict:
+    """The legend entry of one visible layer, from its catalog declaration: a raster's declared
+    land-cover legend (its classes, canonical order), a colour-by-field layer's features (named in
+    ``lang``), or one swatch in the layer's style."""
+    s = spec.style
+    if spec.kind == "raster":
+        used = set(get_legend(spec.legend).codes.values())
+        items = [{"label": pick(c.label_zh, c.label_en, lang), "fill": c.color, "stroke": "#666"}
+                 for c in CLASSES if c.id in used]
+    elif s.get("color_field") and fc and fc["features"]:
+        items = [{"label": html.unescape(pick(f["properties"].get(spec.name_field or "", ""),
+                                              f["properties"].get("name_en", ""), lang)),
+                  "fill": f["properties"].get("_fill"), "stroke": s.get("color", "#555")} for f in fc["features"]]
+    else:
+        items = [{"label": spec.title(lang),
+                  "fill": s.get("fill_color", "transparent") if s.get("fill_opacity", 0) > 0 else "transparent",
+                  "stroke": s.get("color", "#333"), "dash": bool(s.get("dash"))}]
+    return {"title": title, "items": items}
+
+
+def _style_of(layer_id: str, weight: float | None = None, fill_opacity: float | None = None) -> dict:
+    s = catalog.BY_ID[layer_id].style
+    out = {"color": s.get("color", "#3388ff"), "weight": s.get("weight", 1.0),
+           "fillColor": s.get("fill_color", s.get("color", "#3388ff")),
+           "fillOpacity": s.get("fill_opacity", 0.2), "dashArray": s.get("dash")}
+    if weight is not None:
+        out["weight"] = weight
+    if fill_opacity is not None:
+        out["fillOpacity"] = fill_opacity
+    return out
+
+
+def park_detail_map(geom, lang: str, redline: gpd.GeoDataFrame | None = None) -> OfflineMap:
+    """A map zoomed to one park (styled as the catalog's parks) with the nearby part of the
+    protection layer (styled as the catalog's protection layer)."""
+    x0, y0, x1, y1 = geom.bounds
+    pad = max(x1 - x0, y1 - y0) * 1.5 + 0.01
+    m = new_map(lang, fit=[[y0 - pad, x0 - pad], [y1 + pad, x1 + pad]])
+    if redline is not None:
+        near = redline.cx[x0 - pad:x1 + pad, y0 - pad:y1 + pad]
+        if len(near):
+            spec = catalog.BY_ID["protection_proxy"]
+            style = _style_of(spec.id, weight=1.0)
+            folium.GeoJson(geojson_for(near, spec, gcj=False, simplify_deg=0),
+                           style_function=lambda f, s=style: s).add_to(m)
+    style = _style_of("parks_demo", weight=3.0, fill_opacity=0.4)
+    folium.GeoJson(shapely.geometry.mapping(geom), style_function=lambda f, s=style: s).add_to(m)
+    return m

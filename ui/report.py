@@ -1,11 +1,14 @@
-"""Scenario exports for the Siting page: Excel workbook and printable PDF, assembled from the
-ranking, the engine's indicators, each park's saved checklist and the data manifest."""
+"""Exports of the Parks and Siting pages, all written by ``reports``: the Parks Excel (same
+labelled headers as the CLI's), and the scenario Excel workbook and printable PDF, assembled from
+the ranking, the engine's indicators, each park's saved checklist and the data manifest."""
 from __future__ import annotations
 
 import pandas as pd
 
 from indicators import checklist
 from core.errors import InputError
+from core.i18n import t
+from core.text import Text
 import reports
 from ui import common, parks
 
@@ -30,6 +33,19 @@ def _checklists(sub: pd.DataFrame) -> tuple[dict, dict, pd.DataFrame]:
         rows.append(t)
     flat = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
     return per_park, credits, flat
+
+
+def park_columns() -> dict[str, Text]:
+    """Headers of the columns the Parks page adds to the engine's table."""
+    return {"source": Text(t("parks.col.source", "zh"), t("parks.col.source", "en"))}
+
+
+def parks_excel(df: pd.DataFrame, lang: str) -> bytes:
+    """The Parks page's Excel download: the same labelled headers as ``python -m indicators
+    parks --out x.xlsx --lang …`` (both are ``reports.excel_bytes``), park sources in words."""
+    if "source" in df.columns:
+        df = df.assign(source=[t(f"parks.source.{s}", lang) for s in df["source"]])
+    return reports.excel_bytes({"parks": df}, lang, extra=park_columns())
 
 
 def scenario_excel(sub: pd.DataFrame, ranked: pd.DataFrame, sens: pd.DataFrame, lang: str) -> bytes:

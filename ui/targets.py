@@ -1,39 +1,38 @@
-"""Streamlit glue for the targets page: official statistics in the store, land-cover proxy
-statistics computed once per raster content in a background thread, transitions, exports.
+"""The Targets page's pieces: official statistics in the store, the labelled tables, land-cover
+proxy statistics per unit (computed once per raster content; large rasters in a background
+job), transitions between two years, and one function per tab.
 
-No computation here (``indicators.targets``, ``indicators.zonestats``, ``indicators.change``
-do it); this module caches, runs jobs and builds figures and downloads.
+No computation here (``indicators.targets``, ``indicators.zonestats``, ``indicators.change`` do
+it). Neighbours: ``ui.jobs`` (the job queue), ``ui.raster_sources`` (which raster, its hash),
+``ui.charts`` (the figures); workbooks come from ``reports.excel_bytes``.
 """
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import io
-import threading
 import time
-from pathlib import Path
 
 import pandas as pd
-import plotly.express as px
-import plotly.graph_objects as go
 import streamlit as st
 
-from core import paths
+import reports
+from core.errors import InputError
+from core.i18n import pick, t
 from indicators import change, zonestats
 from indicators import targets as tg
-from core.errors import InputError
-from indicators.legends import BUILTIN, CLASS_BY_ID, CLASS_IDS
+from layers.legends import CLASS_BY_ID, CLASS_IDS
 from layers import stats_store
-from core.i18n import t
 from layers.store import Store
-from ui import common
+from ui import charts, common, jobs
+from ui import raster_sources as rs
 
 SYNC_MAX_PIXELS = 4_000_000  # rasters up to this size are computed inline (< 1 s); larger: background
-SYNC_HASH_BYTES = 256 << 20  # files up to this size are hashed inline (~0.5 s); larger: in the job
-LEGENDS = ("igbp", "clcd", "worldcover", "globeland30")
 STATUS_COLOR = {"on_track": "#d7f2dc", "at_risk": "#fde7c4", "off_track": "#f9d6d5", "no_trend": "#eeeeee",
                 "no_data": "#eeeeee"}
+LEVELS = ("zone", "prefecture", "county", "province")
 LEVEL_LAYER = {"zone": "zones", "prefecture": "prefectures", "county": "counties", "province": "province"}
+COMPARATOR_SIGN = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "~": "≈"}
+STAT_HEADERS = {"indicator": "targets.col.indicator_code", "region": "targets.col.region", "year": "targets.col.year",
+                "value": "targets.col.value", "unit": "targets.col.unit", "source": "targets.col.stat_source"}
 
 
 # --- store -------------------------------------------------------------------------------------
@@ -58,36 +57,12 @@ def official(s: Store) -> pd.DataFrame:
     return stats_store.official_stats(s)
 
 
-def indicator_label(row_or_id, lang: str, tdf: pd.DataFrame | None = None) -> str:
-    if isinstance(row_or_id, str):
-        tdf = targets() if tdf is None else tdf
-        r = tdf[tdf["indicator"] == row_or_id]
-        if r.empty:
-            return row_or_id
-        row_or_id = r.iloc[0]
-    return row_or_id["label_zh"] if lang == "zh" else row_or_id["label_en"]
-
-
-def read_stats_bytes(data: bytes) -> pd.DataFrame:
-    """CSV bytes (UTF-8 with or without BOM, else GB18030) → DataFrame of strings."""
-    for enc in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(enc)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise InputError("文件不是 UTF-8 或 GB18030 文本", "the file is not UTF-8 or GB18030 text")
-    try:
-        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
-        raise InputError(f"无法解析为 CSV 表格：{e}", f"not a readable CSV table: {e}") from None
-
-
 def apply_stats(s: Store, data: bytes, mode: str) -> int:
     """Validate CSV bytes and save them (``merge`` or ``replace``); raises InputError, changes
     nothing on any error."""
-    df = tg.validate_stats(read_stats_bytes(data), targets())
+    if not data.strip():
+        raise InputError("没有可导入的内容：请选择 CSV 文件或粘贴表格", "nothing to import: choose a CSV file or paste a table")
+    df = tg.validate_stats(tg.read_stats_bytes(data), targets())
     if mode == "replace":
         stats_store.replace_official_stats(s, df)
     else:
@@ -112,18 +87,37 @@ def show_flash() -> None:
         getattr(st, f[0])(f[1])
 
 
-# --- progress view -----------------------------------------------------------------------------
+def workbook(sheets: dict[str, pd.DataFrame], lang: str) -> bytes:
+    """An .xlsx of labelled tables (a labelled index, e.g. a transition matrix's classes, becomes
+    the first column) through the one Excel writer, ``reports.excel_bytes``."""
+    flat = {k: (df.reset_index() if df.index.name is not None else df.reset_index(drop=True))
+            for k, df in sheets.items()}
+    return reports.excel_bytes(flat, lang)
+
+
+# --- labels and labelled tables ----------------------------------------------------------------
+def indicator_label(indicator: str, lang: str, tdf: pd.DataFrame | None = None) -> str:
+    tdf = targets() if tdf is None else tdf
+    r = tdf[tdf["indicator"] == indicator]
+    return indicator if r.empty else pick(r.iloc[0]["label_zh"], r.iloc[0]["label_en"], lang)
+
+
 def region_label(region: str, lang: str) -> str:
-    return "Gansu Province" if lang == "en" and region == "甘肃省" else region
+    return t("targets.region.province", lang) if region == "甘肃省" else region
+
+
+def class_label(c: str, lang: str) -> str:
+    if c == change.NODATA_CLASS:
+        return t("targets.change.nodata", lang)
+    return pick(CLASS_BY_ID[c].label_zh, CLASS_BY_ID[c].label_en, lang)
 
 
 def progress_view(tdf: pd.DataFrame, stats: pd.DataFrame, lang: str) -> pd.DataFrame:
     pt = tg.progress_table(tdf, stats)
-    cmp_ = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "~": "≈"}
     out = pd.DataFrame({
-        t("targets.col.indicator", lang): [r["label_zh"] if lang == "zh" else r["label_en"] for _, r in pt.iterrows()],
+        t("targets.col.indicator", lang): [pick(a, b, lang) for a, b in zip(pt["label_zh"], pt["label_en"])],
         t("targets.col.target_year", lang): pt["target_year"],
-        t("targets.col.target", lang): [f"{cmp_[c]} {v:g}" for c, v in zip(pt["comparator"], pt["target_value"])],
+        t("targets.col.target", lang): [f"{COMPARATOR_SIGN[c]} {v:g}" for c, v in zip(pt["comparator"], pt["target_value"])],
         t("targets.col.status", lang): [t(f"targets.status.{s}", lang) for s in pt["status"]],
         t("targets.col.latest", lang): pd.to_numeric(pt["latest_value"], errors="coerce"),
         t("targets.col.latest_year", lang): pt["latest_year"].astype("Int64"),
@@ -154,114 +148,103 @@ def styled_progress(view: pd.DataFrame, lang: str):
          t("targets.col.required", lang): "{:.3g}", t("targets.col.historical", lang): "{:.3g}"}, na_rep="—")
 
 
-def trajectory_figure(tdf, stats, indicator: str, region: str, lang: str) -> go.Figure:
-    tr = tg.trajectory(tdf, stats, indicator, region)
-    unit = tdf.loc[tdf["indicator"] == indicator, "unit"].iloc[0]
-    fig = go.Figure()
-    h = tr["history"]
-    fig.add_trace(go.Scatter(x=h["year"], y=h["value"], mode="lines+markers", name=t("targets.chart.history", lang),
-                             line=dict(color="#1f4e79", width=3)))
-    for ty in tr["required"]["target_year"].unique() if len(tr["required"]) else []:
-        r = tr["required"][tr["required"]["target_year"] == ty]
-        fig.add_trace(go.Scatter(x=r["year"], y=r["value"], mode="lines", line=dict(dash="dash", color="#c0392b"),
-                                 name=t("targets.chart.required", lang, year=int(ty))))
-    if len(tr["trend"]):
-        fig.add_trace(go.Scatter(x=tr["trend"]["year"], y=tr["trend"]["value"], mode="lines",
-                                 line=dict(dash="dot", color="#7f8c8d"), name=t("targets.chart.trend", lang)))
-    g = tr["targets"]
-    fig.add_trace(go.Scatter(x=g["target_year"], y=g["target_value"], mode="markers+text",
-                             marker=dict(symbol="star", size=16, color="#e67e22"),
-                             text=[f"{v:g}" for v in g["target_value"]], textposition="top center",
-                             name=t("targets.chart.target", lang)))
-    fig.update_layout(title=f"{indicator_label(indicator, lang, tdf)} · {region}", height=380,
-                      xaxis_title=t("targets.col.year", lang), yaxis_title=unit,
-                      margin=dict(l=10, r=10, t=50, b=10), legend=dict(orientation="h", y=-0.2))
-    return fig
+def targets_view(tdf: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """The targets table with labelled headers (the indicator code kept for CSV imports)."""
+    return pd.DataFrame({
+        t("targets.col.indicator", lang): [pick(a, b, lang) for a, b in zip(tdf["label_zh"], tdf["label_en"])],
+        t("targets.col.indicator_code", lang): tdf["indicator"],
+        t("targets.col.region", lang): [region_label(r, lang) for r in tdf["region"]],
+        t("targets.col.target_year", lang): tdf["target_year"],
+        t("targets.col.target", lang): [f"{COMPARATOR_SIGN[c]} {v:g}" for c, v in zip(tdf["comparator"], tdf["target_value"])],
+        t("targets.col.unit", lang): tdf["unit"],
+        t("targets.col.direction", lang): [t(f"targets.direction.{d}", lang) for d in tdf["direction"]],
+        t("targets.col.base_year", lang): tdf["base_year"],
+        t("targets.col.source_doc", lang): tdf["source_doc"],
+        t("targets.col.clause", lang): tdf["source_clause"],
+    })
 
 
-def figure_html(fig: go.Figure) -> bytes:
-    """Self-contained HTML (plotly.js inlined: opens offline)."""
-    return fig.to_html(include_plotlyjs=True, full_html=True).encode("utf-8")
+def indicators_view(tdf: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """One row per indicator: code (as typed in a CSV), label, unit, direction, base year."""
+    ind = tg.indicator_table(tdf)
+    return pd.DataFrame({
+        t("targets.col.indicator_code", lang): ind["indicator"],
+        t("targets.col.indicator", lang): [pick(a, b, lang) for a, b in zip(ind["label_zh"], ind["label_en"])],
+        t("targets.col.unit", lang): ind["unit"],
+        t("targets.col.direction", lang): [t(f"targets.direction.{d}", lang) for d in ind["direction"]],
+        t("targets.col.base_year", lang): ind["base_year"],
+    })
 
 
-def png_export_available() -> bool:
-    try:
-        import kaleido  # noqa: F401
-    except ImportError:
-        return False
-    return True
+def stats_column_config(tdf: pd.DataFrame, lang: str) -> dict:
+    """Labels for the editable statistics table (its columns keep the CSV names)."""
+    cfg = {c: st.column_config.Column(label=t(k, lang)) for c, k in STAT_HEADERS.items()}
+    cfg["year"] = st.column_config.NumberColumn(label=t(STAT_HEADERS["year"], lang), format="%d")
+    cfg["value"] = st.column_config.NumberColumn(label=t(STAT_HEADERS["value"], lang))
+    cfg["indicator"] = st.column_config.SelectboxColumn(label=t(STAT_HEADERS["indicator"], lang),
+                                                        options=list(dict.fromkeys(tdf["indicator"])))
+    return cfg
 
 
-def excel_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
-    buf = io.BytesIO()
-    with pd.ExcelWriter(buf, engine="openpyxl") as xw:
-        for name, df in sheets.items():
-            safe = "".join(ch for ch in name if ch not in '[]:*?/\\')[:31] or "sheet"
-            df.to_excel(xw, sheet_name=safe, index=df.index.name is not None or not isinstance(df.index, pd.RangeIndex))
-    return buf.getvalue()
+def proxy_table(df: pd.DataFrame, level: str, lang: str) -> pd.DataFrame:
+    d = df[df["level"] == level].copy()
+    out = pd.DataFrame({t("targets.col.unit_name", lang): [pick(a, b, lang) for a, b in zip(d["name_zh"], d["name_en"])],
+                        t("targets.col.area_km2", lang): d["area_km2"].values})
+    for c in CLASS_IDS:
+        out[f"{class_label(c, lang)} (%)"] = d[f"lc_{c}_pct"].values
+    out[t("targets.col.carbon_mtc", lang)] = d["carbon_stock_tc"].values / 1e6
+    out[t("targets.col.sink_mtco2", lang)] = d["carbon_sink_tco2_yr"].values / 1e6
+    out[t("targets.col.coverage_pct", lang)] = d["landcover_coverage_pct"].values
+    return out
 
 
-# --- land-cover sources ------------------------------------------------------------------------
-def user_raster_dir() -> Path:
-    d = paths.data_root() / "user_rasters"
-    d.mkdir(parents=True, exist_ok=True)
-    return d
+def metric_options(lang: str) -> dict[str, str]:
+    opts = {f"lc_{c}_pct": f"{class_label(c, lang)} (%)" for c in CLASS_IDS}
+    opts["carbon_density_tc_ha"] = t("targets.metric.density", lang)
+    opts["carbon_stock_tc"] = t("targets.metric.stock", lang)
+    opts["carbon_sink_tco2_yr"] = t("targets.metric.sink", lang)
+    return opts
 
 
-def save_uploaded_raster(name: str, data: bytes) -> Path:
-    """Content-addressed copy of an uploaded GeoTIFF (same content → same file and cache)."""
-    from layers.rasters import validate_geotiff
-
-    validate_geotiff(data, name)  # raises InputError before anything is written
-    sha = hashlib.sha256(data).hexdigest()
-    path = user_raster_dir() / f"{sha}.tif"
-    if not path.exists():
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(data)
-        tmp.replace(path)
-    _SHA[_file_key(path)] = sha
-    return path
+def zone_label(z: str, lang: str) -> str:
+    if z == change.TOTAL:
+        return t("targets.change.total", lang)
+    zones = common._load_layer("zones", common.build_id(), common.active_upload_id("zones"))
+    en = dict(zip(zones["name_zh"].astype(str), zones.get("name_en", zones["name_zh"]).astype(str)))
+    return pick(z, en.get(z), lang)
 
 
-def check_raster_path(text: str) -> Path:
-    """An existing .tif/.tiff on the server; with ``GANSU_RASTER_ROOTS`` (os.pathsep-separated
-    folders) set, only files under those folders are accepted."""
-    import os
-
-    p = Path(text.strip()).expanduser()
-    if p.suffix.lower() not in (".tif", ".tiff") or not p.is_file():
-        raise InputError(f"不是已存在的 GeoTIFF 文件（.tif/.tiff）：{text.strip()[:200]}",
-                         f"not an existing GeoTIFF file (.tif/.tiff): {text.strip()[:200]}")
-    p = p.resolve()
-    roots = [Path(r).resolve() for r in os.environ.get("GANSU_RASTER_ROOTS", "").split(os.pathsep) if r]
-    if roots and not any(p.is_relative_to(r) for r in roots):
-        raise InputError("不允许读取该文件夹（GANSU_RASTER_ROOTS）", "this folder is not allowed (GANSU_RASTER_ROOTS)")
-    from layers.rasters import validate_geotiff
-
-    validate_geotiff(p)
-    return p
+def matrix_labelled(m: pd.DataFrame, lang: str) -> pd.DataFrame:
+    keep = _classes_present(m)
+    out = m.loc[keep, keep].copy()
+    out.index = [class_label(c, lang) for c in keep]
+    out.columns = [class_label(c, lang) for c in keep]
+    out.index.name = t("targets.change.from_to", lang)
+    return out
 
 
-_SHA: dict[tuple, str] = {}
+def _classes_present(m: pd.DataFrame) -> list[str]:
+    return [c for c in m.index if m.loc[c].sum() > 0 or m[c].sum() > 0]
 
 
-def _file_key(path) -> tuple:
-    stt = Path(path).stat()
-    return (str(Path(path).resolve()), stt.st_size, stt.st_mtime_ns)
+def change_summary(cres: change.ChangeResult, lang: str) -> pd.DataFrame:
+    s = cres.summary
+    return pd.DataFrame({
+        t("targets.col.zone", lang): [zone_label(z, lang) for z in s["zone"]],
+        t("targets.change.net_forest", lang): s["forest_net_km2"],
+        t("targets.change.net_grass", lang): s["grassland_net_km2"],
+        t("targets.change.changed", lang): s["changed_km2"],
+        t("targets.change.carbon_change", lang): s["carbon_change_tc"],
+        t("targets.change.carbon_change_co2", lang): s["carbon_change_tco2e"],
+    })
 
 
-def raster_sha(path, allow_slow: bool = False) -> str | None:
-    fk = _file_key(path)
-    if fk not in _SHA and (allow_slow or fk[1] <= SYNC_HASH_BYTES):
-        _SHA[fk] = zonestats.file_sha256(path)
-    return _SHA.get(fk)
-
-
-def raster_pixels(path) -> int:
-    import rasterio
-
-    with rasterio.open(path) as ds:
-        return ds.width * ds.height
+def change_chart(m: pd.DataFrame, kind: str, lang: str):
+    ml = matrix_labelled(m, lang)
+    if kind == "heatmap":
+        return charts.heatmap(ml, lang)
+    colors = [CLASS_BY_ID[c].color if c in CLASS_BY_ID else "#999999" for c in _classes_present(m)]
+    return charts.sankey(ml, colors)
 
 
 # --- units (province, zones, prefectures, counties) --------------------------------------------
@@ -296,129 +279,63 @@ def level_geojson(level: str, build: str, zones_upload: str | None) -> dict:
     return gdf.__geo_interface__
 
 
+def choropleth(df: pd.DataFrame, level: str, metric: str, lang: str):
+    d = df[df["level"] == level].copy()
+    d["carbon_density_tc_ha"] = d["carbon_stock_tc"] / (d["landcover_valid_km2"] * 100).where(d["landcover_valid_km2"] > 0)
+    d["name"] = [pick(a, b, lang) for a, b in zip(d["name_zh"], d["name_en"])]
+    geo = level_geojson(level, common.build_id(), common.active_upload_id("zones"))
+    return charts.choropleth(d, geo, metric, metric_options(lang)[metric])
+
+
 # --- zone statistics: once per content, in the background --------------------------------------
-@dataclasses.dataclass
-class Job:
-    key: tuple
-    phase: str = "queued"  # hashing | computing | done | error
-    done: int = 0
-    total: int = 0
-    started: float = dataclasses.field(default_factory=time.time)
-    error: InputError | None = None
-    result: pd.DataFrame | None = None
-    thread: threading.Thread | None = None
-
-    @property
-    def fraction(self) -> float:
-        return min(self.done / self.total, 1.0) if self.total else 0.0
-
-
-_JOBS: dict[tuple, Job] = {}
-_JOBS_LOCK = threading.Lock()
-
-
 @dataclasses.dataclass
 class ZoneStats:
     state: str  # ready | running | error
     df: pd.DataFrame | None = None
-    job: Job | None = None
+    job: jobs.Job | None = None
     error: InputError | None = None
     from_cache: bool = False
 
 
-def _compute_and_store(s: Store, raster, legend: str, base, levels, pkey: str, sha: str, job: Job | None):
+def _compute_and_store(s: Store, raster, legend: str, base, levels, pkey: str, sha: str, job: jobs.Job | None):
     t0 = time.perf_counter()
-    cb = None
     if job is not None:
         job.phase = "computing"
-
-        def cb(done, total):
-            job.done, job.total = done, total
-    df = zonestats.compute(base, levels, raster, legend, progress=cb)
+    df = zonestats.compute(base, levels, raster, legend, progress=job.progress if job is not None else None)
     key = stats_store.cache_key(sha, legend, pkey, zonestats.ALGO_VERSION)
     stats_store.put_zone_stats(s, key, raster_sha256=sha, legend=legend, polygons_key=pkey,
                                algo=zonestats.ALGO_VERSION, seconds=time.perf_counter() - t0, df=df)
     return df
 
 
-def _run_job(job: Job, s: Store, raster, legend, base, levels, pkey):
-    try:
-        job.phase = "hashing"
-        sha = raster_sha(raster, allow_slow=True)
-        cached = stats_store.get_zone_stats(s, stats_store.cache_key(sha, legend, pkey, zonestats.ALGO_VERSION))
-        job.result = cached if cached is not None else _compute_and_store(s, raster, legend, base, levels, pkey, sha, job)
-        job.phase = "done"
-    except InputError as e:
-        job.error, job.phase = e, "error"
-    except Exception as e:  # noqa: BLE001 - shown to the user, bilingual wrapper
-        job.error, job.phase = InputError(f"计算失败：{e}", f"computation failed: {e}"), "error"
+def _zone_stats_job(job: jobs.Job, s: Store, raster, legend, base, levels, pkey):
+    job.phase = "hashing"
+    sha = rs.raster_sha(raster, allow_slow=True)
+    cached = stats_store.get_zone_stats(s, stats_store.cache_key(sha, legend, pkey, zonestats.ALGO_VERSION))
+    return cached if cached is not None else _compute_and_store(s, raster, legend, base, levels, pkey, sha, job)
 
 
 def zone_stats(s: Store, raster, legend: str) -> ZoneStats:
     """Cached result if this raster content × legend × unit set was computed before (store);
-    small rasters are computed inline; large ones in a background thread (poll again)."""
+    small rasters are computed inline; large ones in a background job (poll again)."""
     base, levels, pkey = units()
-    sha = raster_sha(raster)
+    sha = rs.raster_sha(raster)
     if sha is not None:
         cached = stats_store.get_zone_stats(s, stats_store.cache_key(sha, legend, pkey, zonestats.ALGO_VERSION))
         if cached is not None:
             return ZoneStats("ready", cached, from_cache=True)
-        if raster_pixels(raster) <= SYNC_MAX_PIXELS:
+        if rs.raster_pixels(raster) <= SYNC_MAX_PIXELS:
             try:
                 return ZoneStats("ready", _compute_and_store(s, raster, legend, base, levels, pkey, sha, None))
             except InputError as e:
                 return ZoneStats("error", error=e)
-    jkey = (_file_key(raster), legend, pkey)
-    with _JOBS_LOCK:
-        job = _JOBS.get(jkey)
-        if job is None or job.phase == "error" and time.time() - job.started > 5:
-            job = Job(jkey)
-            job.thread = threading.Thread(target=_run_job, args=(job, s, raster, legend, base, levels, pkey),
-                                          name="targets-zone-stats", daemon=True)
-            _JOBS[jkey] = job
-            job.thread.start()
+    job = jobs.submit((rs.file_key(raster), legend, pkey), _zone_stats_job, s, raster, legend, base, levels, pkey,
+                      name="targets-zone-stats")
     if job.phase == "done":
         return ZoneStats("ready", job.result)
     if job.phase == "error":
         return ZoneStats("error", error=job.error, job=job)
     return ZoneStats("running", job=job)
-
-
-def proxy_table(df: pd.DataFrame, level: str, lang: str) -> pd.DataFrame:
-    d = df[df["level"] == level].copy()
-    out = pd.DataFrame({t("targets.col.unit_name", lang): d["name_zh"] if lang == "zh" else d["name_en"],
-                        t("targets.col.area_km2", lang): d["area_km2"]})
-    for c in CLASS_IDS:
-        cc = CLASS_BY_ID[c]
-        out[f"{cc.label_zh if lang == 'zh' else cc.label_en} (%)"] = d[f"lc_{c}_pct"]
-    out[t("targets.col.carbon_mtc", lang)] = d["carbon_stock_tc"] / 1e6
-    out[t("targets.col.sink_mtco2", lang)] = d["carbon_sink_tco2_yr"] / 1e6
-    out[t("targets.col.coverage_pct", lang)] = d["landcover_coverage_pct"]
-    return out.reset_index(drop=True)
-
-
-def metric_options(lang: str) -> dict[str, str]:
-    opts = {f"lc_{c}_pct": f"{(CLASS_BY_ID[c].label_zh if lang == 'zh' else CLASS_BY_ID[c].label_en)} (%)"
-            for c in CLASS_IDS}
-    opts["carbon_density_tc_ha"] = t("targets.metric.density", lang)
-    opts["carbon_stock_tc"] = t("targets.metric.stock", lang)
-    opts["carbon_sink_tco2_yr"] = t("targets.metric.sink", lang)
-    return opts
-
-
-def choropleth(df: pd.DataFrame, level: str, metric: str, lang: str) -> go.Figure:
-    d = df[df["level"] == level].copy()
-    d["carbon_density_tc_ha"] = d["carbon_stock_tc"] / (d["landcover_valid_km2"] * 100).where(d["landcover_valid_km2"] > 0)
-    d["name"] = d["name_zh"] if lang == "zh" else d["name_en"]
-    geo = level_geojson(level, common.build_id(), common.active_upload_id("zones"))
-    label = metric_options(lang)[metric]
-    fig = px.choropleth_map(d, geojson=geo, locations="unit_id", featureidkey="properties.unit_id", color=metric,
-                            hover_name="name", hover_data={"unit_id": False, metric: ":.3g"},
-                            color_continuous_scale="YlGn" if metric != "lc_built_up_pct" else "OrRd",
-                            map_style="white-bg", center={"lat": 37.8, "lon": 101.5}, zoom=4.2, opacity=0.85,
-                            labels={metric: label})
-    fig.update_layout(height=520, margin=dict(l=0, r=0, t=0, b=0))
-    return fig
 
 
 # --- change between two years ------------------------------------------------------------------
@@ -431,62 +348,186 @@ def _transitions(base_sha: str, alt_sha: str, base_path: str, alt_path: str, leg
 
 
 def transitions(base_path, alt_path, legend: str) -> change.ChangeResult:
-    return _transitions(raster_sha(base_path, True), raster_sha(alt_path, True), str(base_path), str(alt_path),
+    return _transitions(rs.raster_sha(base_path, True), rs.raster_sha(alt_path, True), str(base_path), str(alt_path),
                         legend, common.build_id(), common.active_upload_id("zones"))
 
 
-def zone_label(z: str, lang: str) -> str:
-    if z == change.TOTAL:
-        return t("targets.change.total", lang)
-    if lang == "en":
-        zones = common._load_layer("zones", common.build_id(), common.active_upload_id("zones"))
-        m = dict(zip(zones["name_zh"].astype(str), zones.get("name_en", zones["name_zh"]).astype(str)))
-        return m.get(z, z)
-    return z
+# --- the tabs ------------------------------------------------------------------------------------
+def definitions(lang: str) -> None:
+    with st.popover(t("targets.defs.button", lang), icon=":material/menu_book:"):
+        st.markdown(t("targets.defs.forest", lang))
+        st.markdown(t("targets.defs.grass", lang))
+        st.markdown(t("targets.defs.proxy", lang))
 
 
-def class_label(c: str, lang: str) -> str:
-    if c == change.NODATA_CLASS:
-        return t("targets.change.nodata", lang)
-    cc = CLASS_BY_ID[c]
-    return cc.label_zh if lang == "zh" else cc.label_en
+def tabs(lang: str):
+    return st.tabs([t(f"targets.tab.{k}", lang) for k in ("progress", "stats", "landcover", "change", "targets")])
 
 
-def matrix_labelled(m: pd.DataFrame, lang: str) -> pd.DataFrame:
-    keep = [c for c in m.index if m.loc[c].sum() > 0 or m[c].sum() > 0]
-    out = m.loc[keep, keep].copy()
-    out.index = [class_label(c, lang) for c in keep]
-    out.columns = [class_label(c, lang) for c in keep]
-    out.index.name = t("targets.change.from_to", lang)
-    return out
+def progress_tab(tdf: pd.DataFrame, stats: pd.DataFrame, lang: str) -> None:
+    st.subheader(t("targets.progress.title", lang))
+    st.caption(t("targets.progress.official_only", lang))
+    definitions(lang)
+    view = progress_view(tdf, stats, lang)
+    st.dataframe(styled_progress(view, lang), hide_index=True, width="stretch", key="targets_progress_table")
+    with st.expander(t("targets.rule.title", lang)):
+        st.write(tg.STATUS_RULE[lang])
+    inds = list(dict.fromkeys(tdf["indicator"]))
+    with_data = [i for i in inds if i in set(stats["indicator"])] or inds
+    ind = st.selectbox(t("targets.progress.pick", lang), inds, index=inds.index(with_data[0]),
+                       format_func=lambda i: indicator_label(i, lang, tdf), key="targets_pick_indicator")
+    regions = list(dict.fromkeys(tdf.loc[tdf["indicator"] == ind, "region"]))
+    fig = charts.trajectory_figure(tdf, stats, ind, regions[0], lang)
+    st.plotly_chart(fig, width="stretch", key="targets_trajectory")
+    if stats[stats["indicator"] == ind].empty:
+        st.info(t("targets.progress.no_data", lang))
+    c1, c2 = st.columns(2)
+    c1.download_button(t("targets.dl.progress_xlsx", lang),
+                       lambda: workbook({t("targets.sheet.progress", lang): view,
+                                         t("targets.sheet.targets", lang): targets_view(tdf, lang),
+                                         t("targets.sheet.official", lang): stats}, lang),
+                       "targets_progress.xlsx", key="targets_dl_progress")
+    c2.download_button(t("targets.dl.chart_html", lang), lambda: charts.figure_html(fig), f"trajectory_{ind}.html",
+                       "text/html", key="targets_dl_chart")
+    if not charts.png_export_available():
+        st.caption(t("targets.dl.png_note", lang))
 
 
-def heatmap(m: pd.DataFrame, lang: str) -> go.Figure:
-    ml = matrix_labelled(m, lang)
-    fig = px.imshow(ml, text_auto=".3g", color_continuous_scale="Blues", aspect="auto",
-                    labels=dict(x=t("targets.change.to", lang), y=t("targets.change.from", lang), color="km²"))
-    fig.update_layout(height=460, margin=dict(l=10, r=10, t=30, b=10))
-    return fig
+def stats_tab(s: Store, tdf: pd.DataFrame, stats: pd.DataFrame, lang: str) -> None:
+    st.subheader(t("targets.stats.title", lang))
+    st.caption(t("targets.stats.help", lang))
+    edited = st.data_editor(stats, num_rows="dynamic", width="stretch", key="targets_stats_editor",
+                            column_config=stats_column_config(tdf, lang))
+    if st.button(t("targets.stats.save", lang), key="targets_stats_save"):
+        _save_and_flash(lambda: save_edited(s, edited), lang)
+    st.markdown(f"**{t('targets.stats.upload', lang)}**")
+    up = st.file_uploader(t("targets.stats.file", lang), type=["csv"], key="targets_stats_file")
+    pasted = st.text_area(t("targets.stats.paste", lang), key="targets_stats_paste", height=110,
+                          placeholder=",".join(tg.STAT_COLUMNS))
+    mode = st.radio(t("targets.stats.mode", lang), ["merge", "replace"], horizontal=True,
+                    format_func=lambda m: t(f"targets.stats.mode.{m}", lang), key="targets_stats_mode")
+    if st.button(t("targets.stats.apply", lang), key="targets_stats_apply"):
+        data = up.getvalue() if up is not None else pasted.encode("utf-8")
+        _save_and_flash(lambda: apply_stats(s, data, mode), lang)
+    st.download_button(t("targets.stats.template", lang), stats.to_csv(index=False).encode("utf-8-sig"),
+                       "official_stats.csv", "text/csv", key="targets_stats_template")
+    with st.expander(t("targets.stats.indicators", lang)):
+        st.dataframe(indicators_view(tdf, lang), hide_index=True, width="stretch", key="targets_indicators_table")
 
 
-def sankey(m: pd.DataFrame, lang: str) -> go.Figure:
-    ml = matrix_labelled(m, lang)
-    n = len(ml)
-    src, dst, val = [], [], []
-    for i in range(n):
-        for j in range(n):
-            v = float(ml.iat[i, j])
-            if v > 0:
-                src.append(i)
-                dst.append(n + j)
-                val.append(v)
-    keys = [c for c in m.index if m.loc[c].sum() > 0 or m[c].sum() > 0]
-    colors = [CLASS_BY_ID[c].color if c in CLASS_BY_ID else "#999999" for c in keys]
-    fig = go.Figure(go.Sankey(node=dict(label=list(ml.index) + list(ml.columns), color=colors + colors, pad=12),
-                              link=dict(source=src, target=dst, value=val)))
-    fig.update_layout(height=460, margin=dict(l=10, r=10, t=30, b=10))
-    return fig
+def _save_and_flash(save, lang: str) -> None:
+    try:
+        n = save()
+    except InputError as e:
+        st.error(t("targets.stats.invalid", lang) + e.message(lang))
+    else:
+        flash(t("targets.stats.saved", lang, n=n))
+        st.rerun()
 
 
-def legend_choices() -> list[str]:
-    return [k for k in LEGENDS if k in BUILTIN]
+def landcover_source(lang: str) -> tuple:
+    """(raster path or None, legend id) from the source radio: the default land cover with its
+    catalog legend, an upload, or a server path."""
+    src = st.radio(t("targets.lc.source", lang), ["default", "upload", "path"], horizontal=True,
+                   format_func=lambda v: t(f"targets.lc.source.{v}", lang), key="targets_lc_source")
+    if src == "default":
+        return rs.default_raster(), rs.default_legend()
+    legend = st.selectbox(t("targets.lc.legend", lang), rs.legend_choices(), key="targets_lc_legend",
+                          format_func=rs.legend_name)
+    return rs.raster_input(lang, "targets_lc", upload=src == "upload", path=src == "path"), legend
+
+
+def landcover_tab(s: Store, stats: pd.DataFrame, lang: str) -> None:
+    st.subheader(t("targets.lc.title", lang))
+    st.warning(t("targets.lc.proxy_note", lang))
+    definitions(lang)
+    raster, legend = landcover_source(lang)
+    if raster is None:
+        st.info(t("targets.lc.choose", lang))
+        return
+    res = zone_stats(s, raster, legend)
+    if res.state == "running":
+        _poll_job(s, raster, legend, lang)
+    elif res.state == "error":
+        st.error(res.error.message(lang))
+    else:
+        _proxy_results(res, stats, lang)
+
+
+def _poll_job(s: Store, raster, legend: str, lang: str) -> None:
+    @st.fragment(run_every=1.0)
+    def poll():
+        r = zone_stats(s, raster, legend)
+        if r.state != "running":
+            st.rerun()
+        j = r.job
+        st.progress(j.fraction, text=t(f"targets.lc.phase.{j.phase}", lang, done=j.done, total=j.total))
+        st.caption(t("targets.lc.background", lang))
+
+    poll()
+
+
+def _proxy_results(res: ZoneStats, stats: pd.DataFrame, lang: str) -> None:
+    df = res.df
+    if res.from_cache:
+        st.caption(t("targets.lc.from_cache", lang, seconds=df.attrs.get("seconds", 0.0)))
+    prov = df[df["level"] == "province"].iloc[0]
+    fc = stats[(stats["indicator"] == "forest_coverage_pct")].sort_values("year")
+    m1, m2 = st.columns(2)
+    m1.metric(t("targets.lc.official_forest", lang), f"{fc['value'].iloc[-1]:.2f}%" if len(fc) else "—",
+              help=f"{int(fc['year'].iloc[-1])} · {fc['source'].iloc[-1]}" if len(fc) else None)
+    m2.metric(t("targets.lc.proxy_forest", lang), f"{prov['lc_forest_pct']:.2f}%", help=t("targets.defs.proxy", lang))
+    m3, m4 = st.columns(2)
+    m3.metric(t("targets.lc.carbon", lang), f"{prov['carbon_stock_tc'] / 1e6:,.1f}")
+    m4.metric(t("targets.lc.sink", lang), f"{prov['carbon_sink_tco2_yr'] / 1e6:,.2f}")
+    st.caption(t("targets.lc.grass_note", lang))
+    level = st.radio(t("targets.lc.level", lang), list(LEVELS), horizontal=True, key="targets_lc_level",
+                     format_func=lambda v: t(f"targets.level.{v}", lang))
+    opts = metric_options(lang)
+    metric = st.selectbox(t("targets.lc.metric", lang), list(opts), format_func=opts.get, key="targets_lc_metric")
+    st.plotly_chart(choropleth(df, level, metric, lang), width="stretch", key="targets_choropleth")
+    st.dataframe(proxy_table(df, level, lang), hide_index=True, width="stretch", key="targets_lc_table")
+    st.download_button(t("targets.dl.proxy_xlsx", lang),
+                       lambda: workbook({t(f"targets.level.{v}", lang): proxy_table(df, v, lang) for v in LEVELS}, lang),
+                       "landcover_proxies.xlsx", key="targets_dl_proxy")
+
+
+def change_tab(lang: str) -> None:
+    st.subheader(t("targets.change.title", lang))
+    st.caption(t("targets.change.help", lang))
+    legend = st.selectbox(t("targets.lc.legend", lang), rs.legend_choices(), key="targets_change_legend",
+                          format_func=rs.legend_name)
+    chosen = []
+    for col, which in zip(st.columns(2), ("base", "alt")):
+        with col:
+            st.markdown(f"**{t(f'targets.change.{which}', lang)}**")
+            chosen.append(rs.raster_input(lang, f"targets_change_{which}"))
+    if not all(chosen):
+        st.info(t("targets.change.choose", lang))
+        return
+    try:
+        with st.spinner(t("targets.change.computing", lang)):
+            cres = transitions(chosen[0], chosen[1], legend)
+    except InputError as e:
+        st.error(e.message(lang))
+        return
+    summary = change_summary(cres, lang)
+    st.dataframe(summary, hide_index=True, width="stretch", key="targets_change_summary")
+    zones_list = list(cres.matrices)
+    z = st.selectbox(t("targets.col.zone", lang), zones_list, index=len(zones_list) - 1,
+                     format_func=lambda v: zone_label(v, lang), key="targets_change_zone")
+    kind = st.radio(t("targets.change.chart", lang), ["heatmap", "sankey"], horizontal=True,
+                    format_func=lambda k: t(f"targets.change.{k}", lang), key="targets_change_kind")
+    m = cres.matrices[z]
+    st.plotly_chart(change_chart(m, kind, lang), width="stretch", key="targets_change_chart")
+    st.dataframe(matrix_labelled(m, lang), width="stretch", key="targets_change_matrix")
+    sheets = {t("targets.sheet.summary", lang): summary}
+    sheets.update({zone_label(k, lang): matrix_labelled(v, lang) for k, v in cres.matrices.items()})
+    st.download_button(t("targets.dl.matrix_xlsx", lang), lambda: workbook(sheets, lang), "transitions.xlsx",
+                       key="targets_dl_matrix")
+
+
+def targets_tab(tdf: pd.DataFrame, lang: str) -> None:
+    st.subheader(t("targets.table.title", lang))
+    st.caption(t("targets.table.help", lang))
+    st.dataframe(targets_view(tdf, lang), hide_index=True, width="stretch", key="targets_table")

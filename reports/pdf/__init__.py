@@ -1,0 +1,78 @@
+"""The printable scenario report (A4 PDF), assembled from one function per section
+(``sections.py``): title, map, ranking, weights and method, sensitivity, indicators, checklists,
+sources. Fonts: ``fonts.py``; the map drawing: ``mapdraw.py``; cell formatting: ``cells.py``.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import io
+from typing import Any, Mapping, Sequence
+
+import pandas as pd
+
+from core.i18n import t
+from core.text import DEFAULT_LANG, LANGS
+from reports.pdf import sections as S
+from reports.pdf.fonts import CID_FONT, TTF_CANDIDATES, pdf_font
+
+__all__ = ["scenario_pdf", "pdf_font", "CID_FONT", "TTF_CANDIDATES"]
+
+
+def scenario_pdf(*, scenario: str, ranking: pd.DataFrame, indicators: pd.DataFrame | None = None,
+                 checklists: Mapping[str, tuple[pd.DataFrame, str]] | None = None,
+                 credits: Mapping[str, Mapping[str, Any]] | None = None,
+                 sources: Sequence[Mapping[str, Any]] = (), province=None, zones=None, parks=None,
+                 lang: str = "zh", title: str | None = None, date: _dt.date | str | None = None,
+                 weights: Mapping[str, float] | None = None, sensitivity: pd.DataFrame | None = None,
+                 zone_field: str | None = None, font: str | None = None) -> bytes:
+    """A printable A4 report of one scenario (PDF bytes).
+
+    ``ranking``: ``siting.rank`` output (weights from its ``attrs`` unless ``weights`` is given);
+    ``indicators``: engine rows of the parks (the indicator table's summary columns shown with
+    units, ordered as the ranking); ``checklists``: park_id → ``checklist.evaluate`` result;
+    ``credits``: park_id → ``checklist.credit_check`` result; ``sources``: manifest entries (layer,
+    source, licence, year[, status]); ``province``/``zones``/``parks``: GeoDataFrames in any CRS
+    for the map (parks matched by ``park_id``); ``sensitivity``: ``siting.sensitivity`` output.
+    ``font``: see ``pdf_font``. Every user text is escaped: markup in names prints literally.
+    """
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.units import mm
+    from reportlab.platypus import SimpleDocTemplate
+
+    lang = lang if lang in LANGS else DEFAULT_LANG
+    fname, fdesc = pdf_font(font)
+    date_s = S.date_text(date)
+    title = title or t("report.title", lang)
+    margin = 14 * mm
+    pg = S.Page(lang, fname, A4[0] - 2 * margin)
+    ranking = ranking.reset_index(drop=True)
+    parks_ = S.Parks.of(ranking)
+
+    story: list[Any] = [
+        *S.title_section(pg, title, scenario, date_s),
+        *S.map_section(pg, parks_, province, zones, parks, zone_field),
+        *S.ranking_section(pg, parks_, ranking),
+        *S.weights_section(pg, ranking, weights),
+        *S.sensitivity_section(pg, sensitivity),
+        *S.indicators_section(pg, parks_, indicators),
+        *S.checklist_section(pg, parks_, checklists, credits),
+        *S.sources_section(pg, sources, fdesc),
+    ]
+
+    footer = f"{title} · {scenario} · {date_s}"
+
+    def on_page(canvas, doc_):
+        canvas.saveState()
+        canvas.setFont(fname, 7)
+        canvas.setFillColor(colors.HexColor("#666666"))
+        canvas.drawString(margin, 8 * mm, footer[:110])
+        canvas.drawRightString(A4[0] - margin, 8 * mm, t("report.page", lang, n=doc_.page))
+        canvas.restoreState()
+
+    buf = io.BytesIO()
+    doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=margin, rightMargin=margin, topMargin=margin,
+                            bottomMargin=margin + 4, title=f"{title} — {scenario}", author="Gansu siting dashboard",
+                            subject=scenario, keywords=f"font: {fdesc}")
+    doc.build(story, onFirstPage=on_page, onLaterPages=on_page)
+    return buf.getvalue()

@@ -1,0 +1,222 @@
+"""The sections of the scenario report, one function each; every one returns a list of flowables.
+
+``Page`` carries what they share: language, font, styles, usable width, and the two builders
+``para`` (escaped text) and ``table`` (header row + rows). All user text is XML-escaped
+(reportlab Paragraphs parse markup), so a park named ``<b>x</b> & y`` prints as typed.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+from xml.sax.saxutils import escape
+
+import pandas as pd
+
+from core.i18n import t
+from core.text import Text
+from indicators import siting as _siting
+from indicators import table as _table
+from reports.labels import column_label
+from reports.pdf.cells import fmt_value, status, status_of
+from reports.pdf.mapdraw import map_drawing
+
+COLON = Text("：", ": ")
+MISSING = Text("缺失（按最差计）：", "missing (counted worst): ")
+
+
+@dataclass
+class Page:
+    lang: str
+    font: str
+    width: float  # usable width in points
+    styles: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        from reportlab.lib import colors
+        from reportlab.lib.styles import ParagraphStyle
+
+        f = self.font
+        self.styles = {
+            "title": ParagraphStyle("t", fontName=f, fontSize=16, leading=21, spaceAfter=4, wordWrap="CJK"),
+            "h": ParagraphStyle("h", fontName=f, fontSize=11.5, leading=15, spaceBefore=8, spaceAfter=4,
+                                textColor=colors.HexColor("#1f3b57"), wordWrap="CJK"),
+            "p": ParagraphStyle("p", fontName=f, fontSize=8.5, leading=11.5, wordWrap="CJK"),
+            "small": ParagraphStyle("s", fontName=f, fontSize=7, leading=9, textColor=colors.HexColor("#444444"),
+                                    wordWrap="CJK"),
+            "cell": ParagraphStyle("c", fontName=f, fontSize=7, leading=8.6, wordWrap="CJK"),
+            "head": ParagraphStyle("hd", fontName=f, fontSize=7, leading=8.6, textColor=colors.white,
+                                   wordWrap="CJK"),
+        }
+
+    def para(self, text: Any, style: str = "p"):
+        from reportlab.platypus import Paragraph
+
+        return Paragraph(escape(str(text)).replace("\n", "<br/>"), self.styles[style])
+
+    def labelled(self, label: str, value: Any, style: str = "p"):
+        """"情景：方案一" / "Scenario: plan one"."""
+        return self.para(f"{label}{COLON.pick(self.lang)}{value}", style)
+
+    def table(self, header: list[str], rows: list[list[Any]], widths: list[float] | None = None,
+              status_col: int | None = None):
+        from reportlab.lib import colors
+        from reportlab.platypus import Table, TableStyle
+
+        data = [[self.para(h, "head") for h in header]] + [[self.para(v, "cell") for v in r] for r in rows]
+        tbl = Table(data, colWidths=widths, repeatRows=1)
+        style = [("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#1f3b57")),
+                 ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#9aa5b1")),
+                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                 ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#f3f5f7")]),
+                 ("LEFTPADDING", (0, 0), (-1, -1), 2.5), ("RIGHTPADDING", (0, 0), (-1, -1), 2.5)]
+        if status_col is not None:
+            for i, r in enumerate(rows, start=1):
+                shade = {"pass": "#d9f2d9", "fail": "#f8d7d7", "missing": "#fff3cd"}.get(status_of(r[status_col]))
+                if shade:
+                    style.append(("BACKGROUND", (status_col, i), (status_col, i), colors.HexColor(shade)))
+        tbl.setStyle(TableStyle(style))
+        return tbl
+
+    def head(self, col: str, with_unit: bool = True) -> str:
+        return column_label(col, self.lang, with_unit=with_unit)
+
+
+@dataclass
+class Parks:
+    """The parks of the scenario in ranking order: ids, names, exclusion and map numbers."""
+    ids: list[str]
+    names: dict[str, str]
+    excluded: dict[str, bool]
+    map_no: dict[str, str]
+
+    @classmethod
+    def of(cls, ranking: pd.DataFrame) -> "Parks":
+        ids = ranking["park_id"].astype(str).tolist() if "park_id" in ranking.columns else [str(i) for i in range(len(ranking))]
+        names = dict(zip(ids, ranking["name"].astype(str) if "name" in ranking.columns else ids))
+        excluded = dict(zip(ids, ranking["excluded"].astype(bool) if "excluded" in ranking.columns else [False] * len(ids)))
+        return cls(ids, names, excluded, {pid: str(i + 1) for i, pid in enumerate(ids)})
+
+
+def title_section(pg: Page, title: str, scenario: str, date_s: str) -> list:
+    from reportlab.platypus import Spacer
+
+    return [pg.para(title, "title"), pg.labelled(t("report.scenario", pg.lang), scenario),
+            pg.labelled(t("report.date", pg.lang), date_s), Spacer(1, 4)]
+
+
+def map_section(pg: Page, parks_: Parks, province, zones, parks, zone_field: str | None) -> list:
+    labels = {p: (parks_.map_no[p], parks_.excluded[p]) for p in parks_.ids}
+    drawing, note = map_drawing(province, zones, parks, labels, pg.lang, pg.font, pg.width, zone_field)
+    if drawing is None:
+        return []
+    return [pg.para(t("report.map", pg.lang), "h"), drawing, pg.para(note, "small")]
+
+
+def ranking_section(pg: Page, parks_: Parks, ranking: pd.DataFrame) -> list:
+    lang, fw = pg.lang, pg.width
+    rows = []
+    for i, r in ranking.iterrows():
+        reason = r.get(f"exclusion_reason_{lang}", "") or ""
+        flag = r.get(f"flag_note_{lang}", "") or ""
+        miss = r.get("missing", "") or ""
+        if miss:
+            miss = MISSING.pick(lang) + ", ".join(pg.head(m, with_unit=False) for m in str(miss).split("; "))
+        rows.append([parks_.map_no[parks_.ids[i]], r.get("name", ""), fmt_value(r.get("rank"), "rank", lang),
+                     fmt_value(r.get("score"), "score", lang), "\n".join(x for x in (reason, flag, miss) if x)])
+    return [pg.para(t("report.ranking", lang), "h"),
+            pg.table([t("report.map_no", lang), pg.head("name"), pg.head("rank"), pg.head("score"),
+                      t("report.notes", lang)], rows, [0.08 * fw, 0.27 * fw, 0.08 * fw, 0.1 * fw, 0.47 * fw])]
+
+
+def weights_section(pg: Page, ranking: pd.DataFrame, weights: Mapping[str, float] | None) -> list:
+    from reportlab.platypus import Spacer
+
+    lang, fw = pg.lang, pg.width
+    out = []
+    w = dict(weights if weights is not None else ranking.attrs.get("weights", {}))
+    if w:
+        dirs = ranking.attrs.get("directions", {})
+        rows = [[pg.head(c), t("report.higher" if dirs.get(c, _siting.direction(c)) > 0 else "report.lower", lang),
+                 f"{100 * v:.1f}%"] for c, v in w.items()]
+        out += [pg.para(t("report.weights", lang), "h"),
+                pg.table([pg.head("criterion"), t("report.direction", lang), t("report.weight", lang)],
+                         rows, [0.55 * fw, 0.25 * fw, 0.2 * fw])]
+    g = ranking.attrs.get("green_threshold_pct", _siting.GREEN_THRESHOLD_PCT)
+    return out + [Spacer(1, 3), pg.para(t("report.method", lang, g=g), "small")]
+
+
+def sensitivity_section(pg: Page, sensitivity: pd.DataFrame | None) -> list:
+    if sensitivity is None:
+        return []
+    lang, fw = pg.lang, pg.width
+    out = [pg.para(t("report.sensitivity", lang), "h")]
+    if sensitivity.empty:
+        return out + [pg.para(t("report.stable", lang))]
+    rows = [[r[f"criterion_label_{lang}"], r["change"], r["name"], fmt_value(r["rank_from"], "rank_from", lang),
+             fmt_value(r["rank_to"], "rank_to", lang)] for _, r in sensitivity.iterrows()]
+    cols = ["criterion", "change", "name", "rank_from", "rank_to"]
+    return out + [pg.table([pg.head(c) for c in cols], rows, [0.3 * fw, 0.14 * fw, 0.32 * fw, 0.12 * fw, 0.12 * fw])]
+
+
+def indicators_section(pg: Page, parks_: Parks, indicators: pd.DataFrame | None) -> list:
+    """The summary columns of the indicator table (``summary=True``), parks in ranking order."""
+    if indicators is None or not len(indicators):
+        return []
+    ind = indicators.reset_index(drop=True)
+    if "park_id" in ind.columns:
+        pos = {str(p): i for i, p in enumerate(ind["park_id"].astype(str))}
+        ind = ind.iloc[[pos[p] for p in parks_.ids if p in pos]].reset_index(drop=True)
+    cols = _table.summary_columns(ind.columns, exclude=("park_id",))  # the map number names the park
+    if not cols:
+        return []
+    rows = [[fmt_value(r[c], c, pg.lang) for c in cols] for _, r in ind.iterrows()]
+    first = 0.16 * pg.width if "name" in cols else 0
+    rest = (pg.width - first) / max(1, len(cols) - (1 if first else 0))
+    return [pg.para(t("report.indicators", pg.lang), "h"),
+            pg.table([pg.head(c) for c in cols], rows, [first if c == "name" else rest for c in cols])]
+
+
+def checklist_section(pg: Page, parks_: Parks, checklists: Mapping[str, tuple[pd.DataFrame, str]] | None,
+                      credits: Mapping[str, Mapping[str, Any]] | None) -> list:
+    from reportlab.platypus import KeepTogether, Spacer
+
+    if not checklists:
+        return []
+    lang, fw = pg.lang, pg.width
+    out = [pg.para(t("report.checklist", lang), "h")]
+    cols = [f"label_{lang}", f"threshold_text_{lang}", "value", "status", f"note_{lang}"]
+    for pid, (cl, overall) in checklists.items():
+        pid = str(pid)
+        rows = [[r[f"label_{lang}"], r[f"threshold_text_{lang}"], r[f"value_text_{lang}"],
+                 status(r["status"], lang), r[f"note_{lang}"]] for _, r in cl.iterrows()]
+        block = [pg.labelled(f"{parks_.names.get(pid, pid)} — {t('report.overall', lang)}", status(overall, lang)),
+                 Spacer(1, 2),
+                 pg.table([pg.head(c) for c in cols], rows, [0.3 * fw, 0.12 * fw, 0.1 * fw, 0.1 * fw, 0.38 * fw],
+                          status_col=3)]
+        cr = (credits or {}).get(pid)
+        if cr:
+            block += [Spacer(1, 2), pg.labelled(t("report.credit", lang), f"{status(cr['status'], lang)} — {cr[f'note_{lang}']}")]
+        out += [KeepTogether(block), Spacer(1, 6)]
+    return out
+
+
+def sources_section(pg: Page, sources: Sequence[Mapping[str, Any]], font_desc: str) -> list:
+    from reportlab.platypus import Spacer
+
+    out = []
+    if sources:
+        keys = ["layer", "status", "source", "licence", "year"]
+        if not any("status" in s for s in sources):
+            keys.remove("status")
+        rows = [[s.get(k, "") for k in keys] for s in sources]
+        widths = {"layer": 0.15, "status": 0.12, "source": 0.43, "licence": 0.17, "year": 0.13}
+        tot = sum(widths[k] for k in keys)
+        out += [pg.para(t("report.sources", pg.lang), "h"),
+                pg.table([t(f"col.{k}", pg.lang) for k in keys], rows, [widths[k] / tot * pg.width for k in keys])]
+    return out + [Spacer(1, 6), pg.para(f"PDF font: {font_desc}", "small")]
+
+
+def date_text(date: _dt.date | str | None) -> str:
+    date = date or _dt.date.today()
+    return date.isoformat() if isinstance(date, (_dt.date, _dt.datetime)) else str(date)

@@ -1,0 +1,88 @@
+"""The Data & sources page's pieces: the build, every layer's catalog entry and source CRS, and
+replacing a schematic/proxy layer with an official file (kept in the store)."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core import paths
+from core.i18n import pick, t
+from layers import catalog, readers
+from ui import common
+
+CATALOG_COLUMNS = ("title", "status", "source", "licence", "year", "resolution", "crs", "derivation", "n_features")
+COLUMN_KEYS = {"title": "data.col.layer", "n_features": "data.col.features"}
+
+
+def build_info(lang: str) -> dict:
+    m = common.manifest(common.build_id())
+    st.write(t("data.intro", lang))
+    st.caption(f"{t('data.build', lang)}: `{m['build_id']}` · {m['built_at']} · "
+               f"{t('data.folder', lang)}: `{paths.current_dir()}`")
+    return m
+
+
+def layer_table(manifest: dict, lang: str) -> None:
+    """Every layer's catalog row (labelled headers, catalog order) and its source CRS."""
+    cat = common.store().catalog()
+    cat["title"] = [pick(a, b, lang) for a, b in zip(cat["title_zh"], cat["title_en"])]
+    cat["status"] = [t(f"map.status.{s}", lang) for s in cat["status"]]
+    order = {s.id: i for i, s in enumerate(catalog.LAYERS)}
+    cat = cat.sort_values("layer_id", key=lambda c: c.map(order))
+    heads = {c: t(COLUMN_KEYS.get(c, f"data.col.{c}"), lang) for c in CATALOG_COLUMNS}
+    st.dataframe(cat[list(CATALOG_COLUMNS)].rename(columns=heads), hide_index=True, width="stretch")
+    src_crs = {e["layer"]: e.get("source_crs") for e in manifest["layers"]}
+    with st.expander(t("data.col.source_crs", lang)):
+        st.dataframe(pd.DataFrame({
+            t("data.col.layer", lang): [catalog.BY_ID[i].title(lang) if i in catalog.BY_ID else i for i in src_crs],
+            t("data.col.source_crs", lang): list(src_crs.values())}), hide_index=True)
+
+
+def replace_layer(lang: str) -> None:
+    """Pick a replaceable layer, revert an active upload, or upload and save a replacement."""
+    st.subheader(t("data.replace.title", lang))
+    st.caption(t("data.replace.help", lang))
+    store = common.store()
+    targets = [s for s in catalog.available_layers() if s.replaceable]
+    target = st.selectbox(t("data.replace.target", lang), [s.id for s in targets],
+                          format_func=lambda i: catalog.BY_ID[i].title(lang), key="data_replace_target")
+    rec = common.active_upload(target)
+    if rec:
+        st.info(t("data.replace.active", lang, name=rec["name"], when=str(rec["created_at"])[:16]))
+        if st.button(t("data.replace.revert", lang), key="data_revert"):
+            store.revert_user_layer(target)
+            st.cache_data.clear()
+            st.success(t("data.replace.reverted", lang))
+            st.rerun()
+    up = st.file_uploader(t("data.replace.file", lang), type=sorted(e.lstrip(".") for e in readers.VECTOR_EXT),
+                          key="data_replace_file")
+    if up is not None:
+        try:  # a GeoPackage (or zip) with several layers: choose one (KML folders are all read)
+            layers_ = readers.list_layers(up.name, up.getvalue())
+        except readers.UploadError:
+            layers_ = []  # the save reports the problem
+        layer = st.selectbox(t("parks.layer", lang), layers_, key="data_replace_layer") if len(layers_) > 1 else None
+        # saved in the button callback: a rerun requested meanwhile cannot drop the save
+        st.button(t("data.replace.save", lang), key="data_replace_save", on_click=_save_replacement,
+                  args=(up, target, lang, layer))
+    result = st.session_state.pop("data_replace_result", None)
+    if result:
+        kind, msg, notes = result
+        (st.success if kind == "success" else st.error)(msg)
+        for n in notes:
+            st.caption(n)
+
+
+def _save_replacement(up, target: str, lang: str, layer: str | None = None) -> None:
+    name = up.name[:120]
+    try:
+        res = readers.read_vector(up.name, up.getvalue(), layer=layer)
+        gdf = catalog.normalise_zone_layer(res.gdf) if target == "zones" else res.gdf
+        common.store().save_user_layer(gdf, replaces=target, name=name, original_filename=up.name[:255],
+                                       source_crs=res.source_crs)
+    except readers.UploadError as e:
+        st.session_state["data_replace_result"] = ("error", t("err.upload.prefix", lang, name=name) + e.message(lang), [])
+    else:
+        st.cache_data.clear()
+        notes = [pick(zh, en, lang) for zh, en in res.notes]
+        st.session_state["data_replace_result"] = ("success", t("data.replace.saved", lang, name=name, n=len(gdf)), notes)
