@@ -40,6 +40,17 @@ def manifest_path() -> Path:
     return current_dir() / MANIFEST_NAME
 
 
+def import_dir() -> Path:
+    """Server-side import folder for files too large to upload (GANSU_IMPORT_DIR)."""
+    return Path(os.environ.get("GANSU_IMPORT_DIR", data_root() / "import")).resolve()
+
+
+def workspace_dir() -> Path:
+    """Files the workspace keeps: uploaded rasters, mosaics (VRT), display copies
+    (GANSU_WORKSPACE_DIR, default <data root>/workspace)."""
+    return Path(os.environ.get("GANSU_WORKSPACE_DIR", data_root() / "workspace")).resolve()
+
+
 def store_path() -> Path:
     return Path(os.environ.get("GANSU_STORE", data_root() / "store.duckdb"))
 

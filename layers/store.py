@@ -44,6 +44,16 @@ SCHEMA = [
     """CREATE TABLE IF NOT EXISTS scenarios (
         name VARCHAR PRIMARY KEY, selection JSON, weights JSON, settings JSON,
         created_at TIMESTAMP, updated_at TIMESTAMP)""",
+    # the workspace (layers/workspace.py): the user's own datasets and the data in use
+    """CREATE TABLE IF NOT EXISTS datasets (
+        dataset_id VARCHAR PRIMARY KEY, role VARCHAR, record JSON, added_at TIMESTAMP)""",
+    """CREATE TABLE IF NOT EXISTS dataset_features (
+        dataset_id VARCHAR, fid INTEGER, kind VARCHAR, geom GEOMETRY, props JSON)""",
+    """CREATE TABLE IF NOT EXISTS data_in_use (
+        role VARCHAR PRIMARY KEY, dataset_ids JSON, updated_at TIMESTAMP)""",
+    # per-park indicator rows keyed by the content hashes of every input (indicators/runs.py)
+    """CREATE TABLE IF NOT EXISTS park_results (
+        key VARCHAR PRIMARY KEY, row JSON, created_at TIMESTAMP)""",
 ]
 
 
@@ -143,7 +153,10 @@ class Store:
 
     # --- user layers (official replacements of schematic/proxy layers)
     def save_user_layer(self, gdf: gpd.GeoDataFrame, *, replaces: str, name: str,
-                        original_filename: str, source_crs: str | None) -> str:
+                        original_filename: str, source_crs: str | None, active: bool = True,
+                        dataset: tuple[str, str, dict] | None = None) -> str:
+        """Store an official replacement layer (EPSG:4326); ``active`` puts it in use.
+        ``dataset`` = (id, role, record) registers it in the workspace in the same transaction."""
         if gdf.crs is None or gdf.crs.to_epsg() != 4326:
             raise StoreError("user layers are stored in EPSG:4326; reproject first")
         upload_id = uuid.uuid4().hex
@@ -152,12 +165,25 @@ class Store:
                  json.dumps({k: _jsonable(v) for k, v in p.items()}, ensure_ascii=False))
                 for i, (g, p) in enumerate(zip(gdf.geometry.values, props.to_dict("records")))]
         with self.transaction() as cur:
-            cur.execute("UPDATE user_layers SET active = false WHERE replaces = ?", [replaces])
-            cur.execute("INSERT INTO user_layers VALUES (?, ?, ?, ?, ?, ?, ?, true)",
+            if active:
+                cur.execute("UPDATE user_layers SET active = false WHERE replaces = ?", [replaces])
+            cur.execute("INSERT INTO user_layers VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                         [upload_id, replaces, name, original_filename, source_crs, len(gdf),
-                         dt.datetime.now()])
+                         dt.datetime.now(), active])
             cur.executemany("INSERT INTO user_features VALUES (?, ?, ST_GeomFromWKB(?), ?)", rows)
+            if dataset is not None:
+                self._insert_dataset(cur, dataset[0], dataset[1], {**dataset[2], "upload_id": upload_id})
         return upload_id
+
+    def activate_user_layer(self, replaces: str, upload_id: str) -> None:
+        with self.transaction() as cur:
+            cur.execute("UPDATE user_layers SET active = false WHERE replaces = ?", [replaces])
+            cur.execute("UPDATE user_layers SET active = true WHERE upload_id = ? AND replaces = ?", [upload_id, replaces])
+
+    def delete_user_layer(self, upload_id: str) -> None:
+        with self.transaction() as cur:
+            cur.execute("DELETE FROM user_features WHERE upload_id = ?", [upload_id])
+            cur.execute("DELETE FROM user_layers WHERE upload_id = ?", [upload_id])
 
     def active_user_layer(self, replaces: str) -> dict | None:
         df = self.query_df("SELECT * FROM user_layers WHERE replaces = ? AND active "
@@ -177,8 +203,10 @@ class Store:
 
     # --- parks (uploaded or drawn candidates); demo parks stay in the GeoPackage
     def add_parks(self, gdf: gpd.GeoDataFrame, *, names: list[str], source: str,
-                  source_file: str | None = None, source_crs: str | None = None) -> list[str]:
-        """Insert polygons (EPSG:4326) with their names and other attributes, all or nothing."""
+                  source_file: str | None = None, source_crs: str | None = None,
+                  dataset: tuple[str, str, dict] | None = None) -> list[str]:
+        """Insert polygons (EPSG:4326) with their names and other attributes, all or nothing.
+        ``dataset`` = (id, role, record) registers the file in the workspace in the same transaction."""
         if gdf.crs is None or gdf.crs.to_epsg() != 4326:
             raise StoreError("parks are stored in EPSG:4326; reproject first")
         now = dt.datetime.now()
@@ -191,6 +219,8 @@ class Store:
                          source_file, source_crs, now, now))
         with self.transaction() as cur:
             cur.executemany("INSERT INTO parks VALUES (?, ?, ST_GeomFromWKB(?), ?, ?, ?, ?, ?, ?)", rows)
+            if dataset is not None:
+                self._insert_dataset(cur, dataset[0], dataset[1], {**dataset[2], "park_ids": ids})
         return ids
 
     def parks(self) -> gpd.GeoDataFrame:
@@ -252,6 +282,90 @@ class Store:
     def delete_scenario(self, name: str) -> None:
         with self.transaction() as cur:
             cur.execute("DELETE FROM scenarios WHERE name = ?", [clean_name(name, 120)])
+
+
+    # --- workspace datasets (records are layers.workspace.Dataset as JSON)
+    def add_dataset(self, dataset_id: str, role: str, record: dict,
+                    features: gpd.GeoDataFrame | None = None, kinds: list[str] | None = None,
+                    use: tuple[str, list[str]] | None = None) -> None:
+        """Register a dataset (and its features, EPSG:4326) and optionally put it in use, all in
+        one transaction: a failed or killed import leaves the store as it was."""
+        rows = []
+        if features is not None:
+            if features.crs is None or features.crs.to_epsg() != 4326:
+                raise StoreError("dataset features are stored in EPSG:4326; reproject first")
+            props = features.drop(columns=features.geometry.name).to_dict("records")
+            ks = kinds if kinds is not None else [None] * len(features)
+            rows = [(dataset_id, i, k, shapely.to_wkb(g), _dumps(pr))
+                    for i, (g, pr, k) in enumerate(zip(features.geometry.values, props, ks))]
+        with self.transaction() as cur:
+            self._insert_dataset(cur, dataset_id, role, record)
+            if rows:
+                cur.executemany("INSERT INTO dataset_features VALUES (?, ?, ?, ST_GeomFromWKB(?), ?)", rows)
+            if use is not None:
+                self._set_in_use(cur, *use)
+
+    @staticmethod
+    def _insert_dataset(cur, dataset_id: str, role: str, record: dict) -> None:
+        cur.execute("INSERT INTO datasets VALUES (?, ?, ?, ?)",
+                    [dataset_id, role, json.dumps(record, ensure_ascii=False, default=str), dt.datetime.now()])
+
+    def datasets(self) -> list[dict]:
+        df = self.query_df("SELECT record FROM datasets ORDER BY added_at, dataset_id")
+        return [json.loads(r) for r in df["record"]]
+
+    def dataset_record(self, dataset_id: str) -> dict | None:
+        df = self.query_df("SELECT record FROM datasets WHERE dataset_id = ?", [dataset_id])
+        return json.loads(df["record"].iloc[0]) if len(df) else None
+
+    def dataset_features(self, dataset_id: str, kind: str | None = None) -> gpd.GeoDataFrame:
+        sql = ("SELECT fid, kind, ST_AsWKB(geom) AS wkb, props FROM dataset_features WHERE dataset_id = ?"
+               + (" AND kind = ?" if kind else "") + " ORDER BY fid")
+        df = self.query_df(sql, [dataset_id, kind] if kind else [dataset_id])
+        props = pd.DataFrame([json.loads(p) for p in df["props"]]) if len(df) else pd.DataFrame()
+        props["kind"] = list(df["kind"]) if len(df) else []
+        geoms = shapely.from_wkb([bytes(b) for b in df["wkb"]]) if len(df) else []
+        return gpd.GeoDataFrame(props, geometry=list(geoms), crs="EPSG:4326")
+
+    def delete_dataset(self, dataset_id: str, fallback: dict[str, list[str]] | None = None) -> None:
+        """Remove a dataset; ``fallback`` = the data in use to set in the same transaction."""
+        with self.transaction() as cur:
+            cur.execute("DELETE FROM dataset_features WHERE dataset_id = ?", [dataset_id])
+            cur.execute("DELETE FROM datasets WHERE dataset_id = ?", [dataset_id])
+            for role, ids in (fallback or {}).items():
+                self._set_in_use(cur, role, ids)
+
+    def in_use(self) -> dict[str, list[str]]:
+        df = self.query_df("SELECT role, dataset_ids FROM data_in_use")
+        return {r.role: json.loads(r.dataset_ids) for r in df.itertuples()}
+
+    def set_in_use(self, role: str, dataset_ids: list[str]) -> None:
+        with self.transaction() as cur:
+            self._set_in_use(cur, role, dataset_ids)
+
+    @staticmethod
+    def _set_in_use(cur, role: str, dataset_ids: list[str]) -> None:
+        cur.execute("INSERT OR REPLACE INTO data_in_use VALUES (?, ?, ?)",
+                    [role, json.dumps(list(dataset_ids)), dt.datetime.now()])
+
+    # --- cached per-park results (key = content hashes of every input)
+    def park_results(self, keys: list[str]) -> dict[str, dict]:
+        if not keys:
+            return {}
+        out = {}
+        for i in range(0, len(keys), 500):
+            chunk = keys[i:i + 500]
+            df = self.query_df(f"SELECT key, row FROM park_results WHERE key IN ({', '.join('?' * len(chunk))})", chunk)
+            out.update({r.key: json.loads(r.row) for r in df.itertuples()})
+        return out
+
+    def put_park_results(self, rows: dict[str, dict], keep: int = 20000) -> None:
+        now = dt.datetime.now()
+        with self.transaction() as cur:
+            cur.executemany("INSERT OR REPLACE INTO park_results VALUES (?, ?, ?)",
+                            [(k, _dumps(v), now) for k, v in rows.items()])
+            cur.execute("DELETE FROM park_results WHERE key NOT IN (SELECT key FROM park_results "
+                        "ORDER BY created_at DESC LIMIT ?)", [keep])
 
 
 def clean_name(name, limit: int) -> str:

@@ -1,0 +1,142 @@
+"""Administer the workspace from the shell (the same operations as the Data page).
+
+    python -m geodata.workspace add PATH [PATH ...] --role landcover --legend clcd --year 2020 [--use]
+    python -m geodata.workspace add roads.gpkg --role transport --kind major_road
+    python -m geodata.workspace add gansu.osm.pbf --role osm
+    python -m geodata.workspace add redline.shp --role redline --use
+    python -m geodata.workspace list | use ID [--as landcover_alt] | unuse ROLE | remove ID [--yes]
+
+The store and the import folder follow GANSU_STORE and GANSU_IMPORT_DIR. ``add`` prints the new
+dataset's id as the last line of its output. Unusable input: exit code 2 and the message in
+English and Chinese, nothing registered.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from core import paths
+from core.errors import GansuError, InputError
+from layers import workspace as ws
+
+KINDS = ws.TRANSPORT_KINDS
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m geodata.workspace", description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="command", required=True)
+    a = sub.add_parser("add", help="register a file (referenced in place) or several land-cover tiles (one mosaic)")
+    a.add_argument("paths", nargs="+", help="file(s); several land-cover tiles become one mosaic")
+    a.add_argument("--role", required=True, choices=("landcover", "transport", "osm", "redline", "zones", "parks"))
+    a.add_argument("--legend", help="land cover: worldcover | clcd | globeland30 | igbp | a legend CSV "
+                                    "(code,class); detected from the codes when unambiguous")
+    a.add_argument("--year", type=int, help="land cover: year of the data")
+    a.add_argument("--nodata", type=float, help="land cover without nodata: the value that means no data")
+    a.add_argument("--kind", choices=KINDS, help="transport: the kind of every feature")
+    a.add_argument("--kind-field", help="transport: field holding the kind of each feature")
+    a.add_argument("--layer", help="layer of a multi-layer file (GeoPackage)")
+    a.add_argument("--assume-crs", help="CRS for a file that has none, e.g. EPSG:4490")
+    a.add_argument("--name", help="display name (default: the file name)")
+    a.add_argument("--name-field", help="zones/parks: field with the name")
+    a.add_argument("--source", default="", help="where the data comes from (free text)")
+    a.add_argument("--licence", default="", help="licence (free text)")
+    a.add_argument("--use", action="store_true", help="put the new dataset in use")
+    sub.add_parser("list", help="datasets and the data in use")
+    u = sub.add_parser("use", help="put a dataset in use")
+    u.add_argument("id")
+    u.add_argument("--as", dest="as_role", choices=("landcover", "landcover_alt", "transport", "redline", "zones"),
+                   help="role (default: the dataset's own; landcover_alt = second land-cover year)")
+    n = sub.add_parser("unuse", help="back to the default for a role")
+    n.add_argument("role", choices=("landcover", "landcover_alt", "transport", "redline", "zones"))
+    r = sub.add_parser("remove", help="remove a dataset (referenced files are never deleted)")
+    r.add_argument("id")
+    r.add_argument("--yes", action="store_true", help="confirm removing a dataset that is in use")
+    return ap
+
+
+def _store():
+    from layers.store import Store
+
+    return Store(paths.store_path())
+
+
+def cmd_add(a) -> int:
+    s = _store()
+    if a.role == "landcover":
+        d = ws.register_landcover(s, a.paths, legend=a.legend, year=a.year, name=a.name, source=a.source,
+                                  licence=a.licence, nodata=a.nodata, use=a.use,
+                                  progress=_progress("scan"))
+    elif len(a.paths) > 1:
+        raise InputError("只有土地覆被可以一次登记多个文件（镶嵌）。", "only land cover takes several files (a mosaic).")
+    elif a.role == "osm":
+        d = ws.register_osm(s, a.paths[0], name=a.name, source_text=a.source, licence=a.licence, year=a.year, use=a.use)
+    else:
+        d = ws.register_vector(s, a.paths[0], a.role, kind=a.kind, kind_field=a.kind_field, layer=a.layer,
+                               assume_crs=a.assume_crs, name=a.name, name_field=a.name_field,
+                               source_text=a.source, licence=a.licence, year=a.year, use=a.use)
+    print(f"registered {d.role} '{d.name}' ({d.original_filename}, sha256 {d.sha256[:12]}…)"
+          + (" — in use" if a.use else ""), file=sys.stderr)
+    for zh, en in d.notes:
+        print(f"  note: {en} / {zh}", file=sys.stderr)
+    print(d.id)
+    return 0
+
+
+def _progress(what: str):
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        print(f"\r{what}: {100 * done / max(total, 1):5.1f}%", end="" if done < total else "\n", file=sys.stderr)
+
+    return show
+
+
+def cmd_list(a) -> int:
+    s = _store()
+    using = ws.in_use(s)
+    for d in ws.datasets(s):
+        roles = [r for r, ids in using.items() if d.id in ids]
+        extra = f"legend {d.legend}, {d.year or ''}" if d.role == "landcover" else ",".join(d.kinds)
+        print(f"{d.id}\t{d.role}\t{d.name}\t{d.original_filename}\t{d.sha256[:12]}\t{extra}\t"
+              f"{'IN USE: ' + ','.join(roles) if roles else ''}")
+    print("in use: " + "; ".join(f"{r}={','.join(ids) or 'default'}" for r, ids in using.items()))
+    return 0
+
+
+def cmd_use(a) -> int:
+    s = _store()
+    d = ws.get(s, a.id)
+    role = a.as_role or d.role
+    if role == "transport":
+        ws.use(s, role, ws.in_use(s)["transport"] + [d.id])
+    else:
+        ws.use(s, role, [d.id])
+    print(f"{d.id} in use as {role}")
+    return 0
+
+
+def cmd_unuse(a) -> int:
+    s = _store()
+    ws.use(s, a.role, ws.DEFAULT_IN_USE.get(a.role, []))
+    print(f"{a.role}: default")
+    return 0
+
+
+def cmd_remove(a) -> int:
+    d = ws.remove(_store(), a.id, confirm=a.yes)
+    print(f"removed {d.id} ({d.name})")
+    return 0
+
+
+def main(argv=None) -> int:
+    a = build_parser().parse_args(argv)
+    try:
+        return {"add": cmd_add, "list": cmd_list, "use": cmd_use, "unuse": cmd_unuse, "remove": cmd_remove}[a.command](a)
+    except GansuError as e:
+        print(f"error: {e.en}\n错误：{e.zh}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,200 @@
+"""Per-park indicators on the data in use, cached by the content of every input.
+
+``RunInputs`` bundles what ``compute_parks`` needs (land cover and its legend, an optional second
+year, transport layers by kind, red line, zones) with a fingerprint of their *content*: the
+SHA-256 of every raster/dataset file, the hashes of the pool and sink-rate tables, the legend,
+the threshold and ``ALGO_VERSION``. ``inputs_from_workspace(store)`` assembles them from the
+store's data in use (or the built-in defaults) — the Dashboard and ``python -m indicators parks
+--workspace`` call the same function, so they compute on the same inputs.
+
+``compute_cached`` looks every park up by ``sha256(fingerprint, park id, name, geometry)`` in the
+store and computes only the missing parks, in batches with a progress callback; a park save
+recomputes that park alone, a restart or a second user finds the rows already there.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from core import paths
+from layers import catalog, workspace
+from layers.legends import get_legend
+from indicators import carbon
+from indicators.engine import compute_parks
+
+ALGO_VERSION = "parks-1"  # bump when compute_parks changes its numbers
+BATCH = 8  # parks per engine call when computing in the background
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    landcover: str
+    legend: str
+    landcover_alt: str | None = None
+    transport: dict = field(default_factory=dict, compare=False)
+    redline: gpd.GeoDataFrame | None = field(default=None, compare=False)
+    zones: gpd.GeoDataFrame | None = field(default=None, compare=False)
+    zone_field: str = "zone"
+    datasets: tuple = ()  # provenance: (role, name, file name, sha256) of every dataset used
+    fingerprint: str = ""
+
+    def kwargs(self) -> dict:
+        return {"landcover": self.landcover, "legend": _legend_arg(self.legend), "landcover_alt": self.landcover_alt,
+                "transport": self.transport, "redline": self.redline, "zones": self.zones,
+                "zone_field": self.zone_field}
+
+
+def _legend_arg(legend: str):
+    return Path(legend) if legend.endswith(".csv") else legend
+
+
+def _file_sha(path: str | Path) -> str:
+    return workspace.sha256_file(path)
+
+
+def _default_landcover_sha() -> str:
+    """SHA-256 of the built land cover, from the build manifest (recorded when it was built)."""
+    try:
+        m = catalog.manifest()
+        return m["files"][paths.LANDCOVER_NAME]["sha256"]
+    except (OSError, KeyError, ValueError):
+        return _file_sha(paths.landcover_path())
+
+
+def _gdf_hash(gdf: gpd.GeoDataFrame | None) -> str:
+    if gdf is None:
+        return "none"
+    h = hashlib.sha256(str(gdf.crs).encode())
+    for wkb in shapely.to_wkb(gdf.geometry.values):
+        h.update(wkb or b"")
+    cols = [c for c in gdf.columns if c != gdf.geometry.name]
+    h.update(pd.util.hash_pandas_object(gdf[cols].astype(str), index=False).to_numpy().tobytes() if cols else b"")
+    return h.hexdigest()
+
+
+def _table_hash(path) -> str:
+    return _file_sha(path) if path is not None and Path(path).is_file() else "default"
+
+
+def fingerprint(parts: dict) -> str:
+    return hashlib.sha256(json.dumps({"algo": ALGO_VERSION, **parts}, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def inputs_from_workspace(store, *, builtin: Callable[[str], gpd.GeoDataFrame] | None = None) -> RunInputs:
+    """The data in use (or the defaults), checked: a referenced file that changed is refused.
+
+    ``builtin(layer_id)`` reads a default layer (the UI passes its cached loader)."""
+    read = builtin or catalog.read_default
+    chosen = workspace.in_use(store)
+    used = []
+    lc_ids, alt_ids = chosen.get("landcover", []), chosen.get("landcover_alt", [])
+    if lc_ids:
+        d = workspace.get(store, lc_ids[0])
+        workspace.verify(d)
+        landcover, legend, lc_sha = d.raster_path, d.legend, d.sha256
+        used.append(("landcover", d.name, d.original_filename, d.sha256))
+    else:
+        landcover, legend, lc_sha = str(paths.landcover_path()), catalog.BY_ID["landcover"].legend, _default_landcover_sha()
+    alt, alt_sha = None, None
+    if alt_ids:
+        a = workspace.get(store, alt_ids[0])
+        workspace.verify(a)
+        if a.legend != legend:
+            from core.errors import InputError
+
+            raise InputError(f"两期土地覆被的图例不同（{legend} 与 {a.legend}）：请使用同一图例的两期数据。",
+                             f"the two land-cover years use different legends ({legend} and {a.legend}): use one legend.")
+        alt, alt_sha = a.raster_path, a.sha256
+        used.append(("landcover_alt", a.name, a.original_filename, a.sha256))
+    airports = read("airports") if workspace.BUILTIN_AIRPORTS in chosen.get("transport", []) else None
+    transport = workspace.transport_layers(store, chosen.get("transport", []), builtin_airports=airports)
+    t_ids = []
+    for i in chosen.get("transport", []):
+        if i == workspace.BUILTIN_AIRPORTS:
+            t_ids.append((i, "airportsdata"))
+            continue
+        d = workspace.get(store, i)
+        t_ids.append((i, d.sha256))
+        used.append(("transport", d.name, d.original_filename, d.sha256))
+    red = _replaced(store, "protection_proxy", read)
+    zones = _replaced(store, "zones", read)
+    zone_field = "name_zh" if "name_zh" in zones.columns else "zone"
+    for role in ("redline", "zones"):
+        for i in chosen.get(role, []):
+            d = workspace.get(store, i)
+            used.append((role, d.name, d.original_filename, d.sha256))
+    fp = fingerprint({"landcover": lc_sha, "legend": legend, "legend_file": _table_hash(legend if legend.endswith(".csv") else None),
+                      "alt": alt_sha, "transport": t_ids, "redline": _gdf_hash(red), "zones": _gdf_hash(zones),
+                      "zone_field": zone_field, "pools": _table_hash(carbon.default_pools_path(get_legend(_legend_arg(legend)))),
+                      "rates": _table_hash(carbon.TABLES / "sink_rates.csv")})
+    return RunInputs(landcover=str(landcover), legend=legend, landcover_alt=alt, transport=transport, redline=red,
+                     zones=zones, zone_field=zone_field, datasets=tuple(used), fingerprint=fp)
+
+
+def _replaced(store, layer_id: str, read) -> gpd.GeoDataFrame:
+    rec = store.active_user_layer(layer_id)
+    return store.load_user_layer(rec["upload_id"]) if rec is not None else read(layer_id)
+
+
+def park_keys(parks: gpd.GeoDataFrame, fp: str) -> list[str]:
+    wkbs = shapely.to_wkb(parks.geometry.values)
+    return [hashlib.sha256(f"{fp}|{pid}|{name}|".encode() + (w or b"")).hexdigest()
+            for pid, name, w in zip(parks["park_id"], parks["name"], wkbs)]
+
+
+def missing(store, parks: gpd.GeoDataFrame, inputs: RunInputs) -> list[int]:
+    """Row positions of the parks whose indicators are not cached yet."""
+    keys = park_keys(parks, inputs.fingerprint)
+    have = store.park_results(keys)
+    return [i for i, k in enumerate(keys) if k not in have]
+
+
+def compute_cached(store, parks: gpd.GeoDataFrame, inputs: RunInputs,
+                   progress: Callable[[int, int], None] | None = None, batch: int = BATCH) -> pd.DataFrame:
+    """One row per park (in the order given): cached rows, the rest computed in batches."""
+    keys = park_keys(parks, inputs.fingerprint)
+    have = store.park_results(keys)
+    todo = [i for i, k in enumerate(keys) if k not in have]
+    for n, s in enumerate(range(0, len(todo), batch)):
+        idx = todo[s:s + batch]
+        part = compute_parks(parks.iloc[idx], id_field="park_id", name_field="name", **inputs.kwargs())
+        rows = {keys[i]: _row(r) for i, r in zip(idx, part.to_dict("records"))}
+        store.put_park_results(rows)
+        have.update(rows)
+        if progress:
+            progress(min(s + batch, len(todo)), len(todo))
+    cols = _columns(inputs)
+    out = pd.DataFrame([have[k] for k in keys]).reindex(columns=cols) if keys else pd.DataFrame(columns=cols)
+    return _typed(out)
+
+
+def _row(rec: dict) -> dict:
+    return {k: (None if isinstance(v, float) and np.isnan(v) else v.item() if hasattr(v, "item") else v)
+            for k, v in rec.items()}
+
+
+def _columns(inputs: RunInputs) -> list[str]:
+    from indicators.table import columns_for
+    from layers.legends import CLASS_IDS
+
+    return columns_for(CLASS_IDS, tuple(inputs.transport), inputs.landcover_alt is not None)
+
+
+def _typed(df: pd.DataFrame) -> pd.DataFrame:
+    """Rows from JSON back to the engine's dtypes (floats, nullable booleans, strings)."""
+    for c in df.columns:
+        if c in ("green_pass", "green_over_cap"):
+            df[c] = df[c].astype("boolean")
+        elif c in ("park_id", "name", "zone", "zones", "reliability", "reason", "reason_zh", "warnings", "warnings_zh"):
+            df[c] = df[c].astype(object).where(df[c].notna(), None) if c in ("zone", "zones") else df[c].fillna("").astype(str)
+        else:
+            df[c] = pd.to_numeric(df[c], errors="coerce").astype("float64")
+    return df
