@@ -45,15 +45,17 @@ class RunInputs:
     zone_field: str = "zone"
     datasets: tuple = ()  # provenance: (role, name, file name, sha256) of every dataset used
     fingerprint: str = ""
+    parts: dict = field(default_factory=dict, compare=False)  # what the fingerprint hashes
+    options: dict = field(default_factory=dict, compare=False)  # carbon_pools, sink_rates, green_* (CLI)
 
     def kwargs(self) -> dict:
         return {"landcover": self.landcover, "legend": _legend_arg(self.legend), "landcover_alt": self.landcover_alt,
                 "transport": self.transport, "redline": self.redline, "zones": self.zones,
-                "zone_field": self.zone_field}
+                "zone_field": self.zone_field, **self.options}
 
 
 def _legend_arg(legend: str):
-    return Path(legend) if legend.endswith(".csv") else legend
+    return Path(legend) if legend.endswith(".csv") or Path(legend).suffix.lower() == ".csv" else legend
 
 
 def _file_sha(path: str | Path) -> str:
@@ -107,7 +109,7 @@ def inputs_from_workspace(store, *, builtin: Callable[[str], gpd.GeoDataFrame] |
     if alt_ids:
         a = workspace.get(store, alt_ids[0])
         workspace.verify(a)
-        if a.legend != legend:
+        if workspace.legend_key(a.legend) != workspace.legend_key(legend):
             from core.errors import InputError
 
             raise InputError(f"两期土地覆被的图例不同（{legend} 与 {a.legend}）：请使用同一图例的两期数据。",
@@ -131,12 +133,82 @@ def inputs_from_workspace(store, *, builtin: Callable[[str], gpd.GeoDataFrame] |
         for i in chosen.get(role, []):
             d = workspace.get(store, i)
             used.append((role, d.name, d.original_filename, d.sha256))
-    fp = fingerprint({"landcover": lc_sha, "legend": legend, "legend_file": _table_hash(legend if legend.endswith(".csv") else None),
-                      "alt": alt_sha, "transport": t_ids, "redline": _gdf_hash(red), "zones": _gdf_hash(zones),
-                      "zone_field": zone_field, "pools": _table_hash(carbon.default_pools_path(get_legend(_legend_arg(legend)))),
-                      "rates": _table_hash(carbon.TABLES / "sink_rates.csv")})
+    parts = {"landcover": lc_sha, "legend": legend, "legend_file": _table_hash(legend if legend.endswith(".csv") else None),
+             "alt": alt_sha, "transport": t_ids, "redline": _gdf_hash(red), "zones": _gdf_hash(zones),
+             "zone_field": zone_field, "pools": _table_hash(carbon.default_pools_path(get_legend(_legend_arg(legend)))),
+             "rates": _table_hash(carbon.TABLES / "sink_rates.csv")}
     return RunInputs(landcover=str(landcover), legend=legend, landcover_alt=alt, transport=transport, redline=red,
-                     zones=zones, zone_field=zone_field, datasets=tuple(used), fingerprint=fp)
+                     zones=zones, zone_field=zone_field, datasets=tuple(used), fingerprint=fingerprint(parts),
+                     parts=parts)
+
+
+def override(inputs: RunInputs, *, landcover: str | None = None, legend: str | None = None,
+             landcover_alt: str | None = None, transport: dict | None = None, transport_files: list | None = None,
+             redline: gpd.GeoDataFrame | None = None, zones: gpd.GeoDataFrame | None = None,
+             zone_field: str | None = None, options: dict | None = None, used: list | None = None) -> RunInputs:
+    """The data in use with some parts replaced by explicit files (``python -m indicators parks
+    --workspace --landcover …``); the fingerprint follows the content of what replaced them.
+
+    ``transport`` replaces every transport layer (its ``transport_files``: (path, kind) to hash);
+    ``legend`` is a built-in id or the path of a legend CSV; ``options`` are extra
+    ``compute_parks`` arguments (carbon_pools, sink_rates, green_threshold_pct, green_classes)
+    whose tables are hashed too; ``used`` = (role, name, file name, sha256) of the replacing files."""
+    parts = dict(inputs.parts)
+    new: dict[str, list] = {}
+    if landcover is not None:
+        parts["landcover"] = _file_sha(landcover)
+    if legend is not None:
+        parts["legend"] = legend
+        parts["legend_file"] = _table_hash(legend) if Path(legend).suffix.lower() == ".csv" else "default"
+        parts["pools"] = _table_hash(carbon.default_pools_path(get_legend(_legend_arg(legend))))
+    if landcover_alt is not None:
+        parts["alt"] = _file_sha(landcover_alt)
+    if transport is not None:
+        parts["transport"] = sorted([str(k), _file_sha(p)] for p, k in (transport_files or []))
+    if redline is not None:
+        parts["redline"] = _gdf_hash(redline)
+    if zones is not None:
+        parts["zones"] = _gdf_hash(zones)
+    if zone_field is not None:
+        parts["zone_field"] = zone_field
+    opts = dict(options or {})
+    for k in ("carbon_pools", "sink_rates"):
+        if opts.get(k) is not None:
+            parts[k] = _table_hash(opts[k])
+    for k in ("green_threshold_pct", "green_classes"):
+        if opts.get(k) is not None:
+            parts[k] = opts[k]
+    for u in used or []:
+        new.setdefault(u[0], []).append(tuple(u))
+    replaced = {"landcover": landcover, "landcover_alt": landcover_alt, "transport": transport, "redline": redline,
+                "zones": zones}
+    datasets = [d for d in inputs.datasets if replaced.get(d[0]) is None] + [d for v in new.values() for d in v]
+    return RunInputs(
+        landcover=str(landcover) if landcover is not None else inputs.landcover,
+        legend=str(legend) if legend is not None else inputs.legend,
+        landcover_alt=str(landcover_alt) if landcover_alt is not None else inputs.landcover_alt,
+        transport=transport if transport is not None else inputs.transport,
+        redline=redline if redline is not None else inputs.redline,
+        zones=zones if zones is not None else inputs.zones,
+        zone_field=zone_field if zone_field is not None else inputs.zone_field,
+        datasets=tuple(datasets), fingerprint=fingerprint(parts), parts=parts,
+        options={k: v for k, v in opts.items() if v is not None})
+
+
+def all_parks(store, demo: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Every park as the dashboard lists them: the illustrative parks of the build (``demo``, the
+    ``parks_demo`` layer: park_id, name_zh, name_en) then the parks saved in the store, with the
+    columns park_id, name (Chinese name for the demo parks), name_en and source."""
+    demo = gpd.GeoDataFrame({"park_id": demo["park_id"], "name": demo["name_zh"],
+                             "name_en": demo["name_en"], "source": "illustrative"},
+                            geometry=demo.geometry.values, crs=demo.crs)
+    user = store.parks()
+    if not len(user):
+        return demo
+    user = gpd.GeoDataFrame({"park_id": user["park_id"], "name": user["name"],
+                             "name_en": user["name"], "source": user["source"]},
+                            geometry=user.geometry.values, crs=4326)
+    return gpd.GeoDataFrame(pd.concat([demo.to_crs(4326), user], ignore_index=True), crs=4326)
 
 
 def _replaced(store, layer_id: str, read) -> gpd.GeoDataFrame:

@@ -19,12 +19,16 @@ Several land-cover tiles become one mosaic (a VRT written here): tiles of differ
 size, data type or nodata are refused by name. A raster without nodata is refused unless the
 user states the nodata value (then a VRT carries it; the user's file is not touched). One pass
 over the raster counts every code (codes outside the legend are refused; a legend is detected
-when the codes fit exactly one built-in legend) and writes a small display copy for the map.
+when the codes fit exactly one built-in legend) and writes a small display copy for the map
+(nearest sample, at most ``DISPLAY_MAX_SIDE`` px, with overviews so a map view reads only what it
+shows).
 
 The data in use (``in_use``) is one choice for the whole app, kept in the store: land cover and
 an optional second year, transport datasets (the built-in airports are ``builtin:airports``),
 red line and zones (an official file replacing the proxy/schematic layer). Registration, the
-change of the data in use and removal are each one store transaction.
+change of the data in use and removal are each one store transaction; the files of a killed
+import (its folder under the workspace, owned by no dataset) are swept by ``sweep_orphans`` a day
+later (``tests/test_hardening_crash_workspace.py`` kills imports at random points).
 
 May import: ``core`` and ``layers`` only.
 """
@@ -261,7 +265,53 @@ def remove(store, dataset_id: str, *, confirm: bool = False) -> Dataset:
     folder = paths.workspace_dir() / dataset_id
     if folder.is_dir():
         shutil.rmtree(folder, ignore_errors=True)
+    _drop_workspace_files(store, ds)
     return ds
+
+
+def _drop_workspace_files(store, ds: Dataset) -> None:
+    """Files the workspace itself wrote for ``ds`` outside its folder (an uploaded OSM extract)
+    and no other dataset names; referenced files (import folder) are never deleted."""
+    root = paths.workspace_dir()
+    others = {f.path for d in datasets(store) for f in d.files}
+    for ref in ds.files:
+        p = Path(ref.path)
+        if root in p.parents and ref.path not in others:
+            p.unlink(missing_ok=True)
+
+
+def legend_key(legend: str | None) -> str | None:
+    """What makes two legends the same: the built-in id, or the content of a custom CSV legend
+    (each dataset keeps its own copy of its CSV, so paths differ for the same legend)."""
+    if legend and str(legend).endswith(".csv") and Path(legend).is_file():
+        return "csv:" + sha256_file(legend)
+    return legend
+
+
+def sweep_orphans(store, min_age_s: float = 24 * 3600) -> list[Path]:
+    """Delete workspace folders that no dataset owns: what a killed or failed import left (a copied
+    upload, a partial display copy or VRT). Only folders named like a dataset id whose newest file
+    is older than ``min_age_s``, so an import still running in another process is never touched.
+    Referenced files (import folder) are outside the workspace and never deleted."""
+    import re
+    import time
+
+    root = paths.workspace_dir()
+    if not root.is_dir():
+        return []
+    known = {r.get("id") for r in store.datasets()}
+    now, out = time.time(), []
+    for p in root.iterdir():
+        if p.name in known or not p.is_dir() or p.is_symlink() or not re.fullmatch(r"D[0-9A-F]{9}", p.name):
+            continue
+        try:
+            newest = max([p.stat().st_mtime] + [f.stat().st_mtime for f in p.rglob("*")])
+        except OSError:
+            continue
+        if now - newest >= min_age_s:
+            shutil.rmtree(p, ignore_errors=True)
+            out.append(p)
+    return out
 
 
 # --- land cover ----------------------------------------------------------------------------
@@ -352,7 +402,8 @@ def scan_raster(path: Path, nodata: float | None, display_out: Path | None,
     import rasterio
     from rasterio.windows import Window
 
-    with rasterio.open(path) as src:
+    # every block is read once: GDAL's block cache (5% of RAM by default) would only add memory
+    with rasterio.Env(GDAL_CACHEMAX=64), rasterio.open(path) as src:
         w, h = src.width, src.height
         k = max(1, math.ceil(max(w, h) / DISPLAY_MAX_SIDE))
         bh = max(1, src.block_shapes[0][0])
@@ -362,6 +413,10 @@ def scan_raster(path: Path, nodata: float | None, display_out: Path | None,
         counts = np.zeros(1 << (8 * dt_.itemsize), dtype=np.int64) if small else {}
         dw, dh = math.ceil(w / k), math.ceil(h / k)
         display = np.zeros((dh, dw), dtype=dt_) if display_out is not None else None
+        # the sample of display pixel (i, j): source pixel (i*k + k//2, j*k + k//2), clamped to the
+        # last row/column when the raster ends inside the last display pixel (w or h not a multiple of k)
+        rows_s = np.minimum(np.arange(dh) * k + k // 2, h - 1)
+        cols_s = np.minimum(np.arange(dw) * k + k // 2, w - 1)
         for r0 in range(0, h, strip):
             r1 = min(h, r0 + strip)
             block = src.read(1, window=Window(0, r0, w, r1 - r0))
@@ -372,13 +427,9 @@ def scan_raster(path: Path, nodata: float | None, display_out: Path | None,
                 for v, c in zip(vals.tolist(), cnt.tolist()):
                     counts[v] = counts.get(v, 0) + c
             if display is not None:
-                first = (r0 - k // 2 + k - 1) // k  # display rows whose sample row falls here
-                for i in range(max(first, 0), dh):
-                    rr = i * k + k // 2
-                    if rr >= r1:
-                        break
-                    if rr >= r0:
-                        display[i] = block[rr - r0, k // 2::k][:dw] if k // 2 < w else block[rr - r0, ::k][:dw]
+                sel = np.nonzero((rows_s >= r0) & (rows_s < r1))[0]  # display rows sampled in this strip
+                if sel.size:
+                    display[sel] = block[rows_s[sel] - r0][:, cols_s]
             if progress:
                 progress(r1, h)
         if small:
@@ -396,6 +447,12 @@ def scan_raster(path: Path, nodata: float | None, display_out: Path | None,
             tmp = display_out.with_suffix(".tmp.tif")
             with rasterio.open(tmp, "w", **profile) as dst:
                 dst.write(display, 1)
+                # internal overviews (nearest: codes stay codes) so a map view reads only what it shows
+                levels = [f for f in (2, 4, 8, 16) if max(dw, dh) // f >= 128]
+                if levels:
+                    from rasterio.enums import Resampling
+
+                    dst.build_overviews(levels, Resampling.nearest)
             os.replace(tmp, display_out)
         return {"codes": codes, "width": w, "height": h, "factor": k,
                 "bounds": tuple(src.bounds), "crs": src.crs, "res": (abs(src.transform.a), abs(src.transform.e))}
@@ -459,6 +516,7 @@ def register_landcover(store, sources: list[str | Path], *, legend: str | None =
             f"{names[0]} has no nodata value: pixels outside the data would be counted as a land-cover class. "
             "Say which value means 'no data' (e.g. 0 for CLCD and WorldCover, 255 for MODIS).")
     eff_nodata = nodata if nodata is not None else file_nodata
+    sweep_orphans(store)  # folders of imports killed earlier (a day old): never this one
     did = dataset_id or _new_id()
     folder = paths.workspace_dir() / did
     folder.mkdir(parents=True, exist_ok=True)
@@ -536,6 +594,7 @@ def register_landcover_upload(store, data: bytes, filename: str, **kw) -> Datase
                 raise InputError("压缩包中没有 GeoTIFF 图幅。", "no GeoTIFF tile in the archive.")
         else:
             tiles = [save_upload(data, filename, did)]
+        kw.setdefault("name", Path(filename).stem or filename)
         return register_landcover(store, tiles, storage="workspace", original_filename=filename,
                                   dataset_id=did, **kw)
     except BaseException:

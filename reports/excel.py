@@ -24,6 +24,8 @@ from reports.labels import both, label_parts, labels_for
 
 COLUMNS_SHEET = "columns"  # sheet name, same in both languages (scripts look for it)
 INDICATORS_SHEET = COLUMNS_SHEET  # the name older callers use
+SOURCES_SHEET = "sources"  # the data a workbook was computed on (same name in both languages)
+SOURCE_KEYS = ("role", "layer", "file", "sha256", "source", "licence", "status", "year")
 
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
 
@@ -108,13 +110,24 @@ def columns_sheet(sheets: Mapping[str, pd.DataFrame], lang: str = "zh", bilingua
                                for k in out.columns})
 
 
+def sources_frame(sources: Iterable[Mapping[str, Any]], lang: str = "zh", bilingual: bool = False) -> pd.DataFrame:
+    """The "sources" sheet: one row per dataset or layer the numbers were computed on (role,
+    name, file, SHA-256, source, licence, status, year), headers in ``lang``."""
+    rows = [{k: s.get(k, "") for k in SOURCE_KEYS} for s in sources]
+    out = pd.DataFrame(rows, columns=list(SOURCE_KEYS))
+    return out.rename(columns={k: both(Text(t(f"src.col.{k}", "zh"), t(f"src.col.{k}", "en")), lang, bilingual)
+                               for k in SOURCE_KEYS})
+
+
 def excel_bytes(sheets: Mapping[str, pd.DataFrame], lang: str = "zh", bilingual: bool = False,
                 indicators_sheet: bool = True, labels: bool = True, index: bool | str = False,
-                extra: Mapping[str, Text | str] | None = None) -> bytes:
+                extra: Mapping[str, Text | str] | None = None,
+                sources: Iterable[Mapping[str, Any]] | None = None) -> bytes:
     """An .xlsx workbook: one sheet per table, headers with units in ``lang`` (or zh + en when
     ``bilingual``), plus a "columns" sheet defining every column (``indicators_sheet=False``: none).
     ``labels=False`` keeps the headers as they are (tables already labelled by the caller);
-    ``index``: see ``plain``; ``extra``: headers of page-only columns (see ``labels_for``)."""
+    ``index``: see ``plain``; ``extra``: headers of page-only columns (see ``labels_for``);
+    ``sources``: records of the data used (see ``sources_frame``) → a "sources" sheet."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
@@ -126,6 +139,9 @@ def excel_bytes(sheets: Mapping[str, pd.DataFrame], lang: str = "zh", bilingual:
         df = plain(v, index)
         heads = list(labels_for(df.columns, lang, extra, bilingual=bilingual).values()) if labels else list(map(str, df.columns))
         tables.append((str(k), df, heads))
+    if sources is not None:
+        src = sources_frame(sources, lang, bilingual)
+        tables.append((SOURCES_SHEET, src, list(map(str, src.columns))))
     if indicators_sheet:
         doc = columns_sheet({k: plain(v, index) for k, v in sheets.items()}, lang, bilingual, extra)
         tables.append((COLUMNS_SHEET, doc, list(map(str, doc.columns))))

@@ -8,7 +8,6 @@
 """
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -17,31 +16,15 @@ import rasterio
 import shapely
 from streamlit.testing.v1 import AppTest
 
+from tests.apptest_helpers import run_page, shown_headers
+
 REPO = Path(__file__).resolve().parent.parent
 RAW_ID = re.compile(r"^[A-Za-z0-9_]+$")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def run(page: str, lang: str, **state) -> AppTest:
-    at = AppTest.from_file(str(REPO / "pages" / page), default_timeout=120)
-    at.session_state["lang"] = lang
-    for k, v in state.items():
-        at.session_state[k] = v
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-    return at
-
-
-def shown_headers(df_element) -> list[str]:
-    """Headers as the browser shows them: the column config's label, else the column name (and
-    the index name when the index is shown)."""
-    config = json.loads(df_element.proto.columns or "{}")
-    value = df_element.value
-    heads = [(config.get(str(c)) or {}).get("label") or str(c) for c in value.columns]
-    if value.index.name is not None:
-        heads.append(str(value.index.name))
-    return heads
+    return run_page(page, lang, timeout=120, no_errors=True, **state)
 
 
 def test_home_counts_illustrative_and_user_parks(store):

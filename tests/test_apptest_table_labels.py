@@ -7,7 +7,6 @@ so ``AppTest.dataframe[i].value.columns`` are exactly the headers the user sees;
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import geopandas as gpd
@@ -16,6 +15,7 @@ import shapely
 from streamlit.testing.v1 import AppTest
 
 from core.i18n import TEXT
+from tests.apptest_helpers import run_page, shown_headers
 from indicators import checklist, siting, table
 
 REPO = Path(__file__).resolve().parent.parent
@@ -27,20 +27,10 @@ RAW_IDS = (set(table.BY_ID) | set(siting.COLUMN_LABELS) | set(checklist.COLUMN_L
 
 
 def _run(page: str, lang: str = "zh", **state) -> AppTest:
-    at = AppTest.from_file(str(REPO / "pages" / page), default_timeout=180)
-    at.session_state["lang"] = lang
-    for k, v in state.items():
-        at.session_state[k] = v
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return run_page(page, lang, **state)
 
 
-def _headers(el) -> list[str]:
-    """Headers a user sees: the column labels of the column config, else the column names."""
-    cols = [str(c) for c in el.value.columns]
-    config = json.loads(el.proto.columns or "{}")
-    return [config.get(c, {}).get("label") or c for c in cols]
+_headers = shown_headers
 
 
 def _all_tables(at) -> list[list[str]]:

@@ -177,4 +177,18 @@ def page(title_key: str, intro_key: str | None = None) -> str:
         st.caption(t(intro_key, lg))
     if not require_data(lg):
         st.stop()
+    data_in_use_line(lg)
     return lg
+
+
+def data_in_use_line(lg: str) -> None:
+    """The compact "data in use" line (``ui.data_in_use.status_line``) under the title. A page
+    stays usable when the store cannot be opened (locked, unwritable): the line is left out and
+    the pages that need the store say why themselves."""
+    try:
+        _store(str(paths.store_path()))
+    except (StoreError, OSError):
+        return
+    from ui import data_in_use  # imports this module: imported here, not at the top
+
+    data_in_use.status_line(lg)

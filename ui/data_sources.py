@@ -1,13 +1,16 @@
 """The Data & sources page's pieces: the build, every layer's catalog entry and source CRS, and
-replacing a schematic/proxy layer with an official file (kept in the store)."""
+replacing a schematic/proxy layer with an official file (registered as a workspace dataset of role
+redline/zones and put in use; the workspace sections themselves are in ``ui.workspace_ui``)."""
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
 from core import paths
+from core.errors import GansuError
 from core.i18n import pick, t
 from layers import catalog, readers
+from layers import workspace as ws
 from ui import common
 
 CATALOG_COLUMNS = ("title", "status", "source", "licence", "year", "resolution", "crs", "derivation", "n_features")
@@ -74,15 +77,17 @@ def replace_layer(lang: str) -> None:
 
 
 def _save_replacement(up, target: str, lang: str, layer: str | None = None) -> None:
+    """Registered as a workspace dataset (role redline/zones, with its provenance) and put in use:
+    it replaces the schematic/proxy layer and is listed with the other datasets."""
     name = up.name[:120]
+    role = {v: k for k, v in ws.REPLACES.items()}[target]
     try:
-        res = readers.read_vector(up.name, up.getvalue(), layer=layer)
-        gdf = catalog.normalise_zone_layer(res.gdf) if target == "zones" else res.gdf
-        common.store().save_user_layer(gdf, replaces=target, name=name, original_filename=up.name[:255],
-                                       source_crs=res.source_crs)
-    except readers.UploadError as e:
+        ds = ws.register_vector(common.store(), up.getvalue(), role, filename=up.name[:255], layer=layer,
+                                name=name, use=True)
+    except GansuError as e:
         st.session_state["data_replace_result"] = ("error", t("err.upload.prefix", lang, name=name) + e.message(lang), [])
     else:
         st.cache_data.clear()
-        notes = [pick(zh, en, lang) for zh, en in res.notes]
-        st.session_state["data_replace_result"] = ("success", t("data.replace.saved", lang, name=name, n=len(gdf)), notes)
+        notes = [pick(zh, en, lang) for zh, en in ds.notes]
+        st.session_state["data_replace_result"] = ("success", t("data.replace.saved", lang, name=name, n=ds.n_features),
+                                                   notes)

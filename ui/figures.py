@@ -1,25 +1,26 @@
 """The Home page's pieces: headline figures computed from the data (cached by build and upload),
 the parks count (illustrative + the user's saved parks, so a save shows at once), the zone-area
-table and the land-cover chart."""
+table and the land-cover chart of the land cover in use (cached by its SHA-256, named in the
+heading)."""
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
 from core import crs, paths
+from core.errors import GansuError
 from core.i18n import pick, t
+from layers import workspace as ws
 from layers.legends import CLASS_BY_ID
-from ui import charts, common
+from ui import charts, common, data_in_use
 from ui import parks as parks_ui
 from ui import raster_sources
 
 
 @st.cache_data(show_spinner=False)
 def headline(build: str, zones_upload: str | None) -> dict:
-    """Province area, counts, zone areas and land-cover shares (illustrative parks only: the
-    user's parks change without a rebuild, see ``n_parks``)."""
-    from indicators.landcover import raster_class_totals
-
+    """Province area, counts and zone areas (illustrative parks only: the user's parks change
+    without a rebuild, see ``n_parks``). Land-cover shares: ``landcover_shares_of``."""
     province = common._load_layer("province", build, None)
     prefectures = common._load_layer("prefectures", build, None)
     counties = common._load_layer("counties", build, None)
@@ -30,15 +31,38 @@ def headline(build: str, zones_upload: str | None) -> dict:
     zrows = [{"name_zh": a, "name_en": b, "area_km2": round(float(x), 0),
               "share_pct": round(100 * float(x) / area, 1)}
              for a, b, x in zip(zones["name_zh"], zones["name_en"], zone_area)]
-    per_code = raster_class_totals(paths.landcover_path(), raster_sources.default_legend(),
-                                   mask_geom=province.geometry.iloc[0], mask_crs="EPSG:4326")
+    return {"province_area_km2": area, "n_prefectures": len(prefectures),
+            "n_counties": len(counties), "n_illustrative_parks": len(parks), "zones": zrows}
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def landcover_shares_of(sha256: str, raster: str, legend: str, build: str) -> list[dict]:
+    """Class shares of a land cover inside the province (geodesic/equal-area pixel areas, exact
+    coverage fractions), cached by the raster's content (SHA-256) and legend."""
+    from pathlib import Path
+
+    from indicators.landcover import raster_class_totals
+
+    province = common._load_layer("province", build, None)
+    leg = Path(legend) if legend.lower().endswith(".csv") else legend
+    per_code = raster_class_totals(raster, leg, mask_geom=province.geometry.iloc[0], mask_crs=province.crs)
     totals = per_code.groupby("class")["area_km2"].sum().to_dict()
     lc_total = sum(totals.values()) or 1.0
-    lrows = [{"class": k, "label_zh": CLASS_BY_ID[k].label_zh, "label_en": CLASS_BY_ID[k].label_en,
-              "color": CLASS_BY_ID[k].color, "share_pct": round(100 * v / lc_total, 2)}
-             for k, v in sorted(totals.items(), key=lambda kv: -kv[1]) if v > 0]
-    return {"province_area_km2": area, "n_prefectures": len(prefectures),
-            "n_counties": len(counties), "n_illustrative_parks": len(parks), "zones": zrows, "landcover": lrows}
+    return [{"class": k, "label_zh": CLASS_BY_ID[k].label_zh, "label_en": CLASS_BY_ID[k].label_en,
+             "color": CLASS_BY_ID[k].color, "share_pct": round(100 * v / lc_total, 2)}
+            for k, v in sorted(totals.items(), key=lambda kv: -kv[1]) if v > 0 and k in CLASS_BY_ID]
+
+
+def landcover_in_use(lang: str) -> tuple[str, str, str, str]:
+    """(raster, legend, SHA-256, name) of the land cover in use: the user's dataset (checked: a
+    changed file raises InputError) or the built-in MODIS layer."""
+    d = data_in_use.landcover_dataset()
+    if d is None:
+        build = common.build_id()
+        sha = common.manifest(build).get("files", {}).get(paths.LANDCOVER_NAME, {}).get("sha256") or build
+        return str(paths.landcover_path()), raster_sources.default_legend(), sha, t("home.lc_default_name", lang)
+    ws.verify(d)
+    return d.raster_path, d.legend, d.sha256, f"{d.name} {d.year or ''}".strip()
 
 
 def current_headline() -> dict:
@@ -67,8 +91,17 @@ def zone_areas(h: dict, lang: str) -> None:
 
 
 def landcover_shares(h: dict, lang: str) -> None:
-    st.subheader(t("home.lc_shares", lang))
-    st.plotly_chart(charts.landcover_bars(h["landcover"], lang), width="stretch")
+    """The land cover in use, named in the heading; a changed referenced file: its message."""
+    try:
+        raster, legend, sha, name = landcover_in_use(lang)
+        rows = landcover_shares_of(sha, raster, legend, common.build_id())
+    except GansuError as e:
+        st.subheader(t("home.lc_shares_of", lang, name="—"))
+        data_in_use.run_error(e, lang)
+        return
+    st.subheader(t("home.lc_shares_of", lang, name=name))
+    if rows:
+        st.plotly_chart(charts.landcover_bars(rows, lang), width="stretch")
     st.caption(t("home.lc_note", lang))
 
 

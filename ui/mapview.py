@@ -23,6 +23,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import rasterio
+import rasterio.enums
 import rasterio.warp
 import shapely.geometry
 from branca.element import MacroElement
@@ -187,30 +188,51 @@ def add_vector(m: folium.Map, fc: dict, spec: LayerSpec, lang: str, title: str,
     group.add_to(m)
 
 
-def landcover_png(path, legend_colors: dict[int, str], nodata: int | None = None) -> tuple[str, list]:
-    """Classified PNG (data URL) of a small raster, warped to Web Mercator, and its bounds."""
+def landcover_png(path, legend_colors: dict[int, str], nodata: int | None = None,
+                  max_side: int = 1024) -> tuple[str, list]:
+    """Classified PNG (data URL) of a land cover warped to Web Mercator, at most ``max_side``
+    pixels on its long side (a province view on a screen), and its bounds.
+
+    The source (the default 5 km land cover, or a user land cover's display copy) is read at
+    about the output's resolution (nearest; overviews used when present), so a 30 m province
+    raster renders as fast as the 5 km default. Palette PNG: index 0 is transparent (nodata and
+    codes without a colour), one index per legend code."""
+    import math
+
     from PIL import Image
 
+    dst_crs = "EPSG:3857"
     with rasterio.open(path) as src:
-        if src.width * src.height > 4_000_000:
-            raise ValueError("raster too large for a direct overlay; build an overview first")
-        data = src.read(1)
+        src_crs = src.crs or "EPSG:4326"
+        tr, w, h = rasterio.warp.calculate_default_transform(src_crs, dst_crs, src.width, src.height, *src.bounds)
+        k = max(w, h) / max_side
+        if k > 1:
+            w2, h2 = max(1, math.ceil(w / k)), max(1, math.ceil(h / k))
+            tr = tr * tr.scale(w / w2, h / h2)
+            w, h = w2, h2
+        ks = max(1, int(min(src.width / w, src.height / h)))  # read at about the output's resolution
+        shape = (max(1, math.ceil(src.height / ks)), max(1, math.ceil(src.width / ks)))
+        data = src.read(1, out_shape=shape, resampling=rasterio.enums.Resampling.nearest)
+        src_tr = src.transform * src.transform.scale(src.width / shape[1], src.height / shape[0])
         nod = src.nodata if nodata is None else nodata
-        dst_crs = "EPSG:3857"
-        tr, w, h = rasterio.warp.calculate_default_transform(src.crs or "EPSG:4326", dst_crs,
-                                                             src.width, src.height, *src.bounds)
         out = np.full((h, w), 255 if nod is None else nod, dtype=data.dtype)
-        rasterio.warp.reproject(data, out, src_transform=src.transform, src_crs=src.crs or "EPSG:4326",
-                                dst_transform=tr, dst_crs=dst_crs, resampling=rasterio.warp.Resampling.nearest,
-                                src_nodata=nod, dst_nodata=nod)
+        rasterio.warp.reproject(data, out, src_transform=src_tr, src_crs=src_crs, dst_transform=tr, dst_crs=dst_crs,
+                                resampling=rasterio.warp.Resampling.nearest, src_nodata=nod, dst_nodata=nod)
         wb = rasterio.warp.transform_bounds(dst_crs, "EPSG:4326", tr.c, tr.f + tr.e * h, tr.c + tr.a * w, tr.f)
-    rgba = np.zeros((h, w, 4), dtype=np.uint8)
-    for code, hexcol in legend_colors.items():
-        sel = out == code
-        if sel.any():
-            rgba[sel] = [int(hexcol[1:3], 16), int(hexcol[3:5], 16), int(hexcol[5:7], 16), 255]
+    codes = sorted(c for c in legend_colors if c >= 0)[:255]
+    lut = np.zeros(max(int(out.max(initial=0)), max(codes, default=0)) + 1, dtype=np.uint8)
+    palette = [0, 0, 0]
+    for i, code in enumerate(codes, start=1):
+        lut[code] = i
+        hexcol = legend_colors[code]
+        palette += [int(hexcol[1:3], 16), int(hexcol[3:5], 16), int(hexcol[5:7], 16)]
+    idx = lut[np.clip(out, 0, None).astype(np.int64)]
+    if nod is not None and float(nod).is_integer() and 0 <= nod < lut.size:
+        idx[out == nod] = 0
+    img = Image.fromarray(idx, "P")
+    img.putpalette(palette + [0, 0, 0] * (256 - len(palette) // 3))
     buf = io.BytesIO()
-    Image.fromarray(rgba, "RGBA").save(buf, format="PNG", optimize=True)
+    img.save(buf, format="PNG", transparency=0)
     url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
     return url, [[wb[1], wb[0]], [wb[3], wb[2]]]
 
@@ -270,7 +292,8 @@ def finish(m: folium.Map) -> None:
 
 # --- legends and small maps, from the catalog ----------------------------------------------------
 def landcover_colors(legend_id: str) -> tuple[tuple[int, str], ...]:
-    """(raster code, colour) of every code the legend classifies (hashable: a cache key)."""
+    """(raster code, colour) of every code the legend classifies (hashable: a cache key); a
+    built-in legend id or the path of a custom legend CSV."""
     colour = {c.id: c.color for c in CLASSES}
     return tuple(sorted((code, colour[cls]) for code, cls in get_legend(legend_id).codes.items()))
 
@@ -281,9 +304,7 @@ def legend_section(spec: LayerSpec, lang: str, title: str, fc: dict | None = Non
     ``lang``), or one swatch in the layer's style."""
     s = spec.style
     if spec.kind == "raster":
-        used = set(get_legend(spec.legend).codes.values())
-        items = [{"label": pick(c.label_zh, c.label_en, lang), "fill": c.color, "stroke": "#666"}
-                 for c in CLASSES if c.id in used]
+        return landcover_legend_section(spec.legend, lang, title)
     elif s.get("color_field") and fc and fc["features"]:
         items = [{"label": html.unescape(pick(f["properties"].get(spec.name_field or "", ""),
                                               f["properties"].get("name_en", ""), lang)),
@@ -293,6 +314,66 @@ def legend_section(spec: LayerSpec, lang: str, title: str, fc: dict | None = Non
                   "fill": s.get("fill_color", "transparent") if s.get("fill_opacity", 0) > 0 else "transparent",
                   "stroke": s.get("color", "#333"), "dash": bool(s.get("dash"))}]
     return {"title": title, "items": items}
+
+
+def landcover_legend_section(legend: str, lang: str, title: str) -> dict:
+    """The legend entry of a land-cover overlay: the canonical classes its legend uses (canonical
+    order, their colours)."""
+    used = set(get_legend(legend).codes.values())
+    items = [{"label": pick(c.label_zh, c.label_en, lang), "fill": c.color, "stroke": "#666"}
+             for c in CLASSES if c.id in used]
+    return {"title": title, "items": items}
+
+
+# --- transport datasets (the user's roads, railways, stations, airports) -----------------------
+TRANSPORT_STYLE = {
+    "expressway": {"color": "#d84315", "weight": 3.0},
+    "major_road": {"color": "#f9a825", "weight": 2.0},
+    "railway": {"color": "#37474f", "weight": 2.0, "dash": "8 4"},
+    "station": {"color": "#6a1b9a", "radius": 4},
+    "airport": {"color": "#1565c0", "radius": 6},
+}
+
+
+def transport_geojson(gdf: gpd.GeoDataFrame, label: str, *, gcj: bool, simplify_deg: float = 0.001) -> dict:
+    """FeatureCollection of one kind of transport features for display: lines simplified
+    (``simplify_deg``, topology kept; distances use the full detail), the tooltip text escaped."""
+    import shapely
+
+    g = gdf.to_crs(4326) if gdf.crs is not None and gdf.crs.to_epsg() != 4326 else gdf
+    geoms = g.geometry.values
+    if simplify_deg:
+        geoms = shapely.simplify(np.asarray(geoms), simplify_deg, preserve_topology=True)
+    if gcj:
+        geoms = crs.geom_wgs84_to_gcj02(geoms)
+    names = [_fmt(v) for v in g["name"]] if "name" in g.columns else [""] * len(g)
+    feats = []
+    for geom, name in zip(geoms, names):
+        if geom is None or geom.is_empty:
+            continue
+        text = f"{label} · {name}" if name else label
+        feats.append({"type": "Feature", "properties": {"label": html.escape(text)},
+                      "geometry": geom.__geo_interface__})
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def add_transport(m: folium.Map, fc: dict, kind: str, title: str, show: bool) -> None:
+    """One kind of transport: lines in the kind's style, points as small circles; tooltips."""
+    st_ = TRANSPORT_STYLE.get(kind, {"color": "#333333", "weight": 1.5})
+    group = folium.FeatureGroup(name=title, show=show)
+    style = {"color": st_["color"], "weight": st_.get("weight", 1.5), "dashArray": st_.get("dash"),
+             "fillColor": st_["color"], "fillOpacity": 0.9, "opacity": 0.95}
+    folium.GeoJson(fc, name=f"transport_{kind}", style_function=lambda f, s=style: s,
+                   marker=folium.CircleMarker(radius=st_.get("radius", 4), fill=True, weight=1.5),
+                   tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False, sticky=True) if fc["features"] else None,
+                   smooth_factor=0.5).add_to(group)
+    group.add_to(m)
+
+
+def transport_legend_item(kind: str, label: str) -> dict:
+    st_ = TRANSPORT_STYLE.get(kind, {"color": "#333333"})
+    return {"label": label, "fill": st_["color"] if "radius" in st_ else "transparent", "stroke": st_["color"],
+            "dash": bool(st_.get("dash"))}
 
 
 def _style_of(layer_id: str, weight: float | None = None, fill_opacity: float | None = None) -> dict:

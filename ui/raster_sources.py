@@ -1,5 +1,5 @@
-"""Land-cover rasters the user points at: the default one (legend declared in the layer catalog),
-uploaded GeoTIFFs (content-addressed copies in the data folder) and files on the server, and
+"""Land-cover rasters the user points at: the land cover in use (a workspace dataset with its
+legend, or the built-in layer whose legend is declared in the layer catalog), uploaded GeoTIFFs (content-addressed copies in the data folder) and files on the server, and
 their content hashes (computed once per file version; large files are hashed in a job)."""
 from __future__ import annotations
 
@@ -27,6 +27,38 @@ def default_legend() -> str:
 
 def default_raster() -> Path:
     return paths.landcover_path()
+
+
+def _seed_sha(d) -> None:
+    """A dataset's recorded SHA-256 is its file's (single-file datasets): no need to hash again."""
+    if len(d.files) == 1 and Path(d.raster_path).resolve() == Path(d.files[0].path).resolve():
+        try:
+            _SHA[file_key(d.raster_path)] = d.sha256
+        except OSError:
+            pass
+
+
+def in_use(which: str = "landcover") -> tuple[Path, str, str] | None:
+    """(raster, legend, name) of the land cover in use (``which``: ``landcover`` or
+    ``landcover_alt``); the built-in layer for ``landcover`` when no dataset is in use, None for
+    no second year. A referenced file that changed raises InputError (never silently used)."""
+    from layers import workspace as ws
+    from ui import data_in_use
+
+    d = data_in_use.landcover_dataset() if which == "landcover" else data_in_use.landcover_alt_dataset()
+    if d is None:
+        return (default_raster(), default_legend(), "MODIS 2019") if which == "landcover" else None
+    ws.verify(d)
+    _seed_sha(d)
+    return Path(d.raster_path), d.legend, f"{d.name} {d.year or ''}".strip()
+
+
+def in_use_name(lang: str) -> str | None:
+    """The name of the user's land cover in use (None: the built-in one)."""
+    from ui import data_in_use
+
+    d = data_in_use.landcover_dataset()
+    return None if d is None else f"{d.name} {d.year or ''}".strip()
 
 
 def legend_choices() -> list[str]:

@@ -1,16 +1,21 @@
 """Exports of the Parks and Siting pages, all written by ``reports``: the Parks Excel (same
 labelled headers as the CLI's), and the scenario Excel workbook and printable PDF, assembled from
-the ranking, the engine's indicators, each park's saved checklist and the data manifest."""
+the ranking, the engine's indicators, each park's saved checklist and the sources: the datasets
+in use (file name, SHA-256, source, licence) and the built-in layers' provenance (manifest).
+``reports`` never imports ``ui``: the records are assembled here and passed in."""
 from __future__ import annotations
 
 import pandas as pd
 
 from indicators import checklist
+from core import paths
 from core.errors import InputError
 from core.i18n import t
 from core.text import Text
 import reports
-from ui import common, parks
+from layers import catalog
+from layers import workspace as ws
+from ui import common, data_in_use, parks
 
 
 def _checklists(sub: pd.DataFrame) -> tuple[dict, dict, pd.DataFrame]:
@@ -40,28 +45,55 @@ def park_columns() -> dict[str, Text]:
     return {"source": Text(t("parks.col.source", "zh"), t("parks.col.source", "en"))}
 
 
-def parks_excel(df: pd.DataFrame, lang: str) -> bytes:
+def sources_records(lang: str) -> list[dict]:
+    """What the numbers were computed on: every dataset in use (role, name, file, SHA-256,
+    source, licence, status "uploaded by user", year), then the built-in layers from the build
+    manifest (their file and its SHA-256 from the manifest too). Text in ``lang``."""
+    out = []
+    for role, d in data_in_use.datasets_in_use():
+        role_text = t("inuse.second_year", lang) if role == "landcover_alt" else ws.ROLE_LABELS[d.role].pick(lang)
+        out.append({"role": role_text, "layer": d.name, "file": d.original_filename, "sha256": d.sha256,
+                    "source": d.source, "licence": d.licence, "status": t("map.status.user", lang),
+                    "year": "" if d.year is None else str(d.year)})
+    m = common.manifest(common.build_id())
+    files = m.get("files", {})
+    for e in m.get("layers", []):
+        lid = e.get("layer", "")
+        spec = catalog.BY_ID.get(lid)
+        fname = paths.LANDCOVER_NAME if lid == "landcover" else paths.GPKG_NAME
+        out.append({"role": t("src.builtin", lang), "layer": spec.title(lang) if spec else lid,
+                    "file": fname if fname in files else "", "sha256": files.get(fname, {}).get("sha256", ""),
+                    "source": e.get("source", ""), "licence": e.get("licence", ""),
+                    "status": t(f"map.status.{e['status']}", lang) if e.get("status") else "",
+                    "year": str(e.get("year", "") or "")})
+    return out
+
+
+def parks_excel(df: pd.DataFrame, lang: str, sources: list[dict] | None = None) -> bytes:
     """The Parks page's Excel download: the same labelled headers as ``python -m indicators
-    parks --out x.xlsx --lang …`` (both are ``reports.excel_bytes``), park sources in words."""
+    parks --out x.xlsx --lang …`` (both are ``reports.excel_bytes``), park sources in words,
+    and a "sources" sheet when ``sources`` (``sources_records``) is given."""
     if "source" in df.columns:
         df = df.assign(source=[t(f"parks.source.{s}", lang) for s in df["source"]])
-    return reports.excel_bytes({"parks": df}, lang, extra=park_columns())
+    return reports.excel_bytes({"parks": df}, lang, extra=park_columns(), sources=sources)
 
 
-def scenario_excel(sub: pd.DataFrame, ranked: pd.DataFrame, sens: pd.DataFrame, lang: str) -> bytes:
+def scenario_excel(sub: pd.DataFrame, ranked: pd.DataFrame, sens: pd.DataFrame, lang: str,
+                   sources: list[dict] | None = None) -> bytes:
     _, _, flat = _checklists(sub)
     sheets = {"ranking": ranked, "indicators": sub.drop(columns=["warnings", "warnings_zh", "zones"], errors="ignore"),
               "sensitivity": sens, "checklist": flat}
-    return reports.excel_bytes(sheets, lang)
+    return reports.excel_bytes(sheets, lang, sources=sources)
 
 
-def scenario_pdf(name: str, sub: pd.DataFrame, ranked: pd.DataFrame, lang: str) -> bytes:
+def scenario_pdf(name: str, sub: pd.DataFrame, ranked: pd.DataFrame, lang: str,
+                 sources: list[dict] | None = None) -> bytes:
     per_park, credits, _ = _checklists(sub)
     build = common.build_id()
     geo = parks.current_parks()
     return reports.scenario_pdf(
         scenario=name, ranking=ranked, indicators=sub, checklists=per_park, credits=credits,
-        sources=common.manifest(build)["layers"],
+        sources=sources if sources is not None else sources_records(lang),
         province=common._load_layer("province", build, None),
         zones=common._load_layer("zones", build, common.active_upload_id("zones")),
         parks=geo[geo["park_id"].isin(sub["park_id"])], lang=lang)

@@ -426,12 +426,24 @@ def _save_and_flash(save, lang: str) -> None:
 
 
 def landcover_source(lang: str) -> tuple:
-    """(raster path or None, legend id) from the source radio: the default land cover with its
-    catalog legend, an upload, or a server path."""
+    """(raster path or None, legend id) from the source radio: the land cover in use with its
+    legend (the built-in one with its catalog legend when none is chosen), an upload, or a
+    server path."""
+    name = rs.in_use_name(lang)
+
+    def label(v: str) -> str:
+        return t("targets.lc.source.in_use", lang, name=name) if v == "default" and name else \
+            t(f"targets.lc.source.{v}", lang)
+
     src = st.radio(t("targets.lc.source", lang), ["default", "upload", "path"], horizontal=True,
-                   format_func=lambda v: t(f"targets.lc.source.{v}", lang), key="targets_lc_source")
+                   format_func=label, key="targets_lc_source")
     if src == "default":
-        return rs.default_raster(), rs.default_legend()
+        try:
+            raster, legend, _ = rs.in_use("landcover")
+        except InputError as e:
+            st.error(e.message(lang))
+            return None, rs.default_legend()
+        return raster, legend
     legend = st.selectbox(t("targets.lc.legend", lang), rs.legend_choices(), key="targets_lc_legend",
                           format_func=rs.legend_name)
     return rs.raster_input(lang, "targets_lc", upload=src == "upload", path=src == "path"), legend
@@ -492,16 +504,36 @@ def _proxy_results(res: ZoneStats, stats: pd.DataFrame, lang: str) -> None:
                        "landcover_proxies.xlsx", key="targets_dl_proxy")
 
 
+def change_pair(lang: str) -> tuple[list, str] | None:
+    """With two land-cover years in use, the choice between them (the default) and other files:
+    ([base, alt], legend) for the pair in use, None for files (or when no second year is in use)."""
+    try:
+        alt = rs.in_use("landcover_alt")
+        base = rs.in_use("landcover") if alt is not None else None
+    except InputError as e:
+        st.error(e.message(lang))
+        return None
+    if alt is None:
+        return None
+    src = st.radio(t("targets.change.source", lang), ["in_use", "files"], horizontal=True, key="targets_change_source",
+                   format_func=lambda v: t(f"targets.change.source.{v}", lang, base=base[2], alt=alt[2]))
+    return ([base[0], alt[0]], base[1]) if src == "in_use" else None
+
+
 def change_tab(lang: str) -> None:
     st.subheader(t("targets.change.title", lang))
     st.caption(t("targets.change.help", lang))
-    legend = st.selectbox(t("targets.lc.legend", lang), rs.legend_choices(), key="targets_change_legend",
-                          format_func=rs.legend_name)
-    chosen = []
-    for col, which in zip(st.columns(2), ("base", "alt")):
-        with col:
-            st.markdown(f"**{t(f'targets.change.{which}', lang)}**")
-            chosen.append(rs.raster_input(lang, f"targets_change_{which}"))
+    pair = change_pair(lang)
+    if pair is not None:
+        chosen, legend = pair
+    else:
+        legend = st.selectbox(t("targets.lc.legend", lang), rs.legend_choices(), key="targets_change_legend",
+                              format_func=rs.legend_name)
+        chosen = []
+        for col, which in zip(st.columns(2), ("base", "alt")):
+            with col:
+                st.markdown(f"**{t(f'targets.change.{which}', lang)}**")
+                chosen.append(rs.raster_input(lang, f"targets_change_{which}"))
     if not all(chosen):
         st.info(t("targets.change.choose", lang))
         return

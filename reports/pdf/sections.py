@@ -202,18 +202,30 @@ def checklist_section(pg: Page, parks_: Parks, checklists: Mapping[str, tuple[pd
 
 
 def sources_section(pg: Page, sources: Sequence[Mapping[str, Any]], font_desc: str) -> list:
+    """Every source: manifest entries (layer, status, source, licence, year) and the datasets in
+    use, which also carry ``role``, ``file`` and ``sha256``: their file names are a column and each
+    SHA-256 is printed in full on its own line under the table (a hash is not wrapped in a cell)."""
     from reportlab.platypus import Spacer
 
     out = []
     if sources:
-        keys = ["layer", "status", "source", "licence", "year"]
-        if not any("status" in s for s in sources):
-            keys.remove("status")
+        keys = ["role", "layer", "status", "source", "licence", "year", "file"]
+        for k in ("role", "status", "file"):
+            if not any(s.get(k) for s in sources):
+                keys.remove(k)
         rows = [[s.get(k, "") for k in keys] for s in sources]
-        widths = {"layer": 0.15, "status": 0.12, "source": 0.43, "licence": 0.17, "year": 0.13}
+        widths = {"role": 0.1, "layer": 0.15, "status": 0.12, "source": 0.43, "licence": 0.17, "year": 0.13,
+                  "file": 0.16}
         tot = sum(widths[k] for k in keys)
+        heads = [t(f"col.{k}", pg.lang) if k in ("layer", "status", "source", "licence", "year")
+                 else t(f"src.col.{k}", pg.lang) for k in keys]
         out += [pg.para(t("report.sources", pg.lang), "h"),
-                pg.table([t(f"col.{k}", pg.lang) for k in keys], rows, [widths[k] / tot * pg.width for k in keys])]
+                pg.table(heads, rows, [widths[k] / tot * pg.width for k in keys])]
+        hashed = list(dict.fromkeys((s.get("file") or s.get("layer", ""), s["sha256"]) for s in sources
+                                    if s.get("sha256")))  # one line per file
+        if hashed:
+            out += [Spacer(1, 3), pg.para(t("src.col.sha256", pg.lang), "small")]
+            out += [pg.para(f"{f}: {h}", "small") for f, h in hashed]
     return out + [Spacer(1, 6), pg.para(f"PDF font: {font_desc}", "small")]
 
 

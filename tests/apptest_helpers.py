@@ -1,0 +1,34 @@
+"""Shared AppTest helpers: run one page script in a language, and read the headers a user sees."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_page(page: str, lang: str = "zh", timeout: float = 180, no_errors: bool = False, **state) -> AppTest:
+    """Run ``pages/<page>`` once with ``lang`` and the given session state; no exception allowed
+    (and no ``st.error`` either when ``no_errors``)."""
+    at = AppTest.from_file(str(REPO / "pages" / page), default_timeout=timeout)
+    at.session_state["lang"] = lang
+    for k, v in state.items():
+        at.session_state[k] = v
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    if no_errors:
+        assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def shown_headers(df_element) -> list[str]:
+    """Headers as the browser shows them: the column config's label, else the column name (and
+    the index name when the index is shown)."""
+    config = json.loads(df_element.proto.columns or "{}")
+    value = df_element.value
+    heads = [(config.get(str(c)) or {}).get("label") or str(c) for c in value.columns]
+    if value.index.name is not None:
+        heads.append(str(value.index.name))
+    return heads

@@ -1,0 +1,120 @@
+"""Browser check run by tests/test_browser_workspace.py (inside a network namespace when possible).
+
+A 30 m CLCD-coded land cover in an Albers CRS (made in code, covering 兰州新区 P01, 白银高新区 P02
+and 兰州经开区 P09) lies in the server's import folder.
+1. Data page: pick it in the import folder, legend CLCD, register (in use at once).
+2. Parks page: download the CSV export (stable ids, full precision).
+3. Map page: the land-cover overlay is drawn (an image layer) with the CLCD legend.
+4. Siting page with the three parks: the PDF report names the file and its SHA-256.
+The same numbers come from ``python -m indicators parks`` on the same file afterwards.
+Prints a JSON report; files are saved under tests/_artifacts.
+"""
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+from tests.browser.harness import browser_page, external, streamlit_server  # noqa: E402
+
+ART = REPO / "tests" / "_artifacts" / f"workspace-{int(time.time())}"
+ART.mkdir(parents=True, exist_ok=True)
+report: dict = {}
+
+from layers import workspace as ws  # noqa: E402
+from tests import workspace_fixtures as wf  # noqa: E402
+
+imp = ART / "import"
+imp.mkdir()
+lc = wf.clcd_landcover(imp / "clcd_2020.tif")
+report["sha256"] = ws.sha256_file(lc)
+env = {"GANSU_STORE": str(ART / "store.duckdb"), "GANSU_IMPORT_DIR": str(imp), "GANSU_WORKSPACE_DIR": str(ART / "ws")}
+
+
+def pick_option(page, key: str, text: str) -> None:
+    """Open a Streamlit selectbox/multiselect (by widget key) and choose the option with ``text``."""
+    box = page.locator(f".st-key-{key} input[role='combobox']").first
+    box.click()
+    box.press("ArrowDown")  # a click focuses the combobox; the arrow key opens its list
+    page.get_by_role("option", name=re.compile(re.escape(text))).first.click()
+
+
+with streamlit_server(env) as url:
+    with browser_page(block_external=len(sys.argv) > 1 and sys.argv[1] == "--block") as (page, reqs):
+        page.set_default_timeout(150_000)
+        page.goto(url + "/data")
+        page.locator(".st-key-ws_imp_files").wait_for()
+        pick_option(page, "ws_imp_files", "clcd_2020.tif")
+        page.keyboard.press("Escape")
+        pick_option(page, "ws_imp_legend", "clcd")
+        page.locator(".st-key-ws_imp_year input").fill("2020")
+        page.locator(".st-key-ws_imp_year input").press("Enter")
+        page.wait_for_timeout(800)
+        page.locator(".st-key-ws_imp_register button").click()
+        # the registration runs in the background; the status line then names the dataset
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            page.wait_for_timeout(1000)
+            if "clcd_2020" in page.locator("[data-testid='stCaptionContainer']").first.inner_text():
+                break
+            page.reload() if time.time() > deadline - 60 else None
+        report["status_line"] = page.locator("[data-testid='stCaptionContainer']").first.inner_text()
+
+        page.goto(url + "/parks")
+        page.locator(".st-key-dl_csv button").wait_for(timeout=180_000)
+        with page.expect_download(timeout=120_000) as dl:
+            page.locator(".st-key-dl_csv button").click()
+        csv_path = ART / "parks.csv"
+        dl.value.save_as(csv_path)
+        report["csv"] = str(csv_path)
+        report["demo_warning"] = page.get_by_text("默认土地覆被为 MODIS 5 km").count()
+
+        page.goto(url + "/map?layers=landcover,province")
+        deadline = time.time() + 90
+        frame = None
+        while time.time() < deadline and frame is None:
+            for fr in page.frames:
+                if ("st_folium" in fr.url or "streamlit_folium" in fr.url) and fr.locator("img.leaflet-image-layer").count():
+                    frame = fr
+            page.wait_for_timeout(500)
+        report["map_image_layers"] = frame.locator("img.leaflet-image-layer").count() if frame else 0
+        report["map_legend"] = frame.locator("body").inner_text()[:5000] if frame else ""
+
+        page.goto(url + "/siting?parks=P01,P02,P09")
+        page.get_by_role("button", name="下载 PDF 报告").wait_for(timeout=180_000)
+        with page.expect_download(timeout=180_000) as dl:
+            page.get_by_role("button", name="下载 PDF 报告").click()
+        pdf = ART / "siting.pdf"
+        dl.value.save_as(pdf)
+        import pypdf  # noqa: E402
+
+        text = "".join(p.extract_text() or "" for p in pypdf.PdfReader(pdf).pages)
+        report["pdf_has_file"] = "clcd_2020.tif" in text
+        report["pdf_has_sha"] = report["sha256"] in re.sub(r"\s+", "", text)
+        report["external"] = external(reqs)
+        report["requests"] = len(reqs)
+
+# the CLI on the same file, with the build's parks, zones, protection proxy and airports
+import geopandas as gpd  # noqa: E402
+
+from core import paths  # noqa: E402
+
+demo = gpd.read_file(paths.gpkg_path(), layer="parks_demo")
+parks = gpd.GeoDataFrame({"park_id": demo["park_id"], "name": demo["name_zh"]}, geometry=demo.geometry.values,
+                         crs=demo.crs)
+parks.to_file(ART / "parks.gpkg", layer="parks")
+for layer in ("zones", "protection_proxy", "airports"):
+    gpd.read_file(paths.gpkg_path(), layer=layer).to_file(ART / f"{layer}.gpkg", layer=layer)
+cli = ART / "cli.csv"
+r = subprocess.run([sys.executable, "-m", "indicators", "parks", "--parks", str(ART / "parks.gpkg"),
+                    "--id-field", "park_id", "--name-field", "name", "--landcover", str(lc), "--legend", "clcd",
+                    "--transport", f"{ART / 'airports.gpkg'}:airport", "--redline", str(ART / "protection_proxy.gpkg"),
+                    "--zones", str(ART / "zones.gpkg"), "--zone-field", "name_zh", "--out", str(cli)],
+                   cwd=REPO, capture_output=True, text=True, timeout=300)
+report["cli_rc"] = r.returncode
+report["cli_stderr"] = r.stderr[-2000:]
+report["cli_csv"] = str(cli)
+print("REPORT " + json.dumps(report, ensure_ascii=False))

@@ -1,0 +1,321 @@
+"""The Parks page's pieces, one function per block: the indicator table on the data in use
+(computed in the background when rows are missing), exports naming the data in use, the detail
+card (with the class transitions of the park when two land-cover years are in use), adding
+parks by upload or drawing, and managing saved parks. ``pages/parks.py`` calls them in order."""
+from __future__ import annotations
+
+import folium
+import geopandas as gpd
+import pandas as pd
+import plotly.express as px
+import pyproj
+import shapely
+import streamlit as st
+from streamlit_folium import st_folium
+
+import reports
+from core.errors import GansuError
+from core.i18n import pick, t
+from indicators import change
+from indicators import table as ind
+from layers import readers
+from layers.legends import CLASSES
+from ui import common, data_in_use, mapview, parks, report, tables
+
+CHANGE_COLUMNS = ("carbon_stock_alt_tc", "carbon_change_tc")  # shown when two years are in use
+CRS_CHOICES = ["auto", "EPSG:4490", "EPSG:4326"] + [f"EPSG:{c}" for c in
+              (4519, 4520, 4521, 4522, 4523, 4524, 4540, 4541, 4542, 4543, 4544, 4545, 4494, 4495, 4496,
+               4505, 4506, 4507)]
+
+
+# ---------------------------------------------------------------- indicators table
+def table_columns(df: pd.DataFrame) -> list[str]:
+    """The indicator table's summary columns (park id and name first), the park's source after
+    them, and the carbon change columns after the carbon stock when two years are in use."""
+    cols = ind.summary_columns(df.columns)
+    cols.insert(cols.index("name") + 1, "source")
+    extra = [c for c in CHANGE_COLUMNS if c in df.columns]
+    if extra:
+        at = cols.index("carbon_stock_tc") + 1 if "carbon_stock_tc" in cols else len(cols)
+        cols[at:at] = extra
+    return cols
+
+
+def indicator_table(df: pd.DataFrame, lang: str) -> None:
+    if data_in_use.landcover_dataset() is None:  # the built-in 5 km land cover: demo numbers
+        st.warning(t("parks.demo_note", lang))
+    cols = table_columns(df)
+    view = df[cols].copy()
+    view["source"] = [t(f"parks.source.{s}", lang) for s in view["source"]]
+    view["reliability"] = [reports.value_text("reliability", v, lang) for v in view["reliability"]]
+    extra = report.park_columns()
+    heads = tables.headers(cols, lang, extra)  # id -> label (unit), in the UI language
+
+    def _colour(row):
+        out = [""] * len(row)
+        g = row[heads["green_pass"]]
+        if not pd.isna(g):  # NA: no land-cover data under the park (reason shown below the table)
+            out[cols.index("green_pass")] = "background-color: #d7f2dc" if g else "background-color: #f9d6d5"
+        r = row[heads["redline_overlap_km2"]]
+        if not pd.isna(r) and r > 0:
+            out[cols.index("redline_overlap_km2")] = "background-color: #f9d6d5"
+        return out
+
+    styled = tables.labelled(view, lang, extra).style.apply(_colour, axis=1).format(
+        tables.formats(cols, lang, extra), na_rep="—")
+    st.dataframe(styled, hide_index=True, width="stretch", key="parks_table")
+    low = df[df["reliability"] != "ok"]
+    if len(low):
+        st.info(t("parks.reliability_note", lang, n=len(low)))
+    bad = df[df["reason"].fillna("") != ""]
+    for r in bad.itertuples():
+        st.caption(f"{r.park_id} · {r.name}: {pick(r.reason_zh, r.reason, lang)}")
+
+
+# ---------------------------------------------------------------- exports
+def exports(df: pd.DataFrame, geo: gpd.GeoDataFrame, lang: str) -> None:
+    st.subheader(t("parks.export", lang))
+    e1, e2, e3, e4 = st.columns(4)
+    export_gdf = geo[["park_id", "geometry"]].merge(df, on="park_id")
+    sources = report.sources_records(lang)  # read now: the files are built when clicked
+    # files are built only when clicked (deferred data)
+    e1.download_button("CSV", lambda: reports.csv_bytes(df), "parks_indicators.csv",
+                       "text/csv", key="dl_csv", on_click="ignore")
+    e2.download_button("Excel", lambda: report.parks_excel(df, lang, sources), "parks_indicators.xlsx",
+                       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="dl_xlsx",
+                       on_click="ignore")
+    e3.download_button("GeoJSON", lambda: reports.geojson_bytes(export_gdf), "parks_indicators.geojson",
+                       "application/geo+json", key="dl_geojson", on_click="ignore")
+    e4.download_button("GeoPackage", lambda: reports.gpkg_bytes(export_gdf), "parks_indicators.gpkg",
+                       "application/geopackage+sqlite3", key="dl_gpkg", on_click="ignore")
+
+
+# ---------------------------------------------------------------- detail card
+def detail_card(df: pd.DataFrame, geo: gpd.GeoDataFrame, lang: str) -> None:
+    pid = parks.park_picker(df, lang, key="parks_selected")
+    row = df[df["park_id"] == pid].iloc[0]
+    st.subheader(f"{row['name']} ({pid})")
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric(ind.label("carbon_stock_tc", lang, True), f"{row['carbon_stock_tc']:,.0f}")
+    c2.metric(ind.label("carbon_sink_tco2_yr", lang, True), f"{row['carbon_sink_tco2_yr']:,.0f}")
+    c3.metric(ind.label("green_coverage_pct", lang, True), f"{row['green_coverage_pct']:.1f}",
+              None if pd.isna(row["green_pass"]) else t("parks.pass", lang) if row["green_pass"] else t("parks.fail", lang))
+    c4.metric(ind.label("redline_overlap_pct", lang, True), f"{row['redline_overlap_pct']:.1f}")
+    left, mid, right = st.columns(3)
+    with left:
+        comp = pd.DataFrame({"class": [pick(c.label_zh, c.label_en, lang) for c in CLASSES],
+                             "km2": [row[f"lc_{c.id}_km2"] for c in CLASSES], "color": [c.color for c in CLASSES]})
+        comp = comp[comp["km2"] > 0]
+        fig = px.pie(comp, names="class", values="km2", color="class",
+                     color_discrete_sequence=list(comp["color"]), title=t("parks.composition", lang))
+        fig.update_layout(height=300, margin=dict(l=0, r=0, t=40, b=0))
+        st.plotly_chart(fig, width="stretch")
+    with mid:
+        pools = pd.DataFrame({"pool": [ind.label(f"carbon_{p}_tc", lang) for p in ind.POOLS],
+                              "tc": [row[f"carbon_{p}_tc"] for p in ind.POOLS]})
+        fig = px.bar(pools, x="pool", y="tc", title=t("parks.pools", lang), labels={"tc": "t C", "pool": ""})
+        fig.update_layout(height=300, margin=dict(l=0, r=0, t=40, b=0))
+        st.plotly_chart(fig, width="stretch")
+    with right:  # the map zoomed to the selected park
+        pm = mapview.park_detail_map(geo[geo["park_id"] == pid].geometry.iloc[0], lang,
+                                     redline=common.load_layer("protection_proxy")[0])
+        st_folium(pm, height=300, use_container_width=True, returned_objects=[], key=f"park_map_{pid}")
+    dist_cols = [c for c in df.columns if c.startswith("dist_") and c.endswith("_km")]
+    facts = {ind.label(c, lang, True): "—" if pd.isna(row[c]) else f"{row[c]:.1f}" for c in dist_cols}
+    for c in CHANGE_COLUMNS:
+        if c in df.columns:
+            facts[ind.label(c, lang, True)] = "—" if pd.isna(row[c]) else f"{row[c]:,.0f}"
+    facts[ind.label("zone", lang)] = row["zone"]
+    facts[ind.label("redline_overlap_km2", lang, True)] = f"{row['redline_overlap_km2']:.2f}"
+    facts[ind.label("reliability", lang)] = reports.value_text("reliability", row["reliability"], lang)
+    st.table(pd.DataFrame({"": list(facts), " ": list(facts.values())}).set_index(""))
+    note = pick(row.get("warnings_zh"), row.get("warnings"), lang)
+    if isinstance(note, str) and note:
+        st.caption(note)
+    park_transitions(pid, geo, lang)
+    with st.expander(t("parks.definitions", lang)):
+        st.dataframe(tables.labelled(ind.table_frame(lang)[["id", "label", "unit", "description", "direction"]], lang),
+                     hide_index=True, width="stretch")
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _transitions(fingerprint: str, pid: str, wkb: bytes, base: str, alt: str, legend) -> pd.DataFrame:
+    zone = gpd.GeoSeries.from_wkb([wkb], crs=4326)
+    return change.transitions(zone, base, alt, legend, names=[pid], include_total=False).matrices[pid]
+
+
+def park_transitions(pid: str, geo: gpd.GeoDataFrame, lang: str) -> None:
+    """With two land-cover years in use: the park's class transitions (km²), labelled matrix."""
+    from ui import targets as tg_ui
+
+    try:
+        inputs = data_in_use.inputs()
+    except GansuError:
+        return
+    if not inputs.landcover_alt:
+        return
+    alt = data_in_use.landcover_alt_dataset()
+    base = data_in_use.landcover_dataset()
+    years = " → ".join(str(d.year or d.name) for d in (base, alt) if d is not None)
+    st.markdown(f"**{t('parks.change.title', lang, years=years)}**")
+    park = geo[geo["park_id"] == pid].to_crs(4326).geometry.iloc[0]
+    try:
+        m = _transitions(inputs.fingerprint, pid, shapely.to_wkb(park), inputs.landcover, inputs.landcover_alt,
+                         inputs.kwargs()["legend"])
+    except GansuError as e:
+        st.error(e.message(lang))
+        return
+    if m.to_numpy().sum() <= 0:
+        st.caption(t("parks.change.none", lang))
+        return
+    st.dataframe(tg_ui.matrix_labelled(m, lang), width="stretch", key="parks_transitions")
+    st.caption(t("parks.change.note", lang))
+
+
+# ---------------------------------------------------------------- add parks
+def _crs_label(code: str, lang: str) -> str:
+    if code == "auto":
+        return t("parks.crs.auto", lang)
+    return f"{code} · {pyproj.CRS.from_user_input(code).name}"
+
+
+def add_parks(geo: gpd.GeoDataFrame, lang: str) -> None:
+    st.subheader(t("parks.add", lang))
+    # the drawing map (province outline, every park, Leaflet.draw) is built and sent to the browser
+    # only while its tab is open: most visits never draw, and each map is a full Leaflet page
+    tab_up, tab_draw = st.tabs([t("parks.add.upload", lang), t("parks.add.draw", lang)], key="parks_add_tab",
+                               on_change="rerun")
+    with tab_up:
+        upload_tab(lang)
+    with tab_draw:
+        if tab_draw.open:
+            draw_tab(geo, lang)
+
+
+def upload_tab(lang: str) -> None:
+    store = common.store()
+    st.caption(t("parks.upload.help", lang))
+    # after a save the uploader starts empty (a new widget key), so the same file cannot be saved
+    # twice by a second click; the box keeps one stable CSS key for the browser tests
+    gen = st.session_state.get("parks_upload_gen", 0)
+    with st.container(key="parks_upload_box"):
+        up = st.file_uploader(t("parks.upload.file", lang), type=sorted(e.lstrip(".") for e in readers.PARK_EXT),
+                              key="parks_upload" if gen == 0 else f"parks_upload_{gen}")
+    o1, o2, o3 = st.columns(3)
+    crs_choice = o1.selectbox(t("parks.crs", lang), CRS_CHOICES, format_func=lambda c: _crs_label(c, lang),
+                              key="parks_crs")
+    gcj = o2.checkbox(t("parks.gcj", lang), key="parks_gcj", help=t("parks.gcj.help", lang))
+    layer = None
+    if up is not None:
+        data = up.getvalue()
+        try:
+            layers_ = parks.upload_layers(up.name, data)
+            if len(layers_) > 1:
+                layer = o3.selectbox(t("parks.layer", lang), layers_, key="parks_layer")
+            res = parks.read_upload(up.name, data, layer, None if crs_choice == "auto" else crs_choice, gcj)
+        except readers.CRSMissing as e:
+            st.error(t("err.upload.prefix", lang, name=up.name[:120]) + e.message(lang))
+            if e.candidates:
+                st.info(t("parks.crs.pick", lang, codes=", ".join(e.candidates)))
+        except readers.UploadError as e:
+            st.error(t("err.upload.prefix", lang, name=up.name[:120]) + e.message(lang))
+        else:
+            gdf = res.gdf
+            for zh, en in res.notes:
+                st.caption(pick(zh, en, lang))
+            cols_ = [c for c in gdf.columns if c != gdf.geometry.name]
+            guess = readers._first(cols_, readers.NAME_FIELDS)
+            name_field = st.selectbox(t("parks.name_field", lang), ["—"] + cols_,
+                                      index=(cols_.index(guess) + 1) if guess else 0, key="parks_name_field")
+            st.dataframe(gdf.drop(columns=gdf.geometry.name).head(10), hide_index=True)
+            st.caption(t("parks.upload.preview", lang, n=len(gdf), crs=res.source_crs or "?"))
+            base = up.name.rsplit(".", 1)[0][:60]
+            nm = [str(v) for v in gdf[name_field]] if name_field != "—" else \
+                [f"{base} {i + 1}" for i in range(len(gdf))]
+
+            def _save_upload(gdf=gdf, nm=nm, fname=up.name[:200], src_crs=res.source_crs):
+                # a callback runs before the next script run starts: a rerun requested meanwhile
+                # (another widget, a map) cannot interrupt the run and drop the click
+                st.session_state["parks_saved_n"] = len(store.add_parks(
+                    gdf, names=nm, source="upload", source_file=fname, source_crs=src_crs))
+                st.session_state["parks_upload_gen"] = st.session_state.get("parks_upload_gen", 0) + 1
+
+            st.button(t("parks.upload.save", lang), key="parks_upload_save", type="primary", on_click=_save_upload)
+    if st.session_state.get("parks_saved_n"):
+        st.success(t("parks.saved", lang, n=st.session_state.pop("parks_saved_n")))
+
+
+def draw_tab(geo: gpd.GeoDataFrame, lang: str) -> None:
+    store = common.store()
+    st.caption(t("parks.draw.help", lang))
+    dm = mapview.new_map(lang)
+    folium.GeoJson(common.layer_geojson("province", common.build_id(), None, gcj=False),  # cached
+                   style_function=lambda f: {"color": "#222", "weight": 2, "fillOpacity": 0}).add_to(dm)
+    folium.GeoJson(shapely.geometry.mapping(shapely.union_all(geo.geometry.values)),
+                   style_function=lambda f: {"color": "#6a1b9a", "weight": 2, "fillColor": "#e040fb",
+                                             "fillOpacity": 0.5}).add_to(dm)
+    mapview.add_draw(dm)
+    out = st_folium(dm, height=520, use_container_width=True, key="parks_draw_map",
+                    returned_objects=["last_active_drawing"])
+    drawing = (out or {}).get("last_active_drawing")
+    dname = st.text_input(t("parks.draw.name", lang), key="parks_draw_name", max_chars=120)
+    if drawing:
+        try:
+            poly = shapely.geometry.shape(drawing["geometry"])
+            ok = poly.geom_type == "Polygon" and poly.is_valid and not poly.is_empty
+        except Exception:
+            ok = False
+        if not ok:
+            st.error(t("parks.draw.invalid", lang))
+        else:
+            st.caption(t("parks.draw.ready", lang))
+
+            def _save_drawn(poly=poly, name=dname.strip()):
+                # saved in the callback, so a concurrent rerun cannot drop the click
+                gdf = gpd.GeoDataFrame({"drawn": [True]}, geometry=[poly], crs=4326)
+                st.session_state["parks_drawn_n"] = len(store.add_parks(gdf, names=[name], source="drawn"))
+
+            st.button(t("parks.draw.save", lang), key="parks_draw_save", type="primary",
+                      disabled=not dname.strip(), on_click=_save_drawn)
+    if st.session_state.get("parks_drawn_n"):  # shown in this tab, not the hidden upload tab
+        st.success(t("parks.saved", lang, n=st.session_state.pop("parks_drawn_n")))
+
+
+# ---------------------------------------------------------------- manage saved parks
+def manage_parks(lang: str) -> None:
+    store = common.store()
+    mine = store.parks()
+    if not len(mine):
+        return
+    st.subheader(t("parks.manage", lang))
+    ed = pd.DataFrame({"park_id": mine["park_id"], "name": mine["name"],
+                       "source": [t(f"parks.source.{s}", lang) for s in mine["source"]],
+                       "delete": False})
+    edited = st.data_editor(ed, hide_index=True, disabled=["park_id", "source"], key="parks_editor",
+                            column_config=tables.column_config(ed.columns, lang, {
+                                "name": t("parks.col.name", lang), "delete": t("parks.col.delete", lang),
+                                "source": t("parks.col.source", lang)}))
+    if st.button(t("parks.manage.apply", lang), key="parks_manage_apply"):
+        renamed = 0
+        for (_, old), (_, new) in zip(ed.iterrows(), edited.iterrows()):
+            if not new["delete"] and str(new["name"]).strip() and new["name"] != old["name"]:
+                store.rename_park(new["park_id"], str(new["name"]).strip())
+                renamed += 1
+        gone = list(edited.loc[edited["delete"], "park_id"])
+        if gone:
+            store.delete_parks(gone)
+        st.success(t("parks.manage.done", lang, renamed=renamed, deleted=len(gone)))
+        st.rerun()
+    with st.expander(t("parks.attrs", lang)):
+        target = st.selectbox(t("parks.attrs.park", lang), list(mine["park_id"]),
+                              format_func=lambda p: f"{p} · {dict(zip(mine['park_id'], mine['name']))[p]}",
+                              key="parks_attr_target")
+        attrs = mine.loc[mine["park_id"] == target, "attrs"].iloc[0] or {}
+        at_df = pd.DataFrame({"key": list(attrs), "value": [str(v) for v in attrs.values()]})
+        at_ed = st.data_editor(at_df, num_rows="dynamic", hide_index=True, key="parks_attr_editor",
+                               column_config=tables.column_config(at_df.columns, lang, {
+                                   "key": t("parks.col.attr_key", lang), "value": t("parks.col.attr_value", lang)}))
+        if st.button(t("parks.attrs.save", lang), key="parks_attr_save"):
+            new = {str(k): v for k, v in zip(at_ed["key"], at_ed["value"]) if str(k).strip()}
+            store.update_park_attrs(target, new)
+            st.success(t("parks.saved", lang, n=1))

@@ -1,0 +1,179 @@
+"""The Siting page's pieces: state from the URL or a saved scenario, weight sliders for the
+criteria present in the park indicators (a distance criterion for each transport kind in use),
+the ranking with exclusions and flags, the radar chart, criterion directions, the ±10%
+sensitivity, saving a scenario and the exports (naming the data in use). ``pages/siting.py``
+calls them in order."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from core.errors import InputError
+from core.i18n import t
+from core.text import Text
+from indicators import siting
+from indicators import table as ind
+from ui import common, report, tables
+
+
+@dataclass
+class Choice:
+    selected: list[str]
+    weights: dict[str, float]
+    exclude: bool
+    green: float
+
+
+def criteria(df: pd.DataFrame) -> list[str]:
+    """The criteria present in the park indicators (``siting.default_criteria``): transport
+    distances follow the kinds of the data in use."""
+    return siting.default_criteria(df)
+
+
+def init_state(names: dict, crits: list[str]) -> None:
+    """Initial state from the URL (?parks=P01,P02&w=carbon_stock_tc:2,...), once per session;
+    criteria that appear later (e.g. a new transport layer) start at weight 1."""
+    if not st.session_state.get("_siting_init"):
+        st.session_state["_siting_init"] = True
+        qp_parks = [p for p in (st.query_params.get("parks") or "").split(",") if p in names]
+        st.session_state["siting_parks"] = qp_parks or [p for p in names if p.startswith("P")]
+        weights_qp = {}
+        for item in (st.query_params.get("w") or "").split(","):
+            k, _, v = item.partition(":")
+            try:
+                weights_qp[k] = float(v)
+            except ValueError:
+                pass
+        for c in crits:
+            st.session_state[f"siting_w_{c}"] = weights_qp.get(c, 1.0)
+    for c in crits:
+        st.session_state.setdefault(f"siting_w_{c}", 1.0)
+
+
+def scenario_sidebar(names: dict, crits: list[str], lang: str) -> None:
+    scen = common.store().scenarios()
+    with st.sidebar:
+        st.markdown(f"**{t('siting.scenarios', lang)}**")
+        pick = st.selectbox(t("siting.load", lang), ["—"] + list(scen), key="siting_load_pick")
+        if pick != "—" and st.button(t("siting.load.do", lang), key="siting_load_btn"):
+            sc = scen[pick]
+            st.session_state["siting_parks"] = [p for p in sc["selection"] if p in names]
+            for c in crits:
+                st.session_state[f"siting_w_{c}"] = float(sc["weights"].get(c, 0.0))
+            st.session_state["siting_exclude"] = bool(sc["settings"].get("exclude_redline", True))
+            st.session_state["siting_green"] = float(sc["settings"].get("green_threshold_pct", 15.0))
+            st.session_state["siting_name"] = pick
+            st.rerun()
+
+
+def park_choice(names: dict, lang: str) -> list[str]:
+    return st.multiselect(t("siting.parks", lang), list(names), format_func=lambda p: f"{p} · {names[p]}",
+                          key="siting_parks")
+
+
+def weight_controls(selected: list[str], crits: list[str], lang: str) -> Choice:
+    st.markdown(f"**{t('siting.weights', lang)}**")
+    raw_w = {c: st.slider(ind.label(c, lang, True), 0.0, 10.0, step=0.5, key=f"siting_w_{c}") for c in crits}
+    st.session_state.setdefault("siting_exclude", True)
+    st.session_state.setdefault("siting_green", 15.0)
+    exclude = st.checkbox(t("siting.exclude", lang), key="siting_exclude")
+    green = st.number_input(t("siting.green", lang), 0.0, 100.0, step=1.0, key="siting_green")
+    return Choice(selected, raw_w, exclude, green)
+
+
+def ranking(df: pd.DataFrame, ch: Choice, crits: list[str], lang: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(the selected parks' rows, the ranking) shown as a table, exclusions and a radar chart;
+    the page stops with a message when fewer than two parks are chosen or the weights are unusable."""
+    if len(ch.selected) < 2:
+        st.info(t("siting.need_two", lang))
+        st.stop()
+    sub = df[df["park_id"].isin(ch.selected)].reset_index(drop=True)
+    try:
+        ranked = siting.rank(sub, ch.weights, crits, exclude_redline=ch.exclude, green_threshold_pct=ch.green)
+    except InputError as e:
+        st.error(e.message(lang))
+        st.stop()
+    w = ranked.attrs["weights"]
+    st.caption(t("siting.weights_norm", lang) + " · ".join(
+        f"{ind.label(c, lang)} {w[c]:.0%}" for c in crits if w[c] > 0))
+    reasons = [Text(zh, en).pick(lang) for zh, en in zip(ranked["exclusion_reason_zh"], ranked["exclusion_reason_en"])]
+    notes = [Text(zh, en).pick(lang) for zh, en in zip(ranked["flag_note_zh"], ranked["flag_note_en"])]
+    table_ = pd.DataFrame({
+        "rank": ranked["rank"], "park": ranked["park_id"] + " · " + ranked["name"],
+        "score": ranked["score"].round(3),
+        "excluded": pd.Series(reasons, index=ranked.index).where(ranked["excluded"], ""),
+        "flag_green": pd.Series(notes, index=ranked.index).where(ranked["flag_green"], ""),
+    })
+    st.dataframe(tables.labelled(table_, lang, {"park": t("siting.col.park", lang),
+                                                "excluded": t("siting.col.excluded", lang),
+                                                "flag_green": t("siting.col.flag", lang)}),
+                 hide_index=True, width="stretch", key="siting_table")
+    for r, reason in zip(ranked.itertuples(), reasons):
+        if r.excluded:
+            st.error(f"{r.park_id} · {r.name}: {reason}")
+    radar(ranked, crits, lang)
+    return sub, ranked
+
+
+def radar(ranked: pd.DataFrame, crits: list[str], lang: str) -> None:
+    ok = ranked[~ranked["excluded"]].head(8)
+    if not len(ok):
+        return
+    fig = go.Figure()
+    theta = [ind.label(c, lang) for c in crits]
+    for r in ok.itertuples():
+        vals = [getattr(r, f"norm_{c}") for c in crits]
+        fig.add_trace(go.Scatterpolar(r=vals + vals[:1], theta=theta + theta[:1], fill="toself",
+                                      name=f"{r.park_id} · {r.name}", opacity=0.55))
+    fig.update_layout(polar=dict(radialaxis=dict(range=[0, 1])), height=420,
+                      title=t("siting.radar", lang), margin=dict(l=30, r=30, t=50, b=20))
+    st.plotly_chart(fig, width="stretch")
+
+
+def directions(crits: list[str], lang: str) -> None:
+    dirs = siting.directions_frame(crits)
+    with st.expander(t("siting.directions", lang)):
+        st.dataframe(tables.labelled(pd.DataFrame({
+            "id": dirs["id"], "label": [Text(zh, en).pick(lang) for zh, en in zip(dirs["label_zh"], dirs["label_en"])],
+            "unit": dirs["unit"], "direction": dirs["table_direction"], "siting_direction": dirs["siting_direction"],
+            "description": [Text(zh, en).pick(lang) for zh, en in zip(dirs["note_zh"], dirs["note_en"])]}), lang),
+            hide_index=True, width="stretch", key="siting_directions")
+
+
+def sensitivity(sub: pd.DataFrame, ch: Choice, crits: list[str], lang: str) -> pd.DataFrame:
+    st.subheader(t("siting.sensitivity", lang))
+    sens = siting.sensitivity(sub, ch.weights, 0.10, crits, exclude_redline=ch.exclude, green_threshold_pct=ch.green)
+    if sens.empty:
+        st.success(t("siting.stable", lang))
+    else:
+        st.dataframe(tables.labelled(pd.DataFrame({
+            "criterion": [Text(zh, en).pick(lang) for zh, en in zip(sens["criterion_label_zh"], sens["criterion_label_en"])],
+            "change": sens["change"], "park": sens["park_id"] + " · " + sens["name"],
+            "rank_from": sens["rank_from"], "rank_to": sens["rank_to"]}), lang, {"park": t("siting.col.park", lang)}),
+            hide_index=True, width="stretch", key="siting_sensitivity")
+    return sens
+
+
+def save_and_export(sub: pd.DataFrame, ranked: pd.DataFrame, sens: pd.DataFrame, ch: Choice, crits: list[str],
+                    lang: str) -> None:
+    st.subheader(t("siting.save", lang))
+    c1, c2 = st.columns([2, 1])
+    name = c1.text_input(t("siting.name", lang), key="siting_name", max_chars=120)
+    settings = {"exclude_redline": ch.exclude, "green_threshold_pct": ch.green}
+    if c2.button(t("siting.save.do", lang), key="siting_save", disabled=not name.strip()):
+        common.store().save_scenario(name.strip(), ch.selected, ch.weights, settings)
+        st.success(t("siting.saved", lang, name=name.strip()))
+    d1, d2 = st.columns(2)
+    scenario_name = name.strip() or t("siting.unsaved", lang)
+    sources = report.sources_records(lang)  # read now: the files are built when clicked
+    # built only when clicked (deferred data), so ranking stays instant while weights move
+    d1.download_button(t("siting.dl.excel", lang), lambda: report.scenario_excel(sub, ranked, sens, lang, sources),
+                       "siting_scenario.xlsx", key="siting_dl_xlsx", on_click="ignore")
+    d2.download_button(t("siting.dl.pdf", lang), lambda: report.scenario_pdf(scenario_name, sub, ranked, lang, sources),
+                       "siting_scenario.pdf", "application/pdf", key="siting_dl_pdf", on_click="ignore")
+    common.share_state({"parks": ",".join(ch.selected),
+                        "w": ",".join(f"{c}:{ch.weights[c]:g}" for c in crits)})
+    st.caption(t("siting.share", lang))
