@@ -156,13 +156,9 @@ def _run_workspace(a, read) -> int:
     from layers import catalog
     from layers import workspace as ws
     from layers.readers import validate_geotiff
-    from layers.store import Store, StoreError
+    from layers.store import Store
 
-    try:
-        store = Store(paths.store_path())
-    except StoreError as e:  # locked by another writer, damaged: its message is "en / zh"
-        en, _, zh = str(e).partition(" / ")
-        raise InputError(zh or en, en) from None
+    store = Store(paths.store_path())  # StoreError (locked, damaged) is a bilingual GansuError
     try:
         inputs = runs.inputs_from_workspace(store)  # a changed referenced file is refused here
         used: list[tuple] = []

@@ -23,6 +23,8 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
+from core.errors import GansuError
+
 SPATIAL_VERSION = "v1.5.5"
 
 SCHEMA = [
@@ -57,8 +59,8 @@ SCHEMA = [
 ]
 
 
-class StoreError(RuntimeError):
-    pass
+class StoreError(GansuError):
+    """The store cannot be used (locked by another writer, damaged, not writable): (zh, en)."""
 
 
 def spatial_extension_path() -> Path:
@@ -67,8 +69,8 @@ def spatial_extension_path() -> Path:
     base = Path(list(duckdb_extension_spatial.__path__)[0])
     path = base / "extensions" / SPATIAL_VERSION / "spatial.duckdb_extension"
     if not path.is_file():
-        raise StoreError(f"DuckDB spatial extension not found at {path}: "
-                         "pip install duckdb-extension-spatial==1.5.5")
+        raise StoreError(f"找不到 DuckDB 空间扩展 {path}：请运行 pip install duckdb-extension-spatial==1.5.5",
+                         f"DuckDB spatial extension not found at {path}: pip install duckdb-extension-spatial==1.5.5")
     return path
 
 
@@ -90,19 +92,22 @@ class Store:
         except duckdb.IOException as e:
             if "lock" in str(e).lower():
                 raise StoreError(
+                    f"本地存储 {self.path} 正被其他程序占用（DuckDB 只允许一个写入者）：请关闭该程序，"
+                    "或通过 GANSU_STORE 指定其他文件。",
                     f"the store {self.path} is in use by another program (DuckDB allows one "
-                    f"writer). Close it, or set GANSU_STORE to another file. / 本地存储正被其他程序"
-                    f"占用，请关闭该程序或通过 GANSU_STORE 指定其他文件。") from None
+                    f"writer). Close it, or set GANSU_STORE to another file.") from None
             if "not a valid duckdb" in str(e).lower() or "corrupt" in str(e).lower():
                 raise StoreError(
+                    f"本地存储文件 {self.path} 已损坏或不是 DuckDB 数据库：请将其移走（保留备份，其中可能有已保存的工作）"
+                    "后重启，或通过 GANSU_STORE 指定其他文件。",
                     f"the store {self.path} is not a valid DuckDB database (damaged or another kind of "
                     f"file). Move it aside (keep it: it may hold saved work) and restart to get a new "
-                    f"store, or set GANSU_STORE to another file. / 本地存储文件已损坏或不是 DuckDB 数据库："
-                    f"请将其移走（保留备份）后重启，或通过 GANSU_STORE 指定其他文件。") from None
+                    f"store, or set GANSU_STORE to another file.") from None
             raise
         except (duckdb.PermissionException, PermissionError) as e:
-            raise StoreError(f"the store {self.path} cannot be opened for writing ({e}); make the folder "
-                             f"writable or set GANSU_STORE. / 本地存储无法写入，请检查目录权限或设置 GANSU_STORE。") from None
+            raise StoreError(f"本地存储 {self.path} 无法写入（{e}）：请检查目录权限或设置 GANSU_STORE。",
+                             f"the store {self.path} cannot be opened for writing ({e}); make the folder "
+                             f"writable or set GANSU_STORE.") from None
         self._lock = threading.RLock()
         with self.transaction() as cur:
             for stmt in SCHEMA:

@@ -60,7 +60,7 @@ def store() -> Store:
     try:
         s = _store(str(paths.store_path()))
     except StoreError as e:  # e.g. locked by another process: say so, keep the app alive
-        st.error(str(e))
+        st.error(e.message(lang()))
         st.stop()
     bid = build_id()
     if st.session_state.get("_catalog_synced") != bid:
