@@ -109,8 +109,10 @@ class Store:
                              f"the store {self.path} cannot be opened for writing ({e}); make the folder "
                              f"writable or set GANSU_STORE.") from None
         self._lock = threading.RLock()
+        from layers import audit
+
         with self.transaction() as cur:
-            for stmt in SCHEMA:
+            for stmt in SCHEMA + audit.SCHEMA:
                 cur.execute(stmt)
             cur.execute("INSERT INTO meta VALUES ('schema_version', '1') ON CONFLICT DO NOTHING")
 
