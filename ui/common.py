@@ -192,3 +192,9 @@ def data_in_use_line(lg: str) -> None:
     from ui import data_in_use  # imports this module: imported here, not at the top
 
     data_in_use.status_line(lg)
+
+
+def actor() -> str:
+    """Who is acting in this session, for the store's log: the signed-in account when accounts are
+    configured, else the name the user typed in the sidebar (single-user mode), else "local"."""
+    return st.session_state.get("auth_user") or st.session_state.get("user_name") or "local"
