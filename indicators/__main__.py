@@ -47,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--carbon-pools", help="InVEST pools CSV lucode,c_above,c_below,c_soil,c_dead (t C/ha)")
     p.add_argument("--sink-rates", help="CSV class,rate_tco2_ha_yr")
     p.add_argument("--green-threshold", type=float, default=15.0, help="green coverage pass threshold, %% (15)")
+    p.add_argument("--pixel-area", choices=("ground", "nominal"), default="ground",
+                   help="cell area: ground (true area, default) or nominal (|det| of the transform, as InVEST; "
+                        "projected rasters)")
     p.add_argument("--green-classes", help="comma-separated classes counted as green")
     p.add_argument("--transport", nargs="+", action="extend", default=[], metavar="FILE:KIND",
                    help="transport layer and kind (expressway, major_road, railway, station, airport)")
@@ -59,7 +62,107 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output: .csv .xlsx .geojson .gpkg .parquet")
     p.add_argument("--lang", choices=("zh", "en"), default="zh",
                    help="language of the Excel headers (zh default; CSV/Parquet/GeoJSON/GPKG keep column ids)")
+    add_targets_parser(sub)  # issue 13
+    from indicators import distributed  # issue 11: --scheduler/--workers, zonestats (tiled engine)
+
+    distributed.add_cli_flags(p, parks=True)
+    distributed.add_zonestats_parser(sub)
     return ap
+
+
+# --- issue 13: python -m indicators targets ----------------------------------------------------
+def add_targets_parser(sub) -> None:
+    t = sub.add_parser("targets", help="progress towards the 2025/2030 targets: one row per target and region")
+    src = t.add_mutually_exclusive_group()
+    src.add_argument("--stats", help="official statistics CSV (indicator,region,year,value,unit,source[,basis,...]); "
+                                     "default: the dashboard's store (GANSU_STORE), else the cited seed")
+    src.add_argument("--seed", action="store_true", help="use the cited seed table (geodata/official_stats_gansu.csv)")
+    t.add_argument("--basis", action="append", default=[], metavar="INDICATOR=BASIS",
+                   help="basis (口径) of an indicator's progress (default: the basis of its latest value)")
+    t.add_argument("--out", required=True, help="output: .csv (+ .provenance.json sidecar) or .xlsx (provenance sheet)")
+    t.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the Excel headers")
+
+
+def run_targets(a) -> int:
+    from indicators import provenance
+    from indicators import targets as tg
+
+    out = Path(a.out)
+    if out.suffix.lower() not in (".csv", ".xlsx"):
+        raise InputError("--out 的扩展名须为 .csv 或 .xlsx", "--out must end with .csv or .xlsx")
+    targets = tg.load_targets()
+    if a.stats and not Path(a.stats).is_file():
+        raise InputError(f"找不到统计表文件 {a.stats}", f"statistics file not found: {a.stats}")
+    if a.stats:
+        stats, origin = tg.validate_stats(tg.read_stats_bytes(Path(a.stats).read_bytes()), targets), f"file {a.stats}"
+    elif a.seed or not _store_exists():
+        stats, origin = tg.load_seed_stats(), f"seed {tg.OFFICIAL_SEED_CSV.name}"
+    else:
+        from core import paths
+        from layers import stats_store
+        from layers.store import Store
+
+        store = Store(paths.store_path())
+        try:
+            stats_store.ensure(store, tg.load_seed_stats())
+            stats, origin = stats_store.official_stats(store), f"store {paths.store_path()}"
+        finally:
+            store.close()
+    basis = {}
+    for item in a.basis:
+        if "=" not in item:
+            raise InputError(f"--basis 须为 指标=口径：{item}", f"--basis must be INDICATOR=BASIS: {item}")
+        k, v = item.split("=", 1)
+        basis[k.strip()] = v.strip()
+    table = tg.report_table(targets, stats, basis)
+    rec = provenance.record(tables={"targets": tg.TARGETS_CSV, "official_stats": stats},
+                            thresholds={"trend_years": tg.TREND_YEARS, "at_risk_ratio": tg.AT_RISK_RATIO,
+                                        "about_tolerance": tg.ABOUT_TOLERANCE},
+                            extra={"statistics": origin, "basis": basis})
+    from reports import write_report
+
+    write_report(table, out, rec, lang=a.lang, sheet="targets", extra=tg.report_labels())
+    print(f"{len(table)} rows (targets × regions) → {out}; statistics: {origin}")
+    return 0
+
+
+def _parks_provenance(a, legend) -> dict:
+    """Provenance of ``parks`` without --workspace: the files given, the tables, the settings."""
+    from indicators import carbon, provenance
+    from layers.legends import get_legend
+
+    files = [("landcover", a.landcover), ("landcover_alt", a.landcover_alt), ("parks", a.parks), ("zones", a.zones),
+             ("osm", a.osm)] + [("redline", f) for f in a.redline] + [("transport", spec.rsplit(":", 1)[0])
+                                                                     for spec in a.transport]
+    datasets = [{"role": r, "name": Path(f).name, "file": str(f), "sha256": provenance.file_sha256(f)}
+                for r, f in files if f and Path(f).is_file()]
+    lg = get_legend(legend)
+    tables = {"carbon_pools": a.carbon_pools or carbon.default_pools_path(lg),
+              "sink_rates": a.sink_rates or carbon.TABLES / "sink_rates.csv"}
+    if a.legend_file:
+        tables["legend"] = a.legend_file
+    return provenance.record(datasets=datasets, tables=tables, pixel_area=getattr(a, "pixel_area", "ground"),
+                             thresholds={"green_threshold_pct": a.green_threshold,
+                                         "green_classes": a.green_classes or "default"},
+                             extra={"legend": getattr(lg, "id", str(legend))})
+
+
+def _workspace_provenance(a, inputs) -> dict:
+    """Provenance of ``parks --workspace``: the datasets in use (SHA-256) and the run fingerprint."""
+    from indicators import provenance
+
+    datasets = [dict(zip(("role", "name", "file", "sha256"), map(str, d))) for d in inputs.datasets]
+    tables = provenance.tables_from_parts(inputs.parts)
+    return provenance.record(datasets=datasets, tables=tables, pixel_area=getattr(a, "pixel_area", "ground"),
+                             thresholds={"green_threshold_pct": a.green_threshold,
+                                         "green_classes": a.green_classes or "default"},
+                             extra={"legend": inputs.legend, "run_fingerprint": inputs.fingerprint})
+
+
+def _store_exists() -> bool:
+    from core import paths
+
+    return paths.store_path().exists()
 
 
 def run_parks(a) -> int:
@@ -113,11 +216,12 @@ def run_parks(a) -> int:
         carbon_pools=a.carbon_pools, sink_rates=a.sink_rates, green_threshold_pct=a.green_threshold,
         green_classes=classes, transport=transport, redline=redline, zones=zones,
         zone_field=a.zone_field or "zone", id_field=a.id_field, name_field=a.name_field,
+        pixel_area=getattr(a, "pixel_area", "ground"),
     )
     geoms = prepare_parks(parks, a.id_field, a.name_field)[0].geometry
     from reports.table import write_table  # CSV/Parquet keep ids; Excel labelled like the UI's
 
-    write_table(result, out, geoms, lang=getattr(a, "lang", "zh"))
+    write_table(result, out, geoms, lang=getattr(a, "lang", "zh"), provenance=_parks_provenance(a, legend))
     print(f"{len(result)} parks -> {out}")
     return 0
 
@@ -190,7 +294,8 @@ def _run_workspace(a, read) -> int:
         zone_field = a.zone_field or ("zone" if zones is not None else None)
         classes = [c.strip() for c in a.green_classes.split(",")] if a.green_classes else None
         options = {"carbon_pools": a.carbon_pools, "sink_rates": a.sink_rates, "green_classes": classes,
-                   "green_threshold_pct": a.green_threshold if a.green_threshold != 15.0 else None}
+                   "green_threshold_pct": a.green_threshold if a.green_threshold != 15.0 else None,
+                   "pixel_area": getattr(a, "pixel_area", "ground")}
         inputs = runs.override(inputs, landcover=a.landcover, legend=legend, landcover_alt=a.landcover_alt,
                                transport=transport, transport_files=t_files, redline=redline, zones=zones,
                                zone_field=zone_field, options=options, used=used)
@@ -209,7 +314,8 @@ def _run_workspace(a, read) -> int:
         store.close()
     from reports.table import write_table  # CSV/Parquet keep ids; Excel labelled like the UI's
 
-    write_table(result, Path(a.out), parks.geometry, lang=getattr(a, "lang", "zh"))
+    write_table(result, Path(a.out), parks.geometry, lang=getattr(a, "lang", "zh"),
+                provenance=_workspace_provenance(a, inputs))
     print(f"{len(result)} parks -> {a.out}")
     return 0
 
@@ -251,7 +357,16 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "parks":
-            return run_parks(args)
+            from indicators import distributed  # issue 11: the tiled engine when a scheduler is asked for
+
+            with distributed.parks_engine(args):
+                return run_parks(args)
+        if args.command == "zonestats":
+            from indicators import distributed
+
+            return distributed.run_zonestats(args)
+        if args.command == "targets":
+            return run_targets(args)
     except GansuError as exc:  # InputError, UploadError, CRSMissing (with its guess) …
         print(f"error: {exc.en}\n错误：{exc.zh}", file=sys.stderr)
         return 2

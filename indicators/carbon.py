@@ -6,6 +6,12 @@ Stock = sum over codes of area (ha) x (c_above + c_below + c_soil + c_dead); CO2
 with an alternative raster, change = alternative - baseline (InVEST's sequestration).
 Default tables: ``geodata/carbon_pools_<legend>.csv`` (DOMAIN.md §3, citation per row).
 Sink: ``geodata/sink_rates.csv``, t CO2/ha/yr per canonical class.
+
+Ranges (issue 13): a pools row may carry ``c_low, c_high`` (total density, t C/ha: the cited
+study's range, or a documented ± share where only a mean is published, ``range_source`` says
+which); a sink row ``rate_low, rate_high``. Missing → no range (low = central = high). Each row
+must satisfy low ≤ central ≤ high. ``stock`` then adds ``carbon_stock_low_tc`` and
+``carbon_stock_high_tc``, ``sink_range`` the sink's low and high.
 """
 from __future__ import annotations
 
@@ -56,6 +62,15 @@ def load_pools(pools=None, legend: Legend | None = None) -> pd.DataFrame:
         raise InputError(f"碳库表第 {rows} 行含非数值",
                          f"carbon pools table: non-numeric values in row(s) {rows}")
     out["lucode"] = out["lucode"].astype("int64")
+    central = out[list(POOL_COLUMNS)].sum(axis=1)
+    for c in ("c_low", "c_high"):
+        v = pd.to_numeric(df[c], errors="coerce") if c in df.columns else pd.Series(float("nan"), index=df.index)
+        out[c] = v.fillna(central).astype("float64")
+    bad = (out["c_low"] > central + 1e-9) | (out["c_high"] < central - 1e-9)
+    if bad.any():
+        rows = [int(i) + 2 for i in out.index[bad]]
+        raise InputError(f"碳库表第 {rows} 行须满足 c_low ≤ 四库之和 ≤ c_high",
+                         f"carbon pools table row(s) {rows}: need c_low ≤ sum of the four pools ≤ c_high")
     if out["lucode"].duplicated().any():
         dup = sorted(out.loc[out["lucode"].duplicated(), "lucode"].tolist())
         raise InputError(f"碳库表中 lucode {dup} 重复", f"carbon pools table lists lucode(s) {dup} twice")
@@ -85,6 +100,11 @@ def stock(code_m2: pd.DataFrame, pools: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(per_pool, index=code_m2.index, columns=[f"carbon_{p}_tc" for p in POOLS])
     out["carbon_stock_tc"] = per_pool.sum(axis=1)
     out["carbon_stock_tco2e"] = out["carbon_stock_tc"] * CO2_PER_C
+    for end in ("low", "high"):
+        col = f"c_{end}"
+        d = (pools.reindex([int(c) for c in ha.columns])[col].fillna(0.0).to_numpy() if col in pools.columns
+             else dens.sum(axis=1))
+        out[f"carbon_stock_{end}_tc"] = ha.to_numpy() @ d
     return out
 
 
@@ -105,6 +125,14 @@ def load_sink_rates(rates=None) -> pd.DataFrame:
         raise InputError("碳汇速率表含非数值速率", "sink rates table: non-numeric rate")
     if "flagged" not in df.columns:
         df["flagged"] = "no"
+    for c in ("rate_low", "rate_high"):
+        v = pd.to_numeric(df[c], errors="coerce") if c in df.columns else pd.Series(float("nan"), index=df.index)
+        df[c] = v.fillna(df["rate_tco2_ha_yr"]).astype("float64")
+    bad = (df["rate_low"] > df["rate_tco2_ha_yr"] + 1e-9) | (df["rate_high"] < df["rate_tco2_ha_yr"] - 1e-9)
+    if bad.any():
+        rows = [int(i) + 2 for i in df.index[bad]]
+        raise InputError(f"碳汇速率表第 {rows} 行须满足 rate_low ≤ rate_tco2_ha_yr ≤ rate_high",
+                         f"sink rates table row(s) {rows}: need rate_low ≤ rate_tco2_ha_yr ≤ rate_high")
     return df.set_index("class")
 
 
@@ -112,6 +140,15 @@ def sink(class_m2: pd.DataFrame, rates: pd.DataFrame) -> pd.Series:
     """Annual sink (t CO2/yr) = sum over classes of area (ha) x rate; classes without a rate: 0."""
     r = rates["rate_tco2_ha_yr"].reindex(class_m2.columns).fillna(0.0)
     return (class_m2 / 1e4) @ r
+
+
+def sink_range(class_m2: pd.DataFrame, rates: pd.DataFrame) -> pd.DataFrame:
+    """Low and high annual sink (t CO2/yr) from ``rate_low``/``rate_high``."""
+    out = {}
+    for end in ("low", "high"):
+        col = f"rate_{end}" if f"rate_{end}" in rates.columns else "rate_tco2_ha_yr"
+        out[f"carbon_sink_{end}_tco2_yr"] = (class_m2 / 1e4) @ rates[col].reindex(class_m2.columns).fillna(0.0)
+    return pd.DataFrame(out, index=class_m2.index)
 
 
 def flagged_sink_classes(rates: pd.DataFrame) -> set[str]:

@@ -162,8 +162,10 @@ def compute_parks(
     zone_field: str = "zone",
     id_field: str | None = None,
     name_field: str | None = None,
+    pixel_area: str = "ground",
 ) -> pd.DataFrame:
-    """Indicators for every park (see module docstring). Raises InputError on unusable input."""
+    """Indicators for every park (see module docstring). Raises InputError on unusable input.
+    ``pixel_area``: ``ground`` (true cell area) or ``nominal`` (|det| of the transform, InVEST)."""
     legend = get_legend(legend)
     gclasses = green.green_classes(green_classes)
     pools = carbon.load_pools(carbon_pools, legend)
@@ -174,16 +176,17 @@ def compute_parks(
     out = pd.DataFrame({"park_id": p["park_id"], "name": p["name"], "area_km2": shapely.area(ea) / 1e6})
     reasons = [NO_NOTE] * len(p)
 
-    base = _landcover_part(p.geometry, landcover, legend, pools, reasons, notes)
+    base = _landcover_part(p.geometry, landcover, legend, pools, reasons, notes, pixel_area)
     out = out.join(base["table"])
     class_m2 = base["class_m2"]
     if landcover_alt is not None:
-        alt = _landcover_part(p.geometry, landcover_alt, legend, pools, None, None)
+        alt = _landcover_part(p.geometry, landcover_alt, legend, pools, None, None, pixel_area)
         out["carbon_stock_alt_tc"] = alt["table"]["carbon_stock_tc"]
         out["carbon_change_tc"] = out["carbon_stock_alt_tc"] - out["carbon_stock_tc"]
         out["carbon_change_tco2e"] = out["carbon_change_tc"] * carbon.CO2_PER_C
     has = base["has_data"]
     out["carbon_sink_tco2_yr"] = np.where(has, carbon.sink(class_m2, rates), np.nan)
+    out = out.join(_blank(carbon.sink_range(class_m2, rates), has))
     out = out.join(green.green_coverage(_blank(class_m2, has), green_threshold_pct, gclasses))
     _assumption_notes(class_m2, has, pools, rates, gclasses, notes)
     for i in np.flatnonzero(out["green_over_cap"].fillna(False).to_numpy(bool)):
@@ -205,9 +208,9 @@ def compute_parks(
     return out.reindex(columns=cols)
 
 
-def _landcover_part(geoms, raster, legend, pools, reasons, notes) -> dict[str, Any]:
+def _landcover_part(geoms, raster, legend, pools, reasons, notes, pixel_area="ground") -> dict[str, Any]:
     """Class areas, coverage, reliability and carbon stock of one raster."""
-    z = zonal_codes(geoms, raster, legend)
+    z = zonal_codes(geoms, raster, legend, pixel_area=pixel_area)
     name = Path(raster).name
     check_legend(z.code_m2, legend, raster)
     carbon.check_codes(z.code_m2, pools, name)

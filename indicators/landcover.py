@@ -9,6 +9,10 @@
   * equal-area projections (CLCD Albers): |det(transform)|;
   * other projections (UTM, Gauss-Krüger): |det| divided by the projection's areal scale,
     computed with pyproj on a 32-pixel grid (UTM would otherwise be off by up to ~0.1-1%).
+- Pixel-area mode (issue 13): ``ground`` (default, the above) or ``nominal``: every cell of a
+  projected raster counts |det(transform)| (its nominal area in projected units), as InVEST's
+  carbon model does, so stock and change reproduce InVEST's exactly. A geographic raster has no
+  nominal metric cell area: it keeps the ground area in both modes (InVEST refuses such rasters).
 - Fractions of a geographic cell are measured in lon/lat, so a piece's area assumes uniform
   area density inside the cell (error < 0.04% for a 0.05 degree cell, negligible at 10-30 m).
 - Parks are reprojected to the raster's CRS; the raster is never resampled. Cells with the
@@ -34,6 +38,14 @@ from layers.readers.raster import check_dataset
 
 MAX_STRIP_PIXELS = 4_000_000  # cells held at once per polygon (row strips beyond this)
 _FACTOR_STEP = 32  # pixels between areal-scale samples for non-equal-area projections
+PIXEL_AREA_MODES = ("ground", "nominal")
+
+
+def check_pixel_area(mode: str) -> str:
+    if mode not in PIXEL_AREA_MODES:
+        raise InputError(f"像元面积模式须为 ground 或 nominal，实际为 {mode!r}",
+                         f"pixel-area mode must be ground or nominal, got {mode!r}")
+    return mode
 
 
 # --- pixel area --------------------------------------------------------------------------------
@@ -54,9 +66,10 @@ def ellipsoidal_cell_area_m2(lat1, lat2, dlon_deg: float, a: float, b: float) ->
 class PixelArea:
     """Ground area of raster cells: ``weights(row0, row1, col0, col1)`` broadcasts to the window."""
 
-    def __init__(self, crs: pyproj.CRS, transform, width: int, height: int):
+    def __init__(self, crs: pyproj.CRS, transform, width: int, height: int, mode: str = "ground"):
         self.transform = transform
         self.det = abs(transform.a * transform.e - transform.b * transform.d)
+        self.mode = check_pixel_area(mode)
         if crs.is_geographic:
             if transform.b != 0 or transform.d != 0:
                 raise InputError("不支持旋转的地理坐标栅格",
@@ -64,8 +77,8 @@ class PixelArea:
             ell = crs.ellipsoid
             self.kind = "geographic"
             self._a, self._b = ell.semi_major_metre, ell.semi_minor_metre
-        elif _is_equal_area(crs, transform, width, height):
-            self.kind = "equal_area"
+        elif mode == "nominal" or _is_equal_area(crs, transform, width, height):
+            self.kind = "equal_area"  # nominal: |det| for every cell (InVEST's pixel area)
         else:
             self.kind = "projected"
             self._proj = pyproj.Proj(crs)
@@ -116,9 +129,10 @@ def _is_equal_area(crs, transform, width, height) -> bool:
 class LandcoverRaster:
     """An open land-cover raster (use as a context manager) with its nodata and pixel areas."""
 
-    def __init__(self, path, legend: Legend | None = None):
+    def __init__(self, path, legend: Legend | None = None, pixel_area: str = "ground"):
         self.path = Path(path)
         self.legend = legend
+        self.pixel_area = check_pixel_area(pixel_area)
         self._ds = None
 
     def __enter__(self):
@@ -143,7 +157,7 @@ class LandcoverRaster:
         self.dtype = np.dtype(ds.dtypes[0])
         self.nodata = ds.nodata
         self.uses_mask = ds.nodata is None and rasterio.enums.MaskFlags.per_dataset in ds.mask_flag_enums[0]
-        self.area = PixelArea(self.crs, self.transform, self.width, self.height)
+        self.area = PixelArea(self.crs, self.transform, self.width, self.height, self.pixel_area)
         return self
 
     def __exit__(self, *exc):
@@ -363,11 +377,12 @@ class ZonalResult:
         return np.where(self.total_m2 > 0, np.clip(pct, 0.0, 100.0), np.nan)
 
 
-def zonal_codes(polygons, raster, legend: Legend | str | None = None) -> ZonalResult:
-    """Exact area of every raster code inside each polygon (GeoSeries/GeoDataFrame with a CRS)."""
+def zonal_codes(polygons, raster, legend: Legend | str | None = None, pixel_area: str = "ground") -> ZonalResult:
+    """Exact area of every raster code inside each polygon (GeoSeries/GeoDataFrame with a CRS);
+    ``pixel_area``: ``ground`` (true cell area) or ``nominal`` (|det|, InVEST)."""
     legend = get_legend(legend) if legend is not None else None
     geoms = _geoseries(polygons)
-    with LandcoverRaster(raster, legend) as src:
+    with LandcoverRaster(raster, legend, pixel_area) as src:
         local = geoms.to_crs(src.crs) if not pyproj.CRS(geoms.crs).equals(src.crs) else geoms
         stats = [polygon_stats(src, g) for g in local.values]
         nodata_codes = src.nodata_codes()

@@ -30,7 +30,7 @@ from layers.legends import get_legend
 from indicators import carbon
 from indicators.engine import compute_parks
 
-ALGO_VERSION = "parks-1"  # bump when compute_parks changes its numbers
+ALGO_VERSION = "parks-2"  # bump when compute_parks changes its numbers (parks-2: carbon low/high, issue 13)
 BATCH = 8  # parks per engine call when computing in the background
 
 
@@ -178,6 +178,8 @@ def override(inputs: RunInputs, *, landcover: str | None = None, legend: str | N
     for k in ("green_threshold_pct", "green_classes"):
         if opts.get(k) is not None:
             parts[k] = opts[k]
+    if opts.get("pixel_area") not in (None, "ground"):  # issue 13: nominal cell areas (ground = the default)
+        parts["pixel_area"] = opts["pixel_area"]
     for u in used or []:
         new.setdefault(u[0], []).append(tuple(u))
     replaced = {"landcover": landcover, "landcover_alt": landcover_alt, "transport": transport, "redline": redline,

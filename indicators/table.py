@@ -112,12 +112,19 @@ _LANDCOVER = [
       fmt="{:,.2f}", lc_class=c.id)
     for c in CLASSES
 ]
+_RANGE_ABOUT = ("低/高值：按碳库表每行的密度范围（引用研究的范围；仅有均值时为注明的 ±比例）计算；不参与排序。",
+                "Low/high: from each pools-table row's density range (the cited study's range, or a documented "
+                "± share where only a mean is published); not ranked.")
 _CARBON = [
+    I("carbon_stock_low_tc", "t C", "碳储量（低值）", "Carbon stock, low", _RANGE_ABOUT[0], _RANGE_ABOUT[1], 0,
+      "carbon", fmt="{:,.0f}", summary=True),
     I("carbon_stock_tc", "t C", "碳储量", "Carbon stock", "四个碳库（InVEST）的碳储量：各像元覆盖面积（公顷）× 碳密度之和。",
       "Stock in the four InVEST pools: sum over pixels of covered area (ha) x carbon density.", +1, "carbon",
       fmt="{:,.0f}", summary=True),
     I("carbon_stock_tco2e", "t CO2e", "碳储量（CO2当量）", "Carbon stock (CO2e)", "碳储量 × 44/12。",
       "Carbon stock x 44/12.", +1, "carbon", fmt="{:,.0f}", summary=True),
+    I("carbon_stock_high_tc", "t C", "碳储量（高值）", "Carbon stock, high", _RANGE_ABOUT[0], _RANGE_ABOUT[1], 0,
+      "carbon", fmt="{:,.0f}", summary=True),
     *[I(f"carbon_{p}_tc", "t C", f"{POOL_LABELS[p].zh}碳储量", f"Carbon stock, {POOL_LABELS[p].en}",
         f"{POOL_LABELS[p].zh}碳库（c_{p}）碳储量。", f"Carbon in the {POOL_LABELS[p].en} pool (c_{p}).",
         +1, "carbon", fmt="{:,.0f}", pool=p) for p in POOLS],
@@ -127,8 +134,14 @@ _CARBON = [
       "Alternative minus baseline stock (InVEST sequestration).", +1, "carbon", fmt="{:,.0f}", scenario=True),
     I("carbon_change_tco2e", "t CO2e", "碳储量变化（CO2当量）", "Carbon change (CO2e)", "碳储量变化 × 44/12。",
       "Carbon change x 44/12.", +1, "carbon", fmt="{:,.0f}", scenario=True),
+    I("carbon_sink_low_tco2_yr", "t CO2/yr", "年碳汇（低值）", "Annual carbon sink, low",
+      "按碳汇速率表每行的 rate_low 计算；不参与排序。", "From each sink-rate row's rate_low; not ranked.", 0, "carbon",
+      fmt="{:,.0f}", summary=True),
     I("carbon_sink_tco2_yr", "t CO2/yr", "年碳汇", "Annual carbon sink", "各类面积（公顷）× 碳汇速率之和。",
       "Sum over classes of area (ha) x sink rate (t CO2/ha/yr).", +1, "carbon", fmt="{:,.0f}", summary=True),
+    I("carbon_sink_high_tco2_yr", "t CO2/yr", "年碳汇（高值）", "Annual carbon sink, high",
+      "按碳汇速率表每行的 rate_high 计算；不参与排序。", "From each sink-rate row's rate_high; not ranked.", 0, "carbon",
+      fmt="{:,.0f}", summary=True),
 ]
 _GREEN = [
     I("green_coverage_pct", "%", "绿化覆盖率", "Green coverage", "有数据园区面积中植被（默认森林、灌木、草地、湿地）所占比例。",

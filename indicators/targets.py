@@ -6,8 +6,16 @@ Pure arithmetic, no Streamlit. Two tables:
   a comparator (``>=``, ``>``, ``<=``, ``~`` = "about"), the direction (``higher``/``lower`` is
   better), a base year for relative targets (CO2 per GDP "vs 2020" / "vs 2005" are separate
   indicators because their bases differ) and the quoted source clause.
-- official statistics: ``indicator, region, year, value, unit, source`` (seed in
-  ``geodata/official_stats.csv``; users edit them in the app, the store keeps them).
+- official statistics: ``indicator, region, year, value, unit, source`` and, optional,
+  ``basis, source_url, source_date, quote, note`` (seed: ``geodata/official_stats_gansu.csv``, a
+  copy of ``../shared/data/official_stats_gansu.csv`` — 67 published values with title, link, date
+  and verbatim quote — plus three columns: the target-table id, the basis (口径) and the numeric
+  value; users edit them in the app, the store keeps them and their edits win).
+
+Bases: one indicator may be published on several bases (air quality with or without dust days,
+68/38/74 water sections, …). A trajectory and a progress row use **one** basis per indicator and
+region (the user's choice, else the basis of the latest value), never a mix; within one basis two
+sources may confirm the same value, two different values for one year are refused.
 
 Progress rule (stated to users, see ``STATUS_RULE``), in "good-direction" units
 (d = +1 higher is better, -1 lower is better):
@@ -35,12 +43,16 @@ from core import paths
 from core.errors import InputError
 
 TARGETS_CSV = paths.TABLES / "targets.csv"
-OFFICIAL_SEED_CSV = paths.TABLES / "official_stats.csv"
+OFFICIAL_SEED_CSV = paths.TABLES / "official_stats_gansu.csv"
 
 TARGET_COLUMNS = ("indicator", "label_zh", "label_en", "unit", "region", "target_year",
                   "target_value", "comparator", "direction", "base_year", "source_doc",
                   "source_clause")
 STAT_COLUMNS = ("indicator", "region", "year", "value", "unit", "source")
+STAT_OPTIONAL = ("basis", "source_url", "source_date", "quote", "note")
+STAT_ALL = STAT_COLUMNS + STAT_OPTIONAL + ("origin",)  # origin: "seed" (cited press value) | "user"
+STAT_TEXT = ("indicator", "region", "unit", "source") + STAT_OPTIONAL + ("origin",)
+PROVINCE = "甘肃省"
 COMPARATORS = (">=", ">", "<=", "<", "~")
 ABOUT_TOLERANCE = 0.5  # "~ 95%" is met within 0.5 units of the target (stated in the rule)
 TREND_YEARS = 10
@@ -90,17 +102,52 @@ def indicator_table(targets: pd.DataFrame) -> pd.DataFrame:
 
 
 def load_seed_stats(path: str | Path | None = None) -> pd.DataFrame:
-    df = pd.read_csv(Path(path) if path else OFFICIAL_SEED_CSV, encoding="utf-8-sig")
-    return normalise_stats(df)
+    """The cited seed (``official_stats_gansu.csv``: the shared table + ``indicator_id, basis,
+    value_num``) in the statistics schema; every row is marked ``origin = seed`` (a press reprint
+    of an official release: shown with "verify against the original publication")."""
+    df = pd.read_csv(Path(path) if path else OFFICIAL_SEED_CSV, encoding="utf-8-sig", dtype=str,
+                     keep_default_na=False)
+    units = dict(zip(*[load_targets()[c] for c in ("indicator", "unit")]))
+    out = pd.DataFrame({
+        "indicator": df["indicator_id"], "region": df["region"], "year": df["year"],
+        "value": df["value_num"], "unit": df["indicator_id"].map(units), "source": df["source_title"],
+        "basis": df["basis"], "source_url": df["source_url"], "source_date": df["source_date"],
+        "quote": df["quote"], "note": df["note"], "origin": "seed"})
+    return normalise_stats(out)
 
 
 def normalise_stats(df: pd.DataFrame) -> pd.DataFrame:
-    out = df[list(STAT_COLUMNS)].copy()
-    out["year"] = out["year"].astype("int64")
-    out["value"] = out["value"].astype("float64")
-    for c in ("indicator", "region", "unit", "source"):
-        out[c] = out[c].fillna("").astype(str).str.strip()
-    return out.sort_values(["indicator", "region", "year"]).reset_index(drop=True)
+    out = df.copy()
+    for c in STAT_OPTIONAL:
+        if c not in out.columns:
+            out[c] = ""
+    if "origin" not in out.columns:
+        out["origin"] = "user"
+    out = out[list(STAT_ALL)]
+    out["year"] = pd.to_numeric(out["year"]).astype("int64")
+    out["value"] = pd.to_numeric(out["value"]).astype("float64")
+    for c in STAT_TEXT:
+        out[c] = out[c].map(_text)
+    out.loc[out["origin"] == "", "origin"] = "user"
+    return out.sort_values(["indicator", "region", "basis", "year", "source"], kind="stable").reset_index(drop=True)
+
+
+def mark_user_edits(df: pd.DataFrame, seed: pd.DataFrame) -> pd.DataFrame:
+    """``origin = seed`` only for rows identical to a seed row (same key, value, unit, source and
+    citation); any other row — new, or a seed row the user changed — is ``user``."""
+    key = ["indicator", "region", "year", "basis", "value", "unit", "source", "source_url", "source_date", "quote"]
+    seeded = set(map(tuple, seed[key].astype(str).to_numpy()))
+    out = df.copy()
+    same = [tuple(r) in seeded for r in out[key].astype(str).to_numpy()]
+    out["origin"] = ["seed" if s and o == "seed" else "user" for s, o in zip(same, out["origin"])]
+    return out
+
+
+def _text(v) -> str:
+    """A cell as text: None/NaN/<NA> → "" (never the strings "None"/"nan")."""
+    if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    return str(v).strip()
 
 
 def read_stats_bytes(data: bytes) -> pd.DataFrame:
@@ -123,7 +170,8 @@ def read_stats_bytes(data: bytes) -> pd.DataFrame:
 def validate_stats(df: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
     """Check an uploaded/edited statistics table; return it normalised or raise InputError.
 
-    Checks: exact columns (extra columns are refused too, so a wrong file is not half-read),
+    Checks: the six columns (``basis, source_url, source_date, quote, note, origin`` may be added;
+    any other column is refused, so a wrong file is not half-read),
     non-empty indicator/region/source, integer years 1949–2100, numeric values, known indicators
     (id, or its Chinese/English label, which is mapped to the id), no duplicate
     (indicator, region, year), the unit equal to the indicator's unit when given.
@@ -131,7 +179,7 @@ def validate_stats(df: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
     df = df.copy()
     df.columns = [str(c).strip().lower().lstrip("\ufeff") for c in df.columns]
     missing = [c for c in STAT_COLUMNS if c not in df.columns]
-    extra = [c for c in df.columns if c not in STAT_COLUMNS]
+    extra = [c for c in df.columns if c not in STAT_ALL]
     if missing or extra:
         raise InputError(
             f"统计表须恰好包含列 {', '.join(STAT_COLUMNS)}（缺少：{missing or '无'}；多余：{extra or '无'}）",
@@ -146,8 +194,11 @@ def validate_stats(df: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
         alias[str(r.label_zh).strip().lower()] = r.indicator
         alias[str(r.label_en).strip().lower()] = r.indicator
     units = dict(zip(ind["indicator"], ind["unit"]))
-    for c in ("indicator", "region", "unit", "source"):
-        df[c] = df[c].map(lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v).strip())
+    for c in STAT_OPTIONAL + ("origin",):
+        if c not in df.columns:
+            df[c] = ""
+    for c in STAT_TEXT:
+        df[c] = df[c].map(_text)
     rows = lambda mask: [int(i) + 2 for i in df.index[mask]]  # noqa: E731 - CSV line numbers
     unknown = ~df["indicator"].str.lower().isin(alias)
     if unknown.any():
@@ -179,10 +230,13 @@ def validate_stats(df: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
             f"unit differs from the target's unit in row(s) {rows(wrong)} "
             f"(expected {sorted(set(df.loc[wrong, 'indicator'].map(units)))})")
     df["value"], df["year"] = value, year.astype("int64")
-    dup = df.duplicated(["indicator", "region", "year"], keep=False)
+    key = ["indicator", "region", "year", "basis"]
+    dup = df.duplicated(key, keep=False) & (df.groupby(key)["value"].transform("nunique") > 1)
+    dup |= df.duplicated(key + ["source"], keep=False)
     if dup.any():
-        raise InputError(f"第 {rows(dup)} 行的指标/地区/年份重复",
-                         f"duplicate indicator/region/year in row(s) {rows(dup)}")
+        raise InputError(f"第 {rows(dup)} 行的指标/地区/年份/口径重复（同一口径同一年只能有一个数值；不同口径请填写“口径”列）",
+                         f"duplicate indicator/region/year/basis in row(s) {rows(dup)} (one value per year "
+                         "and basis; give different bases in the basis column)")
     return normalise_stats(df)
 
 
@@ -257,37 +311,75 @@ def progress(history: pd.DataFrame, target_value: float, target_year: int, compa
     return Progress(ly, lv, gap, years_left, required, slope, projected, met, ratio, status)
 
 
-def progress_table(targets: pd.DataFrame, stats: pd.DataFrame) -> pd.DataFrame:
-    """One row per target: latest official value/year, gap, required vs historical pace, status."""
+def bases(stats: pd.DataFrame, indicator: str, region: str | None = None) -> list[str]:
+    """The bases of an indicator (in one region, or all), the default first: a basis holding
+    values a user entered (users' own data wins over the seed), else the basis of the latest
+    value (ties: more values)."""
+    h = stats[(stats["indicator"] == indicator) & ((stats["region"] == region) if region else True)]
+    if h.empty:
+        return []
+    h = h.assign(_user=(h["origin"] != "seed") if "origin" in h.columns else True)
+    order = (h.groupby("basis").agg(user=("_user", "any"), last=("year", "max"), n=("year", "size"))
+             .sort_values(["user", "last", "n"], ascending=False, kind="stable"))
+    return list(order.index)
+
+
+def history(stats: pd.DataFrame, indicator: str, region: str, basis: str | None = None) -> tuple[pd.DataFrame, str | None]:
+    """One basis's rows of an indicator in a region (``basis`` when that region has it, else the
+    basis of its latest value), one row per year (sources confirming the same value are merged:
+    the first source in file order is cited). Returns (rows, basis used)."""
+    h = stats[(stats["indicator"] == indicator) & (stats["region"] == region)]
+    if h.empty:
+        return h, None
+    avail = bases(stats, indicator, region)
+    used = basis if basis in avail else avail[0]
+    h = h[h["basis"] == used].sort_values(["year"], kind="stable").drop_duplicates("year", keep="first")
+    return h.reset_index(drop=True), used
+
+
+def progress_table(targets: pd.DataFrame, stats: pd.DataFrame, basis: dict | None = None) -> pd.DataFrame:
+    """One row per target and region: the target's own region first, then every other region
+    (prefectures) with official values of the indicator, measured against the same target
+    (the plan sets province targets only). ``basis``: indicator → chosen basis (else the basis
+    of each region's latest value); one basis per row, never mixed."""
+    basis = basis or {}
     rows = []
     for t in targets.itertuples(index=False):
-        hist = stats[(stats["indicator"] == t.indicator) & (stats["region"] == t.region)]
-        p = progress(hist[["year", "value"]], float(t.target_value), int(t.target_year),
-                     t.comparator, t.direction)
-        src = hist.sort_values("year")["source"].iloc[-1] if len(hist) else ""
-        rows.append({
-            "indicator": t.indicator, "label_zh": t.label_zh, "label_en": t.label_en,
-            "region": t.region, "unit": t.unit, "target_year": int(t.target_year),
-            "comparator": t.comparator, "target_value": float(t.target_value),
-            "base_year": t.base_year, "direction": t.direction,
-            "latest_year": p.latest_year, "latest_value": p.latest_value, "gap": p.gap,
-            "years_left": p.years_left, "required_per_yr": p.required_per_yr,
-            "historical_per_yr": p.historical_per_yr, "projected_value": p.projected_value,
-            "pace_ratio": p.pace_ratio, "met": p.met, "status": p.status,
-            "n_points": int(len(hist)), "latest_source": src, "source_clause": t.source_clause,
-        })
+        regions = [t.region] + sorted(set(stats.loc[stats["indicator"] == t.indicator, "region"]) - {t.region})
+        for region in regions:
+            hist, used = history(stats, t.indicator, region, basis.get(t.indicator))
+            p = progress(hist[["year", "value"]], float(t.target_value), int(t.target_year),
+                         t.comparator, t.direction)
+            last = hist.iloc[-1] if len(hist) else None
+            src = (lambda c: (last[c] if last is not None else ""))  # noqa: E731
+            rows.append({
+                "indicator": t.indicator, "label_zh": t.label_zh, "label_en": t.label_en,
+                "region": region, "target_region": t.region, "unit": t.unit, "target_year": int(t.target_year),
+                "comparator": t.comparator, "target_value": float(t.target_value),
+                "base_year": t.base_year, "direction": t.direction,
+                "latest_year": p.latest_year, "latest_value": p.latest_value, "basis": used or "",
+                "n_bases": len(bases(stats, t.indicator, region)), "gap": p.gap,
+                "years_left": p.years_left, "required_per_yr": p.required_per_yr,
+                "historical_per_yr": p.historical_per_yr, "projected_value": p.projected_value,
+                "pace_ratio": p.pace_ratio, "met": p.met, "status": p.status,
+                "n_points": int(len(hist)), "latest_source": src("source"), "source_url": src("source_url"),
+                "source_date": src("source_date"), "quote": src("quote"), "origin": src("origin"),
+                "source_clause": t.source_clause,
+            })
     return pd.DataFrame(rows)
 
 
-def trajectory(targets: pd.DataFrame, stats: pd.DataFrame, indicator: str, region: str) -> dict:
-    """Series for a trajectory chart: history, targets, and the required path from the latest
-    official value to each later target (straight line), plus the historical trend line."""
-    hist = stats[(stats["indicator"] == indicator) & (stats["region"] == region)].sort_values("year")
+def trajectory(targets: pd.DataFrame, stats: pd.DataFrame, indicator: str, region: str,
+               basis: str | None = None) -> dict:
+    """Series for a trajectory chart of one basis (``history``): history, targets, and the
+    required path from the latest official value to each later target (straight line), plus the
+    historical trend line. ``out["basis"]`` names the basis used."""
+    hist, used = history(stats, indicator, region, basis)
     tg = targets[(targets["indicator"] == indicator) & (targets["region"] == region)].sort_values("target_year")
     out = {"history": hist[["year", "value"]].reset_index(drop=True),
            "targets": tg[["target_year", "target_value"]].reset_index(drop=True),
            "required": pd.DataFrame(columns=["year", "value", "target_year"]),
-           "trend": pd.DataFrame(columns=["year", "value"])}
+           "trend": pd.DataFrame(columns=["year", "value"]), "basis": used}
     if hist.empty:
         return out
     ly, lv = int(hist["year"].iloc[-1]), float(hist["value"].iloc[-1])
@@ -302,3 +394,61 @@ def trajectory(targets: pd.DataFrame, stats: pd.DataFrame, indicator: str, regio
         end = max(int(tg["target_year"].max()), ly)
         out["trend"] = pd.DataFrame({"year": [ly, end], "value": [lv, lv + slope * (end - ly)]})
     return out
+
+
+# --- the report table (CLI and Excel) ------------------------------------------------------------
+REPORT_COLUMNS = ("indicator", "target", "target_en", "region", "target_year", "comparator", "target_value",
+                  "unit", "latest_value", "latest_year", "basis", "gap", "required_per_yr", "historical_per_yr",
+                  "status", "status_rule", "status_rule_zh", "source_title", "source_url", "source_date", "verify")
+VERIFY = {"seed": ("媒体转载——请以原始发布为准", "reported in the press — verify against the original publication")}
+
+
+def status_reason(r) -> tuple[str, str]:
+    """(zh, en) one-line reason of a progress row's status, with its numbers."""
+    s = r["status"]
+    if s == "no_data":
+        return "无官方数据", "no official data"
+    if r["met"]:
+        kept = s == "on_track"
+        return (("已达标，按历史趋势到目标年仍达标" if kept else "已达标，但按历史趋势到目标年将不达标"),
+                ("target met; the historical trend keeps it met" if kept else
+                 "target met, but the historical trend misses it by the target year"))
+    if s == "off_track" and (r["years_left"] is not None and r["years_left"] <= 0):
+        return "未达标且已过目标年", "not met and the target year has passed"
+    if s == "no_trend":
+        return "未达标，仅一个年份，无法计算趋势", "not met; one year only, no trend"
+    ratio = r["pace_ratio"]
+    cmp_ = "≥ 1" if ratio >= 1 else f"≥ {AT_RISK_RATIO}" if ratio >= AT_RISK_RATIO else f"< {AT_RISK_RATIO}"
+    return (f"历史 ÷ 所需 = {ratio:.2f} {cmp_}", f"historical ÷ required = {ratio:.2f} {cmp_}")
+
+
+def report_labels() -> dict:
+    """Excel headers of the report columns (``targets.report.<id>`` in the translation table)."""
+    from core.i18n import t
+    from core.text import Text
+
+    return {c: Text(t(f"targets.report.{c}", "zh"), t(f"targets.report.{c}", "en")) for c in REPORT_COLUMNS}
+
+
+def report_table(targets: pd.DataFrame, stats: pd.DataFrame, basis: dict | None = None) -> pd.DataFrame:
+    """One row per target and region with the columns of ``REPORT_COLUMNS`` (ids, for CSV/Excel):
+    target, year, latest value and year, basis, gap, required and historical yearly change,
+    status and its rule, source title and link, and the press-verification mark."""
+    pt = progress_table(targets, stats, basis)
+    reasons = [status_reason(r) for _, r in pt.iterrows()]
+    out = pd.DataFrame({
+        "indicator": pt["indicator"], "target": pt["label_zh"], "target_en": pt["label_en"],
+        "region": pt["region"], "target_year": pt["target_year"], "comparator": pt["comparator"],
+        "target_value": pt["target_value"], "unit": pt["unit"],
+        "latest_value": pd.to_numeric(pt["latest_value"], errors="coerce"),  # (rounded below: no 1e-16 slopes)
+        "latest_year": pd.to_numeric(pt["latest_year"], errors="coerce").astype("Int64"),
+        "basis": pt["basis"], "gap": pd.to_numeric(pt["gap"], errors="coerce"),
+        "required_per_yr": pd.to_numeric(pt["required_per_yr"], errors="coerce"),
+        "historical_per_yr": pd.to_numeric(pt["historical_per_yr"], errors="coerce"),
+        "status": pt["status"], "status_rule": [b for _, b in reasons], "status_rule_zh": [a for a, _ in reasons],
+        "source_title": pt["latest_source"], "source_url": pt["source_url"], "source_date": pt["source_date"],
+        "verify": [VERIFY[o][1] if o in VERIFY else "" for o in pt["origin"]],
+    })
+    for c in ("gap", "required_per_yr", "historical_per_yr"):
+        out[c] = out[c].round(10)
+    return out[list(REPORT_COLUMNS)]

@@ -3,9 +3,13 @@
 Own tables in the DuckDB store (``layers.store.Store``), every write one transaction, every
 query parameterised:
 
-- ``official_stats(indicator, region, year, value, unit, source, updated_at)``: the official
-  statistics users edit or upload; seeded once (only published, cited values) from
-  ``geodata/official_stats.csv`` the first time the table is created.
+- ``official_stats_v2(indicator, region, year, value, unit, source, basis, source_url,
+  source_date, quote, note, origin, updated_at)``: the official statistics users edit or upload;
+  seeded once (only published, cited values, ``origin = seed``) from
+  ``geodata/official_stats_gansu.csv``. A store made before issue 13 has the six-column
+  ``official_stats``: its rows the user added are carried over (``origin = user``, they win over a
+  seed row of the same indicator, region and year), the two old seed rows are superseded by the
+  cited seed; the old table is left as it was.
 - ``zone_stats_cache(cache_key, raster_sha256, legend, polygons_key, algo, created_at, n_rows,
   seconds, payload)``: land-cover proxy statistics of one raster content × legend × unit set,
   as Parquet bytes, so a province raster is read once and every later visit reads the store.
@@ -18,16 +22,21 @@ import os
 
 import pandas as pd
 
+from layers import audit
 from layers.store import Store
 
-STAT_COLUMNS = ("indicator", "region", "year", "value", "unit", "source")
+STAT_COLUMNS = ("indicator", "region", "year", "value", "unit", "source", "basis", "source_url", "source_date",
+                "quote", "note", "origin")
+OLD_SEED_SOURCES_PREFIX = ("8th national forest inventory (2009–2013)", "cnfma.com citing People's Daily")
+TABLE = "official_stats_v2"
 
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS stats_meta (key VARCHAR PRIMARY KEY, value VARCHAR)""",
-    """CREATE TABLE IF NOT EXISTS official_stats (
+    """CREATE TABLE IF NOT EXISTS official_stats_v2 (
         indicator VARCHAR NOT NULL, region VARCHAR NOT NULL, year INTEGER NOT NULL,
-        value DOUBLE NOT NULL, unit VARCHAR, source VARCHAR NOT NULL, updated_at TIMESTAMP,
-        PRIMARY KEY (indicator, region, year))""",
+        value DOUBLE NOT NULL, unit VARCHAR, source VARCHAR NOT NULL, basis VARCHAR NOT NULL DEFAULT '',
+        source_url VARCHAR, source_date VARCHAR, quote VARCHAR, note VARCHAR, origin VARCHAR,
+        updated_at TIMESTAMP, PRIMARY KEY (indicator, region, year, basis, source))""",
     """CREATE TABLE IF NOT EXISTS zone_stats_cache (
         cache_key VARCHAR PRIMARY KEY, raster_sha256 VARCHAR, legend VARCHAR, polygons_key VARCHAR,
         algo VARCHAR, created_at TIMESTAMP, n_rows INTEGER, seconds DOUBLE, payload BLOB)""",
@@ -35,46 +44,74 @@ SCHEMA = [
 
 
 def ensure(store: Store, seed: pd.DataFrame | None = None) -> None:
-    """Create the tables; insert ``seed`` once (never again, even if the user empties the table)."""
+    """Create the tables; insert ``seed`` once (never again, even if the user empties the table).
+    Rows a user added to a pre-issue-13 store are carried over and win over the seed."""
     with store.transaction() as cur:
         for stmt in SCHEMA:
             cur.execute(stmt)
-        seeded = cur.execute("SELECT value FROM stats_meta WHERE key = 'official_seeded'").fetchall()
-        if not seeded and seed is not None:
-            _insert(cur, seed)
-            cur.execute("INSERT INTO stats_meta VALUES ('official_seeded', ?)", [dt.datetime.now().isoformat()])
+        seeded = cur.execute("SELECT value FROM stats_meta WHERE key = 'official_seeded_v2'").fetchall()
+        if seeded or seed is None:
+            return
+        old = cur.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'official_stats'").fetchone()[0]
+        user = pd.DataFrame(columns=list(STAT_COLUMNS))
+        if old:
+            user = cur.execute("SELECT indicator, region, year, value, unit, source FROM official_stats").df()
+            user = user[~user["source"].astype(str).str.startswith(OLD_SEED_SOURCES_PREFIX)]
+            user = user.assign(basis="", source_url="", source_date="", quote="", note="", origin="user")
+        taken = set(zip(user["indicator"], user["region"], user["year"].astype(int)))
+        keep = [(i, r, int(y)) not in taken for i, r, y in zip(seed["indicator"], seed["region"], seed["year"])]
+        _insert(cur, pd.concat([user, seed[keep]], ignore_index=True) if len(user) else seed[keep])
+        cur.execute("INSERT INTO stats_meta VALUES ('official_seeded_v2', ?)", [dt.datetime.now().isoformat()])
+
+
+def _cell(v) -> str:
+    return "" if v is None or v is pd.NA or (isinstance(v, float) and v != v) else str(v)
 
 
 def _insert(cur, df: pd.DataFrame) -> None:
     now = dt.datetime.now()
-    rows = [(str(r.indicator), str(r.region), int(r.year), float(r.value), str(r.unit), str(r.source), now)
-            for r in df[list(STAT_COLUMNS)].itertuples(index=False)]
+    d = df.copy()
+    for c in STAT_COLUMNS:
+        if c not in d.columns:
+            d[c] = "user" if c == "origin" else ""
+    rows = [(str(r.indicator), str(r.region), int(r.year), float(r.value), _cell(r.unit), str(r.source),
+             _cell(r.basis), _cell(r.source_url), _cell(r.source_date), _cell(r.quote), _cell(r.note),
+             _cell(r.origin) or "user", now)
+            for r in d[list(STAT_COLUMNS)].itertuples(index=False)]
     if rows:
-        cur.executemany("INSERT INTO official_stats VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        cur.executemany(f"INSERT INTO {TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 
 def official_stats(store: Store) -> pd.DataFrame:
     df = store.query_df(
-        "SELECT indicator, region, year, value, unit, source FROM official_stats "
-        "ORDER BY indicator, region, year")
+        f"SELECT {', '.join(STAT_COLUMNS)} FROM {TABLE} ORDER BY indicator, region, basis, year, source")
     df["year"] = df["year"].astype("int64")
     df["value"] = df["value"].astype("float64")
+    for c in STAT_COLUMNS:
+        if c not in ("year", "value"):
+            df[c] = df[c].map(_cell)
     return df
 
 
-def replace_official_stats(store: Store, df: pd.DataFrame) -> None:
-    """The whole table becomes ``df`` (already validated), atomically."""
+def replace_official_stats(store: Store, df: pd.DataFrame, *, actor=None) -> None:
+    """The whole table becomes ``df`` (already validated), atomically. Official statistics are an
+    admin's to change once accounts exist (refused on the server side otherwise); logged."""
+    who = store.authorize(actor, "admin", what="official_stats:")
     with store.transaction() as cur:
-        cur.execute("DELETE FROM official_stats")
+        cur.execute(f"DELETE FROM {TABLE}")
         _insert(cur, df)
+        audit.record(cur, who, "replace", "official_stats", None, None, {"rows": len(df)})
 
 
-def upsert_official_stats(store: Store, df: pd.DataFrame) -> int:
-    """Add rows; a row with the same (indicator, region, year) replaces the stored one."""
+def upsert_official_stats(store: Store, df: pd.DataFrame, *, actor=None) -> int:
+    """Add rows; a row with the same (indicator, region, year, basis) replaces the stored ones.
+    An admin's change once accounts exist (refused on the server side otherwise); logged."""
+    who = store.authorize(actor, "admin", what="official_stats:")
     with store.transaction() as cur:
-        for r in df[list(STAT_COLUMNS)].itertuples(index=False):
-            cur.execute("DELETE FROM official_stats WHERE indicator = ? AND region = ? AND year = ?",
-                        [str(r.indicator), str(r.region), int(r.year)])
+        audit.record(cur, who, "upsert", "official_stats", None, None, {"rows": len(df)})
+        for r in df.itertuples(index=False):
+            cur.execute(f"DELETE FROM {TABLE} WHERE indicator = ? AND region = ? AND year = ? AND basis = ?",
+                        [str(r.indicator), str(r.region), int(r.year), _cell(getattr(r, "basis", ""))])
         _insert(cur, df)
     return len(df)
 

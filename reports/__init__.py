@@ -20,12 +20,12 @@ from reports.excel import (COLUMNS_SHEET, INDICATORS_SHEET, cell_value, columns_
                            safe_sheet_names)
 from reports.labels import column_label, label_parts, labels_for, relabel, value_text
 from reports.pdf import CID_FONT, TTF_CANDIDATES, pdf_font, scenario_pdf
-from reports.table import OUT_FORMATS, write_table
-from reports.vector import geojson_bytes, gpkg_bytes, parquet_bytes, safe_field_names, write_vector
+from reports.table import OUT_FORMATS, write_report, write_table
+from reports.vector import geojson_bytes, gpkg_bytes, parquet_bytes, read_provenance, safe_field_names, write_vector
 
 __all__ = [
     "COLUMNS_SHEET", "INDICATORS_SHEET", "cell_value", "columns_sheet", "excel_bytes", "header_row",
     "safe_sheet_names", "column_label", "label_parts", "labels_for", "relabel", "value_text", "csv_bytes", "write_csv",
     "geojson_bytes", "gpkg_bytes", "parquet_bytes", "safe_field_names", "write_vector", "write_table",
-    "OUT_FORMATS", "scenario_pdf", "pdf_font", "CID_FONT", "TTF_CANDIDATES",
+    "OUT_FORMATS", "write_report", "read_provenance", "scenario_pdf", "pdf_font", "CID_FONT", "TTF_CANDIDATES",
 ]

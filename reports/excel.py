@@ -25,6 +25,7 @@ from reports.labels import both, label_parts, labels_for
 COLUMNS_SHEET = "columns"  # sheet name, same in both languages (scripts look for it)
 INDICATORS_SHEET = COLUMNS_SHEET  # the name older callers use
 SOURCES_SHEET = "sources"  # the data a workbook was computed on (same name in both languages)
+PROVENANCE_SHEET = "provenance"  # issue 13: the provenance record (key, value), same name in both languages
 SOURCE_KEYS = ("role", "layer", "file", "sha256", "source", "licence", "status", "year")
 
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
@@ -122,12 +123,14 @@ def sources_frame(sources: Iterable[Mapping[str, Any]], lang: str = "zh", biling
 def excel_bytes(sheets: Mapping[str, pd.DataFrame], lang: str = "zh", bilingual: bool = False,
                 indicators_sheet: bool = True, labels: bool = True, index: bool | str = False,
                 extra: Mapping[str, Text | str] | None = None,
-                sources: Iterable[Mapping[str, Any]] | None = None) -> bytes:
+                sources: Iterable[Mapping[str, Any]] | None = None,
+                provenance: Mapping[str, Any] | None = None) -> bytes:
     """An .xlsx workbook: one sheet per table, headers with units in ``lang`` (or zh + en when
     ``bilingual``), plus a "columns" sheet defining every column (``indicators_sheet=False``: none).
     ``labels=False`` keeps the headers as they are (tables already labelled by the caller);
     ``index``: see ``plain``; ``extra``: headers of page-only columns (see ``labels_for``);
-    ``sources``: records of the data used (see ``sources_frame``) → a "sources" sheet."""
+    ``sources``: records of the data used (see ``sources_frame``) → a "sources" sheet;
+    ``provenance``: an ``indicators.provenance`` record → a "provenance" sheet (key, value)."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
@@ -142,6 +145,11 @@ def excel_bytes(sheets: Mapping[str, pd.DataFrame], lang: str = "zh", bilingual:
     if sources is not None:
         src = sources_frame(sources, lang, bilingual)
         tables.append((SOURCES_SHEET, src, list(map(str, src.columns))))
+    if provenance is not None:
+        from indicators import provenance as _prov
+
+        prov = _prov.rows(provenance)
+        tables.append((PROVENANCE_SHEET, prov, list(map(str, prov.columns))))
     if indicators_sheet:
         doc = columns_sheet({k: plain(v, index) for k, v in sheets.items()}, lang, bilingual, extra)
         tables.append((COLUMNS_SHEET, doc, list(map(str, doc.columns))))

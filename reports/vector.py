@@ -70,9 +70,14 @@ def vector_ready(gdf, to_wgs84: bool = False):
     return out.to_crs(4326) if to_wgs84 else out
 
 
-def write_vector(gdf, path: str | Path, layer: str = "parks") -> Path:
+PROVENANCE_KEY = "gansu_provenance"  # issue 13: GPKG dataset metadata item / Parquet schema metadata key
+
+
+def write_vector(gdf, path: str | Path, layer: str = "parks", provenance: dict | None = None) -> Path:
     """Write ``gdf`` as .geojson (RFC 7946, WGS84), .gpkg (one layer, input CRS) or .parquet
-    (GeoParquet, input CRS, column names unchanged)."""
+    (GeoParquet, input CRS, column names unchanged). ``provenance`` (a record of
+    ``indicators.provenance``) goes into the GeoPackage's metadata and the Parquet schema metadata
+    under ``gansu_provenance`` (JSON); ``read_provenance`` reads it back."""
     path = Path(path)
     suffix = path.suffix.lower()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -80,14 +85,45 @@ def write_vector(gdf, path: str | Path, layer: str = "parks") -> Path:
         vector_ready(gdf, to_wgs84=True).to_file(path, driver="GeoJSON", engine="pyogrio",
                                                  layer_options={"RFC7946": "YES"})
     elif suffix == ".gpkg":
-        vector_ready(gdf).to_file(path, driver="GPKG", engine="pyogrio", layer=safe_field_names([layer])[layer])
+        meta = {"metadata": {PROVENANCE_KEY: _prov_json(provenance)}} if provenance is not None else {}
+        vector_ready(gdf).to_file(path, driver="GPKG", engine="pyogrio", layer=safe_field_names([layer])[layer], **meta)
     elif suffix == ".parquet":
         _check(gdf)
         gdf.to_parquet(path)
+        if provenance is not None:
+            import pyarrow.parquet as pq
+
+            tbl = pq.read_table(path)
+            md = dict(tbl.schema.metadata or {})
+            md[PROVENANCE_KEY.encode()] = _prov_json(provenance).encode("utf-8")
+            pq.write_table(tbl.replace_schema_metadata(md), path)
     else:
         raise InputError(f"不支持的矢量格式：{suffix}（可用 {VECTOR_FORMATS}）",
                          f"unsupported vector format {suffix} (use one of {VECTOR_FORMATS})")
     return path
+
+
+def _prov_json(rec: dict) -> str:
+    import json
+
+    return json.dumps(rec, ensure_ascii=False, sort_keys=True)
+
+
+def read_provenance(path: str | Path) -> dict | None:
+    """The provenance record written into a .gpkg or .parquet by ``write_vector`` (None if absent)."""
+    import json
+
+    path = Path(path)
+    if path.suffix.lower() == ".parquet":
+        import pyarrow.parquet as pq
+
+        raw = (pq.read_schema(path).metadata or {}).get(PROVENANCE_KEY.encode())
+        return json.loads(raw.decode("utf-8")) if raw else None
+    import pyogrio
+
+    info = pyogrio.read_info(path)  # written as the layer's metadata (gpkg_metadata, GDAL's MDI item)
+    raw = (info.get("layer_metadata") or {}).get(PROVENANCE_KEY) or (info.get("dataset_metadata") or {}).get(PROVENANCE_KEY)
+    return json.loads(raw) if raw else None
 
 
 def _check(gdf) -> None:
@@ -104,11 +140,11 @@ def geojson_bytes(gdf) -> bytes:
     return _bytes(gdf, ".geojson")
 
 
-def gpkg_bytes(gdf, layer: str = "parks") -> bytes:
+def gpkg_bytes(gdf, layer: str = "parks", provenance: dict | None = None) -> bytes:
     """Parks with their indicators as a GeoPackage (one layer, CRS of the input, safe field names)."""
-    return _bytes(gdf, ".gpkg", layer=layer)
+    return _bytes(gdf, ".gpkg", layer=layer, provenance=provenance)
 
 
-def parquet_bytes(gdf) -> bytes:
+def parquet_bytes(gdf, provenance: dict | None = None) -> bytes:
     """Parks with their indicators as GeoParquet (CRS of the input, column ids unchanged)."""
-    return _bytes(gdf, ".parquet")
+    return _bytes(gdf, ".parquet", provenance=provenance)

@@ -64,5 +64,6 @@ def test_targets_tables_have_labelled_headers_in_chinese(dataset, tmp_path):
         assert not bad, (heads, bad)
     # the statistics editor keeps its CSV column names underneath (saving validates them)
     editor = next(d for d in at.dataframe if d.key == "targets_stats_editor")
-    assert list(editor.value.columns) == ["indicator", "region", "year", "value", "unit", "source"]
+    assert list(editor.value.columns) == ["indicator", "region", "year", "value", "unit", "source", "basis",
+                                          "source_url", "source_date", "quote", "note", "origin"]  # issue 13
     assert shown_headers(editor)[:4] == ["指标代码（CSV 中使用）", "地区", "年份", "数值"]

@@ -47,3 +47,12 @@ def test_pdf_names_the_file_and_its_hash(report):
 
 def test_nothing_leaves_localhost(report):
     assert report["requests"] > 10 and report["external"] == []
+
+
+def test_run_log_lists_each_export_with_who_when_and_provenance(report):
+    log = pd.read_csv(report["runlog"], dtype=str).fillna("")
+    exports = log[log["action"] == "run_export"]
+    kinds = " ".join(exports["item_type"]).lower()
+    assert "pdf" in kinds and "csv" in kinds, log[["action", "item_type"]].to_string()
+    assert (exports["actor"] != "").all() and (exports["at_time"] != "").all()
+    assert all(report["sha256"] in d for d in exports["details"]), "each export's provenance names the land cover"

@@ -90,9 +90,9 @@ def test_cli_excel_has_the_same_headers_as_the_ui_excel(inputs, monkeypatch, lan
     seen = {}
     real = reports.table.write_table
 
-    def spy(result, out, geoms=None, lang="zh"):
+    def spy(result, out, geoms=None, lang="zh", **kw):  # kw: provenance (issue 13)
         seen["result"] = result
-        return real(result, out, geoms, lang=lang)
+        return real(result, out, geoms, lang=lang, **kw)
 
     monkeypatch.setattr(reports.table, "write_table", spy)
     assert main(_args(inputs, "cli.xlsx", "--lang", lang)) == 0

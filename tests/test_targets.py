@@ -123,10 +123,16 @@ def test_deadline_passed_and_no_data_and_no_trend_and_about():
     assert not tg.progress(hist((2024, 52.73)), 52.73, 2025, ">", "higher").met  # 超过 is strict
 
 
-def test_progress_table_uses_seeded_forest_coverage(targets):
-    stats = tg.load_seed_stats()
-    assert set(stats["value"]) == {11.33, 11.28}
-    assert all(s for s in stats["source"])
+def forest_two_points():
+    """The two inventory values of forest coverage (8th: 11.28, 9th: 11.33; years = end of the
+    inventory periods), one basis."""
+    return tg.normalise_stats(pd.DataFrame({
+        "indicator": ["forest_coverage_pct"] * 2, "region": ["甘肃省"] * 2, "year": [2013, 2018],
+        "value": [11.28, 11.33], "unit": ["%"] * 2, "source": ["8th inventory", "9th inventory"]}))
+
+
+def test_progress_table_uses_forest_coverage(targets):
+    stats = forest_two_points()
     pt = tg.progress_table(targets, stats)
     assert len(pt) == len(targets)
     fc = pt[(pt["indicator"] == "forest_coverage_pct") & (pt["target_year"] == 2025)].iloc[0]
@@ -181,7 +187,7 @@ def test_store_seeds_once_and_writes_atomically(tmp_path, targets):
     stats_store.ensure(s, seed)
     stats_store.ensure(s, seed)  # idempotent: not seeded twice
     got = stats_store.official_stats(s)
-    assert len(got) == 2 and set(got["value"]) == {11.28, 11.33}
+    assert len(got) == 67 and (got["origin"] == "seed").all()
     stats_store.replace_official_stats(s, seed.iloc[:0])
     stats_store.ensure(s, seed)  # an emptied table stays empty
     assert stats_store.official_stats(s).empty
@@ -210,17 +216,18 @@ def test_ui_import_paths_validate_before_saving(dataset, tmp_path, monkeypatch, 
     stats_store.ensure(s, tg.load_seed_stats())
     gb = "indicator,region,year,value,unit,source\n森林覆盖率,甘肃省,2020,11.5,%,甘肃年鉴\n".encode("gb18030")
     assert ui.apply_stats(s, gb, "merge") == 1
-    assert len(stats_store.official_stats(s)) == 3
+    assert len(stats_store.official_stats(s)) == 68
     edited = stats_store.official_stats(s)
-    edited.loc[len(edited)] = ["pm25_ugm3", "甘肃省", 2022, 28.0, "µg/m³", np.nan]  # new row without source
+    edited.loc[len(edited)] = ["pm25_ugm3", "甘肃省", 2022, 28.0, "µg/m³", np.nan, "test basis", "", "", "", "",
+                               None]  # new row without source
     with pytest.raises(InputError, match="empty source"):
         ui.save_edited(s, edited)
-    assert len(stats_store.official_stats(s)) == 3  # unchanged
+    assert len(stats_store.official_stats(s)) == 68  # unchanged
     edited.loc[len(edited) - 1, "source"] = "bulletin"
-    assert ui.save_edited(s, edited) == 4
+    assert ui.save_edited(s, edited) == 69
     with pytest.raises(InputError):
         ui.apply_stats(s, b"\xff\xfe\x00garbage", "replace")
-    assert len(stats_store.official_stats(s)) == 4
+    assert len(stats_store.official_stats(s)) == 69
     s.close()
     # server paths: only GeoTIFFs, and only under GANSU_RASTER_ROOTS when it is set
     tif = tmp_path / "x.tif"

@@ -40,7 +40,11 @@ def test_page_runs_in_both_languages(dataset, lang):
     assert not at.error, [e.value for e in at.error]
     assert bool(re.search(r"[\u4e00-\u9fff]", at.title[0].value)) == (lang == "zh")
     df = progress_df(at)
-    assert len(df) == 23  # every target row
+    region = "Region" if lang == "en" else "地区"
+    province = "Gansu (province)" if lang == "en" else "全省"
+    assert len(df) == 50  # every target row (23 for the province) + prefecture rows where official values exist
+    assert len(df[df[region].astype(str).str.contains("Gansu|全省|甘肃")]) == 23, province
+    assert not df.astype(str).isin(["None", "nan", "<NA>"]).any().any()
     metrics = {m.label: m.value for m in at.metric}
     official = "Forest coverage (official)" if lang == "en" else "森林覆盖率（官方统计）"
     assert metrics[official] == "11.33%"  # seeded, cited

@@ -40,7 +40,11 @@ def inputs() -> runs.RunInputs:
     for role in ("landcover", "landcover_alt"):
         for i in ws.in_use(s).get(role, []):
             ws.verify(ws.get(s, i))
-    return _inputs(choice_key())
+    base = _inputs(choice_key())
+    from ui import runlog  # issue 13: the session's pixel-area mode (ground = as before)
+
+    mode = runlog.pixel_area_mode()
+    return base if mode == "ground" else runs.override(base, options={**base.options, "pixel_area": mode})
 
 
 def datasets_in_use() -> list[tuple[str, ws.Dataset]]:

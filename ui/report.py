@@ -69,25 +69,28 @@ def sources_records(lang: str) -> list[dict]:
     return out
 
 
-def parks_excel(df: pd.DataFrame, lang: str, sources: list[dict] | None = None) -> bytes:
+def parks_excel(df: pd.DataFrame, lang: str, sources: list[dict] | None = None, provenance: dict | None = None) -> bytes:
     """The Parks page's Excel download: the same labelled headers as ``python -m indicators
     parks --out x.xlsx --lang …`` (both are ``reports.excel_bytes``), park sources in words,
     and a "sources" sheet when ``sources`` (``sources_records``) is given."""
     if "source" in df.columns:
         df = df.assign(source=[t(f"parks.source.{s}", lang) for s in df["source"]])
-    return reports.excel_bytes({"parks": df}, lang, extra=park_columns(), sources=sources)
+    return reports.excel_bytes({"parks": df}, lang, extra=park_columns(), sources=sources, provenance=provenance)
 
 
 def scenario_excel(sub: pd.DataFrame, ranked: pd.DataFrame, sens: pd.DataFrame, lang: str,
-                   sources: list[dict] | None = None) -> bytes:
+                   sources: list[dict] | None = None, provenance: dict | None = None,
+                   stability: pd.DataFrame | None = None) -> bytes:
     _, _, flat = _checklists(sub)
     sheets = {"ranking": ranked, "indicators": sub.drop(columns=["warnings", "warnings_zh", "zones"], errors="ignore"),
               "sensitivity": sens, "checklist": flat}
-    return reports.excel_bytes(sheets, lang, sources=sources)
+    if stability is not None:
+        sheets["rank_stability"] = stability
+    return reports.excel_bytes(sheets, lang, sources=sources, provenance=provenance)
 
 
 def scenario_pdf(name: str, sub: pd.DataFrame, ranked: pd.DataFrame, lang: str,
-                 sources: list[dict] | None = None) -> bytes:
+                 sources: list[dict] | None = None, provenance: dict | None = None) -> bytes:
     per_park, credits, _ = _checklists(sub)
     build = common.build_id()
     geo = parks.current_parks()
@@ -96,4 +99,4 @@ def scenario_pdf(name: str, sub: pd.DataFrame, ranked: pd.DataFrame, lang: str,
         sources=sources if sources is not None else sources_records(lang),
         province=common._load_layer("province", build, None),
         zones=common._load_layer("zones", build, common.active_upload_id("zones")),
-        parks=geo[geo["park_id"].isin(sub["park_id"])], lang=lang)
+        parks=geo[geo["park_id"].isin(sub["park_id"])], lang=lang, provenance=provenance)

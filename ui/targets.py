@@ -9,6 +9,7 @@ it). Neighbours: ``ui.jobs`` (the job queue), ``ui.raster_sources`` (which raste
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import time
 
 import pandas as pd
@@ -17,12 +18,12 @@ import streamlit as st
 import reports
 from core.errors import InputError
 from core.i18n import pick, t
-from indicators import change, zonestats
+from indicators import change, provenance, zonestats
 from indicators import targets as tg
 from layers.legends import CLASS_BY_ID, CLASS_IDS
 from layers import stats_store
 from layers.store import Store
-from ui import charts, common, jobs
+from ui import auth, charts, common, jobs, runlog
 from ui import raster_sources as rs
 
 SYNC_MAX_PIXELS = 4_000_000  # rasters up to this size are computed inline (< 1 s); larger: background
@@ -32,7 +33,10 @@ LEVELS = ("zone", "prefecture", "county", "province")
 LEVEL_LAYER = {"zone": "zones", "prefecture": "prefectures", "county": "counties", "province": "province"}
 COMPARATOR_SIGN = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "~": "≈"}
 STAT_HEADERS = {"indicator": "targets.col.indicator_code", "region": "targets.col.region", "year": "targets.col.year",
-                "value": "targets.col.value", "unit": "targets.col.unit", "source": "targets.col.stat_source"}
+                "value": "targets.col.value", "unit": "targets.col.unit", "source": "targets.col.stat_source",
+                "basis": "targets.col.basis", "source_url": "targets.col.source_url",
+                "source_date": "targets.col.source_date", "quote": "targets.col.quote", "note": "targets.col.note",
+                "origin": "targets.col.origin"}
 
 
 # --- store -------------------------------------------------------------------------------------
@@ -64,16 +68,17 @@ def apply_stats(s: Store, data: bytes, mode: str) -> int:
         raise InputError("没有可导入的内容：请选择 CSV 文件或粘贴表格", "nothing to import: choose a CSV file or paste a table")
     df = tg.validate_stats(tg.read_stats_bytes(data), targets())
     if mode == "replace":
-        stats_store.replace_official_stats(s, df)
+        stats_store.replace_official_stats(s, df, actor=common.actor())
     else:
-        stats_store.upsert_official_stats(s, df)
+        stats_store.upsert_official_stats(s, df, actor=common.actor())
     return len(df)
 
 
 def save_edited(s: Store, edited: pd.DataFrame) -> int:
     df = edited.dropna(how="all")
     df = tg.validate_stats(df.astype(object).where(df.notna(), ""), targets())
-    stats_store.replace_official_stats(s, df)
+    df = tg.mark_user_edits(df, tg.load_seed_stats())  # an edited seed row is the user's, not the press's
+    stats_store.replace_official_stats(s, df, actor=common.actor())
     return len(df)
 
 
@@ -112,29 +117,42 @@ def class_label(c: str, lang: str) -> str:
     return pick(CLASS_BY_ID[c].label_zh, CLASS_BY_ID[c].label_en, lang)
 
 
-def progress_view(tdf: pd.DataFrame, stats: pd.DataFrame, lang: str) -> pd.DataFrame:
-    pt = tg.progress_table(tdf, stats)
+def dash(v) -> str:
+    """A text cell: "—" for empty/None/NaN (never "None"/"nan")."""
+    v = tg._text(v)
+    return v if v else "—"
+
+
+def progress_view(tdf: pd.DataFrame, stats: pd.DataFrame, lang: str, basis: dict | None = None) -> pd.DataFrame:
+    """One row per target and region (prefecture rows where official values exist), one basis per
+    indicator (``basis``: indicator → basis; default the basis of each region's latest value)."""
+    pt = tg.progress_table(tdf, stats, basis)
+    verify = t("targets.verify", lang)
     out = pd.DataFrame({
         t("targets.col.indicator", lang): [pick(a, b, lang) for a, b in zip(pt["label_zh"], pt["label_en"])],
+        t("targets.col.region", lang): [region_label(r, lang) for r in pt["region"]],
         t("targets.col.target_year", lang): pt["target_year"],
         t("targets.col.target", lang): [f"{COMPARATOR_SIGN[c]} {v:g}" for c, v in zip(pt["comparator"], pt["target_value"])],
         t("targets.col.status", lang): [t(f"targets.status.{s}", lang) for s in pt["status"]],
         t("targets.col.latest", lang): pd.to_numeric(pt["latest_value"], errors="coerce"),
-        t("targets.col.latest_year", lang): pt["latest_year"].astype("Int64"),
-        t("targets.col.gap", lang): pd.to_numeric(pt["gap"], errors="coerce"),
-        t("targets.col.required", lang): pd.to_numeric(pt["required_per_yr"], errors="coerce"),
-        t("targets.col.historical", lang): pd.to_numeric(pt["historical_per_yr"], errors="coerce"),
+        t("targets.col.latest_year", lang): pd.to_numeric(pt["latest_year"], errors="coerce").astype("Int64"),
+        t("targets.col.basis", lang): [dash(b) for b in pt["basis"]],
+        t("targets.col.gap", lang): pd.to_numeric(pt["gap"], errors="coerce").round(10),
+        t("targets.col.required", lang): pd.to_numeric(pt["required_per_yr"], errors="coerce").round(10),
+        t("targets.col.historical", lang): pd.to_numeric(pt["historical_per_yr"], errors="coerce").round(10),
         t("targets.col.unit", lang): pt["unit"],
-        t("targets.col.region", lang): [region_label(r, lang) for r in pt["region"]],
-        t("targets.col.source", lang): pt["latest_source"],
-        t("targets.col.clause", lang): pt["source_clause"],
+        t("targets.col.source", lang): [dash(x) for x in pt["latest_source"]],
+        t("targets.col.source_date", lang): [dash(x) for x in pt["source_date"]],
+        t("targets.col.source_url", lang): [dash(x) for x in pt["source_url"]],
+        t("targets.col.verify", lang): [verify if o == "seed" else "—" for o in pt["origin"]],
+        t("targets.col.clause", lang): [dash(x) for x in pt["source_clause"]],
     })
     out.attrs["status"] = list(pt["status"])
     return out
 
 
 def styled_progress(view: pd.DataFrame, lang: str):
-    """Status cells coloured (no emoji: intranet machines may lack emoji fonts)."""
+    """Status cells coloured (no emoji: intranet machines may lack emoji fonts); empty cells "—"."""
     col = t("targets.col.status", lang)
     status = view.attrs.get("status", [])
 
@@ -143,9 +161,32 @@ def styled_progress(view: pd.DataFrame, lang: str):
             return [""] * len(c)
         return [f"background-color: {STATUS_COLOR[s]}" for s in status]
 
-    return view.style.apply(colour, axis=0).format(
+    return view.style.apply(colour, axis=0).format(na_rep="—").format(
         {t("targets.col.latest", lang): "{:g}", t("targets.col.gap", lang): "{:.3g}",
          t("targets.col.required", lang): "{:.3g}", t("targets.col.historical", lang): "{:.3g}"}, na_rep="—")
+
+
+def basis_options(stats: pd.DataFrame, indicator: str) -> list[str]:
+    """Bases of an indicator, the province's default first, then the others (prefectures')."""
+    own = tg.bases(stats, indicator, tg.PROVINCE)
+    return own + [b for b in tg.bases(stats, indicator) if b not in own]
+
+
+def source_card(row: pd.Series, lang: str) -> str:
+    """Markdown: title, date, link, quote and the verification mark of one progress row."""
+    if not tg._text(row.get("latest_source")):
+        return t("targets.source.none", lang)
+    url = tg._text(row.get("source_url"))
+    lines = [f"**{row['latest_source']}**",
+             f"{t('targets.col.source_date', lang)}: {dash(row.get('source_date'))} · "
+             f"{t('targets.col.basis', lang)}: {dash(row.get('basis'))}",
+             f"{t('targets.col.source_url', lang)}: " + (f"[{url}]({url})" if url.startswith(("http://", "https://"))
+                                                         else (url or "—"))]
+    if tg._text(row.get("quote")):
+        lines.append(f"> {row['quote']}")
+    if row.get("origin") == "seed":
+        lines.append(f"*{t('targets.verify', lang)}*")
+    return "\n\n".join(lines)
 
 
 def targets_view(tdf: pd.DataFrame, lang: str) -> pd.DataFrame:
@@ -183,6 +224,9 @@ def stats_column_config(tdf: pd.DataFrame, lang: str) -> dict:
     cfg["value"] = st.column_config.NumberColumn(label=t(STAT_HEADERS["value"], lang))
     cfg["indicator"] = st.column_config.SelectboxColumn(label=t(STAT_HEADERS["indicator"], lang),
                                                         options=list(dict.fromkeys(tdf["indicator"])))
+    cfg["source_url"] = st.column_config.LinkColumn(label=t(STAT_HEADERS["source_url"], lang))
+    cfg["origin"] = st.column_config.SelectboxColumn(label=t(STAT_HEADERS["origin"], lang), options=["seed", "user"],
+                                                     disabled=True)
     return cfg
 
 
@@ -364,28 +408,67 @@ def tabs(lang: str):
     return st.tabs([t(f"targets.tab.{k}", lang) for k in ("progress", "stats", "landcover", "change", "targets")])
 
 
+def basis_choices(stats: pd.DataFrame, tdf: pd.DataFrame, lang: str) -> dict:
+    """One selectbox per indicator published on several bases; returns indicator → basis."""
+    chosen = {}
+    multi = [i for i in dict.fromkeys(tdf["indicator"]) if len(basis_options(stats, i)) > 1]
+    if not multi:
+        return chosen
+    with st.expander(t("targets.progress.basis_title", lang), expanded=True):
+        st.caption(t("targets.progress.basis_default", lang))
+        for ind in multi:
+            opts = basis_options(stats, ind)
+            tag = hashlib.sha256("\n".join(opts).encode()).hexdigest()[:8]  # new bases: back to the default
+            chosen[ind] = st.selectbox(t("targets.progress.basis_pick", lang, indicator=indicator_label(ind, lang, tdf)),
+                                       opts, format_func=dash, key=f"targets_basis_{ind}_{tag}")
+    return chosen
+
+
 def progress_tab(tdf: pd.DataFrame, stats: pd.DataFrame, lang: str) -> None:
     st.subheader(t("targets.progress.title", lang))
     st.caption(t("targets.progress.official_only", lang))
     definitions(lang)
-    view = progress_view(tdf, stats, lang)
+    basis = basis_choices(stats, tdf, lang)
+    view = progress_view(tdf, stats, lang, basis)
     st.dataframe(styled_progress(view, lang), hide_index=True, width="stretch", key="targets_progress_table")
+    st.caption(t("targets.progress.prefecture_note", lang))
+    pt = tg.progress_table(tdf, stats, basis)
+    with st.expander(t("targets.source.title", lang)):
+        labels = [f"{pick(a, b, lang)} · {region_label(r, lang)} · {y}" for a, b, r, y in
+                  zip(pt["label_zh"], pt["label_en"], pt["region"], pt["target_year"])]
+        i = st.selectbox(t("targets.source.pick", lang), range(len(pt)), format_func=lambda k: labels[k],
+                         key="targets_source_row")
+        st.markdown(source_card(pt.iloc[i], lang))
     with st.expander(t("targets.rule.title", lang)):
         st.write(tg.STATUS_RULE[lang])
     inds = list(dict.fromkeys(tdf["indicator"]))
     with_data = [i for i in inds if i in set(stats["indicator"])] or inds
     ind = st.selectbox(t("targets.progress.pick", lang), inds, index=inds.index(with_data[0]),
                        format_func=lambda i: indicator_label(i, lang, tdf), key="targets_pick_indicator")
-    regions = list(dict.fromkeys(tdf.loc[tdf["indicator"] == ind, "region"]))
-    fig = charts.trajectory_figure(tdf, stats, ind, regions[0], lang)
+    regions = list(dict.fromkeys(list(tdf.loc[tdf["indicator"] == ind, "region"])
+                                 + sorted(set(stats.loc[stats["indicator"] == ind, "region"]))))
+    region = st.selectbox(t("targets.progress.chart_region", lang), regions, format_func=lambda r: region_label(r, lang),
+                          key="targets_pick_region") if len(regions) > 1 else regions[0]
+    hist, used = tg.history(stats, ind, region, basis.get(ind))
+    one_basis = stats[(stats["indicator"] == ind) & (stats["region"] == region) & (stats["basis"] == (used or ""))]
+    fig = charts.trajectory_figure(tdf, one_basis, ind, region, lang)  # one basis only: never a mixed line
     st.plotly_chart(fig, width="stretch", key="targets_trajectory")
+    if used is not None:
+        st.caption(t("targets.progress.chart_basis", lang, basis=dash(used)))
     if stats[stats["indicator"] == ind].empty:
         st.info(t("targets.progress.no_data", lang))
     c1, c2 = st.columns(2)
+    prov = provenance.record(tables={"targets": tg.TARGETS_CSV, "official_stats": stats},
+                             thresholds={"trend_years": tg.TREND_YEARS, "at_risk_ratio": tg.AT_RISK_RATIO,
+                                         "about_tolerance": tg.ABOUT_TOLERANCE},
+                             extra={"statistics": "store", "basis": basis})
     c1.download_button(t("targets.dl.progress_xlsx", lang),
-                       lambda: workbook({t("targets.sheet.progress", lang): view,
-                                         t("targets.sheet.targets", lang): targets_view(tdf, lang),
-                                         t("targets.sheet.official", lang): stats}, lang),
+                       runlog.logged("targets_excel", "progress",
+                                     lambda: reports.excel_bytes({t("targets.sheet.progress", lang): view,
+                                                                  t("targets.sheet.targets", lang): targets_view(tdf, lang),
+                                                                  t("targets.sheet.official", lang): stats,
+                                                                  "report": tg.report_table(tdf, stats, basis)}, lang,
+                                                                 provenance=prov, extra=tg.report_labels()), prov),
                        "targets_progress.xlsx", key="targets_dl_progress")
     c2.download_button(t("targets.dl.chart_html", lang), lambda: charts.figure_html(fig), f"trajectory_{ind}.html",
                        "text/html", key="targets_dl_chart")
@@ -396,6 +479,11 @@ def progress_tab(tdf: pd.DataFrame, stats: pd.DataFrame, lang: str) -> None:
 def stats_tab(s: Store, tdf: pd.DataFrame, stats: pd.DataFrame, lang: str) -> None:
     st.subheader(t("targets.stats.title", lang))
     st.caption(t("targets.stats.help", lang))
+    if not auth.can("admin"):  # official statistics are an admin's to change (the store refuses too)
+        st.dataframe(stats, width="stretch", hide_index=True, key="targets_stats_view",
+                     column_config=stats_column_config(tdf, lang))
+        st.caption(t("targets.stats.admin_only", lang))
+        return
     edited = st.data_editor(stats, num_rows="dynamic", width="stretch", key="targets_stats_editor",
                             column_config=stats_column_config(tdf, lang))
     if st.button(t("targets.stats.save", lang), key="targets_stats_save"):

@@ -24,7 +24,8 @@ def scenario_pdf(*, scenario: str, ranking: pd.DataFrame, indicators: pd.DataFra
                  sources: Sequence[Mapping[str, Any]] = (), province=None, zones=None, parks=None,
                  lang: str = "zh", title: str | None = None, date: _dt.date | str | None = None,
                  weights: Mapping[str, float] | None = None, sensitivity: pd.DataFrame | None = None,
-                 zone_field: str | None = None, font: str | None = None) -> bytes:
+                 zone_field: str | None = None, font: str | None = None,
+                 provenance: Mapping[str, Any] | None = None) -> bytes:
     """A printable A4 report of one scenario (PDF bytes).
 
     ``ranking``: ``siting.rank`` output (weights from its ``attrs`` unless ``weights`` is given);
@@ -34,6 +35,8 @@ def scenario_pdf(*, scenario: str, ranking: pd.DataFrame, indicators: pd.DataFra
     source, licence, year[, status]); ``province``/``zones``/``parks``: GeoDataFrames in any CRS
     for the map (parks matched by ``park_id``); ``sensitivity``: ``siting.sensitivity`` output.
     ``font``: see ``pdf_font``. Every user text is escaped: markup in names prints literally.
+    ``provenance``: an ``indicators.provenance`` record → a last "provenance" section, and its
+    ``inputs_sha256`` in the PDF's metadata (subject).
     """
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
@@ -58,6 +61,7 @@ def scenario_pdf(*, scenario: str, ranking: pd.DataFrame, indicators: pd.DataFra
         *S.indicators_section(pg, parks_, indicators),
         *S.checklist_section(pg, parks_, checklists, credits),
         *S.sources_section(pg, sources, fdesc),
+        *S.provenance_section(pg, provenance),
     ]
 
     footer = f"{title} · {scenario} · {date_s}"
@@ -73,6 +77,7 @@ def scenario_pdf(*, scenario: str, ranking: pd.DataFrame, indicators: pd.DataFra
     buf = io.BytesIO()
     doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=margin, rightMargin=margin, topMargin=margin,
                             bottomMargin=margin + 4, title=f"{title} — {scenario}", author="Gansu siting dashboard",
-                            subject=scenario, keywords=f"font: {fdesc}")
+                            subject=scenario, keywords=f"font: {fdesc}" + (
+                                f"; provenance inputs_sha256: {provenance.get('inputs_sha256', '')}" if provenance else ""))
     doc.build(story, onFirstPage=on_page, onLaterPages=on_page)
     return buf.getvalue()

@@ -229,6 +229,17 @@ def sources_section(pg: Page, sources: Sequence[Mapping[str, Any]], font_desc: s
     return out + [Spacer(1, 6), pg.para(f"PDF font: {font_desc}", "small")]
 
 
+def provenance_section(pg: Page, provenance: Mapping[str, Any] | None) -> list:
+    """Issue 13: the provenance record (``indicators.provenance``), one "key: value" line each."""
+    if not provenance:
+        return []
+    from indicators.provenance import rows as _rows
+
+    out = [pg.para(t("prov.title", pg.lang), "h")]
+    out += [pg.para(f"{k}: {v}", "small") for k, v in _rows(provenance).itertuples(index=False)]
+    return out
+
+
 def date_text(date: _dt.date | str | None) -> str:
     date = date or _dt.date.today()
     return date.isoformat() if isinstance(date, (_dt.date, _dt.datetime)) else str(date)

@@ -94,6 +94,15 @@ with streamlit_server(env) as url:
         text = "".join(p.extract_text() or "" for p in pypdf.PdfReader(pdf).pages)
         report["pdf_has_file"] = "clcd_2020.tif" in text
         report["pdf_has_sha"] = report["sha256"] in re.sub(r"\s+", "", text)
+
+        # the run log on the Data page lists the exports just made (issue 13), with who and when
+        page.goto(url + "/data")
+        page.locator(".st-key-runlog_download button").wait_for(timeout=120_000)
+        with page.expect_download(timeout=60_000) as dl:
+            page.locator(".st-key-runlog_download button").click()
+        runlog = ART / "run_log.csv"
+        dl.value.save_as(runlog)
+        report["runlog"] = str(runlog)
         report["external"] = external(reqs)
         report["requests"] = len(reqs)
 
