@@ -6,12 +6,14 @@ translated; URL paths (/map, /data, ...) stay the same in both languages so link
 import streamlit as st
 
 from core.i18n import t
+from ui import auth
 from ui.common import language_switch, lang
 
 st.set_page_config(page_title="甘肃生态屏障与零碳园区 · Gansu barrier & parks", 
                    layout="wide")
 language_switch()
 lg = lang()
+auth.gate(lg)  # accounts configured: who is signed in; an anonymous visitor gets the login form
 nav = st.navigation([
     st.Page("pages/home.py", title=t("nav.home", lg), url_path="home", default=True),
     st.Page("pages/map.py", title=t("nav.map", lg), url_path="map"),

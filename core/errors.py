@@ -40,3 +40,8 @@ class InputError(GansuError):
 
 class UploadError(InputError):
     """A problem with a user's file, found by a reader."""
+
+
+class PermissionDenied(GansuError):
+    """The acting user may not do this (not signed in, role too low, someone else's item, account
+    locked or disabled). Raised by the store on the server side, whatever the UI showed."""

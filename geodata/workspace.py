@@ -18,6 +18,7 @@ import sys
 from core import paths
 from core.errors import GansuError, InputError
 from layers import workspace as ws
+from layers.accounts import SHELL  # the server's shell acts as admin (it can read the store file anyway)
 
 KINDS = ws.TRANSPORT_KINDS
 
@@ -65,15 +66,16 @@ def cmd_add(a) -> int:
     if a.role == "landcover":
         d = ws.register_landcover(s, a.paths, legend=a.legend, year=a.year, name=a.name, source=a.source,
                                   licence=a.licence, nodata=a.nodata, use=a.use,
-                                  progress=_progress("scan"))
+                                  progress=_progress("scan"), actor=SHELL)
     elif len(a.paths) > 1:
         raise InputError("只有土地覆被可以一次登记多个文件（镶嵌）。", "only land cover takes several files (a mosaic).")
     elif a.role == "osm":
-        d = ws.register_osm(s, a.paths[0], name=a.name, source_text=a.source, licence=a.licence, year=a.year, use=a.use)
+        d = ws.register_osm(s, a.paths[0], name=a.name, source_text=a.source, licence=a.licence, year=a.year, use=a.use,
+                             actor=SHELL)
     else:
         d = ws.register_vector(s, a.paths[0], a.role, kind=a.kind, kind_field=a.kind_field, layer=a.layer,
                                assume_crs=a.assume_crs, name=a.name, name_field=a.name_field,
-                               source_text=a.source, licence=a.licence, year=a.year, use=a.use)
+                               source_text=a.source, licence=a.licence, year=a.year, use=a.use, actor=SHELL)
     print(f"registered {d.role} '{d.name}' ({d.original_filename}, sha256 {d.sha256[:12]}…)"
           + (" — in use" if a.use else ""), file=sys.stderr)
     for zh, en in d.notes:
@@ -109,23 +111,23 @@ def cmd_use(a) -> int:
     d = ws.get(s, a.id)
     role = a.as_role or d.role
     if role == "transport":
-        ws.use(s, role, ws.in_use(s)["transport"] + [d.id])
+        ws.use(s, role, ws.in_use(s)["transport"] + [d.id], actor=SHELL)
     else:
-        ws.use(s, role, [d.id])
+        ws.use(s, role, [d.id], actor=SHELL)
     print(f"{d.id} in use as {role}")
     return 0
 
 
 def cmd_unuse(a) -> int:
     s = _store()
-    ws.use(s, a.role, ws.DEFAULT_IN_USE.get(a.role, []))
+    ws.use(s, a.role, ws.DEFAULT_IN_USE.get(a.role, []), actor=SHELL)
     print(f"{a.role}: default")
     return 0
 
 
 def cmd_remove(a) -> int:
-    d = ws.remove(_store(), a.id, confirm=a.yes)
-    print(f"removed {d.id} ({d.name})")
+    d = ws.remove(_store(), a.id, confirm=a.yes, actor=SHELL)
+    print(f"moved {d.id} ({d.name}) to the recycle bin")
     return 0
 
 

@@ -35,7 +35,7 @@ def record(cur, actor: str | None, action: str, item_type: str, item_id: str | N
     """Append one row, inside the caller's transaction (``cur`` from ``store.transaction()``)."""
     cur.execute("INSERT INTO audit_log (at_time, actor, action, item_type, item_id, before_sha, after_sha, details) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [dt.datetime.now(), actor or "", action, item_type, item_id, content_sha(before), content_sha(after),
+                [dt.datetime.now(), str(actor or ""), action, item_type, item_id, content_sha(before), content_sha(after),
                  json.dumps(details or {}, ensure_ascii=False, default=str)])
 
 

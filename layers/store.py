@@ -23,7 +23,9 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from core.errors import GansuError
+from core.errors import GansuError, PermissionDenied
+from layers import accounts, audit
+from layers.accounts import Principal
 
 SPATIAL_VERSION = "v1.5.5"
 
@@ -56,7 +58,36 @@ SCHEMA = [
     # per-park indicator rows keyed by the content hashes of every input (indicators/runs.py)
     """CREATE TABLE IF NOT EXISTS park_results (
         key VARCHAR PRIMARY KEY, row JSON, created_at TIMESTAMP)""",
+    # deleted parks, scenarios and datasets wait here until restored or the bin is emptied
+    """CREATE TABLE IF NOT EXISTS recycle_bin (
+        bin_id VARCHAR PRIMARY KEY, item_type VARCHAR, item_id VARCHAR, name VARCHAR, owner VARCHAR,
+        office VARCHAR, deleted_by VARCHAR, deleted_at TIMESTAMP, payload JSON)""",
 ]
+# ownership of the user's items (stores made before accounts get the columns, empty = admin's)
+MIGRATIONS = [f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {col} VARCHAR"
+              for table in ("parks", "scenarios", "checklist", "datasets", "user_layers")
+              for col in ("created_by", "office")]
+PARK_COLS = ("park_id", "name", "geom", "attrs", "source", "source_file", "source_crs", "created_at",
+             "updated_at", "created_by", "office")
+SCENARIO_COLS = ("name", "selection", "weights", "settings", "created_at", "updated_at", "created_by", "office")
+
+# who may call which mutating method (checked inside each method, on the server side):
+#   open   — anyone, signed in or not (caches of computed results, the catalog mirror)
+#   editor — an editor or admin (new items of their own)
+#   owner  — the item's owner (editor) or an admin
+#   admin  — an admin (official layers, the data in use, emptying the bin, accounts)
+ACCESS_LEVELS = ("open", "editor", "owner", "admin")
+
+
+def mutating(level: str):
+    """Mark a Store method that writes: ``tests/test_accounts_roles.py`` finds every method that
+    opens a transaction and requires this mark and a refusal for a viewer."""
+    assert level in ACCESS_LEVELS
+
+    def deco(fn):
+        fn.access = level
+        return fn
+    return deco
 
 
 class StoreError(GansuError):
@@ -109,10 +140,8 @@ class Store:
                              f"the store {self.path} cannot be opened for writing ({e}); make the folder "
                              f"writable or set GANSU_STORE.") from None
         self._lock = threading.RLock()
-        from layers import audit
-
         with self.transaction() as cur:
-            for stmt in SCHEMA + audit.SCHEMA:
+            for stmt in SCHEMA + audit.SCHEMA + accounts.SCHEMA + MIGRATIONS:
                 cur.execute(stmt)
             cur.execute("INSERT INTO meta VALUES ('schema_version', '1') ON CONFLICT DO NOTHING")
 
@@ -143,11 +172,70 @@ class Store:
             finally:
                 cur.close()
 
+    # --- who acts (accounts, roles, ownership) ---------------------------------------------------
+    def single_user(self) -> bool:
+        """No account in the store: a laptop, everyone acts with full rights (as before accounts)."""
+        return not accounts.any_account(self)
+
+    def principal(self, actor) -> Principal | None:
+        """The acting user, checked against the store: None = not signed in. Single-user mode (no
+        account): anyone, with full rights, under the given name or "local". With accounts only a
+        ``Principal`` counts (the UI's session, the shell, single sign-on); a password account is
+        re-read (role, office, disabled) on every call."""
+        if self.single_user():
+            if isinstance(actor, Principal) and actor.source == "local":
+                return actor
+            return Principal(str(actor or "local"), "admin", getattr(actor, "office", None), "local")
+        if not isinstance(actor, Principal):  # a bare name proves nothing once accounts exist
+            return None
+        if actor.source in ("shell", "oidc"):
+            return actor
+        if actor.source != "password":
+            return None
+        return accounts.principal_for(self, str(actor))  # role, office and "disabled" as stored now
+
+    def allowed(self, actor, need: str, owner: str | None = None) -> bool:
+        """Whether ``authorize`` would let ``actor`` do ``need`` (the UI shows only allowed controls)."""
+        return self._refusal(self.principal(actor), need, owner) is None
+
+    @staticmethod
+    def _refusal(p: Principal | None, need: str, owner: str | None) -> PermissionDenied | None:
+        if need == "open":
+            return None
+        if p is None:
+            return PermissionDenied("请先登录：更改数据需要账户。", "sign in first: changing data needs an account.")
+        if need == "admin" and not p.at_least("admin"):
+            return PermissionDenied("只有管理员可以执行此操作。", "only an admin can do this.")
+        if not p.at_least("editor"):
+            return PermissionDenied("查看者账户不能更改数据（需要编辑者或管理员）。",
+                                    "a viewer account cannot change data (editor or admin needed).")
+        if need == "owner" and not p.at_least("admin") and (owner or "") != str(p):
+            return PermissionDenied(f"这不是您的条目（所有者：{owner or '—'}）：只有所有者或管理员可以更改。",
+                                    f"this is not your item (owner: {owner or '—'}): only its owner or an admin can change it.")
+        return None
+
+    def authorize(self, actor, need: str, owner: str | None = None, what: str = "") -> Principal:
+        """The principal allowed to do ``need`` (an ``ACCESS_LEVELS`` entry) on an item owned by
+        ``owner``; otherwise PermissionDenied, and the refusal is logged. Never inside a transaction."""
+        p = self.principal(actor)
+        err = self._refusal(p, need, owner)
+        if err is None:
+            return p or Principal("anonymous", "viewer", None, "anonymous")
+        audit.log(self, p or "anonymous", "denied", what.split(":")[0] or "store",
+                  what.split(":", 1)[1] if ":" in what else None, details={"need": need, "owner": owner})
+        raise err
+
+    def _owner(self, table: str, key_col: str, key: str) -> str | None:
+        df = self.query_df(f"SELECT created_by FROM {table} WHERE {key_col} = ?", [key])
+        return None if df.empty else df["created_by"].iloc[0]
+
     # --- layer catalog
-    def sync_catalog(self, rows: list[dict]) -> None:
+    @mutating("open")
+    def sync_catalog(self, rows: list[dict], *, actor=None) -> None:
         now = dt.datetime.now()
         cols = ["layer_id", "title_zh", "title_en", "kind", "status", "source", "licence", "year",
                 "resolution", "crs", "derivation", "n_features"]
+        self.authorize(actor, "open")
         with self.transaction() as cur:
             for r in rows:
                 vals = [r.get(c) for c in cols] + [now]
@@ -159,38 +247,52 @@ class Store:
         return self.query_df("SELECT * FROM layer_catalog ORDER BY layer_id")
 
     # --- user layers (official replacements of schematic/proxy layers)
+    @mutating("editor")
     def save_user_layer(self, gdf: gpd.GeoDataFrame, *, replaces: str, name: str,
                         original_filename: str, source_crs: str | None, active: bool = True,
-                        dataset: tuple[str, str, dict] | None = None) -> str:
-        """Store an official replacement layer (EPSG:4326); ``active`` puts it in use.
+                        dataset: tuple[str, str, dict] | None = None, actor=None) -> str:
+        """Store an official replacement layer (EPSG:4326); ``active`` puts it in use (admin).
         ``dataset`` = (id, role, record) registers it in the workspace in the same transaction."""
+        p = self.authorize(actor, "admin" if active else "editor", what=f"layer:{replaces}")
         if gdf.crs is None or gdf.crs.to_epsg() != 4326:
             raise StoreError("user layers are stored in EPSG:4326; reproject first")
         upload_id = uuid.uuid4().hex
         props = gdf.drop(columns=gdf.geometry.name)
         rows = [(upload_id, i, shapely.to_wkb(g),
-                 json.dumps({k: _jsonable(v) for k, v in p.items()}, ensure_ascii=False))
-                for i, (g, p) in enumerate(zip(gdf.geometry.values, props.to_dict("records")))]
+                 json.dumps({k: _jsonable(v) for k, v in p_.items()}, ensure_ascii=False))
+                for i, (g, p_) in enumerate(zip(gdf.geometry.values, props.to_dict("records")))]
         with self.transaction() as cur:
             if active:
                 cur.execute("UPDATE user_layers SET active = false WHERE replaces = ?", [replaces])
-            cur.execute("INSERT INTO user_layers VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            cur.execute("INSERT INTO user_layers (upload_id, replaces, name, original_filename, source_crs, "
+                        "n_features, created_at, active, created_by, office) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         [upload_id, replaces, name, original_filename, source_crs, len(gdf),
-                         dt.datetime.now(), active])
+                         dt.datetime.now(), active, str(p), p.office])
             cur.executemany("INSERT INTO user_features VALUES (?, ?, ST_GeomFromWKB(?), ?)", rows)
             if dataset is not None:
-                self._insert_dataset(cur, dataset[0], dataset[1], {**dataset[2], "upload_id": upload_id})
+                self._insert_dataset(cur, dataset[0], dataset[1], {**dataset[2], "upload_id": upload_id}, p)
+            audit.record(cur, p, "layer_upload" + ("_in_use" if active else ""), "user_layer", upload_id,
+                         after={"replaces": replaces, "name": name, "n": len(gdf), "sha": _rows_sha(rows)},
+                         details={"file": original_filename, "dataset": dataset[0] if dataset else None})
         return upload_id
 
-    def activate_user_layer(self, replaces: str, upload_id: str) -> None:
+    @mutating("admin")
+    def activate_user_layer(self, replaces: str, upload_id: str, *, actor=None) -> None:
+        p = self.authorize(actor, "admin", what=f"user_layer:{upload_id}")
         with self.transaction() as cur:
+            before = cur.execute("SELECT upload_id FROM user_layers WHERE replaces = ? AND active", [replaces]).fetchall()
             cur.execute("UPDATE user_layers SET active = false WHERE replaces = ?", [replaces])
             cur.execute("UPDATE user_layers SET active = true WHERE upload_id = ? AND replaces = ?", [upload_id, replaces])
+            audit.record(cur, p, "layer_activate", "user_layer", upload_id, before=[r[0] for r in before],
+                         after=[upload_id], details={"replaces": replaces})
 
-    def delete_user_layer(self, upload_id: str) -> None:
+    @mutating("admin")
+    def delete_user_layer(self, upload_id: str, *, actor=None) -> None:
+        p = self.authorize(actor, "admin", what=f"user_layer:{upload_id}")
         with self.transaction() as cur:
             cur.execute("DELETE FROM user_features WHERE upload_id = ?", [upload_id])
             cur.execute("DELETE FROM user_layers WHERE upload_id = ?", [upload_id])
+            audit.record(cur, p, "layer_delete", "user_layer", upload_id, before={"upload_id": upload_id})
 
     def active_user_layer(self, replaces: str) -> dict | None:
         df = self.query_df("SELECT * FROM user_layers WHERE replaces = ? AND active "
@@ -204,16 +306,22 @@ class Store:
         geoms = shapely.from_wkb([bytes(b) for b in df["wkb"]])
         return gpd.GeoDataFrame(props, geometry=list(geoms), crs="EPSG:4326")
 
-    def revert_user_layer(self, replaces: str) -> None:
+    @mutating("admin")
+    def revert_user_layer(self, replaces: str, *, actor=None) -> None:
+        p = self.authorize(actor, "admin", what=f"layer:{replaces}")
         with self.transaction() as cur:
+            before = cur.execute("SELECT upload_id FROM user_layers WHERE replaces = ? AND active", [replaces]).fetchall()
             cur.execute("UPDATE user_layers SET active = false WHERE replaces = ?", [replaces])
+            audit.record(cur, p, "layer_revert", "layer", replaces, before=[r[0] for r in before], after=[])
 
     # --- parks (uploaded or drawn candidates); demo parks stay in the GeoPackage
+    @mutating("editor")
     def add_parks(self, gdf: gpd.GeoDataFrame, *, names: list[str], source: str,
                   source_file: str | None = None, source_crs: str | None = None,
-                  dataset: tuple[str, str, dict] | None = None) -> list[str]:
+                  dataset: tuple[str, str, dict] | None = None, actor=None) -> list[str]:
         """Insert polygons (EPSG:4326) with their names and other attributes, all or nothing.
         ``dataset`` = (id, role, record) registers the file in the workspace in the same transaction."""
+        p = self.authorize(actor, "editor", what="park:")
         if gdf.crs is None or gdf.crs.to_epsg() != 4326:
             raise StoreError("parks are stored in EPSG:4326; reproject first")
         now = dt.datetime.now()
@@ -223,16 +331,21 @@ class Store:
             pid = "U" + uuid.uuid4().hex[:7].upper()
             ids.append(pid)
             rows.append((pid, clean_name(name, 200), shapely.to_wkb(geom), _dumps(a), source,
-                         source_file, source_crs, now, now))
+                         source_file, source_crs, now, now, str(p), p.office))
         with self.transaction() as cur:
-            cur.executemany("INSERT INTO parks VALUES (?, ?, ST_GeomFromWKB(?), ?, ?, ?, ?, ?, ?)", rows)
+            cur.executemany(f"INSERT INTO parks ({', '.join(PARK_COLS)}) "
+                            "VALUES (?, ?, ST_GeomFromWKB(?), ?, ?, ?, ?, ?, ?, ?, ?)", rows)
             if dataset is not None:
-                self._insert_dataset(cur, dataset[0], dataset[1], {**dataset[2], "park_ids": ids})
+                self._insert_dataset(cur, dataset[0], dataset[1], {**dataset[2], "park_ids": ids}, p)
+            for r in rows:
+                audit.record(cur, p, "park_add", "park", r[0], after=_park_content(r[0], r[1], r[2], r[3]),
+                             details={"source": source, "file": source_file})
         return ids
 
     def parks(self) -> gpd.GeoDataFrame:
         df = self.query_df("SELECT park_id, name, ST_AsWKB(geom) AS wkb, attrs, source, source_file, "
-                           "source_crs, created_at, updated_at FROM parks ORDER BY created_at, park_id")
+                           "source_crs, created_at, updated_at, created_by, office FROM parks "
+                           "ORDER BY created_at, park_id")
         geoms = shapely.from_wkb([bytes(b) for b in df["wkb"]]) if len(df) else []
         out = gpd.GeoDataFrame(df.drop(columns=["wkb"]), geometry=list(geoms), crs="EPSG:4326")
         out["attrs"] = [json.loads(a) if a else {} for a in out["attrs"]]
@@ -245,58 +358,155 @@ class Store:
         key = f"{row['n'].iloc[0]}|{row['t'].iloc[0]}|{row['s'].iloc[0]}"
         return hashlib.sha1(key.encode()).hexdigest()[:16]
 
-    def rename_park(self, park_id: str, name: str) -> None:
+    def _park_row(self, cur, park_id: str) -> dict | None:
+        r = cur.execute("SELECT park_id, name, ST_AsWKB(geom), attrs, source, source_file, source_crs, "
+                        "created_at, updated_at, created_by, office FROM parks WHERE park_id = ?", [park_id]).fetchone()
+        if r is None:
+            return None
+        out = dict(zip(PARK_COLS, r))
+        out["geom"] = bytes(out["geom"]).hex()
+        return out
+
+    @mutating("owner")
+    def rename_park(self, park_id: str, name: str, *, actor=None) -> None:
+        p = self.authorize(actor, "owner", self._owner("parks", "park_id", park_id), what=f"park:{park_id}")
         with self.transaction() as cur:
+            old = self._park_row(cur, park_id)
             cur.execute("UPDATE parks SET name = ?, updated_at = ? WHERE park_id = ?",
                         [clean_name(name, 200), dt.datetime.now(), park_id])
+            if old is not None:
+                audit.record(cur, p, "park_rename", "park", park_id, before={"name": old["name"]},
+                             after={"name": clean_name(name, 200)})
 
-    def update_park_attrs(self, park_id: str, attrs: dict) -> None:
+    @mutating("owner")
+    def update_park_attrs(self, park_id: str, attrs: dict, *, actor=None) -> None:
+        p = self.authorize(actor, "owner", self._owner("parks", "park_id", park_id), what=f"park:{park_id}")
         with self.transaction() as cur:
+            old = self._park_row(cur, park_id)
             cur.execute("UPDATE parks SET attrs = ?, updated_at = ? WHERE park_id = ?",
                         [_dumps(attrs), dt.datetime.now(), park_id])
+            if old is not None:
+                audit.record(cur, p, "park_attrs", "park", park_id, before=old["attrs"], after=_dumps(attrs))
 
-    def delete_parks(self, park_ids: list[str]) -> None:
+    @mutating("owner")
+    def delete_parks(self, park_ids: list[str], *, actor=None) -> list[str]:
+        """Move parks (and their checklist) to the recycle bin; returns the bin ids. All or nothing:
+        one park the actor may not delete refuses the whole call."""
+        p = None
+        for pid in park_ids:
+            p = self.authorize(actor, "owner", self._owner("parks", "park_id", pid), what=f"park:{pid}")
+        if p is None:  # nothing to delete: still only for someone who may change data
+            self.authorize(actor, "editor", what="park:")
+            return []
+        out = []
         with self.transaction() as cur:
             for pid in park_ids:
-                cur.execute("DELETE FROM parks WHERE park_id = ?", [pid])
-                cur.execute("DELETE FROM checklist WHERE park_id = ?", [pid])
+                payload = self._take_park(cur, pid)
+                if payload is None:
+                    continue
+                row = payload["park"]
+                out.append(self._bin_put(cur, p, "park", pid, row["name"], row["created_by"], row["office"], payload))
+                audit.record(cur, p, "park_delete", "park", pid,
+                             before=_park_content(pid, row["name"], row["geom"], row["attrs"]), details={"to": "bin"})
+        return out
+
+    def _take_park(self, cur, park_id: str) -> dict | None:
+        """Remove a park and its checklist row, returning both as a bin payload."""
+        row = self._park_row(cur, park_id)
+        if row is None:
+            return None
+        ck = cur.execute("SELECT inputs, updated_at, created_by, office FROM checklist WHERE park_id = ?",
+                         [park_id]).fetchone()
+        cur.execute("DELETE FROM parks WHERE park_id = ?", [park_id])
+        cur.execute("DELETE FROM checklist WHERE park_id = ?", [park_id])
+        return {"park": row, "checklist": list(ck) if ck else None}
+
+    def _put_park(self, cur, payload: dict) -> str:
+        row = payload["park"]
+        if cur.execute("SELECT 1 FROM parks WHERE park_id = ?", [row["park_id"]]).fetchone():
+            raise StoreError(f"园区 {row['park_id']} 已存在，无法还原。", f"park {row['park_id']} exists already: not restored.")
+        vals = [bytes.fromhex(row["geom"]) if c == "geom" else row[c] for c in PARK_COLS]
+        cur.execute(f"INSERT INTO parks ({', '.join(PARK_COLS)}) VALUES (?, ?, ST_GeomFromWKB(?), ?, ?, ?, ?, ?, ?, ?, ?)",
+                    vals)
+        if payload.get("checklist"):
+            inputs, at, by, office = payload["checklist"]
+            cur.execute("INSERT OR REPLACE INTO checklist (park_id, inputs, updated_at, created_by, office) "
+                        "VALUES (?, ?, ?, ?, ?)", [row["park_id"], inputs, at, by, office])
+        return row["park_id"]
 
     # --- admission checklist inputs, per park
-    def save_checklist(self, park_id: str, inputs: dict) -> None:
+    @mutating("owner")
+    def save_checklist(self, park_id: str, inputs: dict, *, actor=None) -> None:
+        """An editor saves a park's checklist when it is new or theirs; an admin any."""
+        owner = self._owner("checklist", "park_id", park_id)
+        df = self.query_df("SELECT 1 FROM checklist WHERE park_id = ?", [park_id])
+        p = self.authorize(actor, "owner" if len(df) else "editor", owner, what=f"checklist:{park_id}")
         with self.transaction() as cur:
-            cur.execute("INSERT OR REPLACE INTO checklist VALUES (?, ?, ?)",
-                        [park_id, _dumps(inputs), dt.datetime.now()])
+            old = cur.execute("SELECT inputs, created_by, office FROM checklist WHERE park_id = ?", [park_id]).fetchone()
+            by, office = (old[1], old[2]) if old else (str(p), p.office)
+            cur.execute("INSERT OR REPLACE INTO checklist (park_id, inputs, updated_at, created_by, office) "
+                        "VALUES (?, ?, ?, ?, ?)", [park_id, _dumps(inputs), dt.datetime.now(), by, office])
+            audit.record(cur, p, "checklist_save", "checklist", park_id, before=old[0] if old else None,
+                         after=_dumps(inputs))
 
     def checklist(self, park_id: str) -> dict:
         df = self.query_df("SELECT inputs FROM checklist WHERE park_id = ?", [park_id])
         return json.loads(df["inputs"].iloc[0]) if len(df) else {}
 
+    def checklist_owner(self, park_id: str) -> str | None:
+        return self._owner("checklist", "park_id", park_id)
+
     # --- named scenarios (selection + weights + settings)
-    def save_scenario(self, name: str, selection: list[str], weights: dict, settings: dict | None = None) -> None:
+    @mutating("owner")
+    def save_scenario(self, name: str, selection: list[str], weights: dict, settings: dict | None = None,
+                      *, actor=None) -> None:
+        """Save a scenario; overwriting one of the same name needs its owner or an admin."""
+        key = clean_name(name, 120)
+        exists = len(self.query_df("SELECT 1 FROM scenarios WHERE name = ?", [key]))
+        p = self.authorize(actor, "owner" if exists else "editor", self._owner("scenarios", "name", key),
+                           what=f"scenario:{key}")
         now = dt.datetime.now()
         with self.transaction() as cur:
-            old = cur.execute("SELECT created_at FROM scenarios WHERE name = ?", [clean_name(name, 120)]).fetchone()
-            cur.execute("INSERT OR REPLACE INTO scenarios VALUES (?, ?, ?, ?, ?, ?)",
-                        [clean_name(name, 120), json.dumps(list(selection)), _dumps(weights),
-                         _dumps(settings or {}), old[0] if old else now, now])
+            old = cur.execute("SELECT created_at, created_by, office, selection, weights, settings FROM scenarios "
+                              "WHERE name = ?", [key]).fetchone()
+            vals = [key, json.dumps(list(selection)), _dumps(weights), _dumps(settings or {}),
+                    old[0] if old else now, now, old[1] if old else str(p), old[2] if old else p.office]
+            cur.execute(f"INSERT OR REPLACE INTO scenarios ({', '.join(SCENARIO_COLS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        vals)
+            audit.record(cur, p, "scenario_save", "scenario", key, before=list(old[3:]) if old else None,
+                         after=vals[1:4])
 
     def scenarios(self) -> dict[str, dict]:
         df = self.query_df("SELECT * FROM scenarios ORDER BY updated_at DESC")
         return {r.name: {"selection": json.loads(r.selection), "weights": json.loads(r.weights),
-                         "settings": json.loads(r.settings), "updated_at": r.updated_at}
+                         "settings": json.loads(r.settings), "updated_at": r.updated_at,
+                         "created_by": r.created_by, "office": r.office}
                 for r in df.itertuples()}
 
-    def delete_scenario(self, name: str) -> None:
+    @mutating("owner")
+    def delete_scenario(self, name: str, *, actor=None) -> str | None:
+        """Move a scenario to the recycle bin (returns the bin id)."""
+        key = clean_name(name, 120)
+        p = self.authorize(actor, "owner", self._owner("scenarios", "name", key), what=f"scenario:{key}")
         with self.transaction() as cur:
-            cur.execute("DELETE FROM scenarios WHERE name = ?", [clean_name(name, 120)])
-
+            r = cur.execute(f"SELECT {', '.join(SCENARIO_COLS)} FROM scenarios WHERE name = ?", [key]).fetchone()
+            if r is None:
+                return None
+            row = {c: (str(v) if isinstance(v, dt.datetime) else v) for c, v in zip(SCENARIO_COLS, r)}
+            cur.execute("DELETE FROM scenarios WHERE name = ?", [key])
+            bid = self._bin_put(cur, p, "scenario", key, key, row["created_by"], row["office"], {"scenario": row})
+            audit.record(cur, p, "scenario_delete", "scenario", key, before=[row["selection"], row["weights"],
+                                                                             row["settings"]], details={"to": "bin"})
+        return bid
 
     # --- workspace datasets (records are layers.workspace.Dataset as JSON)
+    @mutating("editor")
     def add_dataset(self, dataset_id: str, role: str, record: dict,
                     features: gpd.GeoDataFrame | None = None, kinds: list[str] | None = None,
-                    use: tuple[str, list[str]] | None = None) -> None:
-        """Register a dataset (and its features, EPSG:4326) and optionally put it in use, all in
-        one transaction: a failed or killed import leaves the store as it was."""
+                    use: tuple[str, list[str]] | None = None, *, actor=None) -> None:
+        """Register a dataset (and its features, EPSG:4326) and optionally put it in use (admin), all
+        in one transaction: a failed or killed import leaves the store as it was."""
+        p = self.authorize(actor, "admin" if use is not None else "editor", what=f"dataset:{dataset_id}")
         rows = []
         if features is not None:
             if features.crs is None or features.crs.to_epsg() != 4326:
@@ -306,16 +516,20 @@ class Store:
             rows = [(dataset_id, i, k, shapely.to_wkb(g), _dumps(pr))
                     for i, (g, pr, k) in enumerate(zip(features.geometry.values, props, ks))]
         with self.transaction() as cur:
-            self._insert_dataset(cur, dataset_id, role, record)
+            self._insert_dataset(cur, dataset_id, role, record, p)
             if rows:
                 cur.executemany("INSERT INTO dataset_features VALUES (?, ?, ?, ST_GeomFromWKB(?), ?)", rows)
             if use is not None:
-                self._set_in_use(cur, *use)
+                self._set_in_use(cur, *use, p=p)
 
     @staticmethod
-    def _insert_dataset(cur, dataset_id: str, role: str, record: dict) -> None:
-        cur.execute("INSERT INTO datasets VALUES (?, ?, ?, ?)",
-                    [dataset_id, role, json.dumps(record, ensure_ascii=False, default=str), dt.datetime.now()])
+    def _insert_dataset(cur, dataset_id: str, role: str, record: dict, p: Principal) -> None:
+        rec = {**record, "created_by": str(p), "office": p.office}
+        cur.execute("INSERT INTO datasets (dataset_id, role, record, added_at, created_by, office) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    [dataset_id, role, json.dumps(rec, ensure_ascii=False, default=str), dt.datetime.now(),
+                     str(p), p.office])
+        audit.record(cur, p, "dataset_add", "dataset", dataset_id, after=rec, details={"role": role})
 
     def datasets(self) -> list[dict]:
         df = self.query_df("SELECT record FROM datasets ORDER BY added_at, dataset_id")
@@ -334,26 +548,129 @@ class Store:
         geoms = shapely.from_wkb([bytes(b) for b in df["wkb"]]) if len(df) else []
         return gpd.GeoDataFrame(props, geometry=list(geoms), crs="EPSG:4326")
 
-    def delete_dataset(self, dataset_id: str, fallback: dict[str, list[str]] | None = None) -> None:
-        """Remove a dataset; ``fallback`` = the data in use to set in the same transaction."""
+    @mutating("owner")
+    def delete_dataset(self, dataset_id: str, fallback: dict[str, list[str]] | None = None, *, actor=None) -> str | None:
+        """Move a dataset to the recycle bin (returns the bin id): its record and, for a parks file,
+        its parks; a red line or zones layer it provides stops being used; its features stay in the
+        store until the bin is emptied. ``fallback`` = the data in use to set in the same transaction."""
+        p = self.authorize(actor, "owner", self._owner("datasets", "dataset_id", dataset_id),
+                           what=f"dataset:{dataset_id}")
+        bid = None
         with self.transaction() as cur:
-            cur.execute("DELETE FROM dataset_features WHERE dataset_id = ?", [dataset_id])
-            cur.execute("DELETE FROM datasets WHERE dataset_id = ?", [dataset_id])
-            for role, ids in (fallback or {}).items():
-                self._set_in_use(cur, role, ids)
+            r = cur.execute("SELECT role, record, added_at, created_by, office FROM datasets WHERE dataset_id = ?",
+                            [dataset_id]).fetchone()
+            if r is not None:
+                role, record, added_at, by, office = r
+                rec = json.loads(record)
+                parks = [x for x in (self._take_park(cur, pid) for pid in rec.get("park_ids") or []) if x]
+                upload = rec.get("upload_id")
+                was_active = bool(upload and cur.execute("SELECT active FROM user_layers WHERE upload_id = ?",
+                                                         [upload]).fetchone() == (True,))
+                if upload:
+                    cur.execute("UPDATE user_layers SET active = false WHERE upload_id = ?", [upload])
+                cur.execute("DELETE FROM datasets WHERE dataset_id = ?", [dataset_id])
+                payload = {"dataset": {"dataset_id": dataset_id, "role": role, "record": record,
+                                       "added_at": str(added_at), "created_by": by, "office": office},
+                           "parks": parks, "upload_was_active": was_active}
+                bid = self._bin_put(cur, p, "dataset", dataset_id, rec.get("name") or dataset_id, by, office, payload)
+                audit.record(cur, p, "dataset_delete", "dataset", dataset_id, before=rec, details={"to": "bin"})
+            for role_, ids in (fallback or {}).items():
+                self._set_in_use(cur, role_, ids, p=p)
+        return bid
 
     def in_use(self) -> dict[str, list[str]]:
         df = self.query_df("SELECT role, dataset_ids FROM data_in_use")
         return {r.role: json.loads(r.dataset_ids) for r in df.itertuples()}
 
-    def set_in_use(self, role: str, dataset_ids: list[str]) -> None:
+    @mutating("admin")
+    def set_in_use(self, role: str, dataset_ids: list[str], *, actor=None) -> None:
+        p = self.authorize(actor, "admin", what=f"in_use:{role}")
         with self.transaction() as cur:
-            self._set_in_use(cur, role, dataset_ids)
+            self._set_in_use(cur, role, dataset_ids, p=p)
 
     @staticmethod
-    def _set_in_use(cur, role: str, dataset_ids: list[str]) -> None:
+    def _set_in_use(cur, role: str, dataset_ids: list[str], p=None) -> None:
+        old = cur.execute("SELECT dataset_ids FROM data_in_use WHERE role = ?", [role]).fetchone()
         cur.execute("INSERT OR REPLACE INTO data_in_use VALUES (?, ?, ?)",
                     [role, json.dumps(list(dataset_ids)), dt.datetime.now()])
+        audit.record(cur, p, "in_use", "data_in_use", role, before=json.loads(old[0]) if old else None,
+                     after=list(dataset_ids))
+
+    # --- recycle bin: parks, scenarios and datasets wait here; owner or admin restores, admin empties
+    @staticmethod
+    def _bin_put(cur, p, item_type, item_id, name, owner, office, payload) -> str:
+        bid = "B" + uuid.uuid4().hex[:11].upper()
+        cur.execute("INSERT INTO recycle_bin VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [bid, item_type, item_id, name, owner, office, str(p), dt.datetime.now(),
+                     json.dumps(payload, ensure_ascii=False, default=str)])
+        return bid
+
+    def bin_entries(self) -> pd.DataFrame:
+        return self.query_df("SELECT bin_id, item_type, item_id, name, owner, office, deleted_by, deleted_at "
+                             "FROM recycle_bin ORDER BY deleted_at DESC, bin_id")
+
+    def bin_entry(self, bin_id: str) -> dict | None:
+        df = self.query_df("SELECT * FROM recycle_bin WHERE bin_id = ?", [bin_id])
+        if df.empty:
+            return None
+        out = df.iloc[0].to_dict()
+        out["payload"] = json.loads(out["payload"])
+        return out
+
+    @mutating("owner")
+    def restore_from_bin(self, bin_id: str, *, actor=None) -> dict:
+        """Put an item back as it was (same id, name, geometry: a park's cached indicator rows,
+        keyed by content, apply again). A dataset's red line or zones is not put back in use."""
+        entry = self.bin_entry(bin_id)
+        if entry is None:
+            raise StoreError(f"回收站中没有 {bin_id}。", f"{bin_id} is not in the recycle bin.")
+        p = self.authorize(actor, "owner", entry["owner"], what=f"{entry['item_type']}:{entry['item_id']}")
+        pl = entry["payload"]
+        with self.transaction() as cur:
+            if entry["item_type"] == "park":
+                self._put_park(cur, pl)
+            elif entry["item_type"] == "scenario":
+                row = pl["scenario"]
+                if cur.execute("SELECT 1 FROM scenarios WHERE name = ?", [row["name"]]).fetchone():
+                    raise StoreError(f"已有同名方案“{row['name']}”：请先改名或删除它。",
+                                     f"a scenario named '{row['name']}' exists: rename or delete it first.")
+                cur.execute(f"INSERT INTO scenarios ({', '.join(SCENARIO_COLS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                            [row[c] for c in SCENARIO_COLS])
+            elif entry["item_type"] == "dataset":
+                d = pl["dataset"]
+                if cur.execute("SELECT 1 FROM datasets WHERE dataset_id = ?", [d["dataset_id"]]).fetchone():
+                    raise StoreError(f"数据集 {d['dataset_id']} 已存在。", f"dataset {d['dataset_id']} exists already.")
+                cur.execute("INSERT INTO datasets (dataset_id, role, record, added_at, created_by, office) "
+                            "VALUES (?, ?, ?, ?, ?, ?)", [d["dataset_id"], d["role"], d["record"], d["added_at"],
+                                                          d["created_by"], d["office"]])
+                for park in pl.get("parks") or []:
+                    self._put_park(cur, park)
+            cur.execute("DELETE FROM recycle_bin WHERE bin_id = ?", [bin_id])
+            audit.record(cur, p, "restore", entry["item_type"], entry["item_id"], after=pl, details={"bin_id": bin_id})
+        return entry
+
+    @mutating("admin")
+    def empty_bin(self, bin_ids: list[str] | None = None, *, actor=None) -> list[dict]:
+        """Delete for good (admin): every entry, or ``bin_ids``. Returns the entries removed, so the
+        workspace can delete the files of purged datasets."""
+        p = self.authorize(actor, "admin", what="bin:")
+        with self.transaction() as cur:
+            sql = "SELECT bin_id, item_type, item_id, name, payload FROM recycle_bin"
+            rows = cur.execute(sql + (f" WHERE bin_id IN ({', '.join('?' * len(bin_ids))})" if bin_ids else ""),
+                               list(bin_ids or [])).fetchall()
+            out = []
+            for bid, kind, item_id, name, payload in rows:
+                pl = json.loads(payload)
+                if kind == "dataset":
+                    rec = json.loads(pl["dataset"]["record"])
+                    cur.execute("DELETE FROM dataset_features WHERE dataset_id = ?", [item_id])
+                    if rec.get("upload_id"):
+                        cur.execute("DELETE FROM user_features WHERE upload_id = ?", [rec["upload_id"]])
+                        cur.execute("DELETE FROM user_layers WHERE upload_id = ?", [rec["upload_id"]])
+                cur.execute("DELETE FROM recycle_bin WHERE bin_id = ?", [bid])
+                audit.record(cur, p, "bin_purge", kind, item_id, before=pl, details={"bin_id": bid, "name": name})
+                out.append({"bin_id": bid, "item_type": kind, "item_id": item_id, "payload": pl})
+        return out
 
     # --- cached per-park results (key = content hashes of every input)
     def park_results(self, keys: list[str]) -> dict[str, dict]:
@@ -366,13 +683,30 @@ class Store:
             out.update({r.key: json.loads(r.row) for r in df.itertuples()})
         return out
 
-    def put_park_results(self, rows: dict[str, dict], keep: int = 20000) -> None:
+    @mutating("open")
+    def put_park_results(self, rows: dict[str, dict], keep: int = 20000, *, actor=None) -> None:
+        """A cache of computed rows: anyone who may view may fill it (computing is a viewer's right)."""
+        self.authorize(actor, "open")
         now = dt.datetime.now()
         with self.transaction() as cur:
             cur.executemany("INSERT OR REPLACE INTO park_results VALUES (?, ?, ?)",
                             [(k, _dumps(v), now) for k, v in rows.items()])
             cur.execute("DELETE FROM park_results WHERE key NOT IN (SELECT key FROM park_results "
                         "ORDER BY created_at DESC LIMIT ?)", [keep])
+
+
+def _park_content(park_id, name, geom, attrs) -> dict:
+    """What identifies a park's content in the audit log (its hash is logged, not the geometry)."""
+    g = geom.hex() if isinstance(geom, (bytes, bytearray)) else geom
+    return {"park_id": park_id, "name": name, "geom": g, "attrs": attrs}
+
+
+def _rows_sha(rows) -> str:
+    h = hashlib.sha256()
+    for r in rows:
+        h.update(r[2] or b"")
+        h.update(str(r[3]).encode())
+    return h.hexdigest()
 
 
 def clean_name(name, limit: int) -> str:

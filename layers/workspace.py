@@ -211,8 +211,9 @@ def in_use(store) -> dict[str, list[str]]:
     return chosen
 
 
-def use(store, role: str, dataset_ids: Iterable[str]) -> None:
-    """Put datasets in use for a role (landcover, landcover_alt, transport, redline, zones)."""
+def use(store, role: str, dataset_ids: Iterable[str], *, actor=None) -> None:
+    """Put datasets in use for a role (landcover, landcover_alt, transport, redline, zones): the
+    data in use is everyone's, so with accounts only an admin changes it (the store checks)."""
     ids = list(dict.fromkeys(dataset_ids))
     if role in REPLACES:
         if len(ids) > 1:
@@ -220,9 +221,9 @@ def use(store, role: str, dataset_ids: Iterable[str]) -> None:
         if ids:
             ds = get(store, ids[0])
             _check_role(ds, role)
-            store.activate_user_layer(REPLACES[role], ds.upload_id)
+            store.activate_user_layer(REPLACES[role], ds.upload_id, actor=actor)
         else:
-            store.revert_user_layer(REPLACES[role])
+            store.revert_user_layer(REPLACES[role], actor=actor)
         return
     want = {"landcover": "landcover", "landcover_alt": "landcover", "transport": "transport"}.get(role)
     if want is None:
@@ -233,7 +234,7 @@ def use(store, role: str, dataset_ids: Iterable[str]) -> None:
     for i in ids:
         if i != BUILTIN_AIRPORTS:
             _check_role(get(store, i), want)
-    store.set_in_use(role, ids)
+    store.set_in_use(role, ids, actor=actor)
 
 
 def _check_role(ds: Dataset, role: str) -> None:
@@ -246,10 +247,12 @@ def roles_using(store, dataset_id: str) -> list[str]:
     return [role for role, ids in in_use(store).items() if dataset_id in ids]
 
 
-def remove(store, dataset_id: str, *, confirm: bool = False) -> Dataset:
-    """Remove a dataset. One in use needs ``confirm=True``; its role falls back to the default
-    (built-in land cover, airports, the schematic/proxy layer) in the same transaction. Files the
-    workspace copied are deleted afterwards; referenced files (import folder) never are."""
+def remove(store, dataset_id: str, *, confirm: bool = False, actor=None) -> Dataset:
+    """Move a dataset to the recycle bin (its owner or an admin; the store checks). One in use
+    needs ``confirm=True``; its role falls back to the default (built-in land cover, airports, the
+    schematic/proxy layer) in the same transaction. The files the workspace wrote for it move to
+    ``<workspace>/.bin/<id>`` until it is restored or the bin is emptied (``empty_bin``);
+    referenced files (import folder) are never touched."""
     ds = get(store, dataset_id)
     using = roles_using(store, dataset_id)
     if using and not confirm:
@@ -257,16 +260,39 @@ def remove(store, dataset_id: str, *, confirm: bool = False) -> Dataset:
                     f"dataset '{ds.name}' is in use ({', '.join(using)}): confirm to remove it and fall back to the default.")
     chosen = in_use(store)
     fallback = {r: [i for i in chosen[r] if i != dataset_id] for r in using if r not in REPLACES}
-    if ds.role in REPLACES and ds.upload_id:
-        store.delete_user_layer(ds.upload_id)
-    if ds.role == "parks" and ds.park_ids:
-        store.delete_parks(list(ds.park_ids))
-    store.delete_dataset(dataset_id, fallback)
+    store.delete_dataset(dataset_id, fallback, actor=actor)  # parks and the layer go with it
     folder = paths.workspace_dir() / dataset_id
     if folder.is_dir():
-        shutil.rmtree(folder, ignore_errors=True)
-    _drop_workspace_files(store, ds)
+        binned = bin_dir() / dataset_id
+        shutil.rmtree(binned, ignore_errors=True)
+        binned.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(folder, binned)
     return ds
+
+
+def bin_dir() -> Path:
+    """Where the workspace folders of binned datasets wait (not a dataset id: never swept)."""
+    return paths.workspace_dir() / ".bin"
+
+
+def restore(store, bin_id: str, *, actor=None) -> dict:
+    """Restore any recycle-bin entry (park, scenario, dataset); a dataset gets its folder back."""
+    entry = store.restore_from_bin(bin_id, actor=actor)
+    if entry["item_type"] == "dataset":
+        binned = bin_dir() / entry["item_id"]
+        if binned.is_dir():
+            os.replace(binned, paths.workspace_dir() / entry["item_id"])
+    return entry
+
+
+def empty_bin(store, bin_ids: list[str] | None = None, *, actor=None) -> list[dict]:
+    """Delete binned items for good (admin): store rows, then the files the workspace wrote."""
+    gone = store.empty_bin(bin_ids, actor=actor)
+    for e in gone:
+        if e["item_type"] == "dataset":
+            shutil.rmtree(bin_dir() / e["item_id"], ignore_errors=True)
+            _drop_workspace_files(store, Dataset.from_record(json.loads(e["payload"]["dataset"]["record"])))
+    return gone
 
 
 def _drop_workspace_files(store, ds: Dataset) -> None:
@@ -493,7 +519,7 @@ def register_landcover(store, sources: list[str | Path], *, legend: str | None =
                        name: str | None = None, source: str = "", licence: str = "", nodata: float | None = None,
                        storage: str = "reference", original_filename: str | None = None,
                        use: bool = False, use_as: str = "landcover", progress: Progress | None = None,
-                       dataset_id: str | None = None) -> Dataset:
+                       dataset_id: str | None = None, actor=None) -> Dataset:
     """Register one land-cover file or several tiles (one mosaic) found on the server.
 
     Raises ``NodataMissing`` (no nodata and none given), ``LegendAmbiguous`` (choose among
@@ -549,7 +575,7 @@ def register_landcover(store, sources: list[str | Path], *, legend: str | None =
             nodata=eff_nodata, n_pixels=int(scan["width"]) * int(scan["height"]), codes=scan["codes"],
             raster_path=str(raster), display_path=str(folder / "display.tif"), source=source, licence=licence,
             added_at=_now(), notes=tuple(notes))
-        store.add_dataset(did, "landcover", rec.to_record(), use=(use_as, [did]) if use else None)
+        store.add_dataset(did, "landcover", rec.to_record(), use=(use_as, [did]) if use else None, actor=actor)
         return rec
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
@@ -640,7 +666,7 @@ def register_vector(store, source: str | Path | bytes, role: str, *, filename: s
                     kind: str | None = None, kind_field: str | None = None, kind_map: dict | None = None,
                     layer: str | None = None, assume_crs: str | None = None, gcj02: bool = False,
                     name: str | None = None, source_text: str = "", licence: str = "", year: int | None = None,
-                    name_field: str | None = None, use: bool = False) -> Dataset:
+                    name_field: str | None = None, use: bool = False, actor=None) -> Dataset:
     """Register a vector dataset (transport, redline, zones, parks) from upload bytes or a path.
 
     Transport: ``kind`` for the whole file, or ``kind_field`` (+ ``kind_map`` value → kind; by
@@ -663,19 +689,19 @@ def register_vector(store, source: str | Path | bytes, role: str, *, filename: s
         rec = Dataset(**base, kind=kind or "mapped", kinds=tuple(sorted(set(kinds), key=TRANSPORT_KINDS.index)),
                       notes=tuple(notes))
         store.add_dataset(did, role, rec.to_record(), features=gdf[["geometry"]], kinds=kinds,
-                          use=("transport", in_use(store)["transport"] + [did]) if use else None)
+                          use=("transport", in_use(store)["transport"] + [did]) if use else None, actor=actor)
         return rec
     rec = Dataset(**base, notes=tuple(notes)).to_record()
     if role in REPLACES:
         store.save_user_layer(_normalised(gdf, role, name_field), replaces=REPLACES[role], name=base["name"],
                               original_filename=filename, source_crs=res.source_crs, active=use,
-                              dataset=(did, role, rec))
+                              dataset=(did, role, rec), actor=actor)
         return get(store, did)
     # parks
     field_ = name_field or next((c for c in ("name", "name_zh", "名称", "NAME", "Name") if c in gdf.columns), None)
     names = [str(v) for v in gdf[field_]] if field_ else [f"{base['name']} {i + 1}" for i in range(len(gdf))]
     store.add_parks(gdf, names=names, source="upload", source_file=filename, source_crs=res.source_crs,
-                    dataset=(did, role, rec))
+                    dataset=(did, role, rec), actor=actor)
     return get(store, did)
 
 
@@ -721,7 +747,7 @@ def _transport_kinds(gdf, kind, kind_field, kind_map, filename) -> list[str]:
 
 
 def register_osm(store, path: str | Path, *, name: str | None = None, source_text: str = "", licence: str = "",
-                 year: int | None = None, use: bool = False) -> Dataset:
+                 year: int | None = None, use: bool = False, actor=None) -> Dataset:
     """An OSM extract (.osm.pbf / .osm) read with the declared tag rules into several kinds."""
     import geopandas as gpd
     import pandas as pd
@@ -747,7 +773,7 @@ def register_osm(store, path: str | Path, *, name: str | None = None, source_tex
                   kind="osm", kinds=tuple(k for k in TRANSPORT_KINDS if k in layers), n_features=len(gdf),
                   source=source_text or "OpenStreetMap", licence=licence or "ODbL", added_at=_now())
     store.add_dataset(did, "transport", rec.to_record(), features=gdf, kinds=kinds,
-                      use=("transport", in_use(store)["transport"] + [did]) if use else None)
+                      use=("transport", in_use(store)["transport"] + [did]) if use else None, actor=actor)
     return rec
 
 

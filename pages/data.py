@@ -1,9 +1,10 @@
 """Data & sources: the data in use, adding datasets (upload, import folder), the registered
 datasets with their provenance, every built-in layer with its manifest entry, and replacing the
 schematic/proxy layers with official files."""
-from ui import common, data_sources, workspace_ui
+from ui import auth, common, data_sources, runlog, workspace_ui
 
 lg = common.page("data.title")
+auth.mode_notice(lg)  # no accounts: anyone who can reach this server can change data
 manifest = data_sources.build_info(lg)
 workspace_ui.in_use_selectors(lg)
 workspace_ui.add_dataset(lg)
@@ -11,3 +12,7 @@ workspace_ui.import_folder(lg)
 workspace_ui.datasets_section(lg)
 data_sources.layer_table(manifest, lg)
 data_sources.replace_layer(lg)
+auth.bin_section(lg)
+auth.audit_section(lg)
+runlog.section(lg)  # issue 13: pixel-area mode and the run log (exports, saved scenarios)
+auth.accounts_section(lg)

@@ -13,3 +13,4 @@ if df is not None:
     page.detail_card(df, geo, lg)
 page.add_parks(geo, lg)
 page.manage_parks(lg)
+page.park_bin(lg)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.errors import InputError
+from core.errors import GansuError, InputError
 from core.i18n import pick, t
 from indicators import checklist
-from ui import common
+from ui import auth, common
 
 
 def _both(table: pd.DataFrame, base: str, lang: str) -> list[str]:
@@ -46,7 +46,11 @@ def form(pid: str, row: pd.Series, lang: str) -> tuple[dict, str, str, bool]:
                            key=f"check_{pid}_em")
         cr = e2.text_input(t("check.credit_amount", lang), value=str(saved.get("_credits_tco2", "") or ""),
                            key=f"check_{pid}_cr")
-        submitted = st.form_submit_button(t("check.save", lang), type="primary")
+        # a viewer evaluates without saving (no save control); the store refuses a save anyway
+        may_save = auth.can("owner", common.store().checklist_owner(pid)) if common.store().checklist(pid) \
+            else auth.can("editor")
+        submitted = st.form_submit_button(t("check.save" if may_save else "check.evaluate", lang), type="primary")
+        submitted = submitted and may_save
     return inputs, em, cr, submitted
 
 
@@ -60,9 +64,13 @@ def results(pid: str, row: pd.Series, inputs: dict, em: str, cr: str, submitted:
         st.error(e.message(lang))
         st.stop()
     if submitted:
-        common.store().save_checklist(pid, {**clean, "_emissions_tco2": em.strip() or None,
-                                            "_credits_tco2": cr.strip() or None})
-        st.success(t("check.saved", lang))
+        try:
+            common.store().save_checklist(pid, {**clean, "_emissions_tco2": em.strip() or None,
+                                                "_credits_tco2": cr.strip() or None}, actor=common.actor())
+        except GansuError as e:
+            st.error(e.message(lang))
+        else:
+            st.success(t("check.saved", lang))
     status_label = {s: pick(zh, en, lang) for s, (zh, en) in checklist.STATUS_LABELS.items()}
     overall_txt = t(f"check.overall.{overall}", lang)
     (st.success if overall == "pass" else st.error if overall == "fail" else st.warning)(overall_txt)

@@ -194,7 +194,16 @@ def data_in_use_line(lg: str) -> None:
     data_in_use.status_line(lg)
 
 
-def actor() -> str:
-    """Who is acting in this session, for the store's log: the signed-in account when accounts are
-    configured, else the name the user typed in the sidebar (single-user mode), else "local"."""
-    return st.session_state.get("auth_user") or st.session_state.get("user_name") or "local"
+def actor():
+    """Who is acting in this session, for the store (its checks and its log): the signed-in account
+    (a ``layers.accounts.Principal``, a ``str`` carrying role and office) when accounts are
+    configured; None when nobody is signed in (the store refuses every change); in single-user
+    mode (no account) the name the user typed in the sidebar, else "local"."""
+    from ui import auth  # imports this module: imported here, not at the top
+
+    p = auth.current()
+    if p is not None:
+        return p
+    if not store().single_user():
+        return None
+    return st.session_state.get("user_name") or "local"

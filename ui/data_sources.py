@@ -11,7 +11,7 @@ from core.errors import GansuError
 from core.i18n import pick, t
 from layers import catalog, readers
 from layers import workspace as ws
-from ui import common
+from ui import auth, common
 
 CATALOG_COLUMNS = ("title", "status", "source", "licence", "year", "resolution", "crs", "derivation", "n_features")
 COLUMN_KEYS = {"title": "data.col.layer", "n_features": "data.col.features"}
@@ -42,7 +42,10 @@ def layer_table(manifest: dict, lang: str) -> None:
 
 
 def replace_layer(lang: str) -> None:
-    """Pick a replaceable layer, revert an active upload, or upload and save a replacement."""
+    """Pick a replaceable layer, revert an active upload, or upload and save a replacement (admins;
+    everyone in single-user mode)."""
+    if not auth.can("admin"):
+        return
     st.subheader(t("data.replace.title", lang))
     st.caption(t("data.replace.help", lang))
     store = common.store()
@@ -53,7 +56,7 @@ def replace_layer(lang: str) -> None:
     if rec:
         st.info(t("data.replace.active", lang, name=rec["name"], when=str(rec["created_at"])[:16]))
         if st.button(t("data.replace.revert", lang), key="data_revert"):
-            store.revert_user_layer(target)
+            store.revert_user_layer(target, actor=common.actor())
             st.cache_data.clear()
             st.success(t("data.replace.reverted", lang))
             st.rerun()
@@ -83,7 +86,7 @@ def _save_replacement(up, target: str, lang: str, layer: str | None = None) -> N
     role = {v: k for k, v in ws.REPLACES.items()}[target]
     try:
         ds = ws.register_vector(common.store(), up.getvalue(), role, filename=up.name[:255], layer=layer,
-                                name=name, use=True)
+                                name=name, use=True, actor=common.actor())
     except GansuError as e:
         st.session_state["data_replace_result"] = ("error", t("err.upload.prefix", lang, name=name) + e.message(lang), [])
     else:

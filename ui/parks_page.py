@@ -20,7 +20,7 @@ from indicators import change
 from indicators import table as ind
 from layers import readers
 from layers.legends import CLASSES
-from ui import common, data_in_use, mapview, parks, report, tables
+from ui import auth, common, data_in_use, mapview, parks, report, runlog, tables
 
 CHANGE_COLUMNS = ("carbon_stock_alt_tc", "carbon_change_tc")  # shown when two years are in use
 CRS_CHOICES = ["auto", "EPSG:4490", "EPSG:4326"] + [f"EPSG:{c}" for c in
@@ -64,6 +64,7 @@ def indicator_table(df: pd.DataFrame, lang: str) -> None:
     styled = tables.labelled(view, lang, extra).style.apply(_colour, axis=1).format(
         tables.formats(cols, lang, extra), na_rep="—")
     st.dataframe(styled, hide_index=True, width="stretch", key="parks_table")
+    st.caption(t("parks.range.caption", lang))  # issue 13: carbon low – central – high
     low = df[df["reliability"] != "ok"]
     if len(low):
         st.info(t("parks.reliability_note", lang, n=len(low)))
@@ -78,26 +79,42 @@ def exports(df: pd.DataFrame, geo: gpd.GeoDataFrame, lang: str) -> None:
     e1, e2, e3, e4 = st.columns(4)
     export_gdf = geo[["park_id", "geometry"]].merge(df, on="park_id")
     sources = report.sources_records(lang)  # read now: the files are built when clicked
-    # files are built only when clicked (deferred data)
-    e1.download_button("CSV", lambda: reports.csv_bytes(df), "parks_indicators.csv",
-                       "text/csv", key="dl_csv", on_click="ignore")
-    e2.download_button("Excel", lambda: report.parks_excel(df, lang, sources), "parks_indicators.xlsx",
+    # files are built only when clicked (deferred data); issue 13: provenance in the Excel sheet and
+    # the GeoPackage metadata, every export in the run log (runlog.logged)
+    prov = runlog.record()
+    e1.download_button("CSV", runlog.logged("parks_csv", "parks", lambda: reports.csv_bytes(df), prov),
+                       "parks_indicators.csv", "text/csv", key="dl_csv", on_click="ignore")
+    e2.download_button("Excel", runlog.logged("parks_excel", "parks", lambda: report.parks_excel(df, lang, sources, prov),
+                                              prov), "parks_indicators.xlsx",
                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="dl_xlsx",
                        on_click="ignore")
-    e3.download_button("GeoJSON", lambda: reports.geojson_bytes(export_gdf), "parks_indicators.geojson",
-                       "application/geo+json", key="dl_geojson", on_click="ignore")
-    e4.download_button("GeoPackage", lambda: reports.gpkg_bytes(export_gdf), "parks_indicators.gpkg",
-                       "application/geopackage+sqlite3", key="dl_gpkg", on_click="ignore")
+    e3.download_button("GeoJSON", runlog.logged("parks_geojson", "parks", lambda: reports.geojson_bytes(export_gdf), prov),
+                       "parks_indicators.geojson", "application/geo+json", key="dl_geojson", on_click="ignore")
+    e4.download_button("GeoPackage", runlog.logged("parks_gpkg", "parks",
+                                                   lambda: reports.gpkg_bytes(export_gdf, provenance=prov), prov),
+                       "parks_indicators.gpkg", "application/geopackage+sqlite3", key="dl_gpkg", on_click="ignore")
 
 
 # ---------------------------------------------------------------- detail card
+def _num(v) -> str:
+    """A figure with thousands separators, "—" when missing (issue 13: never "nan")."""
+    return "—" if v is None or pd.isna(v) else f"{v:,.0f}"
+
+
+def _range(row, low: str, high: str) -> str:
+    """"low – high" of a carbon figure (issue 13)."""
+    return f"{_num(row.get(low))} – {_num(row.get(high))}"
+
+
 def detail_card(df: pd.DataFrame, geo: gpd.GeoDataFrame, lang: str) -> None:
     pid = parks.park_picker(df, lang, key="parks_selected")
     row = df[df["park_id"] == pid].iloc[0]
     st.subheader(f"{row['name']} ({pid})")
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric(ind.label("carbon_stock_tc", lang, True), f"{row['carbon_stock_tc']:,.0f}")
-    c2.metric(ind.label("carbon_sink_tco2_yr", lang, True), f"{row['carbon_sink_tco2_yr']:,.0f}")
+    c1.metric(ind.label("carbon_stock_tc", lang, True), _num(row.get("carbon_stock_tc")),  # issue 13: range in help
+              help=_range(row, "carbon_stock_low_tc", "carbon_stock_high_tc"))
+    c2.metric(ind.label("carbon_sink_tco2_yr", lang, True), _num(row.get("carbon_sink_tco2_yr")),
+              help=_range(row, "carbon_sink_low_tco2_yr", "carbon_sink_high_tco2_yr"))
     c3.metric(ind.label("green_coverage_pct", lang, True), f"{row['green_coverage_pct']:.1f}",
               None if pd.isna(row["green_pass"]) else t("parks.pass", lang) if row["green_pass"] else t("parks.fail", lang))
     c4.metric(ind.label("redline_overlap_pct", lang, True), f"{row['redline_overlap_pct']:.1f}")
@@ -180,6 +197,8 @@ def _crs_label(code: str, lang: str) -> str:
 
 
 def add_parks(geo: gpd.GeoDataFrame, lang: str) -> None:
+    if not auth.can("editor"):  # viewers and anonymous visitors: no adding control at all
+        return
     st.subheader(t("parks.add", lang))
     # the drawing map (province outline, every park, Leaflet.draw) is built and sent to the browser
     # only while its tab is open: most visits never draw, and each map is a full Leaflet page
@@ -236,13 +255,20 @@ def upload_tab(lang: str) -> None:
             def _save_upload(gdf=gdf, nm=nm, fname=up.name[:200], src_crs=res.source_crs):
                 # a callback runs before the next script run starts: a rerun requested meanwhile
                 # (another widget, a map) cannot interrupt the run and drop the click
-                st.session_state["parks_saved_n"] = len(store.add_parks(
-                    gdf, names=nm, source="upload", source_file=fname, source_crs=src_crs))
+                try:
+                    st.session_state["parks_saved_n"] = len(store.add_parks(
+                        gdf, names=nm, source="upload", source_file=fname, source_crs=src_crs,
+                        actor=common.actor()))
+                except GansuError as e:  # the store's role check (server side)
+                    st.session_state["parks_save_error"] = e.message(lang)
+                    return
                 st.session_state["parks_upload_gen"] = st.session_state.get("parks_upload_gen", 0) + 1
 
             st.button(t("parks.upload.save", lang), key="parks_upload_save", type="primary", on_click=_save_upload)
     if st.session_state.get("parks_saved_n"):
         st.success(t("parks.saved", lang, n=st.session_state.pop("parks_saved_n")))
+    if st.session_state.get("parks_save_error"):
+        st.error(st.session_state.pop("parks_save_error"))
 
 
 def draw_tab(geo: gpd.GeoDataFrame, lang: str) -> None:
@@ -273,7 +299,11 @@ def draw_tab(geo: gpd.GeoDataFrame, lang: str) -> None:
             def _save_drawn(poly=poly, name=dname.strip()):
                 # saved in the callback, so a concurrent rerun cannot drop the click
                 gdf = gpd.GeoDataFrame({"drawn": [True]}, geometry=[poly], crs=4326)
-                st.session_state["parks_drawn_n"] = len(store.add_parks(gdf, names=[name], source="drawn"))
+                try:
+                    st.session_state["parks_drawn_n"] = len(store.add_parks(gdf, names=[name], source="drawn",
+                                                                            actor=common.actor()))
+                except GansuError as e:  # the store's role check (server side)
+                    st.session_state["parks_save_error"] = e.message(lang)
 
             st.button(t("parks.draw.save", lang), key="parks_draw_save", type="primary",
                       disabled=not dname.strip(), on_click=_save_drawn)
@@ -283,29 +313,38 @@ def draw_tab(geo: gpd.GeoDataFrame, lang: str) -> None:
 
 # ---------------------------------------------------------------- manage saved parks
 def manage_parks(lang: str) -> None:
+    """Saved parks: rename, delete (to the recycle bin), attributes — only the parks this session
+    may change (its own, or every park for an admin); the store checks again on save."""
     store = common.store()
     mine = store.parks()
+    if not len(mine):
+        return
+    mine = auth.owner_filter(mine, lang, key="parks_owner_filter")
+    who = common.actor()
+    mine = mine[[store.allowed(who, "owner", o) for o in mine["created_by"]]] if len(mine) else mine
     if not len(mine):
         return
     st.subheader(t("parks.manage", lang))
     ed = pd.DataFrame({"park_id": mine["park_id"], "name": mine["name"],
                        "source": [t(f"parks.source.{s}", lang) for s in mine["source"]],
-                       "delete": False})
-    edited = st.data_editor(ed, hide_index=True, disabled=["park_id", "source"], key="parks_editor",
+                       "created_by": mine["created_by"].fillna(""), "delete": False})
+    if store.single_user():  # one user: no owner column (the table as before accounts)
+        ed = ed.drop(columns=["created_by"])
+    edited = st.data_editor(ed, hide_index=True, disabled=["park_id", "source", "created_by"], key="parks_editor",
                             column_config=tables.column_config(ed.columns, lang, {
                                 "name": t("parks.col.name", lang), "delete": t("parks.col.delete", lang),
-                                "source": t("parks.col.source", lang)}))
-    if st.button(t("parks.manage.apply", lang), key="parks_manage_apply"):
-        renamed = 0
-        for (_, old), (_, new) in zip(ed.iterrows(), edited.iterrows()):
-            if not new["delete"] and str(new["name"]).strip() and new["name"] != old["name"]:
-                store.rename_park(new["park_id"], str(new["name"]).strip())
-                renamed += 1
-        gone = list(edited.loc[edited["delete"], "park_id"])
-        if gone:
-            store.delete_parks(gone)
-        st.success(t("parks.manage.done", lang, renamed=renamed, deleted=len(gone)))
-        st.rerun()
+                                "source": t("parks.col.source", lang), "created_by": t("auth.col.owner", lang)}))
+    st.button(t("parks.manage.apply", lang), key="parks_manage_apply", on_click=_apply_manage,
+              args=(ed, edited, lang))
+    if not store.single_user():  # one park at a time, by name, to the recycle bin
+        names = dict(zip(mine["park_id"], mine["name"]))
+        d1, d2 = st.columns([3, 1], vertical_alignment="bottom")
+        victim = d1.selectbox(t("parks.delete.pick", lang), list(names), format_func=lambda p: f"{names[p]} ({p})",
+                              key="parks_delete_pick")
+        d2.button(t("parks.delete.do", lang), key="parks_delete_btn", on_click=_delete_one, args=(victim, lang))
+    done = st.session_state.pop("parks_manage_result", None)
+    if done:
+        (st.success if done[0] == "success" else st.error)(done[1])
     with st.expander(t("parks.attrs", lang)):
         target = st.selectbox(t("parks.attrs.park", lang), list(mine["park_id"]),
                               format_func=lambda p: f"{p} · {dict(zip(mine['park_id'], mine['name']))[p]}",
@@ -317,5 +356,44 @@ def manage_parks(lang: str) -> None:
                                    "key": t("parks.col.attr_key", lang), "value": t("parks.col.attr_value", lang)}))
         if st.button(t("parks.attrs.save", lang), key="parks_attr_save"):
             new = {str(k): v for k, v in zip(at_ed["key"], at_ed["value"]) if str(k).strip()}
-            store.update_park_attrs(target, new)
-            st.success(t("parks.saved", lang, n=1))
+            try:
+                store.update_park_attrs(target, new, actor=common.actor())
+            except GansuError as e:
+                st.error(e.message(lang))
+            else:
+                st.success(t("parks.saved", lang, n=1))
+
+
+def _apply_manage(ed: pd.DataFrame, edited: pd.DataFrame, lang: str) -> None:
+    """Renames and deletions (to the recycle bin), in the button's callback."""
+    store, who = common.store(), common.actor()
+    renamed = 0
+    try:
+        for (_, old), (_, new) in zip(ed.iterrows(), edited.iterrows()):
+            if not new["delete"] and str(new["name"]).strip() and new["name"] != old["name"]:
+                store.rename_park(new["park_id"], str(new["name"]).strip(), actor=who)
+                renamed += 1
+        gone = list(edited.loc[edited["delete"], "park_id"])
+        if gone:
+            store.delete_parks(gone, actor=who)
+    except GansuError as e:
+        st.session_state["parks_manage_result"] = ("error", e.message(lang))
+        return
+    msg = t("parks.manage.done", lang, renamed=renamed, deleted=len(gone))
+    st.session_state["parks_manage_result"] = ("success", msg + (" " + t("bin.moved", lang) if gone else ""))
+
+
+def _delete_one(park_id: str, lang: str) -> None:
+    try:
+        common.store().delete_parks([park_id], actor=common.actor())
+    except GansuError as e:
+        st.session_state["parks_manage_result"] = ("error", e.message(lang))
+        return
+    st.session_state["parks_manage_result"] = ("success", t("bin.moved", lang))
+
+
+def park_bin(lang: str) -> None:
+    """Deleted parks, restorable here by their owner or an admin (the whole bin is on the Data page)."""
+    if auth.can("editor") and len(common.store().bin_entries().query("item_type == 'park'")):
+        with st.expander(t("bin.title", lang)):
+            auth.bin_section(lang, item_type="park", key="parks_bin")

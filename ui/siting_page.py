@@ -11,12 +11,12 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.errors import InputError
+from core.errors import GansuError, InputError
 from core.i18n import t
 from core.text import Text
 from indicators import siting
 from indicators import table as ind
-from ui import common, report, tables
+from ui import auth, common, report, runlog, tables
 
 
 @dataclass
@@ -54,10 +54,21 @@ def init_state(names: dict, crits: list[str]) -> None:
 
 
 def scenario_sidebar(names: dict, crits: list[str], lang: str) -> None:
-    scen = common.store().scenarios()
+    store = common.store()
+    scen = store.scenarios()
     with st.sidebar:
         st.markdown(f"**{t('siting.scenarios', lang)}**")
+        if scen:
+            owners = pd.DataFrame({"name": list(scen), "created_by": [v.get("created_by") for v in scen.values()],
+                                   "office": [v.get("office") for v in scen.values()]})
+            shown = set(auth.owner_filter(owners, lang, key="siting_owner_filter")["name"])
+            scen = {k: v for k, v in scen.items() if k in shown}
         pick = st.selectbox(t("siting.load", lang), ["—"] + list(scen), key="siting_load_pick")
+        if pick != "—" and store.allowed(common.actor(), "owner", scen[pick].get("created_by")):
+            st.button(t("siting.delete", lang), key="siting_delete_btn", on_click=_delete_scenario, args=(pick, lang))
+        msg = st.session_state.pop("siting_delete_result", None)
+        if msg:
+            (st.success if msg[0] == "success" else st.error)(msg[1])
         if pick != "—" and st.button(t("siting.load.do", lang), key="siting_load_btn"):
             sc = scen[pick]
             st.session_state["siting_parks"] = [p for p in sc["selection"] if p in names]
@@ -67,6 +78,17 @@ def scenario_sidebar(names: dict, crits: list[str], lang: str) -> None:
             st.session_state["siting_green"] = float(sc["settings"].get("green_threshold_pct", 15.0))
             st.session_state["siting_name"] = pick
             st.rerun()
+
+
+def _delete_scenario(name: str, lang: str) -> None:
+    """To the recycle bin (owner or admin restores it on the Data page)."""
+    try:
+        common.store().delete_scenario(name, actor=common.actor())
+    except GansuError as e:
+        st.session_state["siting_delete_result"] = ("error", e.message(lang))
+        return
+    st.session_state["siting_load_pick"] = "—"
+    st.session_state["siting_delete_result"] = ("success", t("bin.moved", lang))
 
 
 def park_choice(names: dict, lang: str) -> list[str]:
@@ -163,17 +185,81 @@ def save_and_export(sub: pd.DataFrame, ranked: pd.DataFrame, sens: pd.DataFrame,
     c1, c2 = st.columns([2, 1])
     name = c1.text_input(t("siting.name", lang), key="siting_name", max_chars=120)
     settings = {"exclude_redline": ch.exclude, "green_threshold_pct": ch.green}
-    if c2.button(t("siting.save.do", lang), key="siting_save", disabled=not name.strip()):
-        common.store().save_scenario(name.strip(), ch.selected, ch.weights, settings)
-        st.success(t("siting.saved", lang, name=name.strip()))
+    if auth.can("editor") and c2.button(t("siting.save.do", lang), key="siting_save", disabled=not name.strip()):
+        try:
+            common.store().save_scenario(name.strip(), ch.selected, ch.weights, settings, actor=common.actor())
+        except GansuError as e:  # someone else's scenario of that name, or the role check
+            st.error(e.message(lang))
+        else:
+            runlog.log_scenario(name.strip(), _provenance(ranked, ch))  # issue 13: the run log
+            st.success(t("siting.saved", lang, name=name.strip()))
     d1, d2 = st.columns(2)
     scenario_name = name.strip() or t("siting.unsaved", lang)
     sources = report.sources_records(lang)  # read now: the files are built when clicked
     # built only when clicked (deferred data), so ranking stays instant while weights move
-    d1.download_button(t("siting.dl.excel", lang), lambda: report.scenario_excel(sub, ranked, sens, lang, sources),
+    prov = _provenance(ranked, ch)  # issue 13: provenance in each file, each export in the run log
+    d1.download_button(t("siting.dl.excel", lang),
+                       runlog.logged("siting_excel", scenario_name,
+                                     lambda: report.scenario_excel(sub, ranked, sens, lang, sources, prov,
+                                                                   st.session_state.get("_siting_mc")), prov),
                        "siting_scenario.xlsx", key="siting_dl_xlsx", on_click="ignore")
-    d2.download_button(t("siting.dl.pdf", lang), lambda: report.scenario_pdf(scenario_name, sub, ranked, lang, sources),
+    d2.download_button(t("siting.dl.pdf", lang),
+                       runlog.logged("siting_pdf", scenario_name,
+                                     lambda: report.scenario_pdf(scenario_name, sub, ranked, lang, sources, prov), prov),
                        "siting_scenario.pdf", "application/pdf", key="siting_dl_pdf", on_click="ignore")
     common.share_state({"parks": ",".join(ch.selected),
                         "w": ",".join(f"{c}:{ch.weights[c]:g}" for c in crits)})
     st.caption(t("siting.share", lang))
+
+
+# --- issue 13: rank stability (Monte Carlo of weights and carbon densities) ---------------------
+def _provenance(ranked: pd.DataFrame, ch: Choice) -> dict:
+    return runlog.record(weights=ranked.attrs.get("weights", {}),
+                         thresholds={"green_threshold_pct": ch.green, "exclude_redline": ch.exclude,
+                                     "mc_draws": siting.MC_DRAWS, "mc_seed": siting.MC_SEED,
+                                     "mc_weight_spread": siting.MC_WEIGHT_SPREAD, "stable_share": siting.STABLE_SHARE},
+                         extra={"parks": list(ch.selected)})
+
+
+def _ranges():
+    """(class density ranges, sink-rate ranges) of the pools and sink tables of the data in use."""
+    from indicators import carbon, runs
+    from layers.legends import get_legend
+    from ui import data_in_use
+
+    inputs = data_in_use.inputs()
+    legend = get_legend(runs._legend_arg(inputs.legend))
+    pools = carbon.load_pools(inputs.options.get("carbon_pools"), legend)
+    return siting.class_ranges(pools, legend), siting.rate_ranges(carbon.load_sink_rates(inputs.options.get("sink_rates")))
+
+
+def rank_stability(sub: pd.DataFrame, ch: Choice, crits: list[str], lang: str) -> pd.DataFrame | None:
+    """How often the ranking changes when weights (±10%) and carbon densities (their ranges) vary:
+    a seeded Monte Carlo (``siting.rank_stability``), parks whose rank is not stable flagged."""
+    st.subheader(t("siting.mc.title", lang))
+    try:
+        dens, rates = _ranges()
+        mc = siting.rank_stability(sub, ch.weights, crits, densities=dens, rates=rates,
+                                   exclude_redline=ch.exclude, green_threshold_pct=ch.green)
+    except GansuError as e:
+        st.warning(e.message(lang))
+        return None
+    a = mc.attrs
+    st.caption(t("siting.mc.caption", lang, n=a["n"], seed=a["seed"], spread=f"{a['weight_spread']:.0%}",
+                 changed=f"{a['changed_pct']:.1f}", stable=f"{siting.STABLE_SHARE:.0%}"))
+    def cells(s: pd.Series, fmt: str) -> list[str]:
+        return ["—" if pd.isna(v) else fmt.format(v) for v in s]
+
+    shown = pd.DataFrame({
+        "park": mc["park_id"] + " · " + mc["name"], "rank": cells(mc["rank"], "{:.0f}"),
+        "rank_min": cells(mc["rank_min"], "{:.0f}"), "rank_max": cells(mc["rank_max"], "{:.0f}"),
+        "same_rank_pct": cells(mc["same_rank_pct"], "{:.1f}"),
+        "stable": [("—" if pd.isna(v) else t("siting.mc.yes" if v else "siting.mc.no", lang)) for v in mc["stable"]]})
+    st.dataframe(tables.labelled(shown, lang, {"park": t("siting.col.park", lang)}), hide_index=True,
+                 width="stretch", key="siting_mc_table")
+    unstable = mc[mc["stable"].fillna(True) == False]  # noqa: E712 - nullable boolean
+    if len(unstable):
+        st.warning(t("siting.mc.unstable", lang, parks="、".join(unstable["park_id"] + " · " + unstable["name"])))
+    st.session_state["_siting_mc"] = mc  # the Excel export's "rank_stability" sheet
+    return mc
+# --- end issue 13 -------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from core.text import Text
 from layers import catalog, readers
 from layers import workspace as ws
 from layers.legends import BUILTIN
-from ui import common, jobs, tables
+from ui import auth, common, jobs, tables
 from ui.data_in_use import STATUS_BADGE
 
 ROLE_CHOICES = ("landcover", "transport", "osm", "redline", "zones", "parks")
@@ -119,7 +119,8 @@ def in_use_selectors(lang: str) -> None:
     c3, c4 = st.columns(2)
     c3.selectbox(t("ws.inuse.redline", lang), options["redline"], format_func=fmt("redline"), key="ws_use_redline")
     c4.selectbox(t("ws.inuse.zones", lang), options["zones"], format_func=fmt("zones"), key="ws_use_zones")
-    st.button(t("ws.inuse.apply", lang), key="ws_use_apply", type="primary", on_click=_apply_in_use, args=(lang,))
+    if auth.can("admin"):  # the data in use is everyone's: admins change it (the store checks)
+        st.button(t("ws.inuse.apply", lang), key="ws_use_apply", type="primary", on_click=_apply_in_use, args=(lang,))
     _show_result("ws_use_result")
 
 
@@ -141,10 +142,10 @@ def _apply_in_use(lang: str) -> None:
                 continue
             v = want[role]
             if role in ws.REPLACES and isinstance(v, str) and v.startswith("upload:"):
-                s.activate_user_layer(ws.REPLACES[role], v.split(":", 1)[1])
+                s.activate_user_layer(ws.REPLACES[role], v.split(":", 1)[1], actor=common.actor())
             else:
                 ids = v if isinstance(v, list) else ([] if v in ("builtin", "none", "default") else [v])
-                ws.use(s, role, ids)
+                ws.use(s, role, ids, actor=common.actor())
             changed.append(t(f"ws.inuse.{role}", lang))
     except GansuError as e:
         st.session_state["ws_use_result"] = ("error", e.message(lang))
@@ -180,7 +181,8 @@ def _common_fields(lang: str, prefix: str, year: bool = True) -> dict:
         y = st.number_input(t("ws.add.year", lang), min_value=1900, max_value=2100, value=None, step=1,
                             key=f"{prefix}_year")
         out["year"] = int(y) if y is not None else None
-    out["use"] = st.checkbox(t("ws.add.use", lang), value=True, key=f"{prefix}_use")
+    # putting a dataset in use changes everyone's data: an admin's choice (editors register only)
+    out["use"] = st.checkbox(t("ws.add.use", lang), value=True, key=f"{prefix}_use") if auth.can("admin") else False
     return out
 
 
@@ -220,6 +222,8 @@ def _upload_layers(filename: str, data: bytes) -> list[str]:
 
 # --- add a dataset by upload --------------------------------------------------------------------
 def add_dataset(lang: str) -> None:
+    if not auth.can("editor"):
+        return
     st.subheader(t("ws.add.title", lang))
     st.caption(t("ws.add.help", lang, mb=limits.MAX_UPLOAD_BYTES >> 20))
     job_status(lang)  # first: a finished registration empties the uploader below
@@ -295,7 +299,7 @@ def _register_upload(role: str, filename: str, data: bytes, fields: dict, lang: 
 def _register_vector_now(role: str, source, filename: str, fields: dict, name: str) -> ws.Dataset:
     s = common.store()
     common_kw = dict(name=name, source_text=fields.get("source", ""), licence=fields.get("licence", ""),
-                     year=fields.get("year"), use=fields.get("use", False))
+                     year=fields.get("year"), use=fields.get("use", False), actor=common.actor())
     if role == "osm":
         path = source if isinstance(source, Path) else _osm_file(filename, source)
         return ws.register_osm(s, path, **common_kw)
@@ -321,6 +325,7 @@ def _osm_file(filename: str, data: bytes) -> Path:
 # --- land-cover registration in the background --------------------------------------------------
 def _start(req: dict) -> None:
     key = ("ws_register", uuid.uuid4().hex)
+    req = {**req, "actor": common.actor()}  # who registers: captured here, the job runs in a thread
     jobs.submit(key, _landcover_job, common.store(), req, name="gansu-ws-register")
     st.session_state["ws_job"] = {"key": key, "req": req}
 
@@ -328,7 +333,8 @@ def _start(req: dict) -> None:
 def _landcover_job(job: jobs.Job, s, req: dict) -> ws.Dataset:
     job.phase = "computing"
     kw = dict(legend=req["legend"], year=req["year"], nodata=req["nodata"], name=req["name"],
-              source=req["source_text"], licence=req["licence"], use=req["use"], progress=job.progress)
+              source=req["source_text"], licence=req["licence"], use=req["use"], progress=job.progress,
+              actor=req.get("actor"))
     if req["source"] == "upload":
         return ws.register_landcover_upload(s, req["data"], req["filename"], **kw)
     return ws.register_landcover(s, req["paths"], **kw)
@@ -397,6 +403,8 @@ def _retry(what: str) -> None:
 
 # --- the import folder ----------------------------------------------------------------------------
 def import_folder(lang: str) -> None:
+    if not auth.can("admin"):  # the server's import folder: admins
+        return
     st.subheader(t("ws.import.title", lang))
     root = paths.import_dir()
     st.caption(t("ws.import.help", lang, folder=root))
@@ -516,14 +524,15 @@ def datasets_section(lang: str) -> None:
     if using:
         st.warning(t("ws.remove.in_use", lang, roles=", ".join(t(f"ws.inuse.{r}", lang) for r in using)))
         st.checkbox(t("ws.remove.confirm", lang), key="ws_rm_confirm")
-    st.button(t("ws.remove.button", lang), key="ws_rm_button", on_click=_remove, args=(pick_, lang))
+    if s.allowed(common.actor(), "owner", (s.dataset_record(pick_) or {}).get("created_by")):
+        st.button(t("ws.remove.button", lang), key="ws_rm_button", on_click=_remove, args=(pick_, lang))
     _show_result("ws_rm_result")
 
 
 def _remove(dataset_id: str, lang: str) -> None:
     s = common.store()
     try:
-        d = ws.remove(s, dataset_id, confirm=bool(st.session_state.get("ws_rm_confirm")))
+        d = ws.remove(s, dataset_id, confirm=bool(st.session_state.get("ws_rm_confirm")), actor=common.actor())
     except GansuError as e:
         st.session_state["ws_rm_result"] = ("error", e.message(lang))
         return

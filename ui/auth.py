@@ -1,0 +1,341 @@
+"""Sign-in, sessions and what a signed-in user may see: the login form, session expiry, single
+sign-on, the mine / my office / all filter, the recycle bin and the audit log on the Data page.
+
+Modes (decided by the store, ``Store.single_user()``):
+- **no account** in the store: single-user (a laptop), as before accounts: no login, every control
+  shown, the Data page warns that anyone who can reach the server can change data;
+- **accounts**: every change needs a signed-in user with the right role (the store refuses on the
+  server side anyway); without ``GANSU_ANONYMOUS_VIEW=1`` an anonymous visitor sees only the login
+  form. A session ends after ``GANSU_SESSION_MINUTES`` (30) without interaction.
+
+Single sign-on: when ``.streamlit/secrets.toml`` has an ``[auth]`` section (Streamlit's OIDC
+``st.login``), a "sign in with single sign-on" button is shown; the role comes from the claim
+``GANSU_OIDC_ROLE_CLAIM`` (default ``gansu_role``: viewer | editor | admin, anything else viewer)
+and the office from ``GANSU_OIDC_OFFICE_CLAIM`` (default ``gansu_office``).
+"""
+from __future__ import annotations
+
+import os
+import time
+
+import pandas as pd
+import streamlit as st
+
+from core.errors import GansuError
+from core.i18n import t
+from layers import accounts, audit
+from layers.accounts import Principal
+from ui import common
+
+SESSION_KEY = "auth_session"
+
+
+def session_minutes() -> float:
+    try:
+        return max(1.0, float(os.environ.get("GANSU_SESSION_MINUTES", "30")))
+    except ValueError:
+        return 30.0
+
+
+def anonymous_view() -> bool:
+    return os.environ.get("GANSU_ANONYMOUS_VIEW", "0").strip().lower() in ("1", "true", "yes", "on")
+
+
+def expired(last_seen: float | None, now: float, minutes: float) -> bool:
+    """A session is over once ``minutes`` passed since its last interaction."""
+    return last_seen is None or now - last_seen > minutes * 60
+
+
+def start_session(state, p: Principal, now: float | None = None) -> None:
+    state[SESSION_KEY] = {"name": str(p), "role": p.role, "office": p.office, "source": p.source,
+                          "seen": time.time() if now is None else now}
+
+
+def session_principal(state, now: float | None = None, minutes: float | None = None) -> Principal | None:
+    """The signed-in principal of a session state, or None (never signed in, or expired: then the
+    session is cleared and ``auth_expired`` set so the login form says why)."""
+    sess = state.get(SESSION_KEY)
+    if not sess:
+        return None
+    now = time.time() if now is None else now
+    if expired(sess.get("seen"), now, session_minutes() if minutes is None else minutes):
+        state.pop(SESSION_KEY, None)
+        state["auth_expired"] = True
+        return None
+    return Principal(sess["name"], sess["role"], sess.get("office"), sess.get("source", "password"))
+
+
+def touch(state, now: float | None = None) -> None:
+    if state.get(SESSION_KEY):
+        state[SESSION_KEY]["seen"] = time.time() if now is None else now
+
+
+def current() -> Principal | None:
+    """The signed-in user of this browser session (None: nobody, or single-user mode)."""
+    return session_principal(st.session_state)
+
+
+def single_user() -> bool:
+    return common.store().single_user()
+
+
+def can(need: str, owner: str | None = None) -> bool:
+    """Whether this session may do ``need`` (``layers.store.ACCESS_LEVELS``) — for showing controls."""
+    return common.store().allowed(common.actor(), need, owner)
+
+
+# --- single sign-on ------------------------------------------------------------------------------
+def oidc_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except Exception:  # noqa: BLE001 - no secrets.toml
+        return False
+
+
+def _oidc_principal() -> Principal | None:
+    try:
+        user = st.user
+        if not user.is_logged_in:
+            return None
+        claims = user.to_dict()
+    except Exception:  # noqa: BLE001 - no OIDC configured
+        return None
+    name = claims.get("email") or claims.get("preferred_username") or claims.get("sub")
+    role = str(claims.get(os.environ.get("GANSU_OIDC_ROLE_CLAIM", "gansu_role"), "viewer"))
+    office = claims.get(os.environ.get("GANSU_OIDC_OFFICE_CLAIM", "gansu_office"))
+    return Principal(str(name), role if role in accounts.ROLES else "viewer", office, "oidc") if name else None
+
+
+# --- the gate: app.py calls it on every run ---------------------------------------------------------
+def gate(lang: str) -> Principal | None:
+    """Single-user mode: nothing. Accounts: the sidebar shows who is signed in (and a sign-out
+    button); an anonymous visitor gets the login form and, unless anonymous viewing is on, nothing else."""
+    from core import paths
+    from layers.store import StoreError
+
+    try:  # a store that cannot be opened changes nothing: the pages say why themselves
+        s = common._store(str(paths.store_path()))
+    except (StoreError, OSError):
+        return None
+    if s.single_user():
+        return None
+    p = current()
+    if p is None and oidc_configured():
+        p = _oidc_principal()
+        if p is not None:
+            start_session(st.session_state, p)
+    if p is not None and s.principal(p) is None:  # disabled (or removed) since sign-in
+        st.session_state.pop(SESSION_KEY, None)
+        p = None
+    if p is not None:
+        touch(st.session_state)
+        sb = st.sidebar
+        office = f" · {p.office}" if p.office else ""
+        sb.caption(t("auth.signed_in", lang, name=str(p), role=t(f"auth.role.{p.role}", lang)) + office)
+        sb.button(t("auth.logout", lang), key="auth_logout", on_click=_logout)
+        return p
+    if anonymous_view():
+        with st.sidebar.expander(t("auth.login.title", lang), expanded=False):
+            login_form(lang, key="sb")
+        return None
+    st.title(t("auth.login.title", lang))
+    st.caption(t("auth.login.intro", lang))
+    login_form(lang, key="main")
+    st.stop()
+
+
+def login_form(lang: str, key: str = "main") -> None:
+    if st.session_state.pop("auth_expired", False):
+        st.info(t("auth.expired", lang, minutes=f"{session_minutes():g}"))
+    with st.form(f"auth_form_{key}", clear_on_submit=False):
+        st.text_input(t("auth.name", lang), key=f"auth_name_{key}", max_chars=64)
+        st.text_input(t("auth.password", lang), type="password", key=f"auth_password_{key}", max_chars=256)
+        st.form_submit_button(t("auth.login", lang), type="primary", on_click=_login, args=(key, lang))
+    err = st.session_state.pop("auth_error", None)
+    if err:
+        st.error(err)
+    if oidc_configured():
+        st.button(t("auth.sso", lang), key=f"auth_sso_{key}", on_click=st.login)
+
+
+def _login(key: str, lang: str) -> None:
+    name = st.session_state.get(f"auth_name_{key}", "")
+    password = st.session_state.get(f"auth_password_{key}", "")
+    st.session_state[f"auth_password_{key}"] = ""  # never kept in the session
+    try:
+        p = accounts.authenticate(common.store(), name, password)
+    except GansuError as e:
+        st.session_state["auth_error"] = e.message(lang)
+        return
+    start_session(st.session_state, p)
+
+
+def _logout() -> None:
+    sess = st.session_state.pop(SESSION_KEY, None)
+    if sess:
+        audit.log(common.store(), sess["name"], "logout", "account", sess["name"])
+        if sess.get("source") == "oidc":
+            st.logout()
+
+
+# --- mine / my office / all ------------------------------------------------------------------------
+def owner_filter(df: pd.DataFrame, lang: str, key: str) -> pd.DataFrame:
+    """Rows of ``df`` (with created_by, office) filtered by the choice mine / my office / all
+    (shown once accounts exist; single-user mode has one user)."""
+    p = current()
+    if p is None or df is None or not len(df) or "created_by" not in df.columns:
+        return df
+    choice = st.radio(t("auth.filter", lang), ["all", "mine", "office"], horizontal=True, key=key,
+                      format_func=lambda c: t(f"auth.filter.{c}", lang))
+    if choice == "mine":
+        return df[df["created_by"] == str(p)]
+    if choice == "office":
+        return df[(df["office"] == p.office) & df["office"].notna()] if p.office else df.iloc[0:0]
+    return df
+
+
+# --- Data page: mode, recycle bin, audit log -------------------------------------------------------
+def mode_notice(lang: str) -> None:
+    if single_user():
+        st.warning(t("auth.mode.single", lang))
+    else:
+        st.caption(t("auth.mode.accounts", lang, minutes=f"{session_minutes():g}"))
+
+
+def bin_section(lang: str, item_type: str | None = None, key: str = "bin") -> None:
+    """The recycle bin: entries this user may restore (owner or admin); an admin empties it."""
+    s = common.store()
+    df = s.bin_entries()
+    if item_type:
+        df = df[df["item_type"] == item_type]
+    mine = [r for r in df.itertuples() if s.allowed(common.actor(), "owner", r.owner)]
+    st.subheader(t("bin.title", lang))
+    st.caption(t("bin.help", lang))
+    msg = st.session_state.pop(f"{key}_result", None)
+    if msg:
+        (st.success if msg[0] == "success" else st.error)(msg[1])
+    if not len(df):
+        st.info(t("bin.empty", lang))
+        return
+    show = pd.DataFrame({t("bin.col.type", lang): [t(f"bin.type.{x}", lang) for x in df["item_type"]],
+                         t("bin.col.id", lang): df["item_id"], t("bin.col.name", lang): df["name"],
+                         t("bin.col.owner", lang): df["owner"], t("bin.col.deleted_by", lang): df["deleted_by"],
+                         t("bin.col.deleted_at", lang): df["deleted_at"].astype(str).str[:19]})
+    st.dataframe(show, hide_index=True, width="stretch")
+    if mine:
+        labels = {r.bin_id: f"{t(f'bin.type.{r.item_type}', lang)} · {r.item_id} · {r.name}" for r in mine}
+        pick = st.selectbox(t("bin.pick", lang), list(labels), format_func=labels.get, key=f"{key}_pick")
+        st.button(t("bin.restore", lang), key=f"{key}_restore", on_click=_restore, args=(pick, lang, key))
+    if can("admin"):
+        st.checkbox(t("bin.empty.confirm", lang), key=f"{key}_empty_confirm")
+        st.button(t("bin.empty.button", lang), key=f"{key}_empty", on_click=_empty, args=(lang, key),
+                  disabled=not st.session_state.get(f"{key}_empty_confirm"))
+
+
+def _restore(bin_id: str, lang: str, key: str) -> None:
+    from layers import workspace as ws
+
+    try:
+        e = ws.restore(common.store(), bin_id, actor=common.actor())
+    except GansuError as err:
+        st.session_state[f"{key}_result"] = ("error", err.message(lang))
+        return
+    st.cache_data.clear()
+    st.session_state[f"{key}_result"] = ("success", t("bin.restored", lang, name=e["name"]))
+
+
+def _empty(lang: str, key: str) -> None:
+    from layers import workspace as ws
+
+    if not st.session_state.get(f"{key}_empty_confirm"):
+        return
+    try:
+        gone = ws.empty_bin(common.store(), actor=common.actor())
+    except GansuError as err:
+        st.session_state[f"{key}_result"] = ("error", err.message(lang))
+        return
+    st.session_state[f"{key}_empty_confirm"] = False
+    st.session_state[f"{key}_result"] = ("success", t("bin.emptied", lang, n=len(gone)))
+
+
+def audit_section(lang: str) -> None:
+    """The audit log (admins; everyone in single-user mode), newest first, with a CSV export."""
+    if not can("admin"):
+        return
+    s = common.store()
+    st.subheader(t("audit.title", lang))
+    df = audit.rows(s, limit=int(st.session_state.get("audit_limit", 500)))
+    cols = {"at_time": t("audit.col.time", lang), "actor": t("audit.col.actor", lang),
+            "action": t("audit.col.action", lang), "item_type": t("audit.col.item_type", lang),
+            "item_id": t("audit.col.item_id", lang), "before_sha": t("audit.col.before", lang),
+            "after_sha": t("audit.col.after", lang)}
+    view = df[list(cols)].copy()
+    view["at_time"] = view["at_time"].astype(str).str[:19]
+    for c in ("before_sha", "after_sha"):
+        view[c] = view[c].fillna("").str[:12]
+    st.dataframe(view.rename(columns=cols), hide_index=True, width="stretch", key="audit_table")
+    st.download_button(t("audit.export", lang), df.to_csv(index=False).encode("utf-8-sig"), "audit_log.csv",
+                       "text/csv", key="audit_export", on_click=_log_audit_export)
+
+
+def _log_audit_export() -> None:
+    audit.log(common.store(), common.actor(), "export", "audit_log", None, details={"format": "csv"})
+
+
+# --- accounts (admins) ------------------------------------------------------------------------------
+def accounts_section(lang: str) -> None:
+    """Admins: the accounts (never a hash), add one, unlock, disable/enable. Single-user mode: the
+    first admin is created on the server's shell (README), not here."""
+    if single_user() or not can("admin"):
+        return
+    s = common.store()
+    st.subheader(t("acc.title", lang))
+    df = accounts.list_accounts(s)
+    cols = {"name": t("auth.name", lang), "role": t("acc.col.role", lang), "office": t("auth.col.office", lang),
+            "disabled": t("acc.col.disabled", lang), "locked_until": t("acc.col.locked_until", lang),
+            "last_login": t("acc.col.last_login", lang)}
+    view = df[list(cols)].copy()
+    view["role"] = [t(f"auth.role.{r}", lang) for r in view["role"]]
+    st.dataframe(view.rename(columns=cols), hide_index=True, width="stretch", key="acc_table")
+    msg = st.session_state.pop("acc_result", None)
+    if msg:
+        (st.success if msg[0] == "success" else st.error)(msg[1])
+    c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
+    who = c1.selectbox(t("acc.pick", lang), list(df["name"]), key="acc_pick")
+    c2.button(t("acc.unlock", lang), key="acc_unlock", on_click=_acc_do, args=("unlock", who, lang))
+    c3.button(t("acc.toggle", lang), key="acc_toggle", on_click=_acc_do, args=("toggle", who, lang))
+    with st.form("acc_add_form", clear_on_submit=True):
+        st.markdown(f"**{t('acc.add', lang)}**")
+        a1, a2, a3 = st.columns(3)
+        a1.text_input(t("auth.name", lang), key="acc_new_name", max_chars=64)
+        a2.selectbox(t("acc.col.role", lang), list(accounts.ROLES), key="acc_new_role",
+                     format_func=lambda r: t(f"auth.role.{r}", lang))
+        a3.text_input(t("auth.col.office", lang), key="acc_new_office", max_chars=64)
+        st.text_input(t("auth.password", lang), type="password", key="acc_new_password", max_chars=256)
+        st.form_submit_button(t("acc.add", lang), on_click=_acc_add, args=(lang,))
+
+
+def _acc_do(what: str, name: str, lang: str) -> None:
+    s = common.store()
+    try:
+        if what == "unlock":
+            accounts.unlock(s, name, actor=common.actor())
+        else:
+            acc = accounts.get(s, name) or {}
+            accounts.set_disabled(s, name, not bool(acc.get("disabled")), actor=common.actor())
+    except GansuError as e:
+        st.session_state["acc_result"] = ("error", e.message(lang))
+        return
+    st.session_state["acc_result"] = ("success", t("acc.done", lang, name=name))
+
+
+def _acc_add(lang: str) -> None:
+    name, pw = st.session_state.get("acc_new_name", ""), st.session_state.get("acc_new_password", "")
+    st.session_state["acc_new_password"] = ""
+    try:
+        accounts.add(common.store(), name, pw, st.session_state.get("acc_new_role", "viewer"),
+                     office=st.session_state.get("acc_new_office") or None, actor=common.actor())
+    except GansuError as e:
+        st.session_state["acc_result"] = ("error", e.message(lang))
+        return
+    st.session_state["acc_result"] = ("success", t("acc.done", lang, name=name))
