@@ -216,7 +216,7 @@ def run_parks(a) -> int:
         carbon_pools=a.carbon_pools, sink_rates=a.sink_rates, green_threshold_pct=a.green_threshold,
         green_classes=classes, transport=transport, redline=redline, zones=zones,
         zone_field=a.zone_field or "zone", id_field=a.id_field, name_field=a.name_field,
-        pixel_area=getattr(a, "pixel_area", "ground"),
+        pixel_area=getattr(a, "pixel_area", "ground"), zonal=_zonal(a),
     )
     geoms = prepare_parks(parks, a.id_field, a.name_field)[0].geometry
     from reports.table import write_table  # CSV/Parquet keep ids; Excel labelled like the UI's
@@ -309,7 +309,7 @@ def _run_workspace(a, read) -> int:
             parks = runs.all_parks(store, catalog.read_default("parks_demo"))
             parks_label = "illustrative parks of the build + parks saved in the store"
         _print_inputs(inputs, parks_label, len(parks))
-        result = runs.compute_cached(store, parks, inputs, progress=_progress_bar())
+        result = runs.compute_cached(store, parks, inputs, progress=_progress_bar(), zonal=_zonal(a))
     finally:
         store.close()
     from reports.table import write_table  # CSV/Parquet keep ids; Excel labelled like the UI's
@@ -353,14 +353,18 @@ def _progress_bar():
     return show
 
 
+def _zonal(a):
+    """The tiled engine's zonal function when a scheduler is asked for (issue 11), else None."""
+    from indicators import distributed
+
+    return distributed.parks_zonal(a)
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "parks":
-            from indicators import distributed  # issue 11: the tiled engine when a scheduler is asked for
-
-            with distributed.parks_engine(args):
-                return run_parks(args)
+            return run_parks(args)
         if args.command == "zonestats":
             from indicators import distributed
 

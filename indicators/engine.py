@@ -163,9 +163,12 @@ def compute_parks(
     id_field: str | None = None,
     name_field: str | None = None,
     pixel_area: str = "ground",
+    zonal=None,
 ) -> pd.DataFrame:
     """Indicators for every park (see module docstring). Raises InputError on unusable input.
-    ``pixel_area``: ``ground`` (true cell area) or ``nominal`` (|det| of the transform, InVEST)."""
+    ``pixel_area``: ``ground`` (true cell area) or ``nominal`` (|det| of the transform, InVEST).
+    ``zonal``: the zonal-statistics function (default ``landcover.zonal_codes``; the CLI passes the
+    tiled engine's when a scheduler is asked for — whole parks give bit-identical numbers)."""
     legend = get_legend(legend)
     gclasses = green.green_classes(green_classes)
     pools = carbon.load_pools(carbon_pools, legend)
@@ -176,11 +179,11 @@ def compute_parks(
     out = pd.DataFrame({"park_id": p["park_id"], "name": p["name"], "area_km2": shapely.area(ea) / 1e6})
     reasons = [NO_NOTE] * len(p)
 
-    base = _landcover_part(p.geometry, landcover, legend, pools, reasons, notes, pixel_area)
+    base = _landcover_part(p.geometry, landcover, legend, pools, reasons, notes, pixel_area, zonal)
     out = out.join(base["table"])
     class_m2 = base["class_m2"]
     if landcover_alt is not None:
-        alt = _landcover_part(p.geometry, landcover_alt, legend, pools, None, None, pixel_area)
+        alt = _landcover_part(p.geometry, landcover_alt, legend, pools, None, None, pixel_area, zonal)
         out["carbon_stock_alt_tc"] = alt["table"]["carbon_stock_tc"]
         out["carbon_change_tc"] = out["carbon_stock_alt_tc"] - out["carbon_stock_tc"]
         out["carbon_change_tco2e"] = out["carbon_change_tc"] * carbon.CO2_PER_C
@@ -208,9 +211,9 @@ def compute_parks(
     return out.reindex(columns=cols)
 
 
-def _landcover_part(geoms, raster, legend, pools, reasons, notes, pixel_area="ground") -> dict[str, Any]:
+def _landcover_part(geoms, raster, legend, pools, reasons, notes, pixel_area="ground", zonal=None) -> dict[str, Any]:
     """Class areas, coverage, reliability and carbon stock of one raster."""
-    z = zonal_codes(geoms, raster, legend, pixel_area=pixel_area)
+    z = (zonal or zonal_codes)(geoms, raster, legend, pixel_area=pixel_area)
     name = Path(raster).name
     check_legend(z.code_m2, legend, raster)
     carbon.check_codes(z.code_m2, pools, name)

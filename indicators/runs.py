@@ -232,14 +232,15 @@ def missing(store, parks: gpd.GeoDataFrame, inputs: RunInputs) -> list[int]:
 
 
 def compute_cached(store, parks: gpd.GeoDataFrame, inputs: RunInputs,
-                   progress: Callable[[int, int], None] | None = None, batch: int = BATCH) -> pd.DataFrame:
+                   progress: Callable[[int, int], None] | None = None, batch: int = BATCH,
+                   zonal=None) -> pd.DataFrame:
     """One row per park (in the order given): cached rows, the rest computed in batches."""
     keys = park_keys(parks, inputs.fingerprint)
     have = store.park_results(keys)
     todo = [i for i, k in enumerate(keys) if k not in have]
     for n, s in enumerate(range(0, len(todo), batch)):
         idx = todo[s:s + batch]
-        part = compute_parks(parks.iloc[idx], id_field="park_id", name_field="name", **inputs.kwargs())
+        part = compute_parks(parks.iloc[idx], id_field="park_id", name_field="name", zonal=zonal, **inputs.kwargs())
         rows = {keys[i]: _row(r) for i, r in zip(idx, part.to_dict("records"))}
         store.put_park_results(rows)
         have.update(rows)

@@ -1,15 +1,20 @@
 """Land-cover PROXY indicators per province, zone, prefecture and county.
 
-Computed with the indicator engine (``indicators.landcover.zonal_codes``: exact coverage
-fractions, real pixel areas; ``indicators.carbon`` default pools and sink rates). These are
-land-cover proxies: a "forest share" is not the official 森林覆盖率 and a grassland share is not
-草原综合植被盖度 (DOMAIN.md §2); the UI shows them next to, never merged with, official values.
+Computed with the indicator engine (exact coverage fractions, real pixel areas;
+``indicators.carbon`` default pools and sink rates). These are land-cover proxies: a "forest share"
+is not the official 森林覆盖率 and a grassland share is not 草原综合植被盖度 (DOMAIN.md §2); the UI
+shows them next to, never merged with, official values.
 
-Speed on province rasters (30 m, ~470 M pixels): only the finest level (counties) is read from
-the raster; a coarser level whose units are unions of counties (default prefectures, schematic
-zones, province) is summed from the county code areas, so every level adds up exactly and the
-raster is read once. A level given with its own polygons (e.g. an uploaded official zone file)
-is read separately. ``progress(done, total)`` is called after every unit read.
+One pass over the raster (``indicators.tiled``, split mode): every unit of the finest level
+(counties) is cut at the work tiles; each tile is read once, in row bands, for all the units
+crossing it (boundary cells exact, interiors counted in one pass), and the partial code areas are
+added in a fixed (unit, tile) order — the same numbers as reading every unit on its own
+(``landcover.zonal_codes``) to ~1e-13 relative. A coarser level whose units are unions of
+counties (default prefectures, schematic zones, province) is summed from the county code areas,
+so every level adds up exactly. A level given with its own polygons (e.g. an uploaded official
+zone file) is a second pass. ``progress(done, total)`` counts units (reported as tiles finish);
+``scheduler``/``workers`` choose where the tiles run (``indicators.distributed``; default: this
+process for a province, a LocalCluster above ``AUTO_LOCAL_PIXELS``).
 """
 from __future__ import annotations
 
@@ -22,11 +27,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from indicators import carbon
-from indicators.landcover import check_legend, classes_from_codes, zonal_codes
+from indicators import carbon, tiled
+from indicators.landcover import check_legend, classes_from_codes, zonal_codes  # noqa: F401 (tests count it)
 from layers.legends import CLASS_IDS, Legend, get_legend
 
-ALGO_VERSION = "zonestats-1"  # part of every cache key: bump when the numbers change
+ALGO_VERSION = "zonestats-2-tiled"  # part of every cache key: bump when the numbers change
 LEVELS = ("province", "zone", "prefecture", "county")
 
 
@@ -66,24 +71,25 @@ def polygons_key(base: gpd.GeoDataFrame, levels: list[Level]) -> str:
     return h.hexdigest()
 
 
-def _read_codes(polygons: gpd.GeoDataFrame, raster, legend: Legend, progress, done0: int, total: int):
-    """Code areas (m²), total and nodata area per polygon, reading in small batches to report
-    progress. Returns (code_m2, total_m2, nodata_m2) indexed 0..n-1."""
-    parts, tot, nod = [], [], []
+def _read_codes(polygons: gpd.GeoDataFrame, raster, legend: Legend, progress, done0: int, total: int,
+                scheduler=None, workers=None, cache_dir=None, pixel_area="ground"):
+    """Code areas (m²), total and nodata area per polygon in one tiled pass over the raster.
+    Returns (code_m2, total_m2, nodata_m2) indexed 0..n-1."""
     geoms = polygons.geometry.reset_index(drop=True)
     n = len(geoms)
-    step = max(1, n // 40)
-    for i in range(0, n, step):
-        z = zonal_codes(geoms.iloc[i:i + step], raster, legend)
-        parts.append(z.code_m2)
-        tot.append(z.total_m2)
-        nod.append(z.nodata_m2)
+    if n == 0:
+        return pd.DataFrame(), np.zeros(0), np.zeros(0)
+
+    def tiles_done(done: int, n_tasks: int) -> None:
         if progress:
-            progress(done0 + min(i + step, n), total)
-    code_m2 = pd.concat(parts).fillna(0.0) if parts else pd.DataFrame()
+            progress(done0 + (n * done // max(n_tasks, 1)), total)
+
+    z = tiled.zonal_codes(geoms, raster, legend, split="all", scheduler=scheduler, workers=workers,
+                          cache_dir=cache_dir, progress=tiles_done, pixel_area=pixel_area)
+    code_m2 = z.code_m2.fillna(0.0)
     code_m2 = code_m2.reindex(columns=sorted(code_m2.columns)).reset_index(drop=True)
     check_legend(code_m2, legend, raster)
-    return code_m2, np.concatenate(tot) if tot else np.zeros(0), np.concatenate(nod) if nod else np.zeros(0)
+    return code_m2, z.total_m2, z.nodata_m2
 
 
 def _indicators(code_m2: pd.DataFrame, total_m2, nodata_m2, legend: Legend, pools, rates) -> pd.DataFrame:
@@ -109,7 +115,9 @@ def _indicators(code_m2: pd.DataFrame, total_m2, nodata_m2, legend: Legend, pool
 
 
 def compute(base_level: Level, levels: list[Level], raster, legend: str | Legend = "igbp",
-            pools=None, rates=None, progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+            pools=None, rates=None, progress: Callable[[int, int], None] | None = None, *,
+            scheduler: str | None = None, workers: int | None = None, cache_dir=None,
+            pixel_area: str = "ground") -> pd.DataFrame:
     """Land-cover proxy indicators for ``base_level`` (with polygons) and every level of
     ``levels`` (aggregated through ``parent_field`` of the base polygons, or own polygons).
 
@@ -122,12 +130,14 @@ def compute(base_level: Level, levels: list[Level], raster, legend: str | Legend
     rates = carbon.load_sink_rates(rates)
     own = [lv for lv in levels if lv.polygons is not None]
     total = len(base_level.polygons) + sum(len(lv.polygons) for lv in own)
-    base_codes, base_tot, base_nod = _read_codes(base_level.polygons, raster, legend, progress, 0, total)
+    base_codes, base_tot, base_nod = _read_codes(base_level.polygons, raster, legend, progress, 0, total,
+                                             scheduler, workers, cache_dir, pixel_area)
     frames = [_frame(base_level, base_codes, base_tot, base_nod, legend, pools, rates)]
     done = len(base_level.polygons)
     for lv in levels:
         if lv.polygons is not None:
-            codes, tot, nod = _read_codes(lv.polygons, raster, legend, progress, done, total)
+            codes, tot, nod = _read_codes(lv.polygons, raster, legend, progress, done, total, scheduler, workers,
+                                          cache_dir, pixel_area)
             done += len(lv.polygons)
         else:
             parent = base_level.polygons[lv.parent_field].astype(str).to_numpy()

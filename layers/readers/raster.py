@@ -12,6 +12,7 @@ a land-cover class: IGBP code 0 is water).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,15 @@ def check_dataset(ds, name: str, file_size: int | None = None) -> None:
     """Refuse a land-cover raster the engine cannot use safely, with a bilingual InputError:
     no CRS, a rotated/sheared transform, non-integer values, more pixels than a request may read
     (``core.limits.MAX_RASTER_PIXELS``), a header declaring far more pixels than the file holds
-    (forged or truncated), or an internal block too large to decode within the memory limit."""
+    (forged or truncated), or an internal block too large to decode within the memory limit.
+
+    Tile-aware for a VRT (a mosaic of tiles, e.g. a national WorldCover/CLCD tile set): the tiled
+    engine (``indicators.tiled``) reads it one source tile at a time, so the pixel limit applies to
+    the largest source tile (what one task reads), not to the virtual raster, and the forged-header
+    check compares the declared pixels with the summed sizes of the source files (sources on
+    ``/vsicurl/``, ``/vsis3/`` … have no local size: that check is skipped for them). A missing
+    source file is refused. A single GeoTIFF keeps the whole-file pixel limit: split a larger one
+    into tiles and mosaic them with a VRT (``gdalbuildvrt``)."""
     from core import limits
 
     if ds.crs is None:
@@ -45,13 +54,19 @@ def check_dataset(ds, name: str, file_size: int | None = None) -> None:
                          f"land-cover raster {name} has {ds.dtypes[0]} values; class codes must be integers")
     w, h = int(ds.width), int(ds.height)
     pixels = w * h
-    if pixels > limits.MAX_RASTER_PIXELS:
+    sources = vrt_sources(ds) if getattr(ds, "driver", None) == "VRT" else None
+    if sources is not None:
+        _check_vrt(sources, name, pixels, w, h)
+        file_size = None  # checked against the sources above
+    elif pixels > limits.MAX_RASTER_PIXELS:
         raise InputError(
             f"土地覆盖栅格 {name} 声明 {w} × {h} = {pixels:.3g} 个像元，超过单次请求可读取的上限"
-            f"（{limits.MAX_RASTER_PIXELS:.3g}，GANSU_MAX_RASTER_PIXELS）；请先裁剪到甘肃范围",
+            f"（{limits.MAX_RASTER_PIXELS:.3g}，GANSU_MAX_RASTER_PIXELS）；请先裁剪到甘肃范围，"
+            "或切分为图幅并用 VRT 镶嵌（gdalbuildvrt）",
             f"land-cover raster {name} declares {w} × {h} = {pixels:.3g} pixels, more than one request may read "
-            f"({limits.MAX_RASTER_PIXELS:.3g}, GANSU_MAX_RASTER_PIXELS); clip it to Gansu first")
-    if file_size is None:
+            f"({limits.MAX_RASTER_PIXELS:.3g}, GANSU_MAX_RASTER_PIXELS); clip it to Gansu first, or split it "
+            "into tiles mosaicked by a VRT (gdalbuildvrt)")
+    elif file_size is None:
         try:
             file_size = Path(ds.name).stat().st_size
         except (OSError, ValueError):
@@ -70,6 +85,90 @@ def check_dataset(ds, name: str, file_size: int | None = None) -> None:
             f"land-cover raster {name} stores {bw} × {bh} pixels per internal block ({block / 2**20:.0f} MB decoded at "
             f"once, limit {limits.MAX_BLOCK_BYTES / 2**20:.0f} MB, GANSU_MAX_COMPUTE_MB); re-tile it "
             "(gdal_translate -co TILED=YES)")
+
+
+@dataclass(frozen=True)
+class VrtSource:
+    """One source of a VRT band: its file (absolute, or a GDAL virtual path) and where it lands
+    in the VRT's pixel grid (DstRect)."""
+
+    path: str
+    x: int
+    y: int
+    width: int
+    height: int
+
+
+MAX_VRT_XML_BYTES = 64 * 2**20  # a VRT is an XML index; a national one of ~3,000 tiles is ~2 MB
+
+
+def vrt_sources(ds_or_path) -> list[VrtSource] | None:
+    """Sources of band 1 of a VRT (``None`` when it is not a VRT file we can parse)."""
+    import xml.etree.ElementTree as ET
+
+    path = Path(getattr(ds_or_path, "name", ds_or_path))
+    try:
+        if path.stat().st_size > MAX_VRT_XML_BYTES:
+            return None
+        root = ET.fromstring(path.read_bytes())
+    except (OSError, ET.ParseError, ValueError):
+        return None
+    if root.tag != "VRTDataset":
+        return None
+    band = next((b for b in root.iter("VRTRasterBand") if b.get("band", "1") == "1"), None)
+    if band is None:
+        return []
+    out = []
+    for src in band:
+        fn = src.find("SourceFilename")
+        if fn is None or not (fn.text or "").strip():
+            continue
+        text = fn.text.strip()
+        rel = fn.get("relativeToVRT", "0") == "1"
+        p = str((path.parent / text).resolve()) if rel and not text.startswith("/vsi") else text
+        dst = src.find("DstRect")
+        props = src.find("SourceProperties")
+        if dst is not None:
+            x, y = int(float(dst.get("xOff", 0))), int(float(dst.get("yOff", 0)))
+            w, h = int(float(dst.get("xSize", 0))), int(float(dst.get("ySize", 0)))
+        elif props is not None:
+            x, y = 0, 0
+            w, h = int(props.get("RasterXSize", 0)), int(props.get("RasterYSize", 0))
+        else:
+            x = y = w = h = 0
+        out.append(VrtSource(p, x, y, w, h))
+    return out
+
+
+def _check_vrt(sources: list[VrtSource], name: str, pixels: int, w: int, h: int) -> None:
+    """The VRT part of ``check_dataset``: per-tile pixel limit, sources present, summed sizes."""
+    from core import limits
+
+    biggest = max(sources, key=lambda s: s.width * s.height, default=None)
+    if biggest is not None and biggest.width * biggest.height > limits.MAX_RASTER_PIXELS:
+        n = biggest.width * biggest.height
+        tile = _display(biggest.path)
+        raise InputError(
+            f"土地覆盖镶嵌 {name} 的图幅 {tile} 为 {biggest.width} × {biggest.height} = {n:.3g} 个像元，超过单个任务可读取的"
+            f"上限（{limits.MAX_RASTER_PIXELS:.3g}，GANSU_MAX_RASTER_PIXELS）；请将其切分为更小的图幅",
+            f"land-cover mosaic {name}: tile {tile} has {biggest.width} × {biggest.height} = {n:.3g} pixels, more than "
+            f"one task may read ({limits.MAX_RASTER_PIXELS:.3g}, GANSU_MAX_RASTER_PIXELS); split it into smaller tiles")
+    total, known = 0, True
+    for s in sources:
+        if s.path.startswith("/vsi"):
+            known = False  # remote or archived source: no local size to compare
+            continue
+        try:
+            total += Path(s.path).stat().st_size
+        except OSError:
+            tile = _display(s.path)
+            raise InputError(f"土地覆盖镶嵌 {name} 的图幅 {tile} 不存在或无法读取",
+                             f"land-cover mosaic {name}: tile {tile} is missing or unreadable") from None
+    if known and pixels >= 1_000_000 and total < limits.MIN_BYTES_PER_MPIXEL * pixels / 1e6:
+        raise InputError(
+            f"土地覆盖镶嵌 {name}：声明 {w} × {h} 个像元，但其图幅文件合计仅有 {total} 字节（文件头伪造或图幅不完整）",
+            f"land-cover mosaic {name}: it declares {w} × {h} pixels but its tile files hold only {total} bytes "
+            "in all (forged header or missing tiles)")
 
 
 def validate_geotiff(source: bytes | str | Path, name: str | None = None) -> dict:

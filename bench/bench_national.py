@@ -1,0 +1,216 @@
+"""National scale on Dask distributed (issue 11): the tiled engine on 1 process vs LocalCluster(2).
+
+Run alone: ``python -m bench.bench_national [repeats]``. Two cases, each side in a fresh process
+(``bench.common.run_side``; peak RSS is that of the timed statement, per worker for the cluster):
+
+1. **National parks**: 3,000 irregular parks (a third on tile edges, some with holes, some partly
+   outside, plus three polygons larger than a tile) on a synthetic "national" VRT of 10 × 10
+   tiles of 10,000² px (10¹⁰ px, EPSG:4326, 1/12000°) whose 100 sources reuse 4 real deflate
+   GeoTIFFs. Sides: ``--scheduler synchronous``; ``local`` with 2 workers, the cluster start
+   included (what the CLI does) and with the cluster already running (the work alone). Target:
+   LocalCluster(2) ≤ 0.75 × synchronous.
+2. **Zone statistics**: 87 Voronoi units tiling the 470 Mpx province raster of
+   ``bench_zone_stats`` (→ 14 prefectures, 5 zones, province, carbon) with
+   ``zonestats.compute`` (one tiled pass), synchronous and on a running LocalCluster(2), vs one
+   plain windowed read of the file. Target ≤ 1.5 × the read.
+
+Setup is a separate step: the inputs are written once into ``bench/out/`` (``prepare``), then every
+side starts from the files.
+"""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from bench.common import REPO, run_side
+from bench.data import ALBERS, OUT, landcover_raster
+
+D = 1 / 12000
+LON0, LAT0 = 92.0, 42.0
+TILE, N_TILES, N_PARKS = 10_000, 10, 3000
+FOLDER = OUT / "national"
+
+
+# --- setup (once) ------------------------------------------------------------------------------
+def _source(path, seed: int, size: int = TILE):
+    import rasterio
+    from affine import Affine
+
+    rng = np.random.default_rng(seed)
+    coarse = rng.integers(1, 10, (size // 200 + 1, size // 200 + 1), dtype=np.uint8)
+    a = np.repeat(np.repeat(coarse, 200, 0), 200, 1)[:size, :size]
+    med = rng.integers(1, 10, (size // 25 + 1, size // 25 + 1), dtype=np.uint8)
+    sel = rng.random(med.shape) < 0.3
+    up = lambda x: np.repeat(np.repeat(x, 25, 0), 25, 1)[:size, :size]  # noqa: E731
+    a = np.where(up(sel), up(med), a)
+    speck = rng.random((size, size)) < 0.05  # some texture: decoding costs like real tiles
+    a[speck] = rng.integers(1, 10, int(speck.sum()), dtype=np.uint8)
+    a[size // 3: size // 3 + 700, size // 2: size // 2 + 900] = 255
+    tmp = path.with_suffix(".tmp.tif")
+    with rasterio.open(tmp, "w", driver="GTiff", width=size, height=size, count=1, dtype="uint8",
+                       crs="EPSG:4326", transform=Affine(D, 0, 0, 0, -D, 0), nodata=255, tiled=True,
+                       blockxsize=512, blockysize=512, compress="deflate") as ds:
+        ds.write(a, 1)
+    tmp.replace(path)
+
+
+def _parks(n: int, seed: int = 11):
+    import geopandas as gpd
+    import shapely
+
+    def lonlat(g):
+        return shapely.transform(g, lambda xy: np.column_stack([LON0 + xy[:, 0] * D, LAT0 - xy[:, 1] * D]))
+
+    rng = np.random.default_rng(seed)
+    size = N_TILES * TILE
+    geoms = []
+    for k in range(n):
+        r = rng.uniform(30, 200)
+        cx, cy = rng.uniform(r, size - r, 2)
+        if k % 3 == 0:
+            if rng.random() < 0.5:
+                cx = rng.integers(1, N_TILES) * TILE + rng.uniform(-r / 2, r / 2)
+            else:
+                cy = rng.integers(1, N_TILES) * TILE + rng.uniform(-r / 2, r / 2)
+        if k % 50 == 1:
+            cx = rng.uniform(-r / 2, r / 2)
+        ang = np.sort(rng.uniform(0, 2 * np.pi, 16))
+        rad = r * rng.uniform(0.55, 1.0, 16)
+        g = shapely.Polygon(np.column_stack([cx + rad * np.cos(ang), cy + rad * np.sin(ang)]))
+        if k % 10 == 5:
+            g = g.difference(shapely.Point(cx, cy).buffer(r * 0.3, 12))
+        geoms.append(lonlat(g))
+    for cx, cy, ang in ((25_000, 34_000, 0.3), (61_000, 70_000, -0.5), (5_000, 95_000, 1.2)):
+        e = shapely.affinity.rotate(shapely.affinity.scale(shapely.Point(cx, cy).buffer(1, 64), 7_000, 1_300),
+                                    ang, use_radians=True)
+        geoms.append(lonlat(e.difference(shapely.Point(cx, cy).buffer(400, 16))))
+    return gpd.GeoDataFrame({"park_id": [f"P{i}" for i in range(len(geoms))]}, geometry=geoms, crs=4326)
+
+
+def prepare() -> tuple[str, str]:
+    """Write the national VRT, its 4 source tiles and the parks once; returns (vrt, parks)."""
+    FOLDER.mkdir(parents=True, exist_ok=True)
+    sources = [FOLDER / f"src{k}.tif" for k in range(4)]
+    for k, p in enumerate(sources):
+        if not p.exists():
+            _source(p, k)
+    vrt = FOLDER / "national.vrt"
+    if not vrt.exists():
+        srcs = []
+        for i in range(N_TILES):
+            for j in range(N_TILES):
+                s = sources[(i * 7 + j * 3) % len(sources)]
+                srcs.append(
+                    f'<SimpleSource><SourceFilename relativeToVRT="1">{s.name}</SourceFilename><SourceBand>1'
+                    f'</SourceBand><SourceProperties RasterXSize="{TILE}" RasterYSize="{TILE}" DataType="Byte" '
+                    f'BlockXSize="512" BlockYSize="512"/><SrcRect xOff="0" yOff="0" xSize="{TILE}" ySize="{TILE}"/>'
+                    f'<DstRect xOff="{j * TILE}" yOff="{i * TILE}" xSize="{TILE}" ySize="{TILE}"/></SimpleSource>')
+        w = N_TILES * TILE
+        vrt.write_text(f'<VRTDataset rasterXSize="{w}" rasterYSize="{w}"><SRS>EPSG:4326</SRS>'
+                       f'<GeoTransform>{LON0!r}, {D!r}, 0, {LAT0!r}, 0, {-D!r}</GeoTransform>'
+                       f'<VRTRasterBand dataType="Byte" band="1"><NoDataValue>255</NoDataValue>{"".join(srcs)}'
+                       '</VRTRasterBand></VRTDataset>')
+    parks = FOLDER / f"parks_{N_PARKS}.parquet"
+    if not parks.exists():
+        _parks(N_PARKS).to_parquet(parks)
+    return str(vrt), str(parks)
+
+
+# --- sides -------------------------------------------------------------------------------------
+_CLUSTER = """
+from indicators.distributed import Cluster
+cluster = Cluster("local", 2).__enter__()  # the CLI's LocalCluster (its worker environment included)
+client = cluster.client
+def _reset():
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+def _hwm():
+    with open("/proc/self/status") as f:
+        return next(int(l.split()[1]) / 1024 for l in f if l.startswith("VmHWM:"))
+client.run(__import__, "indicators.tiled")  # workers import the project before the timed work
+client.run(_reset)
+"""
+_WORKERS = "[round(v) for v in client.run(_hwm).values()]"
+
+
+def _best(runs: list[dict]) -> dict:
+    best = min(runs, key=lambda r: r["seconds"])
+    return {**best, "peak_mb": max(r["peak_mb"] for r in runs)}
+
+
+def _table(title: str, rows: list[tuple[str, dict]], ref: dict, target: str) -> None:
+    print(f"\n== {title}")
+    print(f"{'side':<44}{'time s':>9}{'ratio':>8}{'peak RSS MB':>13}{'(at start)':>12}  workers' peak MB")
+    for name, r in rows:
+        w = r.get("workers", "")
+        print(f"{name:<44}{r['seconds']:>9.2f}{r['seconds'] / ref['seconds']:>8.2f}{r['peak_mb']:>13.0f}"
+              f"{(r.get('base_mb') or 0):>12.0f}  {w}")
+    print(target)
+
+
+def national(repeats: int = 1) -> dict:
+    vrt, parks = prepare()
+    setup = (f"import geopandas as gpd\nfrom indicators import tiled\nparks = gpd.read_parquet({parks!r})\n"
+             f"vrt = {vrt!r}\nimport indicators.distributed\n")
+    stmt = "z = tiled.zonal_codes(parks, vrt, 'clcd', scheduler={s!r}, workers=2)"
+    check = "(round(float(z.code_m2.to_numpy().sum()) / 1e6, 6), round(float(z.total_m2.sum()) / 1e6, 6))"
+    sync = _best([run_side(setup, stmt.format(s="synchronous"), check) for _ in range(repeats)])
+    cold = _best([run_side(setup, stmt.format(s="local"), check) for _ in range(repeats)])
+    warm_runs = []
+    for _ in range(repeats):
+        r = run_side(setup + _CLUSTER, "z = tiled.zonal_codes(parks, vrt, 'clcd', scheduler=client)",
+                     f"({check}, {_WORKERS})")
+        chk, workers = r["check"].rsplit(", [", 1)
+        warm_runs.append({**r, "check": chk[1:], "workers": "[" + workers[:-1]})
+    warm = _best(warm_runs)
+    same = sync["check"] == cold["check"] == warm["check"]
+    _table(f"national: {N_PARKS} parks + 3 split polygons on a 10¹⁰ px VRT of 100 tiles (EPSG:4326)",
+           [("synchronous (1 process)", sync), ("LocalCluster(2), start included", cold),
+            ("LocalCluster(2), running cluster", warm)], sync,
+           f"target LocalCluster(2) <= 0.75 x synchronous; same numbers on every side: {same} "
+           f"(km² codes, km² total: {sync['check']})")
+    return {"sync_s": sync["seconds"], "local_s": cold["seconds"], "local_warm_s": warm["seconds"],
+            "ratio": cold["seconds"] / sync["seconds"], "ratio_warm": warm["seconds"] / sync["seconds"],
+            "sync_mb": sync["peak_mb"], "local_client_mb": warm["peak_mb"], "workers_mb": warm.get("workers"),
+            "same": same}
+
+
+def zone_stats(repeats: int = 1) -> dict:
+    from bench.bench_zone_stats import HEIGHT, WIDTH, _UNITS
+
+    raster = str(landcover_raster("lc_province", WIDTH, HEIGHT))
+    setup = _UNITS.format(albers=ALBERS, raster=raster, tiling=True)
+    stmt = "df = zonestats.compute(base, levels, raster, 'clcd', scheduler={s})"
+    check = ("(len(df), round(float(df.loc[df.level == 'province', 'area_km2'].iloc[0]), 3), "
+             "round(float(df.loc[df.level == 'county', 'landcover_valid_km2'].sum()), 3))")
+    peer_stmt = ("import rasterio\nfrom rasterio.windows import Window\nn = 0\nwith rasterio.open(raster) as ds:\n"
+                 "    step = max(512, 8_000_000 // ds.width // 512 * 512)\n"
+                 "    for r0 in range(0, ds.height, step):\n"
+                 "        a = ds.read(1, window=Window(0, r0, ds.width, min(step, ds.height - r0)))\n"
+                 "        n += a.size")
+    read, sync, warm_runs = [], [], []
+    for _ in range(repeats):  # alternate the sides: a busy machine affects them alike
+        read.append(run_side(f"raster = {raster!r}\n", peer_stmt, "n"))
+        sync.append(run_side(setup, stmt.format(s="'synchronous'"), check))
+        r = run_side(setup + _CLUSTER, stmt.format(s="client"), f"({check}, {_WORKERS})")
+        chk, workers = r["check"].rsplit(", [", 1)
+        warm_runs.append({**r, "check": chk[1:], "workers": "[" + workers[:-1]})
+    read, sync, warm = _best(read), _best(sync), _best(warm_runs)
+    _table(f"zone statistics: 87 units tiling {WIDTH}x{HEIGHT} = {WIDTH * HEIGHT / 1e6:.0f} Mpx uint8 "
+           "(+ prefectures, zones, province, carbon)",
+           [("one plain windowed read", read), ("zonestats.compute, synchronous (tiled)", sync),
+            ("zonestats.compute, running LocalCluster(2)", warm)], read,
+           f"target <= 1.5 x the read; same numbers: {sync['check'] == warm['check']} ({sync['check']})")
+    return {"read_s": read["seconds"], "sync_s": sync["seconds"], "local_warm_s": warm["seconds"],
+            "ratio": sync["seconds"] / read["seconds"], "ratio_local": warm["seconds"] / read["seconds"],
+            "read_mb": read["peak_mb"], "sync_mb": sync["peak_mb"], "workers_mb": warm.get("workers")}
+
+
+def main(repeats: int = 1) -> dict:
+    return {"national": national(repeats), "zone_stats": zone_stats(repeats)}
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(REPO))
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1)

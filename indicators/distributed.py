@@ -1,0 +1,445 @@
+"""Dask glue for the tiled engine (``indicators.tiled``): choose a scheduler, run the tasks of a
+plan, cache each task's partial result on disk, report progress.
+
+Schedulers (``--scheduler`` on the CLI):
+
+- ``synchronous``: every task in this process, in tile order (tests, small jobs);
+- ``local``: a ``dask.distributed.LocalCluster`` with ``--workers N`` single-threaded worker
+  processes (default: one per core);
+- ``tcp://HOST:PORT`` (or the environment variable ``DASK_SCHEDULER_ADDRESS``): an existing
+  cluster started with ``dask scheduler`` and ``dask worker tcp://HOST:PORT`` on each node. Every
+  worker must import this project (same checkout on a shared path, or ``PYTHONPATH``) and see the
+  same raster paths (a shared file system, or GDAL's ``/vsicurl/``, ``/vsis3/`` in the VRT).
+  Start those workers without Dask's ``MALLOC_TRIM_THRESHOLD_``
+  (``DASK_DISTRIBUTED__NANNY__PRE_SPAWN_ENVIRON__MALLOC_TRIM_THRESHOLD_=None dask worker …``): with
+  it the kernel runs ~1.5x slower (see ``Cluster``).
+- an open ``dask.distributed.Client`` (API only): its cluster;
+- default (``None``): ``DASK_SCHEDULER_ADDRESS`` when set; otherwise synchronous for small jobs
+  (polygon windows under ``AUTO_LOCAL_PIXELS`` raster cells, or a single task), else ``local``.
+
+Resumption: with a cache folder, each finished task's partial result is written as a Parquet file
+named by the task key (tile, raster fingerprint, algorithm version, polygon hash); a run that was
+killed and started again computes only the tasks without a file. Progress: ``progress(done,
+total)`` after each task (cached tasks count as done at the start); ``ProgressPrinter`` draws tasks
+done/total and an ETA on stderr.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from core.errors import InputError
+
+if TYPE_CHECKING:  # imported where used: ``python -m indicators --help`` stays light
+    import pandas as pd
+
+    from indicators import tiled
+
+AUTO_LOCAL_PIXELS = 2_000_000_000  # cells read: above this the default scheduler is a LocalCluster
+WORKER_GDAL_CACHE_MB = 256  # GDAL block cache of each local worker (GDAL_CACHEMAX overrides)
+
+
+class _AutoCache:
+    def __repr__(self) -> str:
+        return "AUTO_CACHE"
+
+
+AUTO_CACHE = _AutoCache()  # cache_dir: <data root>/tilecache for large or distributed runs, else none
+SCHEDULERS = ("synchronous", "local")
+
+
+# --- scheduler choice --------------------------------------------------------------------------
+def resolve_scheduler(scheduler: str | None, work_pixels: int = 0, n_tasks: int = 0) -> str:
+    """The scheduler a run uses: "synchronous", "local" or a "tcp://…" address."""
+    if scheduler is None or scheduler == "":
+        env = os.environ.get("DASK_SCHEDULER_ADDRESS", "").strip()
+        if env:
+            return env
+        return "synchronous" if work_pixels < AUTO_LOCAL_PIXELS or n_tasks < 2 else "local"
+    s = str(scheduler).strip()
+    if s in SCHEDULERS or "://" in s:
+        return s
+    raise InputError(f"--scheduler 须为 synchronous、local 或 tcp://主机:端口（收到 {s!r}）",
+                     f"--scheduler must be synchronous, local or tcp://HOST:PORT (got {s!r})")
+
+
+def _add_path(path: str) -> None:  # runs on each worker
+    if path not in sys.path:
+        sys.path.insert(0, path)
+
+
+class Cluster:
+    """A Dask client for ``local`` (a LocalCluster it owns) or a scheduler address (use as ``with``)."""
+
+    def __init__(self, scheduler: str, workers: int | None = None):
+        self.scheduler, self.workers = scheduler, workers
+        self.client = self.cluster = None
+
+    def __enter__(self):
+        from dask.distributed import Client, LocalCluster
+
+        from core.paths import REPO
+
+        repo = str(REPO)
+        if self.scheduler == "local":
+            n = int(self.workers or os.cpu_count() or 1)
+            if n < 1:
+                raise InputError("--workers 须为正整数", "--workers must be a positive integer")
+            env = {"PYTHONPATH": os.pathsep.join([repo] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)
+                                                           if p]),
+                   # decoded blocks kept per worker (GDAL's default is 5% of the machine's memory)
+                   "GDAL_CACHEMAX": os.environ.get("GDAL_CACHEMAX", str(WORKER_GDAL_CACHE_MB))}
+            import dask
+
+            # Dask's nannies set MALLOC_TRIM_THRESHOLD_=65536 in workers: glibc then maps and unmaps
+            # every large numpy temporary (no dynamic mmap threshold), which made the kernel ~1.5x
+            # slower in a worker than in this process. Keep the other variables (OMP_NUM_THREADS…).
+            pre = {k: v for k, v in dict(dask.config.get("distributed.nanny.pre-spawn-environ", {})).items()
+                   if k != "MALLOC_TRIM_THRESHOLD_"}
+            with dask.config.set({"distributed.nanny.pre-spawn-environ": pre}):
+                self.cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                            dashboard_address=":0" if _has_bokeh() else None,
+                                            silence_logs=logging.ERROR, env=env)
+            self.client = Client(self.cluster)
+        else:
+            try:
+                self.client = Client(self.scheduler, timeout="20s")
+            except OSError as e:
+                raise InputError(f"无法连接 Dask 调度器 {self.scheduler}（{e}）",
+                                 f"cannot reach the Dask scheduler {self.scheduler} ({e})") from None
+        self.client.run(_add_path, repo)  # workers import indicators.tiled from this checkout
+        return self
+
+    @property
+    def dashboard(self) -> str | None:
+        try:
+            return self.client.dashboard_link if _has_bokeh() else None
+        except Exception:  # noqa: BLE001 - no dashboard on this cluster
+            return None
+
+    def __exit__(self, *exc):
+        try:
+            self.client.close()
+        finally:
+            if self.cluster is not None:
+                self.cluster.close()
+
+
+def _has_bokeh() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("bokeh") is not None
+
+
+# --- cache ------------------------------------------------------------------------------------
+class TileCache:
+    """One Parquet file per finished task, named by its key (see module docstring)."""
+
+    def __init__(self, folder):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> Path:
+        return self.folder / key[:2] / f"{key}.parquet"
+
+    def get(self, task: tiled.Task) -> tiled.TaskResult | None:
+        import pandas as pd
+
+        p = self._path(task.key)
+        if not p.exists():
+            return None
+        try:
+            df = pd.read_parquet(p)
+        except Exception:  # noqa: BLE001 - a torn or foreign file: recompute the task
+            return None
+        return _from_frame(task.tile, df)
+
+    def put(self, task: tiled.Task, res: tiled.TaskResult) -> None:
+        p = self._path(task.key)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        tmp = p.with_name(p.name + f".{os.getpid()}.tmp")
+        _to_frame(res).to_parquet(tmp, index=False)
+        os.replace(tmp, p)  # a killed run leaves no half-written entry
+
+
+def _to_frame(res: tiled.TaskResult) -> pd.DataFrame:
+    import pandas as pd
+
+    step, poly, fld, code, val = [], [], [], [], []
+    for s, parts in [(0, res.parts)] + sorted(res.steps.items()):
+        for i, part in parts.items():
+            for f, v in (("t", part.total_m2), ("i", part.inside_m2), ("p", part.pixels), ("o", part.outside_m2)):
+                step.append(s), poly.append(i), fld.append(f), code.append(0), val.append(v)
+            for k, v in part.codes.items():
+                step.append(s), poly.append(i), fld.append("c"), code.append(int(k)), val.append(float(v))
+    return pd.DataFrame({"step": pd.array(step, dtype="int64"), "poly": pd.array(poly, dtype="int64"), "field": fld,
+                         "code": pd.array(code, dtype="int64"), "value": pd.array(val, dtype="float64")})
+
+
+def _from_frame(tile: int, df: pd.DataFrame) -> tiled.TaskResult:
+    from indicators import tiled
+
+    res = tiled.TaskResult(tile)
+    for (s, i), g in df.groupby(["step", "poly"], sort=False):
+        f = dict(zip(g["field"], g["value"]))
+        c = g[g["field"] == "c"]
+        codes = {int(k): float(v) for k, v in zip(c["code"], c["value"])}
+        res.step(int(s))[int(i)] = tiled.Partial(codes, float(f["t"]), float(f["i"]), float(f["p"]), float(f["o"]))
+    return res
+
+
+# --- progress ---------------------------------------------------------------------------------
+class ProgressPrinter:
+    """``tasks done/total`` with an ETA on stderr (a redrawn bar on a terminal, else a line every
+    few seconds)."""
+
+    def __init__(self, label: str = "tiles", stream=None, every_s: float = 5.0):
+        self.label, self.stream, self.every = label, stream or sys.stderr, every_s
+        self.t0 = time.perf_counter()
+        self.first = None
+        self.last = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.perf_counter()
+        if self.first is None:
+            self.first = (done, now)
+        d0, t0 = self.first
+        settled = done - d0 >= max(2, total // 50)  # the first tasks include the workers' start
+        rate = (done - d0) / (now - t0) if now > t0 and settled else 0.0
+        eta = f"ETA {(total - done) / rate:,.0f} s" if rate > 0 and done < total else ("done" if done >= total else "ETA …")
+        width = 30
+        fill = int(width * done / max(total, 1))
+        text = f"{self.label} [{'#' * fill}{'.' * (width - fill)}] {done}/{total}  {eta}"
+        tty = getattr(self.stream, "isatty", lambda: False)()
+        if tty:
+            print("\r" + text, end="\n" if done >= total else "", file=self.stream, flush=True)
+        elif done >= total or now - self.last >= self.every or done == d0:
+            print(text, file=self.stream, flush=True)
+            self.last = now
+
+
+# --- running a plan ---------------------------------------------------------------------------
+def run_plan(plan: tiled.Plan, *, scheduler: str | None = None, workers: int | None = None, cache_dir=None,
+             progress=None, info: dict | None = None, announce=None) -> dict[int, tiled.TaskResult]:
+    """Results of every task of ``plan`` by tile; cached tasks are read, the others computed.
+
+    ``info`` (a dict) receives: tasks, cached, computed, scheduler, dashboard. ``announce(text)``
+    gets one line naming the scheduler (and the dashboard link when there is one)."""
+    from indicators import tiled
+
+    if cache_dir is AUTO_CACHE:
+        from core import paths
+
+        big = plan.pixels >= AUTO_LOCAL_PIXELS or (scheduler not in (None, "synchronous"))
+        cache_dir = paths.data_root() / "tilecache" if big else None
+    cache = TileCache(cache_dir) if cache_dir is not None else None
+    results: dict[int, tiled.TaskResult] = {}
+    todo = []
+    for t in plan.tasks:
+        hit = cache.get(t) if cache is not None else None
+        if hit is not None:
+            results[t.tile] = hit
+        else:
+            todo.append(t)
+    total = len(plan.tasks)
+    client = None
+    if scheduler is not None and not isinstance(scheduler, str):  # an open dask.distributed.Client
+        client, scheduler = scheduler, "client"
+    sched = "client" if client is not None else resolve_scheduler(scheduler, plan.pixels, len(todo))
+    stats = {"tasks": total, "cached": total - len(todo), "computed": 0, "scheduler": sched, "dashboard": None}
+    if info is not None:
+        info.update(stats)
+
+    def finished(task, res):
+        if cache is not None:
+            cache.put(task, res)
+        results[task.tile] = res
+        stats["computed"] += 1
+        if info is not None:
+            info.update(stats)
+        if progress:
+            progress(len(results), total)
+
+    if progress:
+        progress(len(results), total)
+    if not todo:
+        return results
+    if sched == "synchronous":
+        if announce:
+            announce(f"scheduler: synchronous (this process), {len(todo)} of {total} tasks to compute")
+        try:
+            for t in todo:
+                finished(t, tiled.run_task(t))
+        finally:
+            tiled.clear_caches()
+        return results
+    if client is not None:
+        _submit_all(client, todo, total, finished, announce, sched, None)
+        return results
+    with Cluster(sched, workers) as cl:
+        stats["dashboard"] = cl.dashboard
+        _submit_all(cl.client, todo, total, finished, announce, sched, cl.dashboard)
+    return results
+
+
+def _submit_all(client, todo, total, finished, announce, sched, dashboard) -> None:
+    from dask.distributed import as_completed
+
+    from indicators import tiled
+
+    if announce:
+        n = len(client.scheduler_info().get("workers", {}))
+        announce(f"scheduler: {sched} ({n} workers), {len(todo)} of {total} tasks to compute"
+                 + (f"; dashboard {dashboard}" if dashboard else "; dashboard: install bokeh to get one"))
+    by_key = {}
+    futures = []
+    for t in todo:
+        f = client.submit(tiled.run_task, t, key=f"tile-{t.tile}-{t.key[:16]}", pure=False)
+        by_key[f.key] = t
+        futures.append(f)
+    for fut in as_completed(futures):
+        finished(by_key[fut.key], fut.result())
+        fut.release()
+
+
+# --- command line (used by ``python -m indicators``) --------------------------------------------
+SCHEDULER_HELP = ("where the tiles run: synchronous (this process), local (a LocalCluster of --workers "
+                  "single-threaded processes) or tcp://HOST:PORT (a running Dask cluster; also "
+                  "DASK_SCHEDULER_ADDRESS). Default: DASK_SCHEDULER_ADDRESS if set, else synchronous when the "
+                  "polygons cover fewer than 2e9 raster cells (a province), else local with one worker per core")
+
+
+PARKS_DEFAULT_HELP = ("where the land-cover tiles run: synchronous (this process, tile by tile), local (a "
+                      "LocalCluster of --workers single-threaded processes) or tcp://HOST:PORT (a running Dask "
+                      "cluster; also DASK_SCHEDULER_ADDRESS). Default (no flag, no DASK_SCHEDULER_ADDRESS): this "
+                      "process without tiles, the same numbers as synchronous; --workers alone means local")
+
+
+def add_cli_flags(p, parks: bool = False) -> None:
+    """--scheduler, --workers, --cache-dir, --no-cache on an argparse (sub)parser."""
+    p.add_argument("--scheduler", metavar="synchronous|local|tcp://HOST:PORT",
+                   help=PARKS_DEFAULT_HELP if parks else SCHEDULER_HELP + "; --workers alone means local")
+    p.add_argument("--workers", type=int, metavar="N", help="workers of --scheduler local (default: one per core)")
+    p.add_argument("--cache-dir", metavar="DIR",
+                   help="partial results per tile, to resume an interrupted run (default: <data root>/tilecache "
+                        "for runs on a cluster or over 2e9 cells)")
+    p.add_argument("--no-cache", action="store_true", help="do not read or write the tile cache")
+
+
+def cli_options(a) -> dict:
+    """Keyword arguments for ``tiled.zonal_codes``/``zonestats.compute`` from the CLI flags. The tile
+    cache is on by default for runs that leave this process or read more than ``AUTO_LOCAL_PIXELS``
+    cells (``<data root>/tilecache``); ``--cache-dir`` turns it on, ``--no-cache`` off."""
+    if getattr(a, "workers", None) is not None and a.workers < 1:
+        raise InputError("--workers 须为正整数", "--workers must be a positive integer")
+    scheduler = resolve_scheduler(a.scheduler) if getattr(a, "scheduler", None) else None
+    if scheduler is None and getattr(a, "workers", None) and not os.environ.get("DASK_SCHEDULER_ADDRESS", "").strip():
+        scheduler = "local"
+    cache = None if getattr(a, "no_cache", False) else (getattr(a, "cache_dir", None) or AUTO_CACHE)
+    return {"scheduler": scheduler, "workers": getattr(a, "workers", None), "cache_dir": cache}
+
+
+def wants_tiled(a) -> bool:
+    """``parks`` runs on the tiled engine when a scheduler flag is given or DASK_SCHEDULER_ADDRESS is
+    set; otherwise on the single-process path (the same numbers as ``--scheduler synchronous``)."""
+    return bool(getattr(a, "scheduler", None) or getattr(a, "workers", None) or getattr(a, "cache_dir", None)
+                or os.environ.get("DASK_SCHEDULER_ADDRESS", "").strip())
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def parks_zonal(args=None, **kw):
+    """The zonal-statistics function ``compute_parks(zonal=…)`` uses for the CLI: the tiled engine
+    with the CLI's scheduler, cache and progress bar, or None (today's path) when ``args`` ask for
+    no scheduler (``wants_tiled``). Whole parks give bit-identical numbers either way."""
+    if args is not None and not wants_tiled(args):
+        return None
+    opts = cli_options(args) if args is not None else kw
+
+    def zonal_codes(geoms, raster, legend=None, **more):  # more: pixel_area
+        from indicators import tiled
+
+        return tiled.zonal_codes(geoms, raster, legend, progress=ProgressPrinter(f"{Path(raster).name} tiles"),
+                                 announce=_say, **opts, **more)
+
+    return zonal_codes
+
+
+def add_zonestats_parser(sub) -> None:
+    z = sub.add_parser("zonestats", help="land-cover proxies per unit (county, zone …) in one tiled pass")
+    z.add_argument("--units", required=True, help="unit polygons (.gpkg, .shp, .zip, .geojson, .kml …)")
+    z.add_argument("--layer", help="layer of a multi-layer --units file")
+    z.add_argument("--assume-crs", metavar="EPSG:XXXX", help="CRS of a --units file that carries none")
+    z.add_argument("--id-field", help="unit id field (default: adcode, id, or row number)")
+    z.add_argument("--name-field", help="unit name field (default: name_zh, name)")
+    z.add_argument("--landcover", required=True, help="land-cover raster: a GeoTIFF or a VRT of tiles")
+    z.add_argument("--legend", default="igbp", help="worldcover | clcd | globeland30 | igbp (default igbp)")
+    z.add_argument("--years", nargs="+", metavar="RASTER",
+                   help="later land-cover years on the same grid: class areas per year and transitions between "
+                        "consecutive years (written next to --out as <name>_years / <name>_transitions)")
+    z.add_argument("--year-labels", nargs="+", metavar="YEAR", help="labels of --landcover and --years (default 0 1 …)")
+    z.add_argument("--out", required=True, help="output table: .parquet or .csv")
+    add_cli_flags(z)
+
+
+def run_zonestats(a) -> int:
+    """``python -m indicators zonestats``: one level of units with its own polygons."""
+
+    from indicators import tiled, zonestats
+    from layers.readers import read_path, validate_geotiff
+
+    out = Path(a.out)
+    if out.suffix.lower() not in (".parquet", ".csv"):
+        raise InputError("--out 的扩展名须为 .parquet 或 .csv", "--out must end with .parquet or .csv")
+    for r in [a.landcover] + list(a.years or []):
+        if not Path(r).exists():
+            raise InputError(f"找不到文件 {r}", f"file {r} not found")
+        validate_geotiff(r)
+    units = read_path(a.units, layer=a.layer, assume_crs=a.assume_crs, polygons_only=True, what="--units").gdf
+    units = units.reset_index(drop=True)
+    ids = _field(units, a.id_field, ("adcode", "id", "ID"), [str(i + 1) for i in range(len(units))])
+    names = _field(units, a.name_field, ("name_zh", "name", "NAME", "名称"), ids)
+    level = zonestats.Level("unit", ids, names, names, polygons=units)
+    kw = cli_options(a)
+    df = zonestats.compute(level, [], a.landcover, a.legend, progress=ProgressPrinter("zone statistics"), **kw)
+    _write(df, out)
+    print(f"{len(df)} units -> {out}")
+    if a.years:
+        rasters = [a.landcover] + list(a.years)
+        labels = list(a.year_labels or range(len(rasters)))
+        if len(labels) != len(rasters):
+            raise InputError("--year-labels 的个数须与栅格个数相同", "--year-labels must name every raster")
+        res = tiled.zonal_transitions(units.geometry, rasters, labels, a.legend, split="all",
+                                      progress=ProgressPrinter("years"), scheduler=kw["scheduler"],
+                                      workers=kw["workers"], cache_dir=kw["cache_dir"])
+        for name, t in (("years", res.areas), ("transitions", res.transitions)):
+            t = t.assign(unit_id=[ids[u] for u in t["unit"]])
+            p = out.with_name(f"{out.stem}_{name}{out.suffix}")
+            _write(t, p)
+            print(f"{len(t)} rows -> {p}")
+    return 0
+
+
+def _field(gdf, name, defaults, fallback) -> list[str]:
+    if name is not None:
+        if name not in gdf.columns:
+            raise InputError(f"单元图层没有字段 {name!r}", f"the units have no field {name!r}")
+        return gdf[name].astype(str).tolist()
+    for c in defaults:
+        if c in gdf.columns:
+            return gdf[c].astype(str).tolist()
+    return list(fallback)
+
+
+def _write(df: pd.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() == ".csv":
+        df.to_csv(path, index=False, encoding="utf-8-sig")
+    else:
+        df.to_parquet(path, index=False)
