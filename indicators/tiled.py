@@ -42,6 +42,8 @@ import shapely
 from core import limits
 from core.errors import InputError
 from indicators.coverage import Pieces, pieces, strip_cells
+from indicators.landcover import _gather, _sub  # the kernel's weight helpers, shared
+from indicators.landcover import _wsum as _cells_sum
 from indicators.landcover import (Histogram, LandcoverRaster, PolygonStats, ZonalResult, _runs, _geoseries,
                                   polygon_stats, u8_counts)
 from layers.legends import Legend, get_legend
@@ -655,22 +657,6 @@ def _aligned_weights(src, r0, r1, c0, c1):
     a0, b0 = (r0 // s) * s, (c0 // s) * s
     full = src.area.weights(a0, r1, b0, c1)
     return full[r0 - a0:, c0 - b0:]
-
-
-def _sub(w, r0, r1, c0, c1):
-    if np.isscalar(w):
-        return w
-    return w[r0:r1, :] if w.shape[1] == 1 else w[r0:r1, c0:c1]
-
-
-def _gather(w, rr, cc):
-    if np.isscalar(w):
-        return w
-    return w[rr, 0] if w.shape[1] == 1 else w[rr, cc]
-
-
-def _cells_sum(w, rr, cc, cov) -> float:
-    return float((cov * _gather(w, rr, cc)).sum()) if cov.size else 0.0
 
 
 def _runs_sum(w, rr, s, e) -> float:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 
 import geopandas as gpd
@@ -28,8 +27,9 @@ import numpy as np
 import pandas as pd
 
 from indicators import carbon, tiled
-from indicators.landcover import check_legend, classes_from_codes, zonal_codes  # noqa: F401 (tests count it)
+from indicators.landcover import check_legend, classes_from_codes
 from layers.legends import CLASS_IDS, Legend, get_legend
+from layers.workspace import sha256_file as file_sha256  # noqa: F401 - one SHA-256 of a file for the house
 
 ALGO_VERSION = "zonestats-2-tiled"  # part of every cache key: bump when the numbers change
 LEVELS = ("province", "zone", "prefecture", "county")
@@ -49,12 +49,6 @@ class Level:
     meta: dict = field(default_factory=dict)
 
 
-def file_sha256(path: str | Path, chunk: int = 8 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while b := f.read(chunk):
-            h.update(b)
-    return h.hexdigest()
 
 
 def polygons_key(base: gpd.GeoDataFrame, levels: list[Level]) -> str:

@@ -57,11 +57,12 @@ def pytest_sessionfinish(session, exitstatus):
 @pytest.fixture()
 def raster_reads(monkeypatch):
     """Counts zone-statistics raster passes (``zonestats.compute`` calls) and the units read
-    (polygons handed to ``zonal_codes``), so a test can prove a cached result is reused."""
-    from indicators import zonestats
+    (polygons handed to the tiled engine's ``zonal_codes``, which zone statistics read through),
+    so a test can prove a cached result is reused."""
+    from indicators import tiled, zonestats
 
     counts = {"passes": 0, "units": 0}
-    real_compute, real_zonal = zonestats.compute, zonestats.zonal_codes
+    real_compute, real_zonal = zonestats.compute, tiled.zonal_codes
 
     def compute(*a, **k):
         counts["passes"] += 1
@@ -72,5 +73,5 @@ def raster_reads(monkeypatch):
         return real_zonal(polygons, *a, **k)
 
     monkeypatch.setattr(zonestats, "compute", compute)
-    monkeypatch.setattr(zonestats, "zonal_codes", zonal_codes)
+    monkeypatch.setattr(tiled, "zonal_codes", zonal_codes)
     return counts
