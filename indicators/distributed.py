@@ -72,6 +72,27 @@ def _add_path(path: str) -> None:  # runs on each worker
         sys.path.insert(0, path)
 
 
+class _spawn_safe_main:
+    """While workers are spawned, hide the file of a ``__main__`` that was run as a plain script
+    (no ``__spec__``): multiprocessing's spawn re-runs that file in every worker, and a Streamlit
+    page run by AppTest (or any script without an ``if __name__ == "__main__"`` guard) would then
+    execute in the worker and kill it. Modules run with ``-m`` (the CLI, pytest, the launcher) are
+    re-imported by name, which their guards make safe."""
+
+    def __enter__(self):
+        main = sys.modules.get("__main__")
+        self._main, self._file = main, None
+        if main is not None and getattr(main, "__spec__", None) is None and hasattr(main, "__file__"):
+            self._file = main.__file__
+            del main.__file__
+        return self
+
+    def __exit__(self, *exc):
+        if self._file is not None:
+            self._main.__file__ = self._file
+        return False
+
+
 class Cluster:
     """A Dask client for ``local`` (a LocalCluster it owns) or a scheduler address (use as ``with``)."""
 
@@ -100,7 +121,7 @@ class Cluster:
             # slower in a worker than in this process. Keep the other variables (OMP_NUM_THREADS…).
             pre = {k: v for k, v in dict(dask.config.get("distributed.nanny.pre-spawn-environ", {})).items()
                    if k != "MALLOC_TRIM_THRESHOLD_"}
-            with dask.config.set({"distributed.nanny.pre-spawn-environ": pre}):
+            with dask.config.set({"distributed.nanny.pre-spawn-environ": pre}), _spawn_safe_main():
                 self.cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                             dashboard_address=":0" if _has_bokeh() else None,
                                             silence_logs=logging.ERROR, env=env)
