@@ -736,3 +736,9 @@ TEXT.update({
     "targets.stats.admin_only": {"zh": "官方统计只能由管理员修改（已登录的管理员可编辑和导入）。",
                                  "en": "Official statistics are changed by an administrator (a signed-in admin can edit and import them)."},
 })
+
+# --- carbon ranges per unit on the Targets page (issue 13)
+TEXT.update({
+    "targets.col.carbon_range_mtc": {"zh": "碳储量范围（百万 t C，低–高）", "en": "Carbon stock range (Mt C, low–high)"},
+    "targets.col.sink_range_mtco2": {"zh": "年碳汇范围（百万 t CO2/年，低–高）", "en": "Annual sink range (Mt CO2/yr, low–high)"},
+})

@@ -31,7 +31,7 @@ from indicators.landcover import check_legend, classes_from_codes
 from layers.legends import CLASS_IDS, Legend, get_legend
 from layers.workspace import sha256_file as file_sha256  # noqa: F401 - one SHA-256 of a file for the house
 
-ALGO_VERSION = "zonestats-2-tiled"  # part of every cache key: bump when the numbers change
+ALGO_VERSION = "zonestats-3-ranges"  # part of every cache key: bump when the numbers change
 LEVELS = ("province", "zone", "prefecture", "county")
 
 
@@ -104,7 +104,12 @@ def _indicators(code_m2: pd.DataFrame, total_m2, nodata_m2, legend: Legend, pool
     st = carbon.stock(code_m2, pools)
     out["carbon_stock_tc"] = st["carbon_stock_tc"].to_numpy()
     out["carbon_stock_tco2e"] = st["carbon_stock_tco2e"].to_numpy()
+    for end in ("low", "high"):  # the range from the pool table's low/high densities (issue 13)
+        out[f"carbon_stock_{end}_tc"] = st[f"carbon_stock_{end}_tc"].to_numpy()
     out["carbon_sink_tco2_yr"] = carbon.sink(cls, rates).to_numpy()
+    sr = carbon.sink_range(cls, rates)
+    for end in ("low", "high"):
+        out[f"carbon_sink_{end}_tco2_yr"] = sr[f"carbon_sink_{end}_tco2_yr"].to_numpy()
     return out
 
 

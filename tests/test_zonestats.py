@@ -91,6 +91,14 @@ def test_class_areas_per_county_prefecture_zone_province_are_known(world, raster
     assert by.loc[("county", "1"), "carbon_stock_tc"] == pytest.approx(600 * 0.09 * FOREST_TC_HA, rel=1e-6)
     assert by.loc[("zone", "east"), "carbon_stock_tc"] == pytest.approx(1100 * 0.09 * GRASS_TC_HA, rel=1e-6)
     assert by.loc[("county", "1"), "carbon_sink_tco2_yr"] == pytest.approx(600 * 0.09 * 3.35, rel=1e-6)
+    # ranges per unit (issue 13): forest 140.46–296.03 t C/ha (Guan et al. 2016), grassland ±30% of
+    # 97.25 = 68.075–126.425; forest sink 2.9–4.3 t CO2/ha/yr
+    assert by.loc[("county", "1"), "carbon_stock_low_tc"] == pytest.approx(600 * 0.09 * 140.46, rel=1e-6)
+    assert by.loc[("county", "1"), "carbon_stock_high_tc"] == pytest.approx(600 * 0.09 * 296.03, rel=1e-6)
+    assert by.loc[("zone", "east"), "carbon_stock_low_tc"] == pytest.approx(1100 * 0.09 * 68.075, rel=1e-6)
+    assert by.loc[("zone", "east"), "carbon_stock_high_tc"] == pytest.approx(1100 * 0.09 * 126.425, rel=1e-6)
+    assert by.loc[("county", "1"), "carbon_sink_low_tco2_yr"] == pytest.approx(600 * 0.09 * 2.9, rel=1e-6)
+    assert by.loc[("county", "1"), "carbon_sink_high_tco2_yr"] == pytest.approx(600 * 0.09 * 4.3, rel=1e-6)
     assert list(df["level"].unique()) == ["county", "province", "prefecture", "zone"]
     assert by.loc[("zone", "west"), "name_zh"] == "西区"
 

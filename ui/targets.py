@@ -230,6 +230,13 @@ def stats_column_config(tdf: pd.DataFrame, lang: str) -> dict:
     return cfg
 
 
+def _range(low, high) -> str:
+    """A low–high range in millions, or "—"."""
+    if pd.isna(low) or pd.isna(high):
+        return "—"
+    return f"{low / 1e6:,.2f}–{high / 1e6:,.2f}"
+
+
 def proxy_table(df: pd.DataFrame, level: str, lang: str) -> pd.DataFrame:
     d = df[df["level"] == level].copy()
     out = pd.DataFrame({t("targets.col.unit_name", lang): [pick(a, b, lang) for a, b in zip(d["name_zh"], d["name_en"])],
@@ -237,7 +244,10 @@ def proxy_table(df: pd.DataFrame, level: str, lang: str) -> pd.DataFrame:
     for c in CLASS_IDS:
         out[f"{class_label(c, lang)} (%)"] = d[f"lc_{c}_pct"].values
     out[t("targets.col.carbon_mtc", lang)] = d["carbon_stock_tc"].values / 1e6
+    out[t("targets.col.carbon_range_mtc", lang)] = [_range(a, b) for a, b in zip(d["carbon_stock_low_tc"], d["carbon_stock_high_tc"])]
     out[t("targets.col.sink_mtco2", lang)] = d["carbon_sink_tco2_yr"].values / 1e6
+    out[t("targets.col.sink_range_mtco2", lang)] = [_range(a, b) for a, b in zip(d["carbon_sink_low_tco2_yr"],
+                                                                                 d["carbon_sink_high_tco2_yr"])]
     out[t("targets.col.coverage_pct", lang)] = d["landcover_coverage_pct"].values
     return out
 
