@@ -128,7 +128,7 @@ def test_uploaded_clcd_is_registered_with_provenance_used_and_shown_on_other_pag
     # another page: the data-in-use line names it with its badge
     other = page("checklist.py", lang)
     line = texts(other, "caption")
-    assert "clcd_lanzhou 2020" in line and "🔵" in line
+    assert "clcd_lanzhou 2020" in line and f"[{USER[lang]}]" in line
     # the Map draws it (its display copy, its legend, the badge) instead of MODIS
     m = page("map.py", lang, map_vis_landcover=True)
     script = map_script(m)

@@ -19,7 +19,9 @@ from layers import catalog
 from layers import workspace as ws
 from ui import common
 
-STATUS_BADGE = {"real": "🟢", "schematic": "🟡", "proxy": "🟠", "illustrative": "🟣", "user": "🔵"}
+def badge(status: str, lang: str) -> str:
+    """A layer's status as a short text badge (no emoji: intranet machines often lack emoji fonts)."""
+    return f"[{t(f'map.status.{status}', lang)}]"
 
 
 def choice_key() -> str:
@@ -69,7 +71,7 @@ def landcover_alt_dataset() -> ws.Dataset | None:
 
 def _default(layer_id: str, lang: str) -> str:
     spec = catalog.BY_ID[layer_id]
-    return f"{STATUS_BADGE.get(spec.status, '')} {spec.title(lang)}"
+    return f"{badge(spec.status, lang)} {spec.title(lang)}"
 
 
 def summary(lang: str) -> list[str]:
@@ -79,24 +81,24 @@ def summary(lang: str) -> list[str]:
     items = []
     lc = chosen.get("landcover", [])
     items.append(f"{ws.ROLE_LABELS['landcover'].pick(lang)}: "
-                 + (f"{STATUS_BADGE['user']} {ws.get(s, lc[0]).label(lang)}" if lc else _default("landcover", lang)))
+                 + (f"{badge('user', lang)} {ws.get(s, lc[0]).label(lang)}" if lc else _default("landcover", lang)))
     alt = chosen.get("landcover_alt", [])
     if alt:
-        items.append(f"{t('inuse.second_year', lang)}: {STATUS_BADGE['user']} {ws.get(s, alt[0]).label(lang)}")
-    tr = [(_default("airports", lang) if i == ws.BUILTIN_AIRPORTS else f"{STATUS_BADGE['user']} {ws.get(s, i).name}")
+        items.append(f"{t('inuse.second_year', lang)}: {badge('user', lang)} {ws.get(s, alt[0]).label(lang)}")
+    tr = [(_default("airports", lang) if i == ws.BUILTIN_AIRPORTS else f"{badge('user', lang)} {ws.get(s, i).name}")
           for i in chosen.get("transport", [])]
     items.append(f"{ws.ROLE_LABELS['transport'].pick(lang)}: " + (", ".join(tr) if tr else "—"))
     for role, layer in ws.REPLACES.items():
         ids = chosen.get(role, [])
         items.append(f"{ws.ROLE_LABELS[role].pick(lang)}: "
-                     + (f"{STATUS_BADGE['user']} {ws.get(s, ids[0]).name}" if ids else _uploaded_or_default(layer, lang)))
+                     + (f"{badge('user', lang)} {ws.get(s, ids[0]).name}" if ids else _uploaded_or_default(layer, lang)))
     return items
 
 
 def _uploaded_or_default(layer_id: str, lang: str) -> str:
     rec = common.active_upload(layer_id)
     if rec:
-        return f"{STATUS_BADGE['user']} {rec['name']}"
+        return f"{badge('user', lang)} {rec['name']}"
     return _default(layer_id, lang)
 
 
@@ -108,7 +110,7 @@ def status_line(lang: str) -> None:
         st.error(e.message(lang))
         return
     st.caption(t("inuse.title", lang) + " · ".join(items))
-    common.page_link("pages/data.py", t("inuse.change", lang), icon="🗂️")
+    common.page_link("pages/data.py", t("inuse.change", lang), icon=":material/database:")
 
 
 def run_error(e: GansuError, lang: str) -> None:

@@ -25,7 +25,7 @@ from layers import catalog, readers
 from layers import workspace as ws
 from layers.legends import BUILTIN
 from ui import auth, common, jobs, tables
-from ui.data_in_use import STATUS_BADGE
+from ui.data_in_use import badge
 
 ROLE_CHOICES = ("landcover", "transport", "osm", "redline", "zones", "parks")
 LEGEND_CHOICES = ("auto", *BUILTIN, "custom")
@@ -47,7 +47,7 @@ def kind_label(kind: str, lang: str) -> str:
 
 
 def _ds_label(d: ws.Dataset, lang: str) -> str:
-    return f"{STATUS_BADGE['user']} {d.label(lang)} · {d.original_filename}"
+    return f"{badge('user', lang)} {d.label(lang)} · {d.original_filename}"
 
 
 # --- the data in use ----------------------------------------------------------------------------
@@ -93,15 +93,15 @@ def in_use_selectors(lang: str) -> None:
         def f(v):
             if v == "builtin":
                 spec = catalog.BY_ID["landcover"]
-                return t("ws.inuse.default", lang, name=f"{STATUS_BADGE.get(spec.status, '')} {spec.title(lang)}")
+                return t("ws.inuse.default", lang, name=f"{badge(spec.status, lang)} {spec.title(lang)}")
             if v == "none":
                 return t("ws.inuse.none", lang)
             if v == "default":
                 spec = catalog.BY_ID[ws.REPLACES[role]]
-                return t("ws.inuse.default", lang, name=f"{STATUS_BADGE.get(spec.status, '')} {spec.title(lang)}")
+                return t("ws.inuse.default", lang, name=f"{badge(spec.status, lang)} {spec.title(lang)}")
             if v == ws.BUILTIN_AIRPORTS:
                 spec = catalog.BY_ID["airports"]
-                return f"{STATUS_BADGE.get(spec.status, '')} {spec.title(lang)}"
+                return f"{badge(spec.status, lang)} {spec.title(lang)}"
             if v.startswith("upload:"):
                 rec = s.active_user_layer(ws.REPLACES[role])
                 return t("ws.inuse.earlier", lang, name=rec["name"] if rec else v)
@@ -488,7 +488,7 @@ def dataset_table(lang: str) -> pd.DataFrame:
         legend = (Path(d.legend).name if d.legend and d.legend.endswith(".csv") else d.legend) if d.role == "landcover" \
             else ", ".join(kind_label(k, lang) for k in d.kinds)
         rows.append({"id": d.id, "name": d.name, "role": ws.ROLE_LABELS[d.role].pick(lang),
-                     "status": f"{STATUS_BADGE.get(d.status, '')} {t(f'map.status.{d.status}', lang)}",
+                     "status": t(f"map.status.{d.status}", lang),
                      "file": d.original_filename, "sha": d.sha256[:12], "size_mb": round(d.size_bytes / 1e6, 3),
                      "crs": _crs_text(d.crs), "resolution": (d.resolution or "").replace("vector", t("ws.res.vector", lang)), "extent": _extent_text(d.extent),
                      "year": d.year, "legend": legend or "", "features": d.n_features, "pixels": d.n_pixels,
