@@ -255,7 +255,12 @@ class PolygonStats:
 
 def polygon_stats(src: LandcoverRaster, geom) -> PolygonStats:
     """Exact area of each code inside one polygon given in the raster's CRS."""
-    p = pieces(geom, src.transform)
+    return stats_of_pieces(src, pieces(geom, src.transform))
+
+
+def stats_of_pieces(src: LandcoverRaster, p: Pieces | None) -> PolygonStats:
+    """``polygon_stats`` of a polygon already cut at the grid (the tiled engine reuses the cut
+    across years)."""
     if p is None:
         return PolygonStats.empty()
     hist = Histogram()

@@ -42,7 +42,7 @@ import shapely
 from core import limits
 from core.errors import InputError
 from indicators.coverage import Pieces, pieces, strip_cells
-from indicators.landcover import _gather, _sub  # the kernel's weight helpers, shared
+from indicators.landcover import _gather, _sub, stats_of_pieces  # the kernel's helpers, shared
 from indicators.landcover import _wsum as _cells_sum
 from indicators.landcover import (Histogram, LandcoverRaster, PolygonStats, ZonalResult, _runs, _geoseries,
                                   polygon_stats, u8_counts)
@@ -379,21 +379,6 @@ class _PairRaster:
         return out
 
 
-def _stats_of_pieces(src, p: Pieces | None) -> PolygonStats:
-    """``landcover.polygon_stats`` with the pieces already cut (reused across years)."""
-    from indicators.landcover import MAX_STRIP_PIXELS, _strip
-
-    if p is None:
-        return PolygonStats.empty()
-    hist = Histogram()
-    total = inside = pixels = 0.0
-    step = max(1, MAX_STRIP_PIXELS // max(p.width, 1))
-    for r0 in range(0, p.height, step):
-        t, i, n = _strip(src, p, r0, min(r0 + step, p.height), hist)
-        total, inside, pixels = total + t, inside + i, pixels + n
-    return PolygonStats(hist.as_dict(), total, max(total - inside, 0.0), pixels)
-
-
 def _run_years(task: Task) -> TaskResult:
     """All consecutive year pairs of one tile; each polygon is cut at the grid once."""
     from contextlib import ExitStack
@@ -407,7 +392,7 @@ def _run_years(task: Task) -> TaskResult:
             pair = _PairRaster(srcs[k], srcs[k + 1])
             parts = out.step(k)
             for i, p in small:
-                st = _stats_of_pieces(pair, p)
+                st = stats_of_pieces(pair, p)
                 parts[i] = Partial(st.codes, st.total_m2, st.total_m2 - st.outside_m2, st.pixels, st.outside_m2)
             if large:
                 parts.update(_tile_units(pair, task.span, [(i, p) for i, p in large if p is not None]))
