@@ -742,3 +742,21 @@ TEXT.update({
     "targets.col.carbon_range_mtc": {"zh": "碳储量范围（百万 t C，低–高）", "en": "Carbon stock range (Mt C, low–high)"},
     "targets.col.sink_range_mtco2": {"zh": "年碳汇范围（百万 t CO2/年，低–高）", "en": "Annual sink range (Mt CO2/yr, low–high)"},
 })
+
+# --- issue 11: result tables of CLI runs kept in the store (Data page)
+TEXT.update({
+    "results.title": {"zh": "存入数据库的计算结果表", "en": "Result tables kept in the store"},
+    "results.help": {"zh": "命令行运行（如全国园区、分区统计、多年份转移）加上 --into-store 名称 后，最终结果表以新版本存入数据库，旧版本保留。",
+                     "en": "Command-line runs (national parks, zone statistics, years and transitions) with --into-store NAME keep their final table here as a new version; earlier versions are kept."},
+    "results.empty": {"zh": "尚无结果表：运行 python -m indicators parks … --into-store 名称。",
+                      "en": "No result table yet: run python -m indicators parks … --into-store NAME."},
+    "results.col.table_id": {"zh": "结果表（名称@版本）", "en": "Table (name@version)"},
+    "results.col.kind": {"zh": "类型", "en": "Kind"},
+    "results.col.created_at": {"zh": "生成时间", "en": "Created"},
+    "results.col.created_by": {"zh": "生成者", "en": "Created by"},
+    "results.col.n_rows": {"zh": "行数", "en": "Rows"},
+    "results.col.sha256": {"zh": "SHA-256（前 12 位）", "en": "SHA-256 (first 12)"},
+    "results.pick": {"zh": "下载哪一个结果表", "en": "Table to download"},
+    "results.csv": {"zh": "下载 CSV", "en": "Download CSV"},
+    "results.parquet": {"zh": "下载 Parquet", "en": "Download Parquet"},
+})

@@ -223,6 +223,9 @@ def run_parks(a) -> int:
 
     write_table(result, out, geoms, lang=getattr(a, "lang", "zh"), provenance=_parks_provenance(a, legend))
     print(f"{len(result)} parks -> {out}")
+    from indicators import distributed
+
+    distributed.into_store(a, "parks", {"": result})
     return 0
 
 
@@ -317,6 +320,9 @@ def _run_workspace(a, read) -> int:
     write_table(result, Path(a.out), parks.geometry, lang=getattr(a, "lang", "zh"),
                 provenance=_workspace_provenance(a, inputs))
     print(f"{len(result)} parks -> {a.out}")
+    from indicators import distributed
+
+    distributed.into_store(a, "parks", {"": result})
     return 0
 
 

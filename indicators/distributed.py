@@ -349,6 +349,9 @@ def add_cli_flags(p, parks: bool = False) -> None:
                    help="partial results per tile, to resume an interrupted run (default: <data root>/tilecache "
                         "for runs on a cluster or over 2e9 cells)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the tile cache")
+    p.add_argument("--into-store", metavar="NAME",
+                   help="also keep the final table in the dashboard's store (GANSU_STORE) as a new version of "
+                        "NAME (earlier versions are kept; listed on the Data page)")
 
 
 def cli_options(a) -> dict:
@@ -362,6 +365,26 @@ def cli_options(a) -> dict:
         scheduler = "local"
     cache = None if getattr(a, "no_cache", False) else (getattr(a, "cache_dir", None) or AUTO_CACHE)
     return {"scheduler": scheduler, "workers": getattr(a, "workers", None), "cache_dir": cache}
+
+
+def into_store(a, kind: str, tables: dict[str, pd.DataFrame]) -> None:
+    """--into-store NAME: each table as a new version of NAME (or NAME/<part>) in the store, written
+    by the server's shell (an admin, as for the other CLIs). Prints the stored ids."""
+    name = getattr(a, "into_store", None)
+    if not name:
+        return
+    from core import paths
+    from layers.accounts import SHELL
+    from layers.store import Store
+
+    store = Store(paths.store_path())  # StoreError (locked by the dashboard, damaged) is bilingual
+    try:
+        args = {k: str(v) for k, v in sorted(vars(a).items()) if v is not None and k != "func"}
+        for part, df in tables.items():
+            r = store.put_result_table(f"{name}/{part}" if part else name, kind, df, args, actor=SHELL)
+            print(f"stored in {paths.store_path()}: {r['table_id']} ({r['n_rows']} rows, sha256 {r['sha256'][:12]})")
+    finally:
+        store.close()
 
 
 def wants_tiled(a) -> bool:
@@ -431,6 +454,7 @@ def run_zonestats(a) -> int:
     df = zonestats.compute(level, [], a.landcover, a.legend, progress=ProgressPrinter("zone statistics"), **kw)
     _write(df, out)
     print(f"{len(df)} units -> {out}")
+    stored = {"": df}
     if a.years:
         rasters = [a.landcover] + list(a.years)
         labels = list(a.year_labels or range(len(rasters)))
@@ -444,6 +468,8 @@ def run_zonestats(a) -> int:
             p = out.with_name(f"{out.stem}_{name}{out.suffix}")
             _write(t, p)
             print(f"{len(t)} rows -> {p}")
+            stored[name] = t
+    into_store(a, "zonestats", stored)
     return 0
 
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -324,6 +325,8 @@ _OPEN: dict[tuple, LandcoverRaster] = {}  # in a Dask worker: rasters stay open 
 def _worker_raster(path: str, pixel_area: str = "ground") -> LandcoverRaster | None:
     """The open raster of a Dask worker process (opening a national VRT and checking its tiles
     takes ~5 ms a task); None outside a worker (this process never keeps files open)."""
+    if "distributed" not in sys.modules:  # a Dask worker has it loaded; importing it costs ~0.3 s
+        return None
     try:
         from distributed import get_worker
 

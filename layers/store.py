@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import io
 import json
 import threading
 import uuid
@@ -62,6 +63,10 @@ SCHEMA = [
     """CREATE TABLE IF NOT EXISTS recycle_bin (
         bin_id VARCHAR PRIMARY KEY, item_type VARCHAR, item_id VARCHAR, name VARCHAR, owner VARCHAR,
         office VARCHAR, deleted_by VARCHAR, deleted_at TIMESTAMP, payload JSON)""",
+    # final tables of CLI runs (national parks, zone statistics, years): every version kept
+    """CREATE TABLE IF NOT EXISTS result_tables (
+        table_id VARCHAR PRIMARY KEY, name VARCHAR, version INTEGER, kind VARCHAR, created_at TIMESTAMP,
+        created_by VARCHAR, office VARCHAR, n_rows BIGINT, sha256 VARCHAR, args JSON, data BLOB)""",
 ]
 # ownership of the user's items (stores made before accounts get the columns, empty = admin's)
 MIGRATIONS = [f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {col} VARCHAR"
@@ -693,6 +698,48 @@ class Store:
                             [(k, _dumps(v), now) for k, v in rows.items()])
             cur.execute("DELETE FROM park_results WHERE key NOT IN (SELECT key FROM park_results "
                         "ORDER BY created_at DESC LIMIT ?)", [keep])
+
+
+    # --- final tables of runs (python -m indicators parks/zonestats --into-store NAME)
+    @mutating("editor")
+    def put_result_table(self, name: str, kind: str, df: pd.DataFrame, args: dict | None = None,
+                         *, actor=None) -> dict:
+        """Store a run's final table as a new version of ``name`` (earlier versions are kept: a
+        re-run never overwrites). Returns the row's summary (table_id, name, version, n_rows, sha256)."""
+        key = clean_name(name, 120)
+        if not key:
+            raise GansuError("结果表名称不能为空", "the result table needs a name")
+        p = self.authorize(actor, "editor", what=f"result_table:{key}")
+        buf = io.BytesIO()
+        df.to_parquet(buf, index=False)
+        data = buf.getvalue()
+        sha = hashlib.sha256(data).hexdigest()
+        with self.transaction() as cur:
+            (last,) = cur.execute("SELECT COALESCE(MAX(version), 0) FROM result_tables WHERE name = ?", [key]).fetchone()
+            version = int(last) + 1
+            table_id = f"{key}@{version}"
+            cur.execute("INSERT INTO result_tables VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [table_id, key, version, kind, dt.datetime.now(), str(p), p.office, len(df), sha,
+                         _dumps(args or {}), data])
+            audit.record(cur, p, "result_table_add", "result_table", table_id, after=sha,
+                         details={"kind": kind, "rows": len(df)})
+        return {"table_id": table_id, "name": key, "version": version, "n_rows": len(df), "sha256": sha}
+
+    def result_tables(self) -> pd.DataFrame:
+        """Every stored result table, newest first (without the data)."""
+        return self.query_df("SELECT table_id, name, version, kind, created_at, created_by, office, n_rows, sha256, args "
+                             "FROM result_tables ORDER BY created_at DESC, version DESC")
+
+    def result_table(self, table_id: str) -> pd.DataFrame:
+        """The table stored under ``table_id`` (``name@version``), checked against its SHA-256."""
+        df = self.query_df("SELECT data, sha256 FROM result_tables WHERE table_id = ?", [table_id])
+        row = None if df.empty else (df["data"].iloc[0], df["sha256"].iloc[0])
+        if row is None:
+            raise GansuError(f"没有结果表 {table_id!r}", f"no result table {table_id!r}")
+        data = bytes(row[0])
+        if hashlib.sha256(data).hexdigest() != row[1]:
+            raise StoreError(f"结果表 {table_id!r} 已损坏（SHA-256 不符）", f"result table {table_id!r} is damaged (SHA-256 differs)")
+        return pd.read_parquet(io.BytesIO(data))
 
 
 def _park_content(park_id, name, geom, attrs) -> dict:

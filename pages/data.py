@@ -1,7 +1,7 @@
 """Data & sources: the data in use, adding datasets (upload, import folder), the registered
 datasets with their provenance, every built-in layer with its manifest entry, and replacing the
 schematic/proxy layers with official files."""
-from ui import auth, common, data_sources, runlog, workspace_ui
+from ui import auth, common, data_sources, result_tables, runlog, workspace_ui
 
 lg = common.page("data.title")
 auth.mode_notice(lg)  # no accounts: anyone who can reach this server can change data
@@ -14,5 +14,6 @@ data_sources.layer_table(manifest, lg)
 data_sources.replace_layer(lg)
 auth.bin_section(lg)
 auth.audit_section(lg)
+result_tables.section(lg)  # issue 11: final tables of CLI runs (--into-store)
 runlog.section(lg)  # issue 13: pixel-area mode and the run log (exports, saved scenarios)
 auth.accounts_section(lg)

@@ -6,6 +6,7 @@ import inspect
 import time
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 import shapely
 
@@ -149,7 +150,7 @@ def _writers() -> dict[str, object]:
 
 def _snapshot(s: Store) -> tuple:
     tables = ("parks", "scenarios", "checklist", "datasets", "data_in_use", "user_layers", "recycle_bin",
-              "park_results", "accounts")
+              "park_results", "accounts", "result_tables")
     return tuple(s.query_df(f"SELECT * FROM {t}").astype(str).to_csv() for t in tables)
 
 
@@ -180,6 +181,7 @@ def _samples(s: Store) -> dict:
         "empty_bin": ((), {}),
         "sync_catalog": (([],), {}),
         "put_park_results": (({},), {}),
+        "put_result_table": (("national run", "parks", pd.DataFrame({"park_id": ["p"], "area_km2": [1.0]})), {}),
     }
 
 

@@ -1,0 +1,44 @@
+"""The Data page's list of result tables kept in the store by CLI runs (``--into-store NAME``: a
+national parks run, zone statistics, years and transitions), every version with who made it, its
+row count and SHA-256, and downloads as CSV or Parquet (checked against the SHA-256 on reading)."""
+from __future__ import annotations
+
+import io
+
+import streamlit as st
+
+from core.errors import GansuError
+from core.i18n import t
+from ui import common
+
+COLUMNS = ("table_id", "kind", "created_at", "created_by", "n_rows", "sha256")
+
+
+def section(lang: str) -> None:
+    st.subheader(t("results.title", lang))
+    st.caption(t("results.help", lang))
+    s = common.store()
+    df = s.result_tables()
+    if df.empty:
+        st.info(t("results.empty", lang))
+        return
+    shown = df[list(COLUMNS)].copy()
+    shown["created_at"] = shown["created_at"].astype(str).str[:19]
+    shown["created_by"] = shown["created_by"].fillna("—")
+    shown["sha256"] = shown["sha256"].str[:12]
+    st.dataframe(shown.rename(columns={c: t(f"results.col.{c}", lang) for c in COLUMNS}), hide_index=True,
+                 width="stretch", key="results_table")
+    tid = st.selectbox(t("results.pick", lang), df["table_id"].tolist(), key="results_pick")
+    try:
+        table = s.result_table(tid)
+    except GansuError as e:
+        st.error(e.message(lang))
+        return
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in tid)
+    c1, c2 = st.columns(2)
+    c1.download_button(t("results.csv", lang), table.to_csv(index=False).encode("utf-8-sig"), f"{safe}.csv",
+                       "text/csv", key="results_csv")
+    buf = io.BytesIO()
+    table.to_parquet(buf, index=False)
+    c2.download_button(t("results.parquet", lang), buf.getvalue(), f"{safe}.parquet",
+                       "application/octet-stream", key="results_parquet")
