@@ -1,8 +1,8 @@
-"""The house has one direction: core ← layers ← geodata/indicators ← reports ← ui ← pages ← app.
+"""The house has one direction: core ← layers ← geodata/indicators ← reports ← cli/ui ← pages ← app.
 
 Every module is parsed (ast, nothing imported) and each ``import``/``from … import`` of one of
-our top-level packages is checked against the rooms it may use. Entry points (``__main__.py``)
-sit above their room and may also use ``reports`` (the CLI writes files), never ``ui``/``pages``.
+our top-level packages is checked against the rooms it may use. There is no exemption: the command
+line is its own room (``cli/``) above ``reports``, and entry points count like any module.
 ``streamlit`` is imported only by ``ui/``, ``pages/`` and ``app.py``. A test of the test builds a
 small tree with an upward import, a cycle and a stray streamlit import and expects each to fail.
 """
@@ -20,11 +20,11 @@ ALLOWED: dict[str, set[str]] = {
     "geodata": {"core", "layers"},
     "indicators": {"core", "layers"},
     "reports": {"core", "layers", "indicators"},
+    "cli": {"core", "layers", "geodata", "indicators", "reports"},
     "ui": {"core", "layers", "geodata", "indicators", "reports"},
     "pages": {"core", "layers", "geodata", "indicators", "reports", "ui"},
     "app": {"core", "layers", "geodata", "indicators", "reports", "ui"},
 }
-ENTRY_POINT_EXTRA = {"reports"}  # python -m indicators writes its table through reports/
 STREAMLIT_ROOMS = {"ui", "pages", "app"}
 
 
@@ -58,8 +58,6 @@ def violations(root: Path) -> list[str]:
         if room is None:
             continue
         allowed = ALLOWED[room] | ({room} if room != "app" else set())
-        if path.name == "__main__.py":
-            allowed = allowed | ENTRY_POINT_EXTRA
         for line, name in imported_roots(ast.parse(path.read_text(encoding="utf-8"))):
             where = f"{path.relative_to(root)}:{line}"
             if name == "<relative>":
@@ -68,7 +66,7 @@ def violations(root: Path) -> list[str]:
                 found.append(f"{where}: streamlit imported outside ui/, pages/, app.py")
             elif name in ALLOWED and name not in allowed:
                 found.append(f"{where}: {room} may not import {name} (upward or sideways)")
-            if name in ALLOWED and name != room and path.name != "__main__.py":
+            if name in ALLOWED and name != room:
                 edges.setdefault(room, set()).add(name)
     # cycles between rooms (also catches a pair of rooms that the table would both allow)
     for a, targets in edges.items():
@@ -111,10 +109,16 @@ def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
 def test_the_checker_catches_upward_imports_cycles_and_streamlit(tmp_path):
     clean = {"core/__init__.py": "", "core/crs.py": "import numpy\n",
              "layers/__init__.py": "", "layers/store.py": "from core import crs\n",
-             "indicators/__init__.py": "", "indicators/__main__.py": "import reports\n",
-             "reports/__init__.py": "from indicators import x\n",
+             "indicators/__init__.py": "", "reports/__init__.py": "from indicators import x\n",
+             "cli/__main__.py": "import reports\nfrom indicators import x\n",
              "app.py": "import streamlit\nfrom ui import common\n"}
     assert violations(_tree(tmp_path / "ok", clean)) == []
+    # an entry point is a module like any other: indicators/__main__.py may not use reports
+    entry = violations(_tree(tmp_path / "entry", {**clean, "indicators/__main__.py": "import reports\n"}))
+    assert entry[0] == "indicators/__main__.py:1: indicators may not import reports (upward or sideways)"
+    assert any(v.startswith("import cycle between rooms: indicators -> reports") for v in entry)
+    cli_ui = violations(_tree(tmp_path / "cliui", {**clean, "cli/x.py": "from ui import common\n"}))
+    assert cli_ui == ["cli/x.py:1: cli may not import ui (upward or sideways)"]
     upward = violations(_tree(tmp_path / "up", {**clean, "layers/rasters.py": "def f():\n    from indicators import landcover\n"}))
     assert upward == ["layers/rasters.py:2: layers may not import indicators (upward or sideways)"]
     st = violations(_tree(tmp_path / "st", {**clean, "indicators/plot.py": "import streamlit as st\n"}))
