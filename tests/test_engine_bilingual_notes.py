@@ -17,7 +17,7 @@ import shapely
 from affine import Affine
 
 from indicators import table
-from indicators.__main__ import main
+from cli.__main__ import main
 from core.text import Text
 from indicators.engine import compute_parks, join_notes, prepare_parks
 from layers.legends import CLASS_IDS, load_legend_csv

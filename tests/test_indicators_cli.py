@@ -14,7 +14,7 @@ from affine import Affine
 
 import reports
 from indicators import table
-from indicators.__main__ import main
+from cli.__main__ import main
 from tests.indicator_fixtures import legend_csv, parks_gdf, pools_csv, pools_frame, write_raster
 
 REPO = Path(__file__).resolve().parent.parent
@@ -140,7 +140,7 @@ def test_cli_bad_input_exit_code_and_message(inputs, tmp_path):
 
 
 def test_indicators_never_import_streamlit():
-    code = ("import sys, indicators.engine, indicators.__main__; "
+    code = ("import sys, indicators.engine, cli.__main__; "
             "bad = [m for m in sys.modules if m.split('.')[0] in ('streamlit', 'pages', 'ui')]; print(bad)")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert res.stdout.strip() == "[]", res.stderr

@@ -21,7 +21,7 @@ import shapely
 from affine import Affine
 
 from core.errors import GansuError, InputError
-from indicators.__main__ import main
+from cli.__main__ import main
 from indicators.engine import compute_parks
 from layers import readers
 from tests.hostile import corpus
