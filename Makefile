@@ -30,6 +30,7 @@ assets: $(STAMP)
 # Idempotent: the build compares a fingerprint of its inputs and returns at once when current.
 data: setup
 	$(PY) -m geodata.build
+	$(PY) -m indicators.kernels
 
 run: data fonts
 	$(PY) -m ui.serve --server.port $(PORT) --server.headless true

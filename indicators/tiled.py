@@ -43,10 +43,19 @@ import shapely
 from core import limits
 from core.errors import InputError
 from indicators.coverage import Pieces, pieces, strip_cells
-from indicators.landcover import _gather, _sub, stats_of_pieces  # the kernel's helpers, shared
+from indicators.landcover import (  # the kernel's helpers, shared
+    Histogram,
+    LandcoverRaster,
+    PolygonStats,
+    ZonalResult,
+    _gather,
+    _geoseries,
+    _runs,
+    _sub,
+    polygon_stats,
+    stats_of_pieces,
+)
 from indicators.landcover import _wsum as _cells_sum
-from indicators.landcover import (Histogram, LandcoverRaster, PolygonStats, ZonalResult, _runs, _geoseries,
-                                  polygon_stats, u8_counts)
 from layers.legends import Legend, get_legend
 
 ALGO_VERSION = "tiled-1"  # part of every cache key: bump when the numbers change
@@ -403,7 +412,7 @@ def _run_years(task: Task) -> TaskResult:
 
 
 class _Acc:
-    __slots__ = ("hist", "total", "inside", "pixels")
+    __slots__ = ("hist", "inside", "pixels", "total")
 
     def __init__(self):
         self.hist = Histogram()
@@ -495,141 +504,48 @@ def _band(src, codes, g0, g1, C0, C1, ca, boxes, acc) -> None:
 
 
 def _count_runs(codes, w_in, runs, acc) -> None:
-    """Histograms of the fully covered runs of all units of a band, in one pass over the cells."""
+    """Histograms of the fully covered runs of all units of a band: uint8 codes with one pixel area
+    or one per row (equal-area and geographic rasters) go through the compiled kernel
+    (``indicators.kernels``: each cell visited once); the rest through numpy."""
     h, w = codes.shape
     for i, rr, s, e in runs:  # areas and pixel counts from the run lengths
         lengths = (e - s).astype("float64")
         acc[i].pixels += float(lengths.sum())
         acc[i].inside += _runs_sum(w_in, rr, s, e)
+    if codes.dtype == np.uint8 and (np.isscalar(w_in) or w_in.shape[1] == 1):  # compiled: one visit per cell
+        from indicators import kernels
+
+        rse = [(rr, s, e) for _, rr, s, e in runs]
+        if np.isscalar(w_in):
+            areas = kernels.run_code_counts(codes, rse) * w_in  # integer counts × the one pixel area
+        else:
+            areas = kernels.run_code_areas_by_row(codes, w_in[:, 0], rse)
+        for k, (i, _, _, _) in enumerate(runs):
+            acc[i].hist.add_u8(areas[k])
+        return
+    # other dtypes, and per-cell pixel areas (projected CRSs that are not equal-area)
     if codes.dtype != np.uint8 or len(runs) > 250:
         return _count_runs_each(codes, w_in, runs, acc)
     if len(runs) == 1 and int((runs[0][3] - runs[0][2]).sum()) == h * w:  # band inside one unit
-        return _count_full(codes, w_in, acc[runs[0][0]])
-    # overlapping units (parks may overlap): one mask per unit
+        return acc[runs[0][0]].hist.add_u8(np.bincount(codes.ravel(), weights=w_in.ravel(), minlength=256))
     rows = np.concatenate([r for _, r, _, _ in runs])
     starts = np.concatenate([s for _, _, s, _ in runs])
     ends = np.concatenate([e for _, _, _, e in runs])
     order = np.lexsort((starts, rows))
     rs, ss, es = rows[order], starts[order], ends[order]
-    if np.any((rs[1:] == rs[:-1]) & (ss[1:] < es[:-1])):  # sorted disjoint runs: neighbours suffice
+    if np.any((rs[1:] == rs[:-1]) & (ss[1:] < es[:-1])):  # overlapping units (parks may overlap)
         return _count_runs_each(codes, w_in, runs, acc)
-    if np.isscalar(w_in):
-        return _count_runs_dominant(codes, w_in, runs, acc)
-    n = len(runs)
+    n = len(runs)  # disjoint runs: one label image, one weighted count of (label, code)
     lab = np.zeros(h * (w + 1), np.int32)
     for k, (_, rr, s, e) in enumerate(runs, start=1):
         np.add.at(lab, rr * (w + 1) + s, k)
         np.add.at(lab, rr * (w + 1) + e, -k)
-    lab = np.cumsum(lab.reshape(h, w + 1)[:, :w], axis=1, dtype=np.int32)
-    key = lab
+    key = np.cumsum(lab.reshape(h, w + 1)[:, :w], axis=1, dtype=np.int32)
     key <<= 8
     key |= codes
-    if np.isscalar(w_in):
-        counts = np.bincount(key.ravel(), minlength=(n + 1) * 256).reshape(n + 1, 256)
-        for k, (i, _, _, _) in enumerate(runs, start=1):
-            acc[i].hist.add_u8(counts[k] * w_in)
-    elif w_in.shape[1] == 1:  # per-row pixel areas: count (row, label, code), then weight rows
-        step = max(1, (1 << 22) // ((n + 1) << 8))
-        sums = np.zeros((n + 1, 256))
-        for r0 in range(0, h, step):
-            sub = key[r0:r0 + step] + (np.arange(min(step, h - r0), dtype=np.int32) * ((n + 1) << 8))[:, None]
-            counts = np.bincount(sub.ravel(), minlength=sub.shape[0] * (n + 1) * 256).reshape(-1, n + 1, 256)
-            sums += np.einsum("r,rlc->lc", w_in[r0:r0 + step, 0], counts)
-        for k, (i, _, _, _) in enumerate(runs, start=1):
-            acc[i].hist.add_u8(sums[k])
-    else:
-        sums = np.bincount(key.ravel(), weights=w_in.ravel(), minlength=(n + 1) * 256).reshape(n + 1, 256)
-        for k, (i, _, _, _) in enumerate(runs, start=1):
-            acc[i].hist.add_u8(sums[k])
-
-
-def _cells(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Flat indices of the cells of intervals (flat start, length)."""
-    n = int(lengths.sum())
-    if n == 0:
-        return np.empty(0, np.int64)
-    offs = np.cumsum(lengths) - lengths
-    return np.repeat(starts - offs, lengths) + np.arange(n, dtype=np.int64)
-
-
-def _count_runs_dominant(codes, w_in: float, runs, acc, chunk: int = 512) -> None:
-    """Equal-area rasters, column chunk by column chunk: a chunk inside one unit is one byte-pair
-    count; in a mixed chunk the unit covering most of it gets "all cells minus the rest" and the
-    other units and the uncovered cells are gathered by index. Counts are exact integers, scaled
-    by the pixel area once per unit, so the cost is ~ one fast pass + the cells near boundaries."""
-    h, w = codes.shape
-    n = len(runs)
-    lab = np.concatenate([np.full(len(rr), k, np.int64) for k, (_, rr, _, _) in enumerate(runs)])
-    R = np.concatenate([rr for _, rr, _, _ in runs])
-    S = np.concatenate([s for _, _, s, _ in runs])
-    E = np.concatenate([e for _, _, _, e in runs])
-    first, last = S // chunk, (E - 1) // chunk
-    cnt = last - first + 1
-    idx = np.repeat(np.arange(S.size), cnt)
-    ch = np.repeat(first, cnt) + (np.arange(idx.size) - np.repeat(np.cumsum(cnt) - cnt, cnt))
-    ps = np.maximum(S[idx], ch * chunk)
-    pe = np.minimum(E[idx], np.minimum((ch + 1) * chunk, w))
-    nch = -(-w // chunk)
-    cover = np.bincount(ch * n + lab[idx], weights=(pe - ps).astype("float64"), minlength=nch * n).reshape(nch, n)
-    widths = np.minimum(chunk, w - np.arange(nch) * chunk)
-    order = np.argsort(ch, kind="stable")
-    bounds = np.searchsorted(ch[order], np.arange(nch + 1))
-    counts = np.zeros((n, 256))
-    for c in range(nch):
-        lo, hi = bounds[c], bounds[c + 1]
-        if lo == hi:
-            continue
-        c0, c1 = c * chunk, c * chunk + int(widths[c])
-        block = np.ascontiguousarray(codes[:, c0:c1])
-        k = int(np.argmax(cover[c]))
-        if cover[c, k] == h * widths[c]:  # the chunk lies inside one unit
-            counts[k] += u8_counts(block)
-            continue
-        sel = order[lo:hi]
-        sub = []
-        for j in np.unique(lab[idx[sel]]).tolist():
-            m = sel[lab[idx[sel]] == j]
-            sub.append((j, R[idx[m]], ps[m] - c0, pe[m] - c0))
-        _count_chunk(block, sub, counts)
-    for k, (i, _, _, _) in enumerate(runs):
-        if counts[k].any():
-            acc[i].hist.add_u8(counts[k] * w_in)
-
-
-def _count_chunk(codes, runs, counts) -> None:
-    """Integer code counts of each unit's runs in one chunk (``runs``: (row of ``counts``, rows,
-    starts, ends))."""
-    h, w = codes.shape
-    lengths = [int((e - s).sum()) for _, _, s, e in runs]
-    d = int(np.argmax(lengths))
-    flat = codes.reshape(-1)
-    all_counts = u8_counts(codes)
-    _, dr, ds, de = runs[d]
-    # complement of the dominant unit's runs, row by row (intervals alternate within a row)
-    rows = np.arange(h, dtype=np.int64)
-    cs = np.sort(np.concatenate([rows * (w + 1), dr * (w + 1) + de]))
-    ce = np.sort(np.concatenate([dr * (w + 1) + ds, rows * (w + 1) + w]))
-    ln = ce - cs
-    keep = ln > 0
-    cs, ln = cs[keep], ln[keep]
-    r, c = np.divmod(cs, w + 1)
-    rest = flat[_cells(r * w + c, ln)]
-    counts[runs[d][0]] += all_counts - (np.bincount(rest, minlength=256) if rest.size else 0)
-    for k, (j, rr, s, e) in enumerate(runs):
-        if k != d:
-            counts[j] += np.bincount(flat[_cells(rr * w + s, (e - s).astype(np.int64))], minlength=256)
-
-
-def _count_full(codes, w_in, a: _Acc) -> None:
-    if np.isscalar(w_in):
-        a.hist.add_u8(u8_counts(codes) * w_in)
-    elif w_in.shape[1] == 1:  # per-row pixel areas: count (row, code), then weight rows
-        h = codes.shape[0]
-        key = codes.astype(np.int32) + (np.arange(h, dtype=np.int32) * 256)[:, None]
-        counts = np.bincount(key.ravel(), minlength=h * 256).reshape(h, 256)
-        a.hist.add_u8(w_in[:, 0] @ counts)
-    else:
-        a.hist.add_u8(np.bincount(codes.ravel(), weights=w_in.ravel(), minlength=256))
+    sums = np.bincount(key.ravel(), weights=w_in.ravel(), minlength=(n + 1) * 256).reshape(n + 1, 256)
+    for k, (i, _, _, _) in enumerate(runs, start=1):
+        acc[i].hist.add_u8(sums[k])
 
 
 def _count_runs_each(codes, w_in, runs, acc) -> None:
