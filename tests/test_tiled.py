@@ -196,10 +196,24 @@ def test_local_cluster_with_two_workers_gives_the_same_numbers(synchronous, nati
     info: dict = {}
     z = tiled.zonal_codes(parks, vrt, "clcd", scheduler="local", workers=2, run_info=info)
     assert info["scheduler"] == "local" and info["computed"] == info["tasks"]
+    # this process computes tasks while the cluster starts; the rest run on the workers
+    assert 0 <= info["ran_here_while_starting"] <= info["tasks"]
     zs, _ = synchronous
     pd.testing.assert_frame_equal(z.code_m2, zs.code_m2, check_exact=True)  # scheduling never matters
     for a in ("total_m2", "nodata_m2", "outside_m2", "pixels"):
         assert np.array_equal(getattr(z, a), getattr(zs, a))
+
+
+def test_a_running_cluster_computes_every_task_on_its_workers_with_the_same_numbers(synchronous, national, parks):
+    vrt, _ = national
+    info: dict = {}
+    with distributed.Cluster("local", 2) as cl:
+        z = tiled.zonal_codes(parks, vrt, "clcd", scheduler=cl.client, run_info=info)
+        ran = cl.client.run(lambda: __import__("indicators.tiled").tiled._OPEN.__len__())
+    assert info["scheduler"] == "client" and info["computed"] == info["tasks"] > 10
+    assert len(ran) == 2 and sum(ran.values()) >= 1  # the workers opened the raster: they did the work
+    zs, _ = synchronous
+    pd.testing.assert_frame_equal(z.code_m2, zs.code_m2, check_exact=True)
 
 
 def test_counties_tiling_a_large_area_same_totals_split_and_unsplit(national):
