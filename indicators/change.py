@@ -3,26 +3,27 @@
 Exact and never resampled: both rasters must share one grid (CRS, transform, size). If they
 do not, ``GridMismatch`` says what differs and how to align them (e.g. ``gdalwarp -r near``
 with the other file's ``-te/-tr/-t_srs``); the zones are reprojected to the rasters' CRS as
-everywhere else. Each zone is read with the engine's exact coverage fractions and real pixel
-areas (``indicators.landcover.polygon_stats``) on a virtual raster of *pair codes*
-``from × M + to``, so the matrix cell (from, to) is the exact area that changed from ``from``
-to ``to``. A cell with data on one side only goes to the ``nodata`` row or column, so rows sum
-to the baseline class areas and columns to the alternative ones.
+everywhere else. The zones go through the tiled multi-year engine (``tiled.zonal_transitions``:
+exact coverage fractions and real pixel areas on a virtual raster of *pair codes*
+``from × PAIR + to``, one pass per tile, each zone cut at the grid once for both years; a Dask
+cluster when the work is national), so the matrix cell (from, to) is the exact area that changed
+from ``from`` to ``to``. A cell with data on one side only (nodata value, or hidden by that year's
+mask band) goes to the ``nodata`` row or column, so rows sum to the baseline class areas and
+columns to the alternative ones.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
-import pyproj
 
-from indicators import carbon
 from core.errors import InputError
-from indicators.landcover import MASKED, LandcoverRaster, polygon_stats
+from indicators import carbon, tiled
+from indicators.landcover import LandcoverRaster
 from layers.legends import CLASS_IDS, Legend, get_legend
 
-M = 1 << 20  # pair code = from * M + to (codes must be < M - 1)
-NOD = M - 1  # "no data" on one side
+NOD = -1  # "no data" on one side (a marker in ``ChangeResult.code_pairs``, never a class code)
 NODATA_CLASS = "nodata"
 MATRIX_CLASSES = (*CLASS_IDS, NODATA_CLASS)
 TOTAL = "__total__"  # zone name of the all-zones matrix
@@ -44,54 +45,6 @@ def grid_difference(a: LandcoverRaster, b: LandcoverRaster) -> list[str]:
     return diffs
 
 
-class PairRaster:
-    """Baseline and alternative read together as pair codes (duck-types LandcoverRaster)."""
-
-    def __init__(self, base_path, alt_path, legend: Legend):
-        self.a = LandcoverRaster(base_path, legend)
-        self.b = LandcoverRaster(alt_path, legend)
-
-    def __enter__(self):
-        self.a.__enter__()
-        try:
-            self.b.__enter__()
-        except Exception:
-            self.a.__exit__(None, None, None)
-            raise
-        diffs = grid_difference(self.a, self.b)
-        if diffs:
-            self.__exit__(None, None, None)
-            raise GridMismatch(
-                f"两个栅格不在同一格网上（{'；'.join(diffs)}）。转移矩阵要求像元完全一致，本系统不会私自重采样："
-                "请先将其中一个文件对齐到另一个（如 gdalwarp -r near，使用另一文件的 -t_srs/-te/-tr）。",
-                f"the two rasters are not on the same grid ({'; '.join(diffs)}). A transition matrix "
-                "needs identical pixels, and the dashboard never resamples silently: align one file to "
-                "the other first (e.g. gdalwarp -r near -t_srs/-te/-tr of the other file).")
-        self.crs, self.transform = self.a.crs, self.a.transform
-        self.width, self.height, self.area = self.a.width, self.a.height, self.a.area
-        self._nod_a, self._nod_b = self.a.nodata_codes(), self.b.nodata_codes()
-        return self
-
-    def __exit__(self, *exc):
-        for r in (self.b, self.a):
-            if r._ds is not None and not r._ds.closed:
-                r.__exit__(*exc)
-
-    def read(self, row0, row1, col0, col1) -> np.ndarray:
-        ca = self.a.read(row0, row1, col0, col1).astype(np.int64)
-        cb = self.b.read(row0, row1, col0, col1).astype(np.int64)
-        na = np.isin(ca, list(self._nod_a))
-        nb = np.isin(cb, list(self._nod_b))
-        if (ca[~na] >= NOD).any() or (cb[~nb] >= NOD).any() or (ca[~na] < 0).any() or (cb[~nb] < 0).any():
-            raise InputError(f"类别代码须在 0 到 {NOD - 1} 之间", f"class codes must be between 0 and {NOD - 1}")
-        ca[na] = NOD
-        cb[nb] = NOD
-        return ca * M + cb
-
-    def nodata_codes(self) -> set[int]:
-        return {NOD * M + NOD, MASKED}
-
-
 @dataclass
 class ChangeResult:
     matrices: dict[str, pd.DataFrame]  # zone name -> from-class × to-class km² (MATRIX_CLASSES)
@@ -109,16 +62,26 @@ def transitions(zones, base_raster, alt_raster, legend: str | Legend = "igbp", n
     if geoms.crs is None:
         raise InputError("分区没有坐标参考系", "the zones have no CRS")
     names = list(names) if names is not None else [str(i) for i in range(len(geoms))]
-    with PairRaster(base_raster, alt_raster, legend) as src:
-        local = geoms.to_crs(src.crs) if not pyproj.CRS(geoms.crs).equals(src.crs) else geoms
-        stats = [polygon_stats(src, g) for g in local.values]
-        drop = src.nodata_codes()
+    with LandcoverRaster(base_raster, legend) as a, LandcoverRaster(alt_raster, legend) as b:
+        diffs = grid_difference(a, b)
+        nod_a, nod_b = a.nodata_codes() | {tiled.NO_CODE}, b.nodata_codes() | {tiled.NO_CODE}
+    if diffs:
+        raise GridMismatch(
+            f"两个栅格不在同一格网上（{'；'.join(diffs)}）。转移矩阵要求像元完全一致，本系统不会私自重采样："
+            "请先将其中一个文件对齐到另一个（如 gdalwarp -r near，使用另一文件的 -t_srs/-te/-tr）。",
+            f"the two rasters are not on the same grid ({'; '.join(diffs)}). A transition matrix "
+            "needs identical pixels, and the dashboard never resamples silently: align one file to "
+            "the other first (e.g. gdalwarp -r near -t_srs/-te/-tr of the other file).")
+    # the tiled multi-year engine: one pass per tile, each polygon cut at the grid once for both years
+    res = tiled.zonal_transitions(geoms.reset_index(drop=True), [base_raster, alt_raster], [0, 1], legend,
+                                  scheduler="synchronous")
     rows = []
-    for name, st in zip(names, stats):
-        for code, m2 in st.codes.items():
-            if code in drop or m2 == 0:
-                continue
-            rows.append({"zone": name, "from_code": int(code // M), "to_code": int(code % M), "area_km2": m2 / 1e6})
+    for r in res.pairs.itertuples():
+        f = NOD if r.code_from in nod_a else int(r.code_from)
+        t_ = NOD if r.code_to in nod_b else int(r.code_to)
+        if f == NOD and t_ == NOD:
+            continue
+        rows.append({"zone": names[r.unit], "from_code": f, "to_code": t_, "area_km2": r.area_m2 / 1e6})
     pairs = pd.DataFrame(rows, columns=["zone", "from_code", "to_code", "area_km2"])
     unknown = sorted({c for c in pd.concat([pairs["from_code"], pairs["to_code"]]) if c != NOD and legend.class_of(c) is None})
     if unknown:

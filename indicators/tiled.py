@@ -362,9 +362,6 @@ class _nullcontext:
         return False
 
 
-PAIR = 1 << 21  # transition code = code_from * PAIR + code_to
-
-
 def _same_grid(a, b) -> None:
     if (a.width, a.height) != (b.width, b.height) or tuple(a.transform)[:6] != tuple(b.transform)[:6] \
             or not a.crs.equals(b.crs):
@@ -373,21 +370,35 @@ def _same_grid(a, b) -> None:
                          "(extent, pixel size or CRS differ)")
 
 
+PAIR = 1 << 21  # transition code = code_from * PAIR + code_to
+NO_CODE = PAIR - 1  # a cell hidden by the mask band of one year only: "no data" on that side
+
+
 class _PairRaster:
     """Two land-cover years on one grid seen as one raster of transition codes
-    (``from * PAIR + to``); a cell masked in either year is masked."""
+    (``from * PAIR + to``). A cell masked (mask band) in one year only has ``NO_CODE`` on that
+    side, so it still counts for the other year; masked in both, it is masked."""
 
     def __init__(self, a: LandcoverRaster, b: LandcoverRaster):
         self.a, self.b = a, b
         self.transform, self.width, self.height, self.area, self._ds = a.transform, a.width, a.height, a.area, a._ds
 
     def read(self, row0: int, row1: int, col0: int, col1: int) -> np.ndarray:
-        ca = self.a.read(row0, row1, col0, col1).astype(np.int64)
-        cb = self.b.read(row0, row1, col0, col1).astype(np.int64)
-        out = ca * PAIR + cb
         from indicators.landcover import MASKED
 
-        out[(ca == MASKED) | (cb == MASKED)] = MASKED
+        raw_a = self.a.read(row0, row1, col0, col1)
+        raw_b = self.b.read(row0, row1, col0, col1)
+        ca, cb = raw_a.astype(np.int64), raw_b.astype(np.int64)
+        ma, mb = ca == MASKED, cb == MASKED
+        for raw, c, m in ((raw_a, ca, ma), (raw_b, cb, mb)):
+            if raw.dtype.itemsize > 2 or raw.dtype.kind not in "ui":  # uint8/16 codes always fit
+                bad = ~m & ((c < 0) | (c >= NO_CODE))
+                if bad.any():
+                    raise InputError(f"多年统计的类别代码须在 0 到 {NO_CODE - 1} 之间（发现 {c[bad][0]}）",
+                                     f"multi-year class codes must be between 0 and {NO_CODE - 1} (found {c[bad][0]})")
+            c[m] = NO_CODE
+        out = ca * PAIR + cb
+        out[ma & mb] = MASKED
         return out
 
 
@@ -640,6 +651,9 @@ class YearsResult:
     areas: pd.DataFrame
     transitions: pd.DataFrame
     total_m2: np.ndarray
+    # every code pair with area, the cells with data in one year only included (their other side
+    # is that year's nodata code, or NO_CODE when its mask band hid the cell)
+    pairs: pd.DataFrame | None = None
 
 
 def zonal_transitions(polygons, rasters, years=None, legend: Legend | str | None = None, *, split: str = "auto",
@@ -663,7 +677,7 @@ def zonal_transitions(polygons, rasters, years=None, legend: Legend | str | None
     nod = []
     for r in rasters:
         with LandcoverRaster(r, legend) as src:
-            nod.append(src.nodata_codes())
+            nod.append(src.nodata_codes() | {NO_CODE})
     from indicators.landcover import MASKED
 
     area_rows, trans_rows, total = [], [], None
@@ -689,5 +703,7 @@ def zonal_transitions(polygons, rasters, years=None, legend: Legend | str | None
     for k in range(len(years) - 1):
         at = (tr["year_from"] == years[k]).to_numpy()
         valid[at] &= ~tr["code_from"][at].isin(nod[k]).to_numpy() & ~tr["code_to"][at].isin(nod[k + 1]).to_numpy()
-    tr = tr[valid & (tr["area_m2"] != 0).to_numpy()].sort_values(["year_from", "unit", "code_from", "code_to"])
-    return YearsResult(areas.reset_index(drop=True), tr.reset_index(drop=True), total)
+    order = ["year_from", "unit", "code_from", "code_to"]
+    pairs = tr[(tr["area_m2"] != 0).to_numpy()].sort_values(order).reset_index(drop=True)
+    tr = tr[valid & (tr["area_m2"] != 0).to_numpy()].sort_values(order)
+    return YearsResult(areas.reset_index(drop=True), tr.reset_index(drop=True), total, pairs)

@@ -1,0 +1,46 @@
+"""Multi-year statistics and the Targets/Parks transition matrices share the tiled engine; a cell
+hidden by the mask band of one year only still counts for the other year (its other side is
+"no data"), so each year's areas equal that year read on its own and matrix rows/columns sum to
+the class areas of each year."""
+import geopandas as gpd
+import numpy as np
+import pytest
+import rasterio
+import shapely
+from affine import Affine
+
+from indicators import change, landcover, tiled
+
+ALBERS = "+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +ellps=WGS84 +units=m +no_defs"
+T = Affine(30, 0, 0, 0, -30, 600)  # 20 × 20 cells of 900 m²
+
+
+def _tif(path, codes, mask=None):
+    with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True):
+        with rasterio.open(path, "w", driver="GTiff", width=20, height=20, count=1, dtype="uint8", crs=ALBERS,
+                           transform=T) as ds:  # no nodata value: the mask band says what is missing
+            ds.write(codes, 1)
+            if mask is not None:
+                ds.write_mask(mask)
+    return path
+
+
+def test_a_cell_masked_in_one_year_counts_for_the_other(tmp_path):
+    y0 = np.full((20, 20), 2, np.uint8)  # forest everywhere in the first year
+    y1 = np.full((20, 20), 8, np.uint8)  # built-up everywhere in the second
+    mask1 = np.full((20, 20), 255, np.uint8)
+    mask1[:5, :] = 0  # the second year's mask band hides the top 5 rows (100 cells)
+    a, b = _tif(tmp_path / "y0.tif", y0), _tif(tmp_path / "y1.tif", y1, mask1)
+    unit = gpd.GeoSeries([shapely.box(0, 0, 600, 600)], crs=ALBERS)
+    res = tiled.zonal_transitions(unit, [a, b], [2000, 2020], "clcd", scheduler="synchronous")
+    areas = res.areas.set_index(["year", "code"])["area_m2"]
+    assert areas.loc[(2000, 2)] == pytest.approx(400 * 900.0, rel=1e-12)  # all 400 cells, masked ones too
+    assert areas.loc[(2020, 8)] == pytest.approx(300 * 900.0, rel=1e-12)
+    assert areas.loc[(2000, 2)] == pytest.approx(landcover.zonal_codes(unit, a, "clcd").code_m2.iloc[0][2], rel=1e-12)
+    tr = res.transitions.set_index(["code_from", "code_to"])["area_m2"]
+    assert list(tr.index) == [(2, 8)] and tr.loc[(2, 8)] == pytest.approx(300 * 900.0, rel=1e-12)
+    m = change.transitions(unit, a, b, "clcd", names=["u"], include_total=False).matrices["u"]
+    assert m.loc["forest", "built_up"] == pytest.approx(300 * 900 / 1e6, rel=1e-12)
+    assert m.loc["forest", change.NODATA_CLASS] == pytest.approx(100 * 900 / 1e6, rel=1e-12)  # row sums to 0.36 km²
+    assert m.loc["forest"].sum() == pytest.approx(0.36, rel=1e-12)
+    assert m[change.NODATA_CLASS].sum() == pytest.approx(0.09, rel=1e-12)
