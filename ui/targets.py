@@ -1,6 +1,7 @@
 """The Targets page's pieces: official statistics in the store, the labelled tables, land-cover
 proxy statistics per unit (computed once per raster content; large rasters in a background
-job), transitions between two years, and one function per tab.
+job), transitions between two years, and one function per tab. The labelled tables, labels and
+charts of the page are in ``ui.targets_views``.
 
 No computation here (``indicators.targets``, ``indicators.zonestats``, ``indicators.change`` do
 it). Neighbours: ``ui.jobs`` (the job queue), ``ui.raster_sources`` (which raster, its hash),
@@ -20,23 +21,34 @@ from core.errors import InputError
 from core.i18n import pick, t
 from indicators import change, provenance, zonestats
 from indicators import targets as tg
-from layers.legends import CLASS_BY_ID, CLASS_IDS
 from layers import stats_store
 from layers.store import Store
 from ui import auth, charts, common, jobs, runlog
 from ui import raster_sources as rs
+from ui.targets_views import (  # the labelled views of this page
+    basis_options,
+    change_chart,
+    change_summary,
+    dash,
+    indicator_label,
+    indicators_view,
+    matrix_labelled,
+    metric_options,
+    progress_view,
+    proxy_table,
+    region_label,
+    source_card,
+    stats_column_config,
+    styled_progress,
+    targets,
+    targets_view,
+    workbook,
+    zone_label,
+)
 
 SYNC_MAX_PIXELS = 4_000_000  # rasters up to this size are computed inline (< 1 s); larger: background
-STATUS_COLOR = {"on_track": "#d7f2dc", "at_risk": "#fde7c4", "off_track": "#f9d6d5", "no_trend": "#eeeeee",
-                "no_data": "#eeeeee"}
 LEVELS = ("zone", "prefecture", "county", "province")
 LEVEL_LAYER = {"zone": "zones", "prefecture": "prefectures", "county": "counties", "province": "province"}
-COMPARATOR_SIGN = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "~": "≈"}
-STAT_HEADERS = {"indicator": "targets.col.indicator_code", "region": "targets.col.region", "year": "targets.col.year",
-                "value": "targets.col.value", "unit": "targets.col.unit", "source": "targets.col.stat_source",
-                "basis": "targets.col.basis", "source_url": "targets.col.source_url",
-                "source_date": "targets.col.source_date", "quote": "targets.col.quote", "note": "targets.col.note",
-                "origin": "targets.col.origin"}
 
 
 # --- store -------------------------------------------------------------------------------------
@@ -46,15 +58,6 @@ def store() -> Store:
         stats_store.ensure(s, tg.load_seed_stats())
         s._targets_ready = True
     return s
-
-
-@st.cache_data(show_spinner=False)
-def _targets(mtime: float) -> pd.DataFrame:
-    return tg.load_targets()
-
-
-def targets() -> pd.DataFrame:
-    return _targets(tg.TARGETS_CSV.stat().st_mtime)
 
 
 def official(s: Store) -> pd.DataFrame:
@@ -90,215 +93,6 @@ def show_flash() -> None:
     f = st.session_state.pop("targets_flash", None)
     if f:
         getattr(st, f[0])(f[1])
-
-
-def workbook(sheets: dict[str, pd.DataFrame], lang: str) -> bytes:
-    """An .xlsx of labelled tables (a labelled index, e.g. a transition matrix's classes, becomes
-    the first column) through the one Excel writer, ``reports.excel_bytes``."""
-    flat = {k: (df.reset_index() if df.index.name is not None else df.reset_index(drop=True))
-            for k, df in sheets.items()}
-    return reports.excel_bytes(flat, lang)
-
-
-# --- labels and labelled tables ----------------------------------------------------------------
-def indicator_label(indicator: str, lang: str, tdf: pd.DataFrame | None = None) -> str:
-    tdf = targets() if tdf is None else tdf
-    r = tdf[tdf["indicator"] == indicator]
-    return indicator if r.empty else pick(r.iloc[0]["label_zh"], r.iloc[0]["label_en"], lang)
-
-
-def region_label(region: str, lang: str) -> str:
-    return t("targets.region.province", lang) if region == "甘肃省" else region
-
-
-def class_label(c: str, lang: str) -> str:
-    if c == change.NODATA_CLASS:
-        return t("targets.change.nodata", lang)
-    return pick(CLASS_BY_ID[c].label_zh, CLASS_BY_ID[c].label_en, lang)
-
-
-def dash(v) -> str:
-    """A text cell: "—" for empty/None/NaN (never "None"/"nan")."""
-    v = tg._text(v)
-    return v if v else "—"
-
-
-def progress_view(tdf: pd.DataFrame, stats: pd.DataFrame, lang: str, basis: dict | None = None) -> pd.DataFrame:
-    """One row per target and region (prefecture rows where official values exist), one basis per
-    indicator (``basis``: indicator → basis; default the basis of each region's latest value)."""
-    pt = tg.progress_table(tdf, stats, basis)
-    verify = t("targets.verify", lang)
-    out = pd.DataFrame({
-        t("targets.col.indicator", lang): [pick(a, b, lang) for a, b in zip(pt["label_zh"], pt["label_en"])],
-        t("targets.col.region", lang): [region_label(r, lang) for r in pt["region"]],
-        t("targets.col.target_year", lang): pt["target_year"],
-        t("targets.col.target", lang): [f"{COMPARATOR_SIGN[c]} {v:g}" for c, v in zip(pt["comparator"], pt["target_value"])],
-        t("targets.col.status", lang): [t(f"targets.status.{s}", lang) for s in pt["status"]],
-        t("targets.col.latest", lang): pd.to_numeric(pt["latest_value"], errors="coerce"),
-        t("targets.col.latest_year", lang): pd.to_numeric(pt["latest_year"], errors="coerce").astype("Int64"),
-        t("targets.col.basis", lang): [dash(b) for b in pt["basis"]],
-        t("targets.col.gap", lang): pd.to_numeric(pt["gap"], errors="coerce").round(10),
-        t("targets.col.required", lang): pd.to_numeric(pt["required_per_yr"], errors="coerce").round(10),
-        t("targets.col.historical", lang): pd.to_numeric(pt["historical_per_yr"], errors="coerce").round(10),
-        t("targets.col.unit", lang): pt["unit"],
-        t("targets.col.source", lang): [dash(x) for x in pt["latest_source"]],
-        t("targets.col.source_date", lang): [dash(x) for x in pt["source_date"]],
-        t("targets.col.source_url", lang): [dash(x) for x in pt["source_url"]],
-        t("targets.col.verify", lang): [verify if o == "seed" else "—" for o in pt["origin"]],
-        t("targets.col.clause", lang): [dash(x) for x in pt["source_clause"]],
-    })
-    out.attrs["status"] = list(pt["status"])
-    return out
-
-
-def styled_progress(view: pd.DataFrame, lang: str):
-    """Status cells coloured (no emoji: intranet machines may lack emoji fonts); empty cells "—"."""
-    col = t("targets.col.status", lang)
-    status = view.attrs.get("status", [])
-
-    def colour(c: pd.Series):
-        if c.name != col:
-            return [""] * len(c)
-        return [f"background-color: {STATUS_COLOR[s]}" for s in status]
-
-    return view.style.apply(colour, axis=0).format(na_rep="—").format(
-        {t("targets.col.latest", lang): "{:g}", t("targets.col.gap", lang): "{:.3g}",
-         t("targets.col.required", lang): "{:.3g}", t("targets.col.historical", lang): "{:.3g}"}, na_rep="—")
-
-
-def basis_options(stats: pd.DataFrame, indicator: str) -> list[str]:
-    """Bases of an indicator, the province's default first, then the others (prefectures')."""
-    own = tg.bases(stats, indicator, tg.PROVINCE)
-    return own + [b for b in tg.bases(stats, indicator) if b not in own]
-
-
-def source_card(row: pd.Series, lang: str) -> str:
-    """Markdown: title, date, link, quote and the verification mark of one progress row."""
-    if not tg._text(row.get("latest_source")):
-        return t("targets.source.none", lang)
-    url = tg._text(row.get("source_url"))
-    lines = [f"**{row['latest_source']}**",
-             f"{t('targets.col.source_date', lang)}: {dash(row.get('source_date'))} · "
-             f"{t('targets.col.basis', lang)}: {dash(row.get('basis'))}",
-             f"{t('targets.col.source_url', lang)}: " + (f"[{url}]({url})" if url.startswith(("http://", "https://"))
-                                                         else (url or "—"))]
-    if tg._text(row.get("quote")):
-        lines.append(f"> {row['quote']}")
-    if row.get("origin") == "seed":
-        lines.append(f"*{t('targets.verify', lang)}*")
-    return "\n\n".join(lines)
-
-
-def targets_view(tdf: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """The targets table with labelled headers (the indicator code kept for CSV imports)."""
-    return pd.DataFrame({
-        t("targets.col.indicator", lang): [pick(a, b, lang) for a, b in zip(tdf["label_zh"], tdf["label_en"])],
-        t("targets.col.indicator_code", lang): tdf["indicator"],
-        t("targets.col.region", lang): [region_label(r, lang) for r in tdf["region"]],
-        t("targets.col.target_year", lang): tdf["target_year"],
-        t("targets.col.target", lang): [f"{COMPARATOR_SIGN[c]} {v:g}" for c, v in zip(tdf["comparator"], tdf["target_value"])],
-        t("targets.col.unit", lang): tdf["unit"],
-        t("targets.col.direction", lang): [t(f"targets.direction.{d}", lang) for d in tdf["direction"]],
-        t("targets.col.base_year", lang): tdf["base_year"],
-        t("targets.col.source_doc", lang): tdf["source_doc"],
-        t("targets.col.clause", lang): tdf["source_clause"],
-    })
-
-
-def indicators_view(tdf: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """One row per indicator: code (as typed in a CSV), label, unit, direction, base year."""
-    ind = tg.indicator_table(tdf)
-    return pd.DataFrame({
-        t("targets.col.indicator_code", lang): ind["indicator"],
-        t("targets.col.indicator", lang): [pick(a, b, lang) for a, b in zip(ind["label_zh"], ind["label_en"])],
-        t("targets.col.unit", lang): ind["unit"],
-        t("targets.col.direction", lang): [t(f"targets.direction.{d}", lang) for d in ind["direction"]],
-        t("targets.col.base_year", lang): ind["base_year"],
-    })
-
-
-def stats_column_config(tdf: pd.DataFrame, lang: str) -> dict:
-    """Labels for the editable statistics table (its columns keep the CSV names)."""
-    cfg = {c: st.column_config.Column(label=t(k, lang)) for c, k in STAT_HEADERS.items()}
-    cfg["year"] = st.column_config.NumberColumn(label=t(STAT_HEADERS["year"], lang), format="%d")
-    cfg["value"] = st.column_config.NumberColumn(label=t(STAT_HEADERS["value"], lang))
-    cfg["indicator"] = st.column_config.SelectboxColumn(label=t(STAT_HEADERS["indicator"], lang),
-                                                        options=list(dict.fromkeys(tdf["indicator"])))
-    cfg["source_url"] = st.column_config.LinkColumn(label=t(STAT_HEADERS["source_url"], lang))
-    cfg["origin"] = st.column_config.SelectboxColumn(label=t(STAT_HEADERS["origin"], lang), options=["seed", "user"],
-                                                     disabled=True)
-    return cfg
-
-
-def _range(low, high) -> str:
-    """A low–high range in millions, or "—"."""
-    if pd.isna(low) or pd.isna(high):
-        return "—"
-    return f"{low / 1e6:,.2f}–{high / 1e6:,.2f}"
-
-
-def proxy_table(df: pd.DataFrame, level: str, lang: str) -> pd.DataFrame:
-    d = df[df["level"] == level].copy()
-    out = pd.DataFrame({t("targets.col.unit_name", lang): [pick(a, b, lang) for a, b in zip(d["name_zh"], d["name_en"])],
-                        t("targets.col.area_km2", lang): d["area_km2"].values})
-    for c in CLASS_IDS:
-        out[f"{class_label(c, lang)} (%)"] = d[f"lc_{c}_pct"].values
-    out[t("targets.col.carbon_mtc", lang)] = d["carbon_stock_tc"].values / 1e6
-    out[t("targets.col.carbon_range_mtc", lang)] = [_range(a, b) for a, b in zip(d["carbon_stock_low_tc"], d["carbon_stock_high_tc"])]
-    out[t("targets.col.sink_mtco2", lang)] = d["carbon_sink_tco2_yr"].values / 1e6
-    out[t("targets.col.sink_range_mtco2", lang)] = [_range(a, b) for a, b in zip(d["carbon_sink_low_tco2_yr"],
-                                                                                 d["carbon_sink_high_tco2_yr"])]
-    out[t("targets.col.coverage_pct", lang)] = d["landcover_coverage_pct"].values
-    return out
-
-
-def metric_options(lang: str) -> dict[str, str]:
-    opts = {f"lc_{c}_pct": f"{class_label(c, lang)} (%)" for c in CLASS_IDS}
-    opts["carbon_density_tc_ha"] = t("targets.metric.density", lang)
-    opts["carbon_stock_tc"] = t("targets.metric.stock", lang)
-    opts["carbon_sink_tco2_yr"] = t("targets.metric.sink", lang)
-    return opts
-
-
-def zone_label(z: str, lang: str) -> str:
-    if z == change.TOTAL:
-        return t("targets.change.total", lang)
-    zones = common._load_layer("zones", common.build_id(), common.active_upload_id("zones"))
-    en = dict(zip(zones["name_zh"].astype(str), zones.get("name_en", zones["name_zh"]).astype(str)))
-    return pick(z, en.get(z), lang)
-
-
-def matrix_labelled(m: pd.DataFrame, lang: str) -> pd.DataFrame:
-    keep = _classes_present(m)
-    out = m.loc[keep, keep].copy()
-    out.index = [class_label(c, lang) for c in keep]
-    out.columns = [class_label(c, lang) for c in keep]
-    out.index.name = t("targets.change.from_to", lang)
-    return out
-
-
-def _classes_present(m: pd.DataFrame) -> list[str]:
-    return [c for c in m.index if m.loc[c].sum() > 0 or m[c].sum() > 0]
-
-
-def change_summary(cres: change.ChangeResult, lang: str) -> pd.DataFrame:
-    s = cres.summary
-    return pd.DataFrame({
-        t("targets.col.zone", lang): [zone_label(z, lang) for z in s["zone"]],
-        t("targets.change.net_forest", lang): s["forest_net_km2"],
-        t("targets.change.net_grass", lang): s["grassland_net_km2"],
-        t("targets.change.changed", lang): s["changed_km2"],
-        t("targets.change.carbon_change", lang): s["carbon_change_tc"],
-        t("targets.change.carbon_change_co2", lang): s["carbon_change_tco2e"],
-    })
-
-
-def change_chart(m: pd.DataFrame, kind: str, lang: str):
-    ml = matrix_labelled(m, lang)
-    if kind == "heatmap":
-        return charts.heatmap(ml, lang)
-    colors = [CLASS_BY_ID[c].color if c in CLASS_BY_ID else "#999999" for c in _classes_present(m)]
-    return charts.sankey(ml, colors)
 
 
 # --- units (province, zones, prefectures, counties) --------------------------------------------
