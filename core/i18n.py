@@ -759,4 +759,6 @@ TEXT.update({
     "results.pick": {"zh": "下载哪一个结果表", "en": "Table to download"},
     "results.csv": {"zh": "下载 CSV", "en": "Download CSV"},
     "results.parquet": {"zh": "下载 Parquet", "en": "Download Parquet"},
+    "results.inbox_taken": {"zh": "已接收命令行排队的 {n} 个结果表：{ids}", "en": "Took in {n} result table(s) queued by the command line: {ids}"},
+    "results.inbox_failed": {"zh": "无法接收命令行排队的结果表：{why}", "en": "Could not take in a result table queued by the command line: {why}"},
 })

@@ -418,14 +418,23 @@ def into_store(a, kind: str, tables: dict[str, pd.DataFrame]) -> None:
     if not name:
         return
     from core import paths
+    from layers import inbox
     from layers.accounts import SHELL
-    from layers.store import Store
+    from layers.store import Store, StoreLocked
 
-    store = Store(paths.store_path())  # StoreError (locked by the dashboard, damaged) is bilingual
+    args = {k: str(v) for k, v in sorted(vars(a).items()) if v is not None and k != "func"}
+    names = {part: f"{name}/{part}" if part else name for part in tables}
     try:
-        args = {k: str(v) for k, v in sorted(vars(a).items()) if v is not None and k != "func"}
+        store = Store(paths.store_path())  # other StoreErrors (damaged, not writable) are bilingual
+    except StoreLocked:  # the dashboard is running: it takes the tables in when its Data page opens
         for part, df in tables.items():
-            r = store.put_result_table(f"{name}/{part}" if part else name, kind, df, args, actor=SHELL)
+            note = inbox.queue(paths.store_path(), names[part], kind, df, args)
+            print(f"the store is in use by the dashboard: {names[part]} ({len(df)} rows) queued in {note.parent} "
+                  "(taken in when the Data page opens)")
+        return
+    try:
+        for part, df in tables.items():
+            r = store.put_result_table(names[part], kind, df, args, actor=SHELL)
             print(f"stored in {paths.store_path()}: {r['table_id']} ({r['n_rows']} rows, sha256 {r['sha256'][:12]})")
     finally:
         store.close()

@@ -99,6 +99,10 @@ class StoreError(GansuError):
     """The store cannot be used (locked by another writer, damaged, not writable): (zh, en)."""
 
 
+class StoreLocked(StoreError):
+    """Another process (usually the running dashboard) holds the store: DuckDB allows one writer."""
+
+
 def spatial_extension_path() -> Path:
     import duckdb_extension_spatial
 
@@ -127,7 +131,7 @@ class Store:
             self._con = connect(self.path)
         except duckdb.IOException as e:
             if "lock" in str(e).lower():
-                raise StoreError(
+                raise StoreLocked(
                     f"本地存储 {self.path} 正被其他程序占用（DuckDB 只允许一个写入者）：请关闭该程序，"
                     "或通过 GANSU_STORE 指定其他文件。",
                     f"the store {self.path} is in use by another program (DuckDB allows one "

@@ -118,3 +118,33 @@ def test_data_page_lists_stored_tables_with_labelled_headers_and_downloads(datas
     assert at.selectbox(key="results_pick").value == r["table_id"]  # newest first
     at = run_page("data.py", "en")
     assert any(d for d in at.dataframe if "Table (name@version)" in shown_headers(d))
+
+
+def test_a_running_dashboard_holding_the_store_gets_the_table_through_the_inbox(tmp_path):
+    from layers import inbox
+
+    a = np.full((100, 100), 2, np.uint8)  # 3 km × 3 km of forest
+    lc = tmp_path / "lc.tif"
+    with rasterio.open(lc, "w", driver="GTiff", width=100, height=100, count=1, dtype="uint8", crs=ALBERS,
+                       transform=Affine(30, 0, 0, 0, -30, 3000), nodata=0) as ds:
+        ds.write(a, 1)
+    units = gpd.GeoDataFrame({"adcode": ["u"], "name_zh": ["甲"]}, geometry=[shapely.box(0, 0, 1500, 3000)], crs=ALBERS)
+    up = tmp_path / "units.gpkg"
+    units.to_file(up)
+    path = tmp_path / "held.duckdb"
+    held = Store(path)  # like the dashboard: this process holds the one DuckDB writer lock
+    try:
+        r = _cli("zonestats", "--units", up, "--landcover", lc, "--legend", "clcd", "--out", tmp_path / "z.csv",
+                 "--scheduler", "synchronous", "--no-cache", "--into-store", "held run", store=path)
+        assert r.returncode == 0, r.stderr[-2000:]
+        assert "queued in" in r.stdout and "held run (1 rows)" in r.stdout
+        assert len(inbox.pending(path)) == 1 and held.result_tables().empty
+        taken = inbox.ingest(held)  # what the Data page does when it opens
+        assert [t["table_id"] for t in taken] == ["held run@1"] and inbox.pending(path) == []
+        df = held.result_table("held run@1")
+        assert df["lc_forest_km2"].iloc[0] == pytest.approx(1500 * 3000 / 1e6, rel=1e-9)  # 4.5 km² (edge cells: float dust)
+        row = held.result_tables().iloc[0]
+        assert row["created_by"] == str(accounts.SHELL) and '"queued_by"' in row["args"]
+        assert list(inbox.inbox_dir(path).iterdir()) == []  # nothing left behind
+    finally:
+        held.close()

@@ -1,5 +1,6 @@
 """The Data page's list of result tables kept in the store by CLI runs (``--into-store NAME``: a
-national parks run, zone statistics, years and transitions), every version with who made it, its
+national parks run, zone statistics, years and transitions; tables the CLI queued while this
+server held the store are taken in first), every version with who made it, its
 row count and SHA-256, and downloads as CSV or Parquet (checked against the SHA-256 on reading)."""
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import streamlit as st
 
 from core.errors import GansuError
 from core.i18n import t
+from layers import inbox
 from ui import common
 
 COLUMNS = ("table_id", "kind", "created_at", "created_by", "n_rows", "sha256")
@@ -18,6 +20,13 @@ def section(lang: str) -> None:
     st.subheader(t("results.title", lang))
     st.caption(t("results.help", lang))
     s = common.store()
+    try:
+        taken = inbox.ingest(s)  # tables the CLI queued while this server held the store
+    except (GansuError, OSError, ValueError) as e:
+        st.warning(t("results.inbox_failed", lang, why=str(e)))
+        taken = []
+    if taken:
+        st.success(t("results.inbox_taken", lang, n=len(taken), ids=", ".join(r["table_id"] for r in taken)))
     df = s.result_tables()
     if df.empty:
         st.info(t("results.empty", lang))
