@@ -4,7 +4,7 @@
 year, transport layers by kind, red line, zones) with a fingerprint of their *content*: the
 SHA-256 of every raster/dataset file, the hashes of the pool and sink-rate tables, the legend,
 the threshold and ``ALGO_VERSION``. ``inputs_from_workspace(store)`` assembles them from the
-store's data in use (or the built-in defaults) — the Dashboard and ``python -m indicators parks
+store's data in use (or the built-in defaults) — the Dashboard and ``python -m cli parks
 --workspace`` call the same function, so they compute on the same inputs.
 
 ``compute_cached`` looks every park up by ``sha256(fingerprint, park id, name, geometry)`` in the
@@ -146,7 +146,7 @@ def override(inputs: RunInputs, *, landcover: str | None = None, legend: str | N
              landcover_alt: str | None = None, transport: dict | None = None, transport_files: list | None = None,
              redline: gpd.GeoDataFrame | None = None, zones: gpd.GeoDataFrame | None = None,
              zone_field: str | None = None, options: dict | None = None, used: list | None = None) -> RunInputs:
-    """The data in use with some parts replaced by explicit files (``python -m indicators parks
+    """The data in use with some parts replaced by explicit files (``python -m cli parks
     --workspace --landcover …``); the fingerprint follows the content of what replaced them.
 
     ``transport`` replaces every transport layer (its ``transport_files``: (path, kind) to hash);

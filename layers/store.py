@@ -704,7 +704,7 @@ class Store:
                         "ORDER BY created_at DESC LIMIT ?)", [keep])
 
 
-    # --- final tables of runs (python -m indicators parks/zonestats --into-store NAME)
+    # --- final tables of runs (python -m cli parks/zonestats --into-store NAME)
     @mutating("editor")
     def put_result_table(self, name: str, kind: str, df: pd.DataFrame, args: dict | None = None,
                          *, actor=None) -> dict:

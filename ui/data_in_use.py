@@ -2,7 +2,7 @@
 the datasets behind them, and the compact status line each page shows under its title.
 
 The choice itself lives in the store (``layers.workspace.in_use``); the inputs are assembled by
-``indicators.runs.inputs_from_workspace`` — the same function ``python -m indicators parks
+``indicators.runs.inputs_from_workspace`` — the same function ``python -m cli parks
 --workspace`` calls — so the pages and the CLI compute on the same data.
 """
 from __future__ import annotations

@@ -2,7 +2,7 @@
 data in use.
 
 The indicators come from ``indicators.runs.compute_cached`` with ``ui.data_in_use.inputs()`` —
-the same inputs ``python -m indicators parks --workspace`` uses — so the pages and the CLI give
+the same inputs ``python -m cli parks --workspace`` uses — so the pages and the CLI give
 the same numbers. Every park's row is cached in the store by the content of every input, so a
 revisit, a restart or a second user reads them at once and a park save computes that park alone.
 Missing rows are computed in a background job (``ui.jobs``, one per inputs × parks version):

@@ -70,7 +70,7 @@ def sources_records(lang: str) -> list[dict]:
 
 
 def parks_excel(df: pd.DataFrame, lang: str, sources: list[dict] | None = None, provenance: dict | None = None) -> bytes:
-    """The Parks page's Excel download: the same labelled headers as ``python -m indicators
+    """The Parks page's Excel download: the same labelled headers as ``python -m cli
     parks --out x.xlsx --lang …`` (both are ``reports.excel_bytes``), park sources in words,
     and a "sources" sheet when ``sources`` (``sources_records``) is given."""
     if "source" in df.columns:
