@@ -191,7 +191,11 @@ def run_parks(a) -> int:
     crs_ = getattr(a, "assume_crs", None)
 
     def read(path, what, polygons=True, layer=None, gcj02=False):
-        return read_path(path, layer=layer, assume_crs=crs_, polygons_only=polygons, gcj02=gcj02, what=what).gdf
+        res = read_path(path, layer=layer, assume_crs=crs_, polygons_only=polygons, gcj02=gcj02, what=what)
+        for n in res.notes:  # the notes the upload path shows (datum, duplicate ids, outside Gansu …)
+            en, zh = n.en.removeprefix("note: "), n.zh.removeprefix("注意：")
+            print(f"note: {what} ({Path(path).name}): {en}\n注意：{what}（{Path(path).name}）：{zh}", file=sys.stderr)
+        return res.gdf
 
     if getattr(a, "workspace", False):
         return _run_workspace(a, read)

@@ -27,7 +27,7 @@ from layers.legends import CLASS_BY_ID, CLASS_IDS, Legend, get_legend
 from indicators.table import columns_for
 from indicators.transport import distances
 from core.crs import EQUAL_AREA
-from core.geom import polygonal_parts
+from core.geom import albers_ok, geodesic_area_km2, polygonal_parts
 
 _POLYGONAL = {"Polygon", "MultiPolygon"}
 SEP_EN, SEP_ZH = "; ", "；"  # joiners of the warnings / warnings_zh columns
@@ -176,7 +176,12 @@ def compute_parks(
     transport = transport or {}
     p, notes = prepare_parks(parks, id_field, name_field)
     ea = p.geometry.to_crs(EQUAL_AREA).values
-    out = pd.DataFrame({"park_id": p["park_id"], "name": p["name"], "area_km2": shapely.area(ea) / 1e6})
+    area = shapely.area(ea) / 1e6
+    ll = p.geometry.to_crs(4326).values
+    far = ~albers_ok(ll)  # far from China (a pole, the antimeridian): on the ellipsoid (issue 14)
+    if far.any():
+        area[far] = geodesic_area_km2(ll[far])
+    out = pd.DataFrame({"park_id": p["park_id"], "name": p["name"], "area_km2": area})
     reasons = [NO_NOTE] * len(p)
 
     base = _landcover_part(p.geometry, landcover, legend, pools, reasons, notes, pixel_area, zonal)

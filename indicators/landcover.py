@@ -382,14 +382,69 @@ class ZonalResult:
         return np.where(self.total_m2 > 0, np.clip(pct, 0.0, 100.0), np.nan)
 
 
+FAR_DEG = 10.0  # polygons this far (degrees) beyond the raster's lon/lat footprint are not projected
+
+
+def to_raster_crs(geoms, src):
+    """(polygons in the raster's CRS, mask of those left out). Polygons more than ``FAR_DEG``
+    beyond the raster's footprint in lon/lat are left out (empty): on the other side of the world
+    a projection may fold them onto the raster's pixels, or (a geostationary view) have no
+    coordinates for them at all; a polygon that still cannot be projected is left out too. The
+    caller counts a left-out polygon as wholly outside the raster. Issue 14."""
+    import geopandas as gpd
+    import shapely
+    from rasterio.transform import array_bounds
+    from rasterio.warp import transform_bounds
+
+    far = np.zeros(len(geoms), dtype=bool)
+    if pyproj.CRS(geoms.crs).equals(src.crs):
+        return geoms, far
+    vals = np.asarray(geoms.values, dtype=object).copy()
+    try:
+        x0, y0, x1, y1 = array_bounds(src.height, src.width, src.transform)
+        w, s, e, n = transform_bounds(src.crs, "EPSG:4326", min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1),
+                                      densify_pts=21)
+        if all(math.isfinite(v) for v in (w, s, e, n)) and w <= e:
+            ll = geoms.to_crs(4326).values
+            box = shapely.box(w - FAR_DEG, s - FAR_DEG, e + FAR_DEG, n + FAR_DEG)
+            far = ~shapely.intersects(ll, box) & ~shapely.is_missing(vals)
+            vals[far] = shapely.Polygon()
+    except Exception:  # noqa: BLE001 - no footprint: project every polygon as before
+        far = np.zeros(len(geoms), dtype=bool)
+    try:
+        out = list(gpd.GeoSeries(vals, index=geoms.index, crs=geoms.crs).to_crs(src.crs).values)
+    except Exception:  # noqa: BLE001 - one polygon PROJ/GEOS cannot project: one at a time
+        out = []
+        for i, g in enumerate(vals):
+            try:
+                out.append(gpd.GeoSeries([g], crs=geoms.crs).to_crs(src.crs).values[0])
+            except Exception:  # noqa: BLE001 - not visible from this CRS
+                out.append(shapely.Polygon())
+                far[i] = True
+    for i, p in enumerate(out):
+        if p is not None and not p.is_empty and not np.isfinite(shapely.get_coordinates(p)).all():
+            out[i] = shapely.Polygon()
+            far[i] = True
+    return gpd.GeoSeries(out, index=geoms.index, crs=src.crs), far
+
+
+def _outside_stats(geom_ll) -> PolygonStats:
+    """A polygon left out by ``to_raster_crs``: its whole (ellipsoidal) area outside the raster."""
+    from core.geom import geodesic_area_km2
+
+    m2 = float(geodesic_area_km2([geom_ll])[0]) * 1e6
+    return PolygonStats({}, m2, m2, 0.0)
+
+
 def zonal_codes(polygons, raster, legend: Legend | str | None = None, pixel_area: str = "ground") -> ZonalResult:
     """Exact area of every raster code inside each polygon (GeoSeries/GeoDataFrame with a CRS);
     ``pixel_area``: ``ground`` (true cell area) or ``nominal`` (|det|, InVEST)."""
     legend = get_legend(legend) if legend is not None else None
     geoms = _geoseries(polygons)
     with LandcoverRaster(raster, legend, pixel_area) as src:
-        local = geoms.to_crs(src.crs) if not pyproj.CRS(geoms.crs).equals(src.crs) else geoms
-        stats = [polygon_stats(src, g) for g in local.values]
+        local, far = to_raster_crs(geoms, src)
+        ll = geoms.to_crs(4326).values if far.any() else None
+        stats = [_outside_stats(ll[i]) if far[i] else polygon_stats(src, g) for i, g in enumerate(local.values)]
         nodata_codes = src.nodata_codes()
         crs = src.crs
     rows = []

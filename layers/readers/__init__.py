@@ -72,6 +72,18 @@ def _check_size(data: bytes) -> None:
 
 
 def _unsupported(ext: str, allowed: set[str]) -> UploadError:
+    if ext == ".dbf":
+        return UploadError("单独的 .dbf 文件只是属性表，没有几何（没有位置）：请提供完整的 Shapefile（.shp、.shx、.dbf、.prj）。",
+                           "a .dbf alone is an attribute table without geometry (no locations): give the whole "
+                           "Shapefile (.shp, .shx, .dbf, .prj).")
+    if ext in (".xlsx", ".xls", ".xlsm"):
+        return UploadError(f"这是 Excel 工作簿（{ext}）：请在 Excel 中“另存为 CSV UTF-8”后上传（含 WKT 列，或经纬度和面积列）。",
+                           f"this is an Excel workbook ({ext}): save it as \"CSV UTF-8\" in Excel and upload that "
+                           "(with a WKT column, or lon/lat and area columns).")
+    if ext == ".gdb":
+        return UploadError("Esri 文件地理数据库（.gdb）不支持直接读取：请将图层导出为 GeoPackage 或 Shapefile。",
+                           "an Esri File Geodatabase (.gdb) is not read here: export the layer to GeoPackage or "
+                           "Shapefile.")
     if ext == ".shp":
         return UploadError("单独的 .shp 文件无法上传：请将 .shp、.shx、.dbf、.prj（及 .cpg）一起打包为 zip。",
                            "a .shp alone cannot be uploaded: zip it together with its .shx, .dbf, .prj (and .cpg).")
@@ -125,6 +137,12 @@ def read_path(path, *, layer: str | None = None, assume_crs: str | None = None, 
     p = Path(path)
     label = what.pick("en") if isinstance(what, Text) else what
     label_zh = what.zh if isinstance(what, Text) else what
+    if p.is_dir():
+        e = _unsupported(".gdb", PATH_EXT) if p.suffix.lower() == ".gdb" else UploadError(
+            f"{p.name} 是文件夹，不是文件：请给出其中的数据文件（如 .shp、.gpkg）。",
+            f"{p.name} is a folder, not a file: give the data file inside it (e.g. a .shp or .gpkg).")
+        e.set_text(f"{label_zh + '：' if label_zh else ''}{e.zh}", f"{label + ': ' if label else ''}{e.en}")
+        raise e
     if not p.is_file():
         raise UploadError(f"{label_zh + '：' if label_zh else ''}找不到文件 {p}", f"{label + ': ' if label else ''}file {p} not found")
     try:

@@ -1,6 +1,13 @@
 """What every vector reader shares: the source (uploaded bytes or a file on disk), the OGR read
 with its limits and layer rules, the CRS guess and the final checks (``finish``) that turn any
-reader's frame into EPSG:4326 polygons with bilingual notes."""
+reader's frame into EPSG:4326 polygons with bilingual notes.
+
+The edges of the world (issue 14): a layer without a geometry column is named as an attribute
+table; 3-D surfaces (TIN, PolyhedralSurface, an Esri MultiPatch) become their footprint; degrees
+a hair beyond ±180/±90 are rounding, not a missing CRS; polygons crossing ±180° are cut there;
+Gauss–Krüger metres with the northing in X are refused like swapped lon/lat; Xian 1980 and
+Beijing 1954 get a note on their approximate datum shift; features outside Gansu and duplicate
+ids get a note."""
 from __future__ import annotations
 
 import io
@@ -17,7 +24,8 @@ import shapely
 
 from core import limits
 from core.errors import UploadError
-from core.geom import make_valid_where_needed, polygonal_parts
+from core.geom import (crosses_antimeridian, make_valid_where_needed, polygonal_parts, split_antimeridian,
+                       surface_footprint, wkb_surface_kind, wkb_surfaces_as_polygons)
 from core.text import Text
 from layers.readers.registry import ext_of, limit
 
@@ -119,7 +127,7 @@ def read_ogr(path: Path, layer: str | None, encoding: str | None = None, policy:
         raise UploadError(f"没有名为“{layer[:80]}”的图层；可用图层：{'、'.join(names[:20])}。",
                           f"no layer named '{layer[:80]}'; the layers are: {', '.join(names[:20])}.")
     if layer or len(names) <= 1:
-        return _read_one(path, layer, encoding), layer, notes
+        return _read_one(path, layer, encoding, notes), layer, notes
     if policy == "choose":
         raise too_many_layers(kind, names)
     frames, total, used = [], 0, []
@@ -130,12 +138,12 @@ def read_ogr(path: Path, layer: str | None, encoding: str | None = None, policy:
             _too_many(total)
         if n == 0:
             continue
-        df = _read_one(path, name, encoding)
+        df = _read_one(path, name, encoding, notes)
         df.insert(0, "folder", name)
         frames.append(df)
         used.append(name)
     if not frames:
-        return _read_one(path, names[0], encoding), None, notes
+        return _read_one(path, names[0], encoding, notes), None, notes
     crs_ = frames[0].crs
     gdf = gpd.GeoDataFrame(pd.concat([f.to_crs(crs_) if f.crs != crs_ and crs_ is not None else f for f in frames],
                                      ignore_index=True), crs=crs_)
@@ -158,7 +166,7 @@ def _count(path: Path, layer: str | None) -> int:
     return int(info["features"])
 
 
-def _read_one(path: Path, layer: str | None, encoding: str | None) -> gpd.GeoDataFrame:
+def _read_one(path: Path, layer: str | None, encoding: str | None, notes: list | None = None) -> gpd.GeoDataFrame:
     kw = {"engine": "pyogrio", "on_invalid": "fix"}  # e.g. unclosed rings are closed
     if layer:
         kw["layer"] = layer
@@ -168,11 +176,75 @@ def _read_one(path: Path, layer: str | None, encoding: str | None) -> gpd.GeoDat
         n = _count(path, layer)
         if n > limit("MAX_FEATURES"):
             _too_many(n)
-        return gpd.read_file(path, **kw)
+        df = gpd.read_file(path, **kw)
     except UploadError:
         raise
     except Exception as e:  # pyogrio/GDAL errors: unreadable, truncated, wrong format
         raise _parse_error(e, path) from None
+    if not isinstance(df, gpd.GeoDataFrame) or not _has_geometry(df):
+        raise no_geometry(layer)
+    missing = shapely.is_missing(df.geometry.values)
+    if missing.any() and n > 0:
+        df = _surfaces(path, layer, encoding, df, missing, notes if notes is not None else [])
+    return df
+
+
+def _has_geometry(df: gpd.GeoDataFrame) -> bool:
+    try:
+        df.geometry  # noqa: B018 - a frame whose geometry column is gone raises AttributeError
+    except AttributeError:
+        return False
+    return True
+
+
+def no_geometry(layer: str | None, what: str = "") -> UploadError:
+    """A table without a geometry column (an attribute-only GeoPackage layer, a .dbf alone …)."""
+    name_zh = f"图层“{layer[:80]}”" if layer else (what or "该文件")
+    name_en = f"layer '{layer[:80]}'" if layer else (what or "the file")
+    return UploadError(f"{name_zh}没有几何列（只是属性表，没有位置）：请选择含几何的图层或文件。",
+                       f"{name_en} has no geometry column (an attribute table without locations): choose a layer "
+                       "or file with geometries.")
+
+
+def _surfaces(path: Path, layer: str | None, encoding: str | None, df: gpd.GeoDataFrame, missing,
+              notes: list) -> gpd.GeoDataFrame:
+    """Rows GeoPandas could not build: 3-D surfaces (TIN, PolyhedralSurface, an Esri MultiPatch)
+    become their 2-D footprint (union of the faces), with a note naming them."""
+    from pyogrio.raw import read as raw_read
+
+    try:
+        kw = {"layer": layer} if layer else {}
+        if encoding:
+            kw["encoding"] = encoding
+        wkbs = raw_read(path, columns=[], **kw)[2]
+    except Exception:  # noqa: BLE001 - leave the rows empty: ``finish`` names them
+        return df
+    if wkbs is None or len(wkbs) != len(df):
+        return df
+    geoms = df.geometry.values.copy()
+    done: dict[str, list[int]] = {}
+    for i in np.flatnonzero(missing):
+        w = wkbs[i]
+        kind = wkb_surface_kind(bytes(w)) if w is not None else None
+        if kind is None:
+            continue
+        try:
+            g = surface_footprint(shapely.from_wkb(wkb_surfaces_as_polygons(bytes(w))))
+        except (ValueError, shapely.errors.GEOSException):
+            g = None
+        if g is None:
+            raise UploadError(f"第 {i + 1} 行是三维面（{kind}），其各面投影到平面上没有面积（均为竖直面），无法得到占地范围。",
+                              f"row {i + 1} is a 3-D surface ({kind}) whose faces have no area on the plane (all "
+                              "vertical): it has no footprint to read.")
+        geoms[i] = g
+        done.setdefault(kind, []).append(i + 1)
+    if done:
+        for kind, rows in done.items():
+            shown = ", ".join(str(r) for r in rows[:10])
+            notes.append(Text(f"第 {shown} 行为三维面（{kind}），已取各面并集作为平面占地范围",
+                              f"row(s) {shown}: 3-D surface ({kind}) read as its footprint (union of its faces)"))
+        df = df.set_geometry(gpd.GeoSeries(geoms, index=df.index, crs=df.crs))
+    return df
 
 
 def guess_crs(gdf: gpd.GeoDataFrame) -> tuple[str | None, list[str], str, str]:
@@ -221,8 +293,10 @@ def in_box(x: float, y: float) -> bool:
 
 def _reject_swapped(gdf: gpd.GeoDataFrame) -> None:
     """Degrees in latitude, longitude order (x ≈ 36, y ≈ 104) would land outside the globe or in
-    the wrong place: name the problem instead of guessing."""
+    the wrong place: name the problem instead of guessing. The same for Gauss–Krüger metres whose
+    X holds the northing (the surveyors' convention: X ≈ 4 000 000 north, Y ≈ 36 500 000 east)."""
     if gdf.crs is not None and not gdf.crs.is_geographic:
+        _reject_swapped_projected(gdf)
         return
     x0, y0, x1, y1 = gdf.total_bounds
     in_degrees = -180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90
@@ -230,6 +304,109 @@ def _reject_swapped(gdf: gpd.GeoDataFrame) -> None:
         raise UploadError(f"坐标似乎为“纬度、经度”顺序（x≈{x0:.2f}，y≈{y0:.2f}）：请交换坐标轴（先经度后纬度）后重试。",
                           f"the coordinates look like latitude, longitude order (x≈{x0:.2f}, y≈{y0:.2f}): swap the "
                           "axes (longitude first) and try again.")
+    if gdf.crs is None and _gk_northing_first(x0, y0, x1, y1):
+        raise _northing_first(x0, y0)
+
+
+def _gk_northing_first(x0, y0, x1, y1) -> bool:
+    """Metres of China's Gauss–Krüger grids with X and Y exchanged: X a northing of China
+    (2 000 000–6 000 000), Y an easting with a zone prefix (13–23, 25–45) or without (0–1 000 000),
+    while X is no easting (no prefix fits it and it is over 1 000 000)."""
+    if not (2_000_000 <= x0 <= x1 <= 6_000_000):
+        return False
+    zone = int(y0 // 1_000_000)
+    prefixed = zone == int(y1 // 1_000_000) and (13 <= zone <= 23 or 25 <= zone <= 45)
+    return prefixed or 0 <= y0 <= y1 <= 1_000_000
+
+
+def _northing_first(x0: float, y0: float) -> UploadError:
+    return UploadError(f"坐标似乎为“北坐标、东坐标”顺序（X≈{x0:,.0f} 是北坐标，Y≈{y0:,.0f} 是东坐标，测量习惯的高斯-克吕格坐标）："
+                       "请交换坐标轴（先东坐标后北坐标）后重试。",
+                       f"the coordinates look like northing, easting order (X≈{x0:,.0f} holds the northing, "
+                       f"Y≈{y0:,.0f} the easting: the surveyors' Gauss–Krüger convention): swap the axes "
+                       "(easting first) and try again.")
+
+
+def _reject_swapped_projected(gdf: gpd.GeoDataFrame) -> None:
+    """A projected file whose coordinates land nowhere near China while the exchanged axes land
+    in it (a Gauss–Krüger file with the northing in X)."""
+    import pyproj
+
+    x0, y0, x1, y1 = gdf.total_bounds
+    xs = np.array([x0, x1, (x0 + x1) / 2])
+    ys = np.array([y0, y1, (y0 + y1) / 2])
+    try:
+        t = pyproj.Transformer.from_crs(gdf.crs, 4326, always_xy=True)
+        with np.errstate(all="ignore"):
+            lon, lat = t.transform(xs, ys)
+            slon, slat = t.transform(ys, xs)
+    except Exception:  # noqa: BLE001 - no transformation: the later reprojection says so
+        return
+    here = np.isfinite(lon).all() and np.isfinite(lat).all() and all(in_box(a, b) for a, b in zip(lon, lat))
+    swapped = np.isfinite(slon).all() and np.isfinite(slat).all() and all(in_box(a, b) for a, b in zip(slon, slat))
+    if not here and swapped:
+        raise _northing_first(x0, y0)
+
+
+# degrees a hair beyond ±180/±90 (world datasets carry 180.00000000000006): rounding, clamped
+HAIR_DEG = 1e-6
+
+
+def _clamp_hair(gdf: gpd.GeoDataFrame, notes: list) -> gpd.GeoDataFrame:
+    """Longitudes/latitudes beyond ±180/±90 by at most ``HAIR_DEG`` (float rounding of world
+    datasets) are set to the limit, with a note; anything further is left for the checks."""
+    x0, y0, x1, y1 = gdf.total_bounds
+    over = max(x0 < -180 and -180 - x0, x1 > 180 and x1 - 180, y0 < -90 and -90 - y0, y1 > 90 and y1 - 90)
+    if not over or over > HAIR_DEG or not (-180 - HAIR_DEG <= x0 and x1 <= 180 + HAIR_DEG
+                                           and -90 - HAIR_DEG <= y0 and y1 <= 90 + HAIR_DEG):
+        return gdf
+    lo, hi = np.array([-180.0, -90.0]), np.array([180.0, 90.0])
+    geoms = shapely.transform(gdf.geometry.values, lambda xy: np.clip(xy, lo, hi))
+    notes.append(Text(f"有坐标超出 ±180°/±90° 不到 {over:.1e}°（浮点舍入），已取边界值",
+                      f"coordinates beyond ±180°/±90° by {over:.1e}° (floating-point rounding) set to the limit"))
+    return gdf.set_geometry(list(geoms), crs=gdf.crs)
+
+
+def _rows(idx) -> str:
+    return ", ".join(str(int(i) + 1) for i in list(idx)[:10]) + (" …" if len(idx) > 10 else "")
+
+
+_DATUMS = {"Xian 1980": "西安 1980", "Beijing 1954": "北京 1954", "New Beijing": "新北京 1954",
+           "Xian": "西安 1980", "Beijing": "北京 1954"}  # shortened names of hand-made .prj files
+
+
+def _datum_note(crs_, notes: list) -> None:
+    """Xian 1980 / Beijing 1954 (and their Gauss–Krüger grids): PROJ has no official parameters
+    to CGCS2000/WGS84, so the shift it applies is approximate (tens of metres or more)."""
+    try:
+        datum = crs_.geodetic_crs.datum.name if crs_.geodetic_crs is not None else ""
+    except Exception:  # noqa: BLE001
+        return
+    key = "".join(ch for ch in datum.lower() if ch.isalnum()).removeprefix("d")  # ESRI: D_Xian_1980
+    for en, zh in _DATUMS.items():
+        if key.startswith("".join(ch for ch in en.lower() if ch.isalnum())):
+            notes.append(Text(f"坐标系为{zh}（{crs_.name}）：没有官方转换参数，转换到 CGCS2000/WGS84 的基准偏移为近似值"
+                              "（误差可达数十米）；如有省测绘部门提供的参数，请先用其转换",
+                              f"the CRS is {en} ({crs_.name}): without official parameters the datum shift to "
+                              "CGCS2000/WGS84 is approximate (errors of tens of metres); convert with the parameters "
+                              "of the provincial surveying office first if you have them"))
+            return
+
+
+def _duplicate_ids(gdf: gpd.GeoDataFrame, notes: list) -> None:
+    """A park id used twice (the engine's id columns: park_id, id, ID) is named in a note."""
+    col = next((c for c in ("park_id", "id", "ID") if c in gdf.columns), None)
+    if col is None:
+        return
+    ids = gdf[col].astype(str).reset_index(drop=True)
+    dup = ids[ids.duplicated(keep=False)]
+    if dup.empty:
+        return
+    parts = [f"{v}（第 {_rows(dup.index[dup == v])} 行）" for v in dict.fromkeys(dup)][:10]
+    parts_en = [f"{v} (rows {_rows(dup.index[dup == v])})" for v in dict.fromkeys(dup)][:10]
+    notes.append(Text(f"注意：编号（{col}）重复：{'、'.join(parts)}；同号的园区在结果中难以区分",
+                      f"note: duplicate ids ({col}): {'; '.join(parts_en)}; parks sharing an id are hard to tell "
+                      "apart in the results"))
 
 
 def finish(gdf: gpd.GeoDataFrame, assume_crs: str | None, polygons_only: bool,
@@ -253,7 +430,10 @@ def finish(gdf: gpd.GeoDataFrame, assume_crs: str | None, polygons_only: bool,
         idx = shapely.get_coordinates(geoms, return_index=True)[1]
         rows = ", ".join(str(i + 1) for i in sorted(set(idx[~finite].tolist()))[:10])
         raise UploadError(f"第 {rows} 行的坐标含非数值（NaN/无穷大）。", f"row(s) {rows}: coordinates are not a number (NaN/infinite).")
-    _reject_swapped(gdf)
+    if gdf.crs is None or gdf.crs.is_geographic:
+        gdf = _clamp_hair(gdf, notes)
+    # a CRS the user chose is checked as if the file had declared it
+    _reject_swapped(gdf if gdf.crs is not None or assume_crs is None else gdf.set_crs(assume_crs))
     if gdf.crs is not None and gdf.crs.is_geographic:
         x0, y0, x1, y1 = gdf.total_bounds
         if not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
@@ -265,6 +445,7 @@ def finish(gdf: gpd.GeoDataFrame, assume_crs: str | None, polygons_only: bool,
         gdf = gdf.set_crs(assume_crs)
         notes.append(Text(f"按用户指定坐标系 {assume_crs} 读取", f"read with the CRS you chose: {assume_crs}"))
     source_crs = gdf.crs.to_string()
+    _datum_note(gdf.crs, notes)
     geoms = gdf.geometry.values
     if shapely.has_z(geoms).any() or shapely.has_m(geoms).any():
         geoms = shapely.force_2d(geoms)
@@ -294,11 +475,32 @@ def finish(gdf: gpd.GeoDataFrame, assume_crs: str | None, polygons_only: bool,
 
         gdf = _crs.gdf_gcj02_to_wgs84(gdf)
         notes.append(Text("坐标已从 GCJ-02 转换为 WGS84", "coordinates converted from GCJ-02 to WGS84"))
+    if not np.isfinite(gdf.total_bounds).all():
+        raise UploadError("坐标转换结果含无穷大：部分坐标不在该坐标系的有效范围内，坐标系可能有误。",
+                          "the reprojection gave infinite coordinates: some points lie outside the valid area of "
+                          "the CRS; the CRS is probably wrong.")
+    gdf = _clamp_hair(gdf, [])  # rounding of the reprojection itself
     b = gdf.total_bounds
     if not (-180 <= b[0] <= 180 and -90 <= b[1] <= 90 and -180 <= b[2] <= 180 and -90 <= b[3] <= 90):
         raise UploadError("坐标超出经纬度范围，坐标系可能有误。", "coordinates fall outside the globe: the CRS is probably wrong.")
+    geoms = gdf.geometry.values
+    crossing = [i for i, g in enumerate(geoms) if shapely.get_type_id(g) in (3, 6) and crosses_antimeridian(g)]
+    if crossing:
+        geoms = geoms.copy()
+        for i in crossing:
+            geoms[i] = split_antimeridian(geoms[i])
+        gdf = gdf.set_geometry(list(geoms), crs=gdf.crs)
+        notes.append(Text(f"第 {_rows(crossing)} 行跨越 180° 经线，已在该经线处切分（面积按椭球计算）",
+                          f"row(s) {_rows(crossing)} cross the antimeridian (180°): cut there (areas on the ellipsoid)"))
     x0, y0, x1, y1 = GANSU_BBOX
-    if b[2] < x0 or b[0] > x1 or b[3] < y0 or b[1] > y1:
+    bounds = shapely.bounds(gdf.geometry.values)
+    out = (bounds[:, 2] < x0) | (bounds[:, 0] > x1) | (bounds[:, 3] < y0) | (bounds[:, 1] > y1)
+    if out.all():
         notes.append(Text("注意：所有要素都位于甘肃省以外，请检查坐标系和经纬度顺序",
                           "note: every feature lies outside Gansu; check the CRS and the axis order"))
+    elif out.any():
+        rows = _rows(np.flatnonzero(out))
+        notes.append(Text(f"注意：第 {rows} 行位于甘肃省以外", f"note: row(s) {rows} lie outside Gansu"))
+    if polygons_only:  # parks (and zones, red lines); not transport lines
+        _duplicate_ids(gdf, notes)
     return ReadResult(gdf=gdf.reset_index(drop=True), source_crs=source_crs, layer=layer, notes=notes)

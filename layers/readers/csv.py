@@ -1,10 +1,18 @@
 """Parks as a CSV table: a WKT column, or lon/lat plus an area (km²) that gives a square of that
 area centred on the point. Text is UTF-8 (a BOM is fine) or GBK/GB18030; a file mixing the two is
-refused with the line numbers; ``;`` and tab separators and comma decimals are understood."""
+refused with the line numbers; ``;`` and tab separators and comma decimals are understood.
+
+Issue 14: the geometry column may also hold hex (E)WKB as PostGIS exports it (the SRID gives the
+CRS), 3-D surfaces (TIN, PolyhedralSurface, Triangle: read as their footprint) and curves
+(CircularString … MultiSurface: linearised by GDAL); lon/lat may be degrees-minutes-seconds
+(``104°12'36"E``, ``36度30分N``); an Excel workbook (or a GeoPackage, a zip) named ``.csv`` is
+named as what it is."""
 from __future__ import annotations
 
 import io
 import math
+import re
+import tempfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -16,7 +24,7 @@ from layers.readers.common import in_box
 from layers.readers.registry import limit
 
 NAME_FIELDS = ("name", "name_zh", "NAME", "Name", "名称", "园区名称", "园区", "park", "park_name", "MC", "XMMC")
-WKT_FIELDS = ("wkt", "WKT", "geometry", "geom", "the_geom", "几何")
+WKT_FIELDS = ("wkt", "WKT", "geometry", "geom", "the_geom", "wkb_geometry", "几何")
 LON_FIELDS = ("lon", "lng", "longitude", "x", "经度", "LON", "Longitude")
 LAT_FIELDS = ("lat", "latitude", "y", "纬度", "LAT", "Latitude")
 AREA_FIELDS = ("area_km2", "area", "面积", "面积_km2", "AREA")
@@ -71,6 +79,7 @@ def read_csv_parks(data: bytes) -> tuple[gpd.GeoDataFrame, list[tuple[str, str]]
 
     from core import crs as _crs
 
+    _reject_binary(data)
     text = _decode_text(data)
     header = text.lstrip("\ufeff").split("\n", 1)[0]
     sep = ";" if header.count(";") > header.count(",") else "\t" if header.count("\t") > header.count(",") else ","
@@ -85,13 +94,16 @@ def read_csv_parks(data: bytes) -> tuple[gpd.GeoDataFrame, list[tuple[str, str]]
     notes = []
     wkt = _first(df.columns, WKT_FIELDS)
     if wkt:
-        geoms = []
-        for i, v in enumerate(df[wkt]):
-            try:
-                geoms.append(shapely.from_wkt(v))
-            except Exception:
-                raise UploadError(f"第 {i + 1} 行的 WKT 无法解析。", f"row {i + 1}: the WKT cannot be parsed.") from None
-        gdf = gpd.GeoDataFrame(df.drop(columns=[wkt]), geometry=geoms, crs=None)
+        geoms, srids = _parse_geometries(df[wkt].tolist(), notes)
+        crs = None
+        if srids and len(set(srids)) == 1 and srids[0] > 0:
+            crs = f"EPSG:{srids[0]}"
+            notes.append(Text(f"几何为十六进制 EWKB，坐标系取自其 SRID：{crs}",
+                              f"geometries are hex EWKB; CRS from their SRID: {crs}"))
+        elif len(set(srids)) > 1:
+            raise UploadError(f"EWKB 几何的 SRID 不一致（{sorted(set(srids))[:5]}）：请统一坐标系。",
+                              f"the EWKB geometries carry different SRIDs ({sorted(set(srids))[:5]}): use one CRS.")
+        gdf = gpd.GeoDataFrame(df.drop(columns=[wkt]), geometry=geoms, crs=crs)
         return gdf, notes
     lon, lat, area = _first(df.columns, LON_FIELDS), _first(df.columns, LAT_FIELDS), _first(df.columns, AREA_FIELDS)
     if not (lon and lat):
@@ -103,11 +115,13 @@ def read_csv_parks(data: bytes) -> tuple[gpd.GeoDataFrame, list[tuple[str, str]]
     geoms = []
     for i, (x, y, a) in enumerate(zip(df[lon], df[lat], df[area])):
         try:
-            xf, yf, af = (float(str(v).replace(",", ".")) for v in (x, y, a))
+            xf, yf, af = dms(x), dms(y), float(str(a).replace(",", "."))
         except ValueError:
             raise UploadError(f"第 {i + 1} 行的经纬度或面积不是数字。", f"row {i + 1}: lon/lat/area is not a number.") from None
         if not all(math.isfinite(v) for v in (xf, yf, af)):
             raise UploadError(f"第 {i + 1} 行的经纬度或面积为非数值（NaN/无穷大）。", f"row {i + 1}: lon/lat/area is not a number (NaN/infinite).")
+        if 180 < abs(xf) <= 180 + HAIR or 90 < abs(yf) <= 90 + HAIR:  # float rounding of ±180/±90
+            xf, yf = max(-180.0, min(180.0, xf)), max(-90.0, min(90.0, yf))
         if not (-180 <= xf <= 180 and -90 <= yf <= 90) and in_box(yf, xf):
             raise UploadError(f"第 {i + 1} 行的经度、纬度似乎颠倒（经度 {xf:g}，纬度 {yf:g}）：请交换两列。",
                               f"row {i + 1}: longitude and latitude look swapped (lon {xf:g}, lat {yf:g}): swap the columns.")
@@ -117,3 +131,130 @@ def read_csv_parks(data: bytes) -> tuple[gpd.GeoDataFrame, list[tuple[str, str]]
     notes.append(Text("按面积生成以该点为中心的正方形园区", "each park is a square of the given area centred on its point"))
     gdf = gpd.GeoDataFrame(df.drop(columns=[lon, lat]), geometry=geoms, crs="EPSG:4326")
     return gdf, notes
+
+
+HAIR = 1e-6  # degrees beyond ±180/±90 accepted as rounding (as ``common.HAIR_DEG``)
+
+# Excel and other binary tables renamed .csv: named by their signature
+_BINARY = ((b"PK\x03\x04", "xlsx", "Excel 工作簿（.xlsx）", "an Excel workbook (.xlsx)"),
+           (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "xls", "Excel 97-2003 工作簿（.xls）", "an Excel 97-2003 workbook (.xls)"),
+           (b"SQLite format 3\x00", "gpkg", "GeoPackage/SQLite 数据库", "a GeoPackage/SQLite database"))
+
+
+def _reject_binary(data: bytes) -> None:
+    for magic, _, zh, en in _BINARY:
+        if data.startswith(magic):
+            if magic.startswith(b"PK") and b"xl/" not in data[:1 << 16] and b"[Content_Types].xml" not in data[:1 << 16]:
+                zh, en = "zip 压缩包", "a zip archive"
+            raise UploadError(f"该 .csv 文件实际上是{zh}，不是文本 CSV：请在原软件中另存为 CSV（UTF-8）后上传，"
+                              "或按其实际格式上传。",
+                              f"this .csv file is really {en}, not a text CSV: save it as CSV (UTF-8) from its "
+                              "program, or upload it as what it is.")
+
+
+_DMS = re.compile(r"^\s*([NSEW东西南北])?\s*(-?\d+(?:[.,]\d+)?)\s*(?:°|度|d|\s)\s*"
+                  r"(?:(\d+(?:[.,]\d+)?)\s*(?:'|′|’|分|m|\s)\s*)?"
+                  r"(?:(\d+(?:[.,]\d+)?)\s*(?:\"|″|”|''|秒|s)?\s*)?([NSEW东西南北])?\s*$", re.I)
+
+
+def dms(v) -> float:
+    """A coordinate in decimal degrees (``104.21``, ``104,21``) or degrees-minutes-seconds
+    (``104°12'36"E``, ``36°30′N``, ``S 33 52 10``, ``104度12分36秒``); S and W are negative.
+    Raises ValueError when it is neither."""
+    t = str(v).strip()
+    try:
+        return float(t.replace(",", "."))
+    except ValueError:
+        pass
+    m = _DMS.match(t)
+    if not m or not any(ch in t for ch in "°度'′’\"″”分秒NSEWnsew东西南北 "):
+        raise ValueError(t)
+    h1, d, mi, se, h2 = m.groups()
+    deg = float(d.replace(",", "."))
+    mi = float(mi.replace(",", ".")) if mi else 0.0
+    se = float(se.replace(",", ".")) if se else 0.0
+    if mi >= 60 or se >= 60:
+        raise ValueError(t)
+    val = abs(deg) + mi / 60 + se / 3600
+    hemi = (h1 or h2 or "").upper()
+    if deg < 0 or hemi in ("S", "W", "南", "西"):
+        val = -val
+    return val
+
+
+_HEX = re.compile(r"^(?:\\x)?(?:00|01)[0-9A-Fa-f]{8,}$")
+_SURFACE_WKT = re.compile(r"\b(POLYHEDRALSURFACE|TIN|TRIANGLE)\b", re.I)
+_CURVE_WKT = re.compile(r"\b(CIRCULARSTRING|COMPOUNDCURVE|CURVEPOLYGON|MULTICURVE|MULTISURFACE)\b", re.I)
+
+
+def _parse_geometries(values: list, notes: list) -> tuple[list, list[int]]:
+    """WKT, hex (E)WKB (PostGIS exports), 3-D surfaces (footprint) and curves (linearised by GDAL)."""
+    from core.geom import surface_footprint, wkb_surface_kind, wkb_surfaces_as_polygons
+
+    geoms, srids, surfaces, curves = [], [], {}, []
+    for i, v in enumerate(values):
+        v = str(v).strip()
+        try:
+            if _HEX.match(v):
+                raw = bytes.fromhex(v[2:] if v.startswith("\\x") else v)
+                kind = wkb_surface_kind(raw)
+                g = shapely.from_wkb(wkb_surfaces_as_polygons(raw) if kind else raw)
+                srids.append(int(shapely.get_srid(g)))
+                if kind:
+                    g = _footprint(g, kind, i, surfaces, surface_footprint)
+            elif _SURFACE_WKT.search(v):
+                kind = _SURFACE_WKT.search(v).group(1).upper()
+                kind = {"POLYHEDRALSURFACE": "PolyhedralSurface", "TIN": "TIN", "TRIANGLE": "Triangle"}[kind]
+                g = shapely.from_wkt(_SURFACE_WKT.sub(lambda m: "POLYGON" if m.group(1).upper() == "TRIANGLE"
+                                                      else "MULTIPOLYGON", v))
+                g = _footprint(g, kind, i, surfaces, surface_footprint)
+            elif _CURVE_WKT.search(v):
+                g = None
+                curves.append(i)
+            else:
+                g = shapely.from_wkt(v)
+        except UploadError:
+            raise
+        except Exception:  # noqa: BLE001 - shapely/GEOS: not WKT, not WKB
+            raise UploadError(f"第 {i + 1} 行的几何（WKT 或十六进制 WKB）无法解析。",
+                              f"row {i + 1}: the geometry (WKT or hex WKB) cannot be parsed.") from None
+        geoms.append(g)
+    if curves:
+        for i, g in zip(curves, _linearise([str(values[i]).strip() for i in curves], curves)):
+            geoms[i] = g
+        notes.append(Text(f"第 {', '.join(str(i + 1) for i in curves[:10])} 行为曲线几何（圆弧等），已按 GDAL 默认精度折线化",
+                          f"row(s) {', '.join(str(i + 1) for i in curves[:10])}: curved geometries (arcs) "
+                          "linearised at GDAL's default precision"))
+    for kind, rows in surfaces.items():
+        shown = ", ".join(str(r) for r in rows[:10])
+        notes.append(Text(f"第 {shown} 行为三维面（{kind}），已取各面并集作为平面占地范围",
+                          f"row(s) {shown}: 3-D surface ({kind}) read as its footprint (union of its faces)"))
+    return geoms, srids
+
+
+def _footprint(g, kind, i, surfaces, surface_footprint):
+    f = surface_footprint(g)
+    if f is None:
+        raise UploadError(f"第 {i + 1} 行是三维面（{kind}），其各面投影到平面上没有面积（均为竖直面），无法得到占地范围。",
+                          f"row {i + 1} is a 3-D surface ({kind}) whose faces have no area on the plane (all "
+                          "vertical): it has no footprint to read.")
+    surfaces.setdefault(kind, []).append(i + 1)
+    return f
+
+
+def _linearise(wkts: list[str], rows: list[int]) -> list:
+    """Curved WKT (CircularString, CompoundCurve, CurvePolygon, MultiCurve, MultiSurface) as
+    GDAL linearises them: written to a one-column CSV that GDAL's CSV driver reads."""
+    import pyogrio
+
+    with tempfile.TemporaryDirectory(prefix="gansu-curve-") as tmp:
+        path = Path(tmp) / "curves.csv"
+        path.write_text("WKT\n" + "".join('"' + w.replace('"', '""') + '"\n' for w in wkts), encoding="utf-8")
+        try:
+            df = pyogrio.read_dataframe(path, on_invalid="ignore")
+        except Exception:  # noqa: BLE001
+            df = None
+    if df is None or len(df) != len(wkts) or shapely.is_missing(df.geometry.values).any():
+        bad = rows[0] if df is None or len(df) != len(wkts) else rows[int(shapely.is_missing(df.geometry.values).argmax())]
+        raise UploadError(f"第 {bad + 1} 行的曲线几何无法解析。", f"row {bad + 1}: the curved geometry cannot be parsed.")
+    return list(df.geometry.values)

@@ -49,6 +49,7 @@ def check_dataset(ds, name: str, file_size: int | None = None) -> None:
     if t.a == 0 or t.e == 0 or not all(math.isfinite(v) for v in tuple(t)[:6]):
         raise InputError(f"土地覆盖栅格 {name} 的地理变换无效（像元大小为 0 或非有限值）",
                          f"land-cover raster {name} has no usable geotransform (pixel size 0 or not finite)")
+    check_invertible(ds, name)
     if not np.issubdtype(np.dtype(ds.dtypes[0]), np.integer):
         raise InputError(f"土地覆盖栅格 {name} 的数据类型为 {ds.dtypes[0]}；类别代码须为整数",
                          f"land-cover raster {name} has {ds.dtypes[0]} values; class codes must be integers")
@@ -85,6 +86,44 @@ def check_dataset(ds, name: str, file_size: int | None = None) -> None:
             f"land-cover raster {name} stores {bw} × {bh} pixels per internal block ({block / 2**20:.0f} MB decoded at "
             f"once, limit {limits.MAX_BLOCK_BYTES / 2**20:.0f} MB, GANSU_MAX_COMPUTE_MB); re-tile it "
             "(gdal_translate -co TILED=YES)")
+
+
+def check_invertible(ds, name: str) -> None:
+    """Every pixel must have a place on the Earth: a raster in a CRS that cannot be inverted
+    everywhere (a geostationary satellite's full disk, ``+proj=geos``, whose corners look into
+    space) is refused before PROJ/GEOS meet infinite coordinates. Checked on an 11 × 11 grid of
+    points and 41 points along each edge of the raster."""
+    import pyproj
+
+    crs_ = pyproj.CRS.from_user_input(ds.crs.to_wkt())
+    if crs_.is_geographic:
+        return
+    w, h = int(ds.width), int(ds.height)
+    t = ds.transform
+    edge = np.linspace(0, 1, 41)
+    cols = np.concatenate([edge * w, edge * w, np.zeros(41), np.full(41, w), *[np.linspace(0, w, 11)] * 11])
+    rows = np.concatenate([np.zeros(41), np.full(41, h), edge * h, edge * h,
+                           *[np.full(11, r) for r in np.linspace(0, h, 11)]])
+    xs = t.c + cols * t.a
+    ys = t.f + rows * t.e
+    op = crs_.coordinate_operation
+    geos = "geostationary" in ((op.method_name if op is not None else "") + crs_.to_wkt()).lower()
+    try:
+        with np.errstate(all="ignore"):
+            lon, lat = pyproj.Transformer.from_crs(crs_, 4326, always_xy=True).transform(xs, ys, errcheck=False)
+        bad = int((~(np.isfinite(lon) & np.isfinite(lat))).sum())
+    except Exception:  # noqa: BLE001 - PROJ cannot build or run the inverse at all
+        bad = len(xs)
+    if bad == 0:
+        return
+    what_zh = "地球静止卫星视角（+proj=geos，全圆盘的角落对着太空）" if geos else f"坐标系 {crs_.name}"
+    what_en = ("a geostationary satellite view (+proj=geos; the corners of a full disk look into space)" if geos
+               else f"CRS {crs_.name}")
+    raise InputError(f"土地覆盖栅格 {name} 使用{what_zh}，其中部分像元无法换算为经纬度（{bad} 个采样点落在地球之外）；"
+                     "请先重投影到地图投影（如 gdalwarp -t_srs EPSG:4326）并裁剪到甘肃",
+                     f"land-cover raster {name} is in {what_en}: some of its pixels have no longitude/latitude "
+                     f"({bad} sample points fall off the Earth); warp it to a map projection first (e.g. gdalwarp "
+                     "-t_srs EPSG:4326) and clip it to Gansu")
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ def read(source, folder: Path, layer: str | None, notes: list):
         files = archive.extract_all(source, folder)
         stems = sorted({k[:-4] for k in files if k.endswith(".shp")})
         if not stems:
-            raise UploadError("压缩包中没有 .shp 文件。", "no .shp file in the archive.")
+            raise _no_shp(files)
         if len(stems) > 1:
             labels = [PurePosixPath(s).name for s in stems]
             if layer is None:
@@ -52,6 +52,24 @@ def read(source, folder: Path, layer: str | None, notes: list):
     gdf, _, more = read_ogr(path, None, encoding)
     notes.extend(more)
     return gdf, (layer if len(stems) == 1 and layer else None)
+
+
+def _no_shp(files: dict[str, Path]) -> UploadError:
+    """No .shp in the zip: name what is there instead (a File Geodatabase, a table alone …)."""
+    names = list(files)
+    gdb = sorted({m.split(".gdb/")[0].rsplit("/", 1)[-1] + ".gdb" for m in names if ".gdb/" in m})
+    if gdb:
+        return UploadError(f"压缩包中是 Esri 文件地理数据库（{gdb[0]}），不支持直接读取：请在 ArcGIS/QGIS 中将图层导出为 "
+                           "GeoPackage 或 Shapefile 后上传。",
+                           f"the archive holds an Esri File Geodatabase ({gdb[0]}), which is not read here: export the "
+                           "layer to GeoPackage or Shapefile (ArcGIS/QGIS) and upload that.")
+    dbf = [m for m in names if m.endswith(".dbf")]
+    if dbf:
+        return UploadError(f"压缩包中只有属性表（{PurePosixPath(dbf[0]).name}），没有几何（缺少 .shp 和 .shx）："
+                           "属性表没有位置，请一并打包 .shp、.shx、.dbf、.prj。",
+                           f"the archive holds only an attribute table ({PurePosixPath(dbf[0]).name}) and no geometry "
+                           "(no .shp and .shx): a table has no locations; zip the .shp, .shx, .dbf and .prj together.")
+    return UploadError("压缩包中没有 .shp 文件。", "no .shp file in the archive.")
 
 
 def _zip_layers_error(labels: list[str]) -> UploadError:
@@ -116,7 +134,7 @@ def prj_ok(prj: Path) -> bool:
 
 _CPG = {"UTF8": "utf-8", "UTF-8": "utf-8", "65001": "utf-8", "936": "gbk", "CP936": "gbk", "GBK": "gbk",
         "GB2312": "gbk", "GB18030": "gb18030", "54936": "gb18030", "1252": "cp1252",
-        "LATIN1": "latin-1", "ISO-8859-1": "latin-1", "88591": "latin-1", "950": "big5", "BIG5": "big5"}
+        "LATIN1": "ISO-8859-1", "LATIN-1": "ISO-8859-1", "ISO-8859-1": "ISO-8859-1", "88591": "ISO-8859-1", "950": "big5", "BIG5": "big5"}
 
 
 def codec(declared: str) -> str | None:
@@ -128,9 +146,11 @@ def codec(declared: str) -> str | None:
     if key.isdigit():
         key = f"cp{key}"
     try:
-        return codecs.lookup(key).name
+        name = codecs.lookup(key).name
     except (LookupError, ValueError):
         return None
+    # GDAL (iconv) does not know Python's spelling "latin-1": Natural Earth's .cpg says ISO-8859-1
+    return "ISO-8859-1" if name in ("latin-1", "iso8859-1") else name
 
 
 def _dbf_text(dbf: Path) -> bytes:
