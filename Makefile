@@ -24,6 +24,9 @@ $(STAMP): requirements.txt requirements-nodeps.txt
 
 setup: $(STAMP) assets
 
+# Leaflet + Leaflet.draw from pinned PyPI packages; Leaflet plugins from npm (`npm pack`, pinned
+# version and sha512 integrity in ui/assets.py, tarball kept in static/vendor/.npm/). Without npm or
+# the registry it says so and the dashboard runs without the side-by-side view.
 assets: $(STAMP)
 	$(PY) -m ui.assets
 

@@ -170,3 +170,48 @@ def square_of_area(lon: float, lat: float, area_km2: float) -> Polygon:
     sq = shapely.segmentize(sq, half / 4)
     tr = pyproj.Transformer.from_crs(laea, WGS84, always_xy=True)
     return shapely.transform(sq, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
+
+
+# --- coordinate forms (issue 12: click to query) -------------------------------------------------
+def to_dms(value: float, positive: str, negative: str, decimals: int = 3) -> str:
+    """Degrees as degrees-minutes-seconds with a hemisphere letter: ``103°49'54.123"E``."""
+    hemi = positive if value >= 0 else negative
+    v = abs(float(value))
+    deg = int(v)
+    minutes_f = (v - deg) * 60.0
+    minutes = int(minutes_f)
+    seconds = round((minutes_f - minutes) * 60.0, decimals)
+    if seconds >= 60.0:  # rounding carried into the next minute
+        seconds -= 60.0
+        minutes += 1
+    if minutes >= 60:
+        minutes -= 60
+        deg += 1
+    return f"{deg}°{minutes:02d}'{seconds:0{3 + decimals}.{decimals}f}\"{hemi}"
+
+
+def lonlat_dms(lon: float, lat: float) -> tuple[str, str]:
+    """(longitude, latitude) in DMS: ``("103°49'54.123\"E", "36°03'12.000\"N")``."""
+    return to_dms(lon, "E", "W"), to_dms(lat, "N", "S")
+
+
+def gk3_zone(lon: float) -> int:
+    """The CGCS2000 3° Gauss–Krüger zone number holding ``lon`` (central meridian 3 × zone)."""
+    return cgcs2000_gk_epsg(lon, 3, True) - 4513 + 25
+
+
+_GK_TRANSFORMERS: dict[int, pyproj.Transformer] = {}
+
+
+def gk3_coordinates(lon: float, lat: float) -> dict:
+    """CGCS2000 3° Gauss–Krüger coordinates of a CGCS2000/WGS84 point, in its own zone:
+    ``epsg`` (4513–4533, with zone prefix), ``zone``, ``central_meridian``, ``easting`` (metres,
+    zone number prefixed: zone 35 → 35 xxx xxx.xxx) and ``northing`` (metres)."""
+    epsg = cgcs2000_gk_epsg(lon, 3, True)
+    tr = _GK_TRANSFORMERS.get(epsg)
+    if tr is None:
+        tr = _GK_TRANSFORMERS[epsg] = pyproj.Transformer.from_crs(CGCS2000, pyproj.CRS.from_epsg(epsg),
+                                                                   always_xy=True)
+    e, n = tr.transform(float(lon), float(lat))
+    zone = epsg - 4513 + 25
+    return {"epsg": epsg, "zone": zone, "central_meridian": 3 * zone, "easting": float(e), "northing": float(n)}

@@ -8,13 +8,15 @@ overlay, and the transport datasets in use are drawn by kind with a legend entry
 red line or zones replace the default layers through the active-upload mechanism."""
 from __future__ import annotations
 
+import os
+
 import streamlit as st
 
 from core.errors import GansuError
 from core.i18n import t
 from layers import catalog
 from layers import workspace as ws
-from ui import common, data_in_use, mapview
+from ui import assets, common, data_in_use, mapview
 from ui import parks as parks_ui
 
 WS_TRANSPORT = "ws_transport"  # sidebar switch of the user's transport datasets
@@ -49,13 +51,20 @@ def sidebar(specs: list[catalog.LayerSpec], lang: str) -> tuple[str, dict[str, b
             visible[WS_TRANSPORT] = st.checkbox(f"{t('ws.map.transport', lang)} · {t('map.status.user', lang)}",
                                                 key=f"map_vis_{WS_TRANSPORT}")
         opacity = st.slider(t("map.lc_opacity", lang), 0.1, 1.0, 0.7, 0.05, key="map_lc_opacity")
+        layer_opacity_sliders(specs, visible, lang)
+        compare_controls(lang)
+    fill_height()
     common.share_state({"layers": ",".join(i for i, v in visible.items() if v), "basemap": basemap})
+    choice = compare_choice()
+    if choice is not None:  # a compared layer is drawn in its side's pane only, not a second time
+        visible = {**visible, **{c: False for c in choice}}
     return basemap, visible, opacity
 
 
 def base_map(basemap: str, lang: str) -> tuple:
     """(map, gcj): the offline map with the chosen basemap; notes on online tiles and GCJ-02."""
     m = mapview.new_map(lang)
+    mapview.fill_frame(m)  # the map takes the whole (page-height) frame
     if basemap != "none":
         if not mapview.basemap_layer(m, basemap, common.tianditu_key()):
             st.warning(t("map.no_tianditu_key", lang))
@@ -67,17 +76,18 @@ def base_map(basemap: str, lang: str) -> tuple:
     return m, gcj
 
 
-def add_layer(m, spec: catalog.LayerSpec, lang: str, gcj: bool, lc_opacity: float) -> dict | None:
+def add_layer(m, spec: catalog.LayerSpec, lang: str, gcj: bool, lc_opacity: float, *,
+              pane: str | None = None, prefix: str = "") -> dict | None:
     """Add one visible layer (the user's upload when one replaces it); its legend section, or
-    None when there is nothing to draw."""
-    title = f"{spec.title(lang)} · {t(f'map.status.{spec.status}', lang)}"
+    None when there is nothing to draw. ``pane``: a Leaflet pane (the side-by-side view)."""
+    title = f"{prefix}{spec.title(lang)} · {t(f'map.status.{spec.status}', lang)}"
     if spec.kind == "raster":
         user_lc = _safe(data_in_use.landcover_dataset)
         if user_lc is not None:
-            return add_user_landcover(m, user_lc, lang, gcj, lc_opacity, True)
+            return add_user_landcover(m, user_lc, lang, gcj, lc_opacity, True, prefix=prefix, pane=pane)
         url, bounds = common.landcover_overlay(common.build_id(), mapview.landcover_colors(spec.legend))
-        mapview.add_raster(m, url, bounds, title, lc_opacity, True, gcj)
-        return mapview.legend_section(spec, lang, spec.title(lang))
+        mapview.add_raster(m, url, bounds, title, lc_opacity, True, gcj, pane=pane)
+        return mapview.legend_section(spec, lang, f"{prefix}{spec.title(lang)}")
     if spec.source == "store:parks":
         mine = parks_ui.current_parks()
         mine = mine[mine["source"] != "illustrative"]
@@ -86,11 +96,15 @@ def add_layer(m, spec: catalog.LayerSpec, lang: str, gcj: bool, lc_opacity: floa
         fc = mapview.geojson_for(mine, spec, gcj=gcj, simplify_deg=0)
     else:
         rec = common.active_upload(spec.id)
-        fc = common.layer_geojson(spec.id, common.build_id(), rec["upload_id"] if rec else None, gcj)
+        fc, geometry = vector_payload(spec.id, common.build_id(), rec["upload_id"] if rec else None, gcj)
         if rec:
-            title = f"{spec.title(lang)} · {t('map.status.user', lang)}"
+            title = f"{prefix}{spec.title(lang)} · {t('map.status.user', lang)}"
             spec = common.spec_for(spec.id, common.load_layer(spec.id)[0])
-    mapview.add_vector(m, fc, spec, lang, title, {f: f for f in spec.tooltip}, True)
+        mapview.add_vector(m, fc, spec, lang, title, {f: f for f in spec.tooltip}, True,
+                           geometry=geometry, opacity=layer_opacity(spec.id), pane=pane)
+        return mapview.legend_section(spec, lang, title, fc)
+    mapview.add_vector(m, fc, spec, lang, title, {f: f for f in spec.tooltip}, True,
+                       opacity=layer_opacity(spec.id), pane=pane)
     return mapview.legend_section(spec, lang, title, fc)
 
 
@@ -116,7 +130,7 @@ def _user_landcover_png(display_path: str, sha256: str, colors: tuple, nodata) -
 
 
 def add_user_landcover(m, ds: ws.Dataset, lang: str, gcj: bool, opacity: float, show: bool,
-                       prefix: str = "") -> dict | None:
+                       prefix: str = "", pane: str | None = None) -> dict | None:
     """A user land cover drawn from its display copy with the colours of its legend; its legend
     section (title with the "uploaded by user" badge), or None when it cannot be drawn (said)."""
     title = f"{prefix}{ds.label(lang)} · {t('map.status.user', lang)}"
@@ -126,7 +140,7 @@ def add_user_landcover(m, ds: ws.Dataset, lang: str, gcj: bool, opacity: float, 
         why = e.message(lang) if isinstance(e, GansuError) else type(e).__name__
         st.warning(t("ws.map.display_missing", lang, name=ds.name, why=why))
         return None
-    mapview.add_raster(m, url, bounds, title, opacity, show, gcj)
+    mapview.add_raster(m, url, bounds, title, opacity, show, gcj, pane=pane)
     return mapview.landcover_legend_section(ds.legend, lang, title)
 
 
@@ -163,3 +177,239 @@ def add_workspace_layers(m, visible: dict, lang: str, gcj: bool, lc_opacity: flo
     if items:
         sections.append({"title": f"{t('ws.map.transport', lang)} · {t('map.status.user', lang)}", "items": items})
     return sections
+
+
+# --- speed: geometry once per build as a static file ------------------------------------------------
+INLINE_ENV = "GANSU_MAP_INLINE_GEOMETRY"  # "1": embed the geometry in the page as before (bench.bench_map)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _split(layer_id: str, build: str, upload_id: str | None, gcj: bool) -> tuple[dict, str, str]:
+    fc = common.layer_geojson(layer_id, build, upload_id, gcj)
+    props, data, digest = mapview.split_geometry(fc)
+    return {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": p, "geometry": None}
+                                                      for p in props]}, data, digest
+
+
+def vector_payload(layer_id: str, build: str, upload_id: str | None, gcj: bool) -> tuple[dict, tuple | None]:
+    """(FeatureCollection, geometry) for ``mapview.add_vector``: polygon and line layers send only
+    their properties in the page and their geometry as a static file (written once per build,
+    upload and GCJ choice); point layers and layers drawn with centroid markers stay inline."""
+    spec = catalog.BY_ID[layer_id]
+    if spec.kind == "points" or spec.style.get("centroid_marker") or os.environ.get(INLINE_ENV) == "1":
+        return common.layer_geojson(layer_id, build, upload_id, gcj), None
+    fc, data, digest = _split(layer_id, build, upload_id, gcj)
+    return fc, (data, digest)
+
+
+# --- layout: per-layer opacity, the map filling the page height ------------------------------------
+def layer_opacity(layer_id: str) -> float:
+    return float(st.session_state.get(f"map_op_{layer_id}", 1.0))
+
+
+def layer_opacity_sliders(specs: list[catalog.LayerSpec], visible: dict[str, bool], lang: str) -> None:
+    """One opacity slider per visible vector layer (the land cover has its own slider above)."""
+    shown = [sp for sp in specs if sp.kind != "raster" and visible.get(sp.id)]
+    if not shown:
+        return
+    with st.expander(t("mv.opacity", lang)):
+        for sp in shown:
+            st.slider(sp.title(lang), 0.0, 1.0, 1.0, 0.05, key=f"map_op_{sp.id}")
+
+
+MAP_CSS = """<style>
+/* the Map page's map fills the window height (the iframe; the map inside follows it) */
+iframe[title="streamlit_folium.st_folium"] { height: calc(100vh - 190px) !important; min-height: 420px; }
+</style>"""
+
+
+def fill_height() -> None:
+    st.html(MAP_CSS)
+
+
+# --- side by side --------------------------------------------------------------------------------------
+CMP_LEFT, CMP_RIGHT = "gansuLeft", "gansuRight"
+
+
+def compare_options() -> list[str]:
+    """What can be compared: the land cover in use, the second land-cover year when one is in use,
+    zones and the protection (red line) layer."""
+    opts = ["landcover"]
+    if _safe(data_in_use.landcover_alt_dataset) is not None:
+        opts.append(WS_LC_ALT)
+    return opts + ["zones", "protection_proxy"]
+
+
+def _cmp_label(opt: str, lang: str) -> str:
+    if opt == WS_LC_ALT:
+        alt = _safe(data_in_use.landcover_alt_dataset)
+        return f"{t('inuse.second_year', lang)}: {alt.label(lang)} · {t('map.status.user', lang)}" if alt else opt
+    spec = catalog.BY_ID[opt]
+    if opt == "landcover":
+        user_lc = _safe(data_in_use.landcover_dataset)
+        if user_lc is not None:
+            return f"{user_lc.label(lang)} · {t('map.status.user', lang)}"
+    return f"{spec.title(lang)} · {t(f'map.status.{spec.status}', lang)}"
+
+
+def compare_controls(lang: str) -> None:
+    st.markdown(f"**{t('mv.compare', lang)}**")
+    if not st.toggle(t("mv.compare.on", lang), key="map_compare"):
+        return
+    opts = compare_options()
+    st.session_state.setdefault("map_cmp_left", opts[0])
+    st.session_state.setdefault("map_cmp_right", WS_LC_ALT if WS_LC_ALT in opts else "zones")
+    for k in ("map_cmp_left", "map_cmp_right"):
+        if st.session_state[k] not in opts:
+            st.session_state[k] = opts[0]
+    st.selectbox(t("mv.compare.left", lang), opts, format_func=lambda o: _cmp_label(o, lang), key="map_cmp_left")
+    st.selectbox(t("mv.compare.right", lang), opts, format_func=lambda o: _cmp_label(o, lang), key="map_cmp_right")
+    if not assets.side_by_side_available():
+        st.warning(t("mv.compare.missing", lang))
+
+
+def compare_choice() -> tuple[str, str] | None:
+    if not st.session_state.get("map_compare"):
+        return None
+    opts = compare_options()
+    left, right = st.session_state.get("map_cmp_left"), st.session_state.get("map_cmp_right")
+    return (left, right) if left in opts and right in opts else None
+
+
+def add_compare(m, lang: str, gcj: bool) -> list[dict]:
+    """The side-by-side view: the left choice in its own pane left of the divider, the right one
+    right of it (vendored leaflet-side-by-side clipping the two panes); their legend sections."""
+    choice = compare_choice()
+    if choice is None:
+        return []
+    lc_opacity = float(st.session_state.get("map_lc_opacity", 0.7))
+    sections = []
+    for opt, pane, side in ((choice[0], CMP_LEFT, "mv.compare.left"), (choice[1], CMP_RIGHT, "mv.compare.right")):
+        mapview.add_pane(m, pane)
+        prefix = f"{t(side, lang)}: "
+        if opt == WS_LC_ALT:
+            alt = _safe(data_in_use.landcover_alt_dataset)
+            sec = add_user_landcover(m, alt, lang, gcj, lc_opacity, True, prefix=prefix, pane=pane) if alt else None
+        else:
+            sec = add_layer(m, catalog.BY_ID[opt], lang, gcj, lc_opacity, pane=pane, prefix=prefix)
+        if sec:
+            sections.append(sec)
+    mapview.add_side_by_side(m, CMP_LEFT, CMP_RIGHT)
+    return sections
+
+
+# --- map export: the current view as PNG and as a PDF page (rendered in reports/) -------------------
+RETURNED = ["bounds"]  # st_folium's returned objects this module needs (the view to export)
+
+
+def view_bounds(out) -> tuple[float, float, float, float] | None:
+    """(west, south, east, north) of the map's current view from st_folium's value, or None."""
+    b = (out or {}).get("bounds") if isinstance(out, dict) else None
+    try:
+        sw, ne = b["_southWest"], b["_northEast"]
+        w, s, e, n = float(sw["lng"]), float(sw["lat"]), float(ne["lng"]), float(ne["lat"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not (e > w and n > s) or n - s > 60:
+        return None
+    return max(w, -180.0), max(s, -85.0), min(e, 180.0), min(n, 85.0)
+
+
+def export_layers(specs: list[catalog.LayerSpec], visible: dict, lang: str) -> tuple[list, list, list]:
+    """(export layers bottom first, legend sections, sources with badges) of what the map shows,
+    from the same loaders, styles and legends as the map (no GCJ shift: the export is WGS84)."""
+    from reports import mapexport as mx
+
+    layers, legend, sources = [], [], []
+    lc_op = float(st.session_state.get("map_lc_opacity", 0.7))
+    man = {r.get("layer"): r for r in common.manifest(common.build_id()).get("layers", [])}
+
+    def badge(status):
+        return t(f"map.status.{status}", lang)
+
+    for spec in specs:
+        if not visible.get(spec.id):
+            continue
+        if spec.kind == "raster":
+            user_lc = _safe(data_in_use.landcover_dataset)
+            if user_lc is not None:
+                layers.insert(0, mx.RasterLayer(user_lc.display_path, dict(mapview.landcover_colors(user_lc.legend)),
+                                                lc_op, user_lc.nodata))
+                legend.append(mapview.landcover_legend_section(user_lc.legend, lang, user_lc.label(lang)))
+                sources.append((f"{user_lc.label(lang)}: {user_lc.source or user_lc.name}", badge("user")))
+                continue
+            from core import paths
+
+            layers.insert(0, mx.RasterLayer(paths.landcover_path(), dict(mapview.landcover_colors(spec.legend)), lc_op))
+            legend.append(mapview.legend_section(spec, lang, spec.title(lang)))
+            sources.append((f"{spec.title(lang)}: {man.get(spec.id, {}).get('source', '')}", badge(spec.status)))
+            continue
+        if spec.source == "store:parks":
+            gdf = parks_ui.current_parks()
+            gdf = gdf[gdf["source"] != "illustrative"]
+            if gdf.empty:
+                continue
+            rec = None
+        else:
+            gdf, rec = common.load_layer(spec.id)
+        fc_spec = common.spec_for(spec.id, gdf) if rec else spec
+        fills = None
+        cf = spec.style.get("color_field")
+        if cf and cf in gdf.columns:
+            fills = list(gdf[cf].astype(str))
+        layers.append(mx.VectorLayer(gdf, spec.style, layer_opacity(spec.id), fills))
+        title = f"{spec.title(lang)} · {badge('user' if rec else spec.status)}"
+        fc = None
+        if cf and cf in gdf.columns:
+            fc = common.layer_geojson(spec.id, common.build_id(), rec["upload_id"] if rec else None, False)
+        legend.append(mapview.legend_section(fc_spec, lang, title, fc))
+        src = rec.get("name", "") if rec else man.get(spec.id, {}).get("source", "")
+        sources.append((f"{spec.title(lang)}: {src}", badge("user" if rec else spec.status)))
+    alt = _safe(data_in_use.landcover_alt_dataset)
+    if alt is not None and visible.get(WS_LC_ALT):
+        layers.insert(0, mx.RasterLayer(alt.display_path, dict(mapview.landcover_colors(alt.legend)), lc_op, alt.nodata))
+        legend.append(mapview.landcover_legend_section(alt.legend, lang, f"{t('inuse.second_year', lang)}: {alt.label(lang)}"))
+        sources.append((f"{alt.label(lang)}: {alt.source or alt.name}", badge("user")))
+    return layers, legend, sources
+
+
+def build_export(specs, visible, lang: str, bounds) -> tuple[bytes, bytes]:
+    """(PNG, PDF) of the map with the layers on, for ``bounds`` (None: all of Gansu)."""
+    import datetime as dt
+
+    from reports import mapexport as mx
+    from reports.pdf.mappage import map_page_pdf
+
+    notes = [t("mv.export.crs", lang)]
+    choice = compare_choice()
+    if choice is not None:  # the compared layers are drawn too (no swipe on paper): said in a note
+        visible = {**visible, **{c: True for c in choice}}
+        notes.append(t("mv.export.compare_note", lang))
+    layers, legend, sources = export_layers(specs, visible, lang)
+    date = dt.date.today().isoformat()
+    ex = mx.Export(title=t("mv.export.title", lang), layers=layers, legend=legend, sources=sources, date=date,
+                   notes=notes, labels={"legend": t("map.legend", lang), "sources": t("mv.export.sources", lang),
+                                        "date": t("mv.export.date", lang), "north": {"zh": "北", "en": "N"}[lang]})
+    png = mx.render_png(ex, bounds or mx.GANSU_BOUNDS)
+    pdf = map_page_pdf(png, title=ex.title, date=date, sources=sources, sources_label=t("mv.export.sources", lang))
+    return png, pdf
+
+
+def export_panel(out, specs: list[catalog.LayerSpec], visible: dict, lang: str) -> None:
+    """Under the map: choose the extent, make the PNG and the PDF page, download them."""
+    with st.expander(t("mv.export", lang)):
+        view = view_bounds(out) or view_bounds(st.session_state.get("main_map"))
+        opts = ["view", "gansu"] if view else ["gansu"]
+        extent = st.radio(t("mv.export.extent", lang), opts, horizontal=True, key="map_export_extent",
+                          format_func=lambda o: t(f"mv.export.{o}", lang))
+        if st.button(t("mv.export.make", lang), key="map_export_make"):
+            try:
+                st.session_state["map_export"] = build_export(specs, visible, lang, view if extent == "view" else None)
+            except (GansuError, OSError, ValueError) as e:
+                why = e.message(lang) if isinstance(e, GansuError) else type(e).__name__
+                st.error(t("mv.export.error", lang, why=why))
+        made = st.session_state.get("map_export")
+        if made:
+            st.download_button(t("mv.export.png", lang), made[0], "gansu_map.png", "image/png", key="map_export_png")
+            st.download_button(t("mv.export.pdf", lang), made[1], "gansu_map.pdf", "application/pdf",
+                               key="map_export_pdf")

@@ -13,9 +13,12 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import io
 import json
+import os
+import time
 
 import folium
 import folium.plugins
@@ -27,6 +30,7 @@ import rasterio.enums
 import rasterio.warp
 import shapely.geometry
 from branca.element import MacroElement
+from folium.elements import JSCSSMixin
 from jinja2 import Template
 
 from core import crs
@@ -34,7 +38,7 @@ from core.i18n import pick, t
 from layers.legends import CLASSES, get_legend
 from layers import catalog
 from layers.catalog import LayerSpec
-from ui.assets import URL_PREFIX
+from ui.assets import REPO, SIDE_BY_SIDE_CSS, SIDE_BY_SIDE_JS, URL_PREFIX
 
 LEAFLET_JS = f"{URL_PREFIX}/leaflet/leaflet.js"
 LEAFLET_CSS = f"{URL_PREFIX}/leaflet/leaflet.css"
@@ -87,7 +91,14 @@ ctl.onAdd = function() {
   var div = L.DomUtil.create('div', 'gansu-legend');
   div.style.cssText = 'background:rgba(255,255,255,.92);padding:6px 9px;font:12px sans-serif;' +
     'max-height:240px;max-width:260px;overflow:auto;border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.3)';
-  var h = document.createElement('b'); h.textContent = payload.title; div.appendChild(h);
+  var h = document.createElement('b'); h.className = 'gansu-legend-toggle'; h.style.cursor = 'pointer';
+  h.title = payload.toggle; h.textContent = '\u25be ' + payload.title; div.appendChild(h);
+  var body = document.createElement('div'); body.className = 'gansu-legend-body'; div.appendChild(body);
+  L.DomEvent.on(h, 'click', function() {
+    var open = body.style.display === 'none';
+    body.style.display = open ? '' : 'none';
+    h.textContent = (open ? '\u25be ' : '\u25b8 ') + payload.title;
+  });
   payload.sections.forEach(function(sec) {
     var s = document.createElement('div'); s.style.marginTop = '4px';
     var st = document.createElement('i'); st.textContent = sec.title; s.appendChild(st);
@@ -101,7 +112,7 @@ ctl.onAdd = function() {
       var tx = document.createElement('span'); tx.textContent = it.label; row.appendChild(tx);
       s.appendChild(row);
     });
-    div.appendChild(s);
+    body.appendChild(s);
   });
   L.DomEvent.disableClickPropagation(div);
   return div;
@@ -110,12 +121,19 @@ ctl.addTo(map);
 """
 
 
+def escape_text(text) -> str:
+    """Text safe in a tooltip: HTML special characters escaped, and also the backtick, ``$`` and the
+    backslash, because folium writes a Tooltip's text into a JavaScript template literal (`…`),
+    where ``${…}`` would run code (a park named ``${alert(1)}``)."""
+    return html.escape(str(text)).replace("\\", "&#92;").replace("`", "&#96;").replace("$", "&#36;")
+
+
 def escape_frame(df: pd.DataFrame, fields: list[str]) -> pd.DataFrame:
-    """String copies of ``fields`` with HTML special characters escaped (tooltips use HTML)."""
+    """String copies of ``fields`` escaped for tooltips (``escape_text``)."""
     out = pd.DataFrame(index=df.index)
     for f in fields:
         col = df[f]
-        out[f] = [html.escape(_fmt(v)) for v in col]
+        out[f] = [escape_text(_fmt(v)) for v in col]
     return out
 
 
@@ -149,20 +167,122 @@ def geojson_for(gdf: gpd.GeoDataFrame, spec: LayerSpec, *, gcj: bool, simplify_d
     return {"type": "FeatureCollection", "features": feats}
 
 
-def _style(spec: LayerSpec):
-    s = spec.style
+def _style(spec: LayerSpec, opacity: float = 1.0):
+    base = vector_style(spec, opacity)
 
     def fn(feature):
-        fill = feature["properties"].get("_fill") or s.get("fill_color", s.get("color", "#3388ff"))
-        return {"color": s.get("color", "#3388ff"), "weight": s.get("weight", 1.0),
-                "fillColor": fill, "fillOpacity": s.get("fill_opacity", 0.2),
-                "dashArray": s.get("dash")}
+        fill = feature["properties"].get("_fill") or base["fillColor"]
+        return {**base, "fillColor": fill}
 
     return fn
 
 
+# --- geometry served once per data build as a static file ---------------------------------------
+# A layer's geometry goes to static/cache/geo/<sha256 of its content>.json (served by Streamlit at
+# /app/static/cache/geo/…, localhost) and the map's JS fetches it; the page's script carries only
+# the (escaped) properties. A rerun then sends a few KB instead of ~1 MB, folium renders it in a
+# few ms, and the browser keeps the file (content-addressed: a new build means a new name).
+GEO_DIR = REPO / "static" / "cache" / "geo"
+GEO_URL = "/app/static/cache/geo"
+GEO_DECIMALS = 5  # ~1 m: far below a screen pixel at any zoom the province map is used at
+GEO_KEEP_DAYS = 30  # files nobody asked for in this long are pruned
+
+
+def split_geometry(fc: dict) -> tuple[list[dict], str, str]:
+    """(properties per feature, geometry array as compact JSON, its SHA-256) of a
+    FeatureCollection; coordinates rounded to ``GEO_DECIMALS``."""
+    def rnd(c):
+        if isinstance(c, (list, tuple)):
+            if c and isinstance(c[0], (int, float)):
+                return [round(float(v), GEO_DECIMALS) for v in c]
+            return [rnd(x) for x in c]
+        return c
+
+    geoms = [{"type": f["geometry"]["type"], "coordinates": rnd(f["geometry"]["coordinates"])}
+             if f["geometry"].get("type") != "GeometryCollection" else f["geometry"] for f in fc["features"]]
+    data = json.dumps(geoms, separators=(",", ":"))
+    return [f["properties"] for f in fc["features"]], data, hashlib.sha256(data.encode()).hexdigest()[:24]
+
+
+def geometry_file(data: str, digest: str, root=None) -> str:
+    """Write the geometry file when missing (atomically); its URL under /app/static."""
+    root = GEO_DIR if root is None else root
+    path = root / f"{digest}.json"
+    if not path.is_file():
+        root.mkdir(parents=True, exist_ok=True)
+        tmp = root / f".{digest}.{os.getpid()}.tmp"
+        tmp.write_text(data, encoding="utf-8")
+        os.replace(tmp, path)
+        _prune(root)
+    return f"{GEO_URL}/{digest}.json"
+
+
+def _geometry_url(data: str, digest: str) -> str | None:
+    try:
+        return geometry_file(data, digest)
+    except OSError:
+        return None
+
+
+def _prune(root) -> None:
+    cutoff = time.time() - GEO_KEEP_DAYS * 86400
+    for p in root.glob("*.json"):
+        try:
+            if p.stat().st_atime < cutoff and p.stat().st_mtime < cutoff:
+                p.unlink()
+        except OSError:
+            pass
+
+
+# Fetches the geometry, joins it to the inline properties, draws it with the layer's style (colour
+# per feature from ``_fill``), scaled by the layer's opacity, in the layer's pane. Tooltip values
+# arrive HTML-escaped (``escape_frame``), the aliases too.
+class FetchedGeoJson(MacroElement):
+    """A GeoJSON layer whose geometry is fetched from a static file (``geometry_file``)."""
+
+    _template = Template("""{% macro script(this, kwargs) %}
+(function(group, P){
+  fetch(P.url).then(function(r){ return r.json(); }).then(function(geoms){
+    var feats = [];
+    for (var i = 0; i < geoms.length; i++) feats.push({type: 'Feature', properties: P.props[i], geometry: geoms[i]});
+    var lyr = L.geoJSON({type: 'FeatureCollection', features: feats}, {
+      pane: P.pane || 'overlayPane', smoothFactor: 0.5,
+      style: function(f){ var s = Object.assign({}, P.style); if (f.properties._fill) s.fillColor = f.properties._fill; return s; }
+    });
+    if (P.fields.length) lyr.bindTooltip(function(l){
+      var p = l.feature.properties, h = '<table>';
+      P.fields.forEach(function(f, i){ h += '<tr><th style="text-align:left;padding-right:6px">' + P.aliases[i] +
+        '</th><td>' + (p[f] == null ? '' : p[f]) + '</td></tr>'; });
+      return h + '</table>'; }, {sticky: true});
+    lyr.addTo(group);
+    group.fire('gansu:loaded');
+  }).catch(function(e){ console.warn('layer geometry not loaded', P.url, e); });
+})({{ this._parent.get_name() }}, {{ this.payload }});
+{% endmacro %}""")
+
+    def __init__(self, url: str, props: list[dict], style: dict, fields: list[str], aliases: list[str],
+                 pane: str | None = None):
+        super().__init__()
+        self._name = "FetchedGeoJson"
+        self.payload = json.dumps({"url": url, "props": props, "style": style, "fields": fields,
+                                   "aliases": [escape_text(a) for a in aliases], "pane": pane})
+
+
+def vector_style(spec: LayerSpec, opacity: float = 1.0) -> dict:
+    """Leaflet path options of a catalog layer, every alpha scaled by ``opacity``."""
+    s = spec.style
+    return {"color": s.get("color", "#3388ff"), "weight": s.get("weight", 1.0),
+            "fillColor": s.get("fill_color", s.get("color", "#3388ff")),
+            "fillOpacity": round(s.get("fill_opacity", 0.2) * opacity, 3), "opacity": round(opacity, 3),
+            "dashArray": s.get("dash")}
+
+
 def add_vector(m: folium.Map, fc: dict, spec: LayerSpec, lang: str, title: str,
-               aliases: dict[str, str], show: bool) -> None:
+               aliases: dict[str, str], show: bool, *, geometry: tuple[str, str] | None = None,
+               opacity: float = 1.0, pane: str | None = None) -> None:
+    """One vector layer in its own toggleable group. ``geometry`` = (JSON, digest) from
+    ``split_geometry``: the geometry is served as a static file and fetched (``fc`` then only
+    needs the properties); else it is embedded in the page."""
     group = folium.FeatureGroup(name=title, show=show)
     fields = [f for f in spec.tooltip if fc["features"] and f in fc["features"][0]["properties"]]
     tooltip = folium.GeoJsonTooltip(fields=fields, aliases=[aliases.get(f, f) for f in fields],
@@ -173,18 +293,27 @@ def add_vector(m: folium.Map, fc: dict, spec: LayerSpec, lang: str, title: str,
             lon, lat = feat["geometry"]["coordinates"][:2]
             label = " · ".join(v for v in (feat["properties"].get(f, "") for f in fields) if v)
             folium.CircleMarker(location=[lat, lon], radius=s.get("radius", 5), color=s.get("color"),
-                                fill=True, fill_color=s.get("fill_color"), fill_opacity=0.9,
-                                weight=1.5, tooltip=folium.Tooltip(label)).add_to(group)
+                                fill=True, fill_color=s.get("fill_color"), fill_opacity=round(0.9 * opacity, 3),
+                                opacity=opacity, weight=1.5, tooltip=folium.Tooltip(label)).add_to(group)
+    elif geometry is not None and (url := _geometry_url(*geometry)):
+        FetchedGeoJson(url, [f["properties"] for f in fc["features"]],
+                       vector_style(spec, opacity), fields, [aliases.get(f, f) for f in fields],
+                       pane).add_to(group)
     else:
-        folium.GeoJson(fc, name=spec.id, style_function=_style(spec), tooltip=tooltip,
-                       smooth_factor=0.5).add_to(group)
+        if geometry is not None:  # the static folder is not writable: embed the geometry after all
+            fc = {"type": "FeatureCollection",
+                  "features": [{"type": "Feature", "properties": f["properties"], "geometry": g}
+                               for f, g in zip(fc["features"], json.loads(geometry[0]))]}
+        folium.GeoJson(fc, name=spec.id, style_function=_style(spec, opacity), tooltip=tooltip,
+                       smooth_factor=0.5, **({"pane": pane} if pane else {})).add_to(group)
         if spec.style.get("centroid_marker"):  # small polygons stay visible at province scale
             for feat in fc["features"]:
                 c = shapely.geometry.shape(feat["geometry"]).representative_point()
                 label = " · ".join(v for v in (feat["properties"].get(f, "") for f in fields[:3]) if v)
                 folium.CircleMarker(location=[c.y, c.x], radius=5, color=spec.style.get("color"),
                                     weight=2, fill=True, fill_color=spec.style.get("fill_color"),
-                                    fill_opacity=0.9, tooltip=folium.Tooltip(label)).add_to(group)
+                                    fill_opacity=round(0.9 * opacity, 3), opacity=opacity,
+                                    tooltip=folium.Tooltip(label)).add_to(group)
     group.add_to(m)
 
 
@@ -238,7 +367,7 @@ def landcover_png(path, legend_colors: dict[int, str], nodata: int | None = None
 
 
 def add_raster(m: folium.Map, url: str, bounds: list, title: str, opacity: float, show: bool,
-               gcj: bool) -> None:
+               gcj: bool, pane: str | None = None) -> None:
     if gcj:  # 5 km pixels: a single offset at the centre is accurate to a few metres of it
         clat = (bounds[0][0] + bounds[1][0]) / 2
         clon = (bounds[0][1] + bounds[1][1]) / 2
@@ -247,7 +376,7 @@ def add_raster(m: folium.Map, url: str, bounds: list, title: str, opacity: float
         bounds = [[bounds[0][0] + dlat, bounds[0][1] + dlon], [bounds[1][0] + dlat, bounds[1][1] + dlon]]
     group = folium.FeatureGroup(name=title, show=show)
     folium.raster_layers.ImageOverlay(url, bounds=bounds, opacity=opacity, interactive=False,
-                                      zindex=1).add_to(group)
+                                      zindex=1, **({"pane": pane} if pane else {})).add_to(group)
     group.add_to(m)
 
 
@@ -274,6 +403,15 @@ def basemap_layer(m: folium.Map, basemap: str, tianditu_key: str | None) -> bool
     return True
 
 
+# Inside the streamlit-folium iframe the map takes the frame's whole height (the frame's own height
+# is st_folium's ``height``, or the page's CSS: ``ui.maplayers.fill_height``).
+FILL_FRAME_CSS = "<style>#map_div { height: 100vh !important; }</style>"
+
+
+def fill_frame(m: folium.Map) -> None:
+    m.get_root().header.add_child(folium.Element(FILL_FRAME_CSS), name="gansu_fill_frame")
+
+
 def new_map(lang: str, fit=GANSU_FIT) -> OfflineMap:
     m = OfflineMap(location=[36.5, 100.5], zoom_start=5, tiles=None, control_scale=True,
                    prefer_canvas=False)
@@ -283,7 +421,44 @@ def new_map(lang: str, fit=GANSU_FIT) -> OfflineMap:
 
 
 def add_legend(m: folium.Map, lang: str, sections: list[dict]) -> None:
-    _Script(LEGEND_JS, {"title": t("map.legend", lang), "sections": sections}).add_to(m)
+    _Script(LEGEND_JS, {"title": t("map.legend", lang), "toggle": t("mv.legend.toggle", lang),
+                        "sections": sections}).add_to(m)
+
+
+# --- side by side: two panes clipped left and right of a divider (vendored leaflet-side-by-side) ---
+def add_pane(m: folium.Map, name: str, z_index: int = 390) -> None:
+    """A Leaflet pane under the regular overlays (z 400): the compared layers sit below boundaries."""
+    folium.map.CustomPane(name, z_index=z_index, pointer_events=True).add_to(m)
+
+
+class SideBySide(JSCSSMixin, MacroElement):
+    """leaflet-side-by-side 2.2.0 (served from /app/static/vendor, see ui/assets.py) clipping two
+    panes: it clips a layer's ``getContainer()``, so each side is a stand-in layer whose container
+    is its pane (image overlays and vectors in the pane are clipped together)."""
+
+    default_js = [("leaflet_side_by_side", SIDE_BY_SIDE_JS)]
+    default_css = [(f"leaflet_side_by_side_{i}", u) for i, u in enumerate(SIDE_BY_SIDE_CSS)]
+    _template = Template("""{% macro script(this, kwargs) %}
+(function(map, P){
+  if (!(L.control && L.control.sideBySide)) { console.warn('leaflet-side-by-side is not vendored'); return; }
+  var PaneLayer = L.Layer.extend({
+    initialize: function(name){ this._pane = name; },
+    onAdd: function(){}, onRemove: function(){},
+    getContainer: function(){ return this._map ? this._map.getPane(this._pane) : map.getPane(this._pane); }
+  });
+  var left = new PaneLayer(P.left).addTo(map), right = new PaneLayer(P.right).addTo(map);
+  map.gansuSideBySide = L.control.sideBySide(left, right).addTo(map);
+})({{ this._parent.get_name() }}, {{ this.payload }});
+{% endmacro %}""")
+
+    def __init__(self, left: str, right: str):
+        super().__init__()
+        self._name = "SideBySide"
+        self.payload = json.dumps({"left": left, "right": right})
+
+
+def add_side_by_side(m: folium.Map, left_pane: str, right_pane: str) -> None:
+    SideBySide(left_pane, right_pane).add_to(m)
 
 
 def finish(m: folium.Map) -> None:
@@ -352,7 +527,7 @@ def transport_geojson(gdf: gpd.GeoDataFrame, label: str, *, gcj: bool, simplify_
         if geom is None or geom.is_empty:
             continue
         text = f"{label} · {name}" if name else label
-        feats.append({"type": "Feature", "properties": {"label": html.escape(text)},
+        feats.append({"type": "Feature", "properties": {"label": escape_text(text)},
                       "geometry": geom.__geo_interface__})
     return {"type": "FeatureCollection", "features": feats}
 

@@ -1,0 +1,129 @@
+"""Browser check run by tests/test_browser_map_query.py (inside a network namespace when possible).
+
+On the Map page, in Debian Chromium:
+1. search "zhangye", then (after zooming back out) "张掖": record the map's view each time;
+2. zoom to the illustrative park P01 and click a point inside it: record the point Leaflet
+   reports and the two tables of the point-query panel;
+3. draw a line with the offline Leaflet.draw tool between two known points: record the drawn
+   vertices and the measure panel;
+and record every request. Prints a JSON report.
+"""
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from tests.browser.harness import browser_page, external, map_frame, streamlit_server  # noqa: E402
+
+ART = Path(__file__).resolve().parents[1] / "_artifacts"
+SEARCH = "查找地点（省、市州、县区、园区；汉字或拼音）"
+P01 = (103.66, 36.52435)  # inside the illustrative park P01 兰州新区
+LINE = ((103.834, 36.061), (100.45, 38.93))  # Lanzhou -> Zhangye
+report = {}
+
+VIEW_JS = "() => { const c = window.map.getCenter(); return [c.lat, c.lng, window.map.getZoom()]; }"
+
+
+def wait_view(fr, test_js: str, timeout=60):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            if fr.evaluate(test_js):
+                return fr.evaluate(VIEW_JS)
+        except Exception:
+            pass
+        time.sleep(0.25)
+    return fr.evaluate(VIEW_JS)
+
+
+def click_at(fr, lon, lat):
+    """Click the map at a lon/lat (whole pixels of the map container, so the page's layout and
+    scrolling do not matter; the map is scrolled into view first: Streamlit scrolls smoothly and
+    a click computed during the scroll lands elsewhere)."""
+    el = fr.frame_element()
+    el.scroll_into_view_if_needed()
+    y0 = None
+    for _ in range(40):  # until the scroll has settled
+        y = el.bounding_box()["y"]
+        if y == y0:
+            break
+        y0 = y
+        time.sleep(0.1)
+    x, y = fr.evaluate("([lat, lon]) => { const p = window.map.latLngToContainerPoint([lat, lon]); return [p.x, p.y]; }",
+                       [lat, lon])
+    fr.locator("#map_div").click(position={"x": round(x), "y": round(y)})
+
+
+def table_rows(page) -> dict:
+    cells = page.evaluate("() => [...document.querySelectorAll(\"[data-testid='stTable'] tr\")]"
+                          ".map(tr => [...tr.querySelectorAll('th,td')].map(c => c.innerText.trim()))")
+    return {r[0]: r[1] for r in cells if len(r) == 2}
+
+
+with streamlit_server() as url:
+    with browser_page(block_external=len(sys.argv) > 1 and sys.argv[1] == "--block") as (page, reqs):
+        page.set_default_timeout(90_000)
+        page.set_viewport_size({"width": 1400, "height": 1400})  # the whole map in view: no scrolling
+        page.goto(url + "/map")
+        fr = map_frame(page, 90_000)
+        report["view_start"] = fr.evaluate(VIEW_JS)
+        inside_zhangye = ("() => { const c = window.map.getCenter(); const z = window.map.getZoom();"
+                          " return z >= 7 && c.lat > 37.5 && c.lat < 39.9 && c.lng > 97.3 && c.lng < 102.2; }")
+        for n, q in enumerate(("zhangye", "张掖")):
+            if n:  # back to the province view before the second search
+                fr.evaluate("() => window.map.fitBounds([[32.5, 92.3], [42.8, 108.8]])")
+                wait_view(fr, "() => window.map.getZoom() < 7", 10)
+            box = page.get_by_label(SEARCH)
+            box.fill(q)
+            box.press("Enter")
+            page.get_by_text("地图已缩放到：张掖市").wait_for(timeout=60_000)
+            report.setdefault("search", {})[q] = {
+                "view": wait_view(fr, inside_zhangye),
+                "highlight": fr.locator("path[stroke='#00e5ff']").count()}
+        box = page.get_by_label(SEARCH)
+        box.fill("")
+        box.press("Enter")
+        page.wait_for_timeout(1500)
+
+        # --- click inside P01
+        fr = map_frame(page, 60_000)
+        fr.evaluate("([lat, lon]) => { window.map.setView([lat, lon], 11, {animate: false}); window.__clicks = [];"
+                    " window.map.on('click', e => window.__clicks.push([e.latlng.lat, e.latlng.lng])); }",
+                    [P01[1], P01[0]])
+        page.wait_for_timeout(800)
+        click_at(fr, *P01)
+        page.get_by_text("该点的图层信息").wait_for(timeout=60_000)
+        try:
+            page.wait_for_function("() => [...document.querySelectorAll(\"[data-testid='stTable']\")]"
+                                   ".some(t => t.innerText.includes('兰州新区'))", timeout=60_000)
+        except Exception:
+            page.screenshot(path=str(ART / "map_query_fail.png"), full_page=True)
+            print("DEBUG", json.dumps({"clicks": fr.evaluate("() => window.__clicks"),
+                                      "html": page.locator("[data-testid='stMain']").inner_text()[-3000:]},
+                                     ensure_ascii=False))
+            raise
+        report["clicked_latlng"] = fr.evaluate("() => window.__clicks")
+        report["click_rows"] = table_rows(page)
+        report["click_marker"] = fr.locator("path[fill='#ffeb3b']").count()
+        page.screenshot(path=str(ART / "map_query.png"), full_page=True)
+
+        # --- measure a line with the offline draw tool
+        fr.evaluate("() => { window.map.fitBounds([[35.8, 100.0], [39.2, 104.2]], {animate: false}); window.__drawn = null;"
+                    " window.map.on('draw:created', e => { window.__drawn = e.layer.getLatLngs()"
+                    ".map(p => [p.lat, p.lng]); }); }")
+        page.wait_for_timeout(800)
+        fr.locator("a.leaflet-draw-draw-polyline").click()
+        page.wait_for_timeout(300)
+        for lon, lat in LINE:
+            click_at(fr, lon, lat)
+            page.wait_for_timeout(400)
+        fr.locator(".leaflet-draw-actions a", has_text="Finish").first.click()
+        page.get_by_text("长度（km，测地线）").wait_for(timeout=60_000)
+        report["drawn"] = fr.evaluate("() => window.__drawn")
+        report["measure_rows"] = table_rows(page)
+        report["measure_label"] = " ".join(fr.locator(".leaflet-tooltip").all_text_contents())
+        page.screenshot(path=str(ART / "map_measure.png"), full_page=True)
+        report["requests"] = len(reqs)
+        report["external"] = external(reqs)
+print("REPORT " + json.dumps(report, ensure_ascii=False))

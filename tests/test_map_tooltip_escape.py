@@ -1,0 +1,29 @@
+"""folium writes a Tooltip's text into a JavaScript template literal (`…`): a saved park named
+``${…}`` would run code in every browser that opens the Map page unless the backtick, ``$`` and
+the backslash are escaped with the HTML (found by the map-tools review)."""
+import json
+
+import geopandas as gpd
+import shapely
+
+from tests.apptest_helpers import run_page
+
+HOSTILE = "${globalThis.pwned=1}`\\x"
+
+
+def test_a_hostile_park_name_never_reaches_the_map_script_as_code(dataset):
+    from core import paths
+    from layers.store import Store
+    from ui import mapview
+
+    assert mapview.escape_text(HOSTILE) == "&#36;{globalThis.pwned=1}&#96;&#92;x"
+    s = Store(paths.store_path())
+    ids = s.add_parks(gpd.GeoDataFrame(geometry=[shapely.box(103.60, 36.00, 103.62, 36.02)], crs=4326),
+                      names=[HOSTILE], source="drawn")
+    try:
+        at = run_page("map.py", "zh")
+        script = json.loads(at.get("component_instance")[0].proto.json_args)["script"]
+        assert "&#36;{globalThis.pwned=1}&#96;" in script  # the name is there, escaped
+        assert "globalThis.pwned" in script and "${globalThis" not in script and "pwned=1}`" not in script
+    finally:
+        s.delete_parks(ids)
