@@ -58,7 +58,7 @@ from indicators.landcover import (  # the kernel's helpers, shared
 from indicators.landcover import _wsum as _cells_sum
 from layers.legends import Legend, get_legend
 
-ALGO_VERSION = "tiled-1"  # part of every cache key: bump when the numbers change
+ALGO_VERSION = "tiled-2"  # part of every cache key: bump when the numbers change
 TILE_SIDE = 8192  # work-tile side (pixels) for a single file: whole internal blocks
 BAND_PIXELS = 4_000_000  # cells read at once inside a task (row bands of the tile)
 _FAR = 1 << 62  # outer tiles extend to "infinity"
@@ -300,7 +300,7 @@ def _pieces_cached(wkb: bytes, transform) -> Pieces | None:
     p = _PIECES.get(key)
     if p is None and key not in _PIECES:
         p = pieces(shapely.from_wkb(wkb), transform)
-        size = lambda q: 0 if q is None else q.row.nbytes * 4  # noqa: E731 - row, col, own, dv
+        size = lambda q: 0 if q is None else q.row.nbytes * 4
         while _PIECES and sum(size(q) for q in _PIECES.values()) + size(p) > _PIECES_MAX_BYTES:
             _PIECES.pop(next(iter(_PIECES)), None)
         _PIECES[key] = p
@@ -456,17 +456,26 @@ def _tile_units(src, span, units: list[tuple[int, Pieces]]) -> dict[int, Partial
             return None
         return src.read(ra, rb, ca, cb)
 
-    with ThreadPoolExecutor(max_workers=1) as pool:  # GDAL decodes the next band meanwhile
+    counted: list = []  # (future of a band's run counts, unit ids), applied in band order below
+    # three threads: GDAL decodes the next band, the compiled counter (no GIL) counts the last one,
+    # this thread cuts the units' rows of the current one; at most two bands wait to be counted
+    with ThreadPoolExecutor(max_workers=1) as pool, ThreadPoolExecutor(max_workers=1) as counter:
         pending = pool.submit(read, starts[0])
         for k, b0 in enumerate(starts):
             codes = pending.result()
             if k + 1 < len(starts):
                 pending = pool.submit(read, starts[k + 1])
-            _band(src, codes, max(b0, R0), min(b0 + band, R1), C0, C1, ca, boxes, acc)
+            _band(src, codes, max(b0, R0), min(b0 + band, R1), C0, C1, ca, boxes, acc, (counter, counted))
+            while len(counted) > 2 and not counted[-3][0].done():
+                counted[-3][0].result()
+        for fut, ids in counted:  # a fixed order: the sums never depend on thread timing
+            areas = fut.result()
+            for k, i in enumerate(ids):
+                acc[i].hist.add_u8(areas[k])
     return {i: Partial(a.hist.as_dict(), a.total, a.inside, a.pixels) for i, a in acc.items()}
 
 
-def _band(src, codes, g0, g1, C0, C1, ca, boxes, acc) -> None:
+def _band(src, codes, g0, g1, C0, C1, ca, boxes, acc, deferred=None) -> None:
     """One row band [g0, g1) × [C0, C1) of a tile: every unit's boundary cells and runs."""
     w_all = src.area.weights(g0, g1, C0, C1) if src.area.kind != "projected" else _aligned_weights(src, g0, g1, C0, C1)
     ra = max(g0, 0)
@@ -511,10 +520,10 @@ def _band(src, codes, g0, g1, C0, C1, ca, boxes, acc) -> None:
         if ok.any():
             runs.append((i, rr[ok], s[ok], e[ok]))
     if runs:
-        _count_runs(codes, w_in, runs, acc)
+        _count_runs(codes, w_in, runs, acc, deferred)
 
 
-def _count_runs(codes, w_in, runs, acc) -> None:
+def _count_runs(codes, w_in, runs, acc, deferred=None) -> None:
     """Histograms of the fully covered runs of all units of a band: uint8 codes with one pixel area
     or one per row (equal-area and geographic rasters) go through the compiled kernel
     (``indicators.kernels``: each cell visited once); the rest through numpy."""
@@ -527,11 +536,18 @@ def _count_runs(codes, w_in, runs, acc) -> None:
         from indicators import kernels
 
         rse = [(rr, s, e) for _, rr, s, e in runs]
-        if np.isscalar(w_in):
-            areas = kernels.run_code_counts(codes, rse) * w_in  # integer counts × the one pixel area
-        else:
-            areas = kernels.run_code_areas_by_row(codes, w_in[:, 0], rse)
-        for k, (i, _, _, _) in enumerate(runs):
+
+        def count():
+            if np.isscalar(w_in):
+                return kernels.run_code_counts(codes, rse) * w_in  # integer counts × the one pixel area
+            return kernels.run_code_areas_by_row(codes, w_in[:, 0], rse)
+
+        ids = [i for i, _, _, _ in runs]
+        if deferred is not None:  # (executor, list): counted in another thread, added by the caller in order
+            deferred[1].append((deferred[0].submit(count), ids))
+            return
+        areas = count()
+        for k, i in enumerate(ids):
             acc[i].hist.add_u8(areas[k])
         return
     # other dtypes, and per-cell pixel areas (projected CRSs that are not equal-area)

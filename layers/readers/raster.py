@@ -11,14 +11,15 @@ a land-cover class: IGBP code 0 is water).
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from core.errors import InputError
 from core import limits
+from core.errors import InputError
 
 TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 
@@ -93,19 +94,35 @@ def check_invertible(ds, name: str) -> None:
     everywhere (a geostationary satellite's full disk, ``+proj=geos``, whose corners look into
     space) is refused before PROJ/GEOS meet infinite coordinates. Checked on an 11 × 11 grid of
     points and 41 points along each edge of the raster."""
+    bad, geos, crs_name = _uninvertible_points(ds.crs.to_wkt(), int(ds.width), int(ds.height),
+                                               tuple(ds.transform)[:6])
+    if bad == 0:
+        return
+    what_zh = "地球静止卫星视角（+proj=geos，全圆盘的角落对着太空）" if geos else f"坐标系 {crs_name}"
+    what_en = ("a geostationary satellite view (+proj=geos; the corners of a full disk look into space)" if geos
+               else f"CRS {crs_name}")
+    raise InputError(f"土地覆盖栅格 {name} 使用{what_zh}，其中部分像元无法换算为经纬度（{bad} 个采样点落在地球之外）；"
+                     "请先重投影到地图投影（如 gdalwarp -t_srs EPSG:4326）并裁剪到甘肃",
+                     f"land-cover raster {name} is in {what_en}: some of its pixels have no longitude/latitude "
+                     f"({bad} sample points fall off the Earth); warp it to a map projection first (e.g. gdalwarp "
+                     "-t_srs EPSG:4326) and clip it to Gansu")
+
+
+@functools.lru_cache(maxsize=64)  # a raster is opened once per task: the answer depends only on these
+def _uninvertible_points(wkt: str, w: int, h: int, transform: tuple) -> tuple[int, bool, str]:
+    """(points off the Earth, geostationary?, CRS name) of an 11 × 11 grid and 41 points per edge."""
     import pyproj
 
-    crs_ = pyproj.CRS.from_user_input(ds.crs.to_wkt())
+    crs_ = pyproj.CRS.from_user_input(wkt)
     if crs_.is_geographic:
-        return
-    w, h = int(ds.width), int(ds.height)
-    t = ds.transform
+        return 0, False, crs_.name
+    a, _, c, _, e, f = transform
     edge = np.linspace(0, 1, 41)
     cols = np.concatenate([edge * w, edge * w, np.zeros(41), np.full(41, w), *[np.linspace(0, w, 11)] * 11])
     rows = np.concatenate([np.zeros(41), np.full(41, h), edge * h, edge * h,
                            *[np.full(11, r) for r in np.linspace(0, h, 11)]])
-    xs = t.c + cols * t.a
-    ys = t.f + rows * t.e
+    xs = c + cols * a
+    ys = f + rows * e
     op = crs_.coordinate_operation
     geos = "geostationary" in ((op.method_name if op is not None else "") + crs_.to_wkt()).lower()
     try:
@@ -114,16 +131,7 @@ def check_invertible(ds, name: str) -> None:
         bad = int((~(np.isfinite(lon) & np.isfinite(lat))).sum())
     except Exception:  # noqa: BLE001 - PROJ cannot build or run the inverse at all
         bad = len(xs)
-    if bad == 0:
-        return
-    what_zh = "地球静止卫星视角（+proj=geos，全圆盘的角落对着太空）" if geos else f"坐标系 {crs_.name}"
-    what_en = ("a geostationary satellite view (+proj=geos; the corners of a full disk look into space)" if geos
-               else f"CRS {crs_.name}")
-    raise InputError(f"土地覆盖栅格 {name} 使用{what_zh}，其中部分像元无法换算为经纬度（{bad} 个采样点落在地球之外）；"
-                     "请先重投影到地图投影（如 gdalwarp -t_srs EPSG:4326）并裁剪到甘肃",
-                     f"land-cover raster {name} is in {what_en}: some of its pixels have no longitude/latitude "
-                     f"({bad} sample points fall off the Earth); warp it to a map projection first (e.g. gdalwarp "
-                     "-t_srs EPSG:4326) and clip it to Gansu")
+    return bad, geos, crs_.name
 
 
 @dataclass(frozen=True)
@@ -223,14 +231,14 @@ def validate_geotiff(source: bytes | str | Path, name: str | None = None) -> dic
             raise InputError(f"{name} 文件过大（{len(data) / 1e6:.1f} MB，上限 {limits.MAX_UPLOAD_BYTES / 1e6:.0f} MB）",
                              f"{name} is too large ({len(data) / 1e6:.1f} MB, limit {limits.MAX_UPLOAD_BYTES / 1e6:.0f} MB)")
         head, size = data[:4], len(data)
-        opener = lambda: MemoryFile(data).open()  # noqa: E731
+        opener = lambda: MemoryFile(data).open()
     else:
         path = Path(source)
         name = _display(name or path.name)
         with open(path, "rb") as f:
             head = f.read(4)
         size = path.stat().st_size
-        opener = lambda: rasterio.open(path)  # noqa: E731
+        opener = lambda: rasterio.open(path)
     if head not in TIFF_MAGIC and (isinstance(source, (bytes, bytearray, memoryview))
                                    or Path(source).suffix.lower() in (".tif", ".tiff")):
         raise InputError(f"{name} 不是 GeoTIFF 文件（无 TIFF 文件标识）", f"{name} is not a GeoTIFF (no TIFF signature)")
