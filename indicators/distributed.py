@@ -301,53 +301,9 @@ def run_plan(plan: tiled.Plan, *, scheduler: str | None = None, workers: int | N
     if client is not None:
         _submit_all(client, todo, total, finished, announce, sched, None)
         return results
-    if sched == "local":
-        return _run_local(todo, total, finished, announce, workers, stats, results)
     with Cluster(sched, workers) as cl:
         stats["dashboard"] = cl.dashboard
         _submit_all(cl.client, todo, total, finished, announce, sched, cl.dashboard)
-    return results
-
-
-def _run_local(todo, total, finished, announce, workers, stats, results):
-    """A LocalCluster of our own takes ~1.5 s to start (processes spawned, the project imported):
-    meanwhile this process computes tasks from the front of the list; once the cluster is up the
-    rest goes to it. A task's result does not depend on where it ran, so the table is the same."""
-    import threading
-
-    from indicators import tiled
-
-    cl = Cluster("local", workers)
-    up = threading.Event()
-    failed: list[BaseException] = []
-
-    def start():
-        try:
-            cl.__enter__()
-        except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
-            failed.append(e)
-        finally:
-            up.set()
-
-    starter = threading.Thread(target=start, name="start-local-cluster", daemon=True)
-    starter.start()
-    todo = list(todo)
-    try:
-        while todo and not up.is_set():
-            t = todo.pop(0)
-            finished(t, tiled.run_task(t))
-    finally:
-        tiled.clear_caches()
-        starter.join()
-    if failed:
-        raise failed[0]
-    try:
-        stats["dashboard"] = cl.dashboard
-        stats["ran_here_while_starting"] = total - len(todo) - stats["cached"]
-        if todo:
-            _submit_all(cl.client, todo, total, finished, announce, "local", cl.dashboard)
-    finally:
-        cl.__exit__(None, None, None)
     return results
 
 

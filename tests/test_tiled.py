@@ -196,8 +196,6 @@ def test_local_cluster_with_two_workers_gives_the_same_numbers(synchronous, nati
     info: dict = {}
     z = tiled.zonal_codes(parks, vrt, "clcd", scheduler="local", workers=2, run_info=info)
     assert info["scheduler"] == "local" and info["computed"] == info["tasks"]
-    # this process computes tasks while the cluster starts; the rest run on the workers
-    assert 0 <= info["ran_here_while_starting"] <= info["tasks"]
     zs, _ = synchronous
     pd.testing.assert_frame_equal(z.code_m2, zs.code_m2, check_exact=True)  # scheduling never matters
     for a in ("total_m2", "nodata_m2", "outside_m2", "pixels"):
