@@ -32,3 +32,24 @@ def shown_headers(df_element) -> list[str]:
     if value.index.name is not None:
         heads.append(str(value.index.name))
     return heads
+
+
+def run_with_editor(at: AppTest, edits: dict[str, dict], timeout: float | None = None) -> AppTest:
+    """Rerun ``at`` as the browser does after a user edited ``st.data_editor`` tables (AppTest has
+    no API for them): ``edits`` maps an editor's key to its state as the frontend sends it,
+    ``{"edited_rows": {row: {column: value}}, "added_rows": [{column: value}], "deleted_rows": []}``.
+    Pending ``set_value``/``click`` calls on other widgets go with it. The edits hold for this one
+    run, as the page's real widget state would after the next interaction resets them."""
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+    states = at._tree.get_widget_states()
+    for key, state in edits.items():
+        ids = [n.proto.id for n in at._tree if getattr(getattr(n, "proto", None), "id", "")
+               and str(n.proto.id).endswith(f"-{key}")]
+        assert len(ids) == 1, f"no single data editor with key {key!r}: {ids}"
+        full = {"edited_rows": {}, "added_rows": [], "deleted_rows": [], **state}
+        full["edited_rows"] = {str(k): v for k, v in full["edited_rows"].items()}
+        states.widgets.append(WidgetState(id=ids[0], string_value=json.dumps(full)))
+    at._run(states, timeout=timeout)
+    assert not at.exception, [e.value for e in at.exception]
+    return at

@@ -79,12 +79,55 @@ def test_map_escapes_attribute_html(dataset):
     assert props["name_en"] == "a&amp;b"
 
 
+def _pairs(text: str) -> set[tuple[float, float]]:
+    """Every [x, y] number pair written in a script or JSON text."""
+    num = r"-?\d+(?:\.\d+)?(?:[eE]-?\d+)?"
+    return {(float(a), float(b)) for a, b in re.findall(rf"\[\s*({num})\s*,\s*({num})\s*[,\]]", text)}
+
+
+def _has(pairs, x, y, tol_deg) -> bool:
+    return any(abs(a - x) <= tol_deg and abs(b - y) <= tol_deg for a, b in pairs)
+
+
 def test_gaode_basemap_shifts_overlays_into_gcj02(dataset):
+    """Not only the tile URL: a vertex of an overlay sent to the browser is the GCJ-02 transform
+    (core.crs) of the data's WGS84 vertex — for an inline layer (the illustrative parks) and for a
+    layer whose geometry is fetched from a static file (the province outline)."""
+    import geopandas as gpd
+    import shapely
+    from core import crs, paths
+    from ui import mapview
+
     at = run_page("pages/map.py", "en", map_basemap="gaode")
     assert not at.exception
     script = _map_html(at)
     assert "autonavi" in script
     assert any("GCJ-02" in c.value for c in at.caption)
+    pairs = _pairs(script)
+    parks = gpd.read_file(paths.gpkg_path(), layer="parks_demo").to_crs(4326)
+    x, y = shapely.get_coordinates(parks.geometry.iloc[0].exterior)[0]
+    gx, gy = (float(v) for v in crs.wgs84_to_gcj02(x, y))
+    assert float(crs.geodesic_distance_m(x, y, gx, gy)) > 100  # the shift is real (≈ 200–500 m in Gansu)
+    assert _has(pairs, gx, gy, 1e-7), "park vertex not shifted into GCJ-02"
+    assert not _has(pairs, x, y, 1e-5), "park vertex still in WGS84"
+    # the province outline: geometry in a static file, rounded to GEO_DECIMALS (~1 m)
+    urls = re.findall(r"/app/static/cache/geo/([0-9a-f]+)\.json", script)
+    assert urls, "no fetched geometry file in the page"
+    province = gpd.read_file(paths.gpkg_path(), layer="province").to_crs(4326)
+    src = shapely.get_coordinates(province.geometry.iloc[0])  # the outline's vertices (simplified for display)
+    d = mapview.GEO_DECIMALS
+    shifted = {(round(float(a), d), round(float(b), d)) for a, b in zip(*crs.wgs84_to_gcj02(src[:, 0], src[:, 1]))}
+    raw = {(round(float(a), d), round(float(b), d)) for a, b in src}
+    hits = []
+    for digest in urls:
+        fetched = {(round(a, d), round(b, d)) for a, b in _pairs((mapview.GEO_DIR / f"{digest}.json").read_text())}
+        hits.append((len(fetched & shifted), len(fetched & raw)))
+    # the province's file holds thousands of its vertices moved by core.crs's transform, no layer its WGS84 ones
+    assert max(h for h, _ in hits) > 500, hits
+    assert sum(r for _, r in hits) == 0, hits
+    # and without Gaode the same vertex is sent unshifted
+    plain = _pairs(_map_html(run_page("pages/map.py", "en", map_basemap="none")))
+    assert _has(plain, x, y, 1e-7) and not _has(plain, gx, gy, 1e-5)
 
 
 def test_tianditu_without_key_falls_back_and_never_prints_a_key(dataset, monkeypatch):

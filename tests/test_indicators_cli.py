@@ -116,7 +116,7 @@ def test_cli_vector_outputs(inputs, ext):
     assert gdf.crs.to_epsg() == 4326 if ext == "geojson" else gdf.crs is not None
 
 
-def test_cli_bad_input_exit_code_and_message(inputs, tmp_path):
+def test_cli_bad_input_exit_code_and_message(inputs, tmp_path, capsys):
     pools_frame({1: (1, 1, 1, 1)}).to_csv(tmp_path / "short.csv", index=False)
     args = _args(inputs, "x.csv")
     args[args.index("--carbon-pools") + 1] = str(tmp_path / "short.csv")
@@ -124,19 +124,33 @@ def test_cli_bad_input_exit_code_and_message(inputs, tmp_path):
     assert res.returncode == 2
     assert "[2, 3]" in res.stderr and "missing from the carbon pools table" in res.stderr
     assert "碳库表" in res.stderr
+    assert "Traceback" not in res.stderr
+
+    def bilingual(args, en: str, zh: str) -> str:
+        """exit 2, "error: <en>" and "错误：<zh>" on stderr, no traceback, no output file."""
+        capsys.readouterr()
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert "error: " in err and "错误：" in err, err
+        assert en in err, (en, err)
+        assert zh in err, (zh, err)
+        assert "Traceback" not in err
+        return err
+
     nocrs = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 300, 300)])
     with pytest.warns(UserWarning):
         nocrs.to_file(tmp_path / "nocrs.gpkg")
     args = _args(inputs, "y.csv")
     args[args.index("--parks") + 1] = str(tmp_path / "nocrs.gpkg")
-    assert main(args) == 2
+    bilingual(args, "coordinate reference system", "坐标")
     # metres labelled as degrees (GeoJSON is always WGS84): clear error, not a crash
     (tmp_path / "wrong.geojson").write_text(nocrs.to_json(), encoding="utf-8")
     args[args.index("--parks") + 1] = str(tmp_path / "wrong.geojson")
-    assert main(args) == 2
+    bilingual(args, "coordinate", "坐标")
     args[args.index("--parks") + 1] = str(tmp_path / "missing.gpkg")
-    assert main(args) == 2
-    assert main(_args(inputs, "z.txt")) == 2
+    bilingual(args, "missing.gpkg", "missing.gpkg")
+    bilingual(_args(inputs, "z.txt"), "--out must end with one of", "--out 的扩展名须为")
+    assert not (inputs / "y.csv").exists() and not (inputs / "z.txt").exists()
 
 
 def test_indicators_never_import_streamlit():

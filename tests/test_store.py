@@ -41,7 +41,9 @@ def test_user_layer_round_trip_and_survives_reopen(tmp_path):
 def test_failed_write_is_rolled_back_whole(tmp_path):
     s = Store(tmp_path / "s.duckdb")
     s.save_user_layer(_layer(["old"]), replaces="zones", name="old", original_filename="old", source_crs=None)
-    with pytest.raises(Exception):
+    import duckdb
+
+    with pytest.raises(duckdb.InvalidInputException, match="binary data"):  # the WKB is refused mid-transaction
         with s.transaction() as cur:
             cur.execute("UPDATE user_layers SET active = false WHERE replaces = 'zones'")
             cur.execute("SELECT ST_GeomFromWKB(?)", [b"not wkb"])

@@ -199,7 +199,7 @@ def test_store_seeds_once_and_writes_atomically(tmp_path, targets):
     assert len(got) == 1 and got["value"].iloc[0] == 27.0
     # a failing write leaves the table unchanged
     bad = new.assign(year="not a year")
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError, match="invalid literal for int.*'not a year'"):
         stats_store.replace_official_stats(s, bad)
     assert stats_store.official_stats(s)["value"].tolist() == [27.0]
     s.close()

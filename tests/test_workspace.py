@@ -255,3 +255,62 @@ def test_cli_add_list_use_remove_with_exit_codes(tmp_path, lc_files):
     assert r.returncode == 2 and "confirm" in r.stderr and "确认后删除" in r.stderr
     assert run("remove", did, "--yes").returncode == 0
     assert did not in run("list").stdout
+
+
+# --- issue 14: replacing the red line or the zones changes the numbers, to hand-computed values ----
+def _two_parks() -> gpd.GeoDataFrame:
+    """Two 0.02° parks near 兰州新区, 0.1° apart (A west of 103.65°E, B east of it)."""
+    return gpd.GeoDataFrame({"park_id": ["A", "B"], "name": ["园区A", "园区B"]},
+                            geometry=[shapely.box(103.60, 36.40, 103.62, 36.42), shapely.box(103.70, 36.40, 103.72, 36.42)],
+                            crs=4326)
+
+
+def test_redline_in_use_gives_hand_computed_park_overlaps(store, dataset, tmp_path):
+    """A red line covering the north-east quarter of A and the north-west quarter of B: each park's
+    overlap is that 0.01° × 0.01° quadrangle (ellipsoid formula, tests/hostile/corpus.quad_km2) and
+    25% of the park; back on the proxy the numbers are the proxy's again."""
+    from tests.hostile.corpus import quad_km2
+
+    parks = _two_parks()
+    before = runs.compute_cached(store, parks, runs.inputs_from_workspace(store)).set_index("park_id")
+    red = gpd.GeoDataFrame({"name": ["红线"]}, geometry=[shapely.box(103.61, 36.41, 103.71, 36.45).segmentize(0.005)],
+                           crs=4326)
+    f = tmp_path / "red.gpkg"
+    red.to_file(f, layer="red")
+    d = ws.register_vector(store, f, "redline", use=True)
+    after = runs.compute_cached(store, parks, runs.inputs_from_workspace(store)).set_index("park_id")
+    quarter_a, quarter_b = quad_km2(103.61, 36.41, 103.62, 36.42), quad_km2(103.70, 36.41, 103.71, 36.42)
+    assert 0.99 < quarter_a < 1.0  # by hand: 0.01° of longitude ≈ 0.896 km × 0.01° of latitude ≈ 1.110 km
+    for pid, q in (("A", quarter_a), ("B", quarter_b)):
+        assert after.loc[pid, "redline_overlap_km2"] == pytest.approx(q, rel=1e-3)
+        assert after.loc[pid, "redline_overlap_pct"] == pytest.approx(25.0, abs=0.05)
+    # a red line touching B only along an edge: no overlap for B, A unchanged
+    ws.remove(store, d.id, confirm=True)
+    edge = gpd.GeoDataFrame({"name": ["边"]}, geometry=[shapely.box(103.61, 36.41, 103.70, 36.45)], crs=4326)
+    edge.to_file(tmp_path / "edge.gpkg", layer="edge")
+    ws.register_vector(store, tmp_path / "edge.gpkg", "redline", use=True)
+    edged = runs.compute_cached(store, parks, runs.inputs_from_workspace(store)).set_index("park_id")
+    assert edged.loc["A", "redline_overlap_km2"] == pytest.approx(quarter_a, rel=1e-3)
+    assert edged.loc["B", "redline_overlap_km2"] == 0
+    ws.use(store, "redline", [])
+    back = runs.compute_cached(store, parks, runs.inputs_from_workspace(store)).set_index("park_id")
+    pd.testing.assert_series_equal(back["redline_overlap_km2"], before["redline_overlap_km2"])
+
+
+def test_zones_in_use_give_each_park_its_zone(store, dataset, tmp_path):
+    """Official zones split at 103.65°E: A lies in 西区, B in 东区 (the schematic zones put both in
+    one zone, so the answer can only come from the replacement)."""
+    parks = _two_parks()
+    before = runs.compute_cached(store, parks, runs.inputs_from_workspace(store)).set_index("park_id")
+    assert before.loc["A", "zone"] == before.loc["B", "zone"]
+    zones = gpd.GeoDataFrame({"名称": ["西区", "东区"]},
+                             geometry=[shapely.box(103.3, 36.2, 103.65, 36.6), shapely.box(103.65, 36.2, 104.0, 36.6)],
+                             crs=4326)
+    f = tmp_path / "zones.gpkg"
+    zones.to_file(f, layer="zones")
+    ws.register_vector(store, f, "zones", name_field="名称", use=True)
+    after = runs.compute_cached(store, parks, runs.inputs_from_workspace(store)).set_index("park_id")
+    assert after.loc["A", "zone"] == "西区" and after.loc["B", "zone"] == "东区"
+    ws.use(store, "zones", [])
+    back = runs.compute_cached(store, parks, runs.inputs_from_workspace(store)).set_index("park_id")
+    assert list(back["zone"]) == list(before["zone"])

@@ -304,3 +304,31 @@ def test_replacing_a_proxy_layer_registers_a_red_line_dataset(env, tmp_path):
     # the Map draws it in place of the proxy, labelled as the user's upload
     script = map_script(page("map.py", "en"))
     assert "红线" in script and "Ecological protection proxy (not the official red line) · uploaded by user" in script
+
+
+def test_zones_in_use_change_the_home_zone_areas_to_hand_computed_values(env, tmp_path):
+    """Home's zone-area table follows the zones in use: two official zones of 0.35° × 0.4° near
+    兰州新区, their areas to 0.5% of the ellipsoid quadrangle formula (tests/hostile/corpus.quad_km2)."""
+    import geopandas as gpd
+    import shapely
+
+    from tests.hostile.corpus import quad_km2
+
+    before = page("home.py", "en").dataframe[0].value
+    assert len(before) >= 4  # the schematic 四屏一廊 zones
+    boxes = {"西区": (103.3, 36.2, 103.65, 36.6), "东区": (103.65, 36.2, 104.0, 36.6)}
+    zones = gpd.GeoDataFrame({"名称": list(boxes)}, geometry=[shapely.box(*b).segmentize(0.01) for b in boxes.values()],
+                             crs=4326)
+    zones.to_file(tmp_path / "zones.gpkg", layer="zones")
+    ws.register_vector(env, tmp_path / "zones.gpkg", "zones", name_field="名称", use=True)
+    at = page("home.py", "en")
+    z = at.dataframe[0].value
+    names, areas = list(z.iloc[:, 0]), list(z.iloc[:, 1])
+    assert sorted(names) == sorted(boxes), names
+    for name, area in zip(names, areas):
+        want = quad_km2(*boxes[name])
+        assert abs(float(area) - want) <= 0.005 * want, (name, area, want)
+    assert 1200 < quad_km2(*boxes["西区"]) < 1400  # by hand: 0.35° ≈ 31.4 km × 0.4° ≈ 44.4 km
+    ws.use(env, "zones", [])
+    back = page("home.py", "en").dataframe[0].value
+    assert list(back.iloc[:, 0]) == list(before.iloc[:, 0])
