@@ -66,8 +66,8 @@ TEXT: dict[str, dict[str, str]] = {
     "map.fit": {"zh": "地图已缩放至甘肃全省。", "en": "Map fitted to Gansu."},
     # --- parks page
     "parks.title": {"zh": "园区指标", "en": "Park indicators"},
-    "parks.intro": {"zh": "每个园区的碳储量与碳汇、绿化覆盖率（≥15% 准入门槛）、到交通设施的距离和与生态保护图层的冲突；与命令行 `python -m indicators parks` 使用同一计算引擎。",
-                    "en": "Carbon stock and sink, green coverage (≥ 15% admission floor), distance to transport and conflicts with protected land for every park — the same engine as the CLI `python -m indicators parks`."},
+    "parks.intro": {"zh": "每个园区的碳储量与碳汇、绿化覆盖率（≥15% 准入门槛）、到交通设施的距离和与生态保护图层的冲突；与命令行 `python -m cli parks` 使用同一计算引擎。",
+                    "en": "Carbon stock and sink, green coverage (≥ 15% admission floor), distance to transport and conflicts with protected land for every park — the same engine as the CLI `python -m cli parks`."},
     "parks.demo_note": {"zh": "默认园区为示意位置与面积；默认土地覆被为 MODIS 5 km，园区仅覆盖少量像元，数值仅供演示。请加载园区边界和 30 m/10 m 土地覆被以获得可靠结果。",
                         "en": "Default parks have illustrative locations and sizes; the default land cover is 5 km MODIS, so each park spans few pixels and the numbers are a demonstration. Load real park boundaries and 30 m/10 m land cover for reliable results."},
     "parks.reliability_note": {"zh": "{n} 个园区覆盖的土地覆被像元少于约 100 个：结果可靠性低。", "en": "{n} park(s) span fewer than about 100 land-cover pixels: low reliability."},
@@ -574,7 +574,7 @@ TEXT.update({
 
 # --- issue 13: official statistics, carbon ranges, provenance
 TEXT.update({
-    # the targets report (python -m indicators targets; the progress Excel)
+    # the targets report (python -m cli targets; the progress Excel)
     "targets.report.indicator": {"zh": "指标代码", "en": "Indicator code"},
     "targets.report.target": {"zh": "目标指标", "en": "Target (zh)"},
     "targets.report.target_en": {"zh": "目标指标（英文）", "en": "Target"},
@@ -810,8 +810,8 @@ TEXT.update({
     "results.title": {"zh": "存入数据库的计算结果表", "en": "Result tables kept in the store"},
     "results.help": {"zh": "命令行运行（如全国园区、分区统计、多年份转移）加上 --into-store 名称 后，最终结果表以新版本存入数据库，旧版本保留。",
                      "en": "Command-line runs (national parks, zone statistics, years and transitions) with --into-store NAME keep their final table here as a new version; earlier versions are kept."},
-    "results.empty": {"zh": "尚无结果表：运行 python -m indicators parks … --into-store 名称。",
-                      "en": "No result table yet: run python -m indicators parks … --into-store NAME."},
+    "results.empty": {"zh": "尚无结果表：运行 python -m cli parks … --into-store 名称。",
+                      "en": "No result table yet: run python -m cli parks … --into-store NAME."},
     "results.col.table_id": {"zh": "结果表（名称@版本）", "en": "Table (name@version)"},
     "results.col.kind": {"zh": "类型", "en": "Kind"},
     "results.col.created_at": {"zh": "生成时间", "en": "Created"},

@@ -2,7 +2,7 @@
 (tests/workspace_fixtures.py) registered in a temporary store and workspace.
 
 - a 30 m CLCD land cover in use → the Parks page's numbers for 兰州新区 P01, 白银 P02 and 兰州经开区
-  P09 equal ``python -m indicators parks`` on the same file (1e-9 relative), reliability is not
+  P09 equal ``python -m cli parks`` on the same file (1e-9 relative), reliability is not
   low, the demo warning is gone, Home names the land cover;
 - an OSM extract in use → four distance columns on Parks and four distance criteria (plus the
   airports) on Siting;
@@ -56,7 +56,7 @@ def _demo_parks() -> gpd.GeoDataFrame:
 
 @pytest.fixture(scope="module")
 def cli(files, tmp_path_factory):
-    """``python -m indicators parks`` on the same files (both years, the OSM extract, the built-in
+    """``python -m cli parks`` on the same files (both years, the OSM extract, the built-in
     airports, protection proxy and zones): the reference numbers."""
     d = tmp_path_factory.mktemp("cli")
     parks = d / "parks.gpkg"
@@ -66,7 +66,7 @@ def cli(files, tmp_path_factory):
         layers[lid] = d / f"{lid}.gpkg"
         catalog.read_default(lid).to_file(layers[lid], layer=lid)
     out = d / "cli.csv"
-    cmd = [sys.executable, "-m", "indicators", "parks", "--parks", str(parks), "--name-field", "name",
+    cmd = [sys.executable, "-m", "cli", "parks", "--parks", str(parks), "--name-field", "name",
            "--id-field", "park_id", "--landcover", str(files["base"]), "--legend", "clcd",
            "--landcover-alt", str(files["alt"]), "--osm", str(files["osm"]),
            "--transport", f"{layers['airports']}:airport", "--redline", str(layers["protection_proxy"]),

@@ -1,6 +1,6 @@
 """Real browser, network off (issue 10): a 30 m CLCD land cover registered from the import folder on
 the Data page becomes the land cover in use; the Parks page's export equals
-``python -m indicators parks`` on the same file (1e-9 relative) for the three parks it covers, with
+``python -m cli parks`` on the same file (1e-9 relative) for the three parks it covers, with
 reliability no longer low; the Map draws it with its legend; the PDF names the file and its hash."""
 import numpy as np
 import pandas as pd

@@ -102,7 +102,7 @@ def test_cli_pixel_area_and_provenance_sidecar(utm, tmp_path):
     outs = {}
     for mode in ("nominal", "ground"):
         out = tmp_path / f"{mode}.csv"
-        r = subprocess.run([sys.executable, "-m", "indicators", "parks", "--parks", str(pk), "--landcover", str(path),
+        r = subprocess.run([sys.executable, "-m", "cli", "parks", "--parks", str(pk), "--landcover", str(path),
                             "--legend", "clcd", "--pixel-area", mode, "--out", str(out)], cwd=paths.REPO,
                            capture_output=True, text=True, timeout=180)
         assert r.returncode == 0, r.stderr

@@ -190,7 +190,7 @@ def _check_cli(df: pd.DataFrame):
 
 
 def test_cli_csv_has_chinese_columns(cli_inputs):
-    res = subprocess.run([sys.executable, "-m", "indicators", *_args(cli_inputs, "out.csv")],
+    res = subprocess.run([sys.executable, "-m", "cli", *_args(cli_inputs, "out.csv")],
                          capture_output=True, text=True, cwd=REPO, timeout=120)
     assert res.returncode == 0, res.stderr
     raw = (cli_inputs / "out.csv").read_bytes()

@@ -109,7 +109,7 @@ def _fstring_calls():
                 return list(v)
         return None
 
-    for folder in ("app.py", "pages", "ui", "layers", "reports", "indicators", "core", "geodata"):
+    for folder in ("app.py", "pages", "ui", "layers", "reports", "indicators", "core", "geodata", "cli"):
         root = REPO / folder
         for p in sorted([root] if root.is_file() else root.rglob("*.py")):
             mod = ".".join(p.relative_to(REPO).with_suffix("").parts)

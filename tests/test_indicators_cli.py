@@ -1,4 +1,4 @@
-"""``python -m indicators parks`` end to end: every output format, and bad input."""
+"""``python -m cli parks`` end to end: every output format, and bad input."""
 from __future__ import annotations
 
 import subprocess
@@ -46,7 +46,7 @@ def _args(d: Path, out: str, *extra) -> list[str]:
 
 
 def _cli(args: list[str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "indicators", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True,
                           cwd=REPO, timeout=120)
 
 
@@ -158,3 +158,13 @@ def test_indicators_never_import_streamlit():
             "bad = [m for m in sys.modules if m.split('.')[0] in ('streamlit', 'pages', 'ui')]; print(bad)")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert res.stdout.strip() == "[]", res.stderr
+
+
+def test_the_old_command_name_hands_over_to_python_m_cli(tmp_path):
+    """``python -m indicators`` (the name before the CLI moved to cli/) still works: it says so and
+    runs ``python -m cli`` with the same arguments in a new process (no upward import)."""
+    res = subprocess.run([sys.executable, "-m", "indicators", "parks", "--out", str(tmp_path / "x.csv")],
+                         capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert "python -m indicators is now python -m cli" in res.stderr and "已更名为" in res.stderr
+    assert res.returncode == 2  # the same refusal as python -m cli: --parks is required
+    assert "--parks is required" in res.stderr and "缺少 --parks" in res.stderr

@@ -1,4 +1,4 @@
-"""``python -m indicators parks --workspace``: the data in use of the store (as saved by the
+"""``python -m cli parks --workspace``: the data in use of the store (as saved by the
 dashboard or ``python -m geodata.workspace use``), explicit flags overriding their part, results
 through the dashboard's cache. Real files made in code (tests/workspace_fixtures.py), a real store."""
 from __future__ import annotations
@@ -46,7 +46,7 @@ def env(tmp_path, dataset):
 
 
 def _cli(env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "indicators", "parks", *args], cwd=REPO, env=env,
+    return subprocess.run([sys.executable, "-m", "cli", "parks", *args], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=300)
 
 

@@ -107,7 +107,7 @@ def test_prefecture_rows_only_where_data_exists(targets, seed):
 def test_targets_cli_csv_one_row_per_target_and_region(tmp_path, targets):
     out = tmp_path / "progress.csv"
     env = {"GANSU_STORE": str(tmp_path / "absent.duckdb"), "PATH": "/usr/bin:/bin"}
-    r = subprocess.run([sys.executable, "-m", "indicators", "targets", "--out", str(out)], cwd=paths.REPO,
+    r = subprocess.run([sys.executable, "-m", "cli", "targets", "--out", str(out)], cwd=paths.REPO,
                        capture_output=True, text=True, env=env, timeout=120)
     assert r.returncode == 0, r.stderr
     df = pd.read_csv(out, encoding="utf-8-sig")
@@ -127,7 +127,7 @@ def test_targets_cli_csv_one_row_per_target_and_region(tmp_path, targets):
     assert side["tables"]["official_stats"] == provenance.frame_sha256(tg.load_seed_stats())
     # --basis switches one indicator's basis; Excel gets the provenance sheet
     xlsx = tmp_path / "progress.xlsx"
-    r = subprocess.run([sys.executable, "-m", "indicators", "targets", "--seed", "--basis", f"{AIR}={DUST_IN}",
+    r = subprocess.run([sys.executable, "-m", "cli", "targets", "--seed", "--basis", f"{AIR}={DUST_IN}",
                         "--out", str(xlsx), "--lang", "en"], cwd=paths.REPO, capture_output=True, text=True,
                        env=env, timeout=120)
     assert r.returncode == 0, r.stderr

@@ -1,6 +1,6 @@
 """One reader for every entry: the upload path (``readers.read_vector`` on bytes), the path entry
 (``readers.read_path``, used by the CLI and the data build) and the CLI itself
-(``python -m indicators parks``) give the same result for the same file — the same names and
+(``python -m cli parks``) give the same result for the same file — the same names and
 geometry (area within 1e-9 relative) or the same bilingual message (Chinese and English).
 
 Files: every file of the hostile corpus (tests/hostile/corpus.py), plus Shapefile encodings as
@@ -68,7 +68,7 @@ def outcome(fn):
 
 
 def cli(tmp: Path, parks: Path, landcover: Path, *extra: str, capsys=None):
-    """Run ``python -m indicators parks`` in-process: (exit code, stderr, result frame or None)."""
+    """Run ``python -m cli parks`` in-process: (exit code, stderr, result frame or None)."""
     out = tmp / "cli-out.parquet"
     out.unlink(missing_ok=True)
     code = main(["parks", "--parks", str(parks), "--landcover", str(landcover), "--out", str(out), *extra])

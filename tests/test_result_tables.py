@@ -23,7 +23,7 @@ ALBERS = "+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +ellps=WGS84 +units=
 
 
 def _cli(*args, store):
-    return subprocess.run([sys.executable, "-m", "indicators", *map(str, args)], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "cli", *map(str, args)], capture_output=True, text=True,
                           cwd=REPO, timeout=600, env={**os.environ, "GANSU_STORE": str(store)})
 
 

@@ -355,7 +355,7 @@ def test_several_years_in_one_pass_areas_and_transitions(tmp_path):
 
 
 def _cli(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "indicators", *map(str, args)], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "cli", *map(str, args)], capture_output=True, text=True,
                           cwd=REPO, timeout=600, env={**os.environ, **(env or {})})
 
 

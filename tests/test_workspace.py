@@ -211,7 +211,7 @@ def test_data_in_use_gives_the_cli_numbers_and_is_cached(store, lc_files, datase
     inputs.redline.to_file(red, layer="red")
     air = tmp_path / "air.gpkg"
     catalog.read_default("airports").to_file(air, layer="airports")
-    cmd = [sys.executable, "-m", "indicators", "parks", "--parks", str(parks_file), "--name-field", "name",
+    cmd = [sys.executable, "-m", "cli", "parks", "--parks", str(parks_file), "--name-field", "name",
            "--id-field", "park_id", "--landcover", str(lc_files["base"]), "--legend", "clcd",
            "--landcover-alt", str(lc_files["alt"]), "--osm", str(osm), "--transport", f"{air}:airport",
            "--redline", str(red), "--zones", str(zones), "--zone-field", inputs.zone_field, "--out", str(out)]

@@ -6,7 +6,7 @@ and 兰州经开区 P09) lies in the server's import folder.
 2. Parks page: download the CSV export (stable ids, full precision).
 3. Map page: the land-cover overlay is drawn (an image layer) with the CLCD legend.
 4. Siting page with the three parks: the PDF report names the file and its SHA-256.
-The same numbers come from ``python -m indicators parks`` on the same file afterwards.
+The same numbers come from ``python -m cli parks`` on the same file afterwards.
 Prints a JSON report; files are saved under tests/_artifacts.
 """
 import json
@@ -118,7 +118,7 @@ parks.to_file(ART / "parks.gpkg", layer="parks")
 for layer in ("zones", "protection_proxy", "airports"):
     gpd.read_file(paths.gpkg_path(), layer=layer).to_file(ART / f"{layer}.gpkg", layer=layer)
 cli = ART / "cli.csv"
-r = subprocess.run([sys.executable, "-m", "indicators", "parks", "--parks", str(ART / "parks.gpkg"),
+r = subprocess.run([sys.executable, "-m", "cli", "parks", "--parks", str(ART / "parks.gpkg"),
                     "--id-field", "park_id", "--name-field", "name", "--landcover", str(lc), "--legend", "clcd",
                     "--transport", f"{ART / 'airports.gpkg'}:airport", "--redline", str(ART / "protection_proxy.gpkg"),
                     "--zones", str(ART / "zones.gpkg"), "--zone-field", "name_zh", "--out", str(cli)],
