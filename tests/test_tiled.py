@@ -399,3 +399,22 @@ def test_cli_parks_with_a_scheduler_gives_the_same_table_and_zonestats_writes_pa
     tr = pd.read_parquet(tmp_path / "zs_transitions.parquet")
     assert (tr["code_from"] == tr["code_to"]).all()  # the same raster twice: no change
     assert "zone statistics [" in r2.stderr
+
+
+def test_local_workers_fork_only_when_no_other_thread_runs(monkeypatch):
+    import threading
+
+    monkeypatch.delenv("GANSU_DASK_START", raising=False)
+    code = "from indicators import distributed; print(distributed.start_method())"
+    alone = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert alone.stdout.strip() == "fork"  # a CLI process: the workers inherit the imported project
+    stop = threading.Event()
+    t = threading.Thread(target=stop.wait)
+    t.start()
+    try:
+        assert distributed.start_method() == "spawn"  # another thread alive (a server): never fork
+    finally:
+        stop.set()
+        t.join()
+    monkeypatch.setenv("GANSU_DASK_START", "forkserver")
+    assert distributed.start_method() == "forkserver"
