@@ -47,21 +47,13 @@ def test_click_in_park_p01_lists_every_layer(report):
 
 
 def test_click_coordinates_in_four_forms(report):
-    from core import crs
+    from tests.coord_rows import assert_coordinate_rows
 
     rows = report["click_rows"]
     (clat, clon), = report["clicked_latlng"]  # what Leaflet reported for the click
     lon, lat = (float(v) for v in rows["WGS84 / CGCS2000 经度, 纬度（十进制度）"].split(","))
     assert abs(lon - clon) < 1e-8 and abs(lat - clat) < 1e-8
-    dms_lon, dms_lat = crs.lonlat_dms(lon, lat)
-    assert rows["WGS84 / CGCS2000 经度, 纬度（度分秒）"] == f"{dms_lon}, {dms_lat}"
-    assert "第 35 带（EPSG:4523" in rows["CGCS2000 3° 高斯-克吕格带"]
-    n, e = pyproj.Transformer.from_crs("EPSG:4490", "EPSG:4523").transform(lat, lon)
-    assert abs(float(rows["高斯-克吕格 东坐标 Y（m，含带号）"]) - e) < 0.01
-    assert abs(float(rows["高斯-克吕格 北坐标 X（m）"]) - n) < 0.01
-    glon, glat = crs.wgs84_to_gcj02(lon, lat)
-    g = [float(v) for v in rows["GCJ-02（高德/腾讯）经度, 纬度"].split(",")]
-    assert abs(g[0] - glon) < 1e-7 and abs(g[1] - glat) < 1e-7
+    assert_coordinate_rows(rows, lon, lat, gcj_tol=1e-7)
 
 
 def test_measured_line_equals_pyproj_geod(report):
