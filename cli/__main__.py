@@ -63,10 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", choices=("zh", "en"), default="zh",
                    help="language of the Excel headers (zh default; CSV/Parquet/GeoJSON/GPKG keep column ids)")
     add_targets_parser(sub)  # issue 13
-    from indicators import distributed  # issue 11: --scheduler/--workers, zonestats (tiled engine)
+    from cli import (
+        tiled_cli,  # issue 11: --scheduler/--workers, zonestats (tiled engine)
+    )
 
-    distributed.add_cli_flags(p, parks=True)
-    distributed.add_zonestats_parser(sub)
+    tiled_cli.add_cli_flags(p, parks=True)
+    tiled_cli.add_zonestats_parser(sub)
     return ap
 
 
@@ -170,8 +172,8 @@ def run_parks(a) -> int:
     import pandas as pd
 
     from indicators.engine import compute_parks, prepare_parks
-    from layers.legends import load_legend_csv
     from indicators.transport import parse_source
+    from layers.legends import load_legend_csv
     from layers.readers import read_osm, read_path, validate_geotiff
 
     out = Path(a.out)
@@ -223,13 +225,15 @@ def run_parks(a) -> int:
         pixel_area=getattr(a, "pixel_area", "ground"), zonal=_zonal(a),
     )
     geoms = prepare_parks(parks, a.id_field, a.name_field)[0].geometry
-    from reports.table import write_table  # CSV/Parquet keep ids; Excel labelled like the UI's
+    from reports.table import (
+        write_table,  # CSV/Parquet keep ids; Excel labelled like the UI's
+    )
 
     write_table(result, out, geoms, lang=getattr(a, "lang", "zh"), provenance=_parks_provenance(a, legend))
     print(f"{len(result)} parks -> {out}")
-    from indicators import distributed
+    from cli import tiled_cli
 
-    distributed.into_store(a, "parks", {"": result})
+    tiled_cli.into_store(a, "parks", {"": result})
     return 0
 
 
@@ -319,14 +323,16 @@ def _run_workspace(a, read) -> int:
         result = runs.compute_cached(store, parks, inputs, progress=_progress_bar(), zonal=_zonal(a))
     finally:
         store.close()
-    from reports.table import write_table  # CSV/Parquet keep ids; Excel labelled like the UI's
+    from reports.table import (
+        write_table,  # CSV/Parquet keep ids; Excel labelled like the UI's
+    )
 
     write_table(result, Path(a.out), parks.geometry, lang=getattr(a, "lang", "zh"),
                 provenance=_workspace_provenance(a, inputs))
     print(f"{len(result)} parks -> {a.out}")
-    from indicators import distributed
+    from cli import tiled_cli
 
-    distributed.into_store(a, "parks", {"": result})
+    tiled_cli.into_store(a, "parks", {"": result})
     return 0
 
 
@@ -365,9 +371,9 @@ def _progress_bar():
 
 def _zonal(a):
     """The tiled engine's zonal function when a scheduler is asked for (issue 11), else None."""
-    from indicators import distributed
+    from cli import tiled_cli
 
-    return distributed.parks_zonal(a)
+    return tiled_cli.parks_zonal(a)
 
 
 def main(argv=None) -> int:
@@ -376,9 +382,9 @@ def main(argv=None) -> int:
         if args.command == "parks":
             return run_parks(args)
         if args.command == "zonestats":
-            from indicators import distributed
+            from cli import tiled_cli
 
-            return distributed.run_zonestats(args)
+            return tiled_cli.run_zonestats(args)
         if args.command == "targets":
             return run_targets(args)
     except GansuError as exc:  # InputError, UploadError, CRSMissing (with its guess) …

@@ -38,9 +38,10 @@ class Place:
 
 
 def normalise(text: str) -> str:
-    text = unicodedata.normalize("NFKC", str(text or "")).lower()
-    text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))  # tone marks
-    return _STRIP.sub("", text).replace("ü", "v")
+    text = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", str(text or "")).lower())
+    text = text.replace("u\u0308", "v")  # ü, ǘ, ǚ … are written v in pinyin keys (before the marks go)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))  # tone marks
+    return _STRIP.sub("", text)
 
 
 def _pinyin(name: str) -> tuple[str, str]:

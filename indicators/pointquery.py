@@ -82,8 +82,13 @@ def landcover_at(path: str, legend: str, lon: float, lat: float) -> dict:
         row, col = int(row), int(col)
         if not (0 <= row < src.height and 0 <= col < src.width):
             return {**base, "status": "outside"}
-        value = src.read(1, window=rasterio.windows.Window(col, row, 1, 1))[0, 0]
+        win = rasterio.windows.Window(col, row, 1, 1)
+        value = src.read(1, window=win)[0, 0]
         nodata = src.nodata
+        # no nodata value: the mask band (as the engine reads it) says whether the cell has data
+        hidden = nodata is None and src.read_masks(1, window=win)[0, 0] == 0
+    if hidden:
+        return {**base, "status": "nodata"}
     if (nodata is not None and value == nodata) or int(value) in lg.nodata:
         return {**base, "code": int(value), "status": "nodata"}
     code = int(value)
@@ -123,6 +128,8 @@ def query_point(lon: float, lat: float, *, landcovers: list[LandCoverInput] = ()
     ``redline`` (None when no layer, else ``{"inside": bool, "basis": [...]}``), ``parks`` (list of
     park_id/name/name_en) and ``transport`` ({kind: km or None when the layer is empty})."""
     lon, lat = float(lon), float(lat)
+    if np.isfinite(lon) and not -180 <= lon <= 180:  # a map panned across the antimeridian
+        lon = (lon + 180) % 360 - 180
     if not (np.isfinite(lon) and np.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
         raise InputError(f"坐标无效：{lon}, {lat}", f"invalid coordinates: {lon}, {lat}")
     pt = shapely.geometry.Point(lon, lat)

@@ -58,7 +58,7 @@ from indicators.landcover import (  # the kernel's helpers, shared
 from indicators.landcover import _wsum as _cells_sum
 from layers.legends import Legend, get_legend
 
-ALGO_VERSION = "tiled-2"  # part of every cache key: bump when the numbers change
+ALGO_VERSION = "tiled-3"  # part of every cache key: bump when the numbers change
 TILE_SIDE = 8192  # work-tile side (pixels) for a single file: whole internal blocks
 BAND_PIXELS = 4_000_000  # cells read at once inside a task (row bands of the tile)
 _FAR = 1 << 62  # outer tiles extend to "infinity"
@@ -382,6 +382,9 @@ class _PairRaster:
     def __init__(self, a: LandcoverRaster, b: LandcoverRaster):
         self.a, self.b = a, b
         self.transform, self.width, self.height, self.area, self._ds = a.transform, a.width, a.height, a.area, a._ds
+        # each year's nodata value (often negative in int16 files, e.g. -9999) becomes NO_CODE on its side
+        self._nodata = [int(r.nodata) if r.nodata is not None and float(r.nodata).is_integer() else None
+                        for r in (a, b)]
 
     def read(self, row0: int, row1: int, col0: int, col1: int) -> np.ndarray:
         from indicators.landcover import MASKED
@@ -390,13 +393,14 @@ class _PairRaster:
         raw_b = self.b.read(row0, row1, col0, col1)
         ca, cb = raw_a.astype(np.int64), raw_b.astype(np.int64)
         ma, mb = ca == MASKED, cb == MASKED
-        for raw, c, m in ((raw_a, ca, ma), (raw_b, cb, mb)):
-            if raw.dtype.itemsize > 2 or raw.dtype.kind not in "ui":  # uint8/16 codes always fit
-                bad = ~m & ((c < 0) | (c >= NO_CODE))
+        for raw, c, m, nod in ((raw_a, ca, ma, self._nodata[0]), (raw_b, cb, mb, self._nodata[1])):
+            none = m | (c == nod) if nod is not None else m
+            if raw.dtype.kind != "u" or raw.dtype.itemsize > 2:  # only uint8/16 codes always fit
+                bad = ~none & ((c < 0) | (c >= NO_CODE))
                 if bad.any():
                     raise InputError(f"多年统计的类别代码须在 0 到 {NO_CODE - 1} 之间（发现 {c[bad][0]}）",
                                      f"multi-year class codes must be between 0 and {NO_CODE - 1} (found {c[bad][0]})")
-            c[m] = NO_CODE
+            c[none] = NO_CODE
         out = ca * PAIR + cb
         out[ma & mb] = MASKED
         return out

@@ -46,17 +46,41 @@ def pending(store_path: str | Path) -> list[Path]:
 
 
 def ingest(store) -> list[dict]:
-    """Move every complete queued table into ``store`` (oldest first); returns what was stored."""
+    """Move every complete queued table into ``store`` (oldest first); returns what was stored.
+
+    Each note is claimed first (renamed to ``.taking``: two sessions opening the Data page at once
+    cannot store it twice); a note that cannot be read goes to ``failed/`` with its data, so one
+    bad file never blocks the ones behind it."""
     out = []
     for note_path in pending(store.path):
-        note = json.loads(note_path.read_text(encoding="utf-8"))
-        data = note_path.with_name(note["data"])
-        df = pd.read_parquet(data)
-        args = {**note.get("args", {}), "queued_by": note.get("queued_by", "")}
-        out.append(store.put_result_table(note["name"], note["kind"], df, args, actor=SHELL))
-        note_path.unlink()
+        claimed = note_path.with_suffix(".taking")
+        try:
+            os.replace(note_path, claimed)
+        except FileNotFoundError:  # another session took it
+            continue
+        data = None
+        try:
+            note = json.loads(claimed.read_text(encoding="utf-8"))
+            data = claimed.with_name(note["data"])
+            df = pd.read_parquet(data)
+            args = {**note.get("args", {}), "queued_by": note.get("queued_by", "")}
+            out.append(store.put_result_table(note["name"], note["kind"], df, args, actor=SHELL))
+        except Exception:  # noqa: BLE001 - any unreadable note is set aside, named in failed/
+            failed = claimed.parent / "failed"
+            failed.mkdir(exist_ok=True)
+            os.replace(claimed, failed / claimed.with_suffix(".json").name)
+            if data is not None and data.exists():
+                os.replace(data, failed / data.name)
+            continue
+        claimed.unlink()
         data.unlink(missing_ok=True)
     return out
+
+
+def failed(store_path: str | Path) -> list[Path]:
+    """Notes that could not be taken in (kept for a person to look at)."""
+    folder = inbox_dir(store_path) / "failed"
+    return sorted(folder.glob("*.json")) if folder.is_dir() else []
 
 
 def _user() -> str:

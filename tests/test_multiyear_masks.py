@@ -44,3 +44,27 @@ def test_a_cell_masked_in_one_year_counts_for_the_other(tmp_path):
     assert m.loc["forest", change.NODATA_CLASS] == pytest.approx(100 * 900 / 1e6, rel=1e-12)  # row sums to 0.36 km²
     assert m.loc["forest"].sum() == pytest.approx(0.36, rel=1e-12)
     assert m[change.NODATA_CLASS].sum() == pytest.approx(0.09, rel=1e-12)
+
+
+def test_a_negative_nodata_value_of_a_signed_raster_is_no_data_on_its_side(tmp_path):
+    """int16 land cover with nodata -9999 (common): half of the second year is -9999."""
+    def tif(path, codes):
+        with rasterio.open(path, "w", driver="GTiff", width=20, height=20, count=1, dtype="int16", crs=ALBERS,
+                           transform=T, nodata=-9999) as ds:
+            ds.write(codes, 1)
+        return path
+
+    y0 = np.full((20, 20), 10, np.int16)  # grassland (IGBP 10)
+    y1 = np.full((20, 20), 10, np.int16)
+    y1[:, 10:] = -9999
+    a, b = tif(tmp_path / "a.tif", y0), tif(tmp_path / "b.tif", y1)
+    unit = gpd.GeoSeries([shapely.box(0, 0, 600, 600)], crs=ALBERS)
+    res = tiled.zonal_transitions(unit, [a, b], [2000, 2010], "igbp", scheduler="synchronous")
+    areas = res.areas.set_index(["year", "code"])["area_m2"]
+    assert sorted(areas.index) == [(2000, 10), (2010, 10)]
+    assert areas.loc[(2000, 10)] == pytest.approx(400 * 900.0, rel=1e-12)
+    assert areas.loc[(2010, 10)] == pytest.approx(200 * 900.0, rel=1e-12)
+    m = change.transitions(unit, a, b, "igbp", names=["u"], include_total=False).matrices["u"]
+    assert m.loc["grassland", "grassland"] == pytest.approx(200 * 900 / 1e6, rel=1e-12)
+    assert m.loc["grassland", change.NODATA_CLASS] == pytest.approx(200 * 900 / 1e6, rel=1e-12)
+    assert m.to_numpy().sum() == pytest.approx(0.36, rel=1e-12)

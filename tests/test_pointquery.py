@@ -169,7 +169,7 @@ def test_measured_line_equals_pyproj_geod():
     res = pointquery.measure({"type": "LineString", "coordinates": [list(lanzhou), list(zhangye)]})
     _, _, d = GEOD.inv(*lanzhou, *zhangye)
     assert res["kind"] == "line" and res["area_km2"] is None
-    assert abs(res["length_km"] * 1000 - d) / d < 1e-3
+    assert res["length_km"] * 1000 == pytest.approx(d, rel=1e-9)
     three = pointquery.measure(LineString([lanzhou, (102.0, 37.5), zhangye]))
     d2 = GEOD.inv(*lanzhou, 102.0, 37.5)[2] + GEOD.inv(102.0, 37.5, *zhangye)[2]
     assert three["length_km"] * 1000 == pytest.approx(d2, rel=1e-9)
@@ -179,10 +179,12 @@ def test_measured_area_in_km2_and_mu():
     sq = crs.square_of_area(103.8, 36.0, 1.0)  # 1 km² built in a local equal-area projection
     res = pointquery.measure(sq.__geo_interface__)
     assert res["kind"] == "polygon"
-    assert res["area_km2"] == pytest.approx(1.0, rel=5e-3)
-    assert res["area_mu"] == pytest.approx(1500.0, rel=5e-3)  # 1 km² = 10⁶ / (10000/15) 亩
+    area, perim = GEOD.geometry_area_perimeter(sq)
+    assert res["area_km2"] == pytest.approx(abs(area) / 1e6, rel=1e-9)  # pyproj's geodesic area
+    assert res["area_km2"] == pytest.approx(1.0, rel=1e-6)  # and the square was built as 1 km²
+    assert res["area_mu"] == pytest.approx(1500.0, rel=1e-6)  # 1 km² = 10⁶ / (10000/15) 亩
     assert res["area_mu"] == pytest.approx(res["area_km2"] * 1500.0, rel=1e-12)
-    assert res["length_km"] == pytest.approx(4.0, rel=5e-3)
+    assert res["length_km"] == pytest.approx(perim / 1000, rel=1e-9)
     with pytest.raises(InputError):
         pointquery.measure({"type": "Polygon", "coordinates": []})
     with pytest.raises(InputError):
@@ -213,3 +215,41 @@ def test_search_province_county_park_and_nothing(index):
     assert park.kind == "park" and park.id == "P01" and park.name_zh == "兰州新区"
     assert placesearch.search(index, "临夏")[0].name_zh == "临夏回族自治州"
     assert placesearch.search(index, "qqqxyz") == [] and placesearch.search(index, "  ") == []
+
+
+def test_pinyin_u_with_diaeresis_is_v_with_or_without_tone_marks():
+    from indicators import placesearch
+
+    assert placesearch.normalise("Lǜ Shuǐ") == placesearch.normalise("lü shui") == "lvshui"
+    assert placesearch.normalise("LV-shui") == "lvshui"
+
+
+def test_a_longitude_past_180_from_a_panned_map_is_wrapped(dataset):
+    from indicators import pointquery
+
+    a = pointquery.query_point(103.66 + 360, 36.5243)["coords"]
+    b = pointquery.query_point(103.66, 36.5243)["coords"]
+    def same(x, y):  # 463.66 % 360 leaves float dust of ~3e-14 degrees (well under 1 mm)
+        if isinstance(y, dict):
+            return x.keys() == y.keys() and all(same(x[k], y[k]) for k in y)
+        return x == (pytest.approx(y, abs=1e-6) if isinstance(y, float) else y)
+
+    assert same(a, b)
+    assert a["lon"] == pytest.approx(103.66, abs=1e-9)
+
+
+def test_a_cell_hidden_by_the_mask_band_is_no_data(tmp_path):
+    import numpy as np
+    import rasterio
+    from affine import Affine
+
+    from indicators import pointquery
+
+    path = tmp_path / "masked.tif"
+    with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True):
+        with rasterio.open(path, "w", driver="GTiff", width=2, height=1, count=1, dtype="uint8", crs=4326,
+                           transform=Affine(0.01, 0, 103.0, 0, -0.01, 36.01)) as ds:  # no nodata value
+            ds.write(np.array([[10, 10]], np.uint8), 1)
+            ds.write_mask(np.array([[255, 0]], np.uint8))
+    assert pointquery.landcover_at(path, "igbp", 103.005, 36.005)["status"] == "ok"
+    assert pointquery.landcover_at(path, "igbp", 103.015, 36.005)["status"] == "nodata"

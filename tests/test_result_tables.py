@@ -1,6 +1,7 @@
 """Final tables of CLI runs kept in the store (issue 11: "final table to Parquet and into the store"):
 every run adds a version, nothing is overwritten, a viewer is refused on the server side, each
 write is in the audit log, and a damaged table is refused by its SHA-256."""
+import json
 import os
 import subprocess
 import sys
@@ -148,3 +149,22 @@ def test_a_running_dashboard_holding_the_store_gets_the_table_through_the_inbox(
         assert list(inbox.inbox_dir(path).iterdir()) == []  # nothing left behind
     finally:
         held.close()
+
+
+def test_a_damaged_queued_note_is_set_aside_and_the_next_one_still_comes_in(tmp_path):
+    from layers import inbox
+
+    path = tmp_path / "s.duckdb"
+    good = pd.DataFrame({"unit_id": ["1"], "area_km2": [2.5]})
+    bad_note = inbox.queue(path, "broken", "zonestats", good)
+    bad_note.with_name(json.loads(bad_note.read_text(encoding="utf-8"))["data"]).write_bytes(b"not parquet")
+    inbox.queue(path, "fine", "zonestats", good)
+    s = Store(path)
+    try:
+        taken = inbox.ingest(s)
+        assert [t["table_id"] for t in taken] == ["fine@1"]
+        assert inbox.pending(path) == [] and len(inbox.failed(path)) == 1
+        assert inbox.ingest(s) == []  # nothing is stored twice
+        pd.testing.assert_frame_equal(s.result_table("fine@1"), good)
+    finally:
+        s.close()

@@ -401,7 +401,7 @@ def test_cli_parks_with_a_scheduler_gives_the_same_table_and_zonestats_writes_pa
     assert "zone statistics [" in r2.stderr
 
 
-def test_local_workers_fork_only_when_no_other_thread_runs(monkeypatch):
+def test_local_workers_fork_only_from_a_process_without_threads_of_its_own(monkeypatch):
     import threading
 
     monkeypatch.delenv("GANSU_DASK_START", raising=False)

@@ -283,9 +283,9 @@ def add_vector(m: folium.Map, fc: dict, spec: LayerSpec, lang: str, title: str,
     """One vector layer in its own toggleable group. ``geometry`` = (JSON, digest) from
     ``split_geometry``: the geometry is served as a static file and fetched (``fc`` then only
     needs the properties); else it is embedded in the page."""
-    group = folium.FeatureGroup(name=title, show=show)
+    group = folium.FeatureGroup(name=html.escape(title), show=show)  # the layer control sets innerHTML
     fields = [f for f in spec.tooltip if fc["features"] and f in fc["features"][0]["properties"]]
-    tooltip = folium.GeoJsonTooltip(fields=fields, aliases=[aliases.get(f, f) for f in fields],
+    tooltip = folium.GeoJsonTooltip(fields=fields, aliases=[escape_text(aliases.get(f, f)) for f in fields],
                                     sticky=True) if fields else None
     if spec.kind == "points":
         s = spec.style
@@ -374,7 +374,7 @@ def add_raster(m: folium.Map, url: str, bounds: list, title: str, opacity: float
         glon, glat = crs.wgs84_to_gcj02(clon, clat)
         dlon, dlat = float(glon) - clon, float(glat) - clat
         bounds = [[bounds[0][0] + dlat, bounds[0][1] + dlon], [bounds[1][0] + dlat, bounds[1][1] + dlon]]
-    group = folium.FeatureGroup(name=title, show=show)
+    group = folium.FeatureGroup(name=html.escape(title), show=show)  # the layer control sets innerHTML
     folium.raster_layers.ImageOverlay(url, bounds=bounds, opacity=opacity, interactive=False,
                                       zindex=1, **({"pane": pane} if pane else {})).add_to(group)
     group.add_to(m)
@@ -535,7 +535,7 @@ def transport_geojson(gdf: gpd.GeoDataFrame, label: str, *, gcj: bool, simplify_
 def add_transport(m: folium.Map, fc: dict, kind: str, title: str, show: bool) -> None:
     """One kind of transport: lines in the kind's style, points as small circles; tooltips."""
     st_ = TRANSPORT_STYLE.get(kind, {"color": "#333333", "weight": 1.5})
-    group = folium.FeatureGroup(name=title, show=show)
+    group = folium.FeatureGroup(name=html.escape(title), show=show)  # the layer control sets innerHTML
     style = {"color": st_["color"], "weight": st_.get("weight", 1.5), "dashArray": st_.get("dash"),
              "fillColor": st_["color"], "fillOpacity": 0.9, "opacity": 0.95}
     folium.GeoJson(fc, name=f"transport_{kind}", style_function=lambda f, s=style: s,

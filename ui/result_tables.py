@@ -23,7 +23,7 @@ def section(lang: str) -> None:
     try:
         taken = inbox.ingest(s)  # tables the CLI queued while this server held the store
     except (GansuError, OSError, ValueError) as e:
-        st.warning(t("results.inbox_failed", lang, why=str(e)))
+        st.warning(t("results.inbox_failed", lang, why=e.message(lang) if isinstance(e, GansuError) else str(e)))
         taken = []
     if taken:
         st.success(t("results.inbox_taken", lang, n=len(taken), ids=", ".join(r["table_id"] for r in taken)))
