@@ -6,7 +6,8 @@ whole cost of zone statistics once the raster is read. In numpy the fastest way 
 chunks); compiled, each cell is visited once (~0.4 ns) whatever the units look like (four interleaved count tables), and
 overlapping units (parks may overlap) need no special case. Counts are integers, so equal-area
 results are exact and independent of the order of runs; with per-row pixel areas (geographic
-rasters) each row's integer counts are multiplied by that row's area once.
+rasters) each row's integer counts are multiplied by that row's area once; with per-cell areas
+(projected CRSs that are not equal-area: Gauss–Krüger, UTM) each cell's area is added to its code.
 
 Compiled on first use and cached on disk next to this file (``cache=True``; numba falls back to
 its user cache folder when this folder is read-only); `make` compiles them once (``python -m
@@ -71,6 +72,30 @@ def sums_u8_rows(codes, rows, starts, ends, labels, n, row_area):
     return out
 
 
+@numba.njit(nogil=True, cache=True)
+def sums_u8_cells(codes, rows, starts, ends, labels, n, cell_area):
+    # per-cell pixel areas (projected CRSs that are not equal-area, e.g. Gauss–Krüger, UTM): each
+    # cell's area added to its code, four interleaved tables as above
+    out4 = np.zeros((n, 4, 256), np.float64)
+    for k in range(rows.size):
+        r = rows[k]
+        line = codes[r]
+        wl = cell_area[r]
+        o = out4[labels[k]]
+        j = starts[k]
+        e = ends[k]
+        while j + 4 <= e:
+            o[0, line[j]] += wl[j]
+            o[1, line[j + 1]] += wl[j + 1]
+            o[2, line[j + 2]] += wl[j + 2]
+            o[3, line[j + 3]] += wl[j + 3]
+            j += 4
+        while j < e:
+            o[0, line[j]] += wl[j]
+            j += 1
+    return out4.sum(axis=1)
+
+
 def run_code_counts(codes: np.ndarray, runs) -> np.ndarray:
     """Integer code counts (len(runs) × 256, float64) of uint8 ``codes`` under each entry of
     ``runs``: (rows, starts, ends) arrays of one unit in ``codes``' coordinates."""
@@ -85,6 +110,13 @@ def run_code_areas_by_row(codes: np.ndarray, row_area: np.ndarray, runs) -> np.n
     order = np.argsort(rows, kind="stable")
     return sums_u8_rows(codes, rows[order], starts[order], ends[order], labels[order], len(runs),
                                        np.ascontiguousarray(row_area, dtype=np.float64))
+
+
+def run_code_areas_by_cell(codes: np.ndarray, cell_area: np.ndarray, runs) -> np.ndarray:
+    """Code areas (len(runs) × 256) of uint8 ``codes`` under each unit's runs, the pixel area given
+    per cell (``cell_area``: the shape of ``codes``)."""
+    rows, starts, ends, labels = _flatten(runs)
+    return sums_u8_cells(codes, rows, starts, ends, labels, len(runs), np.ascontiguousarray(cell_area, dtype=np.float64))
 
 
 def _flatten(runs):
@@ -102,6 +134,7 @@ def warm() -> None:
     one = (np.zeros(1, np.int64), np.zeros(1, np.int64), np.full(1, 4, np.int64))
     run_code_counts(codes, [one])
     run_code_areas_by_row(codes, np.ones(1), [one])
+    run_code_areas_by_cell(codes, np.ones((1, 4)), [one])
 
 
 if __name__ == "__main__":

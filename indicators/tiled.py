@@ -58,7 +58,7 @@ from indicators.landcover import (  # the kernel's helpers, shared
 from indicators.landcover import _wsum as _cells_sum
 from layers.legends import Legend, get_legend
 
-ALGO_VERSION = "tiled-3"  # part of every cache key: bump when the numbers change
+ALGO_VERSION = "tiled-4"  # part of every cache key: bump when the numbers change
 TILE_SIDE = 8192  # work-tile side (pixels) for a single file: whole internal blocks
 BAND_PIXELS = 4_000_000  # cells read at once inside a task (row bands of the tile)
 _FAR = 1 << 62  # outer tiles extend to "infinity"
@@ -528,15 +528,14 @@ def _band(src, codes, g0, g1, C0, C1, ca, boxes, acc, deferred=None) -> None:
 
 
 def _count_runs(codes, w_in, runs, acc, deferred=None) -> None:
-    """Histograms of the fully covered runs of all units of a band: uint8 codes with one pixel area
-    or one per row (equal-area and geographic rasters) go through the compiled kernel
-    (``indicators.kernels``: each cell visited once); the rest through numpy."""
-    h, w = codes.shape
+    """Histograms of the fully covered runs of all units of a band: uint8 codes go through the
+    compiled kernel (``indicators.kernels``: each cell visited once; one pixel area, one per row or
+    one per cell); other dtypes through numpy, one unit at a time."""
     for i, rr, s, e in runs:  # areas and pixel counts from the run lengths
         lengths = (e - s).astype("float64")
         acc[i].pixels += float(lengths.sum())
         acc[i].inside += _runs_sum(w_in, rr, s, e)
-    if codes.dtype == np.uint8 and (np.isscalar(w_in) or w_in.shape[1] == 1):  # compiled: one visit per cell
+    if codes.dtype == np.uint8:  # compiled: one visit per cell
         from indicators import kernels
 
         rse = [(rr, s, e) for _, rr, s, e in runs]
@@ -544,7 +543,9 @@ def _count_runs(codes, w_in, runs, acc, deferred=None) -> None:
         def count():
             if np.isscalar(w_in):
                 return kernels.run_code_counts(codes, rse) * w_in  # integer counts × the one pixel area
-            return kernels.run_code_areas_by_row(codes, w_in[:, 0], rse)
+            if w_in.shape[1] == 1:
+                return kernels.run_code_areas_by_row(codes, w_in[:, 0], rse)
+            return kernels.run_code_areas_by_cell(codes, w_in, rse)
 
         ids = [i for i, _, _, _ in runs]
         if deferred is not None:  # (executor, list): counted in another thread, added by the caller in order
@@ -554,33 +555,11 @@ def _count_runs(codes, w_in, runs, acc, deferred=None) -> None:
         for k, i in enumerate(ids):
             acc[i].hist.add_u8(areas[k])
         return
-    # other dtypes, and per-cell pixel areas (projected CRSs that are not equal-area)
-    if codes.dtype != np.uint8 or len(runs) > 250:
-        return _count_runs_each(codes, w_in, runs, acc)
-    if len(runs) == 1 and int((runs[0][3] - runs[0][2]).sum()) == h * w:  # band inside one unit
-        return acc[runs[0][0]].hist.add_u8(np.bincount(codes.ravel(), weights=w_in.ravel(), minlength=256))
-    rows = np.concatenate([r for _, r, _, _ in runs])
-    starts = np.concatenate([s for _, _, s, _ in runs])
-    ends = np.concatenate([e for _, _, _, e in runs])
-    order = np.lexsort((starts, rows))
-    rs, ss, es = rows[order], starts[order], ends[order]
-    if np.any((rs[1:] == rs[:-1]) & (ss[1:] < es[:-1])):  # overlapping units (parks may overlap)
-        return _count_runs_each(codes, w_in, runs, acc)
-    n = len(runs)  # disjoint runs: one label image, one weighted count of (label, code)
-    lab = np.zeros(h * (w + 1), np.int32)
-    for k, (_, rr, s, e) in enumerate(runs, start=1):
-        np.add.at(lab, rr * (w + 1) + s, k)
-        np.add.at(lab, rr * (w + 1) + e, -k)
-    key = np.cumsum(lab.reshape(h, w + 1)[:, :w], axis=1, dtype=np.int32)
-    key <<= 8
-    key |= codes
-    sums = np.bincount(key.ravel(), weights=w_in.ravel(), minlength=(n + 1) * 256).reshape(n + 1, 256)
-    for k, (i, _, _, _) in enumerate(runs, start=1):
-        acc[i].hist.add_u8(sums[k])
+    _count_runs_each(codes, w_in, runs, acc)  # other dtypes (int16/32 codes, pair codes of two years)
 
 
 def _count_runs_each(codes, w_in, runs, acc) -> None:
-    """Fallback (other dtypes, masks, overlapping units): one run mask per unit."""
+    """Other dtypes: one run mask per unit."""
     for i, rr, s, e in runs:
         _runs(codes, w_in, rr, s, e, acc[i].hist)
 

@@ -46,3 +46,15 @@ def test_kernel_matches_a_plain_numpy_count_on_random_land_cover():
     mask = np.arange(w)[None, :] < cut[:, None]
     np.testing.assert_array_equal(got[0], np.bincount(codes[mask], minlength=256))
     np.testing.assert_array_equal(got[1], np.bincount(codes[~mask], minlength=256))
+
+
+def test_areas_by_cell_add_each_cells_own_area():
+    codes = np.array([[1, 1, 2],
+                      [2, 2, 2]], np.uint8)
+    area = np.array([[10.0, 11.0, 12.0],
+                     [20.0, 21.0, 22.0]])
+    unit = _runs((0, 0, 3), (1, 1, 3))
+    got = kernels.run_code_areas_by_cell(codes, area, [unit])
+    assert got[0, 1] == 10.0 + 11.0
+    assert got[0, 2] == 12.0 + 21.0 + 22.0
+    assert got[0].sum() == 76.0
