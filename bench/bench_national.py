@@ -21,71 +21,11 @@ from __future__ import annotations
 
 import sys
 
-import numpy as np
-
 from bench.common import REPO, run_side
 from bench.data import ALBERS, OUT, landcover_raster
+from bench.national_data import N_PARKS, make_parks, national_vrt, source_tile
 
-D = 1 / 12000
-LON0, LAT0 = 92.0, 42.0
-TILE, N_TILES, N_PARKS = 10_000, 10, 3000
 FOLDER = OUT / "national"
-
-
-# --- setup (once) ------------------------------------------------------------------------------
-def _source(path, seed: int, size: int = TILE):
-    import rasterio
-    from affine import Affine
-
-    rng = np.random.default_rng(seed)
-    coarse = rng.integers(1, 10, (size // 200 + 1, size // 200 + 1), dtype=np.uint8)
-    a = np.repeat(np.repeat(coarse, 200, 0), 200, 1)[:size, :size]
-    med = rng.integers(1, 10, (size // 25 + 1, size // 25 + 1), dtype=np.uint8)
-    sel = rng.random(med.shape) < 0.3
-    up = lambda x: np.repeat(np.repeat(x, 25, 0), 25, 1)[:size, :size]  # noqa: E731
-    a = np.where(up(sel), up(med), a)
-    speck = rng.random((size, size)) < 0.05  # some texture: decoding costs like real tiles
-    a[speck] = rng.integers(1, 10, int(speck.sum()), dtype=np.uint8)
-    a[size // 3: size // 3 + 700, size // 2: size // 2 + 900] = 255
-    tmp = path.with_suffix(".tmp.tif")
-    with rasterio.open(tmp, "w", driver="GTiff", width=size, height=size, count=1, dtype="uint8",
-                       crs="EPSG:4326", transform=Affine(D, 0, 0, 0, -D, 0), nodata=255, tiled=True,
-                       blockxsize=512, blockysize=512, compress="deflate") as ds:
-        ds.write(a, 1)
-    tmp.replace(path)
-
-
-def _parks(n: int, seed: int = 11):
-    import geopandas as gpd
-    import shapely
-
-    def lonlat(g):
-        return shapely.transform(g, lambda xy: np.column_stack([LON0 + xy[:, 0] * D, LAT0 - xy[:, 1] * D]))
-
-    rng = np.random.default_rng(seed)
-    size = N_TILES * TILE
-    geoms = []
-    for k in range(n):
-        r = rng.uniform(30, 200)
-        cx, cy = rng.uniform(r, size - r, 2)
-        if k % 3 == 0:
-            if rng.random() < 0.5:
-                cx = rng.integers(1, N_TILES) * TILE + rng.uniform(-r / 2, r / 2)
-            else:
-                cy = rng.integers(1, N_TILES) * TILE + rng.uniform(-r / 2, r / 2)
-        if k % 50 == 1:
-            cx = rng.uniform(-r / 2, r / 2)
-        ang = np.sort(rng.uniform(0, 2 * np.pi, 16))
-        rad = r * rng.uniform(0.55, 1.0, 16)
-        g = shapely.Polygon(np.column_stack([cx + rad * np.cos(ang), cy + rad * np.sin(ang)]))
-        if k % 10 == 5:
-            g = g.difference(shapely.Point(cx, cy).buffer(r * 0.3, 12))
-        geoms.append(lonlat(g))
-    for cx, cy, ang in ((25_000, 34_000, 0.3), (61_000, 70_000, -0.5), (5_000, 95_000, 1.2)):
-        e = shapely.affinity.rotate(shapely.affinity.scale(shapely.Point(cx, cy).buffer(1, 64), 7_000, 1_300),
-                                    ang, use_radians=True)
-        geoms.append(lonlat(e.difference(shapely.Point(cx, cy).buffer(400, 16))))
-    return gpd.GeoDataFrame({"park_id": [f"P{i}" for i in range(len(geoms))]}, geometry=geoms, crs=4326)
 
 
 def prepare() -> tuple[str, str]:
@@ -94,26 +34,13 @@ def prepare() -> tuple[str, str]:
     sources = [FOLDER / f"src{k}.tif" for k in range(4)]
     for k, p in enumerate(sources):
         if not p.exists():
-            _source(p, k)
+            source_tile(p, k, texture=True, zlevel=6)  # textured: decoding costs like a real tile
     vrt = FOLDER / "national.vrt"
     if not vrt.exists():
-        srcs = []
-        for i in range(N_TILES):
-            for j in range(N_TILES):
-                s = sources[(i * 7 + j * 3) % len(sources)]
-                srcs.append(
-                    f'<SimpleSource><SourceFilename relativeToVRT="1">{s.name}</SourceFilename><SourceBand>1'
-                    f'</SourceBand><SourceProperties RasterXSize="{TILE}" RasterYSize="{TILE}" DataType="Byte" '
-                    f'BlockXSize="512" BlockYSize="512"/><SrcRect xOff="0" yOff="0" xSize="{TILE}" ySize="{TILE}"/>'
-                    f'<DstRect xOff="{j * TILE}" yOff="{i * TILE}" xSize="{TILE}" ySize="{TILE}"/></SimpleSource>')
-        w = N_TILES * TILE
-        vrt.write_text(f'<VRTDataset rasterXSize="{w}" rasterYSize="{w}"><SRS>EPSG:4326</SRS>'
-                       f'<GeoTransform>{LON0!r}, {D!r}, 0, {LAT0!r}, 0, {-D!r}</GeoTransform>'
-                       f'<VRTRasterBand dataType="Byte" band="1"><NoDataValue>255</NoDataValue>{"".join(srcs)}'
-                       '</VRTRasterBand></VRTDataset>')
+        national_vrt(FOLDER, sources)
     parks = FOLDER / f"parks_{N_PARKS}.parquet"
     if not parks.exists():
-        _parks(N_PARKS).to_parquet(parks)
+        make_parks(N_PARKS).to_parquet(parks)
     return str(vrt), str(parks)
 
 
@@ -178,7 +105,7 @@ def national(repeats: int = 1) -> dict:
 
 
 def zone_stats(repeats: int = 1) -> dict:
-    from bench.bench_zone_stats import HEIGHT, WIDTH, _UNITS
+    from bench.bench_zone_stats import _UNITS, HEIGHT, WIDTH
 
     raster = str(landcover_raster("lc_province", WIDTH, HEIGHT))
     setup = _UNITS.format(albers=ALBERS, raster=raster, tiling=True)
