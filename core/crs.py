@@ -126,10 +126,20 @@ def geodesic_area_m2(geom: BaseGeometry) -> float:
 
 
 def equal_area_km2(gdf) -> np.ndarray:
-    """Area of each geometry of a GeoDataFrame/GeoSeries with a CRS, in km² (Albers China)."""
+    """Area of each geometry of a GeoDataFrame/GeoSeries with a CRS, in km²: Albers China, except
+    geometries outside its extent (a pole, the antimeridian, far from China), measured on the
+    ellipsoid (``core.geom.albers_ok`` / ``geodesic_area_km2``: Antarctica is 12.3 million km²,
+    not ~50 times that)."""
+    from core.geom import albers_ok, geodesic_area_km2
+
     if gdf.crs is None:
         raise ValueError("geometry has no CRS; cannot compute an area")
-    return gdf.to_crs(EQUAL_AREA).area.to_numpy() / 1e6
+    area = gdf.to_crs(EQUAL_AREA).area.to_numpy() / 1e6
+    ll = gdf.to_crs(4326).geometry.values if hasattr(gdf, "geometry") else gdf.to_crs(4326).values
+    far = ~albers_ok(ll)
+    if far.any():
+        area[far] = geodesic_area_km2(ll[far])
+    return area
 
 
 def geodesic_distance_m(lon1, lat1, lon2, lat2) -> np.ndarray:

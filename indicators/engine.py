@@ -26,8 +26,8 @@ from indicators.landcover import check_legend, classes_from_codes, zonal_codes
 from layers.legends import CLASS_BY_ID, CLASS_IDS, Legend, get_legend
 from indicators.table import columns_for
 from indicators.transport import distances
-from core.crs import EQUAL_AREA
-from core.geom import albers_ok, geodesic_area_km2, polygonal_parts
+from core.crs import EQUAL_AREA, equal_area_km2
+from core.geom import polygonal_parts
 
 _POLYGONAL = {"Polygon", "MultiPolygon"}
 SEP_EN, SEP_ZH = "; ", "；"  # joiners of the warnings / warnings_zh columns
@@ -176,11 +176,7 @@ def compute_parks(
     transport = transport or {}
     p, notes = prepare_parks(parks, id_field, name_field)
     ea = p.geometry.to_crs(EQUAL_AREA).values
-    area = shapely.area(ea) / 1e6
-    ll = p.geometry.to_crs(4326).values
-    far = ~albers_ok(ll)  # far from China (a pole, the antimeridian): on the ellipsoid (issue 14)
-    if far.any():
-        area[far] = geodesic_area_km2(ll[far])
+    area = equal_area_km2(p.geometry)  # on the ellipsoid far from China (a pole, the antimeridian)
     out = pd.DataFrame({"park_id": p["park_id"], "name": p["name"], "area_km2": area})
     reasons = [NO_NOTE] * len(p)
 

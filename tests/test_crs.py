@@ -103,3 +103,28 @@ def test_equal_area_matches_geodesic_for_a_one_degree_cell():
     # hand check: 1°x1° at 36.5N ≈ 111.0 km × 89.4 km ≈ 9,930 km²
     assert 9850 < geod < 10000
     assert abs(ea - geod) / geod < 1e-3
+
+
+def test_equal_area_km2_measures_a_polar_cap_on_the_ellipsoid_not_in_albers_china():
+    """The shared area function (catalog, Home figures, park areas) switches to the ellipsoid far
+    from China; the south polar cap below 60°S by the closed form of an ellipsoidal zone."""
+    import math
+
+    import geopandas as gpd
+    import shapely
+
+    a, f = 6378137.0, 1 / 298.257223563
+    e2 = f * (2 - f)
+    e = math.sqrt(e2)
+
+    def q(phi):
+        s = math.sin(math.radians(phi))
+        return s / (1 - e2 * s * s) + math.log((1 + e * s) / (1 - e * s)) / (2 * e)
+
+    cap_km2 = math.pi * a * a * (1 - e2) * (q(-60) - q(-90)) / 1e6
+    cap = gpd.GeoSeries([shapely.box(-180, -90, 180, -60)], crs=4326)
+    gansu = gpd.GeoSeries([shapely.box(103, 36, 104, 37)], crs=4326)
+    got = crs.equal_area_km2(cap)[0]
+    assert got == pytest.approx(cap_km2, rel=1e-3)  # ~34.4 million km²
+    assert crs.equal_area_km2(gpd.GeoDataFrame(geometry=gansu))[0] == pytest.approx(
+        gansu.to_crs(crs.EQUAL_AREA).area.iloc[0] / 1e6, rel=1e-12)  # near China: Albers as before
