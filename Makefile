@@ -35,8 +35,11 @@ data: setup
 	$(PY) -m geodata.build
 	$(PY) -m indicators.kernels
 
+# Listens on 127.0.0.1 (this machine) unless ADDRESS=... is given, e.g. `make run ADDRESS=0.0.0.0` behind
+# no proxy: then the store needs an admin account first (python -m geodata.admin accounts add NAME
+# --role admin), or GANSU_SINGLE_USER=1 to serve everyone as admin on purpose (ui/exposure.py).
 run: data fonts
-	$(PY) -m ui.serve --server.port $(PORT) --server.headless true
+	$(PY) -m ui.serve --server.port $(PORT) --server.headless true $(if $(ADDRESS),--server.address $(ADDRESS))
 
 fonts:
 	@# CJK fonts: Noto CJK for Chinese in the browser; WenQuanYi Zen Hei (TrueType) is embedded

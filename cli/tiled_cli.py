@@ -69,12 +69,12 @@ def into_store(a, kind: str, tables: dict[str, pd.DataFrame]) -> None:
     names = {part: f"{name}/{part}" if part else name for part in tables}
     try:
         store = Store(paths.store_path())  # other StoreErrors (damaged, not writable) are bilingual
-    except StoreLocked:  # the dashboard is running: it takes the tables in when its Data page opens
+    except StoreLocked:  # the dashboard is running: a signed-in editor or admin takes them in on the Data page
         for part, df in tables.items():
             note = inbox.queue(paths.store_path(), names[part], kind, df, args)
             print(f"the store is in use by the dashboard: {names[part]} ({len(df)} rows) queued in {note.parent} "
-                  "(taken in when the Data page opens)\n"
-                  f"数据库正被仪表盘占用：{names[part]}（{len(df)} 行）已排队于 {note.parent}（数据页打开时接收）")
+                  "(taken in when a signed-in editor or admin opens the Data page)\n"
+                  f"数据库正被仪表盘占用：{names[part]}（{len(df)} 行）已排队于 {note.parent}（编辑者或管理员登录后打开数据页时接收）")
         return
     try:
         for part, df in tables.items():
@@ -185,6 +185,8 @@ def _field(gdf, name, defaults, fallback) -> list[str]:
 def _write(df: pd.DataFrame, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() == ".csv":
-        df.to_csv(path, index=False, encoding="utf-8-sig")
+        from reports import write_csv  # here, not at the top: reports (PDF fonts …) is slow to import
+
+        write_csv(df, path)  # the one CSV writer: no cell starts a formula
     else:
         df.to_parquet(path, index=False)

@@ -16,3 +16,13 @@ The house has one direction (``tests/test_import_order.py`` enforces it)::
 
 Nothing imports upward; ``streamlit`` is imported only in ``ui/``, ``pages/`` and ``app.py``.
 """
+
+import os as _os
+
+# GDAL (both copies: rasterio's and pyogrio's) reads these from the environment on every open, so
+# setting them here — every module of ours imports ``core`` first — holds for the whole process and
+# for the processes it starts. A VRT band reading raw bytes of any file is refused (honoured from
+# GDAL 3.12; the raster checks in ``layers.readers.gdal_safety`` refuse such VRTs before GDAL sees
+# them whatever the version), and no ``/vsicurl/`` (or ``http://``) name is ever fetched.
+_os.environ["GDAL_VRT_ENABLE_RAWRASTERBAND"] = "NO"
+_os.environ["CPL_VSIL_CURL_ALLOWED_FILENAME"] = "/no-network-access/"

@@ -851,3 +851,52 @@ TEXT.update({
     "mv.export.compare_note": {"zh": "导出图不含卷帘对比：左右两侧图层叠加绘制", "en": "The export has no swipe: the two compared layers are drawn on top of each other"},
     "mv.export.error": {"zh": "无法导出地图：{why}", "en": "The map could not be exported: {why}"},
 })
+
+
+# --- exports, map payload, Markdown-safe names, shared Siting links (security review) ----------------
+TEXT.update({
+    "siting.link.unusable": {"zh": "链接中的部分设置无法使用，已忽略或调整到允许范围（权重 0–10）：{items}",
+                             "en": "Some settings in the link were not usable and were left out or brought into the allowed range (weights 0–10): {items}"},
+})
+
+
+# --- Targets page: server paths of land-cover rasters (security review) --------------------------
+TEXT.update({
+    "targets.lc.path_roots": {"zh": "只能读取这些文件夹中的 GeoTIFF（导入目录，或 GANSU_RASTER_ROOTS 指定的文件夹）：{folders}",
+                              "en": "Only GeoTIFFs inside these folders can be read (the import folder, or the folders of GANSU_RASTER_ROOTS): {folders}"},
+    "targets.lc.path_admin_only": {"zh": "只有管理员可以读取服务器上的文件；请上传 GeoTIFF。",
+                                   "en": "Only an admin may read files on the server; upload the GeoTIFF instead."},
+})
+
+
+# --- sign-in: recovery codes, single sign-on, failed sign-ins (security review) ---------------------
+TEXT.update({
+    "auth.tab.password": {"zh": "密码", "en": "Password"},
+    "auth.rc.tab": {"zh": "账户被锁定？使用恢复码", "en": "Locked out? Use a recovery code"},
+    "auth.rc.help": {"zh": "管理员在服务器上运行 python -m geodata.admin accounts recovery-code <账户名> 获得一次性恢复码"
+                           "（看板运行时也可以）。输入账户名、恢复码和新密码：账户解锁、改用新密码并登录。",
+                     "en": "An admin runs python -m geodata.admin accounts recovery-code <name> on the server for a "
+                           "one-time code (also while the dashboard runs). Enter the name, the code and a new password: "
+                           "the account is unlocked, gets the new password and is signed in."},
+    "auth.rc.code": {"zh": "恢复码", "en": "Recovery code"},
+    "auth.rc.new_password": {"zh": "新密码", "en": "New password"},
+    "auth.rc.submit": {"zh": "解锁并登录", "en": "Unlock and sign in"},
+    "auth.sso.disabled": {"zh": "该单点登录身份已被管理员停用。", "en": "This single sign-on identity has been disabled by an admin."},
+    "acc.col.source": {"zh": "类型", "en": "Kind"},
+    "acc.source.password": {"zh": "密码", "en": "password"},
+    "acc.source.oidc": {"zh": "单点登录", "en": "single sign-on"},
+    "acc.failures": {"zh": "近 24 小时的登录失败", "en": "Failed sign-ins (last 24 hours)"},
+    "acc.failures.help": {"zh": "每个名称每小时一行，重复次数累计；每小时最多单列 GANSU_FAILED_LOGIN_NAMES 个名称，其余计入“*”。"
+                                "错误密码（会导致锁定的）逐条记入审计日志。",
+                          "en": "One row per name and hour, repeats counted; at most GANSU_FAILED_LOGIN_NAMES names an hour "
+                                "get a row, the rest are counted under \"*\". Wrong passwords of an account (which lock it) "
+                                "are in the audit log one by one."},
+    "acc.failures.hour": {"zh": "小时", "en": "Hour"},
+    "acc.failures.reason": {"zh": "原因", "en": "Reason"},
+    "acc.failures.n": {"zh": "次数", "en": "Attempts"},
+    "acc.failures.reason.unknown": {"zh": "无此账户", "en": "no such account"},
+    "acc.failures.reason.disabled": {"zh": "账户已停用", "en": "account disabled"},
+    "acc.failures.reason.locked": {"zh": "账户已锁定", "en": "account locked"},
+    "acc.failures.reason.recovery_code": {"zh": "恢复码错误或已过期", "en": "wrong or expired recovery code"},
+    "acc.failures.reason.many": {"zh": "超出上限的其他名称", "en": "other names beyond the cap"},
+})

@@ -25,11 +25,23 @@ MAX_COMPUTE_BYTES          GANSU_MAX_COMPUTE_MB        4096 MB    memory of one 
                                                                   whose internal block (read at
                                                                   once by GDAL) would take more
                                                                   than 1/8 of it is refused
+MAX_MOSAIC_PIXELS          GANSU_MAX_MOSAIC_PIXELS     1e11       pixels of a land-cover VRT mosaic
+                                                                  (registration reads each once)
+USER_RASTER_MAX_FILES      GANSU_USER_RASTERS_MAX      20         GeoTIFFs uploaded on the Targets
+                                                                  page kept in data/user_rasters
+                                                                  (the oldest go first)
+USER_RASTER_MAX_AGE_S      GANSU_USER_RASTERS_HOURS    24 h       … and how long one is kept after
+                                                                  its last use
 =========================  ==========================  =========  ===============================
 
 A GeoTIFF is also refused when its header declares far more pixels than the file can hold
 (``MIN_BYTES_PER_MPIXEL``: fewer than 64 bytes per million pixels — a forged header or a
-truncated file), whatever the limits above.
+truncated file), whatever the limits above; a VRT mosaic when its tiles cover less than
+``MIN_VRT_COVERAGE`` (10 %) of the grid it declares.
+
+Server paths typed on the Targets page (admins only) must lie in the import folder
+(``GANSU_IMPORT_DIR``) or, when ``GANSU_RASTER_ROOTS`` is set (folders separated by ``os.pathsep``,
+``:`` on Linux), in one of those folders instead — never anywhere else on the server.
 """
 from __future__ import annotations
 
@@ -61,6 +73,10 @@ MAX_COMPUTE_BYTES = int(_num("GANSU_MAX_COMPUTE_MB", 4096) * MB)
 VECTOR_MEMORY_FACTOR = 4  # in-memory bytes per file byte while reading, repairing, reprojecting
 MAX_BLOCK_BYTES = MAX_COMPUTE_BYTES // 8  # one GeoTIFF block (strip or tile) decoded at once
 MIN_BYTES_PER_MPIXEL = 64  # fewer bytes per million declared pixels: nothing behind the header
+MAX_MOSAIC_PIXELS = int(_num("GANSU_MAX_MOSAIC_PIXELS", 1e11))
+MIN_VRT_COVERAGE = 0.1  # share of a VRT's declared grid its tiles must cover
+USER_RASTER_MAX_FILES = int(_num("GANSU_USER_RASTERS_MAX", 20))
+USER_RASTER_MAX_AGE_S = _num("GANSU_USER_RASTERS_HOURS", 24) * 3600
 
 
 def table() -> list[tuple[str, str, str]]:
@@ -74,4 +90,7 @@ def table() -> list[tuple[str, str, str]]:
         ("vertices", "GANSU_MAX_VERTICES", f"{MAX_VERTICES}"),
         ("raster pixels per request", "GANSU_MAX_RASTER_PIXELS", f"{MAX_RASTER_PIXELS:.3g}"),
         ("memory per computation", "GANSU_MAX_COMPUTE_MB", f"{MAX_COMPUTE_BYTES / MB:g} MB"),
+        ("pixels of a land-cover mosaic (VRT)", "GANSU_MAX_MOSAIC_PIXELS", f"{MAX_MOSAIC_PIXELS:.3g}"),
+        ("Targets-page uploads kept", "GANSU_USER_RASTERS_MAX", f"{USER_RASTER_MAX_FILES}"),
+        ("Targets-page uploads kept for", "GANSU_USER_RASTERS_HOURS", f"{USER_RASTER_MAX_AGE_S / 3600:g} h"),
     ]

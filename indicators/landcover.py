@@ -34,7 +34,7 @@ from rasterio.windows import Window
 from indicators.coverage import Pieces, pieces, strip_cells
 from core.errors import InputError
 from layers.legends import CLASS_IDS, Legend, get_legend
-from layers.readers.raster import check_dataset
+from layers.readers.raster import check_dataset, open_raster
 
 MAX_STRIP_PIXELS = 4_000_000  # cells held at once per polygon (row strips beyond this)
 _FACTOR_STEP = 32  # pixels between areal-scale samples for non-equal-area projections
@@ -137,7 +137,7 @@ class LandcoverRaster:
 
     def __enter__(self):
         try:
-            self._ds = rasterio.open(self.path)
+            self._ds = open_raster(self.path)  # a GeoTIFF or a checked VRT: GDAL never guesses
         except rasterio.errors.RasterioIOError as exc:
             raise InputError(f"无法打开土地覆盖栅格 {self.path}：{exc}",
                              f"cannot open land-cover raster {self.path}: {exc}") from exc

@@ -29,6 +29,7 @@ import shapely.geometry
 from core import crs
 from core.errors import InputError
 from layers.legends import CLASS_BY_ID, get_legend
+from layers.readers.raster import open_raster
 from indicators import transport as transport_mod
 
 M2_PER_MU = 10000.0 / 15.0  # 1 亩 = 666.67 m²
@@ -69,7 +70,7 @@ def landcover_at(path: str, legend: str, lon: float, lat: float) -> dict:
     base = {"legend_id": lg.id, "legend_name": lg.name, "code": None, "class_id": None,
             "class_zh": None, "class_en": None, "code_label": None}
     try:
-        src_ctx = rasterio.open(path)
+        src_ctx = open_raster(path)  # a GeoTIFF or a checked VRT: GDAL never guesses
     except rasterio.errors.RasterioIOError as e:
         raise InputError(f"无法读取土地覆被 {path}：{e}", f"cannot read land cover {path}: {e}") from e
     with src_ctx as src:

@@ -29,7 +29,6 @@ whatever the number of units. A band fully inside one unit is counted with the b
 from __future__ import annotations
 
 import hashlib
-import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -56,6 +55,7 @@ from indicators.landcover import (  # the kernel's helpers, shared
     stats_of_pieces,
 )
 from indicators.landcover import _wsum as _cells_sum
+from layers import fileid
 from layers.legends import Legend, get_legend
 
 ALGO_VERSION = "tiled-4"  # part of every cache key: bump when the numbers change
@@ -117,11 +117,9 @@ class TileGrid:
 
 def tile_grid(raster, tile_side: int | None = None) -> TileGrid:
     """Work tiles aligned to the raster's own tiles (see module docstring)."""
-    import rasterio
+    from layers.readers.raster import open_raster, vrt_sources
 
-    from layers.readers.raster import vrt_sources
-
-    with rasterio.open(raster) as ds:
+    with open_raster(raster) as ds:  # a GeoTIFF or a checked VRT: GDAL never guesses
         width, height = ds.width, ds.height
         bh, bw = (int(v) for v in ds.block_shapes[0])
         sources = vrt_sources(ds) if ds.driver == "VRT" else None
@@ -179,21 +177,21 @@ class Plan:
 
 
 def raster_fingerprint(raster) -> str:
-    """Cheap identity of a raster's content: its bytes' size and mtime, and for a VRT its XML
-    and the size/mtime of every source (hashing ~10¹⁰ pixels of tiles would take minutes)."""
+    """Cheap identity of a raster's content: its file's fingerprint (size, modification and change
+    time, inode, device: ``layers.fileid``, so an edit with size and mtime put back is seen), and
+    for a VRT its XML and the fingerprint of every source (hashing ~10¹⁰ pixels of tiles would
+    take minutes)."""
     from layers.readers.raster import vrt_sources
 
     p = Path(raster).resolve()
     h = hashlib.sha256(str(p).encode())
-    st = p.stat()
-    h.update(f"{st.st_size}:{st.st_mtime_ns}".encode())
+    h.update(fileid.text(fileid.fingerprint(p)).encode())
     sources = vrt_sources(p) if p.suffix.lower() == ".vrt" else None
     if sources is not None:
         h.update(p.read_bytes())
         for s in sources:
             try:
-                ss = os.stat(s.path)
-                h.update(f"{s.path}:{ss.st_size}:{ss.st_mtime_ns}".encode())
+                h.update(f"{s.path}:{fileid.text(fileid.fingerprint(s.path))}".encode())
             except OSError:
                 h.update(s.path.encode())
     return h.hexdigest()
@@ -342,8 +340,7 @@ def _worker_raster(path: str, pixel_area: str = "ground") -> LandcoverRaster | N
         get_worker()
     except (ImportError, ValueError):
         return None
-    st = os.stat(path)
-    key = (str(path), st.st_size, st.st_mtime_ns, pixel_area)
+    key = (str(path), *fileid.fingerprint(path), pixel_area)
     if key not in _OPEN:
         while len(_OPEN) >= 4:
             _OPEN.pop(next(iter(_OPEN))).__exit__(None, None, None)

@@ -1,9 +1,32 @@
 """The append-only log of the store: every change and every export — who, when, what, the item,
 content hashes before and after, and details (e.g. the provenance record of an export).
 
-One table, ``audit_log``; rows are only ever inserted (this module has no update or delete). A
-change and its log row are written in the same transaction (``record(cur, …)`` inside
-``store.transaction()``), so a logged change always happened and a change is never unlogged.
+The rows are in ``audit_log``; they are only ever inserted (no code updates or deletes them:
+``tests/test_audit_chain.py`` scans for it). A change and its log row are written in the same
+transaction (``record(cur, …)`` inside ``store.transaction()``), so a logged change always
+happened and a change is never unlogged.
+
+**Hash chain.** DuckDB has no triggers, so a row cannot be made read-only. Instead every row has
+a companion row in ``audit_chain`` (same ``seq``) holding the previous row's hash and its own:
+``row_hash = SHA-256(prev_hash, seq, at_time, actor, action, item_type, item_id, before_sha,
+after_sha, details)`` — every column. ``verify`` recomputes the chain and names the first row that
+was changed, removed (the next row's ``prev_hash`` no longer fits) or slipped in (no hash, or one
+that does not fit). The hashes live in a table of their own (not new columns of ``audit_log``) so
+that the rows an older store already had could be chained without updating them: ``migrate``
+chains them once, when a store without the chain is first opened, and logs an
+``audit_chain_start`` row saying how many rows were there (``meta.audit_chain_from`` = its seq).
+Those older rows are only proven unchanged *since* that moment.
+
+The newest link is also kept in ``audit_head`` (one row, so appending does not scan the log);
+``verify`` compares it with the chain's end, so removing the newest rows is found too — unless
+``audit_head`` is rewritten as well.
+
+What the chain does NOT prevent: anyone who can write the store file (the server's shell user,
+a backup restored over it) can rewrite or cut the whole chain, recompute every hash and set the
+head — the result verifies. Only a hash kept outside the file shows that: ``python -m
+geodata.admin audit verify`` prints the head hash (the newest row's) so it can be written down
+elsewhere (a notebook, a mail, another machine) and compared later; a head written down earlier
+that no longer appears in ``audit_chain`` means the log was rewritten.
 
 May import: ``core`` only (it is part of ``layers``).
 """
@@ -12,15 +35,25 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import Any
+
+from core.text import Text
 
 SCHEMA = [
     "CREATE SEQUENCE IF NOT EXISTS audit_seq START 1",
     """CREATE TABLE IF NOT EXISTS audit_log (
         seq BIGINT PRIMARY KEY DEFAULT nextval('audit_seq'), at_time TIMESTAMP, actor VARCHAR, action VARCHAR,
         item_type VARCHAR, item_id VARCHAR, before_sha VARCHAR, after_sha VARCHAR, details JSON)""",
+    "CREATE TABLE IF NOT EXISTS audit_chain (seq BIGINT PRIMARY KEY, prev_hash VARCHAR, row_hash VARCHAR)",
+    "CREATE TABLE IF NOT EXISTS audit_head (seq BIGINT, row_hash VARCHAR)",  # one row: the newest link
 ]
 COLUMNS = ("seq", "at_time", "actor", "action", "item_type", "item_id", "before_sha", "after_sha", "details")
+GENESIS = "0" * 64  # the "previous hash" of the first chained row
+# every column as DuckDB itself writes it out: the same text when the row is written and when it is checked
+_CANON = ("seq, strftime(at_time, '%Y-%m-%dT%H:%M:%S.%f'), actor, action, item_type, item_id, before_sha, "
+          "after_sha, CAST(details AS VARCHAR)")
+CHAIN_FROM_KEY = "audit_chain_from"
 
 
 def content_sha(obj: Any) -> str | None:
@@ -30,13 +63,115 @@ def content_sha(obj: Any) -> str | None:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
 
 
+def row_hash(prev_hash: str, canon: tuple) -> str:
+    """The hash of one row: the previous row's hash and every column (``_CANON`` order)."""
+    vals = [None if v is None or (isinstance(v, float) and v != v) else v for v in canon]
+    vals[0] = int(vals[0])
+    text = json.dumps([prev_hash, *vals], ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _head(cur) -> str:
+    """The newest row's hash (kept in ``audit_head``: one row, so appending costs the same however
+    long the log is); made from the chain when the head row is missing."""
+    r = cur.execute("SELECT row_hash FROM audit_head").fetchone()
+    if r is not None:
+        return r[0]
+    last = cur.execute("SELECT seq, row_hash FROM audit_chain ORDER BY seq DESC LIMIT 1").fetchone()
+    cur.execute("INSERT INTO audit_head VALUES (?, ?)", list(last) if last else [0, GENESIS])
+    return last[1] if last else GENESIS
+
+
 def record(cur, actor: str | None, action: str, item_type: str, item_id: str | None = None,
            before: Any = None, after: Any = None, details: dict | None = None) -> None:
-    """Append one row, inside the caller's transaction (``cur`` from ``store.transaction()``)."""
-    cur.execute("INSERT INTO audit_log (at_time, actor, action, item_type, item_id, before_sha, after_sha, details) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [dt.datetime.now(), str(actor or ""), action, item_type, item_id, content_sha(before), content_sha(after),
-                 json.dumps(details or {}, ensure_ascii=False, default=str)])
+    """Append one row and its link in the chain, inside the caller's transaction (``cur`` from
+    ``store.transaction()``, which holds the store's lock: rows are chained one at a time)."""
+    prev = _head(cur)
+    canon = cur.execute(
+        "INSERT INTO audit_log (at_time, actor, action, item_type, item_id, before_sha, after_sha, details) "
+        f"VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING {_CANON}",
+        [dt.datetime.now(), str(actor or ""), action, item_type, item_id, content_sha(before), content_sha(after),
+         json.dumps(details or {}, ensure_ascii=False, default=str)]).fetchone()
+    h = row_hash(prev, canon)
+    cur.execute("INSERT INTO audit_chain VALUES (?, ?, ?)", [canon[0], prev, h])
+    cur.execute("UPDATE audit_head SET seq = ?, row_hash = ?", [canon[0], h])
+
+
+def migrate(cur) -> None:
+    """Chain the rows a store had before the chain existed — once (``meta.audit_chain_from`` marks
+    it done; later rows without a hash are reported by ``verify``, never chained quietly)."""
+    if cur.execute("SELECT 1 FROM meta WHERE key = ?", [CHAIN_FROM_KEY]).fetchone():
+        return
+    rows = cur.execute(f"SELECT {_CANON} FROM audit_log WHERE seq NOT IN (SELECT seq FROM audit_chain) "
+                       "ORDER BY seq").fetchall()
+    prev = _head(cur)
+    for canon in rows:
+        h = row_hash(prev, canon)
+        cur.execute("INSERT INTO audit_chain VALUES (?, ?, ?)", [canon[0], prev, h])
+        cur.execute("UPDATE audit_head SET seq = ?, row_hash = ?", [canon[0], h])
+        prev = h
+    start = 1
+    if rows:
+        record(cur, "", "audit_chain_start", "audit_log", None,
+               details={"legacy_rows": len(rows), "legacy_seq": [int(rows[0][0]), int(rows[-1][0])],
+                        "note": "rows before this one were chained when the chain was introduced"})
+        start = int(cur.execute("SELECT max(seq) FROM audit_chain").fetchone()[0])
+    cur.execute("INSERT INTO meta VALUES (?, ?)", [CHAIN_FROM_KEY, str(start)])
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What ``verify`` found: ``ok``; ``rows`` checked; ``head`` (the newest row's hash, to keep
+    elsewhere); ``broken_seq`` (the first row that does not fit, None when intact); ``chained_from``
+    (the seq of the row that started the chain on an older store: rows before it were chained then);
+    ``message`` (bilingual)."""
+
+    ok: bool
+    rows: int
+    head: str
+    broken_seq: int | None
+    chained_from: int | None
+    message: Text
+
+
+def verify(store) -> Verdict:
+    """Recompute the chain from the first row; stop at the first row that does not fit."""
+    df = store.query_df(
+        f"SELECT coalesce(a.seq, c.seq) AS key, a.seq IS NOT NULL AS has_row, "
+        f"{_CANON.replace('seq,', 'a.seq,', 1)}, c.prev_hash, c.row_hash "
+        "FROM audit_log a FULL OUTER JOIN audit_chain c ON a.seq = c.seq ORDER BY key")
+    meta = store.query_df("SELECT value FROM meta WHERE key = ?", [CHAIN_FROM_KEY])
+    start = int(meta["value"].iloc[0]) if len(meta) else None
+    prev, n, last = GENESIS, 0, 0
+    for r in df.itertuples(index=False):
+        seq = int(r[0])
+        canon, stored_prev, stored = tuple(r[2:11]), r[11], r[12]
+        why = None
+        if not r[1]:
+            why = Text("该行已被删除（其哈希仍在）", "the row was deleted (its hash is still there)")
+        elif stored is None or (isinstance(stored, float) and stored != stored):
+            why = Text("该行没有哈希：不是由本程序写入的", "the row has no hash: it was not written by the app")
+        elif stored_prev != prev:
+            why = Text("其前一行的哈希不符：前面的行被删除或改动",
+                       "the previous row's hash does not fit: a row before it was removed or changed")
+        elif row_hash(prev, canon) != stored:
+            why = Text("该行内容在写入后被改动", "the row's content was changed after it was written")
+        if why is not None:
+            return Verdict(False, n, prev, seq, start, Text(
+                f"审计日志的哈希链在第 {seq} 行（seq {seq}）断开：{why.zh}。此前的 {n} 行完整。",
+                f"the audit log's hash chain breaks at seq {seq}: {why.en}. The {n} rows before it are intact."))
+        prev, n, last = stored, n + 1, seq
+    head = store.query_df("SELECT seq, row_hash FROM audit_head")
+    if len(head) and head["row_hash"].iloc[0] != prev:
+        hs = int(head["seq"].iloc[0])
+        return Verdict(False, n, prev, hs, start, Text(
+            f"审计日志的链头与记录不符（记录的链头为第 {hs} 行，现存最后一行为第 {last} 行）：末尾的行被删除，或日志被改写。",
+            f"the audit log's head does not match the recorded head (seq {hs}; the last row present is seq {last}): "
+            "the newest rows were removed, or the log was rewritten."))
+    return Verdict(True, n, prev, None, start, Text(
+        f"审计日志完整：{n} 行，哈希链无断点。链头哈希：{prev}（请另行记录，以便日后核对）。",
+        f"the audit log is intact: {n} rows, the hash chain is unbroken. Head hash: {prev} "
+        "(write it down elsewhere to compare later)."))
 
 
 def log(store, actor: str | None, action: str, item_type: str, item_id: str | None = None,

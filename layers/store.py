@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import os
 import threading
 import uuid
 from pathlib import Path
@@ -121,12 +122,35 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
     return con
 
 
+def _private_wal(path: Path) -> None:
+    """Create the store's write-ahead log owner-only (0600) before DuckDB writes it: DuckDB deletes
+    it at each checkpoint and would recreate it with the process's umask (usually world-readable)."""
+    wal = Path(f"{path}.wal")
+    if not wal.exists() and path.exists():
+        with contextlib.suppress(OSError):
+            os.close(os.open(wal, os.O_CREAT | os.O_WRONLY, 0o600))
+
+
+def _private_files(path: Path) -> None:
+    """The store file and its log: owner-only (password hashes, the audit log). An older store that
+    others could read is tightened when opened; a file of another owner is left alone."""
+    for f in (path, Path(f"{path}.wal")):
+        with contextlib.suppress(OSError):
+            if f.exists() and f.stat().st_mode & 0o077:
+                os.chmod(f, 0o600)
+    _private_wal(path)
+
+
 class Store:
-    """One per process (the app caches it); thread-safe."""
+    """One per process (the app caches it); thread-safe. The file, its WAL and a folder the store
+    creates for itself are owner-only (0600 / 0700)."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.parent.exists():
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            with contextlib.suppress(OSError):
+                os.chmod(self.path.parent, 0o700)
         try:
             self._con = connect(self.path)
         except duckdb.IOException as e:
@@ -148,11 +172,13 @@ class Store:
             raise StoreError(f"本地存储 {self.path} 无法写入（{e}）：请检查目录权限或设置 GANSU_STORE。",
                              f"the store {self.path} cannot be opened for writing ({e}); make the folder "
                              f"writable or set GANSU_STORE.") from None
+        _private_files(self.path)  # before the first write: DuckDB has written the header only
         self._lock = threading.RLock()
         with self.transaction() as cur:
             for stmt in SCHEMA + audit.SCHEMA + accounts.SCHEMA + MIGRATIONS:
                 cur.execute(stmt)
             cur.execute("INSERT INTO meta VALUES ('schema_version', '1') ON CONFLICT DO NOTHING")
+            audit.migrate(cur)  # an older store's audit rows are hash-chained once
 
     def close(self) -> None:
         with self._lock:
@@ -161,6 +187,7 @@ class Store:
     @contextlib.contextmanager
     def transaction(self):
         with self._lock:
+            _private_wal(self.path)
             cur = self._con.cursor()
             try:
                 cur.execute("BEGIN TRANSACTION")
@@ -188,17 +215,21 @@ class Store:
 
     def principal(self, actor) -> Principal | None:
         """The acting user, checked against the store: None = not signed in. Single-user mode (no
-        account): anyone, with full rights, under the given name or "local". With accounts only a
-        ``Principal`` counts (the UI's session, the shell, single sign-on); a password account is
-        re-read (role, office, disabled) on every call."""
+        account): anyone, with full rights, under the given name or "local" (``ui.serve`` offers
+        that on a network address only with ``GANSU_SINGLE_USER=1``). With accounts only a
+        ``Principal`` counts (the UI's session, the shell, single sign-on); a password account and a
+        single sign-on identity (``sso:<email>``, its row made at its first sign-in) are re-read
+        (role, office, disabled) on every call."""
         if self.single_user():
             if isinstance(actor, Principal) and actor.source == "local":
                 return actor
             return Principal(str(actor or "local"), "admin", getattr(actor, "office", None), "local")
         if not isinstance(actor, Principal):  # a bare name proves nothing once accounts exist
             return None
-        if actor.source in ("shell", "oidc"):
+        if actor.source == "shell":
             return actor
+        if actor.source == "oidc" and str(actor).startswith(accounts.SSO_PREFIX):
+            return accounts.principal_for(self, str(actor), "oidc")
         if actor.source != "password":
             return None
         return accounts.principal_for(self, str(actor))  # role, office and "disabled" as stored now
@@ -444,15 +475,36 @@ class Store:
         return row["park_id"]
 
     # --- admission checklist inputs, per park
+    def checklist_access(self, park_id: str) -> tuple[str, str | None]:
+        """What saving a park's checklist needs (``authorize``'s need and owner): a saved park's
+        checklist belongs to the park's owner (or an admin); a park not in the store — the built-in
+        illustrative parks, shared by everyone — is an admin's to fill in. So nobody claims a
+        checklist by saving first, also not for a park id waiting in the recycle bin."""
+        df = self.query_df("SELECT created_by FROM parks WHERE park_id = ?", [park_id])
+        if not len(df):
+            return "admin", None
+        owner = df["created_by"].iloc[0]
+        return "owner", owner if isinstance(owner, str) and owner else None
+
     @mutating("owner")
     def save_checklist(self, park_id: str, inputs: dict, *, actor=None) -> None:
-        """An editor saves a park's checklist when it is new or theirs; an admin any."""
-        owner = self._owner("checklist", "park_id", park_id)
-        df = self.query_df("SELECT 1 FROM checklist WHERE park_id = ?", [park_id])
-        p = self.authorize(actor, "owner" if len(df) else "editor", owner, what=f"checklist:{park_id}")
+        """Save a park's checklist inputs (``checklist_access``: the park's owner or an admin; a
+        demo park: an admin). The row is the park's owner's whoever saves it."""
+        need, owner = self.checklist_access(park_id)
+        try:
+            p = self.authorize(actor, need, owner, what=f"checklist:{park_id}")
+        except PermissionDenied as e:
+            who = self.principal(actor)
+            if need != "admin" or who is None or not who.at_least("editor"):
+                raise
+            raise PermissionDenied("内置示例园区的准入核查表为所有人共享，只有管理员可以保存；您可以评估而不保存，"
+                                   "或将园区另存为自己的园区后填写。",
+                                   "the checklist of a built-in demo park is shared by everyone: only an admin can "
+                                   "save it. You can evaluate without saving, or save the park as your own first.") from e
         with self.transaction() as cur:
             old = cur.execute("SELECT inputs, created_by, office FROM checklist WHERE park_id = ?", [park_id]).fetchone()
-            by, office = (old[1], old[2]) if old else (str(p), p.office)
+            park = cur.execute("SELECT created_by, office FROM parks WHERE park_id = ?", [park_id]).fetchone()
+            by, office = park if park else (str(p), p.office)
             cur.execute("INSERT OR REPLACE INTO checklist (park_id, inputs, updated_at, created_by, office) "
                         "VALUES (?, ?, ?, ?, ?)", [park_id, _dumps(inputs), dt.datetime.now(), by, office])
             audit.record(cur, p, "checklist_save", "checklist", park_id, before=old[0] if old else None,
@@ -558,34 +610,64 @@ class Store:
         return gpd.GeoDataFrame(props, geometry=list(geoms), crs="EPSG:4326")
 
     @mutating("owner")
-    def delete_dataset(self, dataset_id: str, fallback: dict[str, list[str]] | None = None, *, actor=None) -> str | None:
+    def delete_dataset(self, dataset_id: str, *, actor=None) -> str | None:
         """Move a dataset to the recycle bin (returns the bin id): its record and, for a parks file,
-        its parks; a red line or zones layer it provides stops being used; its features stay in the
-        store until the bin is emptied. ``fallback`` = the data in use to set in the same transaction."""
+        its parks; its features stay in the store until the bin is emptied. Its owner or an admin;
+        one in use (a role of the data in use names it, or its red line / zones layer is active)
+        also needs the right to change the data in use (an admin): every role naming it falls back
+        to the rest of its list and the layer to the proxy/schematic one, in the same transaction,
+        and what was in use is kept in the bin entry (``restore_from_bin`` puts it back)."""
         p = self.authorize(actor, "owner", self._owner("datasets", "dataset_id", dataset_id),
                            what=f"dataset:{dataset_id}")
+        if not p.at_least("admin"):
+            with self.transaction() as cur:
+                using = self._dataset_uses(cur, dataset_id)
+            if using:
+                try:
+                    self.authorize(actor, "admin", what=f"dataset:{dataset_id}")
+                except PermissionDenied:
+                    raise _in_use_refusal(using) from None
         bid = None
         with self.transaction() as cur:
             r = cur.execute("SELECT role, record, added_at, created_by, office FROM datasets WHERE dataset_id = ?",
                             [dataset_id]).fetchone()
-            if r is not None:
-                role, record, added_at, by, office = r
-                rec = json.loads(record)
-                parks = [x for x in (self._take_park(cur, pid) for pid in rec.get("park_ids") or []) if x]
-                upload = rec.get("upload_id")
-                was_active = bool(upload and cur.execute("SELECT active FROM user_layers WHERE upload_id = ?",
-                                                         [upload]).fetchone() == (True,))
-                if upload:
-                    cur.execute("UPDATE user_layers SET active = false WHERE upload_id = ?", [upload])
-                cur.execute("DELETE FROM datasets WHERE dataset_id = ?", [dataset_id])
-                payload = {"dataset": {"dataset_id": dataset_id, "role": role, "record": record,
-                                       "added_at": str(added_at), "created_by": by, "office": office},
-                           "parks": parks, "upload_was_active": was_active}
-                bid = self._bin_put(cur, p, "dataset", dataset_id, rec.get("name") or dataset_id, by, office, payload)
-                audit.record(cur, p, "dataset_delete", "dataset", dataset_id, before=rec, details={"to": "bin"})
-            for role_, ids in (fallback or {}).items():
+            if r is None:
+                return None
+            role, record, added_at, by, office = r
+            using = self._dataset_uses(cur, dataset_id)
+            if using and not p.at_least("admin"):  # put in use since the check above
+                raise _in_use_refusal(using)
+            rec = json.loads(record)
+            parks = [x for x in (self._take_park(cur, pid) for pid in rec.get("park_ids") or []) if x]
+            upload = rec.get("upload_id")
+            if upload:
+                cur.execute("UPDATE user_layers SET active = false WHERE upload_id = ?", [upload])
+            in_use = {k: v for k, v in using.items() if not k.startswith("layer:")}
+            after = {k: [i for i in ids if i != dataset_id] for k, ids in in_use.items()}
+            for role_, ids in after.items():
                 self._set_in_use(cur, role_, ids, p=p)
+            cur.execute("DELETE FROM datasets WHERE dataset_id = ?", [dataset_id])
+            payload = {"dataset": {"dataset_id": dataset_id, "role": role, "record": record,
+                                   "added_at": str(added_at), "created_by": by, "office": office},
+                       "parks": parks, "upload_was_active": len(using) > len(in_use),
+                       "in_use": in_use, "in_use_after": after}
+            bid = self._bin_put(cur, p, "dataset", dataset_id, rec.get("name") or dataset_id, by, office, payload)
+            audit.record(cur, p, "dataset_delete", "dataset", dataset_id, before=rec,
+                         details={"to": "bin", "in_use": sorted(using)})
         return bid
+
+    @staticmethod
+    def _dataset_uses(cur, dataset_id: str) -> dict[str, list]:
+        """{role: dataset ids in use} for every role of the data in use naming the dataset, and
+        ``layer:<its role>`` when the red line / zones layer it provides is the active one."""
+        out = {role: ids for role, ids in ((r, json.loads(d)) for r, d in
+                                            cur.execute("SELECT role, dataset_ids FROM data_in_use").fetchall())
+               if dataset_id in ids}
+        rec = cur.execute("SELECT role, record FROM datasets WHERE dataset_id = ?", [dataset_id]).fetchone()
+        upload = json.loads(rec[1]).get("upload_id") if rec else None
+        if upload and cur.execute("SELECT active FROM user_layers WHERE upload_id = ?", [upload]).fetchone() == (True,):
+            out[f"layer:{rec[0]}"] = [upload]
+        return out
 
     def in_use(self) -> dict[str, list[str]]:
         df = self.query_df("SELECT role, dataset_ids FROM data_in_use")
@@ -629,7 +711,9 @@ class Store:
     @mutating("owner")
     def restore_from_bin(self, bin_id: str, *, actor=None) -> dict:
         """Put an item back as it was (same id, name, geometry: a park's cached indicator rows,
-        keyed by content, apply again). A dataset's red line or zones is not put back in use."""
+        keyed by content, apply again). A dataset removed while in use goes back in use when an
+        admin restores it and its role still falls back (nobody chose other data meanwhile); the
+        roles put back are listed in the returned entry's ``back_in_use``."""
         entry = self.bin_entry(bin_id)
         if entry is None:
             raise StoreError(f"回收站中没有 {bin_id}。", f"{bin_id} is not in the recycle bin.")
@@ -654,9 +738,29 @@ class Store:
                                                           d["created_by"], d["office"]])
                 for park in pl.get("parks") or []:
                     self._put_park(cur, park)
+                if p.at_least("admin"):  # the data in use is an admin's to change
+                    entry["back_in_use"] = self._back_in_use(cur, p, pl)
             cur.execute("DELETE FROM recycle_bin WHERE bin_id = ?", [bin_id])
             audit.record(cur, p, "restore", entry["item_type"], entry["item_id"], after=pl, details={"bin_id": bin_id})
         return entry
+
+    def _back_in_use(self, cur, p, pl: dict) -> list[str]:
+        """Put a restored dataset back in the roles it had where they still fall back."""
+        back = []
+        for role_, before in (pl.get("in_use") or {}).items():
+            row = cur.execute("SELECT dataset_ids FROM data_in_use WHERE role = ?", [role_]).fetchone()
+            if row is None or json.loads(row[0]) == pl["in_use_after"][role_]:
+                self._set_in_use(cur, role_, before, p=p)
+                back.append(role_)
+        upload = json.loads(pl["dataset"]["record"]).get("upload_id")
+        layer = cur.execute("SELECT replaces FROM user_layers WHERE upload_id = ?", [upload]).fetchone() if upload else None
+        if pl.get("upload_was_active") and layer and not cur.execute(
+                "SELECT 1 FROM user_layers WHERE replaces = ? AND active", [layer[0]]).fetchone():
+            cur.execute("UPDATE user_layers SET active = true WHERE upload_id = ?", [upload])
+            audit.record(cur, p, "layer_activate", "user_layer", upload, before=[], after=[upload],
+                         details={"replaces": layer[0], "restored": True})
+            back.append(pl["dataset"]["role"])
+        return back
 
     @mutating("admin")
     def empty_bin(self, bin_ids: list[str] | None = None, *, actor=None) -> list[dict]:
@@ -707,9 +811,10 @@ class Store:
     # --- final tables of runs (python -m cli parks/zonestats --into-store NAME)
     @mutating("editor")
     def put_result_table(self, name: str, kind: str, df: pd.DataFrame, args: dict | None = None,
-                         *, actor=None) -> dict:
+                         *, actor=None, on_behalf_of: str | None = None) -> dict:
         """Store a run's final table as a new version of ``name`` (earlier versions are kept: a
-        re-run never overwrites). Returns the row's summary (table_id, name, version, n_rows, sha256)."""
+        re-run never overwrites). Returns the row's summary (table_id, name, version, n_rows, sha256).
+        ``on_behalf_of``: whose run it was when ``actor`` takes it in for them (the inbox), logged."""
         key = clean_name(name, 120)
         if not key:
             raise GansuError("结果表名称不能为空", "the result table needs a name")
@@ -726,7 +831,8 @@ class Store:
                         [table_id, key, version, kind, dt.datetime.now(), str(p), p.office, len(df), sha,
                          _dumps(args or {}), data])
             audit.record(cur, p, "result_table_add", "result_table", table_id, after=sha,
-                         details={"kind": kind, "rows": len(df)})
+                         details={"kind": kind, "rows": len(df),
+                                  **({"on_behalf_of": on_behalf_of} if on_behalf_of is not None else {})})
         return {"table_id": table_id, "name": key, "version": version, "n_rows": len(df), "sha256": sha}
 
     def result_tables(self) -> pd.DataFrame:
@@ -744,6 +850,19 @@ class Store:
         if hashlib.sha256(data).hexdigest() != row[1]:
             raise StoreError(f"结果表 {table_id!r} 已损坏（SHA-256 不符）", f"result table {table_id!r} is damaged (SHA-256 differs)")
         return pd.read_parquet(io.BytesIO(data))
+
+
+IN_USE_ROLES = {"landcover": ("土地覆被", "land cover"), "landcover_alt": ("第二年份土地覆被", "second-year land cover"),
+                "transport": ("交通", "transport"), "redline": ("生态保护红线", "red line"), "zones": ("分区", "zones")}
+
+
+def _in_use_refusal(using: dict) -> PermissionDenied:
+    names = [IN_USE_ROLES.get(k.split(":")[-1], (k, k)) for k in sorted(using)]
+    return PermissionDenied(f"该数据集正在使用中（{'、'.join(n[0] for n in names)}）：删除它会改变所有人使用的数据，"
+                            "只有管理员可以执行。请管理员先改用其他数据，或由管理员删除。",
+                            f"this dataset is in use ({', '.join(n[1] for n in names)}): removing it changes the data "
+                            "everyone uses, so only an admin can do it. Ask an admin to put other data in use first, "
+                            "or to remove it.")
 
 
 def _park_content(park_id, name, geom, attrs) -> dict:

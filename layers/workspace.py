@@ -11,9 +11,9 @@ Two ways in:
 - **bytes** from a browser upload: a raster is written under ``<data>/workspace/<id>/`` (temporary
   name, then renamed), vectors go into the store;
 - **files on the server** (the import folder ``GANSU_IMPORT_DIR``, or any path an administrator
-  names): referenced in place, never copied. Their SHA-256, size and modification time are
-  recorded and :func:`verify` checks them on every use, so a changed or removed file is reported,
-  never silently used.
+  names): referenced in place, never copied. Their SHA-256, size, modification and change time,
+  inode and device are recorded and :func:`verify` checks them on every use, so a changed or
+  removed file is reported, never silently used.
 
 Several land-cover tiles become one mosaic (a VRT written here): tiles of different CRS, pixel
 size, data type or nodata are refused by name. A raster without nodata is refused unless the
@@ -28,7 +28,9 @@ an optional second year, transport datasets (the built-in airports are ``builtin
 red line and zones (an official file replacing the proxy/schematic layer). Registration, the
 change of the data in use and removal are each one store transaction; the files of a killed
 import (its folder under the workspace, owned by no dataset) are swept by ``sweep_orphans`` a day
-later (``tests/test_hardening_crash_workspace.py`` kills imports at random points).
+later (``tests/test_hardening_crash_workspace.py`` kills imports at random points). A removed
+dataset's folder waits in the recycle bin's folder; the moves are ordered around the store commit
+so that a crash never leaves files owned by nothing that is still needed (``layers.workspace_files``).
 
 May import: ``core`` and ``layers`` only.
 """
@@ -52,7 +54,9 @@ import numpy as np
 from core import paths
 from core.errors import InputError
 from core.text import Text
+from layers import fileid
 from layers import legends as _legends
+from layers import workspace_files as _files
 
 ROLES = ("landcover", "transport", "redline", "zones", "parks")
 ROLE_LABELS = {
@@ -89,12 +93,17 @@ class InUse(InputError):
 
 @dataclass(frozen=True)
 class FileRef:
-    """One file a dataset depends on, as it was when registered."""
+    """One file a dataset depends on, as it was when registered (``layers.fileid``: the change
+    time, inode and device are what a user cannot put back; records made before they were kept
+    have None there and are re-hashed)."""
 
     path: str
     size: int
     mtime_ns: int
     sha256: str
+    ctime_ns: int | None = None
+    ino: int | None = None
+    dev: int | None = None
 
 
 @dataclass(frozen=True)
@@ -163,24 +172,40 @@ def sha256_file(path: str | Path, chunk: int = 8 << 20) -> str:
 
 def file_ref(path: str | Path) -> FileRef:
     p = Path(path).resolve()
-    st = p.stat()
-    return FileRef(str(p), st.st_size, st.st_mtime_ns, sha256_file(p))
+    fp = fileid.fingerprint(p)  # before hashing: a change while hashing makes the next check re-hash
+    return FileRef(str(p), fp.size, fp.mtime_ns, sha256_file(p), fp.ctime_ns, fp.ino, fp.dev)
+
+
+_HASHED: dict[tuple[str, fileid.Fingerprint], str] = {}  # SHA-256 per file version hashed here
+_HASHED_MAX = 256
+
+
+def _sha_of_version(p: Path, fp: fileid.Fingerprint) -> str:
+    """SHA-256 of this version of the file (hashed once per process: the key changes with any write)."""
+    key = (str(p), fp)
+    if key not in _HASHED:
+        if len(_HASHED) >= _HASHED_MAX:
+            _HASHED.pop(next(iter(_HASHED)))
+        _HASHED[key] = sha256_file(p)
+    return _HASHED[key]
 
 
 def verify(ds: Dataset) -> None:
     """Refuse a dataset whose files changed or vanished since registration (bilingual message).
 
-    Size and modification time are compared first; when they differ the file is hashed again, so
-    a file that was only touched is accepted and an edited one is refused."""
+    The fingerprint (size, modification and change time, inode, device: ``layers.fileid``) is
+    compared first; when any part differs — or the record predates the change time and inode —
+    the file is hashed again, so a file that was only touched is accepted and an edited one is
+    refused, even with its size and modification time put back."""
     for ref in ds.files:
         p = Path(ref.path)
         if not p.is_file():
             raise InputError(f"数据集“{ds.name}”的文件 {p.name} 已不存在（{p.parent}）：请恢复该文件或删除此数据集。",
                              f"dataset '{ds.name}': its file {p.name} is gone ({p.parent}); restore it or remove the dataset.")
-        st = p.stat()
-        if st.st_size == ref.size and st.st_mtime_ns == ref.mtime_ns:
+        fp = fileid.fingerprint(p)
+        if fp == (ref.size, ref.mtime_ns, ref.ctime_ns, ref.ino, ref.dev):
             continue
-        if st.st_size != ref.size or sha256_file(p) != ref.sha256:
+        if fp.size != ref.size or _sha_of_version(p, fp) != ref.sha256:
             raise InputError(
                 f"数据集“{ds.name}”的文件 {p.name} 在登记后已被修改（SHA-256 不同）：不会使用已改动的文件。"
                 "请重新登记该文件，或恢复原文件。",
@@ -249,57 +274,63 @@ def roles_using(store, dataset_id: str) -> list[str]:
 
 def remove(store, dataset_id: str, *, confirm: bool = False, actor=None) -> Dataset:
     """Move a dataset to the recycle bin (its owner or an admin; the store checks). One in use
-    needs ``confirm=True``; its role falls back to the default (built-in land cover, airports, the
-    schematic/proxy layer) in the same transaction. The files the workspace wrote for it move to
-    ``<workspace>/.bin/<id>`` until it is restored or the bin is emptied (``empty_bin``);
-    referenced files (import folder) are never touched."""
+    needs the right to change the data in use (an admin; an editor is refused by the store) and
+    ``confirm=True``; its role falls back to the default (built-in land cover, airports, the
+    schematic/proxy layer) in the same transaction, and a restore puts it back. The files the
+    workspace wrote for it move to ``<workspace>/.bin/<id>`` after the store commits (a crash in
+    between leaves them owned by the bin entry: ``layers.workspace_files``) until it is restored
+    or the bin is emptied (``empty_bin``); referenced files (import folder) are never touched."""
     ds = get(store, dataset_id)
     using = roles_using(store, dataset_id)
-    if using and not confirm:
+    if using and not confirm and store.allowed(actor, "admin"):
         raise InUse(f"数据集“{ds.name}”正在使用中（{'、'.join(using)}）：确认后删除，并改用默认数据。",
                     f"dataset '{ds.name}' is in use ({', '.join(using)}): confirm to remove it and fall back to the default.")
-    chosen = in_use(store)
-    fallback = {r: [i for i in chosen[r] if i != dataset_id] for r in using if r not in REPLACES}
-    store.delete_dataset(dataset_id, fallback, actor=actor)  # parks and the layer go with it
-    folder = paths.workspace_dir() / dataset_id
-    if folder.is_dir():
-        binned = bin_dir() / dataset_id
-        shutil.rmtree(binned, ignore_errors=True)
-        binned.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(folder, binned)
+    with _files.MOVES:
+        store.delete_dataset(dataset_id, actor=actor)  # parks, the layer and the data in use go with it
+        _files.into_bin(dataset_id)
     return ds
 
 
-def bin_dir() -> Path:
-    """Where the workspace folders of binned datasets wait (not a dataset id: never swept)."""
-    return paths.workspace_dir() / ".bin"
+bin_dir = _files.bin_dir
 
 
 def restore(store, bin_id: str, *, actor=None) -> dict:
-    """Restore any recycle-bin entry (park, scenario, dataset); a dataset gets its folder back."""
-    entry = store.restore_from_bin(bin_id, actor=actor)
-    if entry["item_type"] == "dataset":
-        binned = bin_dir() / entry["item_id"]
-        if binned.is_dir():
-            os.replace(binned, paths.workspace_dir() / entry["item_id"])
-    return entry
+    """Restore any recycle-bin entry (park, scenario, dataset); a dataset's folder comes back out of
+    ``.bin`` first, then the store commits (a crash in between: the bin entry still owns it)."""
+    with _files.MOVES:
+        entry = store.bin_entry(bin_id)
+        did = entry["item_id"] if entry is not None and entry["item_type"] == "dataset" else None
+        if did and store.allowed(actor, "owner", entry["owner"]):
+            _files.out_of_bin(did)
+        try:
+            return store.restore_from_bin(bin_id, actor=actor)
+        except BaseException:
+            if did and store.dataset_record(did) is None:
+                _files.into_bin(did)
+            raise
 
 
 def empty_bin(store, bin_ids: list[str] | None = None, *, actor=None) -> list[dict]:
-    """Delete binned items for good (admin): store rows, then the files the workspace wrote."""
-    gone = store.empty_bin(bin_ids, actor=actor)
-    for e in gone:
-        if e["item_type"] == "dataset":
-            shutil.rmtree(bin_dir() / e["item_id"], ignore_errors=True)
-            _drop_workspace_files(store, Dataset.from_record(json.loads(e["payload"]["dataset"]["record"])))
+    """Delete binned items for good (admin): store rows first, then the files the workspace wrote
+    (a crash in between leaves the folder owned by nothing: ``sweep_orphans`` deletes it; an
+    uploaded OSM file outside it would stay, unused)."""
+    with _files.MOVES:
+        gone = store.empty_bin(bin_ids, actor=actor)
+        for e in gone:
+            if e["item_type"] == "dataset":
+                shutil.rmtree(bin_dir() / e["item_id"], ignore_errors=True)
+                if store.dataset_record(e["item_id"]) is None:  # a remove interrupted before its move
+                    shutil.rmtree(paths.workspace_dir() / e["item_id"], ignore_errors=True)
+                _drop_workspace_files(store, Dataset.from_record(json.loads(e["payload"]["dataset"]["record"])))
     return gone
 
 
 def _drop_workspace_files(store, ds: Dataset) -> None:
     """Files the workspace itself wrote for ``ds`` outside its folder (an uploaded OSM extract)
-    and no other dataset names; referenced files (import folder) are never deleted."""
+    that no listed dataset and no dataset in the recycle bin names; referenced files (import
+    folder) are never deleted."""
     root = paths.workspace_dir()
-    others = {f.path for d in datasets(store) for f in d.files}
+    others = _files.referenced_paths(store)
     for ref in ds.files:
         p = Path(ref.path)
         if root in p.parents and ref.path not in others:
@@ -316,27 +347,31 @@ def legend_key(legend: str | None) -> str | None:
 
 def sweep_orphans(store, min_age_s: float = 24 * 3600) -> list[Path]:
     """Delete workspace folders that no dataset owns: what a killed or failed import left (a copied
-    upload, a partial display copy or VRT). Only folders named like a dataset id whose newest file
-    is older than ``min_age_s``, so an import still running in another process is never touched.
-    Referenced files (import folder) are outside the workspace and never deleted."""
-    import re
+    upload, a partial display copy or VRT). Only folders named like a dataset id, owned neither by
+    a listed dataset nor by one in the recycle bin (one snapshot of both), whose newest file is
+    older than ``min_age_s``, so an import still running in another process is never touched.
+    Moves a crash interrupted are finished first (``layers.workspace_files.reconcile``: this also
+    deletes ``.bin`` folders whose bin entry was purged). Referenced files (import folder) are
+    outside the workspace and never deleted."""
     import time
 
     root = paths.workspace_dir()
     if not root.is_dir():
         return []
-    known = {r.get("id") for r in store.datasets()}
-    now, out = time.time(), []
-    for p in root.iterdir():
-        if p.name in known or not p.is_dir() or p.is_symlink() or not re.fullmatch(r"D[0-9A-F]{9}", p.name):
-            continue
-        try:
-            newest = max([p.stat().st_mtime] + [f.stat().st_mtime for f in p.rglob("*")])
-        except OSError:
-            continue
-        if now - newest >= min_age_s:
-            shutil.rmtree(p, ignore_errors=True)
-            out.append(p)
+    with _files.MOVES:
+        known = _files.owners(store)
+        out = _files.reconcile(store, known)
+        now = time.time()
+        for p in root.iterdir():
+            if p.name in known or not p.is_dir() or p.is_symlink() or not _files.DATASET_DIR.fullmatch(p.name):
+                continue
+            try:
+                newest = max([p.stat().st_mtime] + [f.stat().st_mtime for f in p.rglob("*")])
+            except OSError:
+                continue
+            if now - newest >= min_age_s:
+                shutil.rmtree(p, ignore_errors=True)
+                out.append(p)
     return out
 
 
@@ -349,14 +384,18 @@ def _now() -> str:
     return dt.datetime.now().isoformat(timespec="seconds")
 
 
-def _tile_facts(path: Path, name: str) -> dict:
-    import rasterio
-
+def _tile_facts(path: Path, name: str, *, allow_vrt: bool = True, vrt_roots: list[Path] | None = None) -> dict:
+    """Open a tile without letting GDAL guess its format (``gdal_safety.open_raster``: a GeoTIFF,
+    or a plain VRT over GeoTIFFs in ``vrt_roots`` when ``allow_vrt``) and run the raster checks."""
+    # layers.readers loads every reader (pyogrio, geopandas): imported on first use, not at start-up
+    from layers.readers.gdal_safety import open_raster
     from layers.readers.raster import check_dataset
 
     try:
-        ds = rasterio.open(path)
-    except Exception as e:  # noqa: BLE001 - GDAL: not a raster, corrupt header
+        ds = open_raster(path, name, allow_vrt=allow_vrt, vrt_roots=vrt_roots)
+    except InputError:
+        raise
+    except Exception as e:  # noqa: BLE001 - GDAL: corrupt header
         msg = (str(e).splitlines() or [type(e).__name__])[0][:160]
         raise InputError(f"{name} 无法作为栅格打开（{msg}）。", f"{name} cannot be opened as a raster ({msg}).") from None
     with ds:
@@ -420,20 +459,40 @@ def write_vrt(out: Path, tiles: list[Path], facts: list[dict], nodata: float | N
     os.replace(tmp, out)
 
 
+SCAN_READ_PIXELS = 4 << 20  # pixels one read of the registration scan asks GDAL for (~4 M)
+
+
+def _scan_windows(w: int, h: int, bh: int, bw: int, budget: int):
+    """(row0, row1, col0, col1) windows covering the raster once, row band by row band, none
+    larger than ``budget`` pixels: strips of whole blocks' rows when a row of blocks fits, else
+    each row band read in column chunks of whole blocks (a raster millions of pixels wide)."""
+    bh, bw, w = max(1, bh), max(1, bw), max(1, w)
+    if w * bh <= budget:
+        rows, cols = max(bh, budget // w // bh * bh), w
+    else:
+        rows = min(bh, max(1, budget // min(w, bw)))
+        cols = max(1, budget // rows)
+        cols = cols // bw * bw if cols >= bw else cols
+    for r0 in range(0, h, rows):
+        for c0 in range(0, w, cols):
+            yield r0, min(h, r0 + rows), c0, min(w, c0 + cols)
+
+
 def scan_raster(path: Path, nodata: float | None, display_out: Path | None,
                 progress: Progress | None = None) -> dict:
-    """One pass in strips: pixel count of every code (nodata excluded) and, optionally, a display
+    """One pass in windows: pixel count of every code (nodata excluded) and, optionally, a display
     copy (nearest sample of every k-th pixel, at most ``DISPLAY_MAX_SIDE`` on the long side).
-    Memory: one strip of full rows (block height × width)."""
+    Memory: one window of at most ``SCAN_READ_PIXELS`` pixels (``_scan_windows``)."""
     import rasterio
     from rasterio.windows import Window
 
+    from layers.readers.gdal_safety import open_raster  # layers.readers loads every reader: on first use
+
     # every block is read once: GDAL's block cache (5% of RAM by default) would only add memory
-    with rasterio.Env(GDAL_CACHEMAX=64), rasterio.open(path) as src:
+    with rasterio.Env(GDAL_CACHEMAX=64), open_raster(path) as src:
         w, h = src.width, src.height
         k = max(1, math.ceil(max(w, h) / DISPLAY_MAX_SIDE))
-        bh = max(1, src.block_shapes[0][0])
-        strip = max(bh, (4 << 20) // max(w, 1) // bh * bh)  # ~4 M pixels per read
+        bh, bw = (max(1, int(v)) for v in src.block_shapes[0])
         dt_ = np.dtype(src.dtypes[0])
         small = dt_.itemsize <= 2 and dt_.kind == "u"
         counts = np.zeros(1 << (8 * dt_.itemsize), dtype=np.int64) if small else {}
@@ -443,20 +502,20 @@ def scan_raster(path: Path, nodata: float | None, display_out: Path | None,
         # last row/column when the raster ends inside the last display pixel (w or h not a multiple of k)
         rows_s = np.minimum(np.arange(dh) * k + k // 2, h - 1)
         cols_s = np.minimum(np.arange(dw) * k + k // 2, w - 1)
-        for r0 in range(0, h, strip):
-            r1 = min(h, r0 + strip)
-            block = src.read(1, window=Window(0, r0, w, r1 - r0))
+        for r0, r1, c0, c1 in _scan_windows(w, h, bh, bw, SCAN_READ_PIXELS):
+            block = src.read(1, window=Window(c0, r0, c1 - c0, r1 - r0))
             if small:
                 counts += np.bincount(block.ravel(), minlength=counts.size)
             else:
                 vals, cnt = np.unique(block, return_counts=True)
                 for v, c in zip(vals.tolist(), cnt.tolist()):
                     counts[v] = counts.get(v, 0) + c
-            if display is not None:
-                sel = np.nonzero((rows_s >= r0) & (rows_s < r1))[0]  # display rows sampled in this strip
-                if sel.size:
-                    display[sel] = block[rows_s[sel] - r0][:, cols_s]
-            if progress:
+            if display is not None:  # display pixels sampled in this window
+                sr = np.nonzero((rows_s >= r0) & (rows_s < r1))[0]
+                sc = np.nonzero((cols_s >= c0) & (cols_s < c1))[0]
+                if sr.size and sc.size:
+                    display[np.ix_(sr, sc)] = block[np.ix_(rows_s[sr] - r0, cols_s[sc] - c0)]
+            if progress and c1 == w:
                 progress(r1, h)
         if small:
             codes = {int(c): int(n) for c, n in enumerate(counts) if n}
@@ -491,6 +550,10 @@ def legend_candidates(codes: Iterable[int]) -> list[str]:
 
 
 def _resolve_legend(legend: str | None, codes: dict, name: str) -> tuple[str, list[tuple[str, str]]]:
+    """The legend (given, or detected from the codes). A refusal lists up to 20 codes: they come
+    from a raster that passed every check before its first pixel was read — a GeoTIFF opened with
+    the GTiff driver only (its pixels are the uploader's own bytes), or a VRT whose tiles are
+    GeoTIFFs in the import folder — never from a file a VRT could name elsewhere on the server."""
     notes = []
     if legend is None:
         cands = legend_candidates(codes)
@@ -531,8 +594,16 @@ def register_landcover(store, sources: list[str | Path], *, legend: str | None =
     for f in files:
         if not f.is_file():
             raise InputError(f"找不到文件 {f}。", f"file {f} not found.")
+    # uploads (storage "workspace"): GeoTIFFs only; files on the server: also a VRT whose tiles are
+    # GeoTIFFs in the import folder (or, named on the command line, in the VRT's own folder)
+    from layers.readers.gdal_safety import default_vrt_roots, display  # layers.readers: loaded on first use
+
+    upload = storage == "workspace"
     names = [f.name for f in files]
-    facts = [_tile_facts(f, n) for f, n in zip(files, names)]
+    if upload and len(files) == 1 and original_filename:
+        names = [display(original_filename)]  # "evil.tif", not the workspace's "upload.tif"
+    facts = [_tile_facts(f, n, allow_vrt=not upload, vrt_roots=None if upload else default_vrt_roots(f))
+             for f, n in zip(files, names)]
     _same_grid(facts, names)
     file_nodata = facts[0]["nodata"]
     if file_nodata is None and nodata is None:
@@ -583,9 +654,14 @@ def register_landcover(store, sources: list[str | Path], *, legend: str | None =
 
 
 def save_upload(data: bytes, filename: str, dataset_id: str) -> Path:
-    """Write uploaded raster bytes under the workspace folder (temporary name, then renamed)."""
-    from layers.readers.raster import _display
+    """Write uploaded raster bytes under the workspace folder (temporary name, then renamed): a
+    GeoTIFF only — anything without the TIFF signature (an XML virtual raster under a .tif name
+    above all) is refused before a byte is written."""
+    from layers.readers.gdal_safety import display as _display, not_geotiff  # layers.readers: on first use
 
+    err = not_geotiff(data[:1024], _display(filename))
+    if err is not None:
+        raise err
     folder = paths.workspace_dir() / dataset_id
     folder.mkdir(parents=True, exist_ok=True)
     ext = Path(_display(filename)).suffix.lower()
@@ -600,9 +676,12 @@ def save_upload(data: bytes, filename: str, dataset_id: str) -> Path:
 
 
 def register_landcover_upload(store, data: bytes, filename: str, **kw) -> Dataset:
-    """A browser upload: one GeoTIFF, or a zip of tiles (extracted safely, one mosaic)."""
+    """A browser upload: one GeoTIFF, or a zip of GeoTIFF tiles (extracted safely, one mosaic).
+    Every file must carry the TIFF signature, whatever its name: a VRT is refused by name."""
     from core import limits
-    from layers.readers.archive import extract_all
+    from layers.readers.archive import extract_all  # layers.readers loads every reader: on first use
+    from layers.readers.common import Source
+    from layers.readers.gdal_safety import display, file_head, not_geotiff
 
     if len(data) > limits.MAX_UPLOAD_BYTES:
         raise InputError(f"{filename} 文件过大（{len(data) / 1e6:.1f} MB，上限 {limits.MAX_UPLOAD_BYTES / 1e6:.0f} MB）："
@@ -614,10 +693,16 @@ def register_landcover_upload(store, data: bytes, filename: str, **kw) -> Datase
     try:
         if filename.lower().endswith(".zip"):
             folder.mkdir(parents=True, exist_ok=True)
-            files = extract_all(data, folder / "tiles")
-            tiles = sorted(p for k, p in files.items() if k.endswith((".tif", ".tiff")))
-            if not tiles:
+            (folder / "tiles").mkdir()
+            files = extract_all(Source(filename, data=data), folder / "tiles")
+            members = sorted((p, k) for k, p in files.items() if k.endswith((".tif", ".tiff")))
+            if not members:
                 raise InputError("压缩包中没有 GeoTIFF 图幅。", "no GeoTIFF tile in the archive.")
+            for p, member in members:  # each tile a GeoTIFF, named as in the zip when it is not
+                err = not_geotiff(file_head(p), display(member))
+                if err is not None:
+                    raise err
+            tiles = [p for p, _ in members]
         else:
             tiles = [save_upload(data, filename, did)]
         kw.setdefault("name", Path(filename).stem or filename)

@@ -2,7 +2,9 @@
 
 Headers are labels with units in the chosen language (or zh + en with ``bilingual``), from
 ``reports.labels``; a last sheet, "columns", defines every column (id, label, unit, definition,
-directions, group). Geometry columns are dropped; text that looks like a formula stays text.
+directions, group). Geometry columns are dropped; every text cell and header is
+``core.spreadsheet.formula_safe`` (a leading ``'`` before ``= + - @``, tab or CR) and stored as
+text, never as a formula (openpyxl would take a string starting with "=" as one).
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import pandas as pd
 
 from core.errors import InputError
 from core.i18n import t
+from core.spreadsheet import formula_safe
 from core.text import Text
 from indicators import siting as _siting
 from indicators import table as _table
@@ -158,16 +161,16 @@ def excel_bytes(sheets: Mapping[str, pd.DataFrame], lang: str = "zh", bilingual:
     wb.remove(wb.active)
     for name, (_, df, heads) in zip(names, tables):
         ws = wb.create_sheet(name)
-        ws.append(heads)
+        ws.append([formula_safe(cell_value(h)) for h in heads])
         for cell in ws[1]:
             cell.font = Font(bold=True)
             cell.alignment = Alignment(wrap_text=True, vertical="top")
         for row in df.itertuples(index=False, name=None):
-            ws.append([cell_value(v) for v in row])
-        for row in ws.iter_rows(min_row=2):
+            ws.append([formula_safe(cell_value(v)) for v in row])
+        for row in ws.iter_rows():
             for cell in row:
-                if isinstance(cell.value, str) and cell.value.startswith("="):
-                    cell.data_type = "s"  # never a formula from user text
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"  # text is text: never a formula
         ws.freeze_panes = "A2"
         for j, h in enumerate(heads, start=1):
             width = max([_width(h)] + [_width(v) for v in df.iloc[:200, j - 1]]) if len(df) else _width(h)

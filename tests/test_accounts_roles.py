@@ -345,7 +345,9 @@ def test_admin_cli_adds_accounts_with_the_password_on_stdin(tmp_path):
 # functions of layers/ that open a store transaction themselves and are open to everyone on purpose:
 # the log itself (refusals are logged too), the one-time seed and the zone-statistics cache
 OPEN_MODULE_WRITERS = {("audit.py", "log"), ("stats_store.py", "ensure"), ("stats_store.py", "put_zone_stats"),
-                       ("accounts.py", "authenticate"), ("accounts.py", "_log")}  # sign-in bookkeeping and its log
+                       ("accounts.py", "authenticate"),  # sign-in bookkeeping and its log
+                       ("recovery.py", "redeem"), ("recovery.py", "_apply"),  # a one-time code from the shell
+                       ("sso.py", "sign_in")}  # a single sign-on identity's row, made at its sign-in
 
 
 def test_every_module_level_writer_checks_the_actor():

@@ -34,6 +34,7 @@ from layers import workspace as ws
 from layers.store import Store
 from reports import column_label, value_text
 from tests import workspace_fixtures as wf
+from ui.mdtext import unescape
 
 REPO = Path(__file__).resolve().parent.parent
 LANZHOU = ["P01", "P02", "P09"]
@@ -154,7 +155,7 @@ def test_parks_page_on_clcd_equals_the_cli(store, files, cli):
     home = page("home.py")
     home.run()
     assert not home.exception
-    heads = " ".join(h.value for h in home.subheader)
+    heads = unescape(" ".join(h.value for h in home.subheader))  # names are escaped Markdown
     assert d.name in heads and "MODIS" not in heads, heads
 
 

@@ -37,7 +37,8 @@ def test_home_counts_illustrative_and_user_parks(store):
     assert int(next(m.value for m in at.metric if m.label == "园区数（示意+用户）")) == n + 1
 
 
-def test_targets_tables_have_labelled_headers_in_chinese(dataset, tmp_path):
+def test_targets_tables_have_labelled_headers_in_chinese(dataset, tmp_path, monkeypatch):
+    monkeypatch.setenv("GANSU_RASTER_ROOTS", str(tmp_path))  # typed server paths: only inside the allowed folders
     from core import paths
 
     with rasterio.open(paths.landcover_path()) as src:

@@ -10,6 +10,7 @@ import shapely
 from core import paths
 from layers.store import Store
 from tests.apptest_helpers import run_page, run_with_editor
+from ui.mdtext import unescape
 
 
 def _park(lon, lat):
@@ -117,13 +118,13 @@ def test_checklist_save_reload_overall_banner_and_credit_check(store, lang):
 
 
 def test_siting_load_scenario_restores_selection_and_weights(store):
-    weights = {"carbon_stock_tc": 7.0, "carbon_sink_tco2_yr": 0.5, "green_coverage_pct": 3.0,
+    weights = {"carbon_at_stake_tc_per_ha": 7.0, "carbon_sink_tco2_yr": 0.5, "green_coverage_pct": 3.0,
                "dist_airport_km": 0.0, "redline_overlap_pct": 9.5}
     Store(paths.store_path()).save_scenario("载入测试", ["P01", "P02", "P09"], weights,
                                            {"exclude_redline": False, "green_threshold_pct": 20.0})
     try:
         at = run_page("siting.py", "en")
-        assert at.slider(key="siting_w_carbon_stock_tc").value == 1.0  # defaults before loading
+        assert at.slider(key="siting_w_carbon_at_stake_tc_per_ha").value == 1.0  # defaults before loading
         at.sidebar.selectbox(key="siting_load_pick").set_value("载入测试").run()
         at.sidebar.button(key="siting_load_btn").click().run()
         assert not at.exception, [e.value for e in at.exception]
@@ -165,7 +166,7 @@ def test_data_page_replacement_then_revert(dataset, tmp_path, monkeypatch):
         assert s.active_user_layer("protection_proxy")["upload_id"] == d.upload_id
         s.close()
         at = run_page("data.py", "en", data_replace_target="protection_proxy")
-        assert any("hx.geojson" in i.value for i in at.info)
+        assert any("hx.geojson" in unescape(i.value) for i in at.info)  # names are escaped Markdown
         at.button(key="data_revert").click().run()
         assert not at.exception, [e.value for e in at.exception]
         s = Store(tmp_path / "store.duckdb")

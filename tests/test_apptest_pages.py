@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from ui.mdtext import unescape
+
 REPO = Path(__file__).resolve().parent.parent
 PAGES = ["pages/home.py", "pages/map.py", "pages/parks.py", "pages/siting.py", "pages/checklist.py", "pages/targets.py", "pages/data.py"]
 
@@ -182,7 +184,7 @@ def test_uploaded_official_redline_replaces_the_proxy_on_map_and_data_page(datas
         assert "官方红线<b>" not in script
         assert "用户上传" in script  # the layer is labelled as the user's upload
         at = run_page("pages/data.py", "en", data_replace_target="protection_proxy")
-        assert any("Using uploaded layer: hongxian.geojson" in i.value for i in at.info)
+        assert any("Using uploaded layer: hongxian.geojson" in unescape(i.value) for i in at.info)  # escaped Markdown
         at = run_page("pages/parks.py", "en")
         assert not at.exception
     finally:

@@ -1,5 +1,6 @@
 """`make run` (the README's first command) serves the dashboard. Run after `make test`'s own
 setup, so it exercises the idempotent path: nothing to install, data up to date, server up."""
+import ipaddress
 import os
 import signal
 import subprocess
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser.harness import free_port
+from tests.test_security_serve import _listening
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -31,6 +33,8 @@ def test_make_run_serves_the_dashboard(dataset, tmp_path):
             except OSError:
                 time.sleep(0.5)
         assert ok, "make run did not serve the dashboard"
+        bound = _listening(port)  # this machine only: the kernel's table of listening sockets
+        assert bound and all(ipaddress.ip_address(a).is_loopback for a in bound), bound
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/app/static/vendor/leaflet/leaflet.js", timeout=5) as r:
             assert r.status == 200 and b"Leaflet" in r.read(2000)
     finally:

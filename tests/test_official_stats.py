@@ -92,7 +92,10 @@ def test_no_official_data_and_no_none_or_nan_in_any_cell(targets, seed):
         verify = view[ui.t("targets.col.verify", lang)]
         assert (verify == ui.t("targets.verify", lang)).sum() > 0  # seeded rows carry the press mark
     card = ui.source_card(pt[(pt["indicator"] == "pm25_ugm3") & (pt["region"] == "甘肃省")].iloc[0], "en")
-    assert "https://news.43u.com.cn/a/1160014.html" in card and "25.7" in card and "verify" in card
+    from ui.mdtext import unescape
+
+    shown = unescape(card)  # the card is Markdown: names and quotes are escaped, the link kept
+    assert "https://news.43u.com.cn/a/1160014.html" in shown and "25.7" in shown and "verify" in shown
 
 
 def test_prefecture_rows_only_where_data_exists(targets, seed):
@@ -160,7 +163,7 @@ def test_store_seed_keeps_users_rows_from_an_old_store(tmp_path, seed):
 
 
 def test_provenance_hashes_stable_and_specific(tmp_path):
-    pools = pd.read_csv(paths.TABLES / "carbon_pools_igbp.csv")
+    pools = pd.read_csv(paths.TABLES / "carbon_density.csv")
     sinks = pd.read_csv(paths.TABLES / "sink_rates.csv")
     kw = dict(datasets=[{"role": "landcover", "name": "x", "file": "x.tif", "sha256": "ab" * 32}],
               thresholds={"green_threshold_pct": 15.0}, weights={"a": 0.5, "b": 0.5}, pixel_area="ground")
@@ -168,7 +171,7 @@ def test_provenance_hashes_stable_and_specific(tmp_path):
     b = provenance.record(tables={"carbon_pools": pools.copy(), "sink_rates": sinks, "targets": tg.TARGETS_CSV}, **kw)
     assert a["inputs_sha256"] == b["inputs_sha256"] and a["tables"] == b["tables"]
     changed = pools.copy()
-    changed.iloc[0, 1] = float(changed.iloc[0, 1]) + 1.0  # one pool value
+    changed.loc[0, "c_above"] = float(changed.loc[0, "c_above"]) + 1.0  # one pool value
     c = provenance.record(tables={"carbon_pools": changed, "sink_rates": sinks, "targets": tg.TARGETS_CSV}, **kw)
     diff = {k for k in a["tables"] if a["tables"][k] != c["tables"][k]}
     assert diff == {"carbon_pools"}

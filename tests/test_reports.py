@@ -76,7 +76,7 @@ def test_column_labels_with_units():
 
 def test_excel_sheets_headers_units_and_indicators_sheet():
     ind = _indicators()
-    ranked = siting.rank(ind, {"carbon_stock_tc": 1, "green_coverage_pct": 1})
+    ranked = siting.rank(ind, {"carbon_stock_tc": 1, "green_coverage_pct": 1}, ["carbon_stock_tc", "green_coverage_pct"])
     cl, _ = checklist.evaluate({"renewable_electricity_pct": 50}, 12.0, "low")
     long_name = "a/very:long*sheet?name[with]bad\\chars and more than 31"
     data = reports.excel_bytes({"parks": ind, "ranking": ranked, long_name: cl, "Parks": ind.head(1)}, lang="zh")
@@ -90,10 +90,10 @@ def test_excel_sheets_headers_units_and_indicators_sheet():
     assert heads[1] == "园区名称"
     col = heads.index("园区名称") + 1
     assert [wb["parks"].cell(r, col).value for r in range(2, 6)] == NAMES
-    # missing values are empty cells; a formula-looking text stays text
+    # missing values are empty cells; a formula-looking text stays text, with a leading ' (never a formula)
     assert wb["parks"].cell(3, heads.index("距机场距离 (km)") + 1).value is None
     w = wb["parks"].cell(3, heads.index("提示") + 1)
-    assert w.data_type == "s" and w.value.startswith("=HYPERLINK")
+    assert w.data_type == "s" and w.value.startswith("'=HYPERLINK")
     doc = wb["columns"]
     ids = [doc.cell(r, 1).value for r in range(2, doc.max_row + 1)]
     assert set(table.BY_ID) <= set(ids) and "score" in ids and "norm_carbon_stock_tc" in ids
@@ -155,8 +155,8 @@ def test_gpkg_round_trip(tmp_path):
 def _pdf(lang="zh", font=None, **kw):
     ind = _indicators()
     weights = {"carbon_stock_tc": 1, "green_coverage_pct": 1, "dist_airport_km": 1}
-    ranked = siting.rank(ind, weights)
-    sens = siting.sensitivity(ind, weights)
+    ranked = siting.rank(ind, weights, list(weights))  # the stock chosen by hand as a criterion
+    sens = siting.sensitivity(ind, weights, criteria=list(weights))
     greens = dict(zip(ind["park_id"], ind["green_coverage_pct"]))
     cls = {pid: checklist.evaluate({"renewable_electricity_pct": 45, "iso_certified": "是"}, greens[pid], "low")
            for pid in ind["park_id"]}
@@ -201,7 +201,7 @@ def test_pdf_embeds_a_truetype_cjk_font_when_installed():
 
 def test_pdf_without_map_layers_and_bad_font():
     ind = _indicators()
-    ranked = siting.rank(ind, {"carbon_stock_tc": 1})
+    ranked = siting.rank(ind, {"carbon_stock_tc": 1}, ["carbon_stock_tc"])
     pdf = reports.scenario_pdf(scenario="s", ranking=ranked, lang="en", font="cid")
     assert "白银高新区" in _text(pdf)
     from core.errors import InputError

@@ -140,12 +140,12 @@ def test_a_running_dashboard_holding_the_store_gets_the_table_through_the_inbox(
         assert r.returncode == 0, r.stderr[-2000:]
         assert "queued in" in r.stdout and "held run (1 rows)" in r.stdout
         assert len(inbox.pending(path)) == 1 and held.result_tables().empty
-        taken = inbox.ingest(held)  # what the Data page does when it opens
+        taken = inbox.ingest(held, None)  # what the Data page does when it opens (single-user: "local")
         assert [t["table_id"] for t in taken] == ["held run@1"] and inbox.pending(path) == []
         df = held.result_table("held run@1")
         assert df["lc_forest_km2"].iloc[0] == pytest.approx(1500 * 3000 / 1e6, rel=1e-9)  # 4.5 km² (edge cells: float dust)
         row = held.result_tables().iloc[0]
-        assert row["created_by"] == str(accounts.SHELL) and '"queued_by"' in row["args"]
+        assert row["created_by"] == "local" and '"queued_by"' in row["args"]
         assert list(inbox.inbox_dir(path).iterdir()) == []  # nothing left behind
     finally:
         held.close()
@@ -161,10 +161,10 @@ def test_a_damaged_queued_note_is_set_aside_and_the_next_one_still_comes_in(tmp_
     inbox.queue(path, "fine", "zonestats", good)
     s = Store(path)
     try:
-        taken = inbox.ingest(s)
+        taken = inbox.ingest(s, None)
         assert [t["table_id"] for t in taken] == ["fine@1"]
         assert inbox.pending(path) == [] and len(inbox.failed(path)) == 1
-        assert inbox.ingest(s) == []  # nothing is stored twice
+        assert inbox.ingest(s, None) == []  # nothing is stored twice
         pd.testing.assert_frame_equal(s.result_table("fine@1"), good)
     finally:
         s.close()

@@ -229,14 +229,16 @@ def test_ui_import_paths_validate_before_saving(dataset, tmp_path, monkeypatch, 
         ui.apply_stats(s, b"\xff\xfe\x00garbage", "replace")
     assert len(stats_store.official_stats(s)) == 69
     s.close()
-    # server paths: only GeoTIFFs, and only under GANSU_RASTER_ROOTS when it is set
+    # server paths (an admin's): only GeoTIFFs, and only under GANSU_RASTER_ROOTS when it is set
+    # (else the import folder: tests/test_security_rasters.py)
     tif = tmp_path / "x.tif"
     from tests.hostile import corpus
 
     tif.write_bytes(corpus.tif())  # a real (small) GeoTIFF: empty files are refused by the check
-    assert raster_sources.check_raster_path(str(tif)) == tif.resolve()
+    monkeypatch.setenv("GANSU_RASTER_ROOTS", str(tmp_path))
+    assert raster_sources.check_raster_path(str(tif), admin=True) == tif.resolve()
     with pytest.raises(InputError):
-        raster_sources.check_raster_path(str(tmp_path / "x.csv"))
+        raster_sources.check_raster_path(str(tmp_path / "x.csv"), admin=True)
     monkeypatch.setenv("GANSU_RASTER_ROOTS", str(tmp_path / "elsewhere"))
     with pytest.raises(InputError, match="not allowed"):
-        raster_sources.check_raster_path(str(tif))
+        raster_sources.check_raster_path(str(tif), admin=True)

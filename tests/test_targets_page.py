@@ -113,6 +113,7 @@ def _copy_landcover(dst: Path) -> Path:
 
 
 def test_second_visit_reads_the_cache_not_the_raster(dataset, tmp_path, monkeypatch, raster_reads):
+    monkeypatch.setenv("GANSU_RASTER_ROOTS", str(tmp_path))  # typed server paths: only inside the allowed folders
     import streamlit as st
 
     from ui import jobs
@@ -143,7 +144,8 @@ def test_second_visit_reads_the_cache_not_the_raster(dataset, tmp_path, monkeypa
     assert find_df(at2, "Data coverage (%)").equals(first)
 
 
-def test_change_tab_transition_matrix(dataset, tmp_path):
+def test_change_tab_transition_matrix(dataset, tmp_path, monkeypatch):
+    monkeypatch.setenv("GANSU_RASTER_ROOTS", str(tmp_path))  # typed server paths: only inside the allowed folders
     from core import paths
 
     with rasterio.open(paths.landcover_path()) as src:

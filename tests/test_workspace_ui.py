@@ -17,6 +17,7 @@ from layers import workspace as ws
 from layers.store import Store
 from tests import workspace_fixtures as wf
 from ui import jobs
+from ui.mdtext import unescape
 
 REPO = Path(__file__).resolve().parent.parent
 SMALL_BOX = (103.55, 36.35, 103.75, 36.5)  # a few hundred 30 m pixels a side, near 兰州新区
@@ -69,7 +70,8 @@ def finish_job(at: AppTest) -> AppTest:
 
 
 def texts(at: AppTest, *kinds: str) -> str:
-    return " ".join(str(e.value) for k in kinds for e in getattr(at, k))
+    """The texts as shown (user names are escaped Markdown in the source: ``ui.mdtext``)."""
+    return unescape(" ".join(str(e.value) for k in kinds for e in getattr(at, k)))
 
 
 def map_script(at: AppTest) -> str:
@@ -300,7 +302,7 @@ def test_replacing_a_proxy_layer_registers_a_red_line_dataset(env, tmp_path):
     [d] = ws.datasets(env)
     assert d.role == "redline" and ws.in_use(env)["redline"] == [d.id]
     assert "hongxian.geojson" in texts(at, "caption")  # the data-in-use line names it
-    assert any("Using uploaded layer: hongxian.geojson" in i.value for i in at.info)
+    assert any("Using uploaded layer: hongxian.geojson" in unescape(i.value) for i in at.info)
     # the Map draws it in place of the proxy, labelled as the user's upload
     script = map_script(page("map.py", "en"))
     assert "红线" in script and "Ecological protection proxy (not the official red line) · uploaded by user" in script

@@ -3,15 +3,18 @@ sign-on, the mine / my office / all filter, the recycle bin and the audit log on
 
 Modes (decided by the store, ``Store.single_user()``):
 - **no account** in the store: single-user (a laptop), as before accounts: no login, every control
-  shown, the Data page warns that anyone who can reach the server can change data;
+  shown, the Data page warns that anyone who can reach the server can change data. On a network
+  address that is refused (``ui.exposure``): every page shows how to create the first admin instead,
+  unless ``GANSU_SINGLE_USER=1`` — then every page carries a warning;
 - **accounts**: every change needs a signed-in user with the right role (the store refuses on the
   server side anyway); without ``GANSU_ANONYMOUS_VIEW=1`` an anonymous visitor sees only the login
   form. A session ends after ``GANSU_SESSION_MINUTES`` (30) without interaction.
 
 Single sign-on: when ``.streamlit/secrets.toml`` has an ``[auth]`` section (Streamlit's OIDC
-``st.login``), a "sign in with single sign-on" button is shown; the role comes from the claim
-``GANSU_OIDC_ROLE_CLAIM`` (default ``gansu_role``: viewer | editor | admin, anything else viewer)
-and the office from ``GANSU_OIDC_OFFICE_CLAIM`` (default ``gansu_office``).
+``st.login``), a "sign in with single sign-on" button is shown; the identity is the account
+``sso:<email>`` (``layers.sso``: role and office from claims, a row an admin can disable). Its
+session ends after the same idle time as a password session, and then its sign-in cookie is
+dropped too (``st.logout``); a cookie older than the idle time, with no use since, starts no session.
 """
 from __future__ import annotations
 
@@ -21,13 +24,16 @@ import time
 import pandas as pd
 import streamlit as st
 
+import reports
 from core.errors import GansuError
 from core.i18n import t
-from layers import accounts, audit
+from layers import accounts, audit, login_guard, sso
 from layers.accounts import Principal
-from ui import common
+from ui import common, exposure, login
+from ui.mdtext import md
+from ui.login import SESSION_KEY, start_session  # noqa: F401 - the session's shape lives with the form
 
-SESSION_KEY = "auth_session"
+_SSO_SEEN: dict[str, float] = {}  # single sign-on identity -> its last interaction with this server
 
 
 def session_minutes() -> float:
@@ -46,11 +52,6 @@ def expired(last_seen: float | None, now: float, minutes: float) -> bool:
     return last_seen is None or now - last_seen > minutes * 60
 
 
-def start_session(state, p: Principal, now: float | None = None) -> None:
-    state[SESSION_KEY] = {"name": str(p), "role": p.role, "office": p.office, "source": p.source,
-                          "seen": time.time() if now is None else now}
-
-
 def session_principal(state, now: float | None = None, minutes: float | None = None) -> Principal | None:
     """The signed-in principal of a session state, or None (never signed in, or expired: then the
     session is cleared and ``auth_expired`` set so the login form says why)."""
@@ -61,6 +62,8 @@ def session_principal(state, now: float | None = None, minutes: float | None = N
     if expired(sess.get("seen"), now, session_minutes() if minutes is None else minutes):
         state.pop(SESSION_KEY, None)
         state["auth_expired"] = True
+        if sess.get("source") == "oidc":
+            state["auth_sso_logout"] = True  # the single sign-on cookie must go too
         return None
     return Principal(sess["name"], sess["role"], sess.get("office"), sess.get("source", "password"))
 
@@ -92,24 +95,58 @@ def oidc_configured() -> bool:
         return False
 
 
-def _oidc_principal() -> Principal | None:
+def _sso_claims() -> dict | None:
     try:
         user = st.user
-        if not user.is_logged_in:
-            return None
-        claims = user.to_dict()
+        return user.to_dict() if user.is_logged_in else None
     except Exception:  # noqa: BLE001 - no OIDC configured
         return None
-    name = claims.get("email") or claims.get("preferred_username") or claims.get("sub")
-    role = str(claims.get(os.environ.get("GANSU_OIDC_ROLE_CLAIM", "gansu_role"), "viewer"))
-    office = claims.get(os.environ.get("GANSU_OIDC_OFFICE_CLAIM", "gansu_office"))
-    return Principal(str(name), role if role in accounts.ROLES else "viewer", office, "oidc") if name else None
+
+
+def _sso_session(s, lang: str) -> Principal | None:
+    """A session from the single sign-on cookie: only a fresh one (signed in, or active here, within
+    the idle time) and only for an identity not disabled; an old cookie is dropped."""
+    claims = _sso_claims()
+    if claims is None:
+        return None
+    if not sso.fresh(claims, _SSO_SEEN.get(sso.identity(claims) or ""), time.time(), session_minutes()):
+        st.session_state["auth_expired"] = True
+        st.logout()
+        return None
+    p = sso.sign_in(s, claims)
+    if p is None:
+        st.session_state["auth_error"] = t("auth.sso.disabled", lang)
+        return None
+    start_session(st.session_state, p)
+    return p
+
+
+def _seen(p: Principal) -> None:
+    if p.source == "oidc":
+        if len(_SSO_SEEN) > 10000:
+            _SSO_SEEN.pop(min(_SSO_SEEN, key=_SSO_SEEN.get))
+        _SSO_SEEN[str(p)] = time.time()
+
+
+def _network_check(lang: str, s) -> None:
+    """Single-user mode on an address others can reach: a warning on every page when meant
+    (``GANSU_SINGLE_USER=1``), otherwise no page at all — only how to create the first admin."""
+    address = st.get_option("server.address")
+    if exposure.is_loopback(address):
+        return
+    if exposure.single_user_explicit():
+        st.warning(exposure.warning(address).pick(lang))
+        return
+    st.error(exposure.refusal(address).pick(lang))
+    st.stop()
 
 
 # --- the gate: app.py calls it on every run ---------------------------------------------------------
 def gate(lang: str) -> Principal | None:
-    """Single-user mode: nothing. Accounts: the sidebar shows who is signed in (and a sign-out
-    button); an anonymous visitor gets the login form and, unless anonymous viewing is on, nothing else."""
+    """Single-user mode: nothing on this machine; on a network address a warning on every page when
+    ``GANSU_SINGLE_USER=1``, otherwise no page (``_network_check``). Accounts: the sidebar shows who
+    is signed in (and a sign-out button); an anonymous visitor gets the login form and, unless
+    anonymous viewing is on, nothing else."""
     from core import paths
     from layers.store import StoreError
 
@@ -118,56 +155,34 @@ def gate(lang: str) -> Principal | None:
     except (StoreError, OSError):
         return None
     if s.single_user():
+        _network_check(lang, s)
         return None
     p = current()
+    if st.session_state.pop("auth_sso_logout", False):  # an idle single sign-on session: cookie too
+        st.logout()
     if p is None and oidc_configured():
-        p = _oidc_principal()
-        if p is not None:
-            start_session(st.session_state, p)
+        p = _sso_session(s, lang)
     if p is not None and s.principal(p) is None:  # disabled (or removed) since sign-in
         st.session_state.pop(SESSION_KEY, None)
+        if p.source == "oidc":
+            st.session_state["auth_error"] = t("auth.sso.disabled", lang)
         p = None
     if p is not None:
         touch(st.session_state)
+        _seen(p)
         sb = st.sidebar
-        office = f" · {p.office}" if p.office else ""
-        sb.caption(t("auth.signed_in", lang, name=str(p), role=t(f"auth.role.{p.role}", lang)) + office)
+        office = f" · {md(p.office)}" if p.office else ""
+        sb.caption(t("auth.signed_in", lang, name=md(str(p)), role=t(f"auth.role.{p.role}", lang)) + office)
         sb.button(t("auth.logout", lang), key="auth_logout", on_click=_logout)
         return p
     if anonymous_view():
         with st.sidebar.expander(t("auth.login.title", lang), expanded=False):
-            login_form(lang, key="sb")
+            login.login_form(lang, key="sb", expired_minutes=session_minutes(), sso=oidc_configured())
         return None
     st.title(t("auth.login.title", lang))
     st.caption(t("auth.login.intro", lang))
-    login_form(lang, key="main")
+    login.login_form(lang, key="main", expired_minutes=session_minutes(), sso=oidc_configured())
     st.stop()
-
-
-def login_form(lang: str, key: str = "main") -> None:
-    if st.session_state.pop("auth_expired", False):
-        st.info(t("auth.expired", lang, minutes=f"{session_minutes():g}"))
-    with st.form(f"auth_form_{key}", clear_on_submit=False):
-        st.text_input(t("auth.name", lang), key=f"auth_name_{key}", max_chars=64)
-        st.text_input(t("auth.password", lang), type="password", key=f"auth_password_{key}", max_chars=256)
-        st.form_submit_button(t("auth.login", lang), type="primary", on_click=_login, args=(key, lang))
-    err = st.session_state.pop("auth_error", None)
-    if err:
-        st.error(err)
-    if oidc_configured():
-        st.button(t("auth.sso", lang), key=f"auth_sso_{key}", on_click=st.login)
-
-
-def _login(key: str, lang: str) -> None:
-    name = st.session_state.get(f"auth_name_{key}", "")
-    password = st.session_state.get(f"auth_password_{key}", "")
-    st.session_state[f"auth_password_{key}"] = ""  # never kept in the session
-    try:
-        p = accounts.authenticate(common.store(), name, password)
-    except GansuError as e:
-        st.session_state["auth_error"] = e.message(lang)
-        return
-    start_session(st.session_state, p)
 
 
 def _logout() -> None:
@@ -241,7 +256,7 @@ def _restore(bin_id: str, lang: str, key: str) -> None:
         st.session_state[f"{key}_result"] = ("error", err.message(lang))
         return
     st.cache_data.clear()
-    st.session_state[f"{key}_result"] = ("success", t("bin.restored", lang, name=e["name"]))
+    st.session_state[f"{key}_result"] = ("success", t("bin.restored", lang, name=md(e["name"])))
 
 
 def _empty(lang: str, key: str) -> None:
@@ -274,7 +289,7 @@ def audit_section(lang: str) -> None:
     for c in ("before_sha", "after_sha"):
         view[c] = view[c].fillna("").str[:12]
     st.dataframe(view.rename(columns=cols), hide_index=True, width="stretch", key="audit_table")
-    st.download_button(t("audit.export", lang), df.to_csv(index=False).encode("utf-8-sig"), "audit_log.csv",
+    st.download_button(t("audit.export", lang), reports.csv_bytes(df), "audit_log.csv",
                        "text/csv", key="audit_export", on_click=_log_audit_export)
 
 
@@ -284,8 +299,9 @@ def _log_audit_export() -> None:
 
 # --- accounts (admins) ------------------------------------------------------------------------------
 def accounts_section(lang: str) -> None:
-    """Admins: the accounts (never a hash), add one, unlock, disable/enable. Single-user mode: the
-    first admin is created on the server's shell (README), not here."""
+    """Admins: the accounts (never a hash; single sign-on identities too), add one, unlock,
+    disable/enable, and the failed sign-ins of the last day. Single-user mode: the first admin is
+    created on the server's shell (README), not here."""
     if single_user() or not can("admin"):
         return
     s = common.store()
@@ -293,9 +309,11 @@ def accounts_section(lang: str) -> None:
     df = accounts.list_accounts(s)
     cols = {"name": t("auth.name", lang), "role": t("acc.col.role", lang), "office": t("auth.col.office", lang),
             "disabled": t("acc.col.disabled", lang), "locked_until": t("acc.col.locked_until", lang),
-            "last_login": t("acc.col.last_login", lang)}
+            "last_login": t("acc.col.last_login", lang), "source": t("acc.col.source", lang)}
     view = df[list(cols)].copy()
     view["role"] = [t(f"auth.role.{r}", lang) for r in view["role"]]
+    kinds = {k: t(f"acc.source.{k}", lang) for k in ("password", "oidc")}
+    view["source"] = [kinds.get(x, x) for x in view["source"]]
     st.dataframe(view.rename(columns=cols), hide_index=True, width="stretch", key="acc_table")
     msg = st.session_state.pop("acc_result", None)
     if msg:
@@ -313,9 +331,27 @@ def accounts_section(lang: str) -> None:
         a3.text_input(t("auth.col.office", lang), key="acc_new_office", max_chars=64)
         st.text_input(t("auth.password", lang), type="password", key="acc_new_password", max_chars=256)
         st.form_submit_button(t("acc.add", lang), on_click=_acc_add, args=(lang,))
+    _failures(s, lang)
+
+
+def _failures(s, lang: str) -> None:
+    """Failed sign-ins of the last 24 hours, counted per name and hour (``layers.login_guard``)."""
+    df = login_guard.recent_failures(s)
+    if not len(df):
+        return
+    st.markdown(f"**{t('acc.failures', lang)}**")
+    st.caption(t("acc.failures.help", lang))
+    cols = {"hour": t("acc.failures.hour", lang), "name": t("auth.name", lang),
+            "reason": t("acc.failures.reason", lang), "n": t("acc.failures.n", lang)}
+    view = df[list(cols)].copy()
+    view["hour"] = view["hour"].astype(str).str[:16]
+    why = {k: t(f"acc.failures.reason.{k}", lang) for k in ("unknown", "disabled", "locked", "recovery_code", "many")}
+    view["reason"] = [why.get(r, r) for r in view["reason"]]
+    st.dataframe(view.rename(columns=cols), hide_index=True, width="stretch", key="acc_failures")
 
 
 def _acc_do(what: str, name: str, lang: str) -> None:
+    name = st.session_state.get("acc_pick") or name  # the account picked when the button was pressed
     s = common.store()
     try:
         if what == "unlock":
@@ -326,7 +362,7 @@ def _acc_do(what: str, name: str, lang: str) -> None:
     except GansuError as e:
         st.session_state["acc_result"] = ("error", e.message(lang))
         return
-    st.session_state["acc_result"] = ("success", t("acc.done", lang, name=name))
+    st.session_state["acc_result"] = ("success", t("acc.done", lang, name=md(name)))
 
 
 def _acc_add(lang: str) -> None:
@@ -338,4 +374,4 @@ def _acc_add(lang: str) -> None:
     except GansuError as e:
         st.session_state["acc_result"] = ("error", e.message(lang))
         return
-    st.session_state["acc_result"] = ("success", t("acc.done", lang, name=name))
+    st.session_state["acc_result"] = ("success", t("acc.done", lang, name=md(name)))

@@ -47,8 +47,7 @@ def form(pid: str, row: pd.Series, lang: str) -> tuple[dict, str, str, bool]:
         cr = e2.text_input(t("check.credit_amount", lang), value=str(saved.get("_credits_tco2", "") or ""),
                            key=f"check_{pid}_cr")
         # a viewer evaluates without saving (no save control); the store refuses a save anyway
-        may_save = auth.can("owner", common.store().checklist_owner(pid)) if common.store().checklist(pid) \
-            else auth.can("editor")
+        may_save = auth.can(*common.store().checklist_access(pid))  # the park's owner or an admin
         submitted = st.form_submit_button(t("check.save" if may_save else "check.evaluate", lang), type="primary")
         submitted = submitted and may_save
     return inputs, em, cr, submitted

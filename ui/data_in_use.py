@@ -18,6 +18,7 @@ from indicators import runs
 from layers import catalog
 from layers import workspace as ws
 from ui import common
+from ui.mdtext import md  # dataset names are shown in a Markdown caption
 
 def badge(status: str, lang: str) -> str:
     """A layer's status as a short text badge (no emoji: intranet machines often lack emoji fonts)."""
@@ -81,24 +82,24 @@ def summary(lang: str) -> list[str]:
     items = []
     lc = chosen.get("landcover", [])
     items.append(f"{ws.ROLE_LABELS['landcover'].pick(lang)}: "
-                 + (f"{badge('user', lang)} {ws.get(s, lc[0]).label(lang)}" if lc else _default("landcover", lang)))
+                 + (f"{badge('user', lang)} {md(ws.get(s, lc[0]).label(lang))}" if lc else _default("landcover", lang)))
     alt = chosen.get("landcover_alt", [])
     if alt:
-        items.append(f"{t('inuse.second_year', lang)}: {badge('user', lang)} {ws.get(s, alt[0]).label(lang)}")
-    tr = [(_default("airports", lang) if i == ws.BUILTIN_AIRPORTS else f"{badge('user', lang)} {ws.get(s, i).name}")
+        items.append(f"{t('inuse.second_year', lang)}: {badge('user', lang)} {md(ws.get(s, alt[0]).label(lang))}")
+    tr = [(_default("airports", lang) if i == ws.BUILTIN_AIRPORTS else f"{badge('user', lang)} {md(ws.get(s, i).name)}")
           for i in chosen.get("transport", [])]
     items.append(f"{ws.ROLE_LABELS['transport'].pick(lang)}: " + (", ".join(tr) if tr else "—"))
     for role, layer in ws.REPLACES.items():
         ids = chosen.get(role, [])
         items.append(f"{ws.ROLE_LABELS[role].pick(lang)}: "
-                     + (f"{badge('user', lang)} {ws.get(s, ids[0]).name}" if ids else _uploaded_or_default(layer, lang)))
+                     + (f"{badge('user', lang)} {md(ws.get(s, ids[0]).name)}" if ids else _uploaded_or_default(layer, lang)))
     return items
 
 
 def _uploaded_or_default(layer_id: str, lang: str) -> str:
     rec = common.active_upload(layer_id)
     if rec:
-        return f"{badge('user', lang)} {rec['name']}"
+        return f"{badge('user', lang)} {md(rec['name'])}"
     return _default(layer_id, lang)
 
 

@@ -12,6 +12,7 @@ from core.i18n import pick, t
 from layers import catalog, readers
 from layers import workspace as ws
 from ui import auth, common
+from ui.mdtext import md  # names typed by users, shown in Markdown
 
 CATALOG_COLUMNS = ("title", "status", "source", "licence", "year", "resolution", "crs", "derivation", "n_features")
 COLUMN_KEYS = {"title": "data.col.layer", "n_features": "data.col.features"}
@@ -54,7 +55,7 @@ def replace_layer(lang: str) -> None:
                           format_func=lambda i: catalog.BY_ID[i].title(lang), key="data_replace_target")
     rec = common.active_upload(target)
     if rec:
-        st.info(t("data.replace.active", lang, name=rec["name"], when=str(rec["created_at"])[:16]))
+        st.info(t("data.replace.active", lang, name=md(rec["name"]), when=str(rec["created_at"])[:16]))
         if st.button(t("data.replace.revert", lang), key="data_revert"):
             store.revert_user_layer(target, actor=common.actor())
             st.cache_data.clear()
@@ -88,9 +89,9 @@ def _save_replacement(up, target: str, lang: str, layer: str | None = None) -> N
         ds = ws.register_vector(common.store(), up.getvalue(), role, filename=up.name[:255], layer=layer,
                                 name=name, use=True, actor=common.actor())
     except GansuError as e:
-        st.session_state["data_replace_result"] = ("error", t("err.upload.prefix", lang, name=name) + e.message(lang), [])
+        st.session_state["data_replace_result"] = ("error", t("err.upload.prefix", lang, name=md(name)) + e.message(lang), [])
     else:
         st.cache_data.clear()
-        notes = [pick(zh, en, lang) for zh, en in ds.notes]
-        st.session_state["data_replace_result"] = ("success", t("data.replace.saved", lang, name=name, n=ds.n_features),
+        notes = [md(pick(zh, en, lang)) for zh, en in ds.notes]  # they quote the file
+        st.session_state["data_replace_result"] = ("success", t("data.replace.saved", lang, name=md(name), n=ds.n_features),
                                                    notes)

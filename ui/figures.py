@@ -15,6 +15,7 @@ from layers.legends import CLASS_BY_ID
 from ui import charts, common, data_in_use
 from ui import parks as parks_ui
 from ui import raster_sources
+from ui.mdtext import md  # the dataset name in the heading
 
 
 @st.cache_data(show_spinner=False)
@@ -99,7 +100,7 @@ def landcover_shares(h: dict, lang: str) -> None:
         st.subheader(t("home.lc_shares_of", lang, name="—"))
         data_in_use.run_error(e, lang)
         return
-    st.subheader(t("home.lc_shares_of", lang, name=name))
+    st.subheader(t("home.lc_shares_of", lang, name=md(name)))
     if rows:
         st.plotly_chart(charts.landcover_bars(rows, lang), width="stretch")
     st.caption(t("home.lc_note", lang))

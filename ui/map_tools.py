@@ -30,6 +30,7 @@ from layers import catalog
 from layers import workspace as ws
 from ui import common, data_in_use, mapview
 from ui import parks as parks_ui
+from ui.mdtext import md
 
 MAP_KEY = "main_map"  # st_folium's key on the Map page: its last value is in session state
 RETURNED = ["last_clicked", "last_active_drawing"]
@@ -39,9 +40,7 @@ MEASURE_TAG = "gansu_measure"  # property of the shapes drawn with the measure t
 tip_text = mapview.escape_text  # folium tooltips sit in a JS template literal: one escaping for the house
 
 
-def md_text(text: str) -> str:
-    """Text shown through Markdown (st.caption) as typed: Markdown's special characters escaped."""
-    return "".join("\\" + ch if ch in "\\`*_{}[]()#+-.!|<>~$" else ch for ch in str(text))
+md_text = md  # text shown through Markdown (st.caption) as typed: the house's one escaping
 
 
 # --- drawing tools for measuring ----------------------------------------------------------------------

@@ -16,8 +16,9 @@ from core.errors import GansuError
 from core.i18n import t
 from layers import catalog
 from layers import workspace as ws
-from ui import assets, common, data_in_use, mapview
+from ui import assets, common, data_in_use, displaygeom, mapview
 from ui import parks as parks_ui
+from ui.mdtext import md
 
 WS_TRANSPORT = "ws_transport"  # sidebar switch of the user's transport datasets
 WS_LC_ALT = "ws_landcover_alt"  # sidebar switch of the second land-cover year
@@ -39,12 +40,12 @@ def sidebar(specs: list[catalog.LayerSpec], lang: str) -> tuple[str, dict[str, b
             st.session_state.setdefault(f"map_vis_{spec.id}", spec.visible)
             label = f"{spec.title(lang)} · {t(f'map.status.{spec.status}', lang)}"
             if spec.kind == "raster" and user_lc is not None:
-                label = f"{user_lc.label(lang)} · {t('map.status.user', lang)}"
+                label = f"{md(user_lc.label(lang))} · {t('map.status.user', lang)}"
             visible[spec.id] = st.checkbox(label, key=f"map_vis_{spec.id}")
         alt = _safe(data_in_use.landcover_alt_dataset)
         if alt is not None:
             st.session_state.setdefault(f"map_vis_{WS_LC_ALT}", False)
-            visible[WS_LC_ALT] = st.checkbox(f"{t('inuse.second_year', lang)}: {alt.label(lang)} · "
+            visible[WS_LC_ALT] = st.checkbox(f"{t('inuse.second_year', lang)}: {md(alt.label(lang))} · "
                                              f"{t('map.status.user', lang)}", key=f"map_vis_{WS_LC_ALT}")
         if _user_transport_ids():
             st.session_state.setdefault(f"map_vis_{WS_TRANSPORT}", True)
@@ -89,11 +90,9 @@ def add_layer(m, spec: catalog.LayerSpec, lang: str, gcj: bool, lc_opacity: floa
         mapview.add_raster(m, url, bounds, title, lc_opacity, True, gcj, pane=pane)
         return mapview.legend_section(spec, lang, f"{prefix}{spec.title(lang)}")
     if spec.source == "store:parks":
-        mine = parks_ui.current_parks()
-        mine = mine[mine["source"] != "illustrative"]
-        if mine.empty:
+        fc = _saved_parks_fc(spec.id, common.build_id(), parks_ui.parks_version(), gcj)
+        if not fc["features"]:
             return None
-        fc = mapview.geojson_for(mine, spec, gcj=gcj, simplify_deg=0)
     else:
         rec = common.active_upload(spec.id)
         fc, geometry = vector_payload(spec.id, common.build_id(), rec["upload_id"] if rec else None, gcj)
@@ -106,6 +105,17 @@ def add_layer(m, spec: catalog.LayerSpec, lang: str, gcj: bool, lc_opacity: floa
     mapview.add_vector(m, fc, spec, lang, title, {f: f for f in spec.tooltip}, True,
                        opacity=layer_opacity(spec.id), pane=pane)
     return mapview.legend_section(spec, lang, title, fc)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _saved_parks_fc(layer_id: str, build: str, version: str, gcj: bool) -> dict:
+    """The saved parks (uploaded/drawn) as a display copy (``ui.displaygeom``: simplified, at most
+    ``LAYER_VERTEX_CAP`` vertices, sent with every run of the page); the numbers use the exact
+    geometry. Made once per parks version."""
+    mine = parks_ui.all_parks(build, version)
+    mine = mine[mine["source"] != "illustrative"]
+    return mapview.geojson_for(mine, catalog.BY_ID[layer_id], gcj=gcj, simplify_deg=displaygeom.MIN_TOLERANCE,
+                               max_vertices=displaygeom.LAYER_VERTEX_CAP)
 
 
 # --- the workspace: a user land cover, a second year, transport datasets ------------------------
@@ -138,7 +148,7 @@ def add_user_landcover(m, ds: ws.Dataset, lang: str, gcj: bool, opacity: float, 
         url, bounds = _user_landcover_png(ds.display_path, ds.sha256, mapview.landcover_colors(ds.legend), ds.nodata)
     except (GansuError, OSError, ValueError) as e:  # the display copy is gone or unreadable
         why = e.message(lang) if isinstance(e, GansuError) else type(e).__name__
-        st.warning(t("ws.map.display_missing", lang, name=ds.name, why=why))
+        st.warning(t("ws.map.display_missing", lang, name=md(ds.name), why=md(why)))
         return None
     mapview.add_raster(m, url, bounds, title, opacity, show, gcj, pane=pane)
     return mapview.landcover_legend_section(ds.legend, lang, title)

@@ -38,6 +38,7 @@ from core.i18n import pick, t
 from layers.legends import CLASSES, get_legend
 from layers import catalog
 from layers.catalog import LayerSpec
+from ui import displaygeom
 from ui.assets import REPO, SIDE_BY_SIDE_CSS, SIDE_BY_SIDE_JS, URL_PREFIX
 
 LEAFLET_JS = f"{URL_PREFIX}/leaflet/leaflet.js"
@@ -145,8 +146,11 @@ def _fmt(v) -> str:
     return str(v)
 
 
-def geojson_for(gdf: gpd.GeoDataFrame, spec: LayerSpec, *, gcj: bool, simplify_deg: float) -> dict:
-    """The FeatureCollection sent to the browser for one layer (escaped, simplified)."""
+def geojson_for(gdf: gpd.GeoDataFrame, spec: LayerSpec, *, gcj: bool, simplify_deg: float,
+                max_vertices: int | None = None) -> dict:
+    """The FeatureCollection sent to the browser for one layer (escaped, simplified).
+    ``max_vertices``: a display copy (``ui.displaygeom.for_display``: at least ``simplify_deg``,
+    coarser until the layer has at most that many vertices, coordinates rounded)."""
     g = gdf.to_crs(4326) if gdf.crs is not None and gdf.crs.to_epsg() != 4326 else gdf
     fields = [f for f in spec.tooltip if f in g.columns]
     props = escape_frame(g, fields)
@@ -154,7 +158,9 @@ def geojson_for(gdf: gpd.GeoDataFrame, spec: LayerSpec, *, gcj: bool, simplify_d
     if color_field and color_field in g.columns:
         props["_fill"] = g[color_field].astype(str).values
     geoms = g.geometry.values
-    if simplify_deg and spec.kind != "points":
+    if max_vertices is not None and spec.kind != "points":
+        geoms = displaygeom.for_display(geoms, max_vertices, simplify_deg)
+    elif simplify_deg and spec.kind != "points":
         geoms = gpd.GeoSeries(geoms).simplify(simplify_deg, preserve_topology=True).values
     if gcj:
         geoms = crs.geom_wgs84_to_gcj02(geoms)
@@ -565,7 +571,8 @@ def _style_of(layer_id: str, weight: float | None = None, fill_opacity: float | 
 
 def park_detail_map(geom, lang: str, redline: gpd.GeoDataFrame | None = None) -> OfflineMap:
     """A map zoomed to one park (styled as the catalog's parks) with the nearby part of the
-    protection layer (styled as the catalog's protection layer)."""
+    protection layer (styled as the catalog's protection layer); both as display copies
+    (``ui.displaygeom``: a park of 200,000 vertices is not sent whole)."""
     x0, y0, x1, y1 = geom.bounds
     pad = max(x1 - x0, y1 - y0) * 1.5 + 0.01
     m = new_map(lang, fit=[[y0 - pad, x0 - pad], [y1 + pad, x1 + pad]])
@@ -574,8 +581,10 @@ def park_detail_map(geom, lang: str, redline: gpd.GeoDataFrame | None = None) ->
         if len(near):
             spec = catalog.BY_ID["protection_proxy"]
             style = _style_of(spec.id, weight=1.0)
-            folium.GeoJson(geojson_for(near, spec, gcj=False, simplify_deg=0),
+            folium.GeoJson(geojson_for(near, spec, gcj=False, simplify_deg=displaygeom.MIN_TOLERANCE,
+                                       max_vertices=displaygeom.LAYER_VERTEX_CAP),
                            style_function=lambda f, s=style: s).add_to(m)
     style = _style_of("parks_demo", weight=3.0, fill_opacity=0.4)
-    folium.GeoJson(shapely.geometry.mapping(geom), style_function=lambda f, s=style: s).add_to(m)
+    shown = displaygeom.for_display(np.array([geom], dtype=object))[0]
+    folium.GeoJson(shapely.geometry.mapping(shown), style_function=lambda f, s=style: s).add_to(m)
     return m

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import folium
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import plotly.express as px
 import pyproj
@@ -20,7 +21,8 @@ from indicators import change
 from indicators import table as ind
 from layers import readers
 from layers.legends import CLASSES
-from ui import auth, common, data_in_use, mapview, parks, report, runlog, tables
+from ui import auth, common, data_in_use, displaygeom, mapview, parks, report, runlog, tables
+from ui.mdtext import md
 
 CHANGE_COLUMNS = ("carbon_stock_alt_tc", "carbon_change_tc")  # shown when two years are in use
 CRS_CHOICES = ["auto", "EPSG:4490", "EPSG:4326"] + [f"EPSG:{c}" for c in
@@ -70,7 +72,7 @@ def indicator_table(df: pd.DataFrame, lang: str) -> None:
         st.info(t("parks.reliability_note", lang, n=len(low)))
     bad = df[df["reason"].fillna("") != ""]
     for r in bad.itertuples():
-        st.caption(f"{r.park_id} · {r.name}: {pick(r.reason_zh, r.reason, lang)}")
+        st.caption(f"{md(r.park_id)} · {md(r.name)}: {pick(r.reason_zh, r.reason, lang)}")
 
 
 # ---------------------------------------------------------------- exports
@@ -109,7 +111,7 @@ def _range(row, low: str, high: str) -> str:
 def detail_card(df: pd.DataFrame, geo: gpd.GeoDataFrame, lang: str) -> None:
     pid = parks.park_picker(df, lang, key="parks_selected")
     row = df[df["park_id"] == pid].iloc[0]
-    st.subheader(f"{row['name']} ({pid})")
+    st.subheader(f"{md(row['name'])} ({md(pid)})")
     c1, c2, c3, c4 = st.columns(4)
     c1.metric(ind.label("carbon_stock_tc", lang, True), _num(row.get("carbon_stock_tc")),  # issue 13: range in help
               help=_range(row, "carbon_stock_low_tc", "carbon_stock_high_tc"))
@@ -148,7 +150,7 @@ def detail_card(df: pd.DataFrame, geo: gpd.GeoDataFrame, lang: str) -> None:
     st.table(pd.DataFrame({"": list(facts), " ": list(facts.values())}).set_index(""))
     note = pick(row.get("warnings_zh"), row.get("warnings"), lang)
     if isinstance(note, str) and note:
-        st.caption(note)
+        st.caption(md(note))
     park_transitions(pid, geo, lang)
     with st.expander(t("parks.definitions", lang)):
         st.dataframe(tables.labelled(ind.table_frame(lang)[["id", "label", "unit", "description", "direction"]], lang),
@@ -173,7 +175,7 @@ def park_transitions(pid: str, geo: gpd.GeoDataFrame, lang: str) -> None:
         return
     alt = data_in_use.landcover_alt_dataset()
     base = data_in_use.landcover_dataset()
-    years = " → ".join(str(d.year or d.name) for d in (base, alt) if d is not None)
+    years = " → ".join(md(d.year or d.name) for d in (base, alt) if d is not None)
     st.markdown(f"**{t('parks.change.title', lang, years=years)}**")
     park = geo[geo["park_id"] == pid].to_crs(4326).geometry.iloc[0]
     try:
@@ -233,21 +235,21 @@ def upload_tab(lang: str) -> None:
                 layer = o3.selectbox(t("parks.layer", lang), layers_, key="parks_layer")
             res = parks.read_upload(up.name, data, layer, None if crs_choice == "auto" else crs_choice, gcj)
         except readers.CRSMissing as e:
-            st.error(t("err.upload.prefix", lang, name=up.name[:120]) + e.message(lang))
+            st.error(t("err.upload.prefix", lang, name=md(up.name[:120])) + e.message(lang))
             if e.candidates:
                 st.info(t("parks.crs.pick", lang, codes=", ".join(e.candidates)))
         except readers.UploadError as e:
-            st.error(t("err.upload.prefix", lang, name=up.name[:120]) + e.message(lang))
+            st.error(t("err.upload.prefix", lang, name=md(up.name[:120])) + e.message(lang))
         else:
             gdf = res.gdf
-            for zh, en in res.notes:
-                st.caption(pick(zh, en, lang))
+            for zh, en in res.notes:  # they quote the file (columns, values)
+                st.caption(md(pick(zh, en, lang)))
             cols_ = [c for c in gdf.columns if c != gdf.geometry.name]
             guess = readers._first(cols_, readers.NAME_FIELDS)
             name_field = st.selectbox(t("parks.name_field", lang), ["—"] + cols_,
                                       index=(cols_.index(guess) + 1) if guess else 0, key="parks_name_field")
             st.dataframe(gdf.drop(columns=gdf.geometry.name).head(10), hide_index=True)
-            st.caption(t("parks.upload.preview", lang, n=len(gdf), crs=res.source_crs or "?"))
+            st.caption(t("parks.upload.preview", lang, n=len(gdf), crs=md(res.source_crs or "?")))
             base = up.name.rsplit(".", 1)[0][:60]
             nm = [str(v) for v in gdf[name_field]] if name_field != "—" else \
                 [f"{base} {i + 1}" for i in range(len(gdf))]
@@ -277,7 +279,8 @@ def draw_tab(geo: gpd.GeoDataFrame, lang: str) -> None:
     dm = mapview.new_map(lang)
     folium.GeoJson(common.layer_geojson("province", common.build_id(), None, gcj=False),  # cached
                    style_function=lambda f: {"color": "#222", "weight": 2, "fillOpacity": 0}).add_to(dm)
-    folium.GeoJson(shapely.geometry.mapping(shapely.union_all(geo.geometry.values)),
+    shown = displaygeom.for_display(np.array([shapely.union_all(geo.geometry.values)], dtype=object))[0]
+    folium.GeoJson(shapely.geometry.mapping(shown),  # a display copy: a detailed park is not sent whole
                    style_function=lambda f: {"color": "#6a1b9a", "weight": 2, "fillColor": "#e040fb",
                                              "fillOpacity": 0.5}).add_to(dm)
     mapview.add_draw(dm)
@@ -286,13 +289,10 @@ def draw_tab(geo: gpd.GeoDataFrame, lang: str) -> None:
     drawing = (out or {}).get("last_active_drawing")
     dname = st.text_input(t("parks.draw.name", lang), key="parks_draw_name", max_chars=120)
     if drawing:
-        try:
-            poly = shapely.geometry.shape(drawing["geometry"])
-            ok = poly.geom_type == "Polygon" and poly.is_valid and not poly.is_empty
-        except Exception:
-            ok = False
-        if not ok:
-            st.error(t("parks.draw.invalid", lang))
+        try:  # the vertex cap is checked before the shape is built (the value comes from the browser)
+            poly = displaygeom.drawn_polygon(drawing.get("geometry") if isinstance(drawing, dict) else None)
+        except GansuError as e:
+            st.error(e.message(lang))
         else:
             st.caption(t("parks.draw.ready", lang))
 

@@ -20,6 +20,7 @@ from typing import Any, Callable, Mapping
 import pandas as pd
 import streamlit as st
 
+import reports
 from core.i18n import t
 from indicators import provenance
 from layers import audit
@@ -112,5 +113,5 @@ def section(lang: str) -> None:
     shown = df.drop(columns=["details"]).replace("", "—")
     st.dataframe(shown.rename(columns={c: t(f"runlog.col.{c}", lang) for c in shown.columns}), hide_index=True,
                  width="stretch", key="runlog_table")
-    st.download_button(t("runlog.download", lang), df.to_csv(index=False).encode("utf-8-sig"), "run_log.csv",
+    st.download_button(t("runlog.download", lang), reports.csv_bytes(df), "run_log.csv",
                        "text/csv", key="runlog_download")

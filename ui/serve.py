@@ -9,12 +9,22 @@ the server starts. Plain ``streamlit run app.py`` still works when the first vis
 The browser-side upload limit (``server.maxUploadSize``) follows ``GANSU_MAX_UPLOAD_MB``
 (layers/limits.py), so raising or lowering the app's limit moves both, unless the caller passes
 its own ``--server.maxUploadSize``.
+
+Safe by default (``ui.exposure``): it listens on 127.0.0.1 unless the caller passes
+``--server.address`` (or sets ``STREAMLIT_SERVER_ADDRESS``); on another address with no account in
+the store it refuses to start (exit 2, saying how to create the first admin) unless
+``GANSU_SINGLE_USER=1``. Files the server creates (the store, its WAL, uploads, workspace folders)
+are owner-only: the process runs with umask 077.
 """
+import os
 import sys
 from pathlib import Path
 
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.web import cli
+
+from core import paths
+from ui import exposure
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -25,12 +35,24 @@ def streamlit_args(argv: list[str]) -> list[str]:
     args = list(argv)
     if not any(a.startswith("--server.maxUploadSize") for a in args):
         args += ["--server.maxUploadSize", str(max(1, int(round(MAX_UPLOAD_BYTES / 2**20))))]
+    named = any(a == exposure.ADDRESS_FLAG or a.startswith(exposure.ADDRESS_FLAG + "=") for a in args)
+    if not named and not os.environ.get("STREAMLIT_SERVER_ADDRESS"):
+        args += [exposure.ADDRESS_FLAG, "127.0.0.1"]  # this machine only, unless told otherwise
     return ["streamlit", "run", APP, *args]
 
 
 def main(argv: list[str] | None = None) -> None:
     PagesManager.uses_pages_directory = False  # app.py always calls st.navigation
-    sys.argv = streamlit_args(sys.argv[1:] if argv is None else argv)
+    args = streamlit_args(sys.argv[1:] if argv is None else argv)
+    os.umask(0o077)  # store, WAL, uploads, workspace folders: owner only
+    verdict = exposure.startup_check(exposure.bind_address(args[3:]), paths.store_path())
+    if verdict is not None:
+        kind, text = verdict
+        label = ("error", "错误") if kind == "refuse" else ("warning", "警告")
+        print(f"{label[0]}: {text.en}\n\n{label[1]}：{text.zh}", file=sys.stderr, flush=True)
+        if kind == "refuse":
+            sys.exit(2)
+    sys.argv = args
     sys.exit(cli.main())
 
 

@@ -5,6 +5,7 @@ sensitivity, saving a scenario and the exports (naming the data in use). ``pages
 calls them in order."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import pandas as pd
@@ -17,6 +18,7 @@ from core.text import Text
 from indicators import siting
 from indicators import table as ind
 from ui import auth, common, report, runlog, tables
+from ui.mdtext import md
 
 
 @dataclass
@@ -33,24 +35,60 @@ def criteria(df: pd.DataFrame) -> list[str]:
     return siting.default_criteria(df)
 
 
-def init_state(names: dict, crits: list[str]) -> None:
+WEIGHT_MIN, WEIGHT_MAX, WEIGHT_STEP = 0.0, 10.0, 0.5  # the weight sliders' range
+URL_NOTICE = "_siting_url_notice"  # what a shared link asked for that could not be used
+
+
+def clamp_weight(v: float) -> float:
+    """A finite weight brought into the sliders' range."""
+    return min(max(float(v), WEIGHT_MIN), WEIGHT_MAX)
+
+
+def weights_from_link(raw: str, crits: list[str]) -> tuple[dict[str, float], list[str]]:
+    """(weights, problems) of ``?w=crit:value,...``: values outside 0–10 are clamped, values that
+    are not finite numbers and unknown criteria are left out; each is named in ``problems``."""
+    out, problems = {}, []
+    for item in (raw or "").split(","):
+        if not item.strip():
+            continue
+        k, _, v = item.partition(":")
+        try:
+            w = float(v)
+        except ValueError:
+            w = math.nan
+        if k not in crits or not math.isfinite(w):
+            problems.append(item[:60])
+            continue
+        out[k] = clamp_weight(w)
+        if out[k] != w:
+            problems.append(f"{item[:60]} → {out[k]:g}")
+    return out, problems
+
+
+def parks_from_link(raw: str, names: dict) -> tuple[list[str], list[str]]:
+    """(known park ids in order, unknown ones) of ``?parks=a,b``."""
+    ids = [p for p in dict.fromkeys((raw or "").split(",")) if p.strip()]
+    return [p for p in ids if p in names], [p[:60] for p in ids if p not in names]
+
+
+def init_state(names: dict, crits: list[str], lang: str | None = None) -> None:
     """Initial state from the URL (?parks=P01,P02&w=carbon_stock_tc:2,...), once per session;
-    criteria that appear later (e.g. a new transport layer) start at weight 1."""
+    criteria that appear later (e.g. a new transport layer) start at weight 1. A link is typed
+    by anyone: what cannot be used is left out or brought into range and said once (bilingual)."""
     if not st.session_state.get("_siting_init"):
         st.session_state["_siting_init"] = True
-        qp_parks = [p for p in (st.query_params.get("parks") or "").split(",") if p in names]
+        qp_parks, unknown = parks_from_link(st.query_params.get("parks"), names)
         st.session_state["siting_parks"] = qp_parks or [p for p in names if p.startswith("P")]
-        weights_qp = {}
-        for item in (st.query_params.get("w") or "").split(","):
-            k, _, v = item.partition(":")
-            try:
-                weights_qp[k] = float(v)
-            except ValueError:
-                pass
+        weights_qp, problems = weights_from_link(st.query_params.get("w"), crits)
         for c in crits:
             st.session_state[f"siting_w_{c}"] = weights_qp.get(c, 1.0)
+        bad = unknown + problems
+        if bad:
+            st.session_state[URL_NOTICE] = "; ".join(bad[:12]) + (" …" if len(bad) > 12 else "")
     for c in crits:
         st.session_state.setdefault(f"siting_w_{c}", 1.0)
+    if st.session_state.get(URL_NOTICE):
+        st.warning(t("siting.link.unusable", lang or common.lang(), items=md(st.session_state.pop(URL_NOTICE))))
 
 
 def scenario_sidebar(names: dict, crits: list[str], lang: str) -> None:
@@ -73,11 +111,20 @@ def scenario_sidebar(names: dict, crits: list[str], lang: str) -> None:
             sc = scen[pick]
             st.session_state["siting_parks"] = [p for p in sc["selection"] if p in names]
             for c in crits:
-                st.session_state[f"siting_w_{c}"] = float(sc["weights"].get(c, 0.0))
+                st.session_state[f"siting_w_{c}"] = _stored_weight(sc["weights"].get(c, 0.0))
             st.session_state["siting_exclude"] = bool(sc["settings"].get("exclude_redline", True))
             st.session_state["siting_green"] = float(sc["settings"].get("green_threshold_pct", 15.0))
             st.session_state["siting_name"] = pick
             st.rerun()
+
+
+def _stored_weight(v) -> float:
+    """A saved scenario's weight for a slider (0 when it is not a finite number)."""
+    try:
+        w = float(v)
+    except (TypeError, ValueError):
+        return 0.0
+    return clamp_weight(w) if math.isfinite(w) else 0.0
 
 
 def _delete_scenario(name: str, lang: str) -> None:
@@ -98,7 +145,8 @@ def park_choice(names: dict, lang: str) -> list[str]:
 
 def weight_controls(selected: list[str], crits: list[str], lang: str) -> Choice:
     st.markdown(f"**{t('siting.weights', lang)}**")
-    raw_w = {c: st.slider(ind.label(c, lang, True), 0.0, 10.0, step=0.5, key=f"siting_w_{c}") for c in crits}
+    raw_w = {c: st.slider(ind.label(c, lang, True), WEIGHT_MIN, WEIGHT_MAX, step=WEIGHT_STEP, key=f"siting_w_{c}")
+             for c in crits}
     st.session_state.setdefault("siting_exclude", True)
     st.session_state.setdefault("siting_green", 15.0)
     exclude = st.checkbox(t("siting.exclude", lang), key="siting_exclude")
@@ -135,7 +183,7 @@ def ranking(df: pd.DataFrame, ch: Choice, crits: list[str], lang: str) -> tuple[
                  hide_index=True, width="stretch", key="siting_table")
     for r, reason in zip(ranked.itertuples(), reasons):
         if r.excluded:
-            st.error(f"{r.park_id} · {r.name}: {reason}")
+            st.error(f"{md(r.park_id)} · {md(r.name)}: {reason}")
     radar(ranked, crits, lang)
     return sub, ranked
 
@@ -192,7 +240,7 @@ def save_and_export(sub: pd.DataFrame, ranked: pd.DataFrame, sens: pd.DataFrame,
             st.error(e.message(lang))
         else:
             runlog.log_scenario(name.strip(), _provenance(ranked, ch))  # issue 13: the run log
-            st.success(t("siting.saved", lang, name=name.strip()))
+            st.success(t("siting.saved", lang, name=md(name.strip())))
     d1, d2 = st.columns(2)
     scenario_name = name.strip() or t("siting.unsaved", lang)
     sources = report.sources_records(lang)  # read now: the files are built when clicked
@@ -222,7 +270,8 @@ def _provenance(ranked: pd.DataFrame, ch: Choice) -> dict:
 
 
 def _ranges():
-    """(class density ranges, sink-rate ranges) of the pools and sink tables of the data in use."""
+    """(class density ranges, sink-rate ranges, carbon-at-stake ranges) of the pools and sink tables
+    of the data in use."""
     from indicators import carbon, runs
     from layers.legends import get_legend
     from ui import data_in_use
@@ -230,7 +279,8 @@ def _ranges():
     inputs = data_in_use.inputs()
     legend = get_legend(runs._legend_arg(inputs.legend))
     pools = carbon.load_pools(inputs.options.get("carbon_pools"), legend)
-    return siting.class_ranges(pools, legend), siting.rate_ranges(carbon.load_sink_rates(inputs.options.get("sink_rates")))
+    return (siting.class_ranges(pools, legend), siting.rate_ranges(carbon.load_sink_rates(inputs.options.get("sink_rates"))),
+            siting.class_ranges(pools, legend, "at_stake"))
 
 
 def rank_stability(sub: pd.DataFrame, ch: Choice, crits: list[str], lang: str) -> pd.DataFrame | None:
@@ -238,8 +288,8 @@ def rank_stability(sub: pd.DataFrame, ch: Choice, crits: list[str], lang: str) -
     a seeded Monte Carlo (``siting.rank_stability``), parks whose rank is not stable flagged."""
     st.subheader(t("siting.mc.title", lang))
     try:
-        dens, rates = _ranges()
-        mc = siting.rank_stability(sub, ch.weights, crits, densities=dens, rates=rates,
+        dens, rates, stake = _ranges()
+        mc = siting.rank_stability(sub, ch.weights, crits, densities=dens, rates=rates, stake_densities=stake,
                                    exclude_redline=ch.exclude, green_threshold_pct=ch.green)
     except GansuError as e:
         st.warning(e.message(lang))
@@ -259,7 +309,6 @@ def rank_stability(sub: pd.DataFrame, ch: Choice, crits: list[str], lang: str) -
                  width="stretch", key="siting_mc_table")
     unstable = mc[mc["stable"].fillna(True) == False]  # noqa: E712 - nullable boolean
     if len(unstable):
-        st.warning(t("siting.mc.unstable", lang, parks="、".join(unstable["park_id"] + " · " + unstable["name"])))
+        st.warning(t("siting.mc.unstable", lang, parks=md("、".join(unstable["park_id"] + " · " + unstable["name"]))))
     st.session_state["_siting_mc"] = mc  # the Excel export's "rank_stability" sheet
     return mc
-# --- end issue 13 -------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from layers import stats_store
 from layers.store import Store
 from ui import auth, charts, common, jobs, runlog
 from ui import raster_sources as rs
+from ui.mdtext import md
 from ui.targets_views import (  # the labelled views of this page
     basis_options,
     change_chart,
@@ -258,7 +259,7 @@ def progress_tab(tdf: pd.DataFrame, stats: pd.DataFrame, lang: str) -> None:
     fig = charts.trajectory_figure(tdf, one_basis, ind, region, lang)  # one basis only: never a mixed line
     st.plotly_chart(fig, width="stretch", key="targets_trajectory")
     if used is not None:
-        st.caption(t("targets.progress.chart_basis", lang, basis=dash(used)))
+        st.caption(t("targets.progress.chart_basis", lang, basis=md(dash(used))))
     if stats[stats["indicator"] == ind].empty:
         st.info(t("targets.progress.no_data", lang))
     c1, c2 = st.columns(2)
@@ -301,7 +302,7 @@ def stats_tab(s: Store, tdf: pd.DataFrame, stats: pd.DataFrame, lang: str) -> No
     if st.button(t("targets.stats.apply", lang), key="targets_stats_apply"):
         data = up.getvalue() if up is not None else pasted.encode("utf-8")
         _save_and_flash(lambda: apply_stats(s, data, mode), lang)
-    st.download_button(t("targets.stats.template", lang), stats.to_csv(index=False).encode("utf-8-sig"),
+    st.download_button(t("targets.stats.template", lang), reports.csv_bytes(stats),
                        "official_stats.csv", "text/csv", key="targets_stats_template")
     with st.expander(t("targets.stats.indicators", lang)):
         st.dataframe(indicators_view(tdf, lang), hide_index=True, width="stretch", key="targets_indicators_table")

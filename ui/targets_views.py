@@ -6,6 +6,8 @@ chart; the one workbook writer of the page. Nothing here reads the store or comp
 """
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import streamlit as st
 
@@ -15,9 +17,11 @@ from indicators import change
 from indicators import targets as tg
 from layers.legends import CLASS_BY_ID, CLASS_IDS
 from ui import charts, common
+from ui.mdtext import md
 
 STATUS_COLOR = {"on_track": "#d7f2dc", "at_risk": "#fde7c4", "off_track": "#f9d6d5", "no_trend": "#eeeeee",
                 "no_data": "#eeeeee"}
+LINK = re.compile(r"https?://[^\s()<>\[\]\\`]+")  # a source address shown as a link (nothing that ends it early)
 COMPARATOR_SIGN = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "~": "≈"}
 STAT_HEADERS = {"indicator": "targets.col.indicator_code", "region": "targets.col.region", "year": "targets.col.year",
                 "value": "targets.col.value", "unit": "targets.col.unit", "source": "targets.col.stat_source",
@@ -117,17 +121,19 @@ def basis_options(stats: pd.DataFrame, indicator: str) -> list[str]:
 
 
 def source_card(row: pd.Series, lang: str) -> str:
-    """Markdown: title, date, link, quote and the verification mark of one progress row."""
+    """Markdown: title, date, link, quote and the verification mark of one progress row. The
+    statistics' texts are typed or imported: shown as text (``md``); the link only for a plain
+    http(s) address, its text escaped too."""
     if not tg._text(row.get("latest_source")):
         return t("targets.source.none", lang)
     url = tg._text(row.get("source_url"))
-    lines = [f"**{row['latest_source']}**",
-             f"{t('targets.col.source_date', lang)}: {dash(row.get('source_date'))} · "
-             f"{t('targets.col.basis', lang)}: {dash(row.get('basis'))}",
-             f"{t('targets.col.source_url', lang)}: " + (f"[{url}]({url})" if url.startswith(("http://", "https://"))
-                                                         else (url or "—"))]
+    lines = [f"**{md(row['latest_source'])}**",
+             f"{t('targets.col.source_date', lang)}: {md(dash(row.get('source_date')))} · "
+             f"{t('targets.col.basis', lang)}: {md(dash(row.get('basis')))}",
+             f"{t('targets.col.source_url', lang)}: " + (f"[{md(url)}]({url})" if LINK.fullmatch(url)
+                                                         else md(url or "—"))]
     if tg._text(row.get("quote")):
-        lines.append(f"> {row['quote']}")
+        lines.append(f"> {md(row['quote'])}")
     if row.get("origin") == "seed":
         lines.append(f"*{t('targets.verify', lang)}*")
     return "\n\n".join(lines)

@@ -26,6 +26,7 @@ from layers import workspace as ws
 from layers.legends import BUILTIN
 from ui import auth, common, jobs, tables
 from ui.data_in_use import badge
+from ui.mdtext import md
 
 ROLE_CHOICES = ("landcover", "transport", "osm", "redline", "zones", "parks")
 LEGEND_CHOICES = ("auto", *BUILTIN, "custom")
@@ -133,8 +134,8 @@ def _apply_in_use(lang: str) -> None:
         if want["landcover_alt"] != "none":
             alt = ws.get(s, want["landcover_alt"]).legend
             if ws.legend_key(alt) != ws.legend_key(main):
-                st.session_state["ws_use_result"] = ("error", t("ws.inuse.legend_mismatch", lang, main=Path(main).name,
-                                                                 alt=Path(alt).name))
+                st.session_state["ws_use_result"] = ("error", t("ws.inuse.legend_mismatch", lang, main=md(Path(main).name),
+                                                                 alt=md(Path(alt).name)))
                 return
         changed = []
         for role in IN_USE_ROLES:
@@ -245,7 +246,7 @@ def add_dataset(lang: str) -> None:
             try:
                 gdf = _read_upload(up.name, up.getvalue(), fields["layer"])
             except GansuError as e:
-                st.error(t("err.upload.prefix", lang, name=up.name[:120]) + e.message(lang))
+                st.error(t("err.upload.prefix", lang, name=md(up.name[:120])) + e.message(lang))
                 gdf = None
             if gdf is not None:
                 fields.update(_kind_fields(lang, "ws_add", gdf))
@@ -290,9 +291,9 @@ def _register_upload(role: str, filename: str, data: bytes, fields: dict, lang: 
             return
         ds = _register_vector_now(role, data, filename, fields, name)
     except GansuError as e:
-        st.session_state["ws_add_result"] = ("error", t("ws.add.failed", lang, name=filename[:120]) + e.message(lang))
+        st.session_state["ws_add_result"] = ("error", t("ws.add.failed", lang, name=md(filename[:120])) + e.message(lang))
         return
-    st.session_state["ws_add_result"] = ("success", t("ws.add.registered", lang, name=ds.name, id=ds.id))
+    st.session_state["ws_add_result"] = ("success", t("ws.add.registered", lang, name=md(ds.name), id=ds.id))
     st.session_state["ws_add_gen"] = st.session_state.get("ws_add_gen", 0) + 1
 
 
@@ -354,13 +355,13 @@ def job_status(lang: str) -> None:
         ds = job.result
         st.session_state.pop("ws_job", None)
         st.session_state["ws_add_gen"] = st.session_state.get("ws_add_gen", 0) + 1
-        st.success(t("ws.add.registered", lang, name=ds.name, id=ds.id))
+        st.success(t("ws.add.registered", lang, name=md(ds.name), id=ds.id))
         return
     if job.phase == "error":
         e = job.error
         if not isinstance(e, (ws.NodataMissing, ws.LegendAmbiguous)):  # a refusal: say why, forget it
             st.session_state.pop("ws_job", None)
-            st.error(t("ws.add.failed", lang, name=req.get("filename", "")[:120]) + e.message(lang))
+            st.error(t("ws.add.failed", lang, name=md(req.get("filename", "")[:120])) + e.message(lang))
             return
         st.warning(e.message(lang))
         if isinstance(e, ws.NodataMissing):
@@ -448,9 +449,9 @@ def _register_import(role: str, chosen: list[str], fields: dict, lang: str) -> N
             return
         ds = _register_vector_now(role, files[0], files[0].name, fields, name[:120])
     except GansuError as e:
-        st.session_state["ws_imp_result"] = ("error", t("ws.add.failed", lang, name=label[:120]) + e.message(lang))
+        st.session_state["ws_imp_result"] = ("error", t("ws.add.failed", lang, name=md(label[:120])) + e.message(lang))
         return
-    st.session_state["ws_imp_result"] = ("success", t("ws.add.registered", lang, name=ds.name, id=ds.id))
+    st.session_state["ws_imp_result"] = ("success", t("ws.add.registered", lang, name=md(ds.name), id=ds.id))
 
 
 # --- registered datasets ------------------------------------------------------------------------
@@ -513,7 +514,7 @@ def datasets_section(lang: str) -> None:
         with st.expander(t("ws.list.notes", lang)):
             for d in noted:
                 for zh, en in d.notes:
-                    st.caption(f"{d.name} · {Text(zh, en).pick(lang)}")
+                    st.caption(f"{md(d.name)} · {md(Text(zh, en).pick(lang))}")
     st.markdown(f"**{t('ws.remove.pick', lang)}**")
     ids = [d.id for d in all_]
     if st.session_state.get("ws_rm_pick") not in ids:
@@ -524,7 +525,8 @@ def datasets_section(lang: str) -> None:
     if using:
         st.warning(t("ws.remove.in_use", lang, roles=", ".join(t(f"ws.inuse.{r}", lang) for r in using)))
         st.checkbox(t("ws.remove.confirm", lang), key="ws_rm_confirm")
-    if s.allowed(common.actor(), "owner", (s.dataset_record(pick_) or {}).get("created_by")):
+    need = "admin" if using else "owner"  # one in use is everyone's data: only an admin (the store checks)
+    if s.allowed(common.actor(), need, (s.dataset_record(pick_) or {}).get("created_by")):
         st.button(t("ws.remove.button", lang), key="ws_rm_button", on_click=_remove, args=(pick_, lang))
     _show_result("ws_rm_result")
 
@@ -537,4 +539,4 @@ def _remove(dataset_id: str, lang: str) -> None:
         st.session_state["ws_rm_result"] = ("error", e.message(lang))
         return
     st.session_state["ws_rm_confirm"] = False
-    st.session_state["ws_rm_result"] = ("success", t("ws.remove.done", lang, name=d.name))
+    st.session_state["ws_rm_result"] = ("success", t("ws.remove.done", lang, name=md(d.name)))

@@ -7,9 +7,13 @@ on disk), parks CSV, OSM extracts and land-cover GeoTIFFs. Uploaded bytes are wr
 private temporary folder under names we choose (the uploaded name only lends its extension);
 files on disk are copied there (never modified). Zip members are checked before extraction
 (``archive``); Shapefile attributes are decoded by their ``.cpg`` when true, else UTF-8, else
-GB18030 (``shapefile``). Limits (size, members, compression ratio, features, vertices, memory)
-come from ``core.limits`` and are read from this module at call time (tests lower them here);
-coordinates must be finite, and a layer in latitude/longitude order is named as such.
+GB18030 (``shapefile``). GDAL never guesses a user's format: the bytes must carry the signature
+of the format the extension claims (``signature``: a GDAL virtual dataset, VRT or GDALG, is
+refused by name), the GeoJSON and GPKG drivers are forced, and only the declared OGR drivers are
+registered, with ``/vsicurl/`` off (``ogr_policy``). Limits (size, members, compression ratio,
+features, vertices, memory) come from ``core.limits`` and are read from this module at call time
+(tests lower them here); coordinates must be finite, and a layer in latitude/longitude order is
+named as such.
 
 Entry points: ``read_vector(filename, data, …)`` (uploads), ``read_path(path, …)`` (CLI, build),
 ``list_layers(filename, data)`` / ``list_path_layers(path)`` (the "choose the layer" prompt).
@@ -33,6 +37,7 @@ from layers.readers.csv import (AREA_FIELDS, LAT_FIELDS, LON_FIELDS, NAME_FIELDS
 from layers.readers.osm import OSM_RULES, read_osm
 from layers.readers.raster import check_dataset, check_nodata, validate_geotiff
 from layers.readers.registry import REGISTRY, Reader, ext_of, extensions, reader_for, register
+from layers.readers.signature import NotWhatItClaims
 
 # module attributes (tests may lower them); defaults and environment variables: core/limits.py
 MAX_UPLOAD_BYTES = limits.MAX_UPLOAD_BYTES
@@ -171,6 +176,8 @@ def _layers(source: Source) -> list[str]:
         if source.ext == ".gpkg":
             try:
                 return _gpkg.layers(source, Path(tmp))
+            except NotWhatItClaims:
+                raise  # e.g. a GDAL virtual dataset named .gpkg: named as what it is
             except UploadError:
                 raise UploadError("GeoPackage 文件已损坏。", "the GeoPackage is corrupt.") from None
         if source.ext == ".zip":

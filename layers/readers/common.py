@@ -7,7 +7,11 @@ table; 3-D surfaces (TIN, PolyhedralSurface, an Esri MultiPatch) become their fo
 a hair beyond ±180/±90 are rounding, not a missing CRS; polygons crossing ±180° are cut there;
 Gauss–Krüger metres with the northing in X are refused like swapped lon/lat; Xian 1980 and
 Beijing 1954 get a note on their approximate datum shift; features outside Gansu and duplicate
-ids get a note."""
+ids get a note.
+
+GDAL opens what the readers staged, after its signature was checked (``signature``), with the
+driver forced where GDAL has a prefix for it (``gdal_name``) and only the declared OGR drivers
+registered (``ogr_policy.apply``, run on import)."""
 from __future__ import annotations
 
 import io
@@ -27,7 +31,11 @@ from core.errors import UploadError
 from core.geom import (crosses_antimeridian, make_valid_where_needed, polygonal_parts, split_antimeridian,
                        surface_footprint, wkb_surface_kind, wkb_surfaces_as_polygons)
 from core.text import Text
+from layers.readers import ogr_policy
 from layers.readers.registry import ext_of, limit
+from layers.readers.signature import gdal_name
+
+ogr_policy.apply()  # only the declared OGR drivers, no /vsicurl/: before any user file is read
 
 GANSU_BBOX = (92.0, 32.0, 109.0, 43.0)  # generous bounding box of Gansu (lon/lat)
 
@@ -94,16 +102,17 @@ def check_memory(path: Path) -> None:
 
 
 def _parse_error(e: Exception, path: Path) -> UploadError:
-    msg = (str(e).splitlines() or [type(e).__name__])[0][:200].replace(str(path.parent), "…")
+    msg = (str(e).splitlines() or [type(e).__name__])[0][:200]
+    msg = msg.replace(str(path.resolve().parent), "…").replace(str(path.parent), "…")
     if "NaN" in msg or "non-finite" in msg or "Inf" in msg:
         return UploadError("坐标含非数值（NaN/无穷大），请修正几何。",
                            f"coordinates are not a number (NaN/infinite): fix the geometries ({msg}).")
     return UploadError(f"无法解析该文件（{msg}）。", f"the file cannot be parsed ({msg}).")
 
 
-def layer_names(path: Path) -> list[str]:
+def layer_names(path: Path, driver: str | None = None) -> list[str]:
     try:
-        return [str(name) for name, _ in pyogrio.list_layers(path)]
+        return [str(name) for name, _ in pyogrio.list_layers(gdal_name(path, driver))]
     except Exception as e:  # noqa: BLE001 - unreadable file
         raise _parse_error(e, path) from None
 
@@ -116,34 +125,36 @@ def too_many_layers(kind: str, names: list[str]) -> UploadError:
 
 
 def read_ogr(path: Path, layer: str | None, encoding: str | None = None, policy: str = "single",
-             kind: str = "file") -> tuple[gpd.GeoDataFrame, str | None, list[Text]]:
+             kind: str = "file", driver: str | None = None) -> tuple[gpd.GeoDataFrame, str | None, list[Text]]:
     """Read with GDAL under the limits. ``policy`` for a file with several layers and none
     chosen: ``all`` reads every layer (a ``folder`` column names each row's layer), ``choose``
-    refuses with the list of layer names, ``single`` reads the first. Returns (frame, layer, notes)."""
+    refuses with the list of layer names, ``single`` reads the first. ``driver`` (GeoJSON, GPKG)
+    is forced by its GDAL prefix; the caller has checked the file's signature. Returns (frame,
+    layer, notes)."""
     check_memory(path)
     notes: list[Text] = []
-    names = layer_names(path) if policy != "single" or layer else []
+    names = layer_names(path, driver) if policy != "single" or layer else []
     if layer and names and layer not in names:
         raise UploadError(f"没有名为“{layer[:80]}”的图层；可用图层：{'、'.join(names[:20])}。",
                           f"no layer named '{layer[:80]}'; the layers are: {', '.join(names[:20])}.")
     if layer or len(names) <= 1:
-        return _read_one(path, layer, encoding, notes), layer, notes
+        return _read_one(path, layer, encoding, notes, driver), layer, notes
     if policy == "choose":
         raise too_many_layers(kind, names)
     frames, total, used = [], 0, []
     for name in names:
-        n = _count(path, name)
+        n = _count(path, name, driver)
         total += n
         if total > limit("MAX_FEATURES"):
             _too_many(total)
         if n == 0:
             continue
-        df = _read_one(path, name, encoding, notes)
+        df = _read_one(path, name, encoding, notes, driver)
         df.insert(0, "folder", name)
         frames.append(df)
         used.append(name)
     if not frames:
-        return _read_one(path, names[0], encoding, notes), None, notes
+        return _read_one(path, names[0], encoding, notes, driver), None, notes
     crs_ = frames[0].crs
     gdf = gpd.GeoDataFrame(pd.concat([f.to_crs(crs_) if f.crs != crs_ and crs_ is not None else f for f in frames],
                                      ignore_index=True), crs=crs_)
@@ -158,25 +169,27 @@ def _too_many(n: int) -> None:
     raise UploadError(f"要素过多（{n}，上限 {cap}）。", f"too many features ({n}, limit {cap}).")
 
 
-def _count(path: Path, layer: str | None) -> int:
+def _count(path: Path, layer: str | None, driver: str | None = None) -> int:
+    src = gdal_name(path, driver)
     try:
-        info = pyogrio.read_info(path, layer=layer) if layer else pyogrio.read_info(path)
+        info = pyogrio.read_info(src, layer=layer) if layer else pyogrio.read_info(src)
     except Exception as e:  # noqa: BLE001
         raise _parse_error(e, path) from None
     return int(info["features"])
 
 
-def _read_one(path: Path, layer: str | None, encoding: str | None, notes: list | None = None) -> gpd.GeoDataFrame:
+def _read_one(path: Path, layer: str | None, encoding: str | None, notes: list | None = None,
+              driver: str | None = None) -> gpd.GeoDataFrame:
     kw = {"engine": "pyogrio", "on_invalid": "fix"}  # e.g. unclosed rings are closed
     if layer:
         kw["layer"] = layer
     if encoding:
         kw["encoding"] = encoding
     try:
-        n = _count(path, layer)
+        n = _count(path, layer, driver)
         if n > limit("MAX_FEATURES"):
             _too_many(n)
-        df = gpd.read_file(path, **kw)
+        df = gpd.read_file(gdal_name(path, driver), **kw)
     except UploadError:
         raise
     except Exception as e:  # pyogrio/GDAL errors: unreadable, truncated, wrong format
@@ -185,7 +198,7 @@ def _read_one(path: Path, layer: str | None, encoding: str | None, notes: list |
         raise no_geometry(layer)
     missing = shapely.is_missing(df.geometry.values)
     if missing.any() and n > 0:
-        df = _surfaces(path, layer, encoding, df, missing, notes if notes is not None else [])
+        df = _surfaces(path, layer, encoding, df, missing, notes if notes is not None else [], driver)
     return df
 
 
@@ -207,7 +220,7 @@ def no_geometry(layer: str | None, what: str = "") -> UploadError:
 
 
 def _surfaces(path: Path, layer: str | None, encoding: str | None, df: gpd.GeoDataFrame, missing,
-              notes: list) -> gpd.GeoDataFrame:
+              notes: list, driver: str | None = None) -> gpd.GeoDataFrame:
     """Rows GeoPandas could not build: 3-D surfaces (TIN, PolyhedralSurface, an Esri MultiPatch)
     become their 2-D footprint (union of the faces), with a note naming them."""
     from pyogrio.raw import read as raw_read
@@ -216,7 +229,7 @@ def _surfaces(path: Path, layer: str | None, encoding: str | None, df: gpd.GeoDa
         kw = {"layer": layer} if layer else {}
         if encoding:
             kw["encoding"] = encoding
-        wkbs = raw_read(path, columns=[], **kw)[2]
+        wkbs = raw_read(gdal_name(path, driver), columns=[], **kw)[2]
     except Exception:  # noqa: BLE001 - leave the rows empty: ``finish`` names them
         return df
     if wkbs is None or len(wkbs) != len(df):

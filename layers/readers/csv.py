@@ -20,6 +20,7 @@ import shapely
 
 from core.errors import UploadError
 from core.text import Text
+from layers.readers import signature
 from layers.readers.common import in_box
 from layers.readers.registry import limit
 
@@ -79,6 +80,7 @@ def read_csv_parks(data: bytes) -> tuple[gpd.GeoDataFrame, list[tuple[str, str]]
 
     from core import crs as _crs
 
+    signature.check_text_table(data[:signature.HEAD])  # a GDAL virtual dataset is named, never parsed
     _reject_binary(data)
     text = _decode_text(data)
     header = text.lstrip("\ufeff").split("\n", 1)[0]
@@ -244,14 +246,15 @@ def _footprint(g, kind, i, surfaces, surface_footprint):
 
 def _linearise(wkts: list[str], rows: list[int]) -> list:
     """Curved WKT (CircularString, CompoundCurve, CurvePolygon, MultiCurve, MultiSurface) as
-    GDAL linearises them: written to a one-column CSV that GDAL's CSV driver reads."""
+    GDAL linearises them: written to a one-column CSV that GDAL's CSV driver reads (forced by its
+    ``CSV:`` prefix: the cells are the user's text)."""
     import pyogrio
 
     with tempfile.TemporaryDirectory(prefix="gansu-curve-") as tmp:
         path = Path(tmp) / "curves.csv"
         path.write_text("WKT\n" + "".join('"' + w.replace('"', '""') + '"\n' for w in wkts), encoding="utf-8")
         try:
-            df = pyogrio.read_dataframe(path, on_invalid="ignore")
+            df = pyogrio.read_dataframe(signature.gdal_name(path, "CSV"), on_invalid="ignore")
         except Exception:  # noqa: BLE001
             df = None
     if df is None or len(df) != len(wkts) or shapely.is_missing(df.geometry.values).any():

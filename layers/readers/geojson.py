@@ -1,6 +1,7 @@
 """GeoJSON (``.geojson``, ``.json``). A legacy ``crs`` member (GDAL honours it) must name a CRS
 we understand; otherwise coordinates are CRS84 by definition (metres labelled as degrees are
-caught by the final checks and the user is asked for the CRS)."""
+caught by the final checks and the user is asked for the CRS). The bytes must be JSON text
+(``signature.check_geojson``) and GDAL's GeoJSON driver is forced."""
 from __future__ import annotations
 
 import re
@@ -8,15 +9,17 @@ from pathlib import Path
 
 from core.errors import UploadError
 from core.text import Text
+from layers.readers import signature
 from layers.readers.common import read_ogr
 
 _GEOJSON_CRS = re.compile(rb'"crs"\s*:\s*\{.{0,400}?"name"\s*:\s*"([^"]{1,200})"', re.S)
 
 
 def read(source, folder: Path, layer: str | None, notes: list):
+    signature.check_geojson(source.head(signature.HEAD))
     check_crs_member(source, notes)
     path = source.copy_to(folder / "upload.geojson")
-    gdf, used, more = read_ogr(path, layer)
+    gdf, used, more = read_ogr(path, layer, driver="GeoJSON")
     notes.extend(more)
     return gdf, used
 

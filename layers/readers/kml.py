@@ -1,7 +1,9 @@
 """KML and KMZ (Google Earth, 2bulu/Ovital exports). Every folder is a layer to GDAL: all of them
 are read (a KML with three folders gives three parks, nested folders included), each row naming
 its folder in a ``folder`` column. Any DOCTYPE/ENTITY declaration is refused (external entities,
-billion laughs), also in UTF-16/32 files; a KMZ goes through the zip checks first."""
+billion laughs), also in UTF-16/32 files; a KMZ goes through the zip checks first. The root
+element must be ``kml`` (``signature.check_kml``): any other XML (an OGR VRT above all) is refused
+before GDAL sees it."""
 from __future__ import annotations
 
 import codecs
@@ -9,7 +11,7 @@ import re
 from pathlib import Path, PurePosixPath
 
 from core.errors import UploadError
-from layers.readers import archive
+from layers.readers import archive, signature
 from layers.readers.common import read_ogr
 
 
@@ -24,6 +26,7 @@ def read(source, folder: Path, layer: str | None, notes: list):
     else:
         path = source.copy_to(folder / "upload.kml")
     reject_entities(path)
+    signature.check_kml(path)
     gdf, used, more = read_ogr(path, layer, policy="all", kind="KML")
     notes.extend(more)
     return gdf, used

@@ -1,7 +1,9 @@
 """OpenStreetMap extracts (``.osm.pbf``, ``.osm``) through GDAL's OSM driver: transport features
 by declared tag rules (``OSM_RULES``), only tagged features materialised (an OGR SQL filter), in
 WGS84. The kinds are those of the declared indicator table (expressway, major_road, railway,
-station, airport: ``indicators.table``)."""
+station, airport: ``indicators.table``). The file must be OSM XML (root ``osm``) or an OSM PBF
+extract (``signature.check_osm``) before GDAL opens it, with only the declared OGR drivers
+registered (``ogr_policy``)."""
 from __future__ import annotations
 
 import re
@@ -12,6 +14,7 @@ import pandas as pd
 
 from core.crs import WGS84
 from core.errors import InputError
+from layers.readers import ogr_policy, signature
 
 # OSM tag rules: (layer, tag, values) -> kind. Links count with their road class.
 OSM_RULES: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
@@ -42,17 +45,24 @@ def read_osm(path, kinds=None) -> dict[str, gpd.GeoDataFrame]:
     kinds = tuple(kinds) if kinds is not None else tuple(dict.fromkeys(r[3] for r in OSM_RULES))
     import pyogrio
 
+    ogr_policy.apply()
     path = Path(path)
     if not path.is_file():
         raise InputError(f"找不到 OSM 文件 {path}", f"OSM file {path} not found")
+    try:
+        signature.check_osm(path)
+    except InputError as e:  # named with the file: the CLI and the Data page read several inputs
+        e.set_text(f"OSM 文件 {path.name}：{e.zh}", f"OSM file {path.name}: {e.en}")
+        raise
+    src = signature.gdal_name(path, "OSM")
     out: dict[str, list] = {k: [] for k in kinds}
     for layer in dict.fromkeys(r[0] for r in OSM_RULES):
         rules = [r for r in OSM_RULES if r[0] == layer and r[3] in kinds]
         if not rules:
             continue
         try:
-            fields = set(pyogrio.read_info(path, layer=layer)["fields"])
-            df = pyogrio.read_dataframe(path, layer=layer, where=_osm_where(rules, fields))
+            fields = set(pyogrio.read_info(src, layer=layer)["fields"])
+            df = pyogrio.read_dataframe(src, layer=layer, where=_osm_where(rules, fields))
         except Exception as exc:  # noqa: BLE001
             raise InputError(f"无法读取 OSM 文件 {path.name}（{layer}）：{exc}",
                              f"cannot read OSM file {path.name} ({layer}): {exc}") from exc

@@ -4,7 +4,8 @@ the CLI's ``--landcover`` files, so both refuse the same rasters with the same m
 
 ``validate_geotiff`` takes the uploaded bytes (checked in memory, before anything is written to
 disk) or a path on the server, and raises ``InputError`` (English + Chinese) naming the problem:
-not a TIFF, unreadable, truncated, no CRS, rotated, not integer classes, more pixels than a
+not a TIFF (an XML virtual raster under a ``.tif`` name is named as such: GDAL never guesses the
+driver of a user's file, ``gdal_safety``), a VRT that reads anything but GeoTIFF tiles, unreadable, truncated, no CRS, rotated, not integer classes, more pixels than a
 request may read or a header with no data behind it (``check_dataset``,
 limits in ``core.limits``), or no nodata value (pixels outside the data would silently become
 a land-cover class: IGBP code 0 is water).
@@ -13,15 +14,16 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from core import limits
 from core.errors import InputError
-
-TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+from layers.readers.gdal_safety import (MAX_VRT_XML_BYTES, TIFF_MAGIC, VrtSource,  # noqa: F401
+                                        default_vrt_roots, file_head, kind_of, not_geotiff, open_raster, open_upload,
+                                        read_vrt)
+from layers.readers.gdal_safety import display as _display
 
 
 def check_dataset(ds, name: str, file_size: int | None = None) -> None:
@@ -30,15 +32,15 @@ def check_dataset(ds, name: str, file_size: int | None = None) -> None:
     (``core.limits.MAX_RASTER_PIXELS``), a header declaring far more pixels than the file holds
     (forged or truncated), or an internal block too large to decode within the memory limit.
 
-    Tile-aware for a VRT (a mosaic of tiles, e.g. a national WorldCover/CLCD tile set): the tiled
-    engine (``indicators.tiled``) reads it one source tile at a time, so the pixel limit applies to
-    the largest source tile (what one task reads), not to the virtual raster, and the forged-header
-    check compares the declared pixels with the summed sizes of the source files (sources on
-    ``/vsicurl/``, ``/vsis3/`` … have no local size: that check is skipped for them). A missing
-    source file is refused. A single GeoTIFF keeps the whole-file pixel limit: split a larger one
-    into tiles and mosaic them with a VRT (``gdalbuildvrt``)."""
-    from core import limits
-
+    Tile-aware for a VRT (a mosaic of tiles, e.g. a national WorldCover/CLCD tile set): its XML is
+    checked first (``gdal_safety.read_vrt``: a plain mosaic of files, no ``/vsi…`` or URL source);
+    the tiled engine (``indicators.tiled``) reads it one source tile at a time, so the pixel limit
+    applies to the largest source tile (what one task reads), not to the virtual raster; the
+    forged-header check compares the declared pixels with the sizes of the distinct source files;
+    the sources must cover at least ``MIN_VRT_COVERAGE`` of the declared grid and the whole mosaic
+    stays under ``MAX_MOSAIC_PIXELS`` (registration reads every pixel once). A missing source file
+    is refused. A single GeoTIFF keeps the whole-file pixel limit: split a larger one into tiles
+    and mosaic them with a VRT (``gdalbuildvrt``)."""
     if ds.crs is None:
         raise InputError(f"土地覆盖栅格 {name} 没有坐标参考系；请先指定（如 gdal_edit -a_srs）",
                          f"land-cover raster {name} has no CRS; assign one (e.g. with gdal_edit -a_srs)")
@@ -56,9 +58,9 @@ def check_dataset(ds, name: str, file_size: int | None = None) -> None:
                          f"land-cover raster {name} has {ds.dtypes[0]} values; class codes must be integers")
     w, h = int(ds.width), int(ds.height)
     pixels = w * h
-    sources = vrt_sources(ds) if getattr(ds, "driver", None) == "VRT" else None
-    if sources is not None:
-        _check_vrt(sources, name, pixels, w, h)
+    info = read_vrt(ds.name, name) if getattr(ds, "driver", None) == "VRT" else None
+    if info is not None:
+        _check_vrt(info.sources, name, pixels, w, h)
         file_size = None  # checked against the sources above
     elif pixels > limits.MAX_RASTER_PIXELS:
         raise InputError(
@@ -134,63 +136,20 @@ def _uninvertible_points(wkt: str, w: int, h: int, transform: tuple) -> tuple[in
     return bad, geos, crs_.name
 
 
-@dataclass(frozen=True)
-class VrtSource:
-    """One source of a VRT band: its file (absolute, or a GDAL virtual path) and where it lands
-    in the VRT's pixel grid (DstRect)."""
-
-    path: str
-    x: int
-    y: int
-    width: int
-    height: int
-
-
-MAX_VRT_XML_BYTES = 64 * 2**20  # a VRT is an XML index; a national one of ~3,000 tiles is ~2 MB
-
-
 def vrt_sources(ds_or_path) -> list[VrtSource] | None:
-    """Sources of band 1 of a VRT (``None`` when it is not a VRT file we can parse)."""
-    import xml.etree.ElementTree as ET
-
+    """Sources of band 1 of a VRT (``None`` when the file is not XML); a VRT holding anything but a
+    plain mosaic of files raises InputError (``gdal_safety.read_vrt``)."""
     path = Path(getattr(ds_or_path, "name", ds_or_path))
     try:
-        if path.stat().st_size > MAX_VRT_XML_BYTES:
-            return None
-        root = ET.fromstring(path.read_bytes())
-    except (OSError, ET.ParseError, ValueError):
+        head = file_head(path)
+    except OSError:
         return None
-    if root.tag != "VRTDataset":
-        return None
-    band = next((b for b in root.iter("VRTRasterBand") if b.get("band", "1") == "1"), None)
-    if band is None:
-        return []
-    out = []
-    for src in band:
-        fn = src.find("SourceFilename")
-        if fn is None or not (fn.text or "").strip():
-            continue
-        text = fn.text.strip()
-        rel = fn.get("relativeToVRT", "0") == "1"
-        p = str((path.parent / text).resolve()) if rel and not text.startswith("/vsi") else text
-        dst = src.find("DstRect")
-        props = src.find("SourceProperties")
-        if dst is not None:
-            x, y = int(float(dst.get("xOff", 0))), int(float(dst.get("yOff", 0)))
-            w, h = int(float(dst.get("xSize", 0))), int(float(dst.get("ySize", 0)))
-        elif props is not None:
-            x, y = 0, 0
-            w, h = int(props.get("RasterXSize", 0)), int(props.get("RasterYSize", 0))
-        else:
-            x = y = w = h = 0
-        out.append(VrtSource(p, x, y, w, h))
-    return out
+    return read_vrt(path).sources if kind_of(head) == "xml" else None
 
 
 def _check_vrt(sources: list[VrtSource], name: str, pixels: int, w: int, h: int) -> None:
-    """The VRT part of ``check_dataset``: per-tile pixel limit, sources present, summed sizes."""
-    from core import limits
-
+    """The VRT part of ``check_dataset``: per-tile pixel limit, sources present, their bytes, the
+    share of the grid they cover, the whole mosaic's pixels."""
     biggest = max(sources, key=lambda s: s.width * s.height, default=None)
     if biggest is not None and biggest.width * biggest.height > limits.MAX_RASTER_PIXELS:
         n = biggest.width * biggest.height
@@ -200,50 +159,65 @@ def _check_vrt(sources: list[VrtSource], name: str, pixels: int, w: int, h: int)
             f"上限（{limits.MAX_RASTER_PIXELS:.3g}，GANSU_MAX_RASTER_PIXELS）；请将其切分为更小的图幅",
             f"land-cover mosaic {name}: tile {tile} has {biggest.width} × {biggest.height} = {n:.3g} pixels, more than "
             f"one task may read ({limits.MAX_RASTER_PIXELS:.3g}, GANSU_MAX_RASTER_PIXELS); split it into smaller tiles")
-    total, known = 0, True
+    sizes: dict[str, int] = {}
     for s in sources:
-        if s.path.startswith("/vsi"):
-            known = False  # remote or archived source: no local size to compare
-            continue
         try:
-            total += Path(s.path).stat().st_size
+            sizes[str(Path(s.path).resolve())] = Path(s.path).stat().st_size
         except OSError:
             tile = _display(s.path)
             raise InputError(f"土地覆盖镶嵌 {name} 的图幅 {tile} 不存在或无法读取",
                              f"land-cover mosaic {name}: tile {tile} is missing or unreadable") from None
-    if known and pixels >= 1_000_000 and total < limits.MIN_BYTES_PER_MPIXEL * pixels / 1e6:
+    total = sum(sizes.values())  # a file named by many sources holds its bytes once
+    if pixels >= 1_000_000 and total < limits.MIN_BYTES_PER_MPIXEL * pixels / 1e6:
         raise InputError(
             f"土地覆盖镶嵌 {name}：声明 {w} × {h} 个像元，但其图幅文件合计仅有 {total} 字节（文件头伪造或图幅不完整）",
             f"land-cover mosaic {name}: it declares {w} × {h} pixels but its tile files hold only {total} bytes "
             "in all (forged header or missing tiles)")
+    rects = {(s.x, s.y, s.width, s.height) for s in sources}  # the same place named twice counts once
+    covered = sum(max(0, min(x + rw, w) - max(x, 0)) * max(0, min(y + rh, h) - max(y, 0)) for x, y, rw, rh in rects)
+    if pixels >= 1_000_000 and covered < limits.MIN_VRT_COVERAGE * pixels:
+        raise InputError(
+            f"土地覆盖镶嵌 {name} 声明 {w} × {h} = {pixels:.3g} 个像元，但其图幅只覆盖其中 {covered:.3g} 个"
+            f"（不足 {limits.MIN_VRT_COVERAGE:.0%}）：请按图幅的范围重建 VRT（gdalbuildvrt，不加 -te）",
+            f"land-cover mosaic {name} declares {w} × {h} = {pixels:.3g} pixels but its tiles cover only "
+            f"{covered:.3g} of them (less than {limits.MIN_VRT_COVERAGE:.0%}): build the VRT over the tiles' extent "
+            "(gdalbuildvrt without -te)")
+    if pixels > limits.MAX_MOSAIC_PIXELS:
+        raise InputError(
+            f"土地覆盖镶嵌 {name} 声明 {w} × {h} = {pixels:.3g} 个像元，超过镶嵌的上限"
+            f"（{limits.MAX_MOSAIC_PIXELS:.3g}，GANSU_MAX_MOSAIC_PIXELS；登记时每个像元都要读一遍）；请先裁剪到甘肃范围",
+            f"land-cover mosaic {name} declares {w} × {h} = {pixels:.3g} pixels, more than a mosaic may hold "
+            f"({limits.MAX_MOSAIC_PIXELS:.3g}, GANSU_MAX_MOSAIC_PIXELS; registration reads every pixel once); clip "
+            "it to Gansu first")
 
 
 def validate_geotiff(source: bytes | str | Path, name: str | None = None) -> dict:
-    """Validate uploaded bytes (a GeoTIFF) or a raster file (a GeoTIFF, or any raster GDAL opens
-    when the name does not end in .tif/.tiff); returns {width, height, dtype, crs, nodata}."""
-    import rasterio
-    from rasterio.io import MemoryFile
-
+    """Validate uploaded bytes (a GeoTIFF) or a raster file (a GeoTIFF; when the name does not end
+    in .tif/.tiff also a VRT mosaic whose tiles lie in the import folder or the VRT's own folder);
+    returns {width, height, dtype, crs, nodata}. GDAL never guesses the driver."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
         name = _display(name or "upload.tif")
         if len(data) > limits.MAX_UPLOAD_BYTES:
             raise InputError(f"{name} 文件过大（{len(data) / 1e6:.1f} MB，上限 {limits.MAX_UPLOAD_BYTES / 1e6:.0f} MB）",
                              f"{name} is too large ({len(data) / 1e6:.1f} MB, limit {limits.MAX_UPLOAD_BYTES / 1e6:.0f} MB)")
-        head, size = data[:4], len(data)
-        opener = lambda: MemoryFile(data).open()
+        head, size = data[:1024], len(data)
+        tif = True
+        opener = lambda: open_upload(data, name)
     else:
         path = Path(source)
         name = _display(name or path.name)
-        with open(path, "rb") as f:
-            head = f.read(4)
+        head = file_head(path)
         size = path.stat().st_size
-        opener = lambda: rasterio.open(path)
-    if head not in TIFF_MAGIC and (isinstance(source, (bytes, bytearray, memoryview))
-                                   or Path(source).suffix.lower() in (".tif", ".tiff")):
-        raise InputError(f"{name} 不是 GeoTIFF 文件（无 TIFF 文件标识）", f"{name} is not a GeoTIFF (no TIFF signature)")
+        tif = path.suffix.lower() in (".tif", ".tiff")
+        opener = lambda: open_raster(path, name, allow_vrt=not tif, vrt_roots=default_vrt_roots(path))
+    err = not_geotiff(head, name) if tif else None
+    if err is not None:
+        raise err
     try:
         ds = opener()
+    except InputError:
+        raise
     except Exception as e:  # noqa: BLE001 - GDAL: corrupt header, unsupported layout
         msg = str(e).splitlines()[0][:160] if str(e) else type(e).__name__
         raise InputError(f"{name} 无法作为 GeoTIFF 打开（文件损坏或不完整：{msg}）",
@@ -287,9 +261,3 @@ def _read_corner_blocks(ds, name: str) -> None:
             raise InputError(f"{name} 文件不完整或已损坏：像元数据无法读取（{msg}）",
                              f"{name} is truncated or corrupt: its pixel data cannot be read ({msg})") from None
         np.asarray(block)
-
-
-def _display(name: str) -> str:
-    """A file name for messages only (never a path we open)."""
-    base = str(name).replace("\\", "/").rsplit("/", 1)[-1]
-    return "".join(ch for ch in base if ch.isprintable())[:120] or "upload.tif"

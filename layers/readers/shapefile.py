@@ -6,7 +6,8 @@ Attribute encoding: the ``.cpg`` when present and true (it must name a known enc
 the ``.dbf``: ``UTF-8``, ``936``, ``CP936``, ``GBK``, ``ANSI 936``, ``GB18030``, ``1252`` …),
 otherwise UTF-8 if it decodes, else GB18030 (a superset of GBK). The encoding is given to the
 reader explicitly. A ``.prj`` with a UTF-8 BOM is read without it; one that is not a CRS is
-ignored with a note (the user is then asked for a CRS).
+ignored with a note (the user is then asked for a CRS). The staged ``.shp``, ``.shx`` and ``.dbf``
+must carry their signatures (``signature.check_shapefile``) before GDAL opens them.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from pathlib import Path, PurePosixPath
 
 from core.errors import UploadError
 from core.text import Text
-from layers.readers import archive
+from layers.readers import archive, signature
 from layers.readers.common import read_ogr
 
 PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
@@ -97,6 +98,7 @@ def stage(files: dict[str, Path], stem: str, folder: Path, notes: list, copy: bo
         src = files.get(stem + ext)
         if src is not None:
             (shutil.copyfile if copy else os.replace)(src, dest.with_suffix(ext))
+    signature.check_shapefile({ext: dest.with_suffix(ext) for ext in (".shp", ".shx", ".dbf")})
     prj = dest.with_suffix(".prj")
     if prj.is_file() and not prj_ok(prj):
         prj.unlink()  # read as "no CRS": the user is asked to choose one

@@ -7,7 +7,8 @@ of each editor, then in one browser session, signing in and out in turn:
 3. ed_b (editor): can delete only her own park (ed_a's is not offered);
 4. root (admin): reads ed_a's park's indicators, moves it to the bin, restores it on the Data
    page, finds the same indicators again, exports the audit log;
-5. ed_a: five wrong passwords lock the account; the right one is refused until the lock expires.
+5. ed_a: five wrong passwords lock the account; the right one is refused until the lock expires
+   (the message is the same for a wrong password and a locked account: the lock shows in what is refused).
 Prints a JSON report.
 """
 import csv
@@ -77,6 +78,12 @@ def login(page, name: str, pw: str) -> None:
 def nav(page, title: str) -> None:
     """In-app navigation (sidebar): a reload would start a new, signed-out session."""
     page.locator("[data-testid='stSidebarNav'] a", has_text=title).click()
+
+
+def answered(page) -> None:
+    """The sign-in form was processed: the server empties the password field after each attempt."""
+    page.wait_for_function("() => { const e = document.querySelector('.st-key-auth_password_main input');"
+                           " return e !== null && e.value === ''; }")
 
 
 def logout(page) -> None:
@@ -170,12 +177,13 @@ with streamlit_server(env) as url:
         # 5. lockout
         for i in range(5):
             login(page, "ed_a", "wrong-password")
-            page.wait_for_timeout(1500)
-        page.get_by_text("账户已锁定").wait_for()
-        report["locked_message"] = page.get_by_text("账户已锁定").first.inner_text()
+            answered(page)
+        page.get_by_text("已被锁定").wait_for()
+        report["locked_message"] = page.get_by_text("已被锁定").first.inner_text()
         t0 = time.time()
         login(page, "ed_a", PW)
-        page.get_by_text("账户已被锁定").wait_for()
+        answered(page)
+        page.get_by_text("已被锁定").wait_for()
         report["right_password_refused_while_locked"] = page.get_by_text("已登录：ed_a").count() == 0
         time.sleep(max(0.0, LOCK_S + 1 - (time.time() - t0)))
         login(page, "ed_a", PW)
