@@ -56,9 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--osm", help="OSM extract (.osm.pbf or .osm) read with tag rules")
     p.add_argument("--redline", nargs="+", action="extend", default=[], metavar="FILE",
                    help="red-line / protected-area polygons (several files are merged)")
-    p.add_argument("--zones", help="zone polygons")
+    p.add_argument("--zones", help="zone polygons (default: the built-in schematic 四屏一廊 zones, which also choose "
+                                   "the carbon densities of each zone)")
+    p.add_argument("--no-zones", action="store_true", help="no zone layer (every park takes the province densities)")
     p.add_argument("--zones-layer", help="layer of a multi-layer --zones file")
-    p.add_argument("--zone-field", help="zone name field (default zone; with --workspace: as the dashboard)")
+    p.add_argument("--zone-field", help="zone name field (default: name_zh when the layer has it, else zone; "
+                                        "with --workspace: as the dashboard)")
     p.add_argument("--out", required=True, help="output: .csv .xlsx .geojson .gpkg .parquet")
     p.add_argument("--lang", choices=("zh", "en"), default="zh",
                    help="language of the Excel headers (zh default; CSV/Parquet/GeoJSON/GPKG keep column ids)")
@@ -140,13 +143,18 @@ def _parks_provenance(a, legend) -> dict:
                 for r, f in files if f and Path(f).is_file()]
     lg = get_legend(legend)
     tables = {"carbon_pools": a.carbon_pools or carbon.default_pools_path(lg),
+              "carbon_conversion": carbon.pooltable.CONVERSION_CSV,
               "sink_rates": a.sink_rates or carbon.TABLES / "sink_rates.csv"}
     if a.legend_file:
         tables["legend"] = a.legend_file
+    extra = {"legend": getattr(lg, "id", str(legend))}
+    if not a.zones and not getattr(a, "no_zones", False):
+        tables["zones"] = carbon.TABLES / "zones.csv"
+        extra["zones"] = "built-in schematic zones (geodata/zones.csv)"
     return provenance.record(datasets=datasets, tables=tables, pixel_area=getattr(a, "pixel_area", "ground"),
                              thresholds={"green_threshold_pct": a.green_threshold,
                                          "green_classes": a.green_classes or "default"},
-                             extra={"legend": getattr(lg, "id", str(legend))})
+                             extra=extra)
 
 
 def _workspace_provenance(a, inputs) -> dict:
@@ -215,13 +223,13 @@ def run_parks(a) -> int:
         layers = [read(f, "--redline") for f in a.redline]
         redline = gpd.GeoDataFrame(pd.concat([lyr.to_crs(layers[0].crs)[["geometry"]] for lyr in layers]),
                                    crs=layers[0].crs)
-    zones = read(a.zones, "--zones", layer=getattr(a, "zones_layer", None)) if a.zones else None
+    zones = _zones_arg(a, read)
     classes = [c.strip() for c in a.green_classes.split(",")] if a.green_classes else None
     result = compute_parks(
         parks, landcover=a.landcover, legend=legend, landcover_alt=a.landcover_alt,
         carbon_pools=a.carbon_pools, sink_rates=a.sink_rates, green_threshold_pct=a.green_threshold,
         green_classes=classes, transport=transport, redline=redline, zones=zones,
-        zone_field=a.zone_field or "zone", id_field=a.id_field, name_field=a.name_field,
+        zone_field=_zone_field(a, zones), id_field=a.id_field, name_field=a.name_field,
         pixel_area=getattr(a, "pixel_area", "ground"), zonal=_zonal(a),
     )
     geoms = prepare_parks(parks, a.id_field, a.name_field)[0].geometry
@@ -235,6 +243,30 @@ def run_parks(a) -> int:
 
     tiled_cli.into_store(a, "parks", {"": result})
     return 0
+
+
+def _zones_arg(a, read):
+    """--zones FILE; without it the built-in schematic zones (when the default data is built), so a
+    park takes its zone's carbon densities on the command line as on the pages; --no-zones: none."""
+    if getattr(a, "no_zones", False):
+        return None
+    if a.zones:
+        return read(a.zones, "--zones", layer=getattr(a, "zones_layer", None))
+    from core import paths
+
+    try:
+        paths.require_current()
+    except (paths.DataMissing, paths.DataCorrupt):
+        return None
+    from layers import catalog
+
+    return catalog.read_default("zones")
+
+
+def _zone_field(a, zones) -> str:
+    if a.zone_field:
+        return a.zone_field
+    return "name_zh" if zones is not None and "name_zh" in zones.columns else "zone"
 
 
 def _explicit_transport(a, read) -> tuple[dict | None, list, list]:

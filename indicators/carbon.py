@@ -4,10 +4,13 @@ Pools table: ``lucode,c_above,c_below,c_soil,c_dead`` in t C/ha keyed by the ras
 (InVEST reads only these five columns; ``class``/``label``/``source`` are for people).
 Stock = sum over codes of area (ha) x (c_above + c_below + c_soil + c_dead); CO2e = x 44/12;
 with an alternative raster, change = alternative - baseline (InVEST's sequestration).
-Default tables: ``geodata/carbon_pools_<legend>.csv`` (DOMAIN.md §3, citation per row).
+Default table: ``geodata/carbon_density.csv`` by class and zone, expanded to the raster's codes by
+``indicators.pooltable`` (a source per row); a park across zones takes each piece's zone densities
+(``stock_by_zone``). Carbon at stake (what building on the land would release) comes from the same
+rows and ``geodata/carbon_conversion.csv``.
 Sink: ``geodata/sink_rates.csv``, t CO2/ha/yr per canonical class.
 
-Ranges (issue 13): a pools row may carry ``c_low, c_high`` (total density, t C/ha: the cited
+Ranges: a pools row may carry ``c_low, c_high`` (total density, t C/ha: the cited
 study's range, or a documented ± share where only a mean is published, ``range_source`` says
 which); a sink row ``rate_low, rate_high``. Missing → no range (low = central = high). Each row
 must satisfy low ≤ central ≤ high. ``stock`` then adds ``carbon_stock_low_tc`` and
@@ -22,6 +25,7 @@ import pandas as pd
 from core import paths
 from core.errors import InputError
 from layers.legends import CLASS_IDS, Legend
+from indicators import pooltable
 from indicators.table import POOLS
 
 TABLES = paths.TABLES
@@ -29,56 +33,32 @@ CO2_PER_C = 44.0 / 12.0
 POOL_COLUMNS = tuple(f"c_{p}" for p in POOLS)
 
 
-def default_pools_path(legend: Legend) -> Path:
-    return TABLES / f"carbon_pools_{legend.id}.csv"
+def default_pools_path(legend: Legend | None = None) -> Path:
+    """The default density table (by class and zone; expanded to any legend's codes)."""
+    return pooltable.DENSITY_CSV
+
+
+def default_tables_sha256() -> str:
+    """SHA-256 of the default density and conversion tables together (run fingerprints)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for p in (pooltable.DENSITY_CSV, pooltable.CONVERSION_CSV):
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def load_pool_table(pools=None, legend: Legend | None = None) -> pooltable.PoolTable:
+    """Densities by raster code, province default and per zone (``indicators.pooltable``)."""
+    return pooltable.load_pool_table(pools, legend)
 
 
 def load_pools(pools=None, legend: Legend | None = None) -> pd.DataFrame:
-    """Pools table indexed by lucode (float t C/ha). ``attrs['default']`` tells its origin.
+    """The province-default densities indexed by lucode (float t C/ha), with ``c_low``/``c_high``,
+    the at-stake densities and ``source``. ``attrs['default']`` tells its origin.
 
-    ``pools``: None (default table of the legend), a CSV path or a DataFrame.
-    """
-    is_default = pools is None
-    if is_default:
-        path = default_pools_path(legend) if legend is not None else None
-        if path is None or not path.is_file():
-            raise InputError(
-                f"图例 {getattr(legend, 'id', None)!r} 没有默认碳库表；请提供（--carbon-pools CSV）",
-                f"no default carbon pools table for legend {getattr(legend, 'id', None)!r}; give one (--carbon-pools CSV)",
-            )
-        pools = path
-    df = _read_table(pools, "carbon pools", "碳库表")
-    df.columns = [str(c).strip().lower() for c in df.columns]
-    missing = [c for c in ("lucode", *POOL_COLUMNS) if c not in df.columns]
-    if missing:
-        raise InputError(
-            f"碳库表需要 lucode,c_above,c_below,c_soil,c_dead 列（缺少 {missing}）",
-            f"carbon pools table needs columns lucode,c_above,c_below,c_soil,c_dead (missing {missing})",
-        )
-    out = df[["lucode", *POOL_COLUMNS]].apply(pd.to_numeric, errors="coerce")
-    bad = out.isna().any(axis=1)
-    if bad.any():
-        rows = [int(i) + 2 for i in out.index[bad]]
-        raise InputError(f"碳库表第 {rows} 行含非数值",
-                         f"carbon pools table: non-numeric values in row(s) {rows}")
-    out["lucode"] = out["lucode"].astype("int64")
-    central = out[list(POOL_COLUMNS)].sum(axis=1)
-    for c in ("c_low", "c_high"):
-        v = pd.to_numeric(df[c], errors="coerce") if c in df.columns else pd.Series(float("nan"), index=df.index)
-        out[c] = v.fillna(central).astype("float64")
-    bad = (out["c_low"] > central + 1e-9) | (out["c_high"] < central - 1e-9)
-    if bad.any():
-        rows = [int(i) + 2 for i in out.index[bad]]
-        raise InputError(f"碳库表第 {rows} 行须满足 c_low ≤ 四库之和 ≤ c_high",
-                         f"carbon pools table row(s) {rows}: need c_low ≤ sum of the four pools ≤ c_high")
-    if out["lucode"].duplicated().any():
-        dup = sorted(out.loc[out["lucode"].duplicated(), "lucode"].tolist())
-        raise InputError(f"碳库表中 lucode {dup} 重复", f"carbon pools table lists lucode(s) {dup} twice")
-    out = out.set_index("lucode")
-    out.attrs["default"] = is_default
-    if "source" in df.columns:
-        out["source"] = df["source"].to_numpy()
-    return out
+    ``pools``: None (the project's table, expanded to the legend's codes), a CSV path or a DataFrame."""
+    return load_pool_table(pools, legend).default
 
 
 def check_codes(code_m2: pd.DataFrame, pools: pd.DataFrame, raster_name: str) -> None:
@@ -93,19 +73,40 @@ def check_codes(code_m2: pd.DataFrame, pools: pd.DataFrame, raster_name: str) ->
 
 
 def stock(code_m2: pd.DataFrame, pools: pd.DataFrame) -> pd.DataFrame:
-    """Per polygon: carbon_<pool>_tc, carbon_stock_tc, carbon_stock_tco2e from code areas (m²)."""
+    """Per polygon from code areas (m²): carbon_<pool>_tc, carbon_stock_tc, carbon_stock_tco2e, the
+    stock range (carbon_stock_low/high_tc) and, when the table has them, carbon at stake
+    (carbon_at_stake_tc and its low/high)."""
     ha = code_m2 / 1e4
-    dens = pools.reindex([int(c) for c in ha.columns])[list(POOL_COLUMNS)].fillna(0.0).to_numpy()
-    per_pool = ha.to_numpy() @ dens  # (parks, 4) t C
+    codes = [int(c) for c in ha.columns]
+    table = pools.reindex(codes)
+    dens = table[list(POOL_COLUMNS)].fillna(0.0).to_numpy(dtype="float64")
+    area = ha.to_numpy(dtype="float64")
+    per_pool = area @ dens  # (parks, 4) t C
     out = pd.DataFrame(per_pool, index=code_m2.index, columns=[f"carbon_{p}_tc" for p in POOLS])
     out["carbon_stock_tc"] = per_pool.sum(axis=1)
     out["carbon_stock_tco2e"] = out["carbon_stock_tc"] * CO2_PER_C
     for end in ("low", "high"):
         col = f"c_{end}"
-        d = (pools.reindex([int(c) for c in ha.columns])[col].fillna(0.0).to_numpy() if col in pools.columns
-             else dens.sum(axis=1))
-        out[f"carbon_stock_{end}_tc"] = ha.to_numpy() @ d
+        d = table[col].fillna(0.0).to_numpy(dtype="float64") if col in table.columns else dens.sum(axis=1)
+        out[f"carbon_stock_{end}_tc"] = area @ d
+    if "at_stake" in table.columns:
+        for col, name in (("at_stake", "carbon_at_stake_tc"), ("at_stake_low", "carbon_at_stake_low_tc"),
+                          ("at_stake_high", "carbon_at_stake_high_tc")):
+            out[name] = area @ table[col].fillna(0.0).to_numpy(dtype="float64")
     return out
+
+
+def stock_by_zone(pieces: list[tuple[int, str | None, pd.Series]], n: int, table) -> pd.DataFrame:
+    """The stock columns of ``stock`` for ``n`` parks made of pieces ``(park index, zone key, code
+    areas m²)``: each piece with its zone's densities (``table``: a ``pooltable.PoolTable``; key
+    None = the province default), summed per park in a fixed order."""
+    frames = []
+    for i, key, codes in pieces:
+        st = stock(codes.to_frame().T, table.for_zone(key))
+        frames.append(st.set_axis([i]))
+    if not frames:
+        return pd.DataFrame(index=range(n))
+    return pd.concat(frames).groupby(level=0, sort=True).sum().reindex(range(n))
 
 
 def load_sink_rates(rates=None) -> pd.DataFrame:

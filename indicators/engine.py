@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from indicators import carbon, green
+from indicators import carbon, green, zonesplit
 from indicators.conflicts import redline_overlap, zone_membership
 from core.errors import InputError
 from core.text import Text
@@ -171,7 +171,8 @@ def compute_parks(
     tiled engine's when a scheduler is asked for — whole parks give bit-identical numbers)."""
     legend = get_legend(legend)
     gclasses = green.green_classes(green_classes)
-    pools = carbon.load_pools(carbon_pools, legend)
+    ptable = carbon.load_pool_table(carbon_pools, legend)
+    pools = ptable.default
     rates = carbon.load_sink_rates(sink_rates)
     transport = transport or {}
     p, notes = prepare_parks(parks, id_field, name_field)
@@ -179,12 +180,13 @@ def compute_parks(
     area = equal_area_km2(p.geometry)  # on the ellipsoid far from China (a pole, the antimeridian)
     out = pd.DataFrame({"park_id": p["park_id"], "name": p["name"], "area_km2": area})
     reasons = [NO_NOTE] * len(p)
+    pieces = _zone_pieces(p.geometry, zones, ptable, notes)
 
-    base = _landcover_part(p.geometry, landcover, legend, pools, reasons, notes, pixel_area, zonal)
+    base = _landcover_part(p.geometry, landcover, legend, ptable, reasons, notes, pixel_area, zonal, pieces)
     out = out.join(base["table"])
     class_m2 = base["class_m2"]
     if landcover_alt is not None:
-        alt = _landcover_part(p.geometry, landcover_alt, legend, pools, None, None, pixel_area, zonal)
+        alt = _landcover_part(p.geometry, landcover_alt, legend, ptable, None, None, pixel_area, zonal, pieces)
         out["carbon_stock_alt_tc"] = alt["table"]["carbon_stock_tc"]
         out["carbon_change_tc"] = out["carbon_stock_alt_tc"] - out["carbon_stock_tc"]
         out["carbon_change_tco2e"] = out["carbon_change_tc"] * carbon.CO2_PER_C
@@ -212,8 +214,42 @@ def compute_parks(
     return out.reindex(columns=cols)
 
 
-def _landcover_part(geoms, raster, legend, pools, reasons, notes, pixel_area="ground", zonal=None) -> dict[str, Any]:
+def _zone_pieces(geoms, zones, ptable, notes) -> list | None:
+    """The parks cut at the zones that have their own densities (None: no zone rows in use)."""
+    if not ptable.zoned or zones is None or not len(zones):
+        return None
+    keys = zonesplit.zone_keys(zones, ptable)
+    if not any(keys):
+        return None
+    pieces = zonesplit.split(geoms, zones, keys)
+    split = {}
+    for pc in pieces:
+        if pc.geom is not None:
+            split.setdefault(pc.park, []).append(pc.key or "—")
+    for i, ks in split.items():
+        notes[i].append(Text(f"园区跨越多个分区（{'、'.join(ks)}）：各部分按所在分区的碳密度计算",
+                             f"the park crosses zones ({', '.join(ks)}): each part takes its zone's carbon densities"))
+    return pieces
+
+
+def _zoned_stock(geoms, z, pieces, raster, legend, ptable, zonal, pixel_area) -> pd.DataFrame:
+    """Stock columns with each piece's zone densities: whole parks reuse their code areas, cut
+    pieces are read in one more pass of the zonal function."""
+    code = z.code_m2.fillna(0.0)
+    items = [(pc.park, pc.key, code.iloc[pc.park]) for pc in pieces if pc.geom is None]
+    cut = [pc for pc in pieces if pc.geom is not None]
+    if cut:
+        zp = (zonal or zonal_codes)(gpd.GeoSeries([pc.geom for pc in cut], crs=geoms.crs), raster, legend,
+                                    pixel_area=pixel_area)
+        pcode = zp.code_m2.fillna(0.0)
+        items += [(pc.park, pc.key, pcode.iloc[j]) for j, pc in enumerate(cut)]
+    return carbon.stock_by_zone(items, len(code), ptable).set_axis(code.index)
+
+
+def _landcover_part(geoms, raster, legend, ptable, reasons, notes, pixel_area="ground", zonal=None,
+                    pieces=None) -> dict[str, Any]:
     """Class areas, coverage, reliability and carbon stock of one raster."""
+    pools = ptable.default
     z = (zonal or zonal_codes)(geoms, raster, legend, pixel_area=pixel_area)
     name = Path(raster).name
     check_legend(z.code_m2, legend, raster)
@@ -224,7 +260,14 @@ def _landcover_part(geoms, raster, legend, pools, reasons, notes, pixel_area="gr
     table = _blank((class_m2 / 1e6).add_prefix("lc_").add_suffix("_km2"), has)
     table["landcover_coverage_pct"] = np.nan_to_num(cov)
     table["landcover_pixels"] = z.pixels
-    table = table.join(_blank(carbon.stock(z.code_m2, pools), has))
+    st = (carbon.stock(z.code_m2, pools) if pieces is None
+          else _zoned_stock(geoms, z, pieces, raster, legend, ptable, zonal, pixel_area))
+    valid_ha = class_m2.sum(axis=1).to_numpy() / 1e4
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for col in ("carbon_stock_tc", "carbon_at_stake_tc"):
+            if col in st.columns:
+                st[f"{col}_per_ha"] = np.where(valid_ha > 0, st[col].to_numpy() / valid_ha, np.nan)
+    table = table.join(_blank(st, has))
     low = z.pixels < green.MIN_RELIABLE_PIXELS
     table["reliability"] = np.where(~has, "", np.where(low, "low", "ok"))
     if reasons is not None:
@@ -268,8 +311,9 @@ def _assumption_notes(class_m2, has, pools, rates, gclasses, notes):
         if not has[i]:
             continue
         if pools.attrs.get("default") and wet[i]:
-            notes[i].append(Text("湿地碳密度未经核实（按 0 计）：请在碳库表中填写本地数值",
-                                 "wetland carbon density unverified (0 used): enter your own in the pools table"))
+            notes[i].append(Text("湿地碳密度：甘南分区为高寒沼泽/泥炭实测值，其他分区为 IPCC 矿质土湿地默认值（土壤仅计 0–30 cm，偏低）",
+                                 "wetland carbon density: Gannan zone from alpine marsh/peat measurements, other zones "
+                                 "the IPCC mineral-wetland default (soil to 30 cm only: an underestimate)"))
         present = [c for c in flagged if class_m2[c].iloc[i] > 0]
         if present:
             names = ", ".join(CLASS_BY_ID[c].label_en.lower() for c in present)

@@ -26,11 +26,10 @@ import shapely
 
 from core import paths
 from layers import catalog, workspace
-from layers.legends import get_legend
 from indicators import carbon
 from indicators.engine import compute_parks
 
-ALGO_VERSION = "parks-2"  # bump when compute_parks changes its numbers (parks-2: carbon low/high, issue 13)
+ALGO_VERSION = "parks-3"  # bump when compute_parks changes its numbers (parks-3: densities by zone, carbon at stake)
 BATCH = 8  # parks per engine call when computing in the background
 
 
@@ -135,7 +134,7 @@ def inputs_from_workspace(store, *, builtin: Callable[[str], gpd.GeoDataFrame] |
             used.append((role, d.name, d.original_filename, d.sha256))
     parts = {"landcover": lc_sha, "legend": legend, "legend_file": _table_hash(legend if legend.endswith(".csv") else None),
              "alt": alt_sha, "transport": t_ids, "redline": _gdf_hash(red), "zones": _gdf_hash(zones),
-             "zone_field": zone_field, "pools": _table_hash(carbon.default_pools_path(get_legend(_legend_arg(legend)))),
+             "zone_field": zone_field, "pools": carbon.default_tables_sha256(),
              "rates": _table_hash(carbon.TABLES / "sink_rates.csv")}
     return RunInputs(landcover=str(landcover), legend=legend, landcover_alt=alt, transport=transport, redline=red,
                      zones=zones, zone_field=zone_field, datasets=tuple(used), fingerprint=fingerprint(parts),
@@ -160,7 +159,7 @@ def override(inputs: RunInputs, *, landcover: str | None = None, legend: str | N
     if legend is not None:
         parts["legend"] = legend
         parts["legend_file"] = _table_hash(legend) if Path(legend).suffix.lower() == ".csv" else "default"
-        parts["pools"] = _table_hash(carbon.default_pools_path(get_legend(_legend_arg(legend))))
+        parts["pools"] = carbon.default_tables_sha256()
     if landcover_alt is not None:
         parts["alt"] = _file_sha(landcover_alt)
     if transport is not None:

@@ -35,7 +35,7 @@ from indicators.green import GREEN_THRESHOLD_PCT
 # Default criteria, in display order. Transport distances: every kind of the indicator table;
 # ``default_criteria(df)`` keeps the ones present in a run.
 CRITERIA: tuple[str, ...] = (
-    "carbon_stock_tc",
+    "carbon_at_stake_tc_per_ha",
     "carbon_sink_tco2_yr",
     "green_coverage_pct",
     *(f"dist_{k}_km" for k in table.TRANSPORT_KINDS),
@@ -43,12 +43,12 @@ CRITERIA: tuple[str, ...] = (
 )
 
 # Siting direction (+1 higher is better, -1 lower is better) where it differs from the
-# indicator table's direction. The table rates indicators as ecosystem values (more carbon is
-# better). For *siting a park* the carbon stock is what is AT STAKE: building on a site puts
-# its stock (soil and biomass carbon) at risk of being released, so the siting criterion is
-# lower-is-better. Sink and green coverage keep the table's +1: a zero-carbon park must keep
-# green coverage >= 15% and may count its retained green sink (Anhui plan, annex 2 §3.7),
-# so a site that already has them is preferred. Distances and red-line overlap: -1 in both.
+# indicator table's direction. The default carbon criterion is carbon AT STAKE per hectare (what
+# building releases: biomass, dead matter and the lost share of the topsoil carbon; lower is
+# better in the table too), not the whole 0–100 cm stock, and per hectare so that park size does
+# not decide. A user who picks the stock itself as a criterion gets it as lower-is-better as well:
+# for siting it is what is put at risk. Sink and green coverage keep the table's +1 (a site that
+# already has them is preferred); distances and red-line overlap: -1 in both.
 SITING_DIRECTION_OVERRIDES: dict[str, int] = {
     "carbon_stock_tc": -1,
     "carbon_stock_tco2e": -1,
@@ -392,15 +392,19 @@ COLUMN_LABELS.update({
 })
 
 
-def class_ranges(pools: pd.DataFrame, legend) -> pd.DataFrame:
-    """Per canonical class: low, central, high total density (t C/ha), the mean over the class's
-    codes in a pools table of ``indicators.carbon.load_pools`` (ranges: c_low/c_high)."""
+def class_ranges(pools: pd.DataFrame, legend, what: str = "stock") -> pd.DataFrame:
+    """Per canonical class: low, central, high density (t C/ha), the mean over the class's codes in
+    a pools table of ``indicators.carbon.load_pools``: ``what`` = ``stock`` (the four pools,
+    ranges c_low/c_high) or ``at_stake`` (at_stake_low/at_stake/at_stake_high)."""
     from indicators.carbon import POOL_COLUMNS
 
     t = pools.copy()
-    t["central"] = t[list(POOL_COLUMNS)].sum(axis=1)
-    t["low"] = t["c_low"] if "c_low" in t.columns else t["central"]
-    t["high"] = t["c_high"] if "c_high" in t.columns else t["central"]
+    if what == "at_stake" and "at_stake" in t.columns:
+        t["central"], t["low"], t["high"] = t["at_stake"], t["at_stake_low"], t["at_stake_high"]
+    else:
+        t["central"] = t[list(POOL_COLUMNS)].sum(axis=1)
+        t["low"] = t["c_low"] if "c_low" in t.columns else t["central"]
+        t["high"] = t["c_high"] if "c_high" in t.columns else t["central"]
     t["cls"] = [legend.class_of(int(c)) for c in t.index]
     return t.dropna(subset=["cls"]).groupby("cls")[["low", "central", "high"]].mean()
 
@@ -445,7 +449,7 @@ def _scaled(df: pd.DataFrame, col: str, ranges: pd.DataFrame | None, draws: pd.D
 
 def rank_stability(df: pd.DataFrame, weights: Mapping[str, float], criteria: Iterable[str] | None = None, *,
                    densities: pd.DataFrame | None = None, rates: pd.DataFrame | None = None,
-                   n: int = MC_DRAWS, seed: int = MC_SEED, weight_spread: float = MC_WEIGHT_SPREAD,
+                   stake_densities: pd.DataFrame | None = None, n: int = MC_DRAWS, seed: int = MC_SEED, weight_spread: float = MC_WEIGHT_SPREAD,
                    exclude_redline: bool = True, green_threshold_pct: float = GREEN_THRESHOLD_PCT,
                    directions: Mapping[str, int] | None = None) -> pd.DataFrame:
     """How often the ranking changes when weights and carbon densities vary within their ranges.
@@ -453,7 +457,8 @@ def rank_stability(df: pd.DataFrame, weights: Mapping[str, float], criteria: Ite
     ``n`` draws (seeded: the same seed gives the same figures): every weight × U(1 − s, 1 + s)
     (s = ``weight_spread``), renormalised; with ``densities`` (``class_ranges``) each class's
     density drawn from triangular(low, central, high), which moves the carbon-stock criteria of
-    each park by its class areas; with ``rates`` (``rate_ranges``) the sink likewise. Each draw
+    each park by its class areas; ``stake_densities`` (``class_ranges(…, "at_stake")``) does the same
+    for the carbon-at-stake criteria; with ``rates`` (``rate_ranges``) the sink likewise. Each draw
     is ranked by the method of ``rank`` (min–max over the feasible parks, ties share a rank).
 
     One row per park (order of ``rank``): park_id, name, rank, rank_min, rank_max, same_rank_pct
@@ -472,10 +477,14 @@ def rank_stability(df: pd.DataFrame, weights: Mapping[str, float], criteria: Ite
     wv = wv / wv.sum(axis=1, keepdims=True)
     score = np.zeros((n, int(feasible.sum())))
     dirs = {c: int((directions or {}).get(c, direction(c))) for c in crit}
+    stake = _triangular(rng, stake_densities, n) if stake_densities is not None else None
     for j, c in enumerate(crit):
         x = None
-        if c in ("carbon_stock_tc", "carbon_stock_tco2e") or (c.startswith("carbon_") and c[7:-3] in table.POOLS):
+        if c in ("carbon_stock_tc", "carbon_stock_tco2e", "carbon_stock_tc_per_ha") or (
+                c.startswith("carbon_") and c[7:-3] in table.POOLS):
             x = _scaled(d, c, densities, dens)
+        elif c in ("carbon_at_stake_tc", "carbon_at_stake_tc_per_ha"):
+            x = _scaled(d, c, stake_densities, stake)
         elif c == "carbon_sink_tco2_yr":
             x = _scaled(d, c, rates, rate)
         if x is None:

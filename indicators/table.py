@@ -125,6 +125,28 @@ _CARBON = [
       "Carbon stock x 44/12.", +1, "carbon", fmt="{:,.0f}", summary=True),
     I("carbon_stock_high_tc", "t C", "碳储量（高值）", "Carbon stock, high", _RANGE_ABOUT[0], _RANGE_ABOUT[1], 0,
       "carbon", fmt="{:,.0f}", summary=True),
+    I("carbon_stock_tc_per_ha", "t C/ha", "单位面积碳储量", "Carbon stock per hectare",
+      "碳储量除以园区内有土地覆盖数据的面积（公顷）；按所在分区与生物群落的碳密度。",
+      "Carbon stock divided by the park area with land-cover data (ha); densities by zone and biome.", +1,
+      "carbon", fmt="{:,.1f}", summary=True),
+    I("carbon_at_stake_low_tc", "t C", "受威胁碳量（低值）", "Carbon at stake, low",
+      "土壤流失比例取低值（IPCC 2006 第1层：建设用地土壤碳不变）时的受威胁碳量；不参与排序。",
+      "Carbon at stake with the low soil-loss share (IPCC 2006 Tier 1: settlement soil carbon unchanged); "
+      "not ranked.", 0, "carbon", fmt="{:,.0f}"),
+    I("carbon_at_stake_tc", "t C", "受威胁碳量", "Carbon at stake",
+      "若在此建设园区将释放的碳：全部生物量和死有机质，加上表层 0–30 cm 土壤有机碳中按比例流失的部分"
+      "（比例及来源见 geodata/carbon_conversion.csv）。选址时越低越好。",
+      "Carbon a park built here would release: all biomass and dead organic matter plus the lost share of the "
+      "top 0–30 cm soil organic carbon (share and source in geodata/carbon_conversion.csv). Lower is better "
+      "for siting.", -1, "carbon", fmt="{:,.0f}", summary=True),
+    I("carbon_at_stake_high_tc", "t C", "受威胁碳量（高值）", "Carbon at stake, high",
+      "表层 0–30 cm 土壤有机碳全部流失（表土剥离）时的受威胁碳量；不参与排序。",
+      "Carbon at stake if the whole top 0–30 cm of soil carbon is lost (topsoil stripped); not ranked.", 0,
+      "carbon", fmt="{:,.0f}"),
+    I("carbon_at_stake_tc_per_ha", "t C/ha", "单位面积受威胁碳量", "Carbon at stake per hectare",
+      "受威胁碳量除以园区内有土地覆盖数据的面积（公顷）：与园区大小无关，用于选址比较。",
+      "Carbon at stake divided by the park area with land-cover data (ha): independent of park size, for "
+      "comparing sites.", -1, "carbon", fmt="{:,.1f}", summary=True),
     *[I(f"carbon_{p}_tc", "t C", f"{POOL_LABELS[p].zh}碳储量", f"Carbon stock, {POOL_LABELS[p].en}",
         f"{POOL_LABELS[p].zh}碳库（c_{p}）碳储量。", f"Carbon in the {POOL_LABELS[p].en} pool (c_{p}).",
         +1, "carbon", fmt="{:,.0f}", pool=p) for p in POOLS],

@@ -31,7 +31,7 @@ from indicators.landcover import check_legend, classes_from_codes
 from layers.legends import CLASS_IDS, Legend, get_legend
 from layers.workspace import sha256_file as file_sha256  # noqa: F401 - one SHA-256 of a file for the house
 
-ALGO_VERSION = "zonestats-3-ranges"  # part of every cache key: bump when the numbers change
+ALGO_VERSION = "zonestats-4-zone-densities"  # part of every cache key: bump when the numbers change
 LEVELS = ("province", "zone", "prefecture", "county")
 
 
@@ -86,8 +86,9 @@ def _read_codes(polygons: gpd.GeoDataFrame, raster, legend: Legend, progress, do
     return code_m2, z.total_m2, z.nodata_m2
 
 
-def _indicators(code_m2: pd.DataFrame, total_m2, nodata_m2, legend: Legend, pools, rates) -> pd.DataFrame:
-    """Per unit: areas, coverage, class km² and shares (of the area with data), carbon."""
+def _indicators(code_m2: pd.DataFrame, total_m2, nodata_m2, legend: Legend, st: pd.DataFrame, rates) -> pd.DataFrame:
+    """Per unit: areas, coverage, class km² and shares (of the area with data), carbon (``st``:
+    the stock columns of ``carbon.stock``, computed per unit with its zone's densities)."""
     cls = classes_from_codes(code_m2, legend)
     valid = cls.sum(axis=1).to_numpy()
     out = pd.DataFrame(index=code_m2.index)
@@ -100,17 +101,29 @@ def _indicators(code_m2: pd.DataFrame, total_m2, nodata_m2, legend: Legend, pool
             out[f"lc_{c}_km2"] = cls[c].to_numpy() / 1e6
         for c in CLASS_IDS:
             out[f"lc_{c}_pct"] = np.where(valid > 0, 100.0 * cls[c].to_numpy() / valid, np.nan)
-    carbon.check_codes(code_m2, pools, "land cover")
-    st = carbon.stock(code_m2, pools)
-    out["carbon_stock_tc"] = st["carbon_stock_tc"].to_numpy()
-    out["carbon_stock_tco2e"] = st["carbon_stock_tco2e"].to_numpy()
-    for end in ("low", "high"):  # the range from the pool table's low/high densities (issue 13)
-        out[f"carbon_stock_{end}_tc"] = st[f"carbon_stock_{end}_tc"].to_numpy()
+    for col in ("carbon_stock_tc", "carbon_stock_tco2e", "carbon_stock_low_tc", "carbon_stock_high_tc"):
+        out[col] = st[col].to_numpy()
     out["carbon_sink_tco2_yr"] = carbon.sink(cls, rates).to_numpy()
     sr = carbon.sink_range(cls, rates)
     for end in ("low", "high"):
         out[f"carbon_sink_{end}_tco2_yr"] = sr[f"carbon_sink_{end}_tco2_yr"].to_numpy()
     return out
+
+
+def _stock(code_m2: pd.DataFrame, ptable, keys: list) -> pd.DataFrame:
+    """Stock columns per unit, each with the densities of its zone key (None: province default)."""
+    carbon.check_codes(code_m2, ptable.default, "land cover")
+    items = [(i, k, code_m2.iloc[i]) for i, k in enumerate(keys)]
+    return carbon.stock_by_zone(items, len(code_m2), ptable).fillna(0.0)
+
+
+def _keys(gdf: gpd.GeoDataFrame | None, ptable, n: int) -> list:
+    """Zone keys of a level's polygons (their ``zone_id`` or names; None where no rows match)."""
+    if gdf is None or not ptable.zoned:
+        return [None] * n
+    from indicators.zonesplit import zone_keys
+
+    return zone_keys(gdf.reset_index(drop=True), ptable)
 
 
 def compute(base_level: Level, levels: list[Level], raster, legend: str | Legend = "igbp",
@@ -125,33 +138,36 @@ def compute(base_level: Level, levels: list[Level], raster, legend: str | Legend
     carbon_sink_tco2_yr. Shares are of the area with land-cover data.
     """
     legend = get_legend(legend)
-    pools = carbon.load_pools(pools, legend)
+    ptable = carbon.load_pool_table(pools, legend)
     rates = carbon.load_sink_rates(rates)
     own = [lv for lv in levels if lv.polygons is not None]
     total = len(base_level.polygons) + sum(len(lv.polygons) for lv in own)
     base_codes, base_tot, base_nod = _read_codes(base_level.polygons, raster, legend, progress, 0, total,
                                              scheduler, workers, cache_dir, pixel_area)
-    frames = [_frame(base_level, base_codes, base_tot, base_nod, legend, pools, rates)]
+    base_st = _stock(base_codes, ptable, _keys(base_level.polygons, ptable, len(base_codes)))
+    frames = [_frame(base_level, base_codes, base_tot, base_nod, legend, base_st, rates)]
     done = len(base_level.polygons)
     for lv in levels:
         if lv.polygons is not None:
             codes, tot, nod = _read_codes(lv.polygons, raster, legend, progress, done, total, scheduler, workers,
                                           cache_dir, pixel_area)
             done += len(lv.polygons)
-        else:
+            st = _stock(codes, ptable, _keys(lv.polygons, ptable, len(codes)))
+        else:  # a union of base units: every sum (areas and carbon) is the sum of its units'
             parent = base_level.polygons[lv.parent_field].astype(str).to_numpy()
             codes = base_codes.groupby(parent).sum().reindex(lv.ids).fillna(0.0)
             tot = pd.Series(base_tot).groupby(parent).sum().reindex(lv.ids).fillna(0.0).to_numpy()
             nod = pd.Series(base_nod).groupby(parent).sum().reindex(lv.ids).fillna(0.0).to_numpy()
             codes = codes.reset_index(drop=True)
-        frames.append(_frame(lv, codes, tot, nod, legend, pools, rates))
+            st = base_st.groupby(parent).sum().reindex(lv.ids).fillna(0.0).reset_index(drop=True)
+        frames.append(_frame(lv, codes, tot, nod, legend, st, rates))
     out = pd.concat(frames, ignore_index=True)
     out.attrs["legend"] = legend.id
     return out
 
 
-def _frame(level: Level, codes, tot, nod, legend, pools, rates) -> pd.DataFrame:
-    ind = _indicators(codes, tot, nod, legend, pools, rates)
+def _frame(level: Level, codes, tot, nod, legend, st, rates) -> pd.DataFrame:
+    ind = _indicators(codes, tot, nod, legend, st, rates)
     head = pd.DataFrame({"level": level.name, "unit_id": [str(i) for i in level.ids],
                          "name_zh": level.names_zh, "name_en": level.names_en})
     return pd.concat([head, ind.reset_index(drop=True)], axis=1)

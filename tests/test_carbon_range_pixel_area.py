@@ -4,11 +4,15 @@ The raster: 40 × 40 cells of 30 m, origin (392010, 3990000) in EPSG:32648 (near
 0–19 CLCD code 2 (forest), rows 20–39 code 4 (grassland). The park covers rows 10–29 and columns
 10–29 exactly: 200 forest + 200 grassland cells = 18 ha + 18 ha at 900 m² per cell.
 
-Hand-computed (default CLCD pools: forest 56.4 + 14.1 + 175 + 2.0 = 247.5 t C/ha, range 140.46–296.03;
-grassland 1.3 + 10.1 + 85.4 + 0.45 = 97.25, ±30% → 68.075–126.425; forest sink 3.35 t CO2/ha/yr,
-range 2.9–4.3):
-- nominal stock = 18 × 247.5 + 18 × 97.25 = 6205.5 t C (InVEST: Σ cells × 900 m² × density);
-  low = 18 × 140.46 + 18 × 68.075 = 3753.63; high = 18 × 296.03 + 18 × 126.425 = 7604.19;
+Hand-computed (province-default densities of geodata/carbon_density.csv, no zones given:
+forest 37.33 + 9.33 + 175 + 2.0 = 223.66 t C/ha, range 140.46–296.03; grassland 0.395 + 2.446 + 85.4
++ 0 = 88.241, range 47.54–334.2; forest sink 3.35 t CO2/ha/yr, range 2.9–4.3):
+- nominal stock = 18 × 223.66 + 18 × 88.241 = 5614.218 t C (InVEST: Σ cells × 900 m² × density);
+  low = 18 × 140.46 + 18 × 47.54 = 3384.0; high = 18 × 296.03 + 18 × 334.2 = 11344.14;
+- carbon at stake (geodata/carbon_conversion.csv: biomass + dead + 0.2 × 0.5 × soil of a 0–100 cm row):
+  forest 48.66 + 17.5 = 66.16, grassland 2.841 + 8.54 = 11.381 t C/ha → 18 × 66.16 + 18 × 11.381 =
+  1395.738 t C, 38.7705 t C/ha over the 36 ha; low (no soil loss) 18 × 48.66 + 18 × 2.841 = 927.018,
+  high (all of the top 30 cm) 18 × (48.66 + 87.5) + 18 × (2.841 + 42.7) = 3270.618;
 - sink = 18 × 3.35 = 60.3 (low 52.2, high 77.4) t CO2/yr;
 - ground = nominal ÷ the projection's areal scale at the park (pyproj ``get_factors``).
 """
@@ -45,19 +49,28 @@ def run(utm, mode):
 def test_nominal_equals_invest_definition(utm):
     r = run(utm, "nominal")
     cells_ha = 200 * 900 / 1e4  # per class
-    assert r["carbon_stock_tc"] == pytest.approx(cells_ha * 247.5 + cells_ha * 97.25, rel=1e-9, abs=0)
-    assert r["carbon_stock_tc"] == pytest.approx(6205.5, rel=1e-9)
+    assert r["carbon_stock_tc"] == pytest.approx(cells_ha * 223.66 + cells_ha * 88.241, rel=1e-9, abs=0)
+    assert r["carbon_stock_tc"] == pytest.approx(5614.218, rel=1e-9)
+    assert r["carbon_stock_tc_per_ha"] == pytest.approx(5614.218 / 36, rel=1e-9)
     assert r["lc_forest_km2"] == pytest.approx(0.18, rel=1e-9)
 
 
 def test_carbon_range_low_central_high(utm):
     r = run(utm, "nominal")
-    assert r["carbon_stock_low_tc"] == pytest.approx(3753.63, rel=1e-9)
-    assert r["carbon_stock_high_tc"] == pytest.approx(7604.19, rel=1e-9)
+    assert r["carbon_stock_low_tc"] == pytest.approx(3384.0, rel=1e-9)
+    assert r["carbon_stock_high_tc"] == pytest.approx(11344.14, rel=1e-9)
     assert r["carbon_stock_low_tc"] <= r["carbon_stock_tc"] <= r["carbon_stock_high_tc"]
     assert r["carbon_sink_tco2_yr"] == pytest.approx(60.3, rel=1e-9)
     assert r["carbon_sink_low_tco2_yr"] == pytest.approx(52.2, rel=1e-9)
     assert r["carbon_sink_high_tco2_yr"] == pytest.approx(77.4, rel=1e-9)
+
+
+def test_carbon_at_stake_is_biomass_plus_the_lost_topsoil_share(utm):
+    r = run(utm, "nominal")
+    assert r["carbon_at_stake_tc"] == pytest.approx(1395.738, rel=1e-9)
+    assert r["carbon_at_stake_tc_per_ha"] == pytest.approx(38.7705, rel=1e-9)
+    assert r["carbon_at_stake_low_tc"] == pytest.approx(927.018, rel=1e-9)
+    assert r["carbon_at_stake_high_tc"] == pytest.approx(3270.618, rel=1e-9)
 
 
 def test_ground_differs_by_the_areal_scale(utm):
@@ -103,7 +116,7 @@ def test_cli_pixel_area_and_provenance_sidecar(utm, tmp_path):
     for mode in ("nominal", "ground"):
         out = tmp_path / f"{mode}.csv"
         r = subprocess.run([sys.executable, "-m", "cli", "parks", "--parks", str(pk), "--landcover", str(path),
-                            "--legend", "clcd", "--pixel-area", mode, "--out", str(out)], cwd=paths.REPO,
+                            "--legend", "clcd", "--pixel-area", mode, "--no-zones", "--out", str(out)], cwd=paths.REPO,
                            capture_output=True, text=True, timeout=180)
         assert r.returncode == 0, r.stderr
         outs[mode] = json.loads((tmp_path / f"{mode}.csv.provenance.json").read_text(encoding="utf-8"))

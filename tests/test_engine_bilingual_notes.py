@@ -145,9 +145,10 @@ def test_wetland_and_sink_rate_notes_use_chinese_class_labels(tmp_path):
     zh = _same_notes(out.loc[0], [
         "land cover covers 75.0% of the park; areas, carbon and green share refer to that part",
         _few(4),
-        "wetland carbon density unverified (0 used): enter your own in the pools table",
+        "wetland carbon density: Gannan zone from alpine marsh/peat measurements, other zones the IPCC "
+        "mineral-wetland default (soil to 30 cm only: an underestimate)",
         "no cited sink rate for wetland (0 used)", CAP])
-    assert zh[2] == "湿地碳密度未经核实（按 0 计）：请在碳库表中填写本地数值"
+    assert zh[2] == "湿地碳密度：甘南分区为高寒沼泽/泥炭实测值，其他分区为 IPCC 矿质土湿地默认值（土壤仅计 0–30 cm，偏低）"
     assert zh[3] == "无引用的碳汇速率：湿地（按 0 计）"
     assert zh[0] == "土地覆盖仅覆盖园区的 75.0%，面积、碳储量和绿化覆盖率仅指该部分"
 

@@ -110,23 +110,24 @@ def test_bad_parks_input(files, tmp_path):
         compute_parks(parks_gdf([good]), landcover=nocrs, legend=files["legend"], carbon_pools=files["pools"])
 
 
-def test_default_tables_follow_domain_and_flag_wetland(tmp_path):
+def test_default_tables_follow_domain_and_cite_every_row(tmp_path):
     for legend in BUILTIN.values():
         pools = load_pools(None, legend)
         assert set(pools.index) == set(legend.codes), legend.id
         for code, cls in legend.codes.items():
             row = pools.loc[code]
-            if cls == "forest":
-                assert tuple(row[["c_above", "c_below", "c_soil", "c_dead"]]) == (56.4, 14.1, 175.0, 2.0)
-            if cls == "wetland":
-                assert row["source"].startswith("unverified")
+            if cls == "forest":  # inventory-mean biomass (Guan et al. 2015) + Guan et al. 2016 soil
+                assert tuple(row[["c_above", "c_below", "c_soil", "c_dead"]]) == (37.33, 9.33, 175.0, 2.0)
+            if cls == "wetland":  # never 0 again: the IPCC mineral-wetland default, 0–30 cm
+                assert row["c_soil"] == 87.0 and row["soil_depth_cm"] == 30
+                assert "IPCC 2019" in row["source"]
             assert isinstance(row["source"], str) and row["source"]
     rates = load_sink_rates()
     assert rates.loc["forest", "rate_tco2_ha_yr"] == 3.35 and set(rates.index) == set(CLASS_IDS)
     data = np.array([[11, 11], [10, 255]], "uint8")  # IGBP wetland, grassland, fill
     path = write_raster(tmp_path / "m.tif", data, Affine(0.05, 0, 100, 0, -0.05, 36), crs="EPSG:4326", nodata=255)
     out = compute_parks(parks_gdf([shapely.box(100, 35.9, 100.1, 36)], crs="EPSG:4326"), landcover=path)
-    assert "wetland carbon density unverified" in out.loc[0, "warnings"]
+    assert "wetland carbon density: Gannan zone from alpine marsh/peat" in out.loc[0, "warnings"]
     assert "no cited sink rate for wetland" in out.loc[0, "warnings"]
     assert out.loc[0, "reliability"] == "low"
     assert out.loc[0, "landcover_coverage_pct"] == pytest.approx(75.0, rel=1e-3)

@@ -27,16 +27,21 @@ CRIT = ["carbon_stock_tc", "green_coverage_pct"]
 
 def test_criteria_come_from_the_indicator_table():
     assert set(siting.CRITERIA) <= set(table.BY_ID)
-    assert siting.direction("carbon_stock_tc") == -1  # at stake: explicit siting override
+    # the default carbon criterion: carbon at stake per hectare, lower is better in the table too
+    assert siting.CRITERIA[0] == "carbon_at_stake_tc_per_ha"
+    assert siting.direction("carbon_at_stake_tc_per_ha") == table.get("carbon_at_stake_tc_per_ha").direction == -1
+    assert siting.direction("carbon_stock_tc") == -1  # chosen by hand: at stake, explicit siting override
     assert table.get("carbon_stock_tc").direction == +1  # the table rates it as an ecosystem value
     assert siting.direction("carbon_sink_tco2_yr") == table.get("carbon_sink_tco2_yr").direction == +1
     assert siting.direction("green_coverage_pct") == +1
     assert siting.direction("dist_airport_km") == -1
     assert siting.direction("redline_overlap_pct") == -1
-    d = siting.directions_frame()
+    d = siting.directions_frame(["carbon_stock_tc", *siting.CRITERIA])
     assert d.loc[d["id"] == "carbon_stock_tc", "note_en"].iloc[0]
-    df = THREE.assign(dist_airport_km=[1.0, np.nan, 3.0], dist_railway_km=np.nan, zone="x")
-    assert siting.default_criteria(df) == ["carbon_stock_tc", "green_coverage_pct", "dist_airport_km"]
+    assert not d.loc[d["id"] == "carbon_at_stake_tc_per_ha", "note_en"].iloc[0]  # no override: no note
+    df = THREE.assign(dist_airport_km=[1.0, np.nan, 3.0], dist_railway_km=np.nan, zone="x",
+                      carbon_at_stake_tc_per_ha=[1.0, 2.0, 3.0])
+    assert siting.default_criteria(df) == ["carbon_at_stake_tc_per_ha", "green_coverage_pct", "dist_airport_km"]
     with pytest.raises(InputError):
         siting.normalise(df, ["zone"])
 
@@ -215,8 +220,13 @@ def engine_parks(tmp_path):
 
 def test_rank_on_engine_output(tmp_path):
     df = engine_parks(tmp_path)
-    assert siting.default_criteria(df) == ["carbon_stock_tc", "carbon_sink_tco2_yr", "green_coverage_pct",
+    assert siting.default_criteria(df) == ["carbon_at_stake_tc_per_ha", "carbon_sink_tco2_yr", "green_coverage_pct",
                                            "dist_airport_km", "redline_overlap_pct"]
+    # at stake per ha (province defaults, no zones): barren 0.2 × 0.5 × 16 = 1.6 t C/ha < grassland
+    # 2.841 + 0.1 × 85.4 = 11.381 → on carbon alone a (barren) is the better site
+    assert df.set_index("park_id").loc["a", "carbon_at_stake_tc_per_ha"] == pytest.approx(1.6, rel=1e-9)
+    assert df.set_index("park_id").loc["b", "carbon_at_stake_tc_per_ha"] == pytest.approx(11.381, rel=1e-9)
+    assert siting.rank(df, {"carbon_at_stake_tc_per_ha": 1})["park_id"].tolist()[:2] == ["a", "b"]
     r = siting.rank(df, {"green_coverage_pct": 1})
     # c overlaps the red line: excluded; b is all grassland (green 100%), a all barren (0%)
     assert r["park_id"].tolist() == ["b", "a", "c"]

@@ -16,8 +16,9 @@ from layers.legends import CLASS_IDS
 ALBERS = "+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +x_0=0 +y_0=0 +ellps=WGS84 +units=m +no_defs"
 X0, Y0, PX = -200_000.0, 4_000_000.0, 30.0  # 30 m equal-area pixels: 900 m² each
 W, H = 60, 40
-FOREST_TC_HA = 56.4 + 14.1 + 175.0 + 2.0  # CLCD forest pools (DOMAIN.md §3)
-GRASS_TC_HA = 1.3 + 10.1 + 85.4 + 0.45
+# province-default densities of geodata/carbon_density.csv (the test's zones have no density rows):
+FOREST_TC_HA = 37.33 + 9.33 + 175.0 + 2.0  # Guan et al. 2015 inventory biomass + Guan et al. 2016 soil
+GRASS_TC_HA = 0.395 + 2.446 + 85.4 + 0.0  # Ma et al. 2010 biomass + Loess soil
 
 
 def make_raster(path, data: np.ndarray) -> str:
@@ -91,12 +92,12 @@ def test_class_areas_per_county_prefecture_zone_province_are_known(world, raster
     assert by.loc[("county", "1"), "carbon_stock_tc"] == pytest.approx(600 * 0.09 * FOREST_TC_HA, rel=1e-6)
     assert by.loc[("zone", "east"), "carbon_stock_tc"] == pytest.approx(1100 * 0.09 * GRASS_TC_HA, rel=1e-6)
     assert by.loc[("county", "1"), "carbon_sink_tco2_yr"] == pytest.approx(600 * 0.09 * 3.35, rel=1e-6)
-    # ranges per unit (issue 13): forest 140.46–296.03 t C/ha (Guan et al. 2016), grassland ±30% of
-    # 97.25 = 68.075–126.425; forest sink 2.9–4.3 t CO2/ha/yr
+    # ranges per unit: forest 140.46–296.03 t C/ha (Guan et al. 2016), grassland 47.54–334.2 (desert
+    # steppe low, alpine meadow high); forest sink 2.9–4.3 t CO2/ha/yr
     assert by.loc[("county", "1"), "carbon_stock_low_tc"] == pytest.approx(600 * 0.09 * 140.46, rel=1e-6)
     assert by.loc[("county", "1"), "carbon_stock_high_tc"] == pytest.approx(600 * 0.09 * 296.03, rel=1e-6)
-    assert by.loc[("zone", "east"), "carbon_stock_low_tc"] == pytest.approx(1100 * 0.09 * 68.075, rel=1e-6)
-    assert by.loc[("zone", "east"), "carbon_stock_high_tc"] == pytest.approx(1100 * 0.09 * 126.425, rel=1e-6)
+    assert by.loc[("zone", "east"), "carbon_stock_low_tc"] == pytest.approx(1100 * 0.09 * 47.54, rel=1e-6)
+    assert by.loc[("zone", "east"), "carbon_stock_high_tc"] == pytest.approx(1100 * 0.09 * 334.2, rel=1e-6)
     assert by.loc[("county", "1"), "carbon_sink_low_tco2_yr"] == pytest.approx(600 * 0.09 * 2.9, rel=1e-6)
     assert by.loc[("county", "1"), "carbon_sink_high_tco2_yr"] == pytest.approx(600 * 0.09 * 4.3, rel=1e-6)
     assert list(df["level"].unique()) == ["county", "province", "prefecture", "zone"]
