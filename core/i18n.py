@@ -900,3 +900,42 @@ TEXT.update({
     "acc.failures.reason.recovery_code": {"zh": "恢复码错误或已过期", "en": "wrong or expired recovery code"},
     "acc.failures.reason.many": {"zh": "超出上限的其他名称", "en": "other names beyond the cap"},
 })
+
+# --- Data page: carbon densities by zone and the zone changes of the last review
+TEXT.update({
+    "data.density.title": {"zh": "碳密度表（按分区与地类，t C/ha，含来源）",
+                           "en": "Carbon density table (by zone and class, t C/ha, with sources)"},
+    "data.density.help": {"zh": "指标按此表计算：园区各部分采用所在分区的行，分区无专门行时采用全省默认行。"
+                                "“受威胁碳量”为在此建设将释放的碳（生物量、死有机质及表层 0–30 cm 土壤碳的流失部分，"
+                                "见 geodata/carbon_conversion.csv）。“已核实”指数值已与可检索的原文引文核对。",
+                          "en": "The indicators use this table: each part of a park takes its zone's row, or the province "
+                                "default where the zone has none. 'At stake' is what building here would release "
+                                "(biomass, dead matter and the lost share of the top 0–30 cm soil carbon, see "
+                                "geodata/carbon_conversion.csv). 'Verified' means checked against a quoted, retrievable text."},
+    "data.density.class": {"zh": "地类", "en": "Class"},
+    "data.density.zone": {"zh": "分区", "en": "Zone"},
+    "data.density.province": {"zh": "全省默认", "en": "province default"},
+    "data.density.row": {"zh": "生物群落", "en": "Biome"},
+    "data.density.c_above": {"zh": "地上生物量 (t C/ha)", "en": "Above-ground biomass (t C/ha)"},
+    "data.density.c_below": {"zh": "地下生物量 (t C/ha)", "en": "Below-ground biomass (t C/ha)"},
+    "data.density.c_soil": {"zh": "土壤有机碳 (t C/ha)", "en": "Soil organic carbon (t C/ha)"},
+    "data.density.c_dead": {"zh": "死有机质 (t C/ha)", "en": "Dead organic matter (t C/ha)"},
+    "data.density.c_total": {"zh": "合计 (t C/ha)", "en": "Total (t C/ha)"},
+    "data.density.range": {"zh": "低–高 (t C/ha)", "en": "Low–high (t C/ha)"},
+    "data.density.at_stake": {"zh": "受威胁碳量 (t C/ha)", "en": "At stake (t C/ha)"},
+    "data.density.depth": {"zh": "土壤深度 (cm)", "en": "Soil depth (cm)"},
+    "data.density.verified": {"zh": "已核实", "en": "Verified"},
+    "data.density.verified.yes": {"zh": "是", "en": "yes"},
+    "data.density.verified.partial": {"zh": "部分", "en": "partly"},
+    "data.density.verified.no": {"zh": "否（沿用，待核实）", "en": "no (carried over, to check)"},
+    "data.density.verified.n/a": {"zh": "不适用（约定为 0）", "en": "n/a (0 by convention)"},
+    "data.density.source": {"zh": "来源", "en": "Source"},
+    "data.zones.changed.title": {"zh": "分区划分：最近一次复核调整的 {n} 个县", "en": "Zones: {n} counties moved at the last review"},
+    "data.zones.changed.help": {"zh": "“四屏一廊”分区为按县划分的示意图层（无官方矢量）；下列县的归属已按行动方案原文与流域分界复核调整。",
+                                "en": "The zones are a schematic county-based layer (no official polygons exist); these "
+                                      "counties were moved after checking the action plan's text and the basin divide."},
+    "data.zones.changed.county": {"zh": "县区", "en": "County"},
+    "data.zones.changed.from": {"zh": "原分区", "en": "Was in"},
+    "data.zones.changed.to": {"zh": "现分区", "en": "Now in"},
+    "data.zones.changed.reason": {"zh": "理由", "en": "Reason"},
+})

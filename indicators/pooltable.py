@@ -220,3 +220,34 @@ def _from_lucodes(pools, legend: Legend | None, conv: pd.DataFrame) -> PoolTable
         by_zone[zone] = _finish(merged, cls_of(merged.index), conv)
     src = () if isinstance(pools, pd.DataFrame) else (str(Path(pools)),)
     return PoolTable(default, by_zone, "user", src + (str(CONVERSION_CSV),))
+
+
+def density_table() -> pd.DataFrame:
+    """The default density table as published (one row per class and zone; zone "" = province),
+    with the total density and the at-stake density of each row — for the Data page and the docs."""
+    raw = _read(DENSITY_CSV, "carbon density", "碳密度表")
+    raw["zone"] = raw["zone"].fillna("").astype(str)
+    conv = load_conversion()
+    num = raw[list(POOL_COLUMNS)].astype("float64")
+    total = num.sum(axis=1)
+    num["soil_depth_cm"] = pd.to_numeric(raw["soil_depth_cm"], errors="coerce").fillna(DEFAULT_DEPTH_CM)
+    staked = _at_stake(num, list(raw["class"]), conv)
+    out = raw.copy()
+    out["c_total"] = total.round(6)
+    out["at_stake"] = staked["at_stake"].round(6)
+    return out
+
+
+def density_markdown() -> str:
+    """The density table as a Markdown table for docs/carbon.md (a test keeps the two equal)."""
+    d = density_table()
+    lines = ["| class | zone | biome | above / below / soil / dead | total | low–high | at stake | soil depth | verified |"
+             " source |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in d.to_dict("records"):
+        depth = f"{float(r['soil_depth_cm']):g} cm" if str(r["soil_depth_cm"]) not in ("", "nan") else "—"
+        pools = " / ".join(f"{float(r[c]):g}" for c in POOL_COLUMNS)
+        src = str(r["source"]).replace("|", "/")
+        lines.append(f"| {r['class']} | {r['zone'] or 'province'} | {r['label_en']} | {pools} | {r['c_total']:g} | "
+                     f"{float(r['c_low']):g}–{float(r['c_high']):g} | {r['at_stake']:g} | {depth} | {r['verified']} | "
+                     f"{src} |")
+    return "\n".join(lines) + "\n"

@@ -161,3 +161,30 @@ def normalise_zone_layer(gdf: gpd.GeoDataFrame, name_field: str | None = None) -
     out["color"] = [ZONE_PALETTE[i % len(ZONE_PALETTE)] for i in range(len(out))]
     out["area_km2"] = crs.equal_area_km2(out).round(1)
     return out
+
+
+def zone_changes() -> "pd.DataFrame":
+    """Rows of ``geodata/zones.csv`` whose zone changed at the last review (``previous_zone_id``
+    set): adcode, county, previous and new zone id and name, and the reason — for the Data page
+    and the README, so a reader sees which schematic assignments moved and why."""
+    import pandas as pd
+
+    t = pd.read_csv(paths.TABLES / "zones.csv", dtype=str, keep_default_na=False)
+    names = pd.read_csv(paths.TABLES / "zone_names.csv", dtype=str, keep_default_na=False).set_index("zone_id")
+    col = t["previous_zone_id"] if "previous_zone_id" in t.columns else pd.Series("", index=t.index)
+    ch = t[col != ""].copy()
+    for side, key in (("previous", "previous_zone_id"), ("new", "zone_id")):
+        for lang in ("zh", "en"):
+            ch[f"{side}_{lang}"] = [names.at[z, f"name_{lang}"] if z in names.index else z for z in ch[key]]
+    ch["reason_en"] = ch["reason"]
+    zh = ch["reason_zh"] if "reason_zh" in ch.columns else ch["reason"]
+    ch["reason_zh"] = [z or e for z, e in zip(zh, ch["reason"])]
+    return ch.reset_index(drop=True)
+
+
+def zone_names() -> dict[str, dict[str, str]]:
+    """zone id → {"zh": name, "en": name} of the 四屏一廊 zones (geodata/zone_names.csv)."""
+    import pandas as pd
+
+    names = pd.read_csv(paths.TABLES / "zone_names.csv", dtype=str, keep_default_na=False)
+    return {r.zone_id: {"zh": r.name_zh, "en": r.name_en} for r in names.itertuples()}

@@ -11,6 +11,8 @@ workspace_ui.add_dataset(lg)
 workspace_ui.import_folder(lg)
 workspace_ui.datasets_section(lg)
 data_sources.layer_table(manifest, lg)
+data_sources.zone_changes(lg)  # which schematic zone rows moved at the last review, and why
+data_sources.carbon_densities(lg)  # the density table by zone and class, each row with its source
 data_sources.replace_layer(lg)
 auth.bin_section(lg)
 auth.audit_section(lg)

@@ -136,3 +136,36 @@ def test_cli_uses_the_built_in_zones_and_their_densities(dataset, tmp_path, wher
     assert check(row), row[["carbon_stock_tc_per_ha", "zone"]].to_dict()
     expected = 16.0 if code == 7 else 476.53  # Hexi Gobi; Gannan alpine marsh/peat (玛曲)
     assert row["carbon_stock_tc_per_ha"] == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_data_page_shows_the_density_rows_and_the_moved_counties(dataset, lang):
+    from streamlit.testing.v1 import AppTest
+
+    from core.i18n import t
+
+    at = AppTest.from_file(str(REPO / "pages" / "data.py"), default_timeout=120)
+    at.session_state["lang"] = lang
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    frames = [d.value for d in at.dataframe]
+    dens = next(f for f in frames if t("data.density.c_total", lang) in f.columns)
+    total = dens.set_index([t("data.density.class", lang), t("data.density.zone", lang)])[t("data.density.c_total", lang)]
+    wet, forest = ("湿地", "森林") if lang == "zh" else ("Wetland", "Forest")
+    gannan = "甘南高原黄河上游屏障区" if lang == "zh" else "Gannan plateau upper-Yellow-River barrier"
+    assert total[(wet, gannan)] == pytest.approx(476.53) and total[(forest, t("data.density.province", lang))] == \
+        pytest.approx(223.66)
+    assert (dens[t("data.density.source", lang)].str.len() > 0).all()
+    moved = next(f for f in frames if t("data.zones.changed.county", lang) in f.columns)
+    assert set(moved[t("data.zones.changed.county", lang)]) == {"玛曲县", "积石山保安族东乡族撒拉族自治县", "麦积区"}
+    assert set(moved[t("data.zones.changed.to", lang)]) >= {gannan}
+
+
+def test_docs_density_table_is_the_csv():
+    from indicators.pooltable import density_markdown
+
+    text = (REPO / "docs" / "carbon.md").read_text(encoding="utf-8")
+    start = text.index("-->\n", text.index("<!-- density table")) + 4
+    assert text[start:text.index("<!-- end of density table -->")] == density_markdown()
+    for county in ("玛曲县", "麦积区"):
+        assert county in text

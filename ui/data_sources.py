@@ -95,3 +95,44 @@ def _save_replacement(up, target: str, lang: str, layer: str | None = None) -> N
         notes = [md(pick(zh, en, lang)) for zh, en in ds.notes]  # they quote the file
         st.session_state["data_replace_result"] = ("success", t("data.replace.saved", lang, name=md(name), n=ds.n_features),
                                                    notes)
+
+
+def carbon_densities(lang: str) -> None:
+    """The carbon density table the indicators use: one row per class and zone (the province
+    default where a zone has no row of its own), totals and carbon at stake, each with its source,
+    soil depth and whether its numbers were verified against a quoted text."""
+    from indicators.pooltable import density_table
+    from layers.legends import CLASS_BY_ID
+
+    d = density_table()
+    zones = catalog.zone_names()
+    with st.expander(t("data.density.title", lang)):
+        st.caption(t("data.density.help", lang))
+        view = pd.DataFrame({
+            t("data.density.class", lang): [pick(CLASS_BY_ID[c].label_zh, CLASS_BY_ID[c].label_en, lang) for c in d["class"]],
+            t("data.density.zone", lang): [zones.get(z, {}).get(lang, z) if z else t("data.density.province", lang)
+                                          for z in d["zone"]],
+            t("data.density.row", lang): d["label_zh" if lang == "zh" else "label_en"],
+            **{t(f"data.density.{c}", lang): d[c] for c in ("c_above", "c_below", "c_soil", "c_dead", "c_total")},
+            t("data.density.range", lang): [f"{lo:g}–{hi:g}" for lo, hi in zip(d["c_low"], d["c_high"])],
+            t("data.density.at_stake", lang): d["at_stake"],
+            t("data.density.depth", lang): [f"{v:g}" if v == v else "—" for v in pd.to_numeric(d["soil_depth_cm"])],
+            t("data.density.verified", lang): [t(f"data.density.verified.{v}", lang) for v in d["verified"]],
+            t("data.density.source", lang): d["source"],
+        })
+        st.dataframe(view, hide_index=True, width="stretch")
+
+
+def zone_changes(lang: str) -> None:
+    """The county rows of the schematic zones that moved at the last review, with the reason."""
+    ch = catalog.zone_changes()
+    if not len(ch):
+        return
+    with st.expander(t("data.zones.changed.title", lang, n=len(ch))):
+        st.caption(t("data.zones.changed.help", lang))
+        st.dataframe(pd.DataFrame({
+            t("data.zones.changed.county", lang): ch["county"],
+            t("data.zones.changed.from", lang): ch[f"previous_{lang}"],
+            t("data.zones.changed.to", lang): ch[f"new_{lang}"],
+            t("data.zones.changed.reason", lang): ch[f"reason_{lang}"],
+        }), hide_index=True, width="stretch")
