@@ -26,3 +26,8 @@ import os as _os
 # them whatever the version), and no ``/vsicurl/`` (or ``http://``) name is ever fetched.
 _os.environ["GDAL_VRT_ENABLE_RAWRASTERBAND"] = "NO"
 _os.environ["CPL_VSIL_CURL_ALLOWED_FILENAME"] = "/no-network-access/"
+# GDAL's plain HTTP fetches (a CRS given as a URL, a GeoJSON "link" crs) go to a proxy where nothing
+# listens (port 1 on this machine: only root could listen there), so none reaches the address it names;
+# hosts in the NO_PROXY environment variable bypass it (libcurl reads that itself): docs/security.md
+_os.environ["GDAL_HTTP_PROXY"] = "127.0.0.1:1"
+_os.environ["GDAL_HTTPS_PROXY"] = "127.0.0.1:1"

@@ -206,11 +206,11 @@ def authenticate(store, name: str, password: str, *, client: str | None = None, 
     """The principal for a correct name and password; otherwise AuthError, one message for an
     unknown name, a wrong password, a locked and a disabled account, after the same scrypt work.
     ``client`` (the UI's IP address or session key) is rate-limited before anything is hashed."""
+    key = login_name(name)
     try:
-        login_guard.admit(client)
+        login_guard.admit(client, key, sleep=sleep)  # per client and per typed name; the server-wide limit waits
     except login_guard.RateLimited as e:
         raise AuthError(e.zh, e.en) from None
-    key = login_name(name)
     now = dt.datetime.now()
     df = store.query_df(f"SELECT pw_hash, role, office, disabled, locked_until, {_SOURCE} AS source "
                         "FROM accounts WHERE name = ?", [key])

@@ -19,7 +19,12 @@ Those older rows are only proven unchanged *since* that moment.
 
 The newest link is also kept in ``audit_head`` (one row, so appending does not scan the log);
 ``verify`` compares it with the chain's end, so removing the newest rows is found too — unless
-``audit_head`` is rewritten as well.
+``audit_head`` is rewritten as well. Once the chain has started (the store made it when it was
+created or first opened), a *missing* head row is a break too: ``verify`` reports it, naming how far
+the sequence ``audit_seq`` had counted (numbers it handed out that no row holds: the newest rows
+were removed, or — for the numbers beyond the head only — a change that was rolled back), and the
+next write does not quietly make a new head: it rebuilds it from the chain's last row and first
+appends an ``audit_head_missing`` row saying so, which ``verify`` reports from then on.
 
 What the chain does NOT prevent: anyone who can write the store file (the server's shell user,
 a backup restored over it) can rewrite or cut the whole chain, recompute every hash and set the
@@ -71,15 +76,29 @@ def row_hash(prev_hash: str, canon: tuple) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _sequence_at(cur) -> int | None:
+    """The last number ``audit_seq`` handed out (None: none yet)."""
+    r = cur.execute("SELECT last_value FROM duckdb_sequences() WHERE sequence_name = 'audit_seq'").fetchone()
+    return int(r[0]) if r is not None and r[0] is not None else None
+
+
 def _head(cur) -> str:
     """The newest row's hash (kept in ``audit_head``: one row, so appending costs the same however
-    long the log is); made from the chain when the head row is missing."""
+    long the log is). A store that never wrote a row gets the chain's start; a missing head of a
+    chain that has rows (or of a sequence that counted any) is rebuilt from the chain's last row
+    after an ``audit_head_missing`` row that says so (``verify`` reports it)."""
     r = cur.execute("SELECT row_hash FROM audit_head").fetchone()
     if r is not None:
         return r[0]
     last = cur.execute("SELECT seq, row_hash FROM audit_chain ORDER BY seq DESC LIMIT 1").fetchone()
+    at = _sequence_at(cur)
     cur.execute("INSERT INTO audit_head VALUES (?, ?)", list(last) if last else [0, GENESIS])
-    return last[1] if last else GENESIS
+    if last is None and at is None:
+        return GENESIS
+    record(cur, "", "audit_head_missing", "audit_log", None,
+           details={"last_seq": int(last[0]) if last else 0, "sequence_at": at,
+                    "note": "the head row was missing: rows after last_seq may have been removed"})
+    return cur.execute("SELECT row_hash FROM audit_head").fetchone()[0]
 
 
 def record(cur, actor: str | None, action: str, item_type: str, item_id: str | None = None,
@@ -104,6 +123,8 @@ def migrate(cur) -> None:
         return
     rows = cur.execute(f"SELECT {_CANON} FROM audit_log WHERE seq NOT IN (SELECT seq FROM audit_chain) "
                        "ORDER BY seq").fetchall()
+    if cur.execute("SELECT 1 FROM audit_head").fetchone() is None:  # the chain starts here: its first head
+        cur.execute("INSERT INTO audit_head VALUES (0, ?)", [GENESIS])
     prev = _head(cur)
     for canon in rows:
         h = row_hash(prev, canon)
@@ -156,12 +177,26 @@ def verify(store) -> Verdict:
                        "the previous row's hash does not fit: a row before it was removed or changed")
         elif row_hash(prev, canon) != stored:
             why = Text("该行内容在写入后被改动", "the row's content was changed after it was written")
+        elif canon[3] == "audit_head_missing":
+            d = _details(canon[8])
+            why = Text(f"写入该行时链头记录已缺失：第 {d.get('last_seq')} 行之后的行可能已被删除（序列当时已计到第 "
+                       f"{d.get('sequence_at')} 行）",
+                       f"the head row was missing when this row was written: rows after seq {d.get('last_seq')} may "
+                       f"have been removed (the sequence had counted to {d.get('sequence_at')})")
         if why is not None:
             return Verdict(False, n, prev, seq, start, Text(
                 f"审计日志的哈希链在第 {seq} 行（seq {seq}）断开：{why.zh}。此前的 {n} 行完整。",
                 f"the audit log's hash chain breaks at seq {seq}: {why.en}. The {n} rows before it are intact."))
         prev, n, last = stored, n + 1, seq
     head = store.query_df("SELECT seq, row_hash FROM audit_head")
+    at = store.query_df("SELECT coalesce(last_value, -1) AS v FROM duckdb_sequences() "
+                        "WHERE sequence_name = 'audit_seq'")["v"]
+    at = int(at.iloc[0]) if len(at) and int(at.iloc[0]) >= 0 else None
+    if not len(head) and (n or at is not None):  # the chain has started: its head cannot just be gone
+        return Verdict(False, n, prev, last + 1, start, Text(
+            f"审计日志的链头记录缺失（序列已计到第 {at} 行，现存最后一行为第 {last} 行）：末尾的行连同链头一起被删除。",
+            f"the audit log's head row is missing (the sequence counted to seq {at}; the last row present is seq "
+            f"{last}): the newest rows were removed together with the head."))
     if len(head) and head["row_hash"].iloc[0] != prev:
         hs = int(head["seq"].iloc[0])
         return Verdict(False, n, prev, hs, start, Text(
@@ -172,6 +207,14 @@ def verify(store) -> Verdict:
         f"审计日志完整：{n} 行，哈希链无断点。链头哈希：{prev}（请另行记录，以便日后核对）。",
         f"the audit log is intact: {n} rows, the hash chain is unbroken. Head hash: {prev} "
         "(write it down elsewhere to compare later)."))
+
+
+def _details(value) -> dict:
+    try:
+        d = json.loads(value) if isinstance(value, str) else {}
+    except ValueError:
+        d = {}
+    return d if isinstance(d, dict) else {}
 
 
 def log(store, actor: str | None, action: str, item_type: str, item_id: str | None = None,

@@ -1,17 +1,26 @@
 """What keeps sign-in attempts cheap for the server and bounded in the log.
 
-**Rate limits**, checked before any password hash (``admit``): in-process token buckets, one per
-client (its IP address, else its browser session: the UI passes the key) and one for the whole
-server. Settings (environment of the server process), ``N/S`` = N attempts per S seconds (a burst
-of N, refilled evenly), ``off`` or ``0`` to switch one off:
+**Rate limits**, checked before any password hash (``admit``): in-process token buckets. Settings
+(environment of the server process), ``N/S`` = N attempts per S seconds (a burst of N, refilled
+evenly), ``off`` or ``0`` to switch one off:
 
-    GANSU_LOGIN_CLIENT_LIMIT   10/60    per client
-    GANSU_LOGIN_GLOBAL_LIMIT   120/60   for the whole server (also caps the CPU spent on hashes)
+    GANSU_LOGIN_CLIENT_LIMIT    10/60   per client (its IP address, else its browser session: the
+                                        UI passes the key): over it, refused
+    GANSU_LOGIN_ACCOUNT_LIMIT   10/60   per typed account name, whatever the client: over it, refused
+    GANSU_LOGIN_GLOBAL_LIMIT    120/60  for the whole server: over it, an attempt waits its turn
+                                        (at most GANSU_LOGIN_GLOBAL_WAIT_S, 5 s) — never refused
+    GANSU_LOGIN_GLOBAL_WAIT_S   5       that longest wait
+
+Nobody can block everyone's sign-in: behind a reverse proxy on the same machine Streamlit reports
+no client address, so the per-client key is the browser session's and a new session gets a new
+budget; a server-wide limit that refused would then let anyone drain it and lock every user out.
+It slows attempts down instead (bounded), and the per-name budget bounds the guesses at one name
+from any number of sessions (flooding one name blocks that name for a while, as the lockout does).
+One-time recovery codes (``layers.recovery``) have buckets of their own (the same settings), so
+flooding the sign-in form never blocks a recovery.
 
 Callers without a client (the shell, tests: ``client=None``) are not limited. Several server
-processes have a set of buckets each. Behind a reverse proxy on the same machine every visitor
-comes from 127.0.0.1: Streamlit reports no address, and the per-client limit falls back to the
-browser session (a new tab is a new session); the server-wide limit still holds.
+processes have a set of buckets each.
 
 **Failed sign-ins that cannot lock anything** (a name that is no account, a locked or disabled
 account) are counted in ``login_failures`` — one row per name and hour, at most
@@ -76,25 +85,47 @@ class TokenBucket:
     def wait_seconds(self) -> float:
         return max(0.0, (1.0 - self.tokens) / self.rate)
 
+    def reserve(self, max_wait: float) -> float:
+        """Spend one token now, or one not yet refilled: the seconds until it will have been
+        refilled, at most ``max_wait`` (the debt never grows beyond what ``max_wait`` repays, so a
+        flood makes every attempt wait ``max_wait``, not ever longer)."""
+        now = self.clock()
+        self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        self.tokens = max(self.tokens - 1.0, -max_wait * self.rate)
+        return min(max_wait, max(0.0, -self.tokens / self.rate))
+
 
 class _Limiter:
-    def __init__(self, client_limit, global_limit):
-        self.client_limit, self.global_limit = client_limit, global_limit
+    def __init__(self, client_limit, account_limit, global_limit):
+        self.client_limit, self.account_limit = client_limit, account_limit
         self.glob = TokenBucket(*global_limit) if global_limit else None
         self.clients: OrderedDict[str, TokenBucket] = OrderedDict()
+        self.accounts: OrderedDict[str, TokenBucket] = OrderedDict()
         self.streaks: OrderedDict[str, int] = OrderedDict()
 
 
 _lock = threading.Lock()
 _state: dict[tuple, _Limiter] = {}
+KINDS = ("login", "recovery")  # each with buckets of its own
 
 
-def _limiter() -> _Limiter:
-    key = (os.environ.get("GANSU_LOGIN_CLIENT_LIMIT", "10/60"), os.environ.get("GANSU_LOGIN_GLOBAL_LIMIT", "120/60"))
-    lim = _state.get(key)
+def global_wait_cap() -> float:
+    """The longest an attempt waits for the server-wide limit (``GANSU_LOGIN_GLOBAL_WAIT_S``)."""
+    try:
+        return max(0.0, float(os.environ.get("GANSU_LOGIN_GLOBAL_WAIT_S", "5")))
+    except ValueError:
+        return 5.0
+
+
+def _limiter(kind: str = "login") -> _Limiter:
+    settings = (os.environ.get("GANSU_LOGIN_CLIENT_LIMIT", "10/60"), os.environ.get("GANSU_LOGIN_ACCOUNT_LIMIT", "10/60"),
+                os.environ.get("GANSU_LOGIN_GLOBAL_LIMIT", "120/60"))
+    lim = _state.get((kind, settings))
     if lim is None:  # first use, or the settings changed: fresh buckets
-        _state.clear()
-        lim = _state[key] = _Limiter(parse_limit(key[0]), parse_limit(key[1]))
+        for k in [k for k in _state if k[0] == kind]:
+            del _state[k]
+        lim = _state[(kind, settings)] = _Limiter(*(parse_limit(v) for v in settings))
     return lim
 
 
@@ -105,21 +136,31 @@ def _touch(d: OrderedDict, key, value):
         d.popitem(last=False)
 
 
-def admit(client: str | None) -> None:
-    """Spend one attempt of ``client`` and of the server, or raise ``RateLimited`` (bilingual)."""
-    if client is None:
+def _take(lim: _Limiter, buckets: OrderedDict, limit, key: str) -> None:
+    """One attempt from ``key``'s bucket, or ``RateLimited``."""
+    if not limit:
         return
+    bucket = buckets.get(key) or TokenBucket(*limit)
+    _touch(buckets, key, bucket)
+    if not bucket.take():
+        raise _refusal(bucket.wait_seconds())
+
+
+def admit(client: str | None, account: str | None = None, *, kind: str = "login", sleep=time.sleep) -> float:
+    """Spend one attempt of ``client`` and of the typed ``account`` name (``RateLimited``, bilingual,
+    when either is used up), then wait for the server-wide limit (at most ``global_wait_cap()``
+    seconds, via ``sleep``); returns that wait. ``kind``: ``login`` or ``recovery`` (own buckets)."""
+    if client is None:
+        return 0.0
     with _lock:
-        lim = _limiter()
-        bucket = lim.clients.get(str(client))
-        if bucket is None and lim.client_limit:
-            bucket = TokenBucket(*lim.client_limit)
-        if bucket is not None:
-            _touch(lim.clients, str(client), bucket)
-            if not bucket.take():
-                raise _refusal(bucket.wait_seconds())
-        if lim.glob is not None and not lim.glob.take():
-            raise _refusal(lim.glob.wait_seconds())
+        lim = _limiter(kind)
+        _take(lim, lim.clients, lim.client_limit, str(client))
+        if account is not None:
+            _take(lim, lim.accounts, lim.account_limit, str(account))
+        wait = lim.glob.reserve(global_wait_cap()) if lim.glob is not None else 0.0
+    if wait > 0:
+        sleep(wait)  # outside the lock: the others queue on the bucket, not on this thread
+    return wait
 
 
 def _refusal(wait: float) -> RateLimited:

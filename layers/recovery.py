@@ -10,7 +10,8 @@ store write — and prints the code once:
 The sign-in form's "recovery code" part takes the name, the code and a new password: the file is
 removed first (so a code works once), then the account is unlocked with the new password, the
 change audited (``account_recovered``) and the user signed in. A wrong, expired or unknown code
-gets one message after the same work; the rate limits of ``layers.login_guard`` apply. Whoever can
+gets one message after the same work; the rate limits of ``layers.login_guard`` apply, with buckets
+of their own (a flood of sign-in attempts does not use up the recovery budget). Whoever can
 run the shell on the server can read the store anyway: issuing a code needs no other proof.
 
 May import: ``core``, ``layers.audit``, ``layers.accounts``, ``layers.login_guard``.
@@ -82,11 +83,11 @@ def redeem(store, name: str, code: str, new_password: str, *, client: str | None
     """Unlock ``name`` with its one-time ``code`` and set ``new_password``; returns the signed-in
     principal. Otherwise AuthError (one message) or InputError (the new password breaks the rules)."""
     accounts.check_password_rules(new_password)
-    try:
-        login_guard.admit(client)
+    key = accounts.login_name(name)
+    try:  # buckets of their own: a flood of sign-ins never blocks a recovery
+        login_guard.admit(client, key, kind="recovery", sleep=sleep)
     except login_guard.RateLimited as e:
         raise AuthError(e.zh, e.en) from None
-    key = accounts.login_name(name)
     path = code_file(store.path, key)
     data = _read(path) or {}
     ok = accounts.verify_password(_normal(code), data.get("hash") or accounts.dummy_hash())  # same work

@@ -1,9 +1,16 @@
 """Single sign-on identities (Streamlit's OIDC ``st.login``) as accounts of the store.
 
-- **Namespaced**: an identity is named ``sso:<email>`` (else ``preferred_username``, else ``sub``),
-  so it can never be — or own the items of — the password account with the same bare name. Items
-  record that full name in ``created_by``; the ownership checks and the mine / my office filter
-  compare the same string.
+- **Namespaced, one namespace per claim kind**: an identity is ``sso:<email>`` (when the provider
+  does not mark the email unverified: ``email_verified`` false), else ``sso:user:<preferred_username>``,
+  else ``sso:sub:<sub>`` — so it can never be, or own the items of, the password account with the
+  same bare name, and one user's username can never be another user's email (an email holds no
+  ``:``). A claim is taken whole or not at all: over-long (an email over 254 characters, another
+  claim over 255) or holding control characters, the sign-in is refused — never cut or cleaned into
+  somebody else's name. A present but unusable email refuses the sign-in too (no silent fallback).
+  Items record that full name in ``created_by``; the ownership checks and the mine / my office
+  filter compare the same string. (Items an SSO user created before identities were namespaced
+  carry the bare email; before usernames and subs had their own namespace, ``sso:<username>`` or
+  ``sso:<sub>``: an admin reassigns them if needed.)
 - **A row of its own**: the first sign-in creates an ``accounts`` row with ``source = 'oidc'`` and
   no password; later sign-ins refresh its role and office from the claims (the identity provider
   decides them: ``GANSU_OIDC_ROLE_CLAIM``, default ``gansu_role``: viewer | editor | admin, anything
@@ -20,18 +27,39 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 
 from layers import accounts, audit, login_guard
 from layers.accounts import SSO_PREFIX, Principal
 
+MAX_EMAIL = 254  # RFC 5321's longest address
+MAX_CLAIM = 255  # OIDC: a sub is at most 255 ASCII characters
+USER_NS, SUB_NS = "user:", "sub:"
+_EMAIL = re.compile(r"[^\s@:]+@[^\s@:]+")  # one @, no blank, no ':' (so no email looks like a namespace)
+
+
+def _whole(value, limit: int) -> str | None:
+    """A claim as it is (blanks around it dropped), or None when missing, too long or holding a
+    character that is not printable."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return None
+    text = str(value).strip()
+    return text if text and len(text) <= limit and text.isprintable() else None
+
 
 def identity(claims: dict) -> str | None:
-    """``sso:<email>`` (else ``preferred_username``, else ``sub``), cleaned like a typed name
-    (no control characters, at most 64 characters after the prefix); None without a usable claim."""
-    for key in ("email", "preferred_username", "sub"):
-        value = accounts.login_name(claims.get(key) or "")
-        if value:
-            return SSO_PREFIX + value
+    """``sso:<email>``, else ``sso:user:<preferred_username>``, else ``sso:sub:<sub>``; None when no
+    claim is usable or the email claim is present but unusable (too long, control characters, not an
+    address). An email marked ``email_verified: false`` is not used."""
+    raw = claims.get("email")
+    unverified = claims.get("email_verified") in (False, "false", "False", 0)
+    if raw not in (None, "") and not unverified:
+        email = _whole(raw, MAX_EMAIL)
+        return SSO_PREFIX + email if email and _EMAIL.fullmatch(email) else None
+    for key, ns in (("preferred_username", USER_NS), ("sub", SUB_NS)):
+        if claims.get(key) not in (None, ""):
+            value = _whole(claims.get(key), MAX_CLAIM)
+            return SSO_PREFIX + ns + value if value else None
     return None
 
 

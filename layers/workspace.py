@@ -597,6 +597,7 @@ def register_landcover(store, sources: list[str | Path], *, legend: str | None =
     # uploads (storage "workspace"): GeoTIFFs only; files on the server: also a VRT whose tiles are
     # GeoTIFFs in the import folder (or, named on the command line, in the VRT's own folder)
     from layers.readers.gdal_safety import default_vrt_roots, display  # layers.readers: loaded on first use
+    from layers.readers.raster import check_mosaic  # the same: on first use
 
     upload = storage == "workspace"
     names = [f.name for f in files]
@@ -623,6 +624,8 @@ def register_landcover(store, sources: list[str | Path], *, legend: str | None =
         if len(files) > 1 or (nodata is not None and nodata != file_nodata):
             raster = folder / "mosaic.vrt"
             write_vrt(raster, files, facts, eff_nodata)
+            # the grid it spans, checked before a pixel is read (coverage, pixel caps)
+            check_mosaic(raster, display(original_filename) if original_filename else f"{names[0]} …", upload=upload)
             if len(files) > 1:
                 notes.append((f"{len(files)} 个图幅组成一个镶嵌（VRT，未复制）", f"{len(files)} tiles as one mosaic (VRT, not copied)"))
             if nodata is not None and file_nodata is None:

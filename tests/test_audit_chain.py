@@ -157,3 +157,37 @@ def test_admin_cli_account_list_shows_an_office_with_escape_sequences_escaped(tm
     r = _admin(tmp_path / "o.duckdb", "accounts", "list")
     assert r.returncode == 0, r.stderr
     assert "\x1b" not in r.stdout and "\u202e" not in r.stdout and r"\x1b[31m红\u202e" in r.stdout
+
+
+# --- review of the fixes: the newest rows cut off together with the head row ----------------------
+CUT = ["DELETE FROM audit_log WHERE seq >= 4", "DELETE FROM audit_chain WHERE seq >= 4", "DELETE FROM audit_head"]
+
+
+def test_a_log_cut_short_with_its_head_row_removed_is_broken(store):
+    _fill(store)
+    for stmt in CUT:
+        _sql(store, stmt)
+    r = audit.verify(store)
+    assert not r.ok and r.broken_seq == 4 and r.rows == 3, r.message.en
+    assert "head" in r.message.en and "5" in r.message.en and "链头" in r.message.zh
+
+
+def test_the_next_write_after_a_cut_does_not_hide_it(store):
+    _fill(store)
+    for stmt in CUT:
+        _sql(store, stmt)
+    audit.log(store, SHELL, "export", "park", "P07")  # the app goes on writing
+    r = audit.verify(store)
+    assert not r.ok, r.message.en
+    kept = audit.rows(store, limit=10)
+    assert list(kept["seq"])[:2] == [7, 6] and kept["action"].iloc[1] == "audit_head_missing"  # said in the log
+    assert '"last_seq": 3' in kept["details"].iloc[1] and '"sequence_at": 5' in kept["details"].iloc[1]
+
+
+def test_an_emptied_log_is_broken_but_a_fresh_store_verifies(store, tmp_path):
+    assert audit.verify(store).ok and audit.verify(store).rows == 0  # nothing written yet: nothing to miss
+    _fill(store, 2)
+    for stmt in ("DELETE FROM audit_log", "DELETE FROM audit_chain", "DELETE FROM audit_head"):
+        _sql(store, stmt)
+    r = audit.verify(store)
+    assert not r.ok and r.broken_seq == 1 and r.rows == 0, r.message.en

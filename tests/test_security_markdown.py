@@ -101,3 +101,47 @@ def test_hostile_names_are_literal_text_on_every_page(hostile):
     assert_literal(at, "checklist")
     at = _page("data.py")
     assert_literal(at, "data")
+
+
+# --- review of the fixes: error messages that carry a dataset's name and a server folder ------------
+@pytest.fixture()
+def gone_landcover(dataset, tmp_path, monkeypatch):
+    """A store with accounts whose land cover in use (named ``NAME``) lost its file: the message
+    names the dataset and the server folder the file was in."""
+    from layers import accounts
+    from layers import workspace as ws
+    from layers.accounts import SHELL, Principal
+    from layers.store import Store
+    from tests import workspace_fixtures as wf
+
+    monkeypatch.setenv("GANSU_WORKSPACE_DIR", str(tmp_path / "workspace"))
+    monkeypatch.setenv("GANSU_IMPORT_DIR", str(tmp_path / "import"))
+    s = Store(tmp_path / "md.duckdb")
+    accounts.add(s, "root", "Passwort-fuer-Tests-1", "admin", actor=SHELL)
+    accounts.add(s, "vic", "Passwort-fuer-Tests-1", "viewer", actor=SHELL)
+    folder = tmp_path / "srv-secret-folder"
+    folder.mkdir()
+    lc = wf.clcd_landcover(folder / "lc.tif", box=(103.55, 36.35, 103.75, 36.5))
+    ws.register_landcover(s, [lc], legend="clcd", name=NAME, use=True, actor=Principal("root", "admin", None, "password"))
+    s.close()
+    lc.unlink()
+    monkeypatch.setenv("GANSU_STORE", str(tmp_path / "md.duckdb"))
+    return folder
+
+
+def _signed_in(name: str, role: str) -> dict:
+    import time
+
+    return {"name": name, "role": role, "office": None, "source": "password", "seen": time.time()}
+
+
+def test_an_error_naming_a_dataset_is_literal_text_and_hides_server_folders_from_non_admins(gone_landcover):
+    at = _page("home.py", auth_session=_signed_in("vic", "viewer"))
+    errors = [e.value for e in at.error if "p\\.png" in e.value or "p.png" in e.value]
+    assert errors, [e.value for e in at.error]
+    for v in errors:
+        assert md(NAME) in v and "![x](" not in v and "[click](" not in v, v
+        assert str(gone_landcover) not in unescape(v) and "srv-secret-folder" not in unescape(v), v
+    at = _page("home.py", auth_session=_signed_in("root", "admin"))  # the admin, who can fix it, sees where
+    errors = [unescape(e.value) for e in at.error if "p\\.png" in e.value]
+    assert errors and all(str(gone_landcover) in v for v in errors), [e.value for e in at.error]

@@ -447,3 +447,120 @@ def test_targets_page_refuses_a_typed_path_for_a_viewer(dataset, tmp_path, monke
     assert any("管理员" in e.value for e in at.error), [e.value for e in at.error]
     assert not any(m.label.startswith("森林占比") for m in at.metric)
     assert not [w for w in at.text_input if w.key == "targets_lc_path"]  # not offered either
+
+
+# --- review of the fixes: a zip of tiles far apart, and overviews that read other files -------------
+class ScanStarted(Exception):
+    """Raised by the progress callback: the registration scan began reading pixels."""
+
+
+def _no_scan(row, height):
+    raise ScanStarted(f"the registration scan started (row {row} of {height})")
+
+
+def _tif_bytes(west: float, north: float, data: np.ndarray, res: float = 1e-5, tags: dict | None = None) -> bytes:
+    """A lon/lat GeoTIFF (nodata 0) as bytes; ``tags``: {namespace: {key: value}} written into it."""
+    from rasterio.io import MemoryFile
+
+    with MemoryFile() as m:
+        with m.open(driver="GTiff", width=data.shape[1], height=data.shape[0], count=1, dtype=data.dtype.name,
+                    crs="EPSG:4326", transform=Affine(res, 0, west, 0, -res, north), nodata=0) as d:
+            d.write(data, 1)
+            for ns, kv in (tags or {}).items():
+                d.update_tags(ns=ns, **kv)
+        return m.read()
+
+
+def test_a_zip_of_two_tiles_a_million_pixels_apart_is_refused_before_the_scan(env):
+    """Two 4 × 4 tiles placed 10⁶ pixels apart: the mosaic the app writes declares ~10¹² pixels and
+    its tiles cover 32 of them; it is checked like an import-folder VRT before any pixel is read."""
+    far = 10**6
+    tile = np.full((4, 4), 10, "uint8")
+    data = _zip({"a.tif": _tif_bytes(95.0, 42.0, tile), "b.tif": _tif_bytes(95.0 + 1e-5 * far, 42.0 - 1e-5 * far, tile)})
+    with pytest.raises(InputError) as e:
+        ws.register_landcover_upload(env.store, data, "tiles.zip", legend="igbp", progress=_no_scan)
+    assert "cover only 32" in e.value.en and "10%" in e.value.en and "tiles.zip" in e.value.en, e.value.en
+    assert "只覆盖其中 32" in e.value.zh, e.value.zh
+    assert ws.datasets(env.store) == [] and not [p for p in env.ws.rglob("*") if p.is_file()]
+
+
+def test_an_uploaded_mosaic_stays_under_the_per_request_pixel_limit(env, monkeypatch):
+    """Each tile is under GANSU_MAX_RASTER_PIXELS, their mosaic is not: refused for an upload (one
+    request), accepted from the import folder (where GANSU_MAX_MOSAIC_PIXELS applies)."""
+    from core import limits
+
+    monkeypatch.setattr(limits, "MAX_RASTER_PIXELS", 10**6)
+    top, bottom = np.full((600, 1000), 10, "uint8"), np.full((600, 1000), 12, "uint8")
+    res = 1e-3
+    a, b = _tif_bytes(100.0, 40.0, top, res), _tif_bytes(100.0, 40.0 - 600 * res, bottom, res)
+    with pytest.raises(InputError) as e:
+        ws.register_landcover_upload(env.store, _zip({"a.tif": a, "b.tif": b}), "two.zip", legend="igbp",
+                                     progress=_no_scan)
+    assert "1.2e+06" in e.value.en and "GANSU_MAX_RASTER_PIXELS" in e.value.en and "tiles.zip" not in e.value.en
+    assert "GANSU_MAX_RASTER_PIXELS" in e.value.zh
+    assert ws.datasets(env.store) == []
+    (env.imp / "a.tif").write_bytes(a)
+    (env.imp / "b.tif").write_bytes(b)
+    d = ws.register_landcover(env.store, [env.imp / "a.tif", env.imp / "b.tif"], legend="igbp")
+    assert d.codes == {10: 600_000, 12: 600_000} and d.n_pixels == 1_200_000
+
+
+def _overview_vrt(source: Path, size: int) -> str:
+    """A VRT (plain SimpleSource, no raw band) that shows ``source`` as a ``size`` × ``size`` overview."""
+    return (f'<VRTDataset rasterXSize="{size}" rasterYSize="{size}"><VRTRasterBand dataType="Byte" band="1">'
+            f'<SimpleSource><SourceFilename relativeToVRT="0">{source}</SourceFilename><SourceBand>1</SourceBand>'
+            '</SimpleSource></VRTRasterBand></VRTDataset>')
+
+
+@pytest.fixture()
+def private_tif(env) -> Path:
+    """A server raster the uploader must not see: every pixel 77."""
+    return lonlat_tif(env.tmp / "private" / "other.tif", np.full((32, 32), 77, "uint8"))
+
+
+def test_a_geotiff_whose_metadata_names_an_overview_file_is_refused(env, private_tif):
+    evil = _tif_bytes(103.5, 36.5, np.full((64, 64), 3, "uint8"), res=1e-3,
+                      tags={"OVERVIEWS": {"OVERVIEW_FILE": _overview_vrt(private_tif, 32)}})
+    with pytest.raises(InputError) as e:
+        ws.register_landcover_upload(env.store, evil, "evil.tif", legend="clcd")
+    assert "overview" in e.value.en and "evil.tif" in e.value.en and "概视图" in e.value.zh, e.value.en
+    assert str(private_tif) not in e.value.en + e.value.zh
+    assert ws.datasets(env.store) == []
+    with pytest.raises(InputError):  # the Targets page's check (validate_geotiff) refuses it too
+        from layers.readers import validate_geotiff
+
+        validate_geotiff(evil, "evil.tif")
+
+
+def test_user_rasters_are_opened_without_their_overviews(env, private_tif):
+    """A reduced-resolution read of a GeoTIFF with a sibling .ovr (or OVERVIEW_FILE metadata) that is
+    a VRT over another file returns the GeoTIFF's own pixels, never the other file's."""
+    from layers.readers.gdal_safety import open_raster, open_upload
+
+    own = np.full((64, 64), 3, "uint8")
+    f = lonlat_tif(env.tmp / "up" / "a.tif", own)
+    (env.tmp / "up" / "a.tif.ovr").write_text(_overview_vrt(private_tif, 32))
+    with open_raster(f) as ds:
+        assert set(np.unique(ds.read(1, out_shape=(32, 32))).tolist()) == {3}
+    meta = _tif_bytes(103.5, 36.5, own, res=1e-3, tags={"OVERVIEWS": {"OVERVIEW_FILE": _overview_vrt(private_tif, 32)}})
+    with open_upload(meta, "m.tif") as ds:
+        assert set(np.unique(ds.read(1, out_shape=(32, 32))).tolist()) == {3}
+
+
+def test_a_zip_cannot_put_an_overview_file_beside_its_tiles(env, private_tif):
+    """Members are extracted under generated names (``m<n><ext>``), so ``a.tif.ovr`` or
+    ``b.tif.aux.xml`` never lands beside its tile, where GDAL would read it as the tile's overview
+    or metadata: the mosaic read at a reduced resolution shows the tiles' own codes."""
+    res = 1e-3
+    a, b = _tif_bytes(100.0, 40.0, np.full((64, 64), 10, "uint8"), res), _tif_bytes(100.064, 40.0, np.full((64, 64), 12, "uint8"), res)
+    data = _zip({"t/a.tif": a, "t/b.tif": b, "t/a.tif.ovr": _overview_vrt(private_tif, 32).encode(),
+                 "t/b.tif.aux.xml": b"<PAMDataset/>", "readme.txt": b"two tiles"})
+    d = ws.register_landcover_upload(env.store, data, "tiles.zip", legend="igbp")
+    assert d.codes == {10: 64 * 64, 12: 64 * 64}
+    kept = {p.name for p in (env.ws / d.id).rglob("*") if p.is_file()}
+    tiles = {Path(f.path).name for f in d.files}
+    assert len(tiles) == 2 and not {f"{t}{s}" for t in tiles for s in (".ovr", ".aux.xml", ".msk")} & kept, kept
+    from layers.readers.gdal_safety import open_raster
+
+    with open_raster(d.raster_path) as m:
+        assert set(np.unique(m.read(1, out_shape=(32, 64))).tolist()) == {10, 12}

@@ -193,3 +193,90 @@ def test_pages_on_loopback_need_no_warning(dataset, tmp_path, monkeypatch):
     finally:
         st_config.set_option("server.address", before)
     assert "PAGE CONTENT" in [m.value for m in at.markdown] and not at.warning and not at.error
+
+
+# --- review of the fixes: single-user mode behind a reverse proxy on this machine -------------------
+GATE_APP = '''import streamlit as st
+
+from ui import auth, common
+
+auth.gate(common.lang())
+st.markdown("PAGE CONTENT")
+'''
+
+
+def _visit(port: int, headers: dict, host: str | None = None) -> list[tuple[str, str]]:
+    """One browser visit over Streamlit's WebSocket (``headers`` sent with the handshake, as a
+    reverse proxy forwards them; ``host``: the Host header, the connection still goes to
+    127.0.0.1): the (kind, text) of every Markdown and alert element of the first run."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+    from websockets.sync.client import connect
+
+    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    texts = []
+    with connect(f"ws://{host or '127.0.0.1'}:{port}/_stcore/stream", sock=sock, subprotocols=["streamlit"],
+                 additional_headers=headers, open_timeout=30) as ws:
+        msg = BackMsg()
+        msg.rerun_script.query_string = "lang=en"
+        msg.rerun_script.page_script_hash = ""
+        ws.send(msg.SerializeToString())
+        while True:
+            fwd = ForwardMsg()
+            fwd.ParseFromString(ws.recv(timeout=120))
+            kind = fwd.WhichOneof("type")
+            if kind == "delta" and fwd.delta.WhichOneof("type") == "new_element":
+                el = fwd.delta.new_element
+                if el.WhichOneof("type") == "markdown":
+                    texts.append(("markdown", el.markdown.body))
+                elif el.WhichOneof("type") == "alert":
+                    texts.append(("alert", el.alert.body))
+            if kind == "script_finished":
+                return texts
+
+
+@pytest.mark.parametrize("single_user", ["0", "1"])
+def test_a_proxied_visit_to_a_loopback_server_with_no_account_is_refused_or_warned(tmp_path, single_user):
+    """The recommended deployment (127.0.0.1 + a reverse proxy) with no account yet: a visit that
+    arrives through the proxy (X-Forwarded-For, Forwarded, or a Host that is not this machine's
+    loopback name) comes from another computer and must not be served as an admin — unless
+    GANSU_SINGLE_USER=1, then with the warning. A visit from this machine is served as before."""
+    app = tmp_path / "gate_app.py"
+    app.write_text(GATE_APP, encoding="utf-8")
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
+                             "--server.address", "127.0.0.1", "--server.headless", "true",
+                             "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
+                            cwd=REPO, env={**os.environ, "GANSU_STORE": str(tmp_path / "empty.duckdb"),
+                                           "GANSU_SINGLE_USER": single_user, "PYTHONPATH": str(REPO)},
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        assert _wait_healthy(proc, port), "streamlit did not come up"
+        assert _visit(port, {}) == [("markdown", "PAGE CONTENT")]  # this machine: no warning needed
+        for headers, host in (({"X-Forwarded-For": "203.0.113.9"}, None),
+                              ({"Forwarded": "for=203.0.113.9;proto=https"}, None),
+                              ({}, "dashboard.example.gov.cn")):
+            shown = _visit(port, headers, host)
+            alerts = " ".join(text for kind, text in shown if kind == "alert")
+            served = ("markdown", "PAGE CONTENT") in shown
+            if single_user == "1":
+                assert served and "anyone who can reach" in alerts, (headers, host, shown)
+            else:
+                assert not served and "python -m geodata.admin accounts add" in alerts, (headers, host, shown)
+                assert "reverse proxy" in alerts
+    finally:
+        _stop(proc)
+
+
+def test_what_makes_a_visit_look_proxied():
+    from ui import exposure
+
+    for local in ({}, {"host": "localhost:8501"}, {"Host": "127.0.0.1:8501"}, {"host": "[::1]:8501"},
+                  {"host": "127.0.0.2"}, {"host": "LOCALHOST"}):
+        assert exposure.remote_visit(local) is None, local
+    for remote, why in (({"X-Forwarded-For": "10.0.0.8"}, "X-Forwarded-For"), ({"forwarded": "for=10.0.0.8"}, "Forwarded"),
+                        ({"X-Real-IP": "10.0.0.8", "host": "localhost"}, "X-Real-IP"),
+                        ({"X-Forwarded-Host": "gansu.example"}, "X-Forwarded-Host"),
+                        ({"host": "gansu.example:443"}, "gansu.example"), ({"host": "192.0.2.7:8501"}, "192.0.2.7")):
+        got = exposure.remote_visit(remote)
+        assert got is not None and why in got.en, (remote, got)

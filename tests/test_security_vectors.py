@@ -419,3 +419,64 @@ def test_raster_hash_and_tile_cache_keys_follow_a_same_size_edit(tmp_path):
     _edit_keeping_size_and_mtime(f, before)
     assert rs.file_key(f) != key
     assert tiled.raster_fingerprint(f) != fp
+
+
+# --- review of the fixes: a GeoJSON "crs" member that makes GDAL fetch a URL -----------------------
+def _crs_geojson(crs: dict | None, *, where: str = "top", key: str = "crs", pad_features: int = 0) -> bytes:
+    """A FeatureCollection of one square (in the middle of ``pad_features`` others) with ``crs`` as the
+    member ``key`` of the collection (``where="top"``) or of that square's geometry (``"geometry"``)."""
+    square = {"type": "Polygon", "coordinates": [[[104, 36], [104.1, 36], [104.1, 36.1], [104, 36.1], [104, 36]]]}
+    feats = [{"type": "Feature", "properties": {"title": f"p{i}"}, "geometry": square} for i in range(pad_features)]
+    evil = {"type": "Feature", "properties": {"title": "evil"}, "geometry": dict(square)}
+    fc = {"type": "FeatureCollection", "features": [*feats[:pad_features // 2], evil, *feats[pad_features // 2:]]}
+    if crs is not None:
+        (fc if where == "top" else evil["geometry"])[key] = crs
+    return json.dumps(fc).encode()
+
+
+def _link(url: str, typ: str = "link", field: str = "href") -> dict:
+    return {"type": typ, "properties": {field: url, "type": "ogcwkt"}}
+
+
+@pytest.mark.parametrize("variant", ["link-href", "url-url", "link-url", "upper-case", "geometry", "escaped-key",
+                                     "middle-of-a-large-file"])
+def test_a_geojson_crs_member_naming_a_url_is_refused_without_a_request(recorder, variant):
+    """GDAL's GeoJSON driver fetches the URL of a ``link`` or ``url`` crs over plain HTTP — at the
+    top, on a geometry, under an upper-case or \\u-escaped member name, anywhere in the file."""
+    url = f"{recorder.url}/{variant}"
+    data = {"link-href": lambda: _crs_geojson(_link(url)),
+            "url-url": lambda: _crs_geojson(_link(url, "url", "url")),
+            "link-url": lambda: _crs_geojson(_link(url, "link", "url")),
+            "upper-case": lambda: _crs_geojson(_link(url, "LINK"), key="CRS"),
+            "geometry": lambda: _crs_geojson(_link(url), where="geometry"),
+            "escaped-key": lambda: _crs_geojson(_link(url)).replace(b'"crs"', b'"\\u0063rs"'),
+            "middle-of-a-large-file": lambda: _crs_geojson(_link(url), where="geometry", pad_features=20000)}[variant]()
+    with pytest.raises(UploadError) as e:
+        readers.read_vector("parks.geojson", data)
+    assert recorder.connections == []
+    assert "'crs'" in e.value.en and "crs" in e.value.zh and "name" in e.value.en, e.value.en
+    assert recorder.url not in e.value.en + e.value.zh  # the URL is not echoed either
+
+
+def test_a_geojson_crs_of_another_kind_than_a_name_is_refused_and_a_name_still_reads():
+    with pytest.raises(UploadError):
+        readers.read_vector("parks.geojson", _crs_geojson({"type": "EPSG", "properties": {"code": 4326}}))
+    r = readers.read_vector("parks.geojson", _crs_geojson({"type": "name", "properties": {"name": "EPSG:4490"}}))
+    assert r.gdf.crs.to_epsg() == 4326 and len(r.gdf) == 1  # read as CGCS2000, stored as WGS 84
+    assert any("EPSG:4490" in n.en for n in r.notes)
+
+
+def test_gdal_http_requests_go_to_a_dead_proxy_in_both_gdal_copies(recorder, tmp_path, monkeypatch):
+    """The second line, for whatever reaches GDAL unchecked: pyogrio's GDAL (a GeoJSON link crs read
+    directly) and rasterio's (a CRS given as a URL) send nothing to the address they are given."""
+    import pyogrio
+    from rasterio.crs import CRS
+
+    for var in ("NO_PROXY", "no_proxy"):  # a host listed there bypasses any proxy (documented limit)
+        monkeypatch.delenv(var, raising=False)
+    p = tmp_path / "direct.geojson"
+    p.write_bytes(_crs_geojson(_link(f"{recorder.url}/pyogrio")))
+    pyogrio.read_dataframe(f"GeoJSON:{p}")
+    with pytest.raises(Exception):  # noqa: B017,PT011 - any GDAL error: the point is the request
+        CRS.from_user_input(f"{recorder.url}/rasterio")
+    assert recorder.connections == []

@@ -115,7 +115,8 @@ def _sso_session(s, lang: str) -> Principal | None:
         return None
     p = sso.sign_in(s, claims)
     if p is None:
-        st.session_state["auth_error"] = t("auth.sso.disabled", lang)
+        unusable = sso.identity(claims) is None
+        st.session_state["auth_error"] = t("auth.sso.unusable" if unusable else "auth.sso.disabled", lang)
         return None
     start_session(st.session_state, p)
     return p
@@ -128,16 +129,25 @@ def _seen(p: Principal) -> None:
         _SSO_SEEN[str(p)] = time.time()
 
 
+def _request_headers() -> dict:
+    try:
+        return dict(st.context.headers)
+    except Exception:  # noqa: BLE001 - no browser request (a bare script)
+        return {}
+
+
 def _network_check(lang: str, s) -> None:
-    """Single-user mode on an address others can reach: a warning on every page when meant
-    (``GANSU_SINGLE_USER=1``), otherwise no page at all — only how to create the first admin."""
+    """Single-user mode on an address others can reach — or on this machine's address, for a visit
+    that came through a reverse proxy (``exposure.remote_visit``) —: a warning on every page when
+    meant (``GANSU_SINGLE_USER=1``), otherwise no page at all — only how to create the first admin."""
     address = st.get_option("server.address")
-    if exposure.is_loopback(address):
+    via = exposure.remote_visit(_request_headers()) if exposure.is_loopback(address) else None
+    if exposure.is_loopback(address) and via is None:
         return
     if exposure.single_user_explicit():
-        st.warning(exposure.warning(address).pick(lang))
+        st.warning(exposure.warning(address, via).pick(lang))
         return
-    st.error(exposure.refusal(address).pick(lang))
+    st.error((exposure.refusal(address) if via is None else exposure.proxied_refusal(via)).pick(lang))
     st.stop()
 
 

@@ -7,6 +7,7 @@ upload invalidates exactly what changed.
 from __future__ import annotations
 
 import os
+import re
 
 import streamlit as st
 
@@ -14,7 +15,9 @@ from core import paths
 from layers import catalog
 from ui import mapview
 from core.i18n import DEFAULT_LANG, LANGS, t
+from core.errors import GansuError
 from layers.store import Store, StoreError
+from ui.mdtext import md
 
 
 def lang() -> str:
@@ -207,3 +210,26 @@ def actor():
     if not store().single_user():
         return None
     return st.session_state.get("user_name") or "local"
+
+
+# --- a refused input, shown to whoever is looking -----------------------------------------------------
+# a server path in a message: in brackets (spaces allowed up to the closing one) or standing alone
+_BRACKETED_PATH = re.compile(r"([(（])\s*(?:/|[A-Za-z]:[\\/])[^)）\n]*([)）])")
+_BARE_PATH = re.compile(r"(?<![\w.~/\\:-])(?:/|[A-Za-z]:[\\/])[^\s,，;；:：)）]+")  # not a URL's //host
+
+
+def hide_paths(text: str) -> str:
+    """``text`` with every absolute server path (``/srv/…``, ``C:\\…``) replaced by "…"."""
+    return _BARE_PATH.sub("…", _BRACKETED_PATH.sub(r"\1…\2", text))
+
+
+def show_error(e: GansuError, lg: str, *, warn: bool = False) -> None:
+    """A refused input's message in an error (or warning) box: as literal text (it may carry a park,
+    dataset or file name somebody typed: ``md``), and with server paths hidden unless the viewer is an
+    admin (who can act on them)."""
+    text = e.message(lg)
+    try:
+        admin = store().allowed(actor(), "admin")
+    except Exception:  # noqa: BLE001 - no store: show no path
+        admin = False
+    (st.warning if warn else st.error)(md(text if admin else hide_paths(text)))

@@ -13,7 +13,6 @@ import streamlit as st
 
 from core.errors import GansuError
 from core.i18n import t
-from core.text import Text
 from indicators import runs
 from layers import catalog
 from layers import workspace as ws
@@ -108,12 +107,13 @@ def status_line(lang: str) -> None:
     try:
         items = summary(lang)
     except GansuError as e:
-        st.error(e.message(lang))
+        common.show_error(e, lang)
         return
     st.caption(t("inuse.title", lang) + " · ".join(items))
     common.page_link("pages/data.py", t("inuse.change", lang), icon=":material/database:")
 
 
 def run_error(e: GansuError, lang: str) -> None:
-    """A refused input (e.g. a referenced file changed): say so, keep the page alive."""
-    st.error(Text(e.zh, e.en).pick(lang))
+    """A refused input (e.g. a referenced file changed): say so — as literal text, server paths for
+    admins only (``common.show_error``) — and keep the page alive."""
+    common.show_error(e, lang)

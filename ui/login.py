@@ -3,7 +3,10 @@ new password, and the single sign-on button. Shown by ``ui.auth.gate``.
 
 Every attempt carries a client key for the rate limits of ``layers.login_guard``: the visitor's IP
 address (``st.context.ip_address``), else (a visit from this machine, e.g. through a local reverse
-proxy) a random key of the browser session.
+proxy) a random key of the browser session. A new session is a new key, so the guard also limits
+each typed name whatever the session, and its server-wide limit slows attempts down rather than
+refusing them (a flood from ever new sessions cannot lock everyone out); recovery codes have budgets
+of their own.
 """
 from __future__ import annotations
 

@@ -18,6 +18,14 @@ here, its first bytes checked before GDAL sees it:
   allowed folders (the import folder), checked after following links;
 - then the VRT driver only (``driver="VRT"``).
 
+Every raster is opened with ``OVERVIEW_LEVEL=NONE`` (``NO_OVERVIEWS``): a GeoTIFF's overviews may
+live in a sibling ``.ovr`` file or be named by its ``OVERVIEWS`` metadata (``OVERVIEW_FILE``), which
+GDAL opens with every driver — a VRT there would read other files on a reduced-resolution read.
+``raster.check_dataset`` also refuses a raster whose metadata names an overview file. (The sources
+of an import-folder VRT are opened by GDAL's VRT driver, which may still use *their* overviews on a
+reduced-resolution read of the mosaic: the import folder is the operators'; no code path of ours
+reads a mosaic below full resolution.)
+
 ``core`` sets ``GDAL_VRT_ENABLE_RAWRASTERBAND=NO`` and turns ``/vsicurl/`` off process-wide as a
 second line (rasterio's GDAL 3.10 ignores the first; GDAL 3.12 honours it).
 """
@@ -34,6 +42,10 @@ from core import paths
 from core.errors import InputError
 
 TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+# GDAL's open option: no overview is ever read. A GeoTIFF's overviews may come from a sibling file
+# (``x.tif.ovr``) or from its ``OVERVIEWS`` metadata (``OVERVIEW_FILE``), opened with every driver —
+# a VRT there reads any file; without overviews a reduced-resolution read decodes the pixels themselves
+NO_OVERVIEWS = {"OVERVIEW_LEVEL": "NONE"}
 MAX_VRT_XML_BYTES = 64 * 2**20  # a VRT is an XML index; a national one of ~3,000 tiles is ~2 MB
 
 # what a plain mosaic VRT may hold (lower case: GDAL compares names without case)
@@ -113,7 +125,7 @@ def open_upload(data: bytes, name: str):
     err = not_geotiff(data[:1024], name)
     if err is not None:
         raise err
-    return MemoryFile(data).open(driver="GTiff")
+    return MemoryFile(data).open(driver="GTiff", **NO_OVERVIEWS)
 
 
 def default_vrt_roots(vrt: Path) -> list[Path]:
@@ -138,12 +150,12 @@ def open_raster(path, name: str | None = None, *, allow_vrt: bool = True, vrt_ro
                          f"cannot read raster {name} ({e.strerror or type(e).__name__})") from None
     k = kind_of(head)
     if k == "tiff":
-        return rasterio.open(path, driver="GTiff")
+        return rasterio.open(path, driver="GTiff", **NO_OVERVIEWS)
     if k == "xml" and allow_vrt:
         info = read_vrt(path, name)
         if vrt_roots is not None:
             check_sources_inside(info, name, vrt_roots)
-        return rasterio.open(path, driver="VRT")
+        return rasterio.open(path, driver="VRT", **NO_OVERVIEWS)
     if allow_vrt:
         raise InputError(f"{name} 既不是 GeoTIFF（无 TIFF 文件标识）也不是 VRT 镶嵌",
                          f"{name} is neither a GeoTIFF (no TIFF signature) nor a VRT mosaic")

@@ -16,8 +16,11 @@ first (``signature``), GDAL never sniffs a user's file.
 
 Network: ``CPL_VSIL_CURL_ALLOWED_FILENAME`` set to a name no URL can have makes every
 ``/vsicurl/``-family open fail before a connection; ``LIBKML_RESOLVE_STYLE=NO`` pins remote
-styles off. (GDAL has no switch for its plain HTTP fetcher: the drivers that use it for content
-references are gone, and no reader hands GDAL a URL: they open files they staged themselves.)
+styles off. GDAL has no switch for its plain HTTP fetcher (which the GeoJSON driver uses for a
+``link``/``url`` crs member: ``geojson`` refuses those first), so as a second line every such fetch
+is sent to a proxy where nothing listens (``GDAL_HTTP_PROXY``/``GDAL_HTTPS_PROXY`` = ``DEAD_PROXY``;
+``core`` sets the same for rasterio's GDAL). Limit: libcurl bypasses a proxy for the hosts listed in
+the ``NO_PROXY``/``no_proxy`` environment variable of the server process.
 
 The rasters (rasterio, its own GDAL) are not concerned: this changes only pyogrio's GDAL.
 """
@@ -28,6 +31,9 @@ import os
 # the vector drivers the readers and writers of this project use; every other one is removed
 ALLOWED = frozenset({"GeoJSON", "GPKG", "ESRI Shapefile", "KML", "LIBKML", "CSV", "OSM", "MEM"})
 NO_NETWORK = "/no-network-access/"  # CPL_VSIL_CURL_ALLOWED_FILENAME: matches no /vsicurl/ name
+# GDAL_HTTP(S)_PROXY: every plain-HTTP fetch of GDAL goes to this proxy, where nothing listens (a port
+# below 1024 on this machine: only root could listen there), so it fails before reaching its address
+DEAD_PROXY = "127.0.0.1:1"
 
 _applied = False
 
@@ -47,6 +53,8 @@ def apply() -> None:
         "OGR_SKIP": ",".join(skip),  # comma-separated: driver names may contain spaces ("MapInfo File")
         "CPL_VSIL_CURL_ALLOWED_FILENAME": NO_NETWORK,
         "LIBKML_RESOLVE_STYLE": "NO",
+        "GDAL_HTTP_PROXY": DEAD_PROXY,
+        "GDAL_HTTPS_PROXY": DEAD_PROXY,
     })
     _ogr._register_drivers()  # GDALAllRegister: re-registers nothing, then drops the OGR_SKIP drivers
     left = set(pyogrio.list_drivers()) - ALLOWED

@@ -53,6 +53,7 @@ def check_dataset(ds, name: str, file_size: int | None = None) -> None:
         raise InputError(f"土地覆盖栅格 {name} 的地理变换无效（像元大小为 0 或非有限值）",
                          f"land-cover raster {name} has no usable geotransform (pixel size 0 or not finite)")
     check_invertible(ds, name)
+    check_no_overview_file(ds, name)
     if not np.issubdtype(np.dtype(ds.dtypes[0]), np.integer):
         raise InputError(f"土地覆盖栅格 {name} 的数据类型为 {ds.dtypes[0]}；类别代码须为整数",
                          f"land-cover raster {name} has {ds.dtypes[0]} values; class codes must be integers")
@@ -89,6 +90,22 @@ def check_dataset(ds, name: str, file_size: int | None = None) -> None:
             f"land-cover raster {name} stores {bw} × {bh} pixels per internal block ({block / 2**20:.0f} MB decoded at "
             f"once, limit {limits.MAX_BLOCK_BYTES / 2**20:.0f} MB, GANSU_MAX_COMPUTE_MB); re-tile it "
             "(gdal_translate -co TILED=YES)")
+
+
+def check_no_overview_file(ds, name: str) -> None:
+    """Refuse a raster whose metadata names an overview file (GDAL's ``OVERVIEWS`` domain,
+    ``OVERVIEW_FILE``): GDAL would open that file — or XML given in its place — with every driver.
+    Rasters are opened without overviews anyway (``gdal_safety.NO_OVERVIEWS``); this says so."""
+    try:
+        named = ds.tags(ns="OVERVIEWS")
+    except Exception:  # noqa: BLE001 - a driver without metadata domains
+        named = {}
+    if named:
+        raise InputError(f"土地覆盖栅格 {name} 的元数据指定了外部概视图文件（OVERVIEWS 域，{', '.join(sorted(named))[:60]}）："
+                         "GDAL 会读取其中指定的文件，已拒绝。请去掉该元数据（如 gdal_translate 重新写出）",
+                         f"land-cover raster {name} names an external overview file in its metadata (OVERVIEWS domain, "
+                         f"{', '.join(sorted(named))[:60]}): GDAL would read the file named there, so it is refused. "
+                         "Remove that metadata (e.g. write it out again with gdal_translate)")
 
 
 def check_invertible(ds, name: str) -> None:
@@ -173,8 +190,7 @@ def _check_vrt(sources: list[VrtSource], name: str, pixels: int, w: int, h: int)
             f"土地覆盖镶嵌 {name}：声明 {w} × {h} 个像元，但其图幅文件合计仅有 {total} 字节（文件头伪造或图幅不完整）",
             f"land-cover mosaic {name}: it declares {w} × {h} pixels but its tile files hold only {total} bytes "
             "in all (forged header or missing tiles)")
-    rects = {(s.x, s.y, s.width, s.height) for s in sources}  # the same place named twice counts once
-    covered = sum(max(0, min(x + rw, w) - max(x, 0)) * max(0, min(y + rh, h) - max(y, 0)) for x, y, rw, rh in rects)
+    covered = _covered(sources, w, h)
     if pixels >= 1_000_000 and covered < limits.MIN_VRT_COVERAGE * pixels:
         raise InputError(
             f"土地覆盖镶嵌 {name} 声明 {w} × {h} = {pixels:.3g} 个像元，但其图幅只覆盖其中 {covered:.3g} 个"
@@ -189,6 +205,44 @@ def _check_vrt(sources: list[VrtSource], name: str, pixels: int, w: int, h: int)
             f"land-cover mosaic {name} declares {w} × {h} = {pixels:.3g} pixels, more than a mosaic may hold "
             f"({limits.MAX_MOSAIC_PIXELS:.3g}, GANSU_MAX_MOSAIC_PIXELS; registration reads every pixel once); clip "
             "it to Gansu first")
+
+
+def _covered(sources: list[VrtSource], w: int, h: int) -> int:
+    """Pixels of the w × h grid that some source covers (the same place named twice counts once)."""
+    rects = {(s.x, s.y, s.width, s.height) for s in sources}
+    return sum(max(0, min(x + rw, w) - max(x, 0)) * max(0, min(y + rh, h) - max(y, 0)) for x, y, rw, rh in rects)
+
+
+def check_mosaic(path, name: str, *, upload: bool) -> None:
+    """The mosaic VRT the workspace writes over tiles it checked one by one (a zip of tiles, tiles
+    named together, a nodata override), checked from its XML before any pixel is read, as an
+    import-folder VRT is: its tiles cover at least ``MIN_VRT_COVERAGE`` of the grid that holds them
+    all (two small tiles far apart would make a mostly empty grid of 10¹² pixels that the
+    registration scan reads through) and it stays under ``MAX_MOSAIC_PIXELS``; an upload's mosaic
+    also under ``MAX_RASTER_PIXELS`` (what one request may read: an upload is one request)."""
+    info = read_vrt(path, name)
+    w, h = info.width, info.height
+    pixels = w * h
+    covered = _covered(info.sources, w, h)
+    if pixels >= 1_000_000 and covered < limits.MIN_VRT_COVERAGE * pixels:
+        raise InputError(
+            f"土地覆盖镶嵌 {name}：容纳全部图幅的格网为 {w} × {h} = {pixels:.3g} 个像元，其图幅只覆盖其中 {covered:.3g} 个"
+            f"（不足 {limits.MIN_VRT_COVERAGE:.0%}）：图幅相距过远，镶嵌几乎全空。请只提供同一区域内相邻的图幅",
+            f"land-cover mosaic {name}: the grid that holds all its tiles has {w} × {h} = {pixels:.3g} pixels and the "
+            f"tiles cover only {covered:.3g} of them (less than {limits.MIN_VRT_COVERAGE:.0%}): tiles that far apart "
+            "make an almost empty mosaic. Give adjacent tiles of one area only")
+    cap, var = ((limits.MAX_RASTER_PIXELS, "GANSU_MAX_RASTER_PIXELS") if upload and limits.MAX_RASTER_PIXELS < limits.MAX_MOSAIC_PIXELS
+                else (limits.MAX_MOSAIC_PIXELS, "GANSU_MAX_MOSAIC_PIXELS"))
+    if pixels > cap:
+        where_zh, where_en = (("上传的镶嵌即一次请求；请将图幅放入导入目录后在服务器端登记",
+                               "an uploaded mosaic is one request; put the tiles in the import folder and register "
+                               "them on the server") if var == "GANSU_MAX_RASTER_PIXELS"
+                              else ("登记时每个像元都要读一遍；请先裁剪到甘肃范围",
+                                    "registration reads every pixel once; clip the tiles to Gansu first"))
+        raise InputError(
+            f"土地覆盖镶嵌 {name} 为 {w} × {h} = {pixels:.3g} 个像元，超过上限（{cap:.3g}，{var}；{where_zh}）",
+            f"land-cover mosaic {name} has {w} × {h} = {pixels:.3g} pixels, more than allowed ({cap:.3g}, {var}; "
+            f"{where_en})")
 
 
 def validate_geotiff(source: bytes | str | Path, name: str | None = None) -> dict:
