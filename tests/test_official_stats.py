@@ -60,12 +60,12 @@ def test_good_air_days_2023_has_two_bases_never_mixed(targets, seed):
     for basis, latest, year in ((DUST_IN, 86.4, 2023), (DUST_OUT, 92.7, 2024)):
         hist, used = tg.history(seed, AIR, "甘肃省", basis)
         assert used == basis and set(hist["basis"]) == {basis} and hist["year"].is_unique
-        pt = tg.progress_table(targets, seed, {AIR: basis})
+        pt = tg.progress_table(targets, seed, {AIR: basis}, run_date="2025-03-01")
         row = pt[(pt["indicator"] == AIR) & (pt["region"] == "甘肃省") & (pt["target_year"] == 2025)].iloc[0]
         assert (row["latest_value"], row["latest_year"], row["basis"]) == (latest, year, basis)
         tr = tg.trajectory(targets, seed, AIR, "甘肃省", basis)
         assert tr["basis"] == basis and len(tr["history"]) == len(hist)
-    row = tg.progress_table(targets, seed, {AIR: DUST_OUT})
+    row = tg.progress_table(targets, seed, {AIR: DUST_OUT}, run_date="2025-03-01")
     row = row[(row["indicator"] == AIR) & (row["region"] == "甘肃省") & (row["target_year"] == 2025)].iloc[0]
     assert row["required_per_yr"] == pytest.approx(1.1) and row["historical_per_yr"] == pytest.approx(1.1)
     assert row["status"] == "on_track"
@@ -76,7 +76,7 @@ def test_good_air_days_2023_has_two_bases_never_mixed(targets, seed):
 def test_no_official_data_and_no_none_or_nan_in_any_cell(targets, seed):
     from ui import targets as ui
 
-    pt = tg.progress_table(targets, seed)
+    pt = tg.progress_table(targets, seed, run_date="2025-03-01")
     assert set(pt.loc[pt["indicator"] == "desertified_land_treated_pct", "status"]) == {"no_data"}
     for lang in ("zh", "en"):
         view = ui.progress_view(targets, seed, lang)
@@ -98,39 +98,45 @@ def test_no_official_data_and_no_none_or_nan_in_any_cell(targets, seed):
     assert "https://news.43u.com.cn/a/1160014.html" in shown and "25.7" in shown and "verify" in shown
 
 
-def test_prefecture_rows_only_where_data_exists(targets, seed):
+def test_prefecture_rows_are_references_where_data_exists(targets, seed):
     pt = tg.progress_table(targets, seed)
-    assert len(pt[pt["region"] == "甘肃省"]) == len(targets)
-    pref = pt[pt["region"] != "甘肃省"]
+    assert len(pt) == len(targets) and set(pt["region"]) == {"甘肃省"}  # the plan sets province targets only
+    ref = tg.reference_table(targets, seed)
+    pref = ref[ref["region"] != "甘肃省"]
     assert set(zip(pref["indicator"], pref["region"])) == {
         (i, r) for i, r in zip(seed["indicator"], seed["region"]) if r != "甘肃省"}
-    assert (pref["status"] != "no_data").all()
+    assert set(pref["kind"]) == {"prefecture", "other_base"}  # (兰州's vs-2015 CO2 value: another base year)
 
 
 def test_targets_cli_csv_one_row_per_target_and_region(tmp_path, targets):
     out = tmp_path / "progress.csv"
     env = {"GANSU_STORE": str(tmp_path / "absent.duckdb"), "PATH": "/usr/bin:/bin"}
-    r = subprocess.run([sys.executable, "-m", "cli", "targets", "--out", str(out)], cwd=paths.REPO,
+    r = subprocess.run([sys.executable, "-m", "cli", "targets", "--out", str(out), "--date", "2025-03-01"], cwd=paths.REPO,
                        capture_output=True, text=True, env=env, timeout=120)
     assert r.returncode == 0, r.stderr
     df = pd.read_csv(out, encoding="utf-8-sig")
     assert list(df.columns) == list(tg.REPORT_COLUMNS)
-    assert not df.duplicated(["indicator", "target_year", "region"]).any()
-    assert len(df) == 50
+    targets_rows = df[df["row_kind"] == "target"]
+    assert not targets_rows.duplicated(["indicator", "target_year", "region"]).any()
+    assert len(targets_rows) == 23 and len(df) == 23 + len(tg.reference_table(targets, tg.load_seed_stats()))
+    assert set(df.loc[df["row_kind"] != "target", "status"]) == {"reference"}
+    assert set(df["run_date"]) == {"2025-03-01"}
     pm = df[(df["indicator"] == "pm25_ugm3") & (df["region"] == "甘肃省")].iloc[0]
     assert pm["latest_value"] == 25.7 and pm["latest_year"] == 2024
     assert pm["gap"] == pytest.approx(-0.7) and pm["required_per_yr"] == pytest.approx(-0.7)
     assert pm["historical_per_yr"] == pytest.approx(-0.1)
     assert pm["status"] == "off_track" and pm["status_rule"] == "historical ÷ required = 0.14 < 0.5"
+    assert pm["years_left"] == 0 and pm["age_years"] == 1 and not pm["stale"]  # run 2025, value 2024
     assert pm["source_url"] == "https://news.43u.com.cn/a/1160014.html"
     d = df[df["indicator"] == "desertified_land_treated_pct"]
     assert set(d["status"]) == {"no_data"} and set(d["status_rule"]) == {"no official data"}
     side = json.loads((tmp_path / "progress.csv.provenance.json").read_text(encoding="utf-8"))
     assert side["tables"]["targets"] == provenance.file_sha256(tg.TARGETS_CSV)
     assert side["tables"]["official_stats"] == provenance.frame_sha256(tg.load_seed_stats())
+    assert side["extra"]["run_date"] == "2025-03-01" and side["thresholds"]["stale_years"] == 3
     # --basis switches one indicator's basis; Excel gets the provenance sheet
     xlsx = tmp_path / "progress.xlsx"
-    r = subprocess.run([sys.executable, "-m", "cli", "targets", "--seed", "--basis", f"{AIR}={DUST_IN}",
+    r = subprocess.run([sys.executable, "-m", "cli", "targets", "--seed", "--basis", f"{AIR}={DUST_IN}", "--date", "2025-03-01",
                         "--out", str(xlsx), "--lang", "en"], cwd=paths.REPO, capture_output=True, text=True,
                        env=env, timeout=120)
     assert r.returncode == 0, r.stderr

@@ -65,60 +65,66 @@ def hist(*pairs):
     return pd.DataFrame(pairs, columns=["year", "value"])
 
 
+# the run dates below put "today" in the latest data year, so years left = target year − latest year
+RUN_2020, RUN_2021, RUN_2023 = "2020-06-30", "2021-06-30", "2023-06-30"
+
+
 def test_required_pace_higher_is_better_on_track_at_risk_off_track():
     # 10 → 12 by 2025 from 2020: required 0.4/yr
-    p = tg.progress(hist((2018, 9.2), (2020, 10.0)), 12.0, 2025, ">=", "higher")  # trend 0.4/yr
+    p = tg.progress(hist((2018, 9.2), (2020, 10.0)), 12.0, 2025, ">=", "higher", RUN_2020)  # trend 0.4/yr
     assert p.gap == pytest.approx(2.0) and p.years_left == 5
     assert p.required_per_yr == pytest.approx(0.4)
     assert p.historical_per_yr == pytest.approx(0.4)
     assert p.pace_ratio == pytest.approx(1.0) and p.status == "on_track"
     assert p.projected_value == pytest.approx(12.0)
-    p = tg.progress(hist((2016, 9.0), (2020, 10.0)), 12.0, 2025, ">=", "higher")  # 0.25/yr
+    p = tg.progress(hist((2016, 9.0), (2020, 10.0)), 12.0, 2025, ">=", "higher", RUN_2020)  # 0.25/yr
     assert p.pace_ratio == pytest.approx(0.625) and p.status == "at_risk"
-    p = tg.progress(hist((2010, 9.0), (2020, 10.0)), 12.0, 2025, ">=", "higher")  # 0.1/yr
+    p = tg.progress(hist((2010, 9.0), (2020, 10.0)), 12.0, 2025, ">=", "higher", RUN_2020)  # 0.1/yr
     assert p.status == "off_track"
-    p = tg.progress(hist((2018, 10.5), (2020, 10.0)), 12.0, 2025, ">=", "higher")  # wrong way
+    p = tg.progress(hist((2018, 10.5), (2020, 10.0)), 12.0, 2025, ">=", "higher", RUN_2020)  # wrong way
     assert p.historical_per_yr < 0 and p.pace_ratio < 0 and p.status == "off_track"
 
 
 def test_least_squares_trend_over_three_points():
-    p = tg.progress(hist((2018, 1.0), (2019, 3.0), (2020, 2.0)), 5.0, 2025, ">=", "higher")
+    p = tg.progress(hist((2018, 1.0), (2019, 3.0), (2020, 2.0)), 5.0, 2025, ">=", "higher", RUN_2020)
     assert p.historical_per_yr == pytest.approx(0.5)  # slope of (1,3,2)
     assert p.required_per_yr == pytest.approx(0.6)
 
 
 def test_target_already_met():
-    p = tg.progress(hist((2019, 12.5), (2021, 13.0)), 12.0, 2025, ">=", "higher")
+    p = tg.progress(hist((2019, 12.5), (2021, 13.0)), 12.0, 2025, ">=", "higher", RUN_2021)
     assert p.met and p.gap == pytest.approx(-1.0) and p.required_per_yr == 0.0
     assert p.status == "on_track"
     # met now but falling fast enough to miss by 2025 → at risk
-    p = tg.progress(hist((2019, 14.0), (2021, 12.5)), 12.0, 2025, ">=", "higher")
+    p = tg.progress(hist((2019, 14.0), (2021, 12.5)), 12.0, 2025, ">=", "higher", RUN_2021)
     assert p.met and p.projected_value == pytest.approx(9.5) and p.status == "at_risk"
     # met with a single point: on track (no trend to contradict it)
-    assert tg.progress(hist((2021, 13.0)), 12.0, 2025, ">=", "higher").status == "on_track"
+    assert tg.progress(hist((2021, 13.0)), 12.0, 2025, ">=", "higher", RUN_2021).status == "on_track"
 
 
 def test_decreasing_is_better():
     # PM2.5 30 → 25 µg/m³ by 2025 from 2020: required −1/yr
-    p = tg.progress(hist((2016, 38.0), (2020, 30.0)), 25.0, 2025, "<=", "lower")  # −2/yr
+    p = tg.progress(hist((2016, 38.0), (2020, 30.0)), 25.0, 2025, "<=", "lower", RUN_2020)  # −2/yr
     assert p.gap == pytest.approx(-5.0)
     assert p.required_per_yr == pytest.approx(-1.0)
     assert p.historical_per_yr == pytest.approx(-2.0)
     assert p.pace_ratio == pytest.approx(2.0) and p.status == "on_track"
-    p = tg.progress(hist((2016, 31.2), (2020, 30.0)), 25.0, 2025, "<=", "lower")  # −0.3/yr
+    p = tg.progress(hist((2016, 31.2), (2020, 30.0)), 25.0, 2025, "<=", "lower", RUN_2020)  # −0.3/yr
     assert p.pace_ratio == pytest.approx(0.3) and p.status == "off_track"
-    p = tg.progress(hist((2020, 24.0)), 25.0, 2025, "<=", "lower")
+    p = tg.progress(hist((2020, 24.0)), 25.0, 2025, "<=", "lower", RUN_2020)
     assert p.met and p.status == "on_track"
     # relative target: CO2 per GDP −16% vs 2020 (values are % change vs 2020)
-    p = tg.progress(hist((2021, -3.0), (2023, -9.0)), -16.0, 2025, "<=", "lower")
+    p = tg.progress(hist((2021, -3.0), (2023, -9.0)), -16.0, 2025, "<=", "lower", RUN_2023)
     assert p.required_per_yr == pytest.approx(-3.5) and p.historical_per_yr == pytest.approx(-3.0)
     assert p.pace_ratio == pytest.approx(3 / 3.5) and p.status == "at_risk"
 
 
 def test_deadline_passed_and_no_data_and_no_trend_and_about():
-    assert tg.progress(hist((2026, 11.0)), 12.0, 2025, ">=", "higher").status == "off_track"
+    # a value after the target year decides it: 11.0 in 2026 misses ≥ 12 by 2025
+    assert tg.progress(hist((2026, 11.0)), 12.0, 2025, ">=", "higher", "2027-01-01").status == "missed"
+    assert tg.progress(hist((2024, 11.0), (2025, 12.1)), 12.0, 2025, ">=", "higher", "2027-01-01").status == "achieved"
     assert tg.progress(hist(), 12.0, 2025, ">=", "higher").status == "no_data"
-    assert tg.progress(hist((2020, 10.0)), 12.0, 2025, ">=", "higher").status == "no_trend"
+    assert tg.progress(hist((2020, 10.0)), 12.0, 2025, ">=", "higher", RUN_2020).status == "no_trend"
     assert tg.progress(hist((2024, 94.6)), 95.0, 2030, "~", "higher").met
     assert not tg.progress(hist((2024, 52.73)), 52.73, 2025, ">", "higher").met  # 超过 is strict
 
@@ -132,8 +138,8 @@ def forest_two_points():
 
 
 def test_progress_table_uses_forest_coverage(targets):
-    stats = forest_two_points()
-    pt = tg.progress_table(targets, stats)
+    stats = forest_two_points()  # two inventories: two publications, a real trend
+    pt = tg.progress_table(targets, stats, run_date="2018-06-30")
     assert len(pt) == len(targets)
     fc = pt[(pt["indicator"] == "forest_coverage_pct") & (pt["target_year"] == 2025)].iloc[0]
     assert fc["latest_value"] == 11.33 and fc["latest_year"] == 2018

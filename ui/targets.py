@@ -1,7 +1,8 @@
 """The Targets page's pieces: official statistics in the store, the labelled tables, land-cover
 proxy statistics per unit (computed once per raster content; large rasters in a background
-job), transitions between two years, and one function per tab. The labelled tables, labels and
-charts of the page are in ``ui.targets_views``.
+job), transitions between two years, and one function per tab (the progress tab in
+``ui.targets_progress``). The labelled tables, labels and charts of the page are in
+``ui.targets_views``.
 
 No computation here (``indicators.targets``, ``indicators.zonestats``, ``indicators.change`` do
 it). Neighbours: ``ui.jobs`` (the job queue), ``ui.raster_sources`` (which raster, its hash),
@@ -10,7 +11,6 @@ it). Neighbours: ``ui.jobs`` (the job queue), ``ui.raster_sources`` (which raste
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import time
 
 import pandas as pd
@@ -19,28 +19,27 @@ import streamlit as st
 import reports
 from core.errors import InputError
 from core.i18n import pick, t
-from indicators import change, provenance, zonestats
+from indicators import change, zonestats
 from indicators import targets as tg
 from layers import stats_store
 from layers.store import Store
-from ui import auth, charts, common, jobs, runlog
+from ui import auth, charts, common, jobs
 from ui import raster_sources as rs
 from ui.mdtext import md
-from ui.targets_views import (  # the labelled views of this page
-    basis_options,
+from ui.targets_progress import progress_tab  # noqa: F401 - the progress tab (its own module)
+from ui.targets_views import (  # the labelled views of this page (some used by callers through this module)
     change_chart,
     change_summary,
-    dash,
-    indicator_label,
+    definitions,
     indicators_view,
     matrix_labelled,
     metric_options,
-    progress_view,
+    progress_view,  # noqa: F401
     proxy_table,
-    region_label,
-    source_card,
+    reference_view,  # noqa: F401
+    source_card,  # noqa: F401
     stats_column_config,
-    styled_progress,
+    styled_progress,  # noqa: F401
     targets,
     targets_view,
     workbook,
@@ -62,7 +61,8 @@ def store() -> Store:
 
 
 def official(s: Store) -> pd.DataFrame:
-    return stats_store.official_stats(s)
+    """The store's statistics; seed rows read with the current seed's basis (``tg.refresh_seed``)."""
+    return tg.refresh_seed(stats_store.official_stats(s))
 
 
 def apply_stats(s: Store, data: bytes, mode: str) -> int:
@@ -202,83 +202,8 @@ def transitions(base_path, alt_path, legend: str) -> change.ChangeResult:
 
 
 # --- the tabs ------------------------------------------------------------------------------------
-def definitions(lang: str) -> None:
-    with st.popover(t("targets.defs.button", lang), icon=":material/menu_book:"):
-        st.markdown(t("targets.defs.forest", lang))
-        st.markdown(t("targets.defs.grass", lang))
-        st.markdown(t("targets.defs.proxy", lang))
-
-
 def tabs(lang: str):
     return st.tabs([t(f"targets.tab.{k}", lang) for k in ("progress", "stats", "landcover", "change", "targets")])
-
-
-def basis_choices(stats: pd.DataFrame, tdf: pd.DataFrame, lang: str) -> dict:
-    """One selectbox per indicator published on several bases; returns indicator → basis."""
-    chosen = {}
-    multi = [i for i in dict.fromkeys(tdf["indicator"]) if len(basis_options(stats, i)) > 1]
-    if not multi:
-        return chosen
-    with st.expander(t("targets.progress.basis_title", lang), expanded=True):
-        st.caption(t("targets.progress.basis_default", lang))
-        for ind in multi:
-            opts = basis_options(stats, ind)
-            tag = hashlib.sha256("\n".join(opts).encode()).hexdigest()[:8]  # new bases: back to the default
-            chosen[ind] = st.selectbox(t("targets.progress.basis_pick", lang, indicator=indicator_label(ind, lang, tdf)),
-                                       opts, format_func=dash, key=f"targets_basis_{ind}_{tag}")
-    return chosen
-
-
-def progress_tab(tdf: pd.DataFrame, stats: pd.DataFrame, lang: str) -> None:
-    st.subheader(t("targets.progress.title", lang))
-    st.caption(t("targets.progress.official_only", lang))
-    definitions(lang)
-    basis = basis_choices(stats, tdf, lang)
-    view = progress_view(tdf, stats, lang, basis)
-    st.dataframe(styled_progress(view, lang), hide_index=True, width="stretch", key="targets_progress_table")
-    st.caption(t("targets.progress.prefecture_note", lang))
-    pt = tg.progress_table(tdf, stats, basis)
-    with st.expander(t("targets.source.title", lang)):
-        labels = [f"{pick(a, b, lang)} · {region_label(r, lang)} · {y}" for a, b, r, y in
-                  zip(pt["label_zh"], pt["label_en"], pt["region"], pt["target_year"])]
-        i = st.selectbox(t("targets.source.pick", lang), range(len(pt)), format_func=lambda k: labels[k],
-                         key="targets_source_row")
-        st.markdown(source_card(pt.iloc[i], lang))
-    with st.expander(t("targets.rule.title", lang)):
-        st.write(tg.STATUS_RULE[lang])
-    inds = list(dict.fromkeys(tdf["indicator"]))
-    with_data = [i for i in inds if i in set(stats["indicator"])] or inds
-    ind = st.selectbox(t("targets.progress.pick", lang), inds, index=inds.index(with_data[0]),
-                       format_func=lambda i: indicator_label(i, lang, tdf), key="targets_pick_indicator")
-    regions = list(dict.fromkeys(list(tdf.loc[tdf["indicator"] == ind, "region"])
-                                 + sorted(set(stats.loc[stats["indicator"] == ind, "region"]))))
-    region = st.selectbox(t("targets.progress.chart_region", lang), regions, format_func=lambda r: region_label(r, lang),
-                          key="targets_pick_region") if len(regions) > 1 else regions[0]
-    hist, used = tg.history(stats, ind, region, basis.get(ind))
-    one_basis = stats[(stats["indicator"] == ind) & (stats["region"] == region) & (stats["basis"] == (used or ""))]
-    fig = charts.trajectory_figure(tdf, one_basis, ind, region, lang)  # one basis only: never a mixed line
-    st.plotly_chart(fig, width="stretch", key="targets_trajectory")
-    if used is not None:
-        st.caption(t("targets.progress.chart_basis", lang, basis=md(dash(used))))
-    if stats[stats["indicator"] == ind].empty:
-        st.info(t("targets.progress.no_data", lang))
-    c1, c2 = st.columns(2)
-    prov = provenance.record(tables={"targets": tg.TARGETS_CSV, "official_stats": stats},
-                             thresholds={"trend_years": tg.TREND_YEARS, "at_risk_ratio": tg.AT_RISK_RATIO,
-                                         "about_tolerance": tg.ABOUT_TOLERANCE},
-                             extra={"statistics": "store", "basis": basis})
-    c1.download_button(t("targets.dl.progress_xlsx", lang),
-                       runlog.logged("targets_excel", "progress",
-                                     lambda: reports.excel_bytes({t("targets.sheet.progress", lang): view,
-                                                                  t("targets.sheet.targets", lang): targets_view(tdf, lang),
-                                                                  t("targets.sheet.official", lang): stats,
-                                                                  "report": tg.report_table(tdf, stats, basis)}, lang,
-                                                                 provenance=prov, extra=tg.report_labels()), prov),
-                       "targets_progress.xlsx", key="targets_dl_progress")
-    c2.download_button(t("targets.dl.chart_html", lang), lambda: charts.figure_html(fig), f"trajectory_{ind}.html",
-                       "text/html", key="targets_dl_chart")
-    if not charts.png_export_available():
-        st.caption(t("targets.dl.png_note", lang))
 
 
 def stats_tab(s: Store, tdf: pd.DataFrame, stats: pd.DataFrame, lang: str) -> None:
@@ -377,10 +302,11 @@ def _proxy_results(res: ZoneStats, stats: pd.DataFrame, lang: str) -> None:
     if res.from_cache:
         st.caption(t("targets.lc.from_cache", lang, seconds=df.attrs.get("seconds", 0.0)))
     prov = df[df["level"] == "province"].iloc[0]
-    fc = stats[(stats["indicator"] == "forest_coverage_pct")].sort_values("year")
+    fc, used = tg.history(stats, "forest_coverage_pct", tg.PROVINCE)  # the province's points on one usable basis
     m1, m2 = st.columns(2)
     m1.metric(t("targets.lc.official_forest", lang), f"{fc['value'].iloc[-1]:.2f}%" if len(fc) else "—",
-              help=f"{int(fc['year'].iloc[-1])} · {fc['source'].iloc[-1]}" if len(fc) else None)
+              help=md(f"{int(fc['year'].iloc[-1])} · {tg.basis_label('forest_coverage_pct', used, lang)} · "
+                      f"{fc['source'].iloc[-1]}") if len(fc) else None)
     m2.metric(t("targets.lc.proxy_forest", lang), f"{prov['lc_forest_pct']:.2f}%", help=t("targets.defs.proxy", lang))
     m3, m4 = st.columns(2)
     m3.metric(t("targets.lc.carbon", lang), f"{prov['carbon_stock_tc'] / 1e6:,.1f}")

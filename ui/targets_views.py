@@ -20,7 +20,8 @@ from ui import charts, common
 from ui.mdtext import md
 
 STATUS_COLOR = {"on_track": "#d7f2dc", "at_risk": "#fde7c4", "off_track": "#f9d6d5", "no_trend": "#eeeeee",
-                "no_data": "#eeeeee"}
+                "no_trend_restated": "#eeeeee", "year_passed": "#e4e9f2", "achieved": "#d7f2dc", "missed": "#f9d6d5",
+                "not_comparable": "#eeeeee", "no_data": "#eeeeee", "reference": "#eeeeee"}
 LINK = re.compile(r"https?://[^\s()<>\[\]\\`]+")  # a source address shown as a link (nothing that ends it early)
 COMPARATOR_SIGN = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "~": "≈"}
 STAT_HEADERS = {"indicator": "targets.col.indicator_code", "region": "targets.col.region", "year": "targets.col.year",
@@ -48,6 +49,13 @@ def targets() -> pd.DataFrame:
     return _targets(tg.TARGETS_CSV.stat().st_mtime)
 
 
+def definitions(lang: str) -> None:
+    with st.popover(t("targets.defs.button", lang), icon=":material/menu_book:"):
+        st.markdown(t("targets.defs.forest", lang))
+        st.markdown(t("targets.defs.grass", lang))
+        st.markdown(t("targets.defs.proxy", lang))
+
+
 # --- labels and labelled tables ----------------------------------------------------------------
 def indicator_label(indicator: str, lang: str, tdf: pd.DataFrame | None = None) -> str:
     tdf = targets() if tdf is None else tdf
@@ -71,31 +79,86 @@ def dash(v) -> str:
     return v if v else "—"
 
 
-def progress_view(tdf: pd.DataFrame, stats: pd.DataFrame, lang: str, basis: dict | None = None) -> pd.DataFrame:
-    """One row per target and region (prefecture rows where official values exist), one basis per
-    indicator (``basis``: indicator → basis; default the basis of each region's latest value)."""
-    pt = tg.progress_table(tdf, stats, basis)
+def status_text(status: str, target_year, stale, latest_year, age, lang: str) -> str:
+    """A status in words; a stale latest value says so ("off track · stale (2018, 8 years old)")."""
+    text = t(f"targets.status.{status}", lang, year=int(target_year) if pd.notna(target_year) else "—")
+    if bool(stale) and pd.notna(latest_year) and pd.notna(age):
+        text += " · " + t("targets.status.stale", lang, year=int(latest_year), age=int(age))
+    return text
+
+
+def years_left_text(n, target_year, lang: str) -> str:
+    if n is None or pd.isna(n):
+        return "—"
+    n = int(n)
+    if n > 0:
+        return str(n)
+    return t("targets.years_left.this_year", lang) if n == 0 else t("targets.years_left.passed", lang, year=int(target_year))
+
+
+def target_basis_label(zh, en, lang: str) -> str:
+    return dash(pick(tg._text(zh), tg._text(en) or tg._text(zh), lang))
+
+
+def progress_view(tdf: pd.DataFrame, stats: pd.DataFrame, lang: str, basis: dict | None = None,
+                  run_date=None) -> pd.DataFrame:
+    """One row per target (its own region), one usable basis per indicator (``basis``: indicator
+    → basis; default the basis of the latest value), counted from ``run_date`` (today)."""
+    pt = tg.progress_table(tdf, stats, basis, run_date)
     verify = t("targets.verify", lang)
+    num = lambda c: pd.to_numeric(pt[c], errors="coerce").round(10)  # noqa: E731
     out = pd.DataFrame({
         t("targets.col.indicator", lang): [pick(a, b, lang) for a, b in zip(pt["label_zh"], pt["label_en"])],
         t("targets.col.region", lang): [region_label(r, lang) for r in pt["region"]],
         t("targets.col.target_year", lang): pt["target_year"],
         t("targets.col.target", lang): [f"{COMPARATOR_SIGN[c]} {v:g}" for c, v in zip(pt["comparator"], pt["target_value"])],
-        t("targets.col.status", lang): [t(f"targets.status.{s}", lang) for s in pt["status"]],
+        t("targets.col.status", lang): [status_text(*a, lang) for a in zip(pt["status"], pt["target_year"], pt["stale"],
+                                                                          pt["latest_year"], pt["age_years"])],
+        t("targets.col.years_left", lang): [years_left_text(n, y, lang) for n, y in zip(pt["years_left"], pt["target_year"])],
         t("targets.col.latest", lang): pd.to_numeric(pt["latest_value"], errors="coerce"),
         t("targets.col.latest_year", lang): pd.to_numeric(pt["latest_year"], errors="coerce").astype("Int64"),
-        t("targets.col.basis", lang): [dash(b) for b in pt["basis"]],
-        t("targets.col.gap", lang): pd.to_numeric(pt["gap"], errors="coerce").round(10),
-        t("targets.col.required", lang): pd.to_numeric(pt["required_per_yr"], errors="coerce").round(10),
-        t("targets.col.historical", lang): pd.to_numeric(pt["historical_per_yr"], errors="coerce").round(10),
+        t("targets.col.basis", lang): [tg.basis_label(i, b, lang) if b else "—" for i, b in zip(pt["indicator"], pt["basis"])],
+        t("targets.col.target_basis", lang): [target_basis_label(a, b, lang) for a, b in
+                                              zip(pt["target_basis"], pt["target_basis_en"])],
+        t("targets.col.gap", lang): num("gap"),
+        t("targets.col.required", lang): num("required_per_yr"),
+        t("targets.col.historical", lang): num("historical_per_yr"),
         t("targets.col.unit", lang): pt["unit"],
+        t("targets.col.restated", lang): [dash(x) for x in pt["restated_years"]],
         t("targets.col.source", lang): [dash(x) for x in pt["latest_source"]],
         t("targets.col.source_date", lang): [dash(x) for x in pt["source_date"]],
         t("targets.col.source_url", lang): [dash(x) for x in pt["source_url"]],
+        t("targets.col.quote", lang): [dash(x) for x in pt["quote"]],
         t("targets.col.verify", lang): [verify if o == "seed" else "—" for o in pt["origin"]],
         t("targets.col.clause", lang): [dash(x) for x in pt["source_clause"]],
     })
     out.attrs["status"] = list(pt["status"])
+    return out
+
+
+def reference_view(tdf: pd.DataFrame, stats: pd.DataFrame, lang: str, run_date=None) -> pd.DataFrame:
+    """Values shown for reference (``tg.reference_table``): no status, no gap; each with its kind,
+    basis, reason and citation."""
+    rt = tg.reference_table(tdf, stats, run_date)
+    verify = t("targets.verify", lang)
+    out = pd.DataFrame({
+        t("targets.col.indicator", lang): [pick(a, b, lang) for a, b in zip(rt["label_zh"], rt["label_en"])],
+        t("targets.col.region", lang): [region_label(r, lang) for r in rt["region"]],
+        t("targets.col.kind", lang): [t(f"targets.ref.kind.{k}", lang) for k in rt["kind"]],
+        t("targets.col.basis", lang): [tg.basis_label(i, b, lang) for i, b in zip(rt["indicator"], rt["basis"])],
+        t("targets.col.value", lang): rt["value"].astype("float64"),
+        t("targets.col.year", lang): rt["year"].astype("Int64"),
+        t("targets.col.unit", lang): rt["unit"],
+        t("targets.col.age", lang): [t("targets.status.stale", lang, year=int(y), age=int(a)) if s else "—"
+                                     for y, a, s in zip(rt["year"], rt["age_years"], rt["stale"])],
+        t("targets.col.reason", lang): [dash(pick(a, b, lang)) for a, b in zip(rt["reason_zh"], rt["reason_en"])],
+        t("targets.col.restated", lang): [dash(x) for x in rt["restated_years"]],
+        t("targets.col.source", lang): [dash(x) for x in rt["latest_source"]],
+        t("targets.col.source_date", lang): [dash(x) for x in rt["source_date"]],
+        t("targets.col.source_url", lang): [dash(x) for x in rt["source_url"]],
+        t("targets.col.quote", lang): [dash(x) for x in rt["quote"]],
+        t("targets.col.verify", lang): [verify if o == "seed" else "—" for o in rt["origin"]],
+    })
     return out
 
 
@@ -114,24 +177,38 @@ def styled_progress(view: pd.DataFrame, lang: str):
          t("targets.col.required", lang): "{:.3g}", t("targets.col.historical", lang): "{:.3g}"}, na_rep="—")
 
 
-def basis_options(stats: pd.DataFrame, indicator: str) -> list[str]:
-    """Bases of an indicator, the province's default first, then the others (prefectures')."""
-    own = tg.bases(stats, indicator, tg.PROVINCE)
-    return own + [b for b in tg.bases(stats, indicator) if b not in own]
+def basis_options(stats: pd.DataFrame, indicator: str, tdf: pd.DataFrame | None = None) -> list[str]:
+    """The bases progress may use for an indicator in its target regions (the province unless
+    the targets table says otherwise), the default first. A basis of another measure, another
+    base year or an incomparable one is never offered."""
+    tdf = targets() if tdf is None else tdf
+    regions = list(dict.fromkeys(tdf.loc[tdf["indicator"] == indicator, "region"])) or [tg.PROVINCE]
+    out: list[str] = []
+    for r in regions:
+        out += [b for b in tg.bases(stats, indicator, r) if b not in out]
+    return out
 
 
 def source_card(row: pd.Series, lang: str) -> str:
-    """Markdown: title, date, link, quote and the verification mark of one progress row. The
-    statistics' texts are typed or imported: shown as text (``md``); the link only for a plain
-    http(s) address, its text escaped too."""
+    """Markdown: title, date, link, value, basis, quote and the verification mark of one progress
+    or reference row. The statistics' texts are typed or imported: shown as text (``md``); the
+    link only for a plain http(s) address, its text escaped too."""
     if not tg._text(row.get("latest_source")):
         return t("targets.source.none", lang)
     url = tg._text(row.get("source_url"))
+    value = row.get("latest_value", row.get("value"))
+    year = row.get("latest_year", row.get("year"))
+    basis = tg.basis_label(tg._text(row.get("indicator")), tg._text(row.get("basis")), lang)
     lines = [f"**{md(row['latest_source'])}**",
              f"{t('targets.col.source_date', lang)}: {md(dash(row.get('source_date')))} · "
-             f"{t('targets.col.basis', lang)}: {md(dash(row.get('basis')))}",
+             f"{t('targets.col.basis', lang)}: {md(basis)}",
              f"{t('targets.col.source_url', lang)}: " + (f"[{md(url)}]({url})" if LINK.fullmatch(url)
                                                          else md(url or "—"))]
+    if value is not None and pd.notna(value) and pd.notna(year):
+        lines.append(md(t("targets.source.value", lang, value=f"{float(value):g}", unit=tg._text(row.get("unit")),
+                          year=int(year))))
+    if tg._text(row.get("restated_years")):
+        lines.append(md(t("targets.source.restated", lang, years=row["restated_years"])))
     if tg._text(row.get("quote")):
         lines.append(f"> {md(row['quote'])}")
     if row.get("origin") == "seed":
@@ -150,6 +227,8 @@ def targets_view(tdf: pd.DataFrame, lang: str) -> pd.DataFrame:
         t("targets.col.unit", lang): tdf["unit"],
         t("targets.col.direction", lang): [t(f"targets.direction.{d}", lang) for d in tdf["direction"]],
         t("targets.col.base_year", lang): tdf["base_year"],
+        t("targets.col.target_basis", lang): [target_basis_label(a, b, lang) for a, b in
+                                              zip(tdf.get("basis", [""] * len(tdf)), tdf.get("basis_en", [""] * len(tdf)))],
         t("targets.col.source_doc", lang): tdf["source_doc"],
         t("targets.col.clause", lang): tdf["source_clause"],
     })
