@@ -17,6 +17,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from cli import checklist_cli
 from core.errors import GansuError, InputError
 
 OUT_FORMATS = (".csv", ".xlsx", ".geojson", ".gpkg", ".parquet")
@@ -46,11 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--landcover-alt", help="alternative (scenario) raster: stock and change")
     p.add_argument("--carbon-pools", help="InVEST pools CSV lucode,c_above,c_below,c_soil,c_dead (t C/ha)")
     p.add_argument("--sink-rates", help="CSV class,rate_tco2_ha_yr")
-    p.add_argument("--green-threshold", type=float, default=15.0, help="green coverage pass threshold, %% (15)")
     p.add_argument("--pixel-area", choices=("ground", "nominal"), default="ground",
                    help="cell area: ground (true area, default) or nominal (|det| of the transform, as InVEST; "
                         "projected rasters)")
-    p.add_argument("--green-classes", help="comma-separated classes counted as green")
+    p.add_argument("--green-classes", help="comma-separated classes counted as vegetation (vegetated share)")
     p.add_argument("--transport", nargs="+", action="extend", default=[], metavar="FILE:KIND",
                    help="transport layer and kind (expressway, major_road, railway, station, airport)")
     p.add_argument("--osm", help="OSM extract (.osm.pbf or .osm) read with tag rules")
@@ -72,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     tiled_cli.add_cli_flags(p, parks=True)
     tiled_cli.add_zonestats_parser(sub)
+    checklist_cli.add_parser(sub)  # the checklist command (same rules as the Checklist page)
     return ap
 
 
@@ -86,6 +87,7 @@ def add_targets_parser(sub) -> None:
                    help="basis (口径) of an indicator's progress (default: the basis of its latest value)")
     t.add_argument("--out", required=True, help="output: .csv (+ .provenance.json sidecar) or .xlsx (provenance sheet)")
     t.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the Excel headers")
+    t.add_argument("--date", help="run date YYYY-MM-DD: years left and stale values are counted from it (default today)")
 
 
 def run_targets(a) -> int:
@@ -110,7 +112,7 @@ def run_targets(a) -> int:
         store = Store(paths.store_path())
         try:
             stats_store.ensure(store, tg.load_seed_stats())
-            stats, origin = stats_store.official_stats(store), f"store {paths.store_path()}"
+            stats, origin = tg.refresh_seed(stats_store.official_stats(store)), f"store {paths.store_path()}"
         finally:
             store.close()
     basis = {}
@@ -119,11 +121,12 @@ def run_targets(a) -> int:
             raise InputError(f"--basis 须为 指标=口径：{item}", f"--basis must be INDICATOR=BASIS: {item}")
         k, v = item.split("=", 1)
         basis[k.strip()] = v.strip()
-    table = tg.report_table(targets, stats, basis)
-    rec = provenance.record(tables={"targets": tg.TARGETS_CSV, "official_stats": stats},
+    run_date = tg.run_date_of(a.date)
+    table = tg.report_table(targets, stats, basis, run_date)
+    rec = provenance.record(tables={"targets": tg.TARGETS_CSV, "official_stats": stats, "bases": tg.BASES_CSV},
                             thresholds={"trend_years": tg.TREND_YEARS, "at_risk_ratio": tg.AT_RISK_RATIO,
-                                        "about_tolerance": tg.ABOUT_TOLERANCE},
-                            extra={"statistics": origin, "basis": basis})
+                                        "about_tolerance": tg.ABOUT_TOLERANCE, "stale_years": tg.STALE_YEARS},
+                            extra={"statistics": origin, "basis": basis, "run_date": run_date.isoformat()})
     from reports import write_report
 
     write_report(table, out, rec, lang=a.lang, sheet="targets", extra=tg.report_labels())
@@ -152,8 +155,7 @@ def _parks_provenance(a, legend) -> dict:
         tables["zones"] = carbon.TABLES / "zones.csv"
         extra["zones"] = "built-in schematic zones (geodata/zones.csv)"
     return provenance.record(datasets=datasets, tables=tables, pixel_area=getattr(a, "pixel_area", "ground"),
-                             thresholds={"green_threshold_pct": a.green_threshold,
-                                         "green_classes": a.green_classes or "default"},
+                             thresholds={"green_classes": a.green_classes or "default"},
                              extra=extra)
 
 
@@ -164,8 +166,7 @@ def _workspace_provenance(a, inputs) -> dict:
     datasets = [dict(zip(("role", "name", "file", "sha256"), map(str, d))) for d in inputs.datasets]
     tables = provenance.tables_from_parts(inputs.parts)
     return provenance.record(datasets=datasets, tables=tables, pixel_area=getattr(a, "pixel_area", "ground"),
-                             thresholds={"green_threshold_pct": a.green_threshold,
-                                         "green_classes": a.green_classes or "default"},
+                             thresholds={"green_classes": a.green_classes or "default"},
                              extra={"legend": inputs.legend, "run_fingerprint": inputs.fingerprint})
 
 
@@ -227,7 +228,7 @@ def run_parks(a) -> int:
     classes = [c.strip() for c in a.green_classes.split(",")] if a.green_classes else None
     result = compute_parks(
         parks, landcover=a.landcover, legend=legend, landcover_alt=a.landcover_alt,
-        carbon_pools=a.carbon_pools, sink_rates=a.sink_rates, green_threshold_pct=a.green_threshold,
+        carbon_pools=a.carbon_pools, sink_rates=a.sink_rates,
         green_classes=classes, transport=transport, redline=redline, zones=zones,
         zone_field=_zone_field(a, zones), id_field=a.id_field, name_field=a.name_field,
         pixel_area=getattr(a, "pixel_area", "ground"), zonal=_zonal(a),
@@ -337,7 +338,6 @@ def _run_workspace(a, read) -> int:
         zone_field = a.zone_field or ("zone" if zones is not None else None)
         classes = [c.strip() for c in a.green_classes.split(",")] if a.green_classes else None
         options = {"carbon_pools": a.carbon_pools, "sink_rates": a.sink_rates, "green_classes": classes,
-                   "green_threshold_pct": a.green_threshold if a.green_threshold != 15.0 else None,
                    "pixel_area": getattr(a, "pixel_area", "ground")}
         inputs = runs.override(inputs, landcover=a.landcover, legend=legend, landcover_alt=a.landcover_alt,
                                transport=transport, transport_files=t_files, redline=redline, zones=zones,
@@ -419,6 +419,8 @@ def main(argv=None) -> int:
             return tiled_cli.run_zonestats(args)
         if args.command == "targets":
             return run_targets(args)
+        if args.command == "checklist":
+            return checklist_cli.run(args)
     except GansuError as exc:  # InputError, UploadError, CRSMissing (with its guess) …
         print(f"error: {exc.en}\n错误：{exc.zh}", file=sys.stderr)
         return 2

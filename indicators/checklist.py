@@ -1,51 +1,77 @@
-"""Zero-carbon park admission checklist (Anhui plan 2024, annex 1 准入标准) and the 5% credit rule.
+"""Zero-carbon park checklists, as data, with one evaluation rule for the page, exports and CLI.
 
-The criteria are data: ``geodata/checklist_criteria.csv`` (id, labels, unit, kind, comparator,
-threshold, allowed range, clause and a verbatim Chinese quote of it). The quotes are from annex 1
-of 安徽省零碳产业园区建设方案（试行）(2024-05-13); the annex text is reproduced in
-``../shared/seeds/gansu_action_plan_and_related_2025.txt`` (the Anhui seed file stops at the
-annex titles). The two "double-high" rates of clause 2.8 (disclosure, clean-production audit)
-are two criteria: the clause requires both to be 100%.
+Two checklists, each a CSV (id, labels, unit, kind, comparator, threshold, allowed range, clause,
+verbatim quote, veto / basic / relaxable flags, ``threshold_verified``, source, the rule's note):
 
-    table, overall = evaluate({"renewable_electricity_pct": 45, "iso_certified": True},
-                              green_coverage_pct=17.2, green_reliability="low")
-    credit_check(emissions_tco2=120_000, credits_tco2=5_000)   # ≤ 5% of emissions
+* ``ANHUI`` — ``geodata/checklist_criteria.csv``: every 须 item of annex 1 (准入标准) of
+  安徽省零碳产业园区建设方案（试行）(2024-05-13), quoted from ``../shared/seeds/
+  gansu_action_plan_and_related_2025.txt``: the basic requirements 1.1–1.5 and the admission
+  criteria 2.1–2.8. Thresholds verified against that text.
+* ``NATIONAL`` — ``geodata/checklist_national.csv``: the indicators of the 2025 national notice
+  发改环资〔2025〕910号 (1 core + 5 guidance). The notice's own text was not available: the names are
+  from a research institute's summary and the thresholds from a blog, so every row carries
+  ``threshold_verified = 0`` and the list is only ever "indicative".
 
-Statuses per criterion: "pass", "fail", "missing" (no value entered). Overall: "fail" if any
-criterion fails (missing data cannot rescue it), else "incomplete" if any is missing, else
-"pass".
+Rules (``evaluate``), per criterion: a value is compared with the threshold → "pass"/"fail"; no
+value → "missing" (the greening coverage: "needs_data", 需要实测或规划数据 — never judged from the
+map); "not applicable" with its reason → "na" (neither pass nor fail; without a reason it is
+refused); a threshold not verified → "indicative_meets"/"indicative_below"; a relaxation claimed
+(parks of advantaged industries, annex 1 2.8: 新能源汽车、锂电池、太阳能电池) turns the failure of a
+relaxable criterion into "relaxed" (relaxation claimed: to be justified); the basic requirements,
+the vetoes and the legal standards of 2.5 are not relaxable.
+
+Vetoes (``veto = 1``): 1.4 no major accident or environmental emergency since planning (a past
+event no later measure undoes) and 2.8 the allowance surrender of 控排企业 (the clause itself says
+"否则其所在园区不得参与创建"). A failed veto fails the park whatever else passes; "not
+applicable" never passes a veto (the park is then incomplete). The other basic requirements are
+not vetoes: a strategy, an organisation, an accounting scope or the environmental quality can be
+put right before applying; they are not relaxable either. Each row's ``rule_zh``/``rule_en``
+says why.
+
+Overall (Anhui): "fail" if any criterion fails (vetoes first in the reasons), else "incomplete"
+if anything is missing, needs data or is a veto marked not applicable, else "relaxed" if a
+relaxation was needed, else "pass". A list with an unverified threshold: "indicative" only.
 """
 from __future__ import annotations
 
 import csv
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import pandas as pd
 
 from core import paths
 from core.errors import InputError
 from core.text import Text, pick
+from indicators.credit import CREDIT_CLAUSE_REF, CREDIT_CLAUSE_ZH, CREDIT_LIMIT_PCT, credit_check  # noqa: F401 - re-exported
 
 YES, NO, PER_YEAR = Text("是", "yes"), Text("否", "no"), Text("（每年）", " per year")
-from indicators.green import GREEN_CAP_PCT
-
+NA_TEXT = Text("不适用", "not applicable")
 CRITERIA_CSV = paths.TABLES / "checklist_criteria.csv"
-CREDIT_LIMIT_PCT = 5.0
-CREDIT_CLAUSE_REF = "附件2 4.5.2"
-CREDIT_CLAUSE_ZH = "碳信用产品中和碳排放量的比例不应超过5%"
-GREEN_ID = "green_coverage_pct"
+NATIONAL_CSV = paths.TABLES / "checklist_national.csv"
+GREENING_ID = "greening_coverage_pct"
+COMPARATORS = (">=", "<=", "==", "info")
+KINDS = ("share", "number", "bool")
 
-STATUS_LABELS: dict[str, tuple[str, str]] = {  # status -> (zh, en)
+STATUS_LABELS: dict[str, tuple[str, str]] = {  # row and overall states -> (zh, en)
     "pass": ("达标", "pass"),
     "fail": ("未达标", "fail"),
     "missing": ("缺数据", "missing"),
+    "needs_data": ("需要实测或规划数据", "needs measured or planned data"),
+    "na": ("不适用", "not applicable"),
+    "relaxed": ("已申请放宽：待论证", "relaxation claimed: to be justified"),
+    "indicative_meets": ("参考：达到报道阈值", "indicative: meets the reported threshold"),
+    "indicative_below": ("参考：未达到报道阈值", "indicative: short of the reported threshold"),
+    "info": ("已填报（背景值）", "entered (context)"),
     "incomplete": ("资料不全", "incomplete"),
+    "indicative": ("仅供参考（阈值未核实）", "indicative (threshold not verified)"),
 }
+OVERALLS = ("pass", "fail", "incomplete", "relaxed", "indicative")  # the overall states
 
 COLUMN_LABELS: dict[str, tuple[str, str, str]] = {  # id -> (zh, en, unit), for tables and exports
+    "checklist": ("清单", "Checklist", ""),
     "label_zh": ("准入标准", "Criterion (zh)", ""),
     "label_en": ("准入标准（英文）", "Criterion", ""),
     "threshold": ("阈值", "Threshold", ""),
@@ -55,11 +81,20 @@ COLUMN_LABELS: dict[str, tuple[str, str, str]] = {  # id -> (zh, en, unit), for 
     "value_text_zh": ("填报值", "Value (zh)", ""),
     "value_text_en": ("填报值（英文）", "Value", ""),
     "status": ("结果", "Status", ""),
+    "status_zh": ("结果（中文）", "Status (zh)", ""),
+    "status_en": ("结果（英文）", "Status (en)", ""),
     "note_zh": ("说明", "Note (zh)", ""),
     "note_en": ("说明（英文）", "Note", ""),
     "source": ("数据来源", "Value from", ""),
     "clause_ref": ("条款", "Clause", ""),
     "clause_zh": ("原文", "Clause text (zh)", ""),
+    "veto": ("否决项", "Veto", ""),
+    "basic": ("基本要求", "Basic requirement", ""),
+    "relaxable": ("可申请放宽", "Relaxable", ""),
+    "threshold_verified": ("阈值已核实", "Threshold verified", ""),
+    "criterion_source": ("标准出处", "Criterion source", ""),
+    "na_reason": ("不适用理由", "Reason not applicable", ""),
+    "overall": ("总体结论", "Overall", ""),
 }
 
 _TRUE = {"1", "true", "yes", "y", "是", "有", "通过", "达到"}
@@ -73,76 +108,157 @@ class Criterion:
     label_zh: str
     label_en: str
     unit: str
-    kind: str  # "share" (0–100 %), "number" (any finite, bounded by min/max), "bool" (yes/no)
-    comparator: str  # ">=" or "==" (bool: must be yes)
-    threshold: float
+    kind: str  # "share" (0–100 %), "number" (bounded by min/max), "bool" (yes/no)
+    comparator: str  # ">=", "<=", "==" (bool: must be yes) or "info" (a context value, no status)
+    threshold: float | None
     min: float | None
     max: float | None
     clause_ref: str
     clause_zh: str
+    veto: bool = False
+    basic: bool = False
+    relaxable: bool = True
+    verified: bool = True
+    source: str = ""
+    rule_zh: str = ""
+    rule_en: str = ""
+    scale_by: str = ""  # id of the criterion whose value picks the threshold (``scale``)
+    scale: tuple[tuple[float, float | None, float], ...] = ()  # (from, to, threshold): from ≤ x < to
+    scale_unit: str = ""  # the unit of the ``scale_by`` criterion (filled in by ``load_checklist``)
 
     def label(self, lang: str = "zh") -> str:
         return pick(self.label_zh, self.label_en, lang)
 
-    def threshold_text(self, lang: str = "zh") -> str:
+    def _unit(self) -> str:
+        return "%" if self.unit.startswith("%") else (f" {self.unit}" if self.unit else "")
+
+    def threshold_text(self, lang: str = "zh", threshold: float | None = None) -> str:
         if self.kind == "bool":
             return YES.pick(lang)
-        unit = "%" if self.unit.startswith("%") else (f" {self.unit}" if self.unit else "")
+        if self.comparator == "info":
+            return "—"
+        sign = {">=": "≥", "<=": "≤", "==": "="}[self.comparator]
         per = PER_YEAR.pick(lang) if self.unit == "%/yr" else ""
-        return f"{'≥' if self.comparator == '>=' else '='} {self.threshold:g}{unit}{per}"
+        thr = self.threshold if threshold is None else threshold
+        if thr is None and self.scale:
+            su = f" {self.scale_unit}" if self.scale_unit else ""
+            parts = [f"{sign} {t:g}{self._unit()}（{lo:g}–{hi:g}{su}）" if hi is not None
+                     else f"{sign} {t:g}{self._unit()}（≥ {lo:g}{su}）" for lo, hi, t in self.scale]
+            return "；".join(parts) if lang == "zh" else "; ".join(p.replace("（", " (").replace("）", ")") for p in parts)
+        return f"{sign} {thr:g}{self._unit()}{per}" if thr is not None else "—"
+
+    def threshold_for(self, scale_value: float | None) -> float | None:
+        """The threshold that applies (a scale-dependent one picked by ``scale_value``)."""
+        if not self.scale:
+            return self.threshold
+        if scale_value is None:
+            return None
+        for lo, hi, t in self.scale:
+            if scale_value >= lo and (hi is None or scale_value < hi):
+                return t
+        return None
 
 
+@dataclass(frozen=True)
+class Checklist:
+    key: str  # "anhui" | "national"
+    title: Text
+    criteria: tuple[Criterion, ...]
+    by_id: dict[str, Criterion] = field(compare=False, repr=False)
+
+    @property
+    def verified(self) -> bool:
+        return all(c.verified for c in self.criteria)
+
+
+# --- the declared tables ------------------------------------------------------------------------
 def _num(v: str) -> float | None:
     return float(v) if v.strip() else None
 
 
+def _flag(v: str) -> bool:
+    return v.strip().lower() in ("1", "yes", "true")
+
+
+def _scale(v: str) -> tuple[tuple[float, float | None, float], ...]:
+    """"20-100:0.20;100-:0.30" → ((20, 100, 0.2), (100, None, 0.3))."""
+    out = []
+    for part in filter(None, (p.strip() for p in v.split(";"))):
+        rng, thr = part.split(":")
+        lo, hi = rng.split("-")
+        out.append((float(lo), float(hi) if hi.strip() else None, float(thr)))
+    return tuple(out)
+
+
 def load_criteria(path: str | Path = CRITERIA_CSV) -> tuple[Criterion, ...]:
-    """Read and check the declared checklist (raises InputError on a malformed table)."""
+    """Read and check a declared checklist (raises InputError on a malformed table)."""
+    name = Path(path).name
     with open(path, encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
     out = []
     for i, r in enumerate(rows, start=2):
         try:
             c = Criterion(r["id"].strip(), r["label_zh"], r["label_en"], r["unit"], r["kind"].strip(),
-                          r["comparator"].strip(), float(r["threshold"]), _num(r["min"]), _num(r["max"]),
-                          r["clause_ref"], r["clause_zh"])
+                          r["comparator"].strip(), _num(r["threshold"]), _num(r["min"]), _num(r["max"]),
+                          r["clause_ref"], r["clause_zh"], _flag(r.get("veto", "0")), _flag(r.get("basic", "0")),
+                          _flag(r.get("relaxable", "1")), _flag(r.get("threshold_verified", "1")),
+                          r.get("source", ""), r.get("rule_zh", ""), r.get("rule_en", ""),
+                          r.get("scale_by", "").strip(), _scale(r.get("scale_thresholds", "")))
         except (KeyError, ValueError) as e:
-            raise InputError(f"{Path(path).name} 第 {i} 行：{e}", f"{Path(path).name} line {i}: {e}") from None
-        if c.kind not in {"share", "number", "bool"} or c.comparator not in {">=", "=="}:
-            raise InputError(f"{Path(path).name} 第 {i} 行：未知类型 {c.kind!r} 或比较符 {c.comparator!r}",
-                             f"{Path(path).name} line {i}: kind {c.kind!r} / comparator {c.comparator!r} unknown")
+            raise InputError(f"{name} 第 {i} 行：{e}", f"{name} line {i}: {e}") from None
+        bad = c.kind not in KINDS or c.comparator not in COMPARATORS or (
+            c.comparator in (">=", "<=", "==") and c.threshold is None and not c.scale)
+        if bad or ((c.veto or c.basic) and c.relaxable):
+            raise InputError(f"{name} 第 {i} 行：类型 {c.kind!r}、比较符 {c.comparator!r}、阈值或放宽标记不正确",
+                             f"{name} line {i}: kind {c.kind!r}, comparator {c.comparator!r}, threshold or "
+                             "relaxable flag is wrong (a veto or basic requirement cannot be relaxable)")
         out.append(c)
     ids = [c.id for c in out]
-    if len(set(ids)) != len(ids) or GREEN_ID not in ids:
-        raise InputError(f"{Path(path).name}：编号须唯一且包含 {GREEN_ID}",
-                         f"{Path(path).name}: ids must be unique and include {GREEN_ID}")
+    scale_ids = {c.scale_by for c in out if c.scale_by}
+    if len(set(ids)) != len(ids) or not scale_ids <= set(ids):
+        raise InputError(f"{name}：编号须唯一，分档依据须为表中的编号", f"{name}: ids must be unique and scale_by an id of the table")
     return tuple(out)
 
 
-CRITERIA: tuple[Criterion, ...] = load_criteria()
-BY_ID: dict[str, Criterion] = {c.id: c for c in CRITERIA}
+def load_checklist(key: str, path: str | Path, title: Text) -> Checklist:
+    criteria = load_criteria(path)
+    units = {c.id: c.unit for c in criteria}
+    criteria = tuple(replace(c, scale_unit=units[c.scale_by]) if c.scale_by else c for c in criteria)
+    return Checklist(key, title, criteria, {c.id: c for c in criteria})
 
 
-def criteria_frame() -> pd.DataFrame:
-    """The declared checklist as a table (for input forms and reports)."""
-    return pd.DataFrame([{**c.__dict__, "threshold_text_zh": c.threshold_text("zh"),
-                          "threshold_text_en": c.threshold_text("en")} for c in CRITERIA])
+ANHUI = load_checklist("anhui", CRITERIA_CSV, Text("零碳产业园区准入标准（安徽省方案附件1）",
+                                                   "Zero-carbon park admission criteria (Anhui plan, annex 1)"))
+NATIONAL = load_checklist("national", NATIONAL_CSV, Text("国家零碳园区建设指标（发改环资〔2025〕910号，阈值未核实）",
+                                                         "National zero-carbon park indicators (NDRC 2025 No. 910, "
+                                                         "thresholds not verified)"))
+CHECKLISTS: dict[str, Checklist] = {"anhui": ANHUI, "national": NATIONAL}
+if GREENING_ID not in ANHUI.by_id or set(ANHUI.by_id) & set(NATIONAL.by_id):
+    raise InputError(f"准入清单须包含 {GREENING_ID}，两个清单的编号不得重复",
+                     f"the admission checklist must hold {GREENING_ID}; the two checklists may not share ids")
+CRITERIA: tuple[Criterion, ...] = ANHUI.criteria
+BY_ID: dict[str, Criterion] = {**ANHUI.by_id, **NATIONAL.by_id}  # every criterion of both lists
 
 
-# --- input parsing -----------------------------------------------------------------------------
-def _is_blank(v: Any) -> bool:
+def criteria_frame(checklist: Checklist = ANHUI) -> pd.DataFrame:
+    """A declared checklist as a table (for input forms and reports)."""
+    return pd.DataFrame([{**{k: v for k, v in c.__dict__.items() if k not in ("scale", "scale_unit")},
+                          "threshold_text_zh": c.threshold_text("zh"),
+                          "threshold_text_en": c.threshold_text("en")} for c in checklist.criteria])
+
+
+# --- values ---------------------------------------------------------------------------------------
+def is_blank(v: Any) -> bool:
     if v is None or v is pd.NA:
         return True
     if isinstance(v, str):
         return not v.strip()
-    try:
-        return bool(isinstance(v, float) and math.isnan(v))
-    except TypeError:
-        return False
+    return isinstance(v, float) and math.isnan(v)
 
 
-def _parse(c: Criterion, v: Any) -> float | bool | None:
-    if _is_blank(v):
+def parse_value(c: Criterion, v: Any) -> float | bool | None:
+    """A typed value for criterion ``c`` (None when blank); bilingual InputError when unusable."""
+    if is_blank(v):
         return None
     name_en, name_zh = c.label_en, c.label_zh
     if c.kind == "bool":
@@ -164,8 +280,7 @@ def _parse(c: Criterion, v: Any) -> float | bool | None:
         raise InputError(f"{name_zh}：{v!r} 不是有限数", f"{name_en}: {v!r} is not a finite number") from None
     if c.min is not None and x < c.min:
         if c.min == 0:
-            raise InputError(f"{name_zh}：{x:g}% 为负数；比例应在 0–100% 之间",
-                             f"{name_en}: {x:g}% is negative; a share is 0–100%")
+            raise InputError(f"{name_zh}：{x:g} 为负数；应不小于 0", f"{name_en}: {x:g} is negative; it must be ≥ 0")
         raise InputError(f"{name_zh}：{x:g} 低于最小值 {c.min:g}", f"{name_en}: {x:g} is below the minimum {c.min:g}")
     if c.max is not None and x > c.max:
         if c.kind == "share":
@@ -176,120 +291,55 @@ def _parse(c: Criterion, v: Any) -> float | bool | None:
     return x
 
 
-def _passes(c: Criterion, x: float | bool) -> bool:
+def passes(c: Criterion, x: float | bool, thr: float) -> bool:
+    """Does ``x`` meet the threshold ``thr`` of ``c`` (yes/no: must be yes)?"""
     if c.kind == "bool":
         return bool(x)
     if c.comparator == ">=":
-        return x >= c.threshold - _TOL
-    return abs(x - c.threshold) <= _TOL
+        return x >= thr - _TOL
+    if c.comparator == "<=":
+        return x <= thr + _TOL
+    return abs(x - thr) <= _TOL
 
 
-def _value_text(c: Criterion, x, lang: str) -> str:
+def value_text(c: Criterion, x, lang: str) -> str:
     if x is None:
         return "—"
     if c.kind == "bool":
         return (YES if x else NO).pick(lang)
-    unit = "%" if c.unit.startswith("%") else (f" {c.unit}" if c.unit else "")
-    return f"{x:.1f}{unit}" if abs(x - round(x)) > _TOL else f"{x:.0f}{unit}"
+    return (f"{x:.2f}".rstrip("0").rstrip(".") if abs(x - round(x)) > _TOL else f"{x:.0f}") + c._unit()
 
 
-# --- evaluation --------------------------------------------------------------------------------
-def evaluate(inputs: Mapping[str, Any] | None, green_coverage_pct: float | None = None,
-             green_reliability: str | None = None) -> tuple[pd.DataFrame, str]:
-    """Check one park against every criterion.
-
-    ``inputs``: criterion id → value (numbers in %, yes/no for the two yes/no criteria; blank or
-    absent = missing). Green coverage comes from the map (``green_coverage_pct`` with the
-    engine's ``green_reliability`` "ok"/"low") unless ``inputs`` gives a measured value, which
-    then wins. Unknown ids, negative values, shares above 100% → InputError (en + zh).
-
-    Returns (table, overall): one row per criterion with id, label_zh/_en, unit, comparator,
-    threshold, threshold_text_zh/_en, value, value_text_zh/_en, status, note_zh/_en, source
-    ("input"/"map"/""), clause_ref, clause_zh; overall "pass" | "fail" | "incomplete".
-    """
-    inputs = dict(inputs or {})
-    unknown = sorted(k for k in inputs if k not in BY_ID)
-    if unknown:
-        raise InputError(f"未知的准入标准项：{unknown}；可用：{list(BY_ID)}",
-                         f"unknown checklist item(s): {unknown}; known: {list(BY_ID)}")
-    rows = []
-    for c in CRITERIA:
-        value, source = _parse(c, inputs.get(c.id)), "input"
-        note_zh, note_en = [], []
-        if c.id == GREEN_ID and value is None:
-            value = _parse(c, green_coverage_pct)
-            source = "map"
-            if value is not None:
-                rel = (green_reliability or "").strip().lower()
-                if rel == "low":
-                    note_zh.append("取自土地覆盖图，可靠性低（园区覆盖的像元过少）：请以实测或规划数据核实")
-                    note_en.append("from the land-cover map, low reliability (few pixels): verify with measured or planning data")
-                else:
-                    note_zh.append("取自土地覆盖图" + ("（可靠性：良好）" if rel == "ok" else ""))
-                    note_en.append("from the land-cover map" + (" (reliability: ok)" if rel == "ok" else ""))
-        if value is None:
-            status, source = "missing", ""
-            note_zh.append("未填报" if c.id != GREEN_ID else "未填报，地图上也无数据")
-            note_en.append("not entered" if c.id != GREEN_ID else "not entered and no map value")
-        else:
-            status = "pass" if _passes(c, value) else "fail"
-            if status == "fail":
-                note_zh.append(f"未达到 {c.threshold_text('zh')}")
-                note_en.append(f"below {c.threshold_text('en')}" if c.kind != "bool" else "required: yes")
-        if c.id == GREEN_ID and value is not None and value > GREEN_CAP_PCT:
-            note_zh.append(f"提示：超过 {GREEN_CAP_PCT:g}%，工业用地绿地率一般不超过 {GREEN_CAP_PCT:g}%（绿化覆盖率与绿地率口径不同，仅提示）")
-            note_en.append(f"advisory: above {GREEN_CAP_PCT:g}%, the industrial-land green-space ratio (绿地率) cap "
-                           "(a different measure from green coverage; advisory only)")
-        rows.append({
-            "id": c.id, "label_zh": c.label_zh, "label_en": c.label_en, "unit": c.unit,
-            "comparator": c.comparator, "threshold": c.threshold,
-            "threshold_text_zh": c.threshold_text("zh"), "threshold_text_en": c.threshold_text("en"),
-            "value": value, "value_text_zh": _value_text(c, value, "zh"), "value_text_en": _value_text(c, value, "en"),
-            "status": status, "note_zh": "；".join(note_zh), "note_en": "; ".join(note_en),
-            "source": source, "clause_ref": c.clause_ref, "clause_zh": c.clause_zh,
-        })
-    df = pd.DataFrame(rows)
-    return df, overall_status(df["status"])
+# --- answers --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Greening:
+    """The greening coverage entered for a park: value (%), "planned"/"measured", source, date."""
+    value: float
+    kind: str
+    source: str
+    date: str
 
 
-def overall_status(statuses) -> str:
-    """"fail" if any fails, else "incomplete" if any is missing, else "pass"."""
-    s = set(statuses)
-    if "fail" in s:
-        return "fail"
-    if "missing" in s:
-        return "incomplete"
-    return "pass"
+@dataclass(frozen=True)
+class Answers:
+    """One park's parsed answers (``indicators.checklist_answers.parse`` makes them)."""
+    values: dict[str, Any] = field(default_factory=dict)  # criterion id -> typed value
+    na: dict[str, str] = field(default_factory=dict)  # criterion id -> reason (non-empty)
+    greening: Greening | None = None
+    relaxation: str | None = None  # the basis of a relaxation claim (None: not claimed)
+    emissions_tco2: float | None = None
+    credits_tco2: float | None = None
 
 
-def credit_check(emissions_tco2: float, credits_tco2: float, limit_pct: float = CREDIT_LIMIT_PCT) -> dict:
-    """Carbon credits may neutralise at most 5% of emissions (annex 2, 4.5.2).
+GREENING_KINDS = {"planned": Text("规划值", "planned"), "measured": Text("实测值", "measured")}
 
-    Returns {"status": "pass"|"fail", "share_pct", "limit_pct", "max_credits_tco2", "note_zh",
-    "note_en", "clause_ref", "clause_zh"}. share = credits / emissions × 100 (0 when both are 0;
-    credits with zero emissions fail). Negative or non-numeric values → InputError.
-    """
-    vals = {}
-    for key, v, zh in (("emissions", emissions_tco2, "排放量"), ("credits", credits_tco2, "碳信用量")):
-        try:
-            x = float(v)
-        except (TypeError, ValueError):
-            raise InputError(f"{zh}（t CO2）须为数字，而非 {v!r}", f"{key} (t CO2) must be a number, not {v!r}") from None
-        if not math.isfinite(x) or x < 0:
-            raise InputError(f"{zh}（t CO2）须为不小于 0 的有限数，而非 {v!r}",
-                             f"{key} (t CO2) must be a finite number ≥ 0, not {v!r}")
-        vals[key] = x
-    e, c = vals["emissions"], vals["credits"]
-    share = 0.0 if c == 0 else (math.inf if e == 0 else 100.0 * c / e)
-    ok = share <= limit_pct + _TOL
-    max_c = e * limit_pct / 100.0
-    share_txt = "∞" if math.isinf(share) else f"{share:.2f}%"
-    if ok:
-        zh = f"碳信用占排放量 {share_txt}，不超过 {limit_pct:g}%"
-        en = f"credits are {share_txt} of emissions, within the {limit_pct:g}% limit"
-    else:
-        zh = f"碳信用占排放量 {share_txt}，超过 {limit_pct:g}% 上限（最多 {max_c:,.0f} t CO2）"
-        en = f"credits are {share_txt} of emissions, above the {limit_pct:g}% limit (at most {max_c:,.0f} t CO2)"
-    return {"status": "pass" if ok else "fail", "share_pct": share, "limit_pct": limit_pct,
-            "max_credits_tco2": max_c, "note_zh": zh, "note_en": en,
-            "clause_ref": CREDIT_CLAUSE_REF, "clause_zh": CREDIT_CLAUSE_ZH}
+
+@dataclass
+class Verdict:
+    checklist: Checklist
+    table: pd.DataFrame  # one row per criterion
+    overall: str  # one of OVERALLS
+    reasons: list[Text]
+
+    def reasons_text(self, lang: str = "zh") -> str:
+        return ("；" if lang == "zh" else "; ").join(r.pick(lang) for r in self.reasons)

@@ -154,7 +154,6 @@ def compute_parks(
     landcover_alt: str | Path | None = None,
     carbon_pools=None,
     sink_rates=None,
-    green_threshold_pct: float = green.GREEN_THRESHOLD_PCT,
     green_classes=None,
     transport: dict[str, gpd.GeoDataFrame] | None = None,
     redline: gpd.GeoDataFrame | None = None,
@@ -193,12 +192,12 @@ def compute_parks(
     has = base["has_data"]
     out["carbon_sink_tco2_yr"] = np.where(has, carbon.sink(class_m2, rates), np.nan)
     out = out.join(_blank(carbon.sink_range(class_m2, rates), has))
-    out = out.join(green.green_coverage(_blank(class_m2, has), green_threshold_pct, gclasses))
+    # the map's vegetated share: a hint for the greening coverage only with >= 100 px of <= 30 m land
+    # cover; the greening coverage of the admission checklist is entered per park (indicators.green)
+    out = out.join(green.vegetated_share(_blank(class_m2, has), gclasses))
+    out["vegetated_share_hint"] = green.hint_flags(out["vegetated_share_pct"], out["landcover_pixels"],
+                                                   out["landcover_pixel_m"])
     _assumption_notes(class_m2, has, pools, rates, gclasses, notes)
-    for i in np.flatnonzero(out["green_over_cap"].fillna(False).to_numpy(bool)):
-        notes[i].append(Text(
-            f"绿化占比超过 {green.GREEN_CAP_PCT:.0f}%（工业用地绿地率上限）：仅提示",
-            f"green share above {green.GREEN_CAP_PCT:.0f}% (industrial-land green-space cap, 绿地率): advisory"))
     out = out.join(distances(p.geometry, transport))
     km2 = out["area_km2"].to_numpy()
     if redline is not None:
@@ -260,6 +259,7 @@ def _landcover_part(geoms, raster, legend, ptable, reasons, notes, pixel_area="g
     table = _blank((class_m2 / 1e6).add_prefix("lc_").add_suffix("_km2"), has)
     table["landcover_coverage_pct"] = np.nan_to_num(cov)
     table["landcover_pixels"] = z.pixels
+    table["landcover_pixel_m"] = green.pixel_size_m(z.total_m2 - z.outside_m2, z.pixels)  # the vegetation hint's test
     st = (carbon.stock(z.code_m2, pools) if pieces is None
           else _zoned_stock(geoms, z, pieces, raster, legend, ptable, zonal, pixel_area))
     valid_ha = class_m2.sum(axis=1).to_numpy() / 1e4
@@ -294,8 +294,8 @@ def _row_quality(i, has, cov, outside, total, pixels, name, reasons, notes):
     # the Chinese notes avoid "；" inside a note: it is the joiner of warnings_zh
     if cov < 99.999:
         notes[i].append(Text(
-            f"土地覆盖仅覆盖园区的 {cov:.1f}%，面积、碳储量和绿化覆盖率仅指该部分",
-            f"land cover covers {cov:.1f}% of the park; areas, carbon and green share refer to that part"))
+            f"土地覆盖仅覆盖园区的 {cov:.1f}%，面积、碳储量和植被覆盖占比仅指该部分",
+            f"land cover covers {cov:.1f}% of the park; areas, carbon and vegetated share refer to that part"))
     if pixels < green.MIN_RELIABLE_PIXELS:
         notes[i].append(Text(
             f"园区仅跨 {pixels:.0f} 个土地覆盖像元（< {green.MIN_RELIABLE_PIXELS}）：各类面积较粗略，"

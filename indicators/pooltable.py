@@ -35,6 +35,7 @@ DENSITY_CSV = paths.TABLES / "carbon_density.csv"
 CONVERSION_CSV = paths.TABLES / "carbon_conversion.csv"
 DEFAULT_DEPTH_CM = 100.0  # a user table without soil_depth_cm: rows read as 0–100 cm (said in a note)
 STAKE_COLUMNS = ("at_stake", "at_stake_low", "at_stake_high")
+VERIFIED = ("yes", "partial", "no", "n/a")  # the ``verified`` flag of a density row
 
 
 @dataclass(frozen=True)
@@ -227,6 +228,9 @@ def density_table() -> pd.DataFrame:
     with the total density and the at-stake density of each row — for the Data page and the docs."""
     raw = _read(DENSITY_CSV, "carbon density", "碳密度表")
     raw["zone"] = raw["zone"].fillna("").astype(str)
+    if bad := sorted(set(raw["verified"].fillna("").astype(str)) - set(VERIFIED)):
+        raise InputError(f"碳密度表：verified 须为 {VERIFIED} 之一（而非 {bad}）",
+                         f"carbon density table: verified must be one of {VERIFIED}, not {bad}")
     conv = load_conversion()
     num = raw[list(POOL_COLUMNS)].astype("float64")
     total = num.sum(axis=1)

@@ -29,7 +29,8 @@ from layers import catalog, workspace
 from indicators import carbon
 from indicators.engine import compute_parks
 
-ALGO_VERSION = "parks-3"  # bump when compute_parks changes its numbers (parks-3: densities by zone, carbon at stake)
+ALGO_VERSION = "parks-4"  # bump when compute_parks changes its numbers (parks-3: densities by zone, carbon at stake;
+# parks-4: vegetated share of the map, its hint flag and the pixel size instead of green coverage/pass/cap)
 BATCH = 8  # parks per engine call when computing in the background
 
 
@@ -150,7 +151,7 @@ def override(inputs: RunInputs, *, landcover: str | None = None, legend: str | N
 
     ``transport`` replaces every transport layer (its ``transport_files``: (path, kind) to hash);
     ``legend`` is a built-in id or the path of a legend CSV; ``options`` are extra
-    ``compute_parks`` arguments (carbon_pools, sink_rates, green_threshold_pct, green_classes)
+    ``compute_parks`` arguments (carbon_pools, sink_rates, green_classes)
     whose tables are hashed too; ``used`` = (role, name, file name, sha256) of the replacing files."""
     parts = dict(inputs.parts)
     new: dict[str, list] = {}
@@ -174,9 +175,8 @@ def override(inputs: RunInputs, *, landcover: str | None = None, legend: str | N
     for k in ("carbon_pools", "sink_rates"):
         if opts.get(k) is not None:
             parts[k] = _table_hash(opts[k])
-    for k in ("green_threshold_pct", "green_classes"):
-        if opts.get(k) is not None:
-            parts[k] = opts[k]
+    if opts.get("green_classes") is not None:
+        parts["green_classes"] = opts["green_classes"]
     if opts.get("pixel_area") not in (None, "ground"):  # issue 13: nominal cell areas (ground = the default)
         parts["pixel_area"] = opts["pixel_area"]
     for u in used or []:
@@ -265,7 +265,7 @@ def _columns(inputs: RunInputs) -> list[str]:
 def _typed(df: pd.DataFrame) -> pd.DataFrame:
     """Rows from JSON back to the engine's dtypes (floats, nullable booleans, strings)."""
     for c in df.columns:
-        if c in ("green_pass", "green_over_cap"):
+        if c == "vegetated_share_hint":
             df[c] = df[c].astype("boolean")
         elif c in ("park_id", "name", "zone", "zones", "reliability", "reason", "reason_zh", "warnings", "warnings_zh"):
             df[c] = df[c].astype(object).where(df[c].notna(), None) if c in ("zone", "zones") else df[c].fillna("").astype(str)

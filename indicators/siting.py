@@ -3,7 +3,7 @@
 Pure functions on the engine's DataFrame (``indicators.engine.compute_parks``), no Streamlit::
 
     crit = default_criteria(df)                       # criteria present in this run
-    ranked = rank(df, {"carbon_stock_tc": 2, "green_coverage_pct": 1}, crit)
+    ranked = rank(df, {"carbon_at_stake_tc_per_ha": 2, "dist_railway_km": 1}, crit)
     ranked.attrs["weights"]                           # the weights, normalised to sum 1
     changes = sensitivity(df, weights, delta=0.10)    # which ranks move when a weight moves ±10%
 
@@ -17,8 +17,13 @@ Method (stated so a 发改委 reviewer can redo it by hand):
   in the ``missing`` column.
 * **Score** = Σ weight × normalised value, weights normalised to sum 1: score in 0–1.
 * **Rank**: 1 = best; equal scores (to 1e-9) share a rank ("1, 1, 3").
-* **Hard rules**: any red-line overlap > 0 excludes the park (rank NaN, reason in zh/en, listed
-  after the ranked parks); green coverage below the threshold (15%) is flagged, not excluded.
+* **Hard rule**: any red-line overlap > 0 excludes the park (rank NaN, reason in zh/en, listed
+  after the ranked parks).
+
+The map's vegetated share is not a siting criterion: it is not the admission checklist's greening
+coverage (entered per park on the Checklist page), and whether vegetation already on a site counts
+for it (a greener park) or against it (vegetation lost to building) is left to the siting
+redesign; until then it is neither a default criterion nor rankable (direction 0 in the table).
 """
 from __future__ import annotations
 
@@ -30,14 +35,12 @@ import pandas as pd
 
 from indicators import table
 from core.errors import InputError
-from indicators.green import GREEN_THRESHOLD_PCT
 
 # Default criteria, in display order. Transport distances: every kind of the indicator table;
 # ``default_criteria(df)`` keeps the ones present in a run.
 CRITERIA: tuple[str, ...] = (
     "carbon_at_stake_tc_per_ha",
     "carbon_sink_tco2_yr",
-    "green_coverage_pct",
     *(f"dist_{k}_km" for k in table.TRANSPORT_KINDS),
     "redline_overlap_pct",
 )
@@ -47,8 +50,9 @@ CRITERIA: tuple[str, ...] = (
 # building releases: biomass, dead matter and the lost share of the topsoil carbon; lower is
 # better in the table too), not the whole 0–100 cm stock, and per hectare so that park size does
 # not decide. A user who picks the stock itself as a criterion gets it as lower-is-better as well:
-# for siting it is what is put at risk. Sink and green coverage keep the table's +1 (a site that
-# already has them is preferred); distances and red-line overlap: -1 in both.
+# for siting it is what is put at risk. The sink keeps the table's +1 (a site that already has it is
+# preferred); distances and red-line overlap: -1 in both. The vegetated share (map) is left out of
+# the criteria until the siting redesign decides its direction (see the module docstring).
 SITING_DIRECTION_OVERRIDES: dict[str, int] = {
     "carbon_stock_tc": -1,
     "carbon_stock_tco2e": -1,
@@ -68,9 +72,6 @@ COLUMN_LABELS: dict[str, tuple[str, str, str]] = {  # id -> (zh, en, unit)
     "excluded": ("已排除", "Excluded", ""),
     "exclusion_reason_zh": ("排除原因", "Exclusion reason (zh)", ""),
     "exclusion_reason_en": ("排除原因（英文）", "Exclusion reason", ""),
-    "flag_green": ("绿化覆盖率提示", "Green coverage flag", ""),
-    "flag_note_zh": ("提示", "Flag note (zh)", ""),
-    "flag_note_en": ("提示（英文）", "Flag note", ""),
     "missing": ("缺失指标", "Missing criteria", ""),
     "criterion": ("准则", "Criterion", ""),
     "criterion_label_zh": ("准则名称", "Criterion (zh)", ""),
@@ -118,8 +119,8 @@ def directions_frame(criteria: Iterable[str] = CRITERIA) -> pd.DataFrame:
 def _check_criteria(df: pd.DataFrame, criteria) -> list[str]:
     criteria = list(default_criteria(df) if criteria is None else criteria)
     if not criteria:
-        raise InputError("没有可用的选址准则（碳储量、碳汇、绿化覆盖率、交通距离、红线）",
-                         "no siting criterion available (carbon, sink, green coverage, distances, red line)")
+        raise InputError("没有可用的选址准则（受威胁碳量、碳汇、交通距离、红线）",
+                         "no siting criterion available (carbon at stake, sink, distances, red line)")
     if len(set(criteria)) != len(criteria):
         raise InputError(f"准则重复：{criteria}", f"criteria repeated: {criteria}")
     absent = [c for c in criteria if c not in df.columns]
@@ -226,12 +227,11 @@ def _exclusions(df: pd.DataFrame, exclude_redline: bool):
 
 
 def rank(df: pd.DataFrame, weights: Mapping[str, float], criteria: Iterable[str] | None = None,
-         exclude_redline: bool = True, green_threshold_pct: float = GREEN_THRESHOLD_PCT,
-         directions: Mapping[str, int] | None = None) -> pd.DataFrame:
+         exclude_redline: bool = True, directions: Mapping[str, int] | None = None) -> pd.DataFrame:
     """Weighted ranking of parks; see the module docstring for the method.
 
     Returns one row per park: park_id, name, score (0–1), rank (1 = best, ties share; NaN when
-    excluded), excluded, exclusion_reason_zh/_en, flag_green, flag_note_zh/_en, missing
+    excluded), excluded, exclusion_reason_zh/_en, missing
     (criteria with no value, "; "-joined), then per criterion ``norm_<c>`` (0–1) and
     ``contrib_<c>`` (weight × normalised; sums to the score) and the raw criterion values.
     Ranked parks come first (best first), excluded parks after. ``attrs``: weights (normalised,
@@ -239,9 +239,6 @@ def rank(df: pd.DataFrame, weights: Mapping[str, float], criteria: Iterable[str]
     """
     criteria = _check_criteria(df, criteria)
     w = normalise_weights(weights, criteria)
-    if not (isinstance(green_threshold_pct, (int, float)) and 0 <= green_threshold_pct <= 100):
-        raise InputError(f"绿化覆盖率阈值须在 0–100% 之间，而非 {green_threshold_pct!r}",
-                         f"green threshold must be 0–100%, not {green_threshold_pct!r}")
     df = df.reset_index(drop=True)
     excluded, why_zh, why_en = _exclusions(df, exclude_redline)
     feasible = ~excluded
@@ -259,8 +256,6 @@ def rank(df: pd.DataFrame, weights: Mapping[str, float], criteria: Iterable[str]
     out["rank"] = score.round(_TIE_DECIMALS).rank(method="min", ascending=False).to_numpy()
     out["excluded"] = excluded
     out["exclusion_reason_zh"], out["exclusion_reason_en"] = why_zh, why_en
-    flag, note_zh, note_en = _green_flags(df, green_threshold_pct)
-    out["flag_green"], out["flag_note_zh"], out["flag_note_en"] = flag, note_zh, note_en
     miss = [[] for _ in range(len(df))]
     for c in criteria:
         for i in np.flatnonzero(pd.to_numeric(df[c], errors="coerce").isna().to_numpy()):
@@ -278,30 +273,8 @@ def rank(df: pd.DataFrame, weights: Mapping[str, float], criteria: Iterable[str]
     dirs = {c: int((directions or {}).get(c, direction(c))) for c in criteria}
     out.attrs = {"weights": w, "criteria": criteria, "directions": dirs,
                  "constant": list(attrs.get("constant", [])), "missing": dict(attrs.get("missing", {})),
-                 "exclude_redline": bool(exclude_redline), "green_threshold_pct": float(green_threshold_pct)}
+                 "exclude_redline": bool(exclude_redline)}
     return out
-
-
-def _green_flags(df: pd.DataFrame, threshold: float):
-    n = len(df)
-    if "green_coverage_pct" not in df.columns:
-        return [False] * n, [""] * n, [""] * n
-    g = pd.to_numeric(df["green_coverage_pct"], errors="coerce").to_numpy(float)
-    flag, zh, en = [], [], []
-    for v in g:
-        if np.isnan(v):
-            flag.append(True)
-            zh.append(f"绿化覆盖率未知（无土地覆盖数据），无法核对 {threshold:g}% 下限")
-            en.append(f"green coverage unknown (no land-cover data): cannot check the {threshold:g}% floor")
-        elif v < threshold:
-            flag.append(True)
-            zh.append(f"绿化覆盖率 {v:.1f}% 低于 {threshold:g}%（提示，不排除）")
-            en.append(f"green coverage {v:.1f}% below {threshold:g}% (flagged, not excluded)")
-        else:
-            flag.append(False)
-            zh.append("")
-            en.append("")
-    return flag, zh, en
 
 
 # --- sensitivity -------------------------------------------------------------------------------
@@ -336,7 +309,7 @@ def perturb_weights(weights: Mapping[str, float], criterion: str, delta: float,
 
 def sensitivity(df: pd.DataFrame, weights: Mapping[str, float], delta: float = 0.10,
                 criteria: Iterable[str] | None = None, exclude_redline: bool = True,
-                green_threshold_pct: float = GREEN_THRESHOLD_PCT, mode: str = "relative",
+                mode: str = "relative",
                 directions: Mapping[str, int] | None = None) -> pd.DataFrame:
     """Which parks change rank when one criterion's weight moves by ±``delta``.
 
@@ -349,7 +322,7 @@ def sensitivity(df: pd.DataFrame, weights: Mapping[str, float], delta: float = 0
     if not (isinstance(delta, (int, float)) and 0 < delta < 1):
         raise InputError(f"变化幅度须在 0 与 1 之间（0.10 = 10%），而非 {delta!r}",
                          f"delta must be between 0 and 1 (0.10 = 10%), not {delta!r}")
-    base = rank(df, weights, criteria, exclude_redline, green_threshold_pct, directions)
+    base = rank(df, weights, criteria, exclude_redline, directions)
     criteria = base.attrs["criteria"]
     w0 = base.attrs["weights"]
     before = dict(zip(base["park_id"], base["rank"]))
@@ -362,7 +335,7 @@ def sensitivity(df: pd.DataFrame, weights: Mapping[str, float], delta: float = 0
             tested.append((c, d))
             if all(abs(w1[k] - w0[k]) < 1e-15 for k in w0):
                 continue
-            after = rank(df, w1, criteria, exclude_redline, green_threshold_pct, directions)
+            after = rank(df, w1, criteria, exclude_redline, directions)
             ind = table.get(c)
             label = f"{sign * delta * 100:+g}%" if mode == "relative" else f"{sign * delta * 100:+g} pp"
             for pid, r1 in zip(after["park_id"], after["rank"]):
@@ -450,8 +423,7 @@ def _scaled(df: pd.DataFrame, col: str, ranges: pd.DataFrame | None, draws: pd.D
 def rank_stability(df: pd.DataFrame, weights: Mapping[str, float], criteria: Iterable[str] | None = None, *,
                    densities: pd.DataFrame | None = None, rates: pd.DataFrame | None = None,
                    stake_densities: pd.DataFrame | None = None, n: int = MC_DRAWS, seed: int = MC_SEED, weight_spread: float = MC_WEIGHT_SPREAD,
-                   exclude_redline: bool = True, green_threshold_pct: float = GREEN_THRESHOLD_PCT,
-                   directions: Mapping[str, int] | None = None) -> pd.DataFrame:
+                   exclude_redline: bool = True, directions: Mapping[str, int] | None = None) -> pd.DataFrame:
     """How often the ranking changes when weights and carbon densities vary within their ranges.
 
     ``n`` draws (seeded: the same seed gives the same figures): every weight × U(1 − s, 1 + s)
@@ -465,7 +437,7 @@ def rank_stability(df: pd.DataFrame, weights: Mapping[str, float], criteria: Ite
     (share of draws with the unperturbed rank, %), stable (same_rank_pct ≥ 90%; excluded parks:
     NA). ``attrs``: n, seed, weight_spread, changed_pct (share of draws where any rank differs).
     """
-    base = rank(df, weights, criteria, exclude_redline, green_threshold_pct, directions)
+    base = rank(df, weights, criteria, exclude_redline, directions)
     crit, w0 = base.attrs["criteria"], base.attrs["weights"]
     d = df.reset_index(drop=True)
     feasible = ~_exclusions(d, exclude_redline)[0]

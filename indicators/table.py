@@ -166,14 +166,24 @@ _CARBON = [
       fmt="{:,.0f}", summary=True),
 ]
 _GREEN = [
-    I("green_coverage_pct", "%", "绿化覆盖率", "Green coverage", "有数据园区面积中植被（默认森林、灌木、草地、湿地）所占比例。",
-      "Vegetated share (forest, shrub, grassland, wetland by default) of the park area with data.", +1, "green",
-      fmt="{:.1f}", summary=True),
-    I("green_pass", "", "绿化覆盖率达标", "Green coverage passes", "绿化覆盖率不低于阈值（默认 15%，零碳园区准入标准）。",
-      "Green coverage at or above the threshold (15% by default, Anhui zero-carbon park criterion).", +1, "green",
-      summary=True),
-    I("green_over_cap", "", "超过绿地率上限提示", "Above 20% advisory", "植被占比超过 20%：工业用地绿地率上限，仅为提示。",
-      "Green share above 20%: industrial-land green-space ratio (绿地率) cap; advisory only.", 0, "green"),
+    I("vegetated_share_pct", "%", "植被覆盖占比（地图估算）", "Vegetated share of the park (map)",
+      "土地覆盖图上，园区有数据面积中植被（默认森林、灌木、草地、湿地）所占比例。不是准入标准的园区绿化覆盖率"
+      "（建成或规划园区的乔木、灌木、草坪和屋顶绿化）：后者在准入清单页或命令行 answers 文件中按园区填报"
+      "（规划值或实测值，注明来源和日期）。仅当园区覆盖至少 100 个 30 m 或更细的像元时作为参考显示；不参与选址排序。",
+      "Share of the park area with land-cover data that is vegetation on the map (forest, shrub, grassland, "
+      "wetland by default). Not the admission criterion's greening coverage of the park (trees, shrubs, lawns, "
+      "roof greening of a built or planned park), which is entered per park on the Checklist page or in the CLI "
+      "answers file (planned or measured, with its source and date). Shown as a hint only when the park covers "
+      "at least 100 pixels of 30 m or finer; not a siting criterion.", 0, "green", fmt="{:.1f}", summary=True),
+    I("vegetated_share_hint", "", "可作绿化参考", "Usable as a greening hint",
+      "植被覆盖占比可作为绿化覆盖率的参考：园区覆盖至少 100 个像元且像元不粗于 30 m。即便如此也只是参考，准入核对只用填报值。",
+      "The vegetated share may be shown as a hint for the greening coverage: the park covers at least 100 "
+      "pixels of 30 m or finer. Even then it is a hint: the admission check uses the entered value only.", 0,
+      "green", summary=True),
+    I("landcover_pixel_m", "m", "土地覆盖像元尺寸", "Land-cover pixel size",
+      "园区内土地覆盖像元的平均边长：√(园区在栅格内的面积 / 覆盖像元数)，取自所用的数据集（默认 MODIS 约 5 km）。",
+      "Mean side of the land-cover pixels under the park: √(park area inside the raster / pixels covered), "
+      "from the dataset in use (the default MODIS: about 5 km).", 0, "quality", fmt="{:,.0f}"),
 ]
 _TRANSPORT = [
     I(f"dist_{k}_km", "km", f"距{KIND_LABELS[k].zh}距离", f"Distance to {KIND_LABELS[k].en}",

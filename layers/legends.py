@@ -1,6 +1,6 @@
 """Land-cover legends: raster codes -> canonical classes.
 
-Canonical classes are the vocabulary of every indicator (``lc_<class>_km2``, green coverage,
+Canonical classes are the vocabulary of every indicator (``lc_<class>_km2``, vegetated share,
 sink rates). Built-in legends follow DOMAIN.md §4; mapping choices that are judgement calls are
 written in ``Legend.notes`` so the UI can show them.
 """
@@ -36,7 +36,8 @@ CLASSES: tuple[CanonicalClass, ...] = (
 CLASS_IDS: tuple[str, ...] = tuple(c.id for c in CLASSES)
 CLASS_BY_ID = {c.id: c for c in CLASSES}
 
-# Green coverage (绿化覆盖率) from land cover: trees, shrubs, grass and herbaceous wetland.
+# The vegetated share on the map (植被覆盖占比; not the checklist's greening coverage, 绿化覆盖率, which is
+# entered per park): trees, shrubs, grass and herbaceous wetland.
 DEFAULT_GREEN_CLASSES: tuple[str, ...] = ("forest", "shrub", "grassland", "wetland")
 
 

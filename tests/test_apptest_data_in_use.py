@@ -140,7 +140,7 @@ def test_parks_page_on_clcd_equals_the_cli(store, files, cli):
     assert not at.exception and not at.error, [e.value for e in at.exception] + [e.value for e in at.error]
     assert not any("5 km MODIS" in w.value for w in at.warning)  # no "demo numbers" warning
     table = parks_table(at)
-    for col in ("area_km2", "carbon_stock_tc", "carbon_sink_tco2_yr", "green_coverage_pct", "redline_overlap_km2",
+    for col in ("area_km2", "carbon_stock_tc", "carbon_sink_tco2_yr", "vegetated_share_pct", "redline_overlap_km2",
                 "dist_airport_km"):
         close(table.loc[LANZHOU, column_label(col, "en")], cli.loc[LANZHOU, col], col)
     low = value_text("reliability", "low", "en")

@@ -51,10 +51,10 @@ def test_targets_tables_have_labelled_headers_in_chinese(dataset, tmp_path, monk
     at = run("targets.py", "zh", targets_change_base_path=str(tmp_path / "b.tif"),
              targets_change_alt_path=str(tmp_path / "a.tif"))
     tables = [shown_headers(d) for d in at.dataframe]
-    # every table of the page is drawn: progress, statistics editor, indicator codes, land-cover
-    # proxies (default land cover), change summary and matrix, targets table
-    assert len(tables) == 7, tables
-    for needle in ("状态", "数值", "基期年", "数据覆盖率 (%)", "森林净变化 (km²)", "基准期 → 对比期 (km²)", "文件"):
+    # every table of the page is drawn: progress, reference values, statistics editor, indicator codes,
+    # land-cover proxies (default land cover), change summary and matrix, targets table
+    assert len(tables) == 8, tables
+    for needle in ("状态", "类别", "数值", "基期年", "数据覆盖率 (%)", "森林净变化 (km²)", "基准期 → 对比期 (km²)", "文件"):
         assert any(needle in h for h in tables), needle
     raw = {"indicator", "region", "year", "value", "unit", "source", "target_year", "target_value",
            "comparator", "direction", "base_year", "source_doc", "source_clause", "label_zh", "label_en"}

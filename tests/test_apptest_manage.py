@@ -62,17 +62,22 @@ def test_parks_attribute_edit_is_saved_and_shown_again(store):
 
 
 ALL_PASS = {"coal_decline_pct": "3", "renewable_electricity_pct": "40", "waste_heat_recovery_pct": "10",
-            "nev_share_pct": "30", "charger_coverage_pct": "10", "equipment_grade1": "yes",
-            "pollution_compliance_pct": "100", "green_lighting_pct": "90", "iso_certified": "yes",
-            "ghg_inventory_pct": "100", "env_disclosure_pct": "100", "clean_audit_pct": "100",
-            "green_coverage_pct": "20"}
+            "nev_share_pct": "30", "charger_coverage_pct": "10", "pollution_compliance_pct": "100",
+            "green_lighting_pct": "90", "ghg_inventory_pct": "100", "env_disclosure_pct": "100",
+            "clean_audit_pct": "100", "greening_coverage_pct": "20", "greening_source": "控制性详细规划",
+            "greening_date": "2024-06"}
+BOOLS = ("policy_law_compliance", "zero_carbon_strategy", "carbon_management_system", "no_major_incident",
+         "env_quality_standard", "accounting_scope", "equipment_grade1", "discharge_within_standards",
+         "solid_waste_within_standards", "noise_gb12348", "public_bicycles", "charging_points", "iso_certified",
+         "info_platform", "allowance_surrender")
 
 
 def _fill(at, pid: str, values: dict, em: str, cr: str) -> None:
+    for cid in BOOLS:
+        at.selectbox(key=f"check_{pid}_{cid}").set_value("yes")
+    at.selectbox(key=f"check_{pid}_greening_kind").set_value("planned")
     for cid, v in values.items():
-        key = f"check_{pid}_{cid}"
-        (at.selectbox(key=key) if v in ("yes", "no", "") and cid in ("equipment_grade1", "iso_certified")
-         else at.text_input(key=key)).set_value(v)
+        at.text_input(key=f"check_{pid}_{cid}").set_value(v)
     at.text_input(key=f"check_{pid}_em").set_value(em)
     at.text_input(key=f"check_{pid}_cr").set_value(cr)
 
@@ -86,10 +91,11 @@ def _submit(at, lang: str):
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_checklist_save_reload_overall_banner_and_credit_check(store, lang):
-    """Fill every criterion at its threshold (green coverage overridden to 20%) with credits at
-    exactly 5% of emissions: saved; a fresh session reloads the values into the form, the overall
-    banner says every criterion is met and the credit check passes. One value below its threshold
-    and credits over 5%: the banner and the credit check turn to fail."""
+    """Fill every criterion at its threshold (every yes/no item yes, the greening coverage entered
+    as a planned 20% with its source and date) with credits at exactly 5% of emissions: saved; a
+    fresh session reloads the values into the form, the overall banner says every criterion is met
+    and the credit check passes. One value below its threshold and credits over 5%: the banner and
+    the credit check turn to fail. A veto answered "no" fails the park whatever else passes."""
     from core.i18n import t
 
     pid = "P01"
@@ -100,11 +106,13 @@ def test_checklist_save_reload_overall_banner_and_credit_check(store, lang):
     assert t("check.saved", lang) in texts(at, "success"), texts(at, "error")
     saved = Store(paths.store_path()).checklist(pid)
     assert saved["renewable_electricity_pct"] in ("40", 40, 40.0) and saved["_credits_tco2"] == "5000"
+    assert (saved["_greening_value"], saved["_greening_kind"], saved["_greening_date"]) == ("20", "planned", "2024-06")
     # a fresh session: the form is prefilled from the store, banner and credit check pass
     at = run_page("checklist.py", lang, check_park=pid)
     assert at.text_input(key=f"check_{pid}_renewable_electricity_pct").value == "40"
     assert at.text_input(key=f"check_{pid}_cr").value == "5000"
     assert at.selectbox(key=f"check_{pid}_iso_certified").value == "yes"
+    assert at.selectbox(key=f"check_{pid}_greening_kind").value == "planned"
     assert t("check.overall.pass", lang) in texts(at, "success")
     assert "5%" in texts(at, "success") and not at.error  # the credit check's note, passing
     # one criterion below its threshold, credits above 5%: both fail, and nothing else changes
@@ -114,13 +122,20 @@ def test_checklist_save_reload_overall_banner_and_credit_check(store, lang):
     errors = texts(at, "error")
     assert t("check.overall.fail", lang) in errors and "5%" in errors, errors
     assert Store(paths.store_path()).checklist(pid)["renewable_electricity_pct"] in ("39.9", 39.9)
+    # back to 40 and 5000, but a veto answered no: the park fails on the veto alone
+    at.text_input(key=f"check_{pid}_renewable_electricity_pct").set_value("40")
+    at.text_input(key=f"check_{pid}_cr").set_value("5000")
+    at.selectbox(key=f"check_{pid}_no_major_incident").set_value("no")
+    _submit(at, lang).click().run()
+    assert t("check.overall.fail", lang) in texts(at, "error") and "5%" in texts(at, "success")
     Store(paths.store_path()).save_checklist(pid, {})
 
 
 def test_siting_load_scenario_restores_selection_and_weights(store):
-    weights = {"carbon_at_stake_tc_per_ha": 7.0, "carbon_sink_tco2_yr": 0.5, "green_coverage_pct": 3.0,
-               "dist_airport_km": 0.0, "redline_overlap_pct": 9.5}
-    Store(paths.store_path()).save_scenario("载入测试", ["P01", "P02", "P09"], weights,
+    weights = {"carbon_at_stake_tc_per_ha": 7.0, "carbon_sink_tco2_yr": 0.5, "dist_airport_km": 0.0,
+               "redline_overlap_pct": 9.5}
+    # saved before the map's green share stopped being a criterion: its weight and threshold are ignored
+    Store(paths.store_path()).save_scenario("载入测试", ["P01", "P02", "P09"], {**weights, "green_coverage_pct": 3.0},
                                            {"exclude_redline": False, "green_threshold_pct": 20.0})
     try:
         at = run_page("siting.py", "en")
@@ -132,9 +147,8 @@ def test_siting_load_scenario_restores_selection_and_weights(store):
             assert at.slider(key=f"siting_w_{c}").value == w, c
         assert at.multiselect(key="siting_parks").value == ["P01", "P02", "P09"]
         assert at.session_state["siting_name"] == "载入测试" and at.session_state["siting_exclude"] is False
-        assert at.session_state["siting_green"] == 20.0
-        # the normalised weights shown follow the loaded ones: 7 / 20 = 35%
-        assert "35" in texts(at, "caption"), texts(at, "caption")
+        # the normalised weights shown follow the loaded ones: 7 / 17 = 41%
+        assert "41%" in texts(at, "caption"), texts(at, "caption")
     finally:
         Store(paths.store_path()).delete_scenario("载入测试")
 

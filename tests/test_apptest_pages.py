@@ -160,7 +160,9 @@ def test_parks_page_shows_the_engine_numbers(dataset):
     from reports import column_label
 
     assert list(shown[column_label("carbon_stock_tc", "en")].round(3)) == list(ref["carbon_stock_tc"].round(3))
-    assert list(shown[column_label("green_pass", "en")]) == list(ref["green_pass"])
+    assert list(shown[column_label("vegetated_share_pct", "en")].round(3)) == list(ref["vegetated_share_pct"].round(3))
+    assert not shown[column_label("vegetated_share_hint", "en")].any()  # 5 km MODIS: never a greening hint
+    assert "green_pass" not in ref.columns
     assert any("fewer than about 100" in i.value for i in at.info)  # 5 km MODIS: low reliability
 
 

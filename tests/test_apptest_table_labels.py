@@ -56,7 +56,7 @@ def test_parks_tables_show_chinese_labels_with_units(store):
     main = at.dataframe[0]  # the indicator table comes first
     heads = _headers(main)
     assert heads[:3] == ["园区编号", "园区名称", "来源"]
-    for h in ("面积 (km²)", "碳储量 (t C)", "碳储量（CO2当量） (t CO2e)", "年碳汇 (t CO2/yr)", "绿化覆盖率 (%)",
+    for h in ("面积 (km²)", "碳储量 (t C)", "碳储量（CO2当量） (t CO2e)", "年碳汇 (t CO2/yr)", "植被覆盖占比（地图估算） (%)",
               "距机场距离 (km)", "与红线重叠面积 (km²)", "与红线重叠比例 (%)", "所属屏障分区", "可靠性"):
         assert h in heads, (h, heads)
     _unit_heads(heads)
@@ -79,7 +79,7 @@ def test_siting_tables_show_chinese_labels(store):
     for heads in tables:
         _assert_labelled(heads)
     ranking = _headers(at.dataframe[0])
-    assert ranking == ["排名", "园区", "综合得分 (0–1)", "排除原因", "提示"]
+    assert ranking == ["排名", "园区", "综合得分 (0–1)", "排除原因"]  # no green flag: greening is the checklist's
     directions = next(h for h in tables if "方向（选址）" in h)
     assert directions == ["字段", "名称", "单位", "方向（指标表）", "方向（选址）", "说明"]
 

@@ -18,7 +18,8 @@ def test_drawn_park_is_saved_with_indicators_in_the_excel_export(report):
     assert row["园区名称"] == "手绘测试园区"
     assert row["园区编号"].startswith("U")
     assert float(row["面积 (km²)"]) > 0 and float(row["碳储量 (t C)"]) > 0
-    assert row["绿化覆盖率达标"] in ("True", "False")
+    assert float(row["植被覆盖占比（地图估算） (%)"]) >= 0
+    assert row["可作绿化参考"] == "False"  # 5 km MODIS: never a greening hint
 
 
 def test_drawing_map_loads_only_when_its_tab_opens_and_the_save_is_confirmed_there(report):

@@ -26,8 +26,9 @@ def test_parks_page_numbers_equal_the_cli_on_the_same_file(report):
     ui = pd.read_csv(report["csv"], dtype={"park_id": str}).set_index("park_id")
     cli = pd.read_csv(report["cli_csv"], dtype={"park_id": str}).set_index("park_id")
     assert (ui.loc[LANZHOU, "reliability"] == "ok").all()
-    cols = [c for c in cli.columns if c.startswith(("lc_", "carbon_", "green_coverage")) and cli[c].dtype.kind == "f"]
-    assert {"lc_cropland_km2", "carbon_stock_tc", "green_coverage_pct"} <= set(cols)
+    cols = [c for c in cli.columns if c.startswith(("lc_", "carbon_", "vegetated_share", "landcover_pixel"))
+            and cli[c].dtype.kind == "f"]
+    assert {"lc_cropland_km2", "carbon_stock_tc", "vegetated_share_pct", "landcover_pixel_m"} <= set(cols)
     for c in cols:
         np.testing.assert_allclose(ui.loc[LANZHOU, c].to_numpy(float), cli.loc[LANZHOU, c].to_numpy(float),
                                    rtol=1e-9, atol=0, err_msg=c)

@@ -30,9 +30,7 @@ BASE[10:, :] = 4  # rows 10..19 (y 0..300): shrub
 BASE[:3, 15:] = 9  # nodata in the top-right corner (x 450..600, y 510..600)
 
 SINK_SHRUB = "no cited sink rate for shrub (0 used)"
-CAP = "green share above 20% (industrial-land green-space cap, 绿地率): advisory"
 SINK_SHRUB_ZH = "无引用的碳汇速率：灌木（按 0 计）"
-CAP_ZH = "绿化占比超过 20%（工业用地绿地率上限）：仅提示"
 
 
 def _few(n: int) -> str:
@@ -71,11 +69,11 @@ def test_park_partly_outside_the_raster(files):
     row = _run(files, [half]).iloc[0]
     assert row["reason"] == "" and row["reason_zh"] == ""
     zh = _same_notes(row, [
-        "land cover covers 50.0% of the park; areas, carbon and green share refer to that part",
-        _few(4), SINK_SHRUB, CAP])
-    assert zh[0] == "土地覆盖仅覆盖园区的 50.0%，面积、碳储量和绿化覆盖率仅指该部分"
+        "land cover covers 50.0% of the park; areas, carbon and vegetated share refer to that part",
+        _few(4), SINK_SHRUB])  # no park-level 20% green-space advisory: that cap is for enterprise plots
+    assert zh[0] == "土地覆盖仅覆盖园区的 50.0%，面积、碳储量和植被覆盖占比仅指该部分"
     assert zh[1].startswith("园区仅跨 4 个土地覆盖像元（< 100）：") and "结果仅供参考" in zh[1]
-    assert zh[2:] == [SINK_SHRUB_ZH, CAP_ZH]
+    assert zh[2:] == [SINK_SHRUB_ZH] and "绿地率" not in row["warnings_zh"]
 
 
 def test_park_fully_outside_and_on_nodata_have_reasons(files):
@@ -96,7 +94,7 @@ def test_bowtie_repair_note(files):
     row = _run(files, [bowtie]).iloc[0]
     assert row["warnings"].startswith("invalid geometry repaired (Self-intersection")
     repair_en = row["warnings"].split("; ")[0]
-    zh = _same_notes(row, [repair_en, _few(50), SINK_SHRUB, CAP])
+    zh = _same_notes(row, [repair_en, _few(50), SINK_SHRUB])
     assert zh[0].startswith("几何无效（自相交") and zh[0].endswith("）已修复")
     # the GEOS location is the same in both languages
     where = repair_en[len("invalid geometry repaired (Self-intersection"):-1]
@@ -111,11 +109,10 @@ def test_tiny_park_and_non_polygon_parts(files):
     tiny = shapely.box(0, 540, 60, 600)  # 4 cells: forest, forest / forest, forest
     mixed = shapely.GeometryCollection([shapely.box(0, 0, 90, 90), shapely.LineString([(0, 0), (500, 500)])])
     out = _run(files, [tiny, mixed])
-    zh = _same_notes(out.loc[0], [_few(4), CAP])
-    assert zh == ["园区仅跨 4 个土地覆盖像元（< 100）：各类面积较粗略，结果仅供参考，宜改用更高分辨率的土地覆盖数据",
-                  CAP_ZH]
+    zh = _same_notes(out.loc[0], [_few(4)])
+    assert zh == ["园区仅跨 4 个土地覆盖像元（< 100）：各类面积较粗略，结果仅供参考，宜改用更高分辨率的土地覆盖数据"]
     assert out.loc[0, "reliability"] == "low"
-    zh = _same_notes(out.loc[1], ["non-polygon parts dropped", _few(9), SINK_SHRUB, CAP])
+    zh = _same_notes(out.loc[1], ["non-polygon parts dropped", _few(9), SINK_SHRUB])
     assert zh[0] == "已删除非面部分" and zh[1].startswith("园区仅跨 9 个土地覆盖像元")
 
 
@@ -134,8 +131,8 @@ def test_sink_note_lists_several_classes_with_chinese_labels(tmp_path):
     pools = pools_csv(tmp_path / "sw_pools.csv", {4: (1.0, 1.0, 1.0, 1.0), 5: (2.0, 2.0, 2.0, 2.0)})
     park = shapely.box(0, 240, 360, 600)
     out = compute_parks(parks_gdf([park]), landcover=path, legend=load_legend_csv(legend), carbon_pools=pools)
-    zh = _same_notes(out.loc[0], ["no cited sink rate for shrub, wetland (0 used)", CAP])
-    assert zh == ["无引用的碳汇速率：灌木、湿地（按 0 计）", CAP_ZH]
+    zh = _same_notes(out.loc[0], ["no cited sink rate for shrub, wetland (0 used)"])
+    assert zh == ["无引用的碳汇速率：灌木、湿地（按 0 计）"]
 
 
 def test_wetland_and_sink_rate_notes_use_chinese_class_labels(tmp_path):
@@ -143,14 +140,14 @@ def test_wetland_and_sink_rate_notes_use_chinese_class_labels(tmp_path):
     path = write_raster(tmp_path / "m.tif", data, Affine(0.05, 0, 100, 0, -0.05, 36), crs="EPSG:4326", nodata=255)
     out = compute_parks(parks_gdf([shapely.box(100, 35.9, 100.1, 36)], crs="EPSG:4326"), landcover=path)
     zh = _same_notes(out.loc[0], [
-        "land cover covers 75.0% of the park; areas, carbon and green share refer to that part",
+        "land cover covers 75.0% of the park; areas, carbon and vegetated share refer to that part",
         _few(4),
         "wetland carbon density: Gannan zone from alpine marsh/peat measurements, other zones the IPCC "
         "mineral-wetland default (soil to 30 cm only: an underestimate)",
-        "no cited sink rate for wetland (0 used)", CAP])
+        "no cited sink rate for wetland (0 used)"])
     assert zh[2] == "湿地碳密度：甘南分区为高寒沼泽/泥炭实测值，其他分区为 IPCC 矿质土湿地默认值（土壤仅计 0–30 cm，偏低）"
     assert zh[3] == "无引用的碳汇速率：湿地（按 0 计）"
-    assert zh[0] == "土地覆盖仅覆盖园区的 75.0%，面积、碳储量和绿化覆盖率仅指该部分"
+    assert zh[0] == "土地覆盖仅覆盖园区的 75.0%，面积、碳储量和植被覆盖占比仅指该部分"
 
 
 def test_join_notes_and_declared_columns():

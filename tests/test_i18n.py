@@ -47,7 +47,7 @@ def test_format_and_fallback():
 # over), else from VARIANTS below (the constants that produce the value). A new f-string key with no
 # known values fails the test until its values are named here.
 def _variants() -> dict[str, tuple]:
-    from indicators import checklist, placesearch
+    from indicators import checklist, placesearch, pooltable
     from indicators import targets as tg
     from indicators.landcover import PIXEL_AREA_MODES
     from layers import accounts, catalog
@@ -59,7 +59,7 @@ def _variants() -> dict[str, tuple]:
     return {
         "auth.role.{}": accounts.ROLES,
         "bin.type.{}": ("park", "scenario", "dataset"),  # Store.delete_parks/delete_scenario/workspace.remove
-        "check.overall.{}": tuple(s for s in checklist.STATUS_LABELS if s != "missing"),
+        "check.overall.{}": checklist.OVERALLS,
         "map.status.{}": statuses,
         "mq.kind.{}": placesearch.KINDS,
         "mq.measure.{}": ("line", "polygon", "point"),  # indicators.pointquery.measure kinds
@@ -72,7 +72,9 @@ def _variants() -> dict[str, tuple]:
         "targets.lc.phase.{}": jobs.PHASES,
         "targets.change.{}": ("base", "alt", "heatmap", "sankey"),
         "targets.status.{}": tg.STATUSES,
+        "targets.ref.kind.{}": tg.REFERENCE_KINDS,
         "targets.direction.{}": ("higher", "lower"),
+        "data.density.verified.{}": pooltable.VERIFIED,
         "ws.kind.{}": ws.TRANSPORT_KINDS,
         "ws.inuse.{}": IN_USE_ROLES,
         "ws.storage.{}": ("reference", "workspace", "store"),

@@ -58,17 +58,17 @@ def _check(df: pd.DataFrame):
     assert df.loc[0, "carbon_change_tc"] < 0
     assert str(df.loc[2, "reason"]).startswith("park outside the land-cover raster")
     for col in ("lc_forest_km2", "carbon_stock_tc", "carbon_stock_tco2e", "carbon_stock_alt_tc",
-                "carbon_sink_tco2_yr", "green_coverage_pct", "green_pass", "dist_railway_km",
+                "carbon_sink_tco2_yr", "vegetated_share_pct", "vegetated_share_hint", "landcover_pixel_m", "dist_railway_km",
                 "redline_overlap_pct", "reliability", "landcover_coverage_pct", "area_km2"):
         assert col in df.columns
 
 
 def test_cli_csv_and_xlsx_subprocess(inputs):
-    res = _cli(_args(inputs, "out.csv", "--green-threshold", "50"))
+    res = _cli(_args(inputs, "out.csv"))
     assert res.returncode == 0, res.stderr
     df = pd.read_csv(inputs / "out.csv")  # UTF-8 with BOM: pandas and Excel both read it
     _check(df)
-    assert list(df["green_pass"].iloc[:2]) == [True, True] and pd.isna(df["green_pass"].iloc[2])
+    assert pd.isna(df["vegetated_share_hint"].iloc[2]) and "green_pass" not in df.columns
     res = _cli(_args(inputs, "out.xlsx"))
     assert res.returncode == 0, res.stderr
     # Excel is read by people: labelled headers (Chinese by default), ids in the "columns" sheet

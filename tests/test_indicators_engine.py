@@ -1,4 +1,4 @@
-"""The engine: carbon (InVEST semantics), green coverage, reliability, bad input, the table."""
+"""The engine: carbon (InVEST semantics), vegetated share and its hint flag, reliability, bad input, the table."""
 from __future__ import annotations
 
 import numpy as np
@@ -55,18 +55,21 @@ def test_stock_of_pixel_aligned_rectangle_is_exact_and_alt_gives_change(files):
     assert out["landcover_coverage_pct"] == 100.0
 
 
-def test_green_coverage_threshold_cap_and_reliability(files):
+def test_vegetated_share_hint_flag_pixel_size_and_reliability(files):
     big = shapely.box(0, 0, 600, 300)  # rows 10..19: all shrub (code 4), 200 cells
-    mixed = shapely.box(0, 540, 150, 600)  # rows 0-1, cols 0-4: 1,1,2,2,3 -> green 4/5
+    mixed = shapely.box(0, 540, 150, 600)  # rows 0-1, cols 0-4: 1,1,2,2,3 -> vegetated 4/5
     built = shapely.box(120, 300, 150, 600)  # column 4: built-up only
-    out = _run(files, parks_gdf([big, mixed, built]), green_threshold_pct=30)
-    assert list(out["green_coverage_pct"]) == pytest.approx([100.0, 80.0, 0.0])
-    assert list(out["green_pass"]) == [True, True, False]
-    assert list(out["green_over_cap"]) == [True, True, False]
+    out = _run(files, parks_gdf([big, mixed, built]))
+    assert list(out["vegetated_share_pct"]) == pytest.approx([100.0, 80.0, 0.0])
+    assert list(out["landcover_pixel_m"]) == pytest.approx([30.0, 30.0, 30.0])
+    # a hint needs >= 100 pixels of <= 30 m: 200 yes, 10 and 10 no; no 20% cap flag on a park
+    assert list(out["vegetated_share_hint"]) == [True, False, False]
+    assert not {"green_coverage_pct", "green_pass", "green_over_cap"} & set(out.columns)
     assert list(out["reliability"]) == ["ok", "low", "low"]
     assert "only 10 land-cover pixels" in out.loc[1, "warnings"]
+    assert "20%" not in out.loc[0, "warnings"]
     only_forest = _run(files, parks_gdf([mixed]), green_classes=["forest"])
-    assert only_forest.loc[0, "green_coverage_pct"] == pytest.approx(40.0)
+    assert only_forest.loc[0, "vegetated_share_pct"] == pytest.approx(40.0)
     # sink: default rates, forest 3.35 t CO2/ha/yr on 4 cells of 0.09 ha
     assert only_forest.loc[0, "carbon_sink_tco2_yr"] == pytest.approx(3.35 * 4 * 0.09)
 
@@ -76,7 +79,7 @@ def test_park_outside_or_half_outside_raster(files):
     half = shapely.box(-60, 0, 60, 60)  # 2 of 4 cells inside (codes 4, 4)
     out = _run(files, parks_gdf([outside, half]))
     assert out.loc[0, "reason"].startswith("park outside the land-cover raster")
-    assert np.isnan(out.loc[0, "carbon_stock_tc"]) and pd.isna(out.loc[0, "green_pass"])
+    assert np.isnan(out.loc[0, "carbon_stock_tc"]) and pd.isna(out.loc[0, "vegetated_share_hint"])
     assert out.loc[0, "area_km2"] == pytest.approx(1.0)
     assert out.loc[1, "landcover_coverage_pct"] == pytest.approx(50.0)
     assert out.loc[1, "lc_shrub_km2"] == pytest.approx(0.0036)

@@ -13,15 +13,15 @@ import reports
 from indicators import carbon, provenance, siting
 from layers.legends import get_legend
 
-# Three parks; hand-checked base ranking with weights carbon 1 : green 1 (carbon lower is better):
-# carbon norm A = (300 − 100)/200 = 1, B = 0.95, C = 0; green norm A = (20 − 18)/22 = 0.0909, B = 0, C = 1
+# Three parks; hand-checked base ranking with weights carbon 1 : airport distance 1 (both lower is better):
+# carbon norm A = (300 − 100)/200 = 1, B = 0.95, C = 0; distance norm A = (22 − 20)/22 = 0.0909, B = 0, C = 1
 # → scores A 0.5455, C 0.5, B 0.475 → ranks A 1, C 2, B 3.
 PARKS = pd.DataFrame({"park_id": ["A", "B", "C"], "name": ["a", "b", "c"],
-                      "carbon_stock_tc": [100.0, 110.0, 300.0], "green_coverage_pct": [20.0, 18.0, 40.0],
+                      "carbon_stock_tc": [100.0, 110.0, 300.0], "dist_airport_km": [20.0, 22.0, 0.0],
                       "carbon_sink_tco2_yr": [0.0, 0.0, 335.0],
                       "lc_forest_km2": [0.0, 0.0, 1.0], "lc_grassland_km2": [1.0, 1.1, 0.0]})
-W = {"carbon_stock_tc": 1, "green_coverage_pct": 1}
-CRIT = ["carbon_stock_tc", "green_coverage_pct"]
+W = {"carbon_stock_tc": 1, "dist_airport_km": 1}
+CRIT = ["carbon_stock_tc", "dist_airport_km"]
 
 
 def ranges():
@@ -44,10 +44,10 @@ def test_rank_stability_is_reproducible_and_flags_unstable_parks():
 
 def test_rank_stability_without_variation_equals_rank():
     # no spread and no density ranges: every draw is the unperturbed ranking (incl. a NaN and a constant)
-    df = PARKS.assign(dist_airport_km=[5.0, np.nan, 5.0])
-    crit = CRIT + ["dist_airport_km"]
-    mc = siting.rank_stability(df, {**W, "dist_airport_km": 2}, crit, n=50, weight_spread=0.0)
-    base = siting.rank(df, {**W, "dist_airport_km": 2}, crit)
+    df = PARKS.assign(dist_railway_km=[5.0, np.nan, 5.0])
+    crit = CRIT + ["dist_railway_km"]
+    mc = siting.rank_stability(df, {**W, "dist_railway_km": 2}, crit, n=50, weight_spread=0.0)
+    base = siting.rank(df, {**W, "dist_railway_km": 2}, crit)
     assert list(mc["rank"]) == list(base["rank"])
     assert (mc["same_rank_pct"] == 100.0).all() and mc["stable"].all() and mc.attrs["changed_pct"] == 0.0
     assert (mc["rank_min"] == mc["rank"]).all()

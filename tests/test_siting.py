@@ -17,12 +17,12 @@ def parks(**cols) -> pd.DataFrame:
 
 
 # Three parks, two criteria. Carbon stock is at stake: lower is better for siting.
-#            stock  green   norm_stock        norm_green
+#            stock  sink    norm_stock        norm_sink
 #   p1        100    10     (300-100)/200=1    0
 #   p2        200    30     0.5                1
 #   p3        300    20     0                  0.5
-THREE = parks(carbon_stock_tc=[100.0, 200.0, 300.0], green_coverage_pct=[10.0, 30.0, 20.0])
-CRIT = ["carbon_stock_tc", "green_coverage_pct"]
+THREE = parks(carbon_stock_tc=[100.0, 200.0, 300.0], carbon_sink_tco2_yr=[10.0, 30.0, 20.0])
+CRIT = ["carbon_stock_tc", "carbon_sink_tco2_yr"]
 
 
 def test_criteria_come_from_the_indicator_table():
@@ -33,7 +33,9 @@ def test_criteria_come_from_the_indicator_table():
     assert siting.direction("carbon_stock_tc") == -1  # chosen by hand: at stake, explicit siting override
     assert table.get("carbon_stock_tc").direction == +1  # the table rates it as an ecosystem value
     assert siting.direction("carbon_sink_tco2_yr") == table.get("carbon_sink_tco2_yr").direction == +1
-    assert siting.direction("green_coverage_pct") == +1
+    with pytest.raises(InputError):  # the map's vegetated share is not rankable (not the annex's greening)
+        siting.direction("vegetated_share_pct")
+    assert "vegetated_share_pct" not in siting.CRITERIA
     assert siting.direction("dist_airport_km") == -1
     assert siting.direction("redline_overlap_pct") == -1
     d = siting.directions_frame(["carbon_stock_tc", *siting.CRITERIA])
@@ -41,7 +43,8 @@ def test_criteria_come_from_the_indicator_table():
     assert not d.loc[d["id"] == "carbon_at_stake_tc_per_ha", "note_en"].iloc[0]  # no override: no note
     df = THREE.assign(dist_airport_km=[1.0, np.nan, 3.0], dist_railway_km=np.nan, zone="x",
                       carbon_at_stake_tc_per_ha=[1.0, 2.0, 3.0])
-    assert siting.default_criteria(df) == ["carbon_at_stake_tc_per_ha", "green_coverage_pct", "dist_airport_km"]
+    assert siting.default_criteria(df.assign(vegetated_share_pct=[1.0, 2.0, 3.0])) == [
+        "carbon_at_stake_tc_per_ha", "carbon_sink_tco2_yr", "dist_airport_km"]
     with pytest.raises(InputError):
         siting.normalise(df, ["zone"])
 
@@ -49,15 +52,15 @@ def test_criteria_come_from_the_indicator_table():
 def test_normalise_by_hand():
     n = siting.normalise(THREE, CRIT)
     assert n["carbon_stock_tc"].tolist() == [1.0, 0.5, 0.0]
-    assert n["green_coverage_pct"].tolist() == [0.0, 1.0, 0.5]
+    assert n["carbon_sink_tco2_yr"].tolist() == [0.0, 1.0, 0.5]
     assert n.attrs == {"constant": [], "missing": {}}
 
 
 def test_normalise_constant_and_missing():
-    df = parks(green_coverage_pct=[20.0, 20.0, 20.0], dist_airport_km=[10.0, np.nan, 30.0])
-    n = siting.normalise(df, ["green_coverage_pct", "dist_airport_km"])
-    assert n["green_coverage_pct"].tolist() == [1.0, 1.0, 1.0]  # cannot discriminate: all best
-    assert n.attrs["constant"] == ["green_coverage_pct"]
+    df = parks(carbon_sink_tco2_yr=[20.0, 20.0, 20.0], dist_airport_km=[10.0, np.nan, 30.0])
+    n = siting.normalise(df, ["carbon_sink_tco2_yr", "dist_airport_km"])
+    assert n["carbon_sink_tco2_yr"].tolist() == [1.0, 1.0, 1.0]  # cannot discriminate: all best
+    assert n.attrs["constant"] == ["carbon_sink_tco2_yr"]
     # distance: lower is better; (30-10)/20 = 1, missing = worst 0, (30-30)/20 = 0
     assert n["dist_airport_km"].tolist() == [1.0, 0.0, 0.0]
     assert n.attrs["missing"] == {"dist_airport_km": ["p2"]}
@@ -65,11 +68,11 @@ def test_normalise_constant_and_missing():
 
 @pytest.mark.parametrize("weights,order,scores", [
     ({"carbon_stock_tc": 1}, ["p1", "p2", "p3"], [1.0, 0.5, 0.0]),
-    ({"green_coverage_pct": 5}, ["p2", "p3", "p1"], [1.0, 0.5, 0.0]),
+    ({"carbon_sink_tco2_yr": 5}, ["p2", "p3", "p1"], [1.0, 0.5, 0.0]),
     # 1:1 → 0.5 each: p1 .5·1+.5·0=.5, p2 .5·.5+.5·1=.75, p3 .5·0+.5·.5=.25
-    ({"carbon_stock_tc": 1, "green_coverage_pct": 1}, ["p2", "p1", "p3"], [0.75, 0.5, 0.25]),
+    ({"carbon_stock_tc": 1, "carbon_sink_tco2_yr": 1}, ["p2", "p1", "p3"], [0.75, 0.5, 0.25]),
     # 3:1 → .75/.25: p1 .75, p2 .375+.25=.625, p3 .125  — the stock weight flips p1 above p2
-    ({"carbon_stock_tc": 3, "green_coverage_pct": 1}, ["p1", "p2", "p3"], [0.75, 0.625, 0.125]),
+    ({"carbon_stock_tc": 3, "carbon_sink_tco2_yr": 1}, ["p1", "p2", "p3"], [0.75, 0.625, 0.125]),
 ])
 def test_weights_change_the_ranking_as_computed_by_hand(weights, order, scores):
     r = siting.rank(THREE, weights, CRIT)
@@ -82,14 +85,14 @@ def test_weights_change_the_ranking_as_computed_by_hand(weights, order, scores):
 
 
 def test_weights_normalised_and_returned():
-    r = siting.rank(THREE, {"carbon_stock_tc": 3, "green_coverage_pct": 1}, CRIT)
-    assert r.attrs["weights"] == {"carbon_stock_tc": 0.75, "green_coverage_pct": 0.25}
-    assert r.attrs["directions"] == {"carbon_stock_tc": -1, "green_coverage_pct": 1}
-    assert siting.normalise_weights({"carbon_stock_tc": 2}, CRIT) == {"carbon_stock_tc": 1.0, "green_coverage_pct": 0.0}
+    r = siting.rank(THREE, {"carbon_stock_tc": 3, "carbon_sink_tco2_yr": 1}, CRIT)
+    assert r.attrs["weights"] == {"carbon_stock_tc": 0.75, "carbon_sink_tco2_yr": 0.25}
+    assert r.attrs["directions"] == {"carbon_stock_tc": -1, "carbon_sink_tco2_yr": 1}
+    assert siting.normalise_weights({"carbon_stock_tc": 2}, CRIT) == {"carbon_stock_tc": 1.0, "carbon_sink_tco2_yr": 0.0}
 
 
 @pytest.mark.parametrize("weights,needle", [
-    ({"carbon_stock_tc": -1, "green_coverage_pct": 1}, "≥ 0"),
+    ({"carbon_stock_tc": -1, "carbon_sink_tco2_yr": 1}, "≥ 0"),
     ({"carbon_stock_tc": 0}, "zero"),
     ({"carbon_stock_tc": float("nan")}, "finite"),
     ({"dist_railway_km": 1}, "not in use"),
@@ -101,13 +104,13 @@ def test_bad_weights(weights, needle):
 
 
 def test_redline_overlap_excludes_with_reason_and_does_not_distort_the_others():
-    # p4 would be the best on green and would stretch the stock range if it were normalised with
+    # p4 would be the best on sink and would stretch the stock range if it were normalised with
     # the others; excluded parks are left out of the min–max so p1..p3 score exactly as before.
-    df = pd.concat([THREE, parks(carbon_stock_tc=[10_000.0], green_coverage_pct=[90.0]).assign(
+    df = pd.concat([THREE, parks(carbon_stock_tc=[10_000.0], carbon_sink_tco2_yr=[90.0]).assign(
         park_id="p4", name="<b>x</b> & y")], ignore_index=True)
     df["redline_overlap_km2"] = [0.0, 0.0, 0.0, 0.4217]
     df["redline_overlap_pct"] = [0.0, 0.0, 0.0, 4.217]
-    w = {"carbon_stock_tc": 1, "green_coverage_pct": 1}
+    w = {"carbon_stock_tc": 1, "carbon_sink_tco2_yr": 1}
     r = siting.rank(df, w, CRIT)
     assert r["park_id"].tolist() == ["p2", "p1", "p3", "p4"]
     assert r["score"].iloc[:3].tolist() == pytest.approx([0.75, 0.5, 0.25])
@@ -132,13 +135,12 @@ def test_tiny_overlap_still_excludes_and_reads_non_zero():
     assert r["rank"].tolist()[:2] == [1.0, 2.0]
 
 
-def test_green_below_threshold_is_flagged_not_excluded():
-    r = siting.rank(THREE, {"carbon_stock_tc": 1}, CRIT).set_index("park_id")
-    assert bool(r.loc["p1", "flag_green"]) and not bool(r.loc["p1", "excluded"])
-    assert "10.0%" in r.loc["p1", "flag_note_en"] and "15%" in r.loc["p1", "flag_note_zh"]
-    assert not r.loc["p2", "flag_green"] and not r.loc["p3", "flag_green"]
-    r = siting.rank(THREE, {"carbon_stock_tc": 1}, CRIT, green_threshold_pct=25).set_index("park_id")
-    assert r["flag_green"].tolist() == [True, False, True]
+def test_no_green_flag_and_no_green_threshold_in_the_ranking():
+    r = siting.rank(THREE, {"carbon_stock_tc": 1}, CRIT)
+    assert not {"flag_green", "flag_note_zh", "flag_note_en"} & set(r.columns)
+    assert "green_threshold_pct" not in r.attrs
+    with pytest.raises(TypeError):
+        siting.rank(THREE, {"carbon_stock_tc": 1}, CRIT, green_threshold_pct=25)
 
 
 def test_ties_share_a_rank():
@@ -156,31 +158,31 @@ def test_missing_distance_is_worst_and_flagged():
     assert r["rank"].to_dict() == {"p1": 1.0, "p2": 2.0, "p3": 2.0}
 
 
-# Sensitivity near a tie. Two criteria with weights .51 (stock) / .49 (green):
-#            norm_stock  norm_green   score
+# Sensitivity near a tie. Two criteria with weights .51 (stock) / .49 (sink):
+#            norm_stock  norm_sink    score
 #   a           1           0         .51   rank 1
 #   c          .5          .5         .50   rank 2 (always .5, whatever the weights)
 #   b           0           1         .49   rank 3
-# green +10%: w_g = .49·1.1 = .539, w_s = .461 → b .539, c .5, a .461: a 1→3, b 3→1
-# stock −10%: w_s = .459, w_g = .541 → same flip. green −10% / stock +10%: no change.
+# sink +10%: w_k = .49·1.1 = .539, w_s = .461 → b .539, c .5, a .461: a 1→3, b 3→1
+# stock −10%: w_s = .459, w_k = .541 → same flip. sink −10% / stock +10%: no change.
 TIE = pd.DataFrame({"park_id": ["a", "b", "c"], "name": ["甲园区", "乙园区", "丙园区"],
-                    "carbon_stock_tc": [100.0, 200.0, 150.0], "green_coverage_pct": [10.0, 30.0, 20.0]})
+                    "carbon_stock_tc": [100.0, 200.0, 150.0], "carbon_sink_tco2_yr": [10.0, 30.0, 20.0]})
 
 
 def test_sensitivity_detects_a_flip_near_a_tie():
-    s = siting.sensitivity(TIE, {"carbon_stock_tc": 0.51, "green_coverage_pct": 0.49}, delta=0.10, criteria=CRIT)
+    s = siting.sensitivity(TIE, {"carbon_stock_tc": 0.51, "carbon_sink_tco2_yr": 0.49}, delta=0.10, criteria=CRIT)
     got = sorted((r.criterion, r.change, r.park_id, r.rank_from, r.rank_to) for r in s.itertuples())
     assert got == [
+        ("carbon_sink_tco2_yr", "+10%", "a", 1.0, 3.0), ("carbon_sink_tco2_yr", "+10%", "b", 3.0, 1.0),
         ("carbon_stock_tc", "-10%", "a", 1.0, 3.0), ("carbon_stock_tc", "-10%", "b", 3.0, 1.0),
-        ("green_coverage_pct", "+10%", "a", 1.0, 3.0), ("green_coverage_pct", "+10%", "b", 3.0, 1.0),
     ]
-    row = s[(s.criterion == "green_coverage_pct")].iloc[0]
+    row = s[(s.criterion == "carbon_sink_tco2_yr")].iloc[0]
     assert row.weight_from == pytest.approx(0.49) and row.weight_to == pytest.approx(0.539)
     assert len(s.attrs["tested"]) == 4
 
 
 def test_sensitivity_far_from_a_tie_is_stable():
-    s = siting.sensitivity(TIE, {"carbon_stock_tc": 0.8, "green_coverage_pct": 0.2}, criteria=CRIT)
+    s = siting.sensitivity(TIE, {"carbon_stock_tc": 0.8, "carbon_sink_tco2_yr": 0.2}, criteria=CRIT)
     assert s.empty and "rank_to" in s.columns
 
 
@@ -220,19 +222,18 @@ def engine_parks(tmp_path):
 
 def test_rank_on_engine_output(tmp_path):
     df = engine_parks(tmp_path)
-    assert siting.default_criteria(df) == ["carbon_at_stake_tc_per_ha", "carbon_sink_tco2_yr", "green_coverage_pct",
+    assert siting.default_criteria(df) == ["carbon_at_stake_tc_per_ha", "carbon_sink_tco2_yr",
                                            "dist_airport_km", "redline_overlap_pct"]
     # at stake per ha (province defaults, no zones): barren 0.2 × 0.5 × 16 = 1.6 t C/ha < grassland
     # 2.841 + 0.1 × 85.4 = 11.381 → on carbon alone a (barren) is the better site
     assert df.set_index("park_id").loc["a", "carbon_at_stake_tc_per_ha"] == pytest.approx(1.6, rel=1e-9)
     assert df.set_index("park_id").loc["b", "carbon_at_stake_tc_per_ha"] == pytest.approx(11.381, rel=1e-9)
     assert siting.rank(df, {"carbon_at_stake_tc_per_ha": 1})["park_id"].tolist()[:2] == ["a", "b"]
-    r = siting.rank(df, {"green_coverage_pct": 1})
-    # c overlaps the red line: excluded; b is all grassland (green 100%), a all barren (0%)
-    assert r["park_id"].tolist() == ["b", "a", "c"]
+    r = siting.rank(df, {"carbon_at_stake_tc_per_ha": 1})
+    # c overlaps the red line: excluded; a (barren, 1.6 t C/ha at stake) before b (grassland, 11.381)
+    assert r["park_id"].tolist() == ["a", "b", "c"]
     assert r["rank"].tolist()[:2] == [1.0, 2.0] and math.isnan(r["rank"].iloc[2])
     assert r["excluded"].tolist() == [False, False, True] and "km²" in r["exclusion_reason_en"].iloc[2]
-    assert r["flag_green"].tolist()[:2] == [False, True]
     # airport distance: a is nearer (lower is better) → a wins on distance alone
     r = siting.rank(df, {"dist_airport_km": 1})
     assert r["park_id"].tolist()[:2] == ["a", "b"]

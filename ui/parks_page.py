@@ -17,11 +17,11 @@ from streamlit_folium import st_folium
 import reports
 from core.errors import GansuError
 from core.i18n import pick, t
-from indicators import change
+from indicators import change, green
 from indicators import table as ind
 from layers import readers
 from layers.legends import CLASSES
-from ui import auth, common, data_in_use, displaygeom, mapview, parks, report, runlog, tables
+from ui import auth, checklist_form, common, data_in_use, displaygeom, mapview, parks, report, runlog, tables
 from ui.mdtext import md
 
 CHANGE_COLUMNS = ("carbon_stock_alt_tc", "carbon_change_tc")  # shown when two years are in use
@@ -55,9 +55,6 @@ def indicator_table(df: pd.DataFrame, lang: str) -> None:
 
     def _colour(row):
         out = [""] * len(row)
-        g = row[heads["green_pass"]]
-        if not pd.isna(g):  # NA: no land-cover data under the park (reason shown below the table)
-            out[cols.index("green_pass")] = "background-color: #d7f2dc" if g else "background-color: #f9d6d5"
         r = row[heads["redline_overlap_km2"]]
         if not pd.isna(r) and r > 0:
             out[cols.index("redline_overlap_km2")] = "background-color: #f9d6d5"
@@ -117,8 +114,9 @@ def detail_card(df: pd.DataFrame, geo: gpd.GeoDataFrame, lang: str) -> None:
               help=_range(row, "carbon_stock_low_tc", "carbon_stock_high_tc"))
     c2.metric(ind.label("carbon_sink_tco2_yr", lang, True), _num(row.get("carbon_sink_tco2_yr")),
               help=_range(row, "carbon_sink_low_tco2_yr", "carbon_sink_high_tco2_yr"))
-    c3.metric(ind.label("green_coverage_pct", lang, True), f"{row['green_coverage_pct']:.1f}",
-              None if pd.isna(row["green_pass"]) else t("parks.pass", lang) if row["green_pass"] else t("parks.fail", lang))
+    veg = row.get("vegetated_share_pct")
+    c3.metric(ind.label("vegetated_share_pct", lang, True), "—" if pd.isna(veg) else f"{veg:.1f}",
+              help=green.map_hint(row).text().pick(lang))
     c4.metric(ind.label("redline_overlap_pct", lang, True), f"{row['redline_overlap_pct']:.1f}")
     left, mid, right = st.columns(3)
     with left:
@@ -147,6 +145,8 @@ def detail_card(df: pd.DataFrame, geo: gpd.GeoDataFrame, lang: str) -> None:
     facts[ind.label("zone", lang)] = row["zone"]
     facts[ind.label("redline_overlap_km2", lang, True)] = f"{row['redline_overlap_km2']:.2f}"
     facts[ind.label("reliability", lang)] = reports.value_text("reliability", row["reliability"], lang)
+    facts[t("parks.greening", lang)] = checklist_form.greening_text(pid, lang)
+    facts[ind.label("landcover_pixel_m", lang, True)] = _num(row.get("landcover_pixel_m"))
     st.table(pd.DataFrame({"": list(facts), " ": list(facts.values())}).set_index(""))
     note = pick(row.get("warnings_zh"), row.get("warnings"), lang)
     if isinstance(note, str) and note:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from indicators import checklist
+from indicators import checklist_answers
 from core import paths
 from core.errors import InputError
 from core.i18n import t
@@ -18,26 +18,21 @@ from layers import workspace as ws
 from ui import common, data_in_use, parks
 
 
-def _checklists(sub: pd.DataFrame) -> tuple[dict, dict, pd.DataFrame]:
+def _checklists(sub: pd.DataFrame) -> tuple[dict, pd.DataFrame]:
+    """(park_id → ``checklist_answers.evaluate_park`` result, the flat rows of every park) from
+    each park's saved answers and its indicator row (map hint, sink); answers the rules now refuse
+    are evaluated as empty."""
     store = common.store()
-    per_park, credits, rows = {}, {}, []
-    for r in sub.itertuples():
-        inputs = store.checklist(r.park_id)
-        em, cr = inputs.pop("_emissions_tco2", None), inputs.pop("_credits_tco2", None)
+    per_park, rows = {}, []
+    for _, r in sub.iterrows():
         try:
-            table, overall = checklist.evaluate(inputs, r.green_coverage_pct, r.reliability)
+            res = checklist_answers.evaluate_park(store.checklist(r["park_id"]), r)
         except InputError:
-            table, overall = checklist.evaluate({}, r.green_coverage_pct, r.reliability)
-        per_park[r.park_id] = (table, overall)
-        if em not in (None, "") and cr not in (None, ""):
-            try:
-                credits[r.park_id] = checklist.credit_check(em, cr)
-            except InputError:
-                pass
-        t = table.assign(park_id=r.park_id, name=r.name, overall=overall)
-        rows.append(t)
+            res = checklist_answers.evaluate_park({}, r)
+        per_park[r["park_id"]] = res
+        rows.append(checklist_answers.result_rows(r["park_id"], r["name"], res))
     flat = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
-    return per_park, credits, flat
+    return per_park, flat
 
 
 def park_columns() -> dict[str, Text]:
@@ -81,7 +76,7 @@ def parks_excel(df: pd.DataFrame, lang: str, sources: list[dict] | None = None, 
 def scenario_excel(sub: pd.DataFrame, ranked: pd.DataFrame, sens: pd.DataFrame, lang: str,
                    sources: list[dict] | None = None, provenance: dict | None = None,
                    stability: pd.DataFrame | None = None) -> bytes:
-    _, _, flat = _checklists(sub)
+    _, flat = _checklists(sub)
     sheets = {"ranking": ranked, "indicators": sub.drop(columns=["warnings", "warnings_zh", "zones"], errors="ignore"),
               "sensitivity": sens, "checklist": flat}
     if stability is not None:
@@ -91,11 +86,11 @@ def scenario_excel(sub: pd.DataFrame, ranked: pd.DataFrame, sens: pd.DataFrame, 
 
 def scenario_pdf(name: str, sub: pd.DataFrame, ranked: pd.DataFrame, lang: str,
                  sources: list[dict] | None = None, provenance: dict | None = None) -> bytes:
-    per_park, credits, _ = _checklists(sub)
+    per_park, _ = _checklists(sub)
     build = common.build_id()
     geo = parks.current_parks()
     return reports.scenario_pdf(
-        scenario=name, ranking=ranked, indicators=sub, checklists=per_park, credits=credits,
+        scenario=name, ranking=ranked, indicators=sub, checklists=per_park,
         sources=sources if sources is not None else sources_records(lang),
         province=common._load_layer("province", build, None),
         zones=common._load_layer("zones", build, common.active_upload_id("zones")),

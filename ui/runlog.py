@@ -58,7 +58,7 @@ def record(*, weights: Mapping[str, float] | None = None, thresholds: Mapping[st
         datasets.append({"role": "builtin", "name": fname, "file": fname, "sha256": str(info.get("sha256", ""))})
     hashed = provenance.tables_from_parts(inputs.parts)
     hashed.update(tables or {})
-    th = {"green_threshold_pct": inputs.options.get("green_threshold_pct", 15.0), **dict(thresholds or {})}
+    th = dict(thresholds or {})
     return provenance.record(datasets=datasets, tables=hashed, thresholds=th, weights=weights,
                              pixel_area=pixel_area_mode(), build=common.build_id(),
                              extra={"legend": inputs.legend, "run_fingerprint": inputs.fingerprint, **dict(extra or {})})

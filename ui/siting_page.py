@@ -1,6 +1,6 @@
 """The Siting page's pieces: state from the URL or a saved scenario, weight sliders for the
 criteria present in the park indicators (a distance criterion for each transport kind in use),
-the ranking with exclusions and flags, the radar chart, criterion directions, the ±10%
+the ranking with exclusions, the radar chart, criterion directions, the ±10%
 sensitivity, saving a scenario and the exports (naming the data in use). ``pages/siting.py``
 calls them in order."""
 from __future__ import annotations
@@ -26,7 +26,6 @@ class Choice:
     selected: list[str]
     weights: dict[str, float]
     exclude: bool
-    green: float
 
 
 def criteria(df: pd.DataFrame) -> list[str]:
@@ -113,7 +112,6 @@ def scenario_sidebar(names: dict, crits: list[str], lang: str) -> None:
             for c in crits:
                 st.session_state[f"siting_w_{c}"] = _stored_weight(sc["weights"].get(c, 0.0))
             st.session_state["siting_exclude"] = bool(sc["settings"].get("exclude_redline", True))
-            st.session_state["siting_green"] = float(sc["settings"].get("green_threshold_pct", 15.0))
             st.session_state["siting_name"] = pick
             st.rerun()
 
@@ -148,10 +146,8 @@ def weight_controls(selected: list[str], crits: list[str], lang: str) -> Choice:
     raw_w = {c: st.slider(ind.label(c, lang, True), WEIGHT_MIN, WEIGHT_MAX, step=WEIGHT_STEP, key=f"siting_w_{c}")
              for c in crits}
     st.session_state.setdefault("siting_exclude", True)
-    st.session_state.setdefault("siting_green", 15.0)
     exclude = st.checkbox(t("siting.exclude", lang), key="siting_exclude")
-    green = st.number_input(t("siting.green", lang), 0.0, 100.0, step=1.0, key="siting_green")
-    return Choice(selected, raw_w, exclude, green)
+    return Choice(selected, raw_w, exclude)
 
 
 def ranking(df: pd.DataFrame, ch: Choice, crits: list[str], lang: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -162,7 +158,7 @@ def ranking(df: pd.DataFrame, ch: Choice, crits: list[str], lang: str) -> tuple[
         st.stop()
     sub = df[df["park_id"].isin(ch.selected)].reset_index(drop=True)
     try:
-        ranked = siting.rank(sub, ch.weights, crits, exclude_redline=ch.exclude, green_threshold_pct=ch.green)
+        ranked = siting.rank(sub, ch.weights, crits, exclude_redline=ch.exclude)
     except InputError as e:
         st.error(e.message(lang))
         st.stop()
@@ -170,16 +166,13 @@ def ranking(df: pd.DataFrame, ch: Choice, crits: list[str], lang: str) -> tuple[
     st.caption(t("siting.weights_norm", lang) + " · ".join(
         f"{ind.label(c, lang)} {w[c]:.0%}" for c in crits if w[c] > 0))
     reasons = [Text(zh, en).pick(lang) for zh, en in zip(ranked["exclusion_reason_zh"], ranked["exclusion_reason_en"])]
-    notes = [Text(zh, en).pick(lang) for zh, en in zip(ranked["flag_note_zh"], ranked["flag_note_en"])]
     table_ = pd.DataFrame({
         "rank": ranked["rank"], "park": ranked["park_id"] + " · " + ranked["name"],
         "score": ranked["score"].round(3),
         "excluded": pd.Series(reasons, index=ranked.index).where(ranked["excluded"], ""),
-        "flag_green": pd.Series(notes, index=ranked.index).where(ranked["flag_green"], ""),
     })
     st.dataframe(tables.labelled(table_, lang, {"park": t("siting.col.park", lang),
-                                                "excluded": t("siting.col.excluded", lang),
-                                                "flag_green": t("siting.col.flag", lang)}),
+                                                "excluded": t("siting.col.excluded", lang)}),
                  hide_index=True, width="stretch", key="siting_table")
     for r, reason in zip(ranked.itertuples(), reasons):
         if r.excluded:
@@ -215,7 +208,7 @@ def directions(crits: list[str], lang: str) -> None:
 
 def sensitivity(sub: pd.DataFrame, ch: Choice, crits: list[str], lang: str) -> pd.DataFrame:
     st.subheader(t("siting.sensitivity", lang))
-    sens = siting.sensitivity(sub, ch.weights, 0.10, crits, exclude_redline=ch.exclude, green_threshold_pct=ch.green)
+    sens = siting.sensitivity(sub, ch.weights, 0.10, crits, exclude_redline=ch.exclude)
     if sens.empty:
         st.success(t("siting.stable", lang))
     else:
@@ -232,7 +225,7 @@ def save_and_export(sub: pd.DataFrame, ranked: pd.DataFrame, sens: pd.DataFrame,
     st.subheader(t("siting.save", lang))
     c1, c2 = st.columns([2, 1])
     name = c1.text_input(t("siting.name", lang), key="siting_name", max_chars=120)
-    settings = {"exclude_redline": ch.exclude, "green_threshold_pct": ch.green}
+    settings = {"exclude_redline": ch.exclude}
     if auth.can("editor") and c2.button(t("siting.save.do", lang), key="siting_save", disabled=not name.strip()):
         try:
             common.store().save_scenario(name.strip(), ch.selected, ch.weights, settings, actor=common.actor())
@@ -263,7 +256,7 @@ def save_and_export(sub: pd.DataFrame, ranked: pd.DataFrame, sens: pd.DataFrame,
 # --- issue 13: rank stability (Monte Carlo of weights and carbon densities) ---------------------
 def _provenance(ranked: pd.DataFrame, ch: Choice) -> dict:
     return runlog.record(weights=ranked.attrs.get("weights", {}),
-                         thresholds={"green_threshold_pct": ch.green, "exclude_redline": ch.exclude,
+                         thresholds={"exclude_redline": ch.exclude,
                                      "mc_draws": siting.MC_DRAWS, "mc_seed": siting.MC_SEED,
                                      "mc_weight_spread": siting.MC_WEIGHT_SPREAD, "stable_share": siting.STABLE_SHARE},
                          extra={"parks": list(ch.selected)})
@@ -290,7 +283,7 @@ def rank_stability(sub: pd.DataFrame, ch: Choice, crits: list[str], lang: str) -
     try:
         dens, rates, stake = _ranges()
         mc = siting.rank_stability(sub, ch.weights, crits, densities=dens, rates=rates, stake_densities=stake,
-                                   exclude_redline=ch.exclude, green_threshold_pct=ch.green)
+                                   exclude_redline=ch.exclude)
     except GansuError as e:
         st.warning(e.message(lang))
         return None

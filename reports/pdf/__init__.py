@@ -19,8 +19,7 @@ __all__ = ["scenario_pdf", "pdf_font", "CID_FONT", "TTF_CANDIDATES"]
 
 
 def scenario_pdf(*, scenario: str, ranking: pd.DataFrame, indicators: pd.DataFrame | None = None,
-                 checklists: Mapping[str, tuple[pd.DataFrame, str]] | None = None,
-                 credits: Mapping[str, Mapping[str, Any]] | None = None,
+                 checklists: Mapping[str, Any] | None = None,
                  sources: Sequence[Mapping[str, Any]] = (), province=None, zones=None, parks=None,
                  lang: str = "zh", title: str | None = None, date: _dt.date | str | None = None,
                  weights: Mapping[str, float] | None = None, sensitivity: pd.DataFrame | None = None,
@@ -30,8 +29,8 @@ def scenario_pdf(*, scenario: str, ranking: pd.DataFrame, indicators: pd.DataFra
 
     ``ranking``: ``siting.rank`` output (weights from its ``attrs`` unless ``weights`` is given);
     ``indicators``: engine rows of the parks (the indicator table's summary columns shown with
-    units, ordered as the ranking); ``checklists``: park_id → ``checklist.evaluate`` result;
-    ``credits``: park_id → ``checklist.credit_check`` result; ``sources``: manifest entries (layer,
+    units, ordered as the ranking); ``checklists``: park_id → ``checklist_answers.evaluate_park``
+    result (both checklists and the credit check); ``sources``: manifest entries (layer,
     source, licence, year[, status]); ``province``/``zones``/``parks``: GeoDataFrames in any CRS
     for the map (parks matched by ``park_id``); ``sensitivity``: ``siting.sensitivity`` output.
     ``font``: see ``pdf_font``. Every user text is escaped: markup in names prints literally.
@@ -59,7 +58,7 @@ def scenario_pdf(*, scenario: str, ranking: pd.DataFrame, indicators: pd.DataFra
         *S.weights_section(pg, ranking, weights),
         *S.sensitivity_section(pg, sensitivity),
         *S.indicators_section(pg, parks_, indicators),
-        *S.checklist_section(pg, parks_, checklists, credits),
+        *S.checklist_section(pg, parks_, checklists),
         *S.sources_section(pg, sources, fdesc),
         *S.provenance_section(pg, provenance),
     ]

@@ -42,11 +42,16 @@ def status(s: str, lang: str) -> str:
     return Text(*_checklist.STATUS_LABELS.get(s, (s, s))).pick(lang)
 
 
+_SHADE_AS = {"incomplete": "missing", "needs_data": "missing", "relaxed": "missing"}  # yellow: to be completed
+
+
 def status_of(text: str) -> str:
-    """The status key ("pass"/"fail"/"missing") a displayed status stands for ("" if none)."""
+    """The shade ("pass"/"fail"/"missing") of a displayed status ("" if none: not applicable,
+    indicative, context values)."""
     for k, (zh, en) in _checklist.STATUS_LABELS.items():
         if text in (zh, en, k):
-            return "missing" if k == "incomplete" else k
+            k = _SHADE_AS.get(k, k)
+            return k if k in ("pass", "fail", "missing") else ""
     return ""
 
 

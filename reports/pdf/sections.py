@@ -118,12 +118,11 @@ def ranking_section(pg: Page, parks_: Parks, ranking: pd.DataFrame) -> list:
     rows = []
     for i, r in ranking.iterrows():
         reason = r.get(f"exclusion_reason_{lang}", "") or ""
-        flag = r.get(f"flag_note_{lang}", "") or ""
         miss = r.get("missing", "") or ""
         if miss:
             miss = MISSING.pick(lang) + ", ".join(pg.head(m, with_unit=False) for m in str(miss).split("; "))
         rows.append([parks_.map_no[parks_.ids[i]], r.get("name", ""), fmt_value(r.get("rank"), "rank", lang),
-                     fmt_value(r.get("score"), "score", lang), "\n".join(x for x in (reason, flag, miss) if x)])
+                     fmt_value(r.get("score"), "score", lang), "\n".join(x for x in (reason, miss) if x)])
     return [pg.para(t("report.ranking", lang), "h"),
             pg.table([t("report.map_no", lang), pg.head("name"), pg.head("rank"), pg.head("score"),
                       t("report.notes", lang)], rows, [0.08 * fw, 0.27 * fw, 0.08 * fw, 0.1 * fw, 0.47 * fw])]
@@ -142,8 +141,7 @@ def weights_section(pg: Page, ranking: pd.DataFrame, weights: Mapping[str, float
         out += [pg.para(t("report.weights", lang), "h"),
                 pg.table([pg.head("criterion"), t("report.direction", lang), t("report.weight", lang)],
                          rows, [0.55 * fw, 0.25 * fw, 0.2 * fw])]
-    g = ranking.attrs.get("green_threshold_pct", _siting.GREEN_THRESHOLD_PCT)
-    return out + [Spacer(1, 3), pg.para(t("report.method", lang, g=g), "small")]
+    return out + [Spacer(1, 3), pg.para(t("report.method", lang), "small")]
 
 
 def sensitivity_section(pg: Page, sensitivity: pd.DataFrame | None) -> list:
@@ -177,8 +175,10 @@ def indicators_section(pg: Page, parks_: Parks, indicators: pd.DataFrame | None)
             pg.table([pg.head(c) for c in cols], rows, [first if c == "name" else rest for c in cols])]
 
 
-def checklist_section(pg: Page, parks_: Parks, checklists: Mapping[str, tuple[pd.DataFrame, str]] | None,
-                      credits: Mapping[str, Mapping[str, Any]] | None) -> list:
+def checklist_section(pg: Page, parks_: Parks, checklists: Mapping[str, Any] | None) -> list:
+    """Per park (``indicators.checklist_answers.ParkResult``): the admission checklist with its
+    overall verdict and reasons, the national indicators (indicative only) and the credit check
+    with and without the park's sink."""
     from reportlab.platypus import KeepTogether, Spacer
 
     if not checklists:
@@ -186,18 +186,24 @@ def checklist_section(pg: Page, parks_: Parks, checklists: Mapping[str, tuple[pd
     lang, fw = pg.lang, pg.width
     out = [pg.para(t("report.checklist", lang), "h")]
     cols = [f"label_{lang}", f"threshold_text_{lang}", "value", "status", f"note_{lang}"]
-    for pid, (cl, overall) in checklists.items():
+    widths = [0.3 * fw, 0.12 * fw, 0.1 * fw, 0.12 * fw, 0.36 * fw]
+    for pid, res in checklists.items():
         pid = str(pid)
-        rows = [[r[f"label_{lang}"], r[f"threshold_text_{lang}"], r[f"value_text_{lang}"],
-                 status(r["status"], lang), r[f"note_{lang}"]] for _, r in cl.iterrows()]
-        block = [pg.labelled(f"{parks_.names.get(pid, pid)} — {t('report.overall', lang)}", status(overall, lang)),
-                 Spacer(1, 2),
-                 pg.table([pg.head(c) for c in cols], rows, [0.3 * fw, 0.12 * fw, 0.1 * fw, 0.1 * fw, 0.38 * fw],
-                          status_col=3)]
-        cr = (credits or {}).get(pid)
+        block = []
+        for v in (res.anhui, res.national):
+            rows = [[r[f"label_{lang}"], r[f"threshold_text_{lang}"],
+                     r[f"value_text_{lang}"], status(r["status"], lang), r[f"note_{lang}"]] for _, r in v.table.iterrows()]
+            block += [pg.labelled(f"{parks_.names.get(pid, pid)} — {v.checklist.title.pick(lang)} — "
+                                  f"{t('report.overall', lang)}", status(v.overall, lang)),
+                      pg.para(v.reasons_text(lang), "small"), Spacer(1, 2),
+                      pg.table([pg.head(c) for c in cols], rows, widths, status_col=3), Spacer(1, 4)]
+        cr = res.credit
         if cr:
-            block += [Spacer(1, 2), pg.labelled(t("report.credit", lang), f"{status(cr['status'], lang)} — {cr[f'note_{lang}']}")]
-        out += [KeepTogether(block), Spacer(1, 6)]
+            lines = [f"{status(cr['status'], lang)} — {cr[f'note_{lang}']}", cr["without_sink"][f"note_{lang}"]]
+            if cr["with_sink"] is not None:
+                lines += [cr["with_sink"][f"note_{lang}"], cr[f"sink_note_{lang}"]]
+            block += [pg.labelled(t("report.credit", lang), "\n".join(lines))]
+        out += [KeepTogether(block[:5]), *block[5:], Spacer(1, 6)]
     return out
 
 
