@@ -32,6 +32,8 @@ from openpyxl import load_workbook
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
+from tests.apptest_helpers import run_page
+
 from core.text import Text
 
 REPO = Path(__file__).resolve().parent.parent
@@ -188,13 +190,7 @@ def downloads(monkeypatch):
 
 
 def _run(page: str, **state) -> AppTest:
-    at = AppTest.from_file(str(REPO / "pages" / page), default_timeout=300)
-    at.session_state["lang"] = "en"
-    for k, v in state.items():
-        at.session_state[k] = v
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return run_page(page, "en", timeout=300, **state)
 
 
 def test_every_page_download_neutralises_hostile_names(store, downloads):

@@ -16,6 +16,8 @@ import shapely
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 from streamlit.testing.v1 import AppTest
 
+from tests.apptest_helpers import run_page
+
 from core import crs
 from reports import column_label
 
@@ -32,14 +34,8 @@ def star(n: int, lon=104.3, lat=36.2, r=0.03, jag=0.0004) -> shapely.Polygon:
     return shapely.Polygon(np.c_[lon + rr * np.cos(a) / np.cos(np.radians(lat)), lat + rr * np.sin(a)])
 
 
-def _page(name: str, **state) -> AppTest:
-    at = AppTest.from_file(str(REPO / "pages" / name), default_timeout=300)
-    at.session_state["lang"] = "en"
-    for k, v in state.items():
-        at.session_state[k] = v
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+def _page(page: str, **state) -> AppTest:
+    return run_page(page, "en", timeout=300, **state)
 
 
 def _payload(at: AppTest, index: int = 0) -> tuple[int, str, set[str]]:

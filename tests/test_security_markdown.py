@@ -13,6 +13,8 @@ import pytest
 import shapely
 from streamlit.testing.v1 import AppTest
 
+from tests.apptest_helpers import run_page
+
 from ui.mdtext import md, unescape
 
 REPO = Path(__file__).resolve().parent.parent
@@ -50,14 +52,8 @@ def assert_literal(at: AppTest, page: str) -> None:
             assert markup not in v, f"{page}: {markup} in {v!r}"
 
 
-def _page(name: str, **state) -> AppTest:
-    at = AppTest.from_file(str(REPO / "pages" / name), default_timeout=300)
-    at.session_state["lang"] = "en"
-    for k, v in state.items():
-        at.session_state[k] = v
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+def _page(page: str, **state) -> AppTest:
+    return run_page(page, "en", timeout=300, **state)
 
 
 @pytest.fixture()

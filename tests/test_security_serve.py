@@ -162,18 +162,24 @@ def _gate_then_marker():
     st.markdown("PAGE CONTENT")
 
 
-@pytest.mark.parametrize("single_user", ["1", "0"])
-def test_pages_warn_or_refuse_when_a_network_address_has_no_account(dataset, tmp_path, monkeypatch, single_user):
-    monkeypatch.setenv("GANSU_STORE", str(tmp_path / "single.duckdb"))
-    monkeypatch.setenv("GANSU_SINGLE_USER", single_user)
+def _gate_on(address: str) -> AppTest:
+    """The gate and a marker page run as if Streamlit listened on ``address``."""
     before = st_config.get_option("server.address")
-    st_config.set_option("server.address", "0.0.0.0")
+    st_config.set_option("server.address", address)
     try:
         at = AppTest.from_function(_gate_then_marker, default_timeout=120)
         at.session_state["lang"] = "en"
         at.run()
     finally:
         st_config.set_option("server.address", before)
+    return at
+
+
+@pytest.mark.parametrize("single_user", ["1", "0"])
+def test_pages_warn_or_refuse_when_a_network_address_has_no_account(dataset, tmp_path, monkeypatch, single_user):
+    monkeypatch.setenv("GANSU_STORE", str(tmp_path / "single.duckdb"))
+    monkeypatch.setenv("GANSU_SINGLE_USER", single_user)
+    at = _gate_on("0.0.0.0")
     assert not at.exception, [e.value for e in at.exception]
     shown = "PAGE CONTENT" in [m.value for m in at.markdown]
     if single_user == "1":  # explicit: served, with a warning on every page
@@ -184,14 +190,7 @@ def test_pages_warn_or_refuse_when_a_network_address_has_no_account(dataset, tmp
 
 def test_pages_on_loopback_need_no_warning(dataset, tmp_path, monkeypatch):
     monkeypatch.setenv("GANSU_STORE", str(tmp_path / "single.duckdb"))
-    before = st_config.get_option("server.address")
-    st_config.set_option("server.address", "127.0.0.1")
-    try:
-        at = AppTest.from_function(_gate_then_marker, default_timeout=120)
-        at.session_state["lang"] = "en"
-        at.run()
-    finally:
-        st_config.set_option("server.address", before)
+    at = _gate_on("127.0.0.1")
     assert "PAGE CONTENT" in [m.value for m in at.markdown] and not at.warning and not at.error
 
 
