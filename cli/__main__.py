@@ -31,9 +31,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="use the data in use of the dashboard's store (GANSU_STORE); explicit flags override "
                         "their part; without --parks: the illustrative parks + the parks saved in the store")
     p.add_argument("--parks",
-                   help="park polygons: .shp (with sidecars), .zip, .gpkg, .kml/.kmz, .geojson, .csv "
-                        "(required without --workspace)")
-    p.add_argument("--layer", help="layer of a multi-layer --parks file (GeoPackage, zip of Shapefiles)")
+                   help="park polygons: .shp (with sidecars), .gdb folder, .zip, .gpkg, .kml/.kmz, .geojson/.topojson, "
+                        ".csv/.txt, .xlsx (required without --workspace)")
+    p.add_argument("--layer", help="layer of a multi-layer --parks file (GeoPackage, File Geodatabase, TopoJSON, "
+                                   "zip of Shapefiles, sheet of an Excel workbook)")
+    p.add_argument("--swap-axes", action="store_true",
+                   help="--parks coordinates have X and Y exchanged (a Gauss-Krüger survey with the northing in X, "
+                        "latitude before longitude): read them swapped")
     p.add_argument("--assume-crs", metavar="EPSG:XXXX",
                    help="CRS of vector inputs that carry none (e.g. EPSG:4490, EPSG:4526)")
     p.add_argument("--gcj02", action="store_true", help="--parks coordinates are GCJ-02 (Gaode/Tencent)")
@@ -144,6 +148,8 @@ def _parks_provenance(a, legend) -> dict:
                                                                      for spec in a.transport]
     datasets = [{"role": r, "name": Path(f).name, "file": str(f), "sha256": provenance.file_sha256(f)}
                 for r, f in files if f and Path(f).is_file()]
+    datasets += [{"role": r, "name": Path(f).name, "file": str(f), "sha256": _folder_sha256(f)}
+                 for r, f in files if f and Path(f).is_dir()]  # a File Geodatabase folder
     lg = get_legend(legend)
     tables = {"carbon_pools": a.carbon_pools or carbon.default_pools_path(lg),
               "carbon_conversion": carbon.pooltable.CONVERSION_CSV,
@@ -157,6 +163,12 @@ def _parks_provenance(a, legend) -> dict:
     return provenance.record(datasets=datasets, tables=tables, pixel_area=getattr(a, "pixel_area", "ground"),
                              thresholds={"green_classes": a.green_classes or "default"},
                              extra=extra)
+
+
+def _folder_sha256(path) -> str:
+    from layers.readers.filegdb import folder_sha256  # start-up time: the vector readers load GDAL
+
+    return folder_sha256(path)
 
 
 def _workspace_provenance(a, inputs) -> dict:
@@ -201,8 +213,9 @@ def run_parks(a) -> int:
             validate_geotiff(path)
     crs_ = getattr(a, "assume_crs", None)
 
-    def read(path, what, polygons=True, layer=None, gcj02=False):
-        res = read_path(path, layer=layer, assume_crs=crs_, polygons_only=polygons, gcj02=gcj02, what=what)
+    def read(path, what, polygons=True, layer=None, gcj02=False, swap_axes=False):
+        res = read_path(path, layer=layer, assume_crs=crs_, polygons_only=polygons, gcj02=gcj02, what=what,
+                        swap_axes=swap_axes)
         for n in res.notes:  # the notes the upload path shows (datum, duplicate ids, outside Gansu …)
             en, zh = n.en.removeprefix("note: "), n.zh.removeprefix("注意：")
             print(f"note: {what} ({Path(path).name}): {en}\n注意：{what}（{Path(path).name}）：{zh}", file=sys.stderr)
@@ -210,7 +223,8 @@ def run_parks(a) -> int:
 
     if getattr(a, "workspace", False):
         return _run_workspace(a, read)
-    parks = read(a.parks, "--parks", layer=getattr(a, "layer", None), gcj02=getattr(a, "gcj02", False))
+    parks = read(a.parks, "--parks", layer=getattr(a, "layer", None), gcj02=getattr(a, "gcj02", False),
+                 swap_axes=getattr(a, "swap_axes", False))
     legend = load_legend_csv(a.legend_file) if a.legend_file else (a.legend or "igbp")
     transport: dict = {}
     if a.osm:
@@ -343,7 +357,8 @@ def _run_workspace(a, read) -> int:
                                transport=transport, transport_files=t_files, redline=redline, zones=zones,
                                zone_field=zone_field, options=options, used=used)
         if a.parks:
-            raw = read(a.parks, "--parks", layer=getattr(a, "layer", None), gcj02=getattr(a, "gcj02", False))
+            raw = read(a.parks, "--parks", layer=getattr(a, "layer", None), gcj02=getattr(a, "gcj02", False),
+                       swap_axes=getattr(a, "swap_axes", False))
             ids = prepare_parks(raw, a.id_field, a.name_field)[0]
             parks = gpd.GeoDataFrame({"park_id": ids["park_id"].to_numpy(), "name": ids["name"].to_numpy()},
                                      geometry=raw.geometry.values, crs=raw.crs)

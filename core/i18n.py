@@ -45,7 +45,7 @@ TEXT: dict[str, dict[str, str]] = {
     "map.title": {"zh": "地图", "en": "Map"},
     "map.layers": {"zh": "图层", "en": "Layers"},
     "map.basemap": {"zh": "底图", "en": "Basemap"},
-    "basemap.none": {"zh": "无底图（离线）", "en": "None (offline)"},
+    "basemap.none": {"zh": "无底图（离线）", "en": "No basemap (offline)"},
     "basemap.osm": {"zh": "OpenStreetMap（需联网）", "en": "OpenStreetMap (online)"},
     "basemap.tianditu_vec": {"zh": "天地图 矢量（需联网和密钥）", "en": "Tianditu vector (online, key)"},
     "basemap.tianditu_img": {"zh": "天地图 影像（需联网和密钥）", "en": "Tianditu imagery (online, key)"},
@@ -87,8 +87,8 @@ TEXT: dict[str, dict[str, str]] = {
     "parks.add": {"zh": "添加候选园区", "en": "Add candidate parks"},
     "parks.add.upload": {"zh": "上传文件", "en": "Upload a file"},
     "parks.add.draw": {"zh": "在地图上绘制", "en": "Draw on the map"},
-    "parks.upload.help": {"zh": "GeoJSON、压缩的 Shapefile（.zip，可为 GBK 编码）、GeoPackage、KML/KMZ，或含 WKT 列、或经纬度加面积（km²）的 CSV。支持 CGCS2000 及其高斯-克吕格分带坐标。",
-                          "en": "GeoJSON, zipped Shapefile (.zip, GBK attributes fine), GeoPackage, KML/KMZ, or CSV with a WKT column or lon/lat plus an area (km²). CGCS2000 and its Gauss–Krüger zones are understood."},
+    "parks.upload.help": {"zh": "GeoJSON、TopoJSON、压缩的 Shapefile（.zip，可为 GBK 编码）、压缩的文件地理数据库（.gdb 文件夹打包为 .zip）、GeoPackage、KML/KMZ，或含 WKT 列、或经纬度加面积（km²）的 CSV、Excel（.xlsx）、Excel“Unicode 文本”（.txt）。支持 CGCS2000 及其高斯-克吕格分带坐标。",
+                          "en": "GeoJSON, TopoJSON, zipped Shapefile (.zip, GBK attributes fine), zipped File Geodatabase (the .gdb folder as a .zip), GeoPackage, KML/KMZ, or a CSV, Excel (.xlsx) or Excel \"Unicode text\" (.txt) table with a WKT column or lon/lat plus an area (km²). CGCS2000 and its Gauss–Krüger zones are understood."},
     "parks.upload.file": {"zh": "园区文件", "en": "Park file"},
     "parks.crs": {"zh": "坐标系", "en": "Coordinate reference system"},
     "parks.crs.auto": {"zh": "自动（使用文件中的坐标系）", "en": "Automatic (use the file's CRS)"},
@@ -1024,4 +1024,18 @@ TEXT.update({
 TEXT.update({
     "auth.sso.unusable": {"zh": "身份提供方给出的身份无法使用（电子邮件、用户名或 sub 缺失、过长、含控制字符，或电子邮件格式不正确）：无法以单点登录进入。请联系管理员。",
                           "en": "The identity provider's claims name no usable identity (the email, username or sub is missing, too long, holds control characters, or the email is not an address): single sign-on cannot sign you in. Ask an admin."},
+})
+
+# --- vector uploads: the "swap the axes" offer (layers.readers.AxesSwapped; Parks and Data pages)
+TEXT.update({
+    "upload.swap": {"zh": "交换坐标轴（X 与 Y 互换）", "en": "Swap the axes (X and Y exchanged)"},
+    "upload.swap.help": {"zh": "坐标看起来是“纬度、经度”或“北坐标、东坐标”（测量习惯的高斯-克吕格）顺序：勾选后按交换后的坐标读取（命令行：--swap-axes）。",
+                         "en": "The coordinates look like latitude, longitude or northing, easting order (the surveyors' Gauss–Krüger convention): tick to read them with X and Y exchanged (command line: --swap-axes)."},
+})
+
+# --- unknown values: "—" on every page, its reason one click away (ui/tables.NA, ui/parks_page.py)
+TEXT.update({
+    "na.why": {"zh": "为什么有些数值显示为“—”（{n} 个园区）", "en": "Why some values read “—” ({n} park(s))"},
+    "na.help": {"zh": "“—”：数值未知。原因：{reason}", "en": "“—”: unknown. Why: {reason}"},
+    "na.no_landcover": {"zh": "该园区没有土地覆被数据：{reason}", "en": "No land-cover data for this park: {reason}"},
 })

@@ -35,7 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--nodata", type=float, help="land cover without nodata: the value that means no data")
     a.add_argument("--kind", choices=KINDS, help="transport: the kind of every feature")
     a.add_argument("--kind-field", help="transport: field holding the kind of each feature")
-    a.add_argument("--layer", help="layer of a multi-layer file (GeoPackage)")
+    a.add_argument("--layer", help="layer of a multi-layer file (GeoPackage, File Geodatabase, TopoJSON, zip of "
+                                   "Shapefiles, sheet of an Excel workbook)")
+    a.add_argument("--swap-axes", action="store_true",
+                   help="vector file whose X and Y are exchanged (northing in X, latitude first): read them swapped")
     a.add_argument("--assume-crs", help="CRS for a file that has none, e.g. EPSG:4490")
     a.add_argument("--name", help="display name (default: the file name)")
     a.add_argument("--name-field", help="zones/parks: field with the name")
@@ -74,7 +77,7 @@ def cmd_add(a) -> int:
                              actor=SHELL)
     else:
         d = ws.register_vector(s, a.paths[0], a.role, kind=a.kind, kind_field=a.kind_field, layer=a.layer,
-                               assume_crs=a.assume_crs, name=a.name, name_field=a.name_field,
+                               assume_crs=a.assume_crs, swap_axes=a.swap_axes, name=a.name, name_field=a.name_field,
                                source_text=a.source, licence=a.licence, year=a.year, use=a.use, actor=SHELL)
     print(f"registered {d.role} '{d.name}' ({d.original_filename}, sha256 {d.sha256[:12]}…)"
           + (" — in use" if a.use else ""), file=sys.stderr)

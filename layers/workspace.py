@@ -734,18 +734,24 @@ def _res_text(res, crs) -> str:
 
 # --- vectors ----------------------------------------------------------------------------------
 def _read(source: str | Path | bytes, filename: str, *, polygons_only: bool, layer=None, assume_crs=None,
-          gcj02=False):
+          gcj02=False, swap_axes=False):
     from layers import readers
 
     if isinstance(source, (bytes, bytearray)):
         return readers.read_vector(filename, bytes(source), layer=layer, assume_crs=assume_crs,
-                                   polygons_only=polygons_only, gcj02=gcj02)
-    return readers.read_path(source, layer=layer, assume_crs=assume_crs, polygons_only=polygons_only, gcj02=gcj02)
+                                   polygons_only=polygons_only, gcj02=gcj02, swap_axes=swap_axes)
+    return readers.read_path(source, layer=layer, assume_crs=assume_crs, polygons_only=polygons_only, gcj02=gcj02,
+                             swap_axes=swap_axes)
 
 
 def _refs_for(source, storage: str) -> tuple[tuple[FileRef, ...], str, int]:
     if isinstance(source, (bytes, bytearray)):
         return (), hashlib.sha256(source).hexdigest(), len(source)
+    if Path(source).is_dir():  # a File Geodatabase folder (read into the store: no reference kept)
+        from layers.readers.filegdb import folder_sha256  # layers.readers loads every reader: on first use
+
+        files = [p for p in Path(source).iterdir() if p.is_file()]
+        return (), folder_sha256(source), sum(p.stat().st_size for p in files)
     ref = file_ref(source)
     return ((ref,) if storage == "reference" else ()), ref.sha256, ref.size
 
@@ -754,7 +760,7 @@ def register_vector(store, source: str | Path | bytes, role: str, *, filename: s
                     kind: str | None = None, kind_field: str | None = None, kind_map: dict | None = None,
                     layer: str | None = None, assume_crs: str | None = None, gcj02: bool = False,
                     name: str | None = None, source_text: str = "", licence: str = "", year: int | None = None,
-                    name_field: str | None = None, use: bool = False, actor=None) -> Dataset:
+                    name_field: str | None = None, use: bool = False, actor=None, swap_axes: bool = False) -> Dataset:
     """Register a vector dataset (transport, redline, zones, parks) from upload bytes or a path.
 
     Transport: ``kind`` for the whole file, or ``kind_field`` (+ ``kind_map`` value → kind; by
@@ -764,7 +770,8 @@ def register_vector(store, source: str | Path | bytes, role: str, *, filename: s
         raise InputError(f"未知用途 {role!r}。", f"unknown role {role!r}.")
     filename = filename or Path(str(source)).name
     storage = "store"
-    res = _read(source, filename, polygons_only=role != "transport", layer=layer, assume_crs=assume_crs, gcj02=gcj02)
+    res = _read(source, filename, polygons_only=role != "transport", layer=layer, assume_crs=assume_crs, gcj02=gcj02,
+                swap_axes=swap_axes)
     gdf, notes = res.gdf, [tuple(n) for n in res.notes]
     refs, sha, size = _refs_for(source, "store")
     did = _new_id()
@@ -884,8 +891,20 @@ def transport_layers(store, ids: Iterable[str], builtin_airports=None) -> dict:
 
 
 def import_files(folder: Path | None = None) -> list[Path]:
-    """Files in the import folder (not recursing into hidden folders), for the Data page."""
+    """Files in the import folder (not recursing into hidden folders), for the Data page; a File
+    Geodatabase is listed as its ``.gdb`` folder (registered whole), not as its inner files."""
     root = folder or paths.import_dir()
+    if root.is_dir():
+        gdbs = [p for p in root.rglob("*.gdb") if p.is_dir()
+                and not any(part.startswith(".") for part in p.relative_to(root).parts)]
+        if gdbs:
+            files = [p for p in import_files_plain(root) if not any(g in p.parents for g in gdbs)]
+            return sorted(files + [g for g in gdbs if not any(o in g.parents for o in gdbs)])
+    return import_files_plain(root)
+
+
+def import_files_plain(root: Path) -> list[Path]:
+    """Every file under ``root`` outside hidden folders."""
     if not root.is_dir():
         return []
     return sorted(p for p in root.rglob("*") if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts))

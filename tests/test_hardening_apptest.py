@@ -22,7 +22,7 @@ NEEDLE = {  # what the page must say, per language
     "nan_coordinates_geojson": {"en": "not a number", "zh": "非数值"},
     "csv_mixed_encodings": {"en": "mixes text encodings", "zh": "混合"},
     "prj_garbage": {"en": ".prj file is not a valid CRS", "zh": ".prj 文件无法识别"},
-    "geometry_collection": {"en": "collection", "zh": "几何集合"},
+    "geometry_collection_no_polygon": {"en": "collection", "zh": "几何集合"},
     "zip_without_dbf": {"en": ".dbf", "zh": ".dbf"},
 }
 

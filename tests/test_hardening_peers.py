@@ -160,25 +160,8 @@ def test_dbf_alone_cli(tmp_path, landcover, capsys):
     assert_cli_refused(code, err, "a .dbf alone is an attribute table without geometry", "只是属性表，没有几何")
 
 
-FGDB_EN, FGDB_ZH = "holds an Esri File Geodatabase (testopenfilegdb.gdb)", "Esri 文件地理数据库（testopenfilegdb.gdb）"
-
-
-def test_file_geodatabase_zip_upload_fiona_fixture():
-    data = (FIONA / "testopenfilegdb.gdb.zip").read_bytes()
-    assert_message(refused(lambda: readers.read_vector("testopenfilegdb.gdb.zip", data)), FGDB_EN, FGDB_ZH)
-
-
-def test_file_geodatabase_zip_cli_fiona_fixture(tmp_path, landcover, capsys):
-    code, err, _ = cli(tmp_path, FIONA / "testopenfilegdb.gdb.zip", landcover, capsys)
-    assert_cli_refused(code, err, FGDB_EN, FGDB_ZH)
-
-
-def test_file_geodatabase_folder_cli_fiona_fixture(tmp_path, landcover, capsys):
-    with zipfile.ZipFile(FIONA / "testopenfilegdb.gdb.zip") as z:
-        z.extractall(tmp_path)
-    gdb = next(tmp_path.rglob("*.gdb"))
-    code, err, _ = cli(tmp_path, gdb, landcover, capsys)
-    assert_cli_refused(code, err, "an Esri File Geodatabase (.gdb) is not read here", "Esri 文件地理数据库（.gdb）不支持直接读取")
+# A zipped File Geodatabase (Fiona's testopenfilegdb.gdb.zip) is read now, its feature classes
+# offered as layers: tests/test_hardening_qgis.py.
 
 
 BOX = shapely.box(LON, LAT, LON + 0.03, LAT + 0.02)
@@ -753,8 +736,10 @@ def test_excel_renamed_csv_upload(tmp_path):
 def test_excel_renamed_csv_cli(tmp_path, landcover, capsys):
     code, err, _ = cli(tmp_path, put(tmp_path, "parks.csv", _xlsx(tmp_path)), landcover, capsys)
     assert_cli_refused(code, err, XL_EN, XL_ZH)
-    code, err, _ = cli(tmp_path, put(tmp_path, "parks.xlsx", _xlsx(tmp_path)), landcover, capsys)
-    assert_cli_refused(code, err, "this is an Excel workbook (.xlsx)", "这是 Excel 工作簿（.xlsx）")
+    # named as what it is, the workbook is read (its sheets are layers: tests/test_hardening_qgis.py)
+    code, err, got = cli(tmp_path, put(tmp_path, "parks.xlsx", _xlsx(tmp_path)), landcover, capsys)
+    assert code == 0, err
+    assert got["area_km2"].iloc[0] == pytest.approx(1.0, rel=1e-6)
 
 
 def test_peer_fixtures_are_documented():
@@ -764,3 +749,4 @@ def test_peer_fixtures_are_documented():
             stem = p.name.split(".")[0]
             assert stem in readme, p.name
     assert zipfile.is_zipfile(FIONA / "testopenfilegdb.gdb.zip")
+    assert zipfile.is_zipfile(PEERS / "shapefile-js" / "multiple.zip")

@@ -11,7 +11,7 @@ from core.errors import GansuError
 from core.i18n import pick, t
 from layers import catalog, readers
 from layers import workspace as ws
-from ui import auth, common
+from ui import auth, common, tables
 from ui.mdtext import md  # names typed by users, shown in Markdown
 
 CATALOG_COLUMNS = ("title", "status", "source", "licence", "year", "resolution", "crs", "derivation", "n_features")
@@ -34,12 +34,13 @@ def layer_table(manifest: dict, lang: str) -> None:
     order = {s.id: i for i, s in enumerate(catalog.LAYERS)}
     cat = cat.sort_values("layer_id", key=lambda c: c.map(order))
     heads = {c: t(COLUMN_KEYS.get(c, f"data.col.{c}"), lang) for c in CATALOG_COLUMNS}
-    st.dataframe(cat[list(CATALOG_COLUMNS)].rename(columns=heads), hide_index=True, width="stretch")
+    st.dataframe(cat[list(CATALOG_COLUMNS)].rename(columns=heads), hide_index=True, width="stretch",
+                 placeholder=tables.NA)
     src_crs = {e["layer"]: e.get("source_crs") for e in manifest["layers"]}
     with st.expander(t("data.col.source_crs", lang)):
         st.dataframe(pd.DataFrame({
             t("data.col.layer", lang): [catalog.BY_ID[i].title(lang) if i in catalog.BY_ID else i for i in src_crs],
-            t("data.col.source_crs", lang): list(src_crs.values())}), hide_index=True)
+            t("data.col.source_crs", lang): list(src_crs.values())}), hide_index=True, placeholder=tables.NA)
 
 
 def replace_layer(lang: str) -> None:
@@ -69,9 +70,12 @@ def replace_layer(lang: str) -> None:
         except readers.UploadError:
             layers_ = []  # the save reports the problem
         layer = st.selectbox(t("parks.layer", lang), layers_, key="data_replace_layer") if len(layers_) > 1 else None
+        swap = False  # offered once a save found the axes exchanged, kept while ticked
+        if st.session_state.get("data_replace_offer_swap") or st.session_state.get("data_replace_swap"):
+            swap = st.checkbox(t("upload.swap", lang), key="data_replace_swap", help=t("upload.swap.help", lang))
         # saved in the button callback: a rerun requested meanwhile cannot drop the save
         st.button(t("data.replace.save", lang), key="data_replace_save", on_click=_save_replacement,
-                  args=(up, target, lang, layer))
+                  args=(up, target, lang, layer, swap))
     result = st.session_state.pop("data_replace_result", None)
     if result:
         kind, msg, notes = result
@@ -80,17 +84,20 @@ def replace_layer(lang: str) -> None:
             st.caption(n)
 
 
-def _save_replacement(up, target: str, lang: str, layer: str | None = None) -> None:
+def _save_replacement(up, target: str, lang: str, layer: str | None = None, swap: bool = False) -> None:
     """Registered as a workspace dataset (role redline/zones, with its provenance) and put in use:
     it replaces the schematic/proxy layer and is listed with the other datasets."""
     name = up.name[:120]
     role = {v: k for k, v in ws.REPLACES.items()}[target]
     try:
         ds = ws.register_vector(common.store(), up.getvalue(), role, filename=up.name[:255], layer=layer,
-                                name=name, use=True, actor=common.actor())
+                                name=name, use=True, actor=common.actor(), swap_axes=swap)
     except GansuError as e:
         st.session_state["data_replace_result"] = ("error", t("err.upload.prefix", lang, name=md(name)) + e.message(lang), [])
+        if isinstance(e, readers.AxesSwapped):
+            st.session_state["data_replace_offer_swap"] = True  # the "swap the axes" box on the next run
     else:
+        st.session_state.pop("data_replace_offer_swap", None)
         st.cache_data.clear()
         notes = [md(pick(zh, en, lang)) for zh, en in ds.notes]  # they quote the file
         st.session_state["data_replace_result"] = ("success", t("data.replace.saved", lang, name=md(name), n=ds.n_features),
@@ -120,7 +127,7 @@ def carbon_densities(lang: str) -> None:
             t("data.density.verified", lang): [t(f"data.density.verified.{v}", lang) for v in d["verified"]],
             t("data.density.source", lang): d["source"],
         })
-        st.dataframe(view, hide_index=True, width="stretch")
+        st.dataframe(view, hide_index=True, width="stretch", placeholder=tables.NA)
 
 
 def zone_changes(lang: str) -> None:
@@ -135,4 +142,4 @@ def zone_changes(lang: str) -> None:
             t("data.zones.changed.from", lang): ch[f"previous_{lang}"],
             t("data.zones.changed.to", lang): ch[f"new_{lang}"],
             t("data.zones.changed.reason", lang): ch[f"reason_{lang}"],
-        }), hide_index=True, width="stretch")
+        }), hide_index=True, width="stretch", placeholder=tables.NA)

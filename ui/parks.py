@@ -184,7 +184,8 @@ def upload_layers(filename: str, data: bytes) -> list[str]:
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def read_upload(filename: str, data: bytes, layer: str | None, assume_crs: str | None, gcj02: bool):
+def read_upload(filename: str, data: bytes, layer: str | None, assume_crs: str | None, gcj02: bool,
+                swap_axes: bool = False):
     from layers import readers
 
-    return readers.read_vector(filename, data, layer=layer, assume_crs=assume_crs, gcj02=gcj02)
+    return readers.read_vector(filename, data, layer=layer, assume_crs=assume_crs, gcj02=gcj02, swap_axes=swap_axes)

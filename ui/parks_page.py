@@ -1,14 +1,14 @@
 """The Parks page's pieces, one function per block: the indicator table on the data in use
 (computed in the background when rows are missing), exports naming the data in use, the detail
-card (with the class transitions of the park when two land-cover years are in use), adding
-parks by upload or drawing, and managing saved parks. ``pages/parks.py`` calls them in order."""
+card (``ui/parks_card.py``: with the class transitions of the park when two land-cover years are
+in use), adding parks by upload or drawing, and managing saved parks. ``pages/parks.py`` calls
+them in order."""
 from __future__ import annotations
 
 import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import plotly.express as px
 import pyproj
 import shapely
 import streamlit as st
@@ -17,14 +17,12 @@ from streamlit_folium import st_folium
 import reports
 from core.errors import GansuError
 from core.i18n import pick, t
-from indicators import change, green
 from indicators import table as ind
 from layers import readers
-from layers.legends import CLASSES
-from ui import auth, checklist_form, common, data_in_use, displaygeom, mapview, parks, report, runlog, tables
+from ui import auth, common, data_in_use, displaygeom, mapview, parks, report, runlog, tables
 from ui.mdtext import md
+from ui.parks_card import CHANGE_COLUMNS, detail_card, why  # noqa: F401 (detail_card: pages/parks.py calls it here)
 
-CHANGE_COLUMNS = ("carbon_stock_alt_tc", "carbon_change_tc")  # shown when two years are in use
 CRS_CHOICES = ["auto", "EPSG:4490", "EPSG:4326"] + [f"EPSG:{c}" for c in
               (4519, 4520, 4521, 4522, 4523, 4524, 4540, 4541, 4542, 4543, 4544, 4545, 4494, 4495, 4496,
                4505, 4506, 4507)]
@@ -49,7 +47,7 @@ def indicator_table(df: pd.DataFrame, lang: str) -> None:
     cols = table_columns(df)
     view = df[cols].copy()
     view["source"] = [t(f"parks.source.{s}", lang) for s in view["source"]]
-    view["reliability"] = [reports.value_text("reliability", v, lang) for v in view["reliability"]]
+    view["reliability"] = [tables.cell(reports.value_text("reliability", v, lang)) for v in view["reliability"]]
     extra = report.park_columns()
     heads = tables.headers(cols, lang, extra)  # id -> label (unit), in the UI language
 
@@ -61,15 +59,17 @@ def indicator_table(df: pd.DataFrame, lang: str) -> None:
         return out
 
     styled = tables.labelled(view, lang, extra).style.apply(_colour, axis=1).format(
-        tables.formats(cols, lang, extra), na_rep="—")
-    st.dataframe(styled, hide_index=True, width="stretch", key="parks_table")
+        tables.formats(cols, lang, extra), na_rep=tables.NA)
+    st.dataframe(styled, hide_index=True, width="stretch", key="parks_table", placeholder=tables.NA)
     st.caption(t("parks.range.caption", lang))  # issue 13: carbon low – central – high
-    low = df[df["reliability"] != "ok"]
+    low = df[df["reliability"] == "low"]  # "" (no land-cover data at all) is said below, with why
     if len(low):
         st.info(t("parks.reliability_note", lang, n=len(low)))
     bad = df[df["reason"].fillna("") != ""]
-    for r in bad.itertuples():
-        st.caption(f"{md(r.park_id)} · {md(r.name)}: {pick(r.reason_zh, r.reason, lang)}")
+    if len(bad):  # why a row reads "—": one click away
+        with st.expander(t("na.why", lang, n=len(bad))):
+            for r in bad.itertuples():
+                st.caption(f"{md(r.park_id)} · {md(r.name)}: {md(why(r._asdict(), lang))}")
 
 
 # ---------------------------------------------------------------- exports
@@ -92,103 +92,6 @@ def exports(df: pd.DataFrame, geo: gpd.GeoDataFrame, lang: str) -> None:
     e4.download_button("GeoPackage", runlog.logged("parks_gpkg", "parks",
                                                    lambda: reports.gpkg_bytes(export_gdf, provenance=prov), prov),
                        "parks_indicators.gpkg", "application/geopackage+sqlite3", key="dl_gpkg", on_click="ignore")
-
-
-# ---------------------------------------------------------------- detail card
-def _num(v) -> str:
-    """A figure with thousands separators, "—" when missing (issue 13: never "nan")."""
-    return "—" if v is None or pd.isna(v) else f"{v:,.0f}"
-
-
-def _range(row, low: str, high: str) -> str:
-    """"low – high" of a carbon figure (issue 13)."""
-    return f"{_num(row.get(low))} – {_num(row.get(high))}"
-
-
-def detail_card(df: pd.DataFrame, geo: gpd.GeoDataFrame, lang: str) -> None:
-    pid = parks.park_picker(df, lang, key="parks_selected")
-    row = df[df["park_id"] == pid].iloc[0]
-    st.subheader(f"{md(row['name'])} ({md(pid)})")
-    c1, c2, c3, c4 = st.columns(4)
-    c1.metric(ind.label("carbon_stock_tc", lang, True), _num(row.get("carbon_stock_tc")),  # issue 13: range in help
-              help=_range(row, "carbon_stock_low_tc", "carbon_stock_high_tc"))
-    c2.metric(ind.label("carbon_sink_tco2_yr", lang, True), _num(row.get("carbon_sink_tco2_yr")),
-              help=_range(row, "carbon_sink_low_tco2_yr", "carbon_sink_high_tco2_yr"))
-    veg = row.get("vegetated_share_pct")
-    c3.metric(ind.label("vegetated_share_pct", lang, True), "—" if pd.isna(veg) else f"{veg:.1f}",
-              help=green.map_hint(row).text().pick(lang))
-    c4.metric(ind.label("redline_overlap_pct", lang, True), f"{row['redline_overlap_pct']:.1f}")
-    left, mid, right = st.columns(3)
-    with left:
-        comp = pd.DataFrame({"class": [pick(c.label_zh, c.label_en, lang) for c in CLASSES],
-                             "km2": [row[f"lc_{c.id}_km2"] for c in CLASSES], "color": [c.color for c in CLASSES]})
-        comp = comp[comp["km2"] > 0]
-        fig = px.pie(comp, names="class", values="km2", color="class",
-                     color_discrete_sequence=list(comp["color"]), title=t("parks.composition", lang))
-        fig.update_layout(height=300, margin=dict(l=0, r=0, t=40, b=0))
-        st.plotly_chart(fig, width="stretch")
-    with mid:
-        pools = pd.DataFrame({"pool": [ind.label(f"carbon_{p}_tc", lang) for p in ind.POOLS],
-                              "tc": [row[f"carbon_{p}_tc"] for p in ind.POOLS]})
-        fig = px.bar(pools, x="pool", y="tc", title=t("parks.pools", lang), labels={"tc": "t C", "pool": ""})
-        fig.update_layout(height=300, margin=dict(l=0, r=0, t=40, b=0))
-        st.plotly_chart(fig, width="stretch")
-    with right:  # the map zoomed to the selected park
-        pm = mapview.park_detail_map(geo[geo["park_id"] == pid].geometry.iloc[0], lang,
-                                     redline=common.load_layer("protection_proxy")[0])
-        st_folium(pm, height=300, use_container_width=True, returned_objects=[], key=f"park_map_{pid}")
-    dist_cols = [c for c in df.columns if c.startswith("dist_") and c.endswith("_km")]
-    facts = {ind.label(c, lang, True): "—" if pd.isna(row[c]) else f"{row[c]:.1f}" for c in dist_cols}
-    for c in CHANGE_COLUMNS:
-        if c in df.columns:
-            facts[ind.label(c, lang, True)] = "—" if pd.isna(row[c]) else f"{row[c]:,.0f}"
-    facts[ind.label("zone", lang)] = row["zone"]
-    facts[ind.label("redline_overlap_km2", lang, True)] = f"{row['redline_overlap_km2']:.2f}"
-    facts[ind.label("reliability", lang)] = reports.value_text("reliability", row["reliability"], lang)
-    facts[t("parks.greening", lang)] = checklist_form.greening_text(pid, lang)
-    facts[ind.label("landcover_pixel_m", lang, True)] = _num(row.get("landcover_pixel_m"))
-    st.table(pd.DataFrame({"": list(facts), " ": list(facts.values())}).set_index(""))
-    note = pick(row.get("warnings_zh"), row.get("warnings"), lang)
-    if isinstance(note, str) and note:
-        st.caption(md(note))
-    park_transitions(pid, geo, lang)
-    with st.expander(t("parks.definitions", lang)):
-        st.dataframe(tables.labelled(ind.table_frame(lang)[["id", "label", "unit", "description", "direction"]], lang),
-                     hide_index=True, width="stretch")
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def _transitions(fingerprint: str, pid: str, wkb: bytes, base: str, alt: str, legend) -> pd.DataFrame:
-    zone = gpd.GeoSeries.from_wkb([wkb], crs=4326)
-    return change.transitions(zone, base, alt, legend, names=[pid], include_total=False).matrices[pid]
-
-
-def park_transitions(pid: str, geo: gpd.GeoDataFrame, lang: str) -> None:
-    """With two land-cover years in use: the park's class transitions (km²), labelled matrix."""
-    from ui import targets as tg_ui
-
-    try:
-        inputs = data_in_use.inputs()
-    except GansuError:
-        return
-    if not inputs.landcover_alt:
-        return
-    alt = data_in_use.landcover_alt_dataset()
-    base = data_in_use.landcover_dataset()
-    years = " → ".join(md(d.year or d.name) for d in (base, alt) if d is not None)
-    st.markdown(f"**{t('parks.change.title', lang, years=years)}**")
-    park = geo[geo["park_id"] == pid].to_crs(4326).geometry.iloc[0]
-    try:
-        m = _transitions(inputs.fingerprint, pid, shapely.to_wkb(park), inputs.landcover, inputs.landcover_alt,
-                         inputs.kwargs()["legend"])
-    except GansuError as e:
-        st.error(e.message(lang))
-        return
-    if m.to_numpy().sum() <= 0:
-        st.caption(t("parks.change.none", lang))
-        return
-    st.dataframe(tg_ui.matrix_labelled(m, lang), width="stretch", key="parks_transitions")
-    st.caption(t("parks.change.note", lang))
 
 
 # ---------------------------------------------------------------- add parks
@@ -227,20 +130,27 @@ def upload_tab(lang: str) -> None:
                               key="parks_crs")
     gcj = o2.checkbox(t("parks.gcj", lang), key="parks_gcj", help=t("parks.gcj.help", lang))
     layer = None
+    swap = bool(st.session_state.get("parks_swap", False))  # the box offered when the axes look swapped
     if up is not None:
         data = up.getvalue()
         try:
             layers_ = parks.upload_layers(up.name, data)
             if len(layers_) > 1:
                 layer = o3.selectbox(t("parks.layer", lang), layers_, key="parks_layer")
-            res = parks.read_upload(up.name, data, layer, None if crs_choice == "auto" else crs_choice, gcj)
+            res = parks.read_upload(up.name, data, layer, None if crs_choice == "auto" else crs_choice, gcj, swap)
         except readers.CRSMissing as e:
             st.error(t("err.upload.prefix", lang, name=md(up.name[:120])) + e.message(lang))
             if e.candidates:
                 st.info(t("parks.crs.pick", lang, codes=", ".join(e.candidates)))
+            _swap_box(lang, swap)
+        except readers.AxesSwapped as e:
+            st.error(t("err.upload.prefix", lang, name=md(up.name[:120])) + e.message(lang))
+            _swap_box(lang, True)
         except readers.UploadError as e:
             st.error(t("err.upload.prefix", lang, name=md(up.name[:120])) + e.message(lang))
+            _swap_box(lang, swap)
         else:
+            _swap_box(lang, swap)
             gdf = res.gdf
             for zh, en in res.notes:  # they quote the file (columns, values)
                 st.caption(md(pick(zh, en, lang)))
@@ -248,7 +158,7 @@ def upload_tab(lang: str) -> None:
             guess = readers._first(cols_, readers.NAME_FIELDS)
             name_field = st.selectbox(t("parks.name_field", lang), ["—"] + cols_,
                                       index=(cols_.index(guess) + 1) if guess else 0, key="parks_name_field")
-            st.dataframe(gdf.drop(columns=gdf.geometry.name).head(10), hide_index=True)
+            st.dataframe(gdf.drop(columns=gdf.geometry.name).head(10), hide_index=True, placeholder=tables.NA)
             st.caption(t("parks.upload.preview", lang, n=len(gdf), crs=md(res.source_crs or "?")))
             base = up.name.rsplit(".", 1)[0][:60]
             nm = [str(v) for v in gdf[name_field]] if name_field != "—" else \
@@ -271,6 +181,13 @@ def upload_tab(lang: str) -> None:
         st.success(t("parks.saved", lang, n=st.session_state.pop("parks_saved_n")))
     if st.session_state.get("parks_save_error"):
         st.error(st.session_state.pop("parks_save_error"))
+
+
+def _swap_box(lang: str, shown: bool) -> None:
+    """The "swap the axes" box: offered when a read found the axes exchanged, kept while ticked
+    (so it can be unticked); its value is read before the next read."""
+    if shown:
+        st.checkbox(t("upload.swap", lang), key="parks_swap", help=t("upload.swap.help", lang))
 
 
 def draw_tab(geo: gpd.GeoDataFrame, lang: str) -> None:
@@ -333,7 +250,8 @@ def manage_parks(lang: str) -> None:
     edited = st.data_editor(ed, hide_index=True, disabled=["park_id", "source", "created_by"], key="parks_editor",
                             column_config=tables.column_config(ed.columns, lang, {
                                 "name": t("parks.col.name", lang), "delete": t("parks.col.delete", lang),
-                                "source": t("parks.col.source", lang), "created_by": t("auth.col.owner", lang)}))
+                                "source": t("parks.col.source", lang), "created_by": t("auth.col.owner", lang)}),
+                            placeholder=tables.NA)
     st.button(t("parks.manage.apply", lang), key="parks_manage_apply", on_click=_apply_manage,
               args=(ed, edited, lang))
     if not store.single_user():  # one park at a time, by name, to the recycle bin
@@ -353,7 +271,8 @@ def manage_parks(lang: str) -> None:
         at_df = pd.DataFrame({"key": list(attrs), "value": [str(v) for v in attrs.values()]})
         at_ed = st.data_editor(at_df, num_rows="dynamic", hide_index=True, key="parks_attr_editor",
                                column_config=tables.column_config(at_df.columns, lang, {
-                                   "key": t("parks.col.attr_key", lang), "value": t("parks.col.attr_value", lang)}))
+                                   "key": t("parks.col.attr_key", lang), "value": t("parks.col.attr_value", lang)}),
+                               placeholder=tables.NA)
         if st.button(t("parks.attrs.save", lang), key="parks_attr_save"):
             new = {str(k): v for k, v in zip(at_ed["key"], at_ed["value"]) if str(k).strip()}
             try:

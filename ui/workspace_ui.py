@@ -212,13 +212,21 @@ def _kind_fields(lang: str, prefix: str, gdf=None) -> dict:
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _read_upload(filename: str, data: bytes, layer: str | None):
-    return readers.read_vector(filename, data, layer=layer, polygons_only=False).gdf
+def _read_upload(filename: str, data: bytes, layer: str | None, swap_axes: bool = False):
+    return readers.read_vector(filename, data, layer=layer, polygons_only=False, swap_axes=swap_axes).gdf
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _upload_layers(filename: str, data: bytes) -> list[str]:
     return readers.list_layers(filename, data)
+
+
+def _swap_box(lang: str, prefix: str) -> bool:
+    """The "swap the axes" box of a vector registration: offered once a read found the axes
+    exchanged (``AxesSwapped``), kept while ticked; its value."""
+    if not (st.session_state.get(f"{prefix}_offer_swap") or st.session_state.get(f"{prefix}_swap")):
+        return False
+    return bool(st.checkbox(t("upload.swap", lang), key=f"{prefix}_swap", help=t("upload.swap.help", lang)))
 
 
 # --- add a dataset by upload --------------------------------------------------------------------
@@ -242,11 +250,15 @@ def add_dataset(lang: str) -> None:
             layers_ = []  # the registration reports the problem
         fields["layer"] = (st.selectbox(t("ws.add.layer", lang), layers_, key="ws_add_layer")
                            if len(layers_) > 1 else None)
+        fields["swap_axes"] = _swap_box(lang, "ws_add")
         if role == "transport":
             try:
-                gdf = _read_upload(up.name, up.getvalue(), fields["layer"])
+                gdf = _read_upload(up.name, up.getvalue(), fields["layer"], fields["swap_axes"])
             except GansuError as e:
                 st.error(t("err.upload.prefix", lang, name=md(up.name[:120])) + e.message(lang))
+                if isinstance(e, readers.AxesSwapped) and not st.session_state.get("ws_add_offer_swap"):
+                    st.session_state["ws_add_offer_swap"] = True  # offered from now on (not rendered above yet)
+                    fields["swap_axes"] = _swap_box(lang, "ws_add")
                 gdf = None
             if gdf is not None:
                 fields.update(_kind_fields(lang, "ws_add", gdf))
@@ -292,7 +304,10 @@ def _register_upload(role: str, filename: str, data: bytes, fields: dict, lang: 
         ds = _register_vector_now(role, data, filename, fields, name)
     except GansuError as e:
         st.session_state["ws_add_result"] = ("error", t("ws.add.failed", lang, name=md(filename[:120])) + e.message(lang))
+        if isinstance(e, readers.AxesSwapped):
+            st.session_state["ws_add_offer_swap"] = True  # the form offers "swap the axes" on the next run
         return
+    st.session_state.pop("ws_add_offer_swap", None)
     st.session_state["ws_add_result"] = ("success", t("ws.add.registered", lang, name=md(ds.name), id=ds.id))
     st.session_state["ws_add_gen"] = st.session_state.get("ws_add_gen", 0) + 1
 
@@ -305,6 +320,8 @@ def _register_vector_now(role: str, source, filename: str, fields: dict, name: s
         path = source if isinstance(source, Path) else _osm_file(filename, source)
         return ws.register_osm(s, path, **common_kw)
     kw = {k: fields[k] for k in ("kind", "kind_field", "kind_map", "layer") if fields.get(k) is not None}
+    if fields.get("swap_axes"):
+        kw["swap_axes"] = True
     return ws.register_vector(s, source, role, filename=filename[:255], **kw, **common_kw)
 
 
@@ -416,7 +433,7 @@ def import_folder(lang: str) -> None:
     rel = [str(p.relative_to(root)) for p in files]
     st.dataframe(pd.DataFrame({t("ws.col.file", lang): rel,
                                t("ws.col.size_mb", lang): [round(p.stat().st_size / 1e6, 3) for p in files]}),
-                 hide_index=True, width="stretch")
+                 hide_index=True, width="stretch", placeholder=tables.NA)
     role = st.selectbox(t("ws.add.role", lang), ROLE_CHOICES, key="ws_imp_role", format_func=lambda r: role_label(r, lang))
     chosen = st.multiselect(t("ws.import.files", lang), rel, key="ws_imp_files")
     fields: dict = {}
@@ -424,6 +441,8 @@ def import_folder(lang: str) -> None:
         fields.update(_legend_fields(lang, "ws_imp"))
     elif role == "transport":
         fields.update(_kind_fields(lang, "ws_imp", None))
+    if role not in ("landcover", "osm"):
+        fields["swap_axes"] = _swap_box(lang, "ws_imp")
     fields.update(_common_fields(lang, "ws_imp", year=True))
     st.button(t("ws.import.register", lang), key="ws_imp_register", type="primary", on_click=_register_import,
               args=(role, list(chosen), fields, lang))
@@ -450,7 +469,10 @@ def _register_import(role: str, chosen: list[str], fields: dict, lang: str) -> N
         ds = _register_vector_now(role, files[0], files[0].name, fields, name[:120])
     except GansuError as e:
         st.session_state["ws_imp_result"] = ("error", t("ws.add.failed", lang, name=md(label[:120])) + e.message(lang))
+        if isinstance(e, readers.AxesSwapped):
+            st.session_state["ws_imp_offer_swap"] = True  # the form offers "swap the axes" on the next run
         return
+    st.session_state.pop("ws_imp_offer_swap", None)
     st.session_state["ws_imp_result"] = ("success", t("ws.add.registered", lang, name=md(ds.name), id=ds.id))
 
 
@@ -508,7 +530,7 @@ def datasets_section(lang: str) -> None:
         st.info(t("ws.list.empty", lang))
         _show_result("ws_rm_result")
         return
-    st.dataframe(dataset_table(lang), hide_index=True, width="stretch")
+    st.dataframe(dataset_table(lang), hide_index=True, width="stretch", placeholder=tables.NA)
     noted = [d for d in all_ if d.notes]
     if noted:
         with st.expander(t("ws.list.notes", lang)):

@@ -57,11 +57,21 @@ def extract(zf: zipfile.ZipFile, members: list[zipfile.ZipInfo], folder: Path) -
     """Extract under generated names; returns {lower-case member path (``/``): path on disk}.
     Members in sub-folders keep their folder in the key (``data/p.shp``)."""
     out = {}
-    remaining = limit("MAX_UNZIPPED_BYTES")  # actual bytes written, over all members
+    targets = []
     for n, info in enumerate(members):
         member = info.filename.replace("\\", "/").strip("/")
         ext = re.sub(r"[^a-z0-9.]", "", _ext(member))[:10]
-        target = folder / f"m{n}{ext}"
+        targets.append((info, folder / f"m{n}{ext}"))
+        out.setdefault(member.lower(), targets[-1][1])
+    extract_to(zf, targets)
+    return out
+
+
+def extract_to(zf: zipfile.ZipFile, targets: list[tuple[zipfile.ZipInfo, Path]]) -> None:
+    """Extract each checked member to the path the caller chose, counting the bytes actually
+    written against the size limit."""
+    remaining = limit("MAX_UNZIPPED_BYTES")  # actual bytes written, over all members
+    for info, target in targets:
         try:
             with zf.open(info) as src, open(target, "wb") as dst:
                 while chunk := src.read(1 << 20):
@@ -71,8 +81,13 @@ def extract(zf: zipfile.ZipFile, members: list[zipfile.ZipInfo], folder: Path) -
                     dst.write(chunk)
         except (zipfile.BadZipFile, EOFError, OSError) as e:
             raise UploadError("压缩包已损坏，无法解压。", f"the zip archive is corrupt ({type(e).__name__}).") from None
-        out.setdefault(member.lower(), target)
-    return out
+
+
+def member_names(source) -> list[str]:
+    """The checked members' paths of a zip source (``/`` separators), nothing extracted."""
+    zf = source.open_zip()
+    with zf:
+        return [i.filename.replace("\\", "/").strip("/") for i in safe_members(zf)]
 
 
 def extract_all(source, folder: Path) -> dict[str, Path]:

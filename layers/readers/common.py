@@ -2,12 +2,14 @@
 with its limits and layer rules, the CRS guess and the final checks (``finish``) that turn any
 reader's frame into EPSG:4326 polygons with bilingual notes.
 
-The edges of the world (issue 14): a layer without a geometry column is named as an attribute
+The edges of the world: a layer without a geometry column is named as an attribute
 table; 3-D surfaces (TIN, PolyhedralSurface, an Esri MultiPatch) become their footprint; degrees
 a hair beyond ±180/±90 are rounding, not a missing CRS; polygons crossing ±180° are cut there;
 Gauss–Krüger metres with the northing in X are refused like swapped lon/lat; Xian 1980 and
 Beijing 1954 get a note on their approximate datum shift; features outside Gansu and duplicate
-ids get a note.
+ids get a note. Rows without a geometry are skipped and collections of polygons read as their
+polygons, with notes (``fixups``); swapped axes are refused as ``AxesSwapped`` so the pages and the
+command line can offer to swap them.
 
 GDAL opens what the readers staged, after its signature was checked (``signature``), with the
 driver forced where GDAL has a prefix for it (``gdal_name``) and only the declared OGR drivers
@@ -32,6 +34,7 @@ from core.geom import (crosses_antimeridian, make_valid_where_needed, polygonal_
                        surface_footprint, wkb_surface_kind, wkb_surfaces_as_polygons)
 from core.text import Text
 from layers.readers import ogr_policy
+from layers.readers.fixups import SWAP_HINT, AxesSwapped, collection_polygons, outside, rows_text, skip_null_rows
 from layers.readers.registry import ext_of, limit
 from layers.readers.signature import gdal_name
 
@@ -52,9 +55,10 @@ class Source:
     """One input: uploaded bytes (kept in memory until a reader stages them) or a user's file on
     disk (never modified: readers work on copies in their private temporary folder)."""
 
-    def __init__(self, name: str, data: bytes | None = None, path: Path | None = None):
+    def __init__(self, name: str, data: bytes | None = None, path: Path | None = None, swap_axes: bool = False):
         self.name, self.data, self.path = name, data, Path(path) if path is not None else None
         self.ext = ext_of(name)
+        self.swap_axes = swap_axes  # the user asked for X and Y exchanged (table readers apply it themselves)
 
     @property
     def size(self) -> int:
@@ -117,10 +121,11 @@ def layer_names(path: Path, driver: str | None = None) -> list[str]:
         raise _parse_error(e, path) from None
 
 
-def too_many_layers(kind: str, names: list[str]) -> UploadError:
+def too_many_layers(kind: str | Text, names: list[str]) -> UploadError:
     shown = ", ".join(names[:20]) + (" …" if len(names) > 20 else "")
-    return UploadError(f"该{kind}有 {len(names)} 个图层：{'、'.join(names[:20])}；请选择其一（命令行：--layer）。",
-                       f"the {kind} has {len(names)} layers: {shown}; choose one with --layer "
+    zh, en = (kind.zh, kind.en) if isinstance(kind, Text) else (kind, kind)
+    return UploadError(f"该{zh}有 {len(names)} 个图层：{'、'.join(names[:20])}；请选择其一（命令行：--layer）。",
+                       f"the {en} has {len(names)} layers: {shown}; choose one with --layer "
                        "(on the page: the layer box).")
 
 
@@ -132,6 +137,10 @@ def read_ogr(path: Path, layer: str | None, encoding: str | None = None, policy:
     is forced by its GDAL prefix; the caller has checked the file's signature. Returns (frame,
     layer, notes)."""
     check_memory(path)
+    if driver == "GeoJSON":
+        # GDAL refuses one JSON object over 200 MB of parsed objects (a polygon of ~1 million
+        # vertices), far inside our limits: the budget of one computation bounds it instead
+        pyogrio.set_gdal_config_options({"OGR_GEOJSON_MAX_OBJ_SIZE": str(max(1, limit("MAX_COMPUTE_BYTES") >> 20))})
     notes: list[Text] = []
     names = layer_names(path, driver) if policy != "single" or layer else []
     if layer and names and layer not in names:
@@ -314,9 +323,9 @@ def _reject_swapped(gdf: gpd.GeoDataFrame) -> None:
     x0, y0, x1, y1 = gdf.total_bounds
     in_degrees = -180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90
     if not in_degrees and -90 <= x0 <= x1 <= 90 and -180 <= y0 <= y1 <= 180 and in_box(y0, x0) and in_box(y1, x1):
-        raise UploadError(f"坐标似乎为“纬度、经度”顺序（x≈{x0:.2f}，y≈{y0:.2f}）：请交换坐标轴（先经度后纬度）后重试。",
-                          f"the coordinates look like latitude, longitude order (x≈{x0:.2f}, y≈{y0:.2f}): swap the "
-                          "axes (longitude first) and try again.")
+        raise AxesSwapped(f"坐标似乎为“纬度、经度”顺序（x≈{x0:.2f}，y≈{y0:.2f}）：需交换坐标轴（先经度后纬度）；{SWAP_HINT.zh}。",
+                          f"the coordinates look like latitude, longitude order (x≈{x0:.2f}, y≈{y0:.2f}): the axes "
+                          f"must be swapped (longitude first); {SWAP_HINT.en}.")
     if gdf.crs is None and _gk_northing_first(x0, y0, x1, y1):
         raise _northing_first(x0, y0)
 
@@ -332,12 +341,12 @@ def _gk_northing_first(x0, y0, x1, y1) -> bool:
     return prefixed or 0 <= y0 <= y1 <= 1_000_000
 
 
-def _northing_first(x0: float, y0: float) -> UploadError:
-    return UploadError(f"坐标似乎为“北坐标、东坐标”顺序（X≈{x0:,.0f} 是北坐标，Y≈{y0:,.0f} 是东坐标，测量习惯的高斯-克吕格坐标）："
-                       "请交换坐标轴（先东坐标后北坐标）后重试。",
+def _northing_first(x0: float, y0: float) -> AxesSwapped:
+    return AxesSwapped(f"坐标似乎为“北坐标、东坐标”顺序（X≈{x0:,.0f} 是北坐标，Y≈{y0:,.0f} 是东坐标，测量习惯的高斯-克吕格坐标）："
+                       f"需交换坐标轴（先东坐标后北坐标）；{SWAP_HINT.zh}。",
                        f"the coordinates look like northing, easting order (X≈{x0:,.0f} holds the northing, "
-                       f"Y≈{y0:,.0f} the easting: the surveyors' Gauss–Krüger convention): swap the axes "
-                       "(easting first) and try again.")
+                       f"Y≈{y0:,.0f} the easting: the surveyors' Gauss–Krüger convention): the axes must be swapped "
+                       f"(easting first); {SWAP_HINT.en}.")
 
 
 def _reject_swapped_projected(gdf: gpd.GeoDataFrame) -> None:
@@ -380,8 +389,7 @@ def _clamp_hair(gdf: gpd.GeoDataFrame, notes: list) -> gpd.GeoDataFrame:
     return gdf.set_geometry(list(geoms), crs=gdf.crs)
 
 
-def _rows(idx) -> str:
-    return ", ".join(str(int(i) + 1) for i in list(idx)[:10]) + (" …" if len(idx) > 10 else "")
+_rows = rows_text  # 1-based row numbers of the file (index labels of the frame in ``finish``)
 
 
 _DATUMS = {"Xian 1980": "西安 1980", "Beijing 1954": "北京 1954", "New Beijing": "新北京 1954",
@@ -411,7 +419,7 @@ def _duplicate_ids(gdf: gpd.GeoDataFrame, notes: list) -> None:
     col = next((c for c in ("park_id", "id", "ID") if c in gdf.columns), None)
     if col is None:
         return
-    ids = gdf[col].astype(str).reset_index(drop=True)
+    ids = gdf[col].astype(str)  # index labels: the rows of the file
     dup = ids[ids.duplicated(keep=False)]
     if dup.empty:
         return
@@ -427,11 +435,9 @@ def finish(gdf: gpd.GeoDataFrame, assume_crs: str | None, polygons_only: bool,
     """The checks every reader's frame goes through, then EPSG:4326."""
     if len(gdf) == 0:
         raise UploadError("文件中没有要素。", "the file contains no features.")
+    gdf = skip_null_rows(gdf.reset_index(drop=True), notes)  # the index keeps each row's place in the file
+    rowno = gdf.index.to_numpy()
     geoms = gdf.geometry.values
-    empty = shapely.is_empty(geoms) | shapely.is_missing(geoms)
-    if empty.any():
-        rows = ", ".join(str(i + 1) for i in list(empty.nonzero()[0][:10]))
-        raise UploadError(f"第 {rows} 行几何为空。", f"empty geometry in row(s) {rows}.")
     nverts = int(shapely.get_num_coordinates(geoms).sum())
     max_vertices = limit("MAX_VERTICES")
     if nverts > max_vertices:
@@ -441,7 +447,7 @@ def finish(gdf: gpd.GeoDataFrame, assume_crs: str | None, polygons_only: bool,
     finite = np.isfinite(coords).all(axis=1)
     if not finite.all():
         idx = shapely.get_coordinates(geoms, return_index=True)[1]
-        rows = ", ".join(str(i + 1) for i in sorted(set(idx[~finite].tolist()))[:10])
+        rows = ", ".join(str(int(rowno[i]) + 1) for i in sorted(set(idx[~finite].tolist()))[:10])
         raise UploadError(f"第 {rows} 行的坐标含非数值（NaN/无穷大）。", f"row(s) {rows}: coordinates are not a number (NaN/infinite).")
     if gdf.crs is None or gdf.crs.is_geographic:
         gdf = _clamp_hair(gdf, notes)
@@ -464,6 +470,8 @@ def finish(gdf: gpd.GeoDataFrame, assume_crs: str | None, polygons_only: bool,
         geoms = shapely.force_2d(geoms)
         notes.append(Text("已去除 Z/M 坐标", "Z/M coordinates dropped"))
     if polygons_only:
+        gdf = collection_polygons(gdf.set_geometry(list(geoms), crs=gdf.crs), notes)
+        geoms = gdf.geometry.values
         kinds = shapely.get_type_id(geoms)
         bad = ~((kinds == 3) | (kinds == 6))
         if bad.any():
@@ -471,8 +479,9 @@ def finish(gdf: gpd.GeoDataFrame, assume_crs: str | None, polygons_only: bool,
             t = shapely.get_type_id(geoms[i])
             name = {0: "点 point", 1: "线 line", 2: "线 line", 4: "多点 multipoint",
                     5: "多线 multiline", 7: "几何集合 collection"}.get(int(t), str(t))
-            raise UploadError(f"第 {i + 1} 行是{name.split()[0]}几何，此处需要面（多边形）。",
-                              f"row {i + 1} is a {name.split()[1]} geometry; polygons are expected here.")
+            n = int(rowno[i]) + 1
+            raise UploadError(f"第 {n} 行是{name.split()[0]}几何，此处需要面（多边形）。",
+                              f"row {n} is a {name.split()[1]} geometry; polygons are expected here.")
     geoms, repaired = make_valid_where_needed(geoms)
     if repaired:
         notes.append(Text(f"已修复 {repaired} 个无效几何", f"{repaired} invalid geometries repaired"))
@@ -503,16 +512,15 @@ def finish(gdf: gpd.GeoDataFrame, assume_crs: str | None, polygons_only: bool,
         for i in crossing:
             geoms[i] = split_antimeridian(geoms[i])
         gdf = gdf.set_geometry(list(geoms), crs=gdf.crs)
-        notes.append(Text(f"第 {_rows(crossing)} 行跨越 180° 经线，已在该经线处切分（面积按椭球计算）",
-                          f"row(s) {_rows(crossing)} cross the antimeridian (180°): cut there (areas on the ellipsoid)"))
-    x0, y0, x1, y1 = GANSU_BBOX
-    bounds = shapely.bounds(gdf.geometry.values)
-    out = (bounds[:, 2] < x0) | (bounds[:, 0] > x1) | (bounds[:, 3] < y0) | (bounds[:, 1] > y1)
+        notes.append(Text(f"第 {_rows(gdf.index[crossing])} 行跨越 180° 经线，已在该经线处切分（面积按椭球计算）",
+                          f"row(s) {_rows(gdf.index[crossing])} cross the antimeridian (180°): cut there (areas on the "
+                          "ellipsoid)"))
+    out = outside(gdf.geometry.values, GANSU_BBOX)  # each row's shape: a polygon cut at 180° by its parts
     if out.all():
         notes.append(Text("注意：所有要素都位于甘肃省以外，请检查坐标系和经纬度顺序",
                           "note: every feature lies outside Gansu; check the CRS and the axis order"))
     elif out.any():
-        rows = _rows(np.flatnonzero(out))
+        rows = _rows(gdf.index[out])
         notes.append(Text(f"注意：第 {rows} 行位于甘肃省以外", f"note: row(s) {rows} lie outside Gansu"))
     if polygons_only:  # parks (and zones, red lines); not transport lines
         _duplicate_ids(gdf, notes)

@@ -1,6 +1,12 @@
 """Parks as a CSV table: a WKT column, or lon/lat plus an area (km²) that gives a square of that
 area centred on the point. Text is UTF-8 (a BOM is fine) or GBK/GB18030; a file mixing the two is
-refused with the line numbers; ``;`` and tab separators and comma decimals are understood.
+refused with the line numbers; ``;`` and tab separators and comma decimals are understood. Excel's
+"Unicode text" export (UTF-16 with a BOM, tab-separated, often named ``.txt``) is read as such, with
+a note. The same table rules serve Excel workbooks (``excel``: ``parks_from_table``).
+
+The geometry column may hold EWKT (``SRID=4490;POLYGON(…)``, as PostGIS writes it: the SRID gives
+the CRS, as for hex EWKB); an empty cell is a row without geometry (skipped with a note by the
+final checks). ``swap_axes`` (the user's choice) exchanges lon/lat columns or X/Y of the geometries.
 
 Issue 14: the geometry column may also hold hex (E)WKB as PostGIS exports it (the SRID gives the
 CRS), 3-D surfaces (TIN, PolyhedralSurface, Triangle: read as their footprint) and curves
@@ -9,6 +15,7 @@ CRS), 3-D surfaces (TIN, PolyhedralSurface, Triangle: read as their footprint) a
 named as what it is."""
 from __future__ import annotations
 
+import codecs
 import io
 import math
 import re
@@ -22,6 +29,7 @@ from core.errors import UploadError
 from core.text import Text
 from layers.readers import signature
 from layers.readers.common import in_box
+from layers.readers.fixups import SWAP_HINT, AxesSwapped
 from layers.readers.registry import limit
 
 NAME_FIELDS = ("name", "name_zh", "NAME", "Name", "名称", "园区名称", "园区", "park", "park_name", "MC", "XMMC")
@@ -32,12 +40,28 @@ AREA_FIELDS = ("area_km2", "area", "面积", "面积_km2", "AREA")
 
 
 def read(source, folder: Path, layer: str | None, notes: list):
-    gdf, more = read_csv_parks(source.read_bytes())
+    gdf, more = read_csv_parks(source.read_bytes(), swap_axes=source.swap_axes)
     notes.extend(more)
     return gdf, None
 
 
-def _decode_text(data: bytes) -> str:
+_UTF16 = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"),
+          (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def _decode_text(data: bytes, notes: list | None = None) -> str:
+    for bom, enc in _UTF16:  # Excel's "Unicode text": UTF-16 LE with a BOM
+        if data.startswith(bom):
+            try:
+                text = data.decode(enc)
+            except UnicodeDecodeError:
+                raise UploadError(f"该表格以 {enc.upper()} 字节序标记开头，但内容无法按 {enc.upper()} 解码。",
+                                  f"the table starts with a {enc.upper()} byte-order mark but does not decode as "
+                                  f"{enc.upper()}.") from None
+            if notes is not None:
+                notes.append(Text(f"表格为 {enc.upper()} 编码文本（Excel 的“Unicode 文本”），已按此读取",
+                                  f"the table is {enc.upper()} text (Excel's \"Unicode text\"): read as such"))
+            return text.lstrip("\ufeff")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -74,15 +98,14 @@ def _first(cols, names):
     return None
 
 
-def read_csv_parks(data: bytes) -> tuple[gpd.GeoDataFrame, list[tuple[str, str]]]:
+def read_csv_parks(data: bytes, swap_axes: bool = False) -> tuple[gpd.GeoDataFrame, list[tuple[str, str]]]:
     """CSV with a WKT column, or lon/lat plus an area (km²) → squares of that area."""
     import pandas as pd
 
-    from core import crs as _crs
-
     signature.check_text_table(data[:signature.HEAD])  # a GDAL virtual dataset is named, never parsed
     _reject_binary(data)
-    text = _decode_text(data)
+    notes = []
+    text = _decode_text(data, notes)
     header = text.lstrip("\ufeff").split("\n", 1)[0]
     sep = ";" if header.count(";") > header.count(",") else "\t" if header.count("\t") > header.count(",") else ","
     try:
@@ -93,27 +116,42 @@ def read_csv_parks(data: bytes) -> tuple[gpd.GeoDataFrame, list[tuple[str, str]]
         raise UploadError("CSV 没有数据行。", "the CSV has no rows.")
     if len(df) > limit("MAX_FEATURES"):
         raise UploadError("CSV 行数过多。", "too many rows in the CSV.")
-    notes = []
+    return parks_from_table(df, notes, swap_axes)
+
+
+def parks_from_table(df, notes: list, swap_axes: bool = False, what: str = "CSV") -> tuple[gpd.GeoDataFrame, list]:
+    """A table of text cells (CSV, an Excel sheet) → parks: a WKT/(E)WKB/EWKT column, or lon/lat
+    plus an area (km²) → squares of that area."""
+    from core import crs as _crs
+
     wkt = _first(df.columns, WKT_FIELDS)
     if wkt:
-        geoms, srids = _parse_geometries(df[wkt].tolist(), notes)
+        geoms, srids, ewkt = _parse_geometries(df[wkt].tolist(), notes)
         crs = None
+        kind = Text("EWKT", "EWKT") if ewkt else Text("十六进制 EWKB", "hex EWKB")
         if srids and len(set(srids)) == 1 and srids[0] > 0:
             crs = f"EPSG:{srids[0]}"
-            notes.append(Text(f"几何为十六进制 EWKB，坐标系取自其 SRID：{crs}",
-                              f"geometries are hex EWKB; CRS from their SRID: {crs}"))
+            notes.append(Text(f"几何为{kind.zh}，坐标系取自其 SRID：{crs}",
+                              f"geometries are {kind.en}; CRS from their SRID: {crs}"))
         elif len(set(srids)) > 1:
-            raise UploadError(f"EWKB 几何的 SRID 不一致（{sorted(set(srids))[:5]}）：请统一坐标系。",
-                              f"the EWKB geometries carry different SRIDs ({sorted(set(srids))[:5]}): use one CRS.")
+            raise UploadError(f"{kind.zh}几何的 SRID 不一致（{sorted(set(srids))[:5]}）：请统一坐标系。",
+                              f"the {kind.en} geometries carry different SRIDs ({sorted(set(srids))[:5]}): use one CRS.")
+        if swap_axes:
+            geoms = [None if g is None else shapely.transform(g, lambda xy: xy[:, ::-1].copy()) for g in geoms]
+            notes.append(Text("已按您的选择交换坐标轴（X 与 Y 互换）", "axes swapped as you chose (X and Y exchanged)"))
         gdf = gpd.GeoDataFrame(df.drop(columns=[wkt]), geometry=geoms, crs=crs)
         return gdf, notes
     lon, lat, area = _first(df.columns, LON_FIELDS), _first(df.columns, LAT_FIELDS), _first(df.columns, AREA_FIELDS)
     if not (lon and lat):
-        raise UploadError("CSV 需要 WKT 列，或经度/纬度列（lon/lat、经度/纬度）加面积列（area_km2）。",
-                          "the CSV needs a WKT column, or lon/lat columns plus an area_km2 column.")
+        raise UploadError(f"{what} 需要 WKT 列，或经度/纬度列（lon/lat、经度/纬度）加面积列（area_km2）。",
+                          f"the {what} needs a WKT column, or lon/lat columns plus an area_km2 column.")
     if not area:
-        raise UploadError("CSV 有经纬度但缺少面积列（area_km2/面积，单位 km²）。",
-                          "the CSV has lon/lat but no area column (area_km2, in km²).")
+        raise UploadError(f"{what} 有经纬度但缺少面积列（area_km2/面积，单位 km²）。",
+                          f"the {what} has lon/lat but no area column (area_km2, in km²).")
+    if swap_axes:
+        lon, lat = lat, lon
+        notes.append(Text(f"已按您的选择交换经度、纬度两列（经度取自“{lon}”列）",
+                          f"longitude and latitude columns swapped as you chose (longitude from column '{lon}')"))
     geoms = []
     for i, (x, y, a) in enumerate(zip(df[lon], df[lat], df[area])):
         try:
@@ -125,13 +163,14 @@ def read_csv_parks(data: bytes) -> tuple[gpd.GeoDataFrame, list[tuple[str, str]]
         if 180 < abs(xf) <= 180 + HAIR or 90 < abs(yf) <= 90 + HAIR:  # float rounding of ±180/±90
             xf, yf = max(-180.0, min(180.0, xf)), max(-90.0, min(90.0, yf))
         if not (-180 <= xf <= 180 and -90 <= yf <= 90) and in_box(yf, xf):
-            raise UploadError(f"第 {i + 1} 行的经度、纬度似乎颠倒（经度 {xf:g}，纬度 {yf:g}）：请交换两列。",
-                              f"row {i + 1}: longitude and latitude look swapped (lon {xf:g}, lat {yf:g}): swap the columns.")
+            raise AxesSwapped(f"第 {i + 1} 行的经度、纬度似乎颠倒（经度 {xf:g}，纬度 {yf:g}）：需交换两列；{SWAP_HINT.zh}。",
+                              f"row {i + 1}: longitude and latitude look swapped (lon {xf:g}, lat {yf:g}): the columns "
+                              f"must be swapped; {SWAP_HINT.en}.")
         if not (-180 <= xf <= 180 and -90 <= yf <= 90) or not (0 < af < 10_000):
             raise UploadError(f"第 {i + 1} 行的经纬度或面积超出范围。", f"row {i + 1}: lon/lat or area out of range.")
         geoms.append(_crs.square_of_area(xf, yf, af))
     notes.append(Text("按面积生成以该点为中心的正方形园区", "each park is a square of the given area centred on its point"))
-    gdf = gpd.GeoDataFrame(df.drop(columns=[lon, lat]), geometry=geoms, crs="EPSG:4326")
+    gdf = gpd.GeoDataFrame(df.drop(columns=[lon, lat]).reset_index(drop=True), geometry=geoms, crs="EPSG:4326")
     return gdf, notes
 
 
@@ -189,15 +228,25 @@ _SURFACE_WKT = re.compile(r"\b(POLYHEDRALSURFACE|TIN|TRIANGLE)\b", re.I)
 _CURVE_WKT = re.compile(r"\b(CIRCULARSTRING|COMPOUNDCURVE|CURVEPOLYGON|MULTICURVE|MULTISURFACE)\b", re.I)
 
 
-def _parse_geometries(values: list, notes: list) -> tuple[list, list[int]]:
-    """WKT, hex (E)WKB (PostGIS exports), 3-D surfaces (footprint) and curves (linearised by GDAL)."""
+_EWKT = re.compile(r"^\s*SRID\s*=\s*(-?\d+)\s*;\s*(.*)$", re.I | re.S)
+
+
+def _parse_geometries(values: list, notes: list) -> tuple[list, list[int], bool]:
+    """WKT, EWKT, hex (E)WKB (PostGIS exports), 3-D surfaces (footprint) and curves (linearised by
+    GDAL); an empty cell is no geometry (None). Returns (geometries, SRIDs found, any EWKT)."""
     from core.geom import surface_footprint, wkb_surface_kind, wkb_surfaces_as_polygons
 
-    geoms, srids, surfaces, curves = [], [], {}, []
+    geoms, srids, surfaces, curves, ewkt = [], [], {}, [], False
     for i, v in enumerate(values):
-        v = str(v).strip()
+        v = "" if v is None else str(v).strip()
+        m = _EWKT.match(v)
+        if m:  # EWKT: SRID=4490;POLYGON(...)
+            srids.append(int(m.group(1)))
+            v, ewkt = m.group(2).strip(), True
         try:
-            if _HEX.match(v):
+            if not v:
+                g = None  # a row without geometry: skipped with a note by the final checks
+            elif _HEX.match(v):
                 raw = bytes.fromhex(v[2:] if v.startswith("\\x") else v)
                 kind = wkb_surface_kind(raw)
                 g = shapely.from_wkb(wkb_surfaces_as_polygons(raw) if kind else raw)
@@ -212,7 +261,7 @@ def _parse_geometries(values: list, notes: list) -> tuple[list, list[int]]:
                 g = _footprint(g, kind, i, surfaces, surface_footprint)
             elif _CURVE_WKT.search(v):
                 g = None
-                curves.append(i)
+                curves.append((i, v))
             else:
                 g = shapely.from_wkt(v)
         except UploadError:
@@ -222,16 +271,17 @@ def _parse_geometries(values: list, notes: list) -> tuple[list, list[int]]:
                               f"row {i + 1}: the geometry (WKT or hex WKB) cannot be parsed.") from None
         geoms.append(g)
     if curves:
-        for i, g in zip(curves, _linearise([str(values[i]).strip() for i in curves], curves)):
+        rows = [i for i, _ in curves]
+        for i, g in zip(rows, _linearise([v for _, v in curves], rows)):
             geoms[i] = g
-        notes.append(Text(f"第 {', '.join(str(i + 1) for i in curves[:10])} 行为曲线几何（圆弧等），已按 GDAL 默认精度折线化",
-                          f"row(s) {', '.join(str(i + 1) for i in curves[:10])}: curved geometries (arcs) "
+        notes.append(Text(f"第 {', '.join(str(i + 1) for i in rows[:10])} 行为曲线几何（圆弧等），已按 GDAL 默认精度折线化",
+                          f"row(s) {', '.join(str(i + 1) for i in rows[:10])}: curved geometries (arcs) "
                           "linearised at GDAL's default precision"))
     for kind, rows in surfaces.items():
         shown = ", ".join(str(r) for r in rows[:10])
         notes.append(Text(f"第 {shown} 行为三维面（{kind}），已取各面并集作为平面占地范围",
                           f"row(s) {shown}: 3-D surface ({kind}) read as its footprint (union of its faces)"))
-    return geoms, srids
+    return geoms, srids, ewkt
 
 
 def _footprint(g, kind, i, surfaces, surface_footprint):

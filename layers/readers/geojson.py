@@ -1,5 +1,9 @@
-"""GeoJSON (``.geojson``, ``.json``). The bytes must be JSON text (``signature.check_geojson``) and
-GDAL's GeoJSON driver is forced.
+"""GeoJSON (``.geojson``, ``.json``). The bytes must be JSON text (``signature.check_geojson``; a
+TopoJSON is told by its content and read by ``topojson``) and GDAL's GeoJSON driver is forced. A
+file that is not UTF-8 but GBK/GB18030 (RFC 7946 requires UTF-8; Chinese software still writes
+GBK) is decoded in our copy, with a note (``textenc``). GDAL's limit on the size of one JSON object
+(``OGR_GEOJSON_MAX_OBJ_SIZE``, 200 MB of parsed objects: a polygon of about a million vertices) is
+raised to the memory budget of one computation for our reads (``common.read_ogr``).
 
 A legacy ``crs`` member (GDAL honours it, on the collection and on any geometry) may only name a
 CRS — ``{"type": "name", "properties": {"name": "EPSG:4490"}}`` — that we understand; otherwise
@@ -18,7 +22,7 @@ from pathlib import Path
 
 from core.errors import UploadError
 from core.text import Text
-from layers.readers import signature
+from layers.readers import signature, textenc
 from layers.readers.common import read_ogr
 
 # a member name that reads "crs" in any letter case, each letter possibly \u-escaped, in double or
@@ -29,18 +33,26 @@ _CRS_NAME = re.compile(rb"[\"']" + _C + _R + _S + rb"[\"']", re.IGNORECASE)
 
 
 def read(source, folder: Path, layer: str | None, notes: list):
-    signature.check_geojson(source.head(signature.HEAD))
-    check_crs_member(source, notes)
-    path = source.copy_to(folder / "upload.geojson")
+    """A GeoJSON (its content checked by the caller, ``topojson.read_any_json``)."""
+    path = stage_utf8(source, folder / "upload.geojson", signature.GEOJSON, notes)
+    check_crs_member(path, notes)
     gdf, used, more = read_ogr(path, layer, driver="GeoJSON")
     notes.extend(more)
     return gdf, used
 
 
-def _bytes(source) -> bytes:
-    if source.data is not None:
-        return bytes(source.data)
-    return Path(source.path).read_bytes()
+def stage_utf8(source, path: Path, fmt: Text, notes: list) -> Path:
+    """Our copy of a JSON source, as UTF-8 (GBK decoded with a note); a decoded text is checked
+    again as the original was."""
+    source.copy_to(path)
+    if textenc.json_to_utf8(path, fmt.en, notes):
+        with open(path, "rb") as f:
+            signature.check_geojson(f.read(signature.HEAD), fmt)
+    return path
+
+
+class NotJSON(UploadError):
+    """A file with a ``crs`` member that strict JSON cannot parse."""
 
 
 def _refused() -> UploadError:
@@ -91,7 +103,7 @@ def crs_members(data: bytes) -> tuple[list[str], str | None]:
         root = json.loads(text, object_pairs_hook=hook)
     except (ValueError, RecursionError) as e:
         where = f"{e.lineno}:{e.colno}" if isinstance(e, json.JSONDecodeError) else "?"
-        raise UploadError(f"该 GeoJSON 含有 crs 成员，但不是有效的 JSON（第 {where} 处）：已拒绝。请另存为标准 GeoJSON 后重试。",
+        raise NotJSON(f"该 GeoJSON 含有 crs 成员，但不是有效的 JSON（第 {where} 处）：已拒绝。请另存为标准 GeoJSON 后重试。",
                           f"this GeoJSON has a 'crs' member but is not valid JSON (at {where}): refused. Save it as "
                           "standard GeoJSON and try again.") from None
     top = None
@@ -100,10 +112,13 @@ def crs_members(data: bytes) -> tuple[list[str], str | None]:
     return found, top
 
 
-def check_crs_member(source, notes: list) -> None:
+def check_crs_member(path: Path, notes: list, fmt: str = "GeoJSON"):
+    """Every ``crs`` member of the (UTF-8) file at ``path`` names a CRS we understand; returns the
+    CRS of the top-level one (None without)."""
     import pyproj
 
-    names, top = crs_members(_bytes(source))
+    names, top = crs_members(Path(path).read_bytes())
+    found = None
     for name in dict.fromkeys(names):
         try:
             crs_ = pyproj.CRS.from_user_input(name)
@@ -112,5 +127,7 @@ def check_crs_member(source, notes: list) -> None:
                               f"the GeoJSON 'crs' member names a coordinate system that cannot be understood "
                               f"('{name[:80]}'); remove it or use a valid EPSG code.") from None
         if name == top:
-            notes.append(Text(f"GeoJSON 声明坐标系 {crs_.to_string()}（crs 成员），已据此读取",
-                              f"the GeoJSON declares {crs_.to_string()} (its 'crs' member): read with it"))
+            found = crs_
+            notes.append(Text(f"{fmt} 声明坐标系 {crs_.to_string()}（crs 成员），已据此读取",
+                              f"the {fmt} declares {crs_.to_string()} (its 'crs' member): read with it"))
+    return found

@@ -3,7 +3,8 @@ are read (a KML with three folders gives three parks, nested folders included), 
 its folder in a ``folder`` column. Any DOCTYPE/ENTITY declaration is refused (external entities,
 billion laughs), also in UTF-16/32 files; a KMZ goes through the zip checks first. The root
 element must be ``kml`` (``signature.check_kml``): any other XML (an OGR VRT above all) is refused
-before GDAL sees it."""
+before GDAL sees it. A KML in GBK/GB18030 — declared (an encoding GDAL's XML parser does not know)
+or not (XML then means UTF-8) — is decoded in our copy, with a note (``textenc``), then checked."""
 from __future__ import annotations
 
 import codecs
@@ -11,7 +12,7 @@ import re
 from pathlib import Path, PurePosixPath
 
 from core.errors import UploadError
-from layers.readers import archive, signature
+from layers.readers import archive, signature, textenc
 from layers.readers.common import read_ogr
 
 
@@ -26,6 +27,8 @@ def read(source, folder: Path, layer: str | None, notes: list):
     else:
         path = source.copy_to(folder / "upload.kml")
     reject_entities(path)
+    if textenc.xml_to_utf8(path, "KML", notes):
+        reject_entities(path)
     signature.check_kml(path)
     gdf, used, more = read_ogr(path, layer, policy="all", kind="KML")
     notes.extend(more)

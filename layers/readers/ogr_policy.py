@@ -6,13 +6,15 @@ algorithm pipeline (GDALG: JSON with a command line), WFS/OAPIF/HTTP service des
 schema downloads, PDS labels, MapInfo seamless tables … — so a user's file must never reach them.
 
 pyogrio (0.13) has no "allowed drivers" argument, and GDAL's ``DRIVER:path`` prefix exists only for
-some drivers (``GeoJSON:``, ``GPKG:``, ``CSV:``; the readers use them). So every vector driver
+some drivers (``GeoJSON:``, ``TopoJSON:``, ``GPKG:``, ``CSV:``; the readers use them). So every vector driver
 outside ``ALLOWED`` is deregistered: GDAL drops the drivers named in the ``OGR_SKIP`` configuration
 option at the end of driver registration, and pyogrio's registration is run again after setting
 it (registration only adds drivers that are missing, so this is idempotent). The drivers left
 never follow a reference in a file's content (LIBKML was checked: no request for a NetworkLink,
-a remote styleUrl or a Model href). With the content of each file checked against its extension
-first (``signature``), GDAL never sniffs a user's file.
+a remote styleUrl or a Model href; TopoJSON decodes the arcs of its own file, ``TopoJSON:``
+forces it; OpenFileGDB reads the table files of its ``.gdb`` folder, which name no other file,
+and the readers stage only those files). With the content of each file checked against its
+extension first (``signature``), GDAL never sniffs a user's file.
 
 Network: ``CPL_VSIL_CURL_ALLOWED_FILENAME`` set to a name no URL can have makes every
 ``/vsicurl/``-family open fail before a connection; ``LIBKML_RESOLVE_STYLE=NO`` pins remote
@@ -29,7 +31,8 @@ from __future__ import annotations
 import os
 
 # the vector drivers the readers and writers of this project use; every other one is removed
-ALLOWED = frozenset({"GeoJSON", "GPKG", "ESRI Shapefile", "KML", "LIBKML", "CSV", "OSM", "MEM"})
+ALLOWED = frozenset({"GeoJSON", "TopoJSON", "GPKG", "ESRI Shapefile", "OpenFileGDB", "KML", "LIBKML", "CSV", "OSM",
+                     "MEM"})
 NO_NETWORK = "/no-network-access/"  # CPL_VSIL_CURL_ALLOWED_FILENAME: matches no /vsicurl/ name
 # GDAL_HTTP(S)_PROXY: every plain-HTTP fetch of GDAL goes to this proxy, where nothing listens (a port
 # below 1024 on this machine: only root could listen there), so it fails before reaching its address

@@ -5,9 +5,14 @@ the user's files are never modified.
 Attribute encoding: the ``.cpg`` when present and true (it must name a known encoding that decodes
 the ``.dbf``: ``UTF-8``, ``936``, ``CP936``, ``GBK``, ``ANSI 936``, ``GB18030``, ``1252`` …),
 otherwise UTF-8 if it decodes, else GB18030 (a superset of GBK). The encoding is given to the
-reader explicitly. A ``.prj`` with a UTF-8 BOM is read without it; one that is not a CRS is
-ignored with a note (the user is then asked for a CRS). The staged ``.shp``, ``.shx`` and ``.dbf``
-must carry their signatures (``signature.check_shapefile``) before GDAL opens them.
+reader explicitly. The ``.prj`` is put in the form GDAL reads right (``prj``: BOM, GBK names,
+``Gauss-Kruger`` spellings, WKT2/PROJ strings); one that is not a CRS is ignored with a note (the
+user is then asked for a CRS). The staged ``.shp``, ``.shx`` and ``.dbf`` must carry their
+signatures (``signature.check_shapefile``) before GDAL opens them.
+
+A zip holding several Shapefiles offers them as layers (named by file; by folder and file when
+two share a name); a zip holding a File Geodatabase folder and no Shapefile is read by
+``filegdb``.
 """
 from __future__ import annotations
 
@@ -19,7 +24,7 @@ from pathlib import Path, PurePosixPath
 
 from core.errors import UploadError
 from core.text import Text
-from layers.readers import archive, signature
+from layers.readers import archive, filegdb, prj as _prj, signature
 from layers.readers.common import read_ogr
 
 PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
@@ -35,12 +40,14 @@ def read(source, folder: Path, layer: str | None, notes: list):
                  if p.is_file() and p.stem == source.path.stem and p.suffix.lower() in PARTS}
         stems = [source.path.name.lower()[:-4]]
     else:
+        if _holds_gdb(source):
+            return filegdb.read(source, folder, layer, notes)
         files = archive.extract_all(source, folder)
         stems = sorted({k[:-4] for k in files if k.endswith(".shp")})
         if not stems:
             raise _no_shp(files)
         if len(stems) > 1:
-            labels = [PurePosixPath(s).name for s in stems]
+            labels = _labels(stems)
             if layer is None:
                 raise _zip_layers_error(labels)
             if layer not in labels:
@@ -55,15 +62,21 @@ def read(source, folder: Path, layer: str | None, notes: list):
     return gdf, (layer if len(stems) == 1 and layer else None)
 
 
+def _holds_gdb(source) -> bool:
+    """A zip with a File Geodatabase folder and no Shapefile."""
+    names = archive.member_names(source)
+    return not any(n.lower().endswith(".shp") for n in names) and bool(filegdb.gdb_folders(names))
+
+
+def _labels(stems: list[str]) -> list[str]:
+    """Layer names of the Shapefiles of a zip: the file name, or folder/name when two share it."""
+    names = [PurePosixPath(s).name for s in stems]
+    return [n if names.count(n) == 1 else s for n, s in zip(names, stems)]
+
+
 def _no_shp(files: dict[str, Path]) -> UploadError:
-    """No .shp in the zip: name what is there instead (a File Geodatabase, a table alone …)."""
+    """No .shp in the zip: name what is there instead (a table alone …)."""
     names = list(files)
-    gdb = sorted({m.split(".gdb/")[0].rsplit("/", 1)[-1] + ".gdb" for m in names if ".gdb/" in m})
-    if gdb:
-        return UploadError(f"压缩包中是 Esri 文件地理数据库（{gdb[0]}），不支持直接读取：请在 ArcGIS/QGIS 中将图层导出为 "
-                           "GeoPackage 或 Shapefile 后上传。",
-                           f"the archive holds an Esri File Geodatabase ({gdb[0]}), which is not read here: export the "
-                           "layer to GeoPackage or Shapefile (ArcGIS/QGIS) and upload that.")
     dbf = [m for m in names if m.endswith(".dbf")]
     if dbf:
         return UploadError(f"压缩包中只有属性表（{PurePosixPath(dbf[0]).name}），没有几何（缺少 .shp 和 .shx）："
@@ -81,9 +94,11 @@ def _zip_layers_error(labels: list[str]) -> UploadError:
 
 
 def zip_layers(source, folder: Path) -> list[str]:
+    if _holds_gdb(source):
+        return filegdb.layers(source, folder)
     files = archive.extract_all(source, folder)
     stems = sorted({k[:-4] for k in files if k.endswith(".shp")})
-    return [PurePosixPath(s).name for s in stems] if len(stems) > 1 else []
+    return _labels(stems) if len(stems) > 1 else []
 
 
 def stage(files: dict[str, Path], stem: str, folder: Path, notes: list, copy: bool = False) -> tuple[Path, str | None]:
@@ -100,7 +115,7 @@ def stage(files: dict[str, Path], stem: str, folder: Path, notes: list, copy: bo
             (shutil.copyfile if copy else os.replace)(src, dest.with_suffix(ext))
     signature.check_shapefile({ext: dest.with_suffix(ext) for ext in (".shp", ".shx", ".dbf")})
     prj = dest.with_suffix(".prj")
-    if prj.is_file() and not prj_ok(prj):
+    if prj.is_file() and not _prj.normalise(prj, notes):
         prj.unlink()  # read as "no CRS": the user is asked to choose one
         notes.append(Text(".prj 文件无法识别（不是有效的坐标系定义），已忽略", "the .prj file is not a valid CRS definition: ignored"))
     dbf = dest.with_suffix(".dbf")
@@ -117,21 +132,6 @@ def stage(files: dict[str, Path], stem: str, folder: Path, notes: list, copy: bo
                           f"{'unknown' if not enc else 'not what the attributes use'}: read as {guess}"))
         return dest.with_suffix(".shp"), guess
     return dest.with_suffix(".shp"), guess_dbf_encoding(dbf)
-
-
-def prj_ok(prj: Path) -> bool:
-    """The .prj is a CRS (a UTF-8 BOM is removed from our staged copy first)."""
-    import pyproj
-
-    raw = prj.read_bytes()[:65536]
-    if raw.startswith(codecs.BOM_UTF8):
-        raw = raw[len(codecs.BOM_UTF8):]
-        prj.write_bytes(raw)  # the staged copy: GDAL reads it without the BOM
-    try:
-        pyproj.CRS.from_wkt(raw.decode("utf-8", "replace").strip())
-        return True
-    except Exception:  # noqa: BLE001 - any parse error means "no usable CRS"
-        return False
 
 
 _CPG = {"UTF8": "utf-8", "UTF-8": "utf-8", "65001": "utf-8", "936": "gbk", "CP936": "gbk", "GBK": "gbk",

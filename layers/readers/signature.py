@@ -6,15 +6,19 @@ signature instead, and the readers then open it with the driver forced where GDA
 (``GeoJSON:``, ``GPKG:``; see ``gdal_name``); the other drivers are removed process-wide
 (``ogr_policy``):
 
-- GeoJSON: JSON text — an object or array, after an optional UTF-8 BOM and blank space; UTF-16/32
-  text is refused by name (GDAL reads GeoJSON as UTF-8); a GDAL algorithm pipeline (GDALG, JSON
-  too) is refused by name;
+- GeoJSON and TopoJSON: JSON text — an object or array, after an optional UTF-8 BOM and blank
+  space; UTF-16/32 text is refused by name (GDAL reads them as UTF-8); a GDAL algorithm pipeline
+  (GDALG, JSON too) and Esri JSON are refused by name; a TopoJSON (``"type": "Topology"`` with
+  ``arcs``) is told from a GeoJSON by its content, whatever its extension;
 - GeoPackage: the SQLite header and the GeoPackage application id (``GPKG``, or ``GP10``/``GP11``
   of GeoPackage 1.0/1.1);
 - KML (and the ``.kml`` inside a KMZ): XML whose root element is ``kml`` (no namespace, or a KML
   namespace); OSM XML: root ``osm``; OSM PBF: the ``OSMHeader`` blob;
 - Shapefile: ``.shp`` and ``.shx`` with the file code 9994 and version 1000, a ``.dbf`` with a dBASE
-  version byte and a plausible header length.
+  version byte and a plausible header length;
+- File Geodatabase: only its own table and index files (``a00000001.gdbtable`` …), each table
+  starting with a FileGDB version word (``filegdb``); Excel workbooks: a zip holding
+  ``[Content_Types].xml`` and ``xl/workbook.xml`` (``excel``).
 
 A refusal names what the file really is when that is recognisable ("this file is a GDAL virtual
 dataset (VRT), not GeoJSON: refused"), in both languages, and never quotes the file's content.
@@ -39,6 +43,7 @@ DBF_VERSIONS = frozenset({0x02, 0x03, 0x04, 0x05, 0x30, 0x31, 0x32, 0x43, 0x63, 
                           0xF5, 0xFB})
 
 GEOJSON = Text("GeoJSON", "GeoJSON")
+TOPOJSON = Text("TopoJSON", "TopoJSON")
 GEOPACKAGE = Text("GeoPackage", "a GeoPackage")
 KML = Text("KML", "KML")
 OSM_XML = Text("OSM 数据（.osm）", "an OSM extract (.osm)")
@@ -58,9 +63,8 @@ _VIRTUAL = ((re.compile(rb"<\s*(OGRVRTDataSource|VRTDataset)\b"), VRT),
                         rb"|WFS_GetCapabilities)\b"), SERVICE))
 
 
-_OTHER_JSON = ((re.compile(rb'"geometryType"\s*:\s*"esriGeometry'), Text("Esri JSON（ArcGIS）", "Esri JSON (ArcGIS)")),
-               (re.compile(rb'"type"\s*:\s*"Topology"[\s\S]*"arcs"\s*:|"arcs"\s*:[\s\S]*"type"\s*:\s*"Topology"'),
-                Text("TopoJSON", "TopoJSON")))
+_OTHER_JSON = ((re.compile(rb'"geometryType"\s*:\s*"esriGeometry'), Text("Esri JSON（ArcGIS）", "Esri JSON (ArcGIS)")),)
+_TOPOLOGY = re.compile(rb'"type"\s*:\s*"Topology"[\s\S]*"arcs"\s*:|"arcs"\s*:[\s\S]*"type"\s*:\s*"Topology"')
 
 
 class NotWhatItClaims(UploadError):
@@ -139,22 +143,24 @@ def check_text_table(head: bytes, fmt: Text = CSV) -> None:
         raise refuse(what, fmt)
 
 
-def check_geojson(head: bytes) -> None:
+def check_geojson(head: bytes, fmt: Text = GEOJSON) -> str:
+    """A GeoJSON or TopoJSON text: returns ``"geojson"`` or ``"topojson"`` (by content), else refuses."""
     what = virtual_kind(head)  # first: a virtual dataset is named as such, whatever its encoding
     if what is not None:
-        raise refuse(what, GEOJSON)
+        raise refuse(what, fmt)
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)) or (
             b"\x00" in head[:8] and _text_head(head).lstrip()[:1] in (b"{", b"[")):
-        raise NotWhatItClaims("该文件是 UTF-16/UTF-32 编码的文本，不是 UTF-8 编码的 GeoJSON：已拒绝。请另存为 UTF-8 后重试。",
-                              "this file is UTF-16/UTF-32 encoded text, not GeoJSON in UTF-8: refused. Save it as "
+        raise NotWhatItClaims(f"该文件是 UTF-16/UTF-32 编码的文本，不是 UTF-8 编码的 {fmt.zh}：已拒绝。请另存为 UTF-8 后重试。",
+                              f"this file is UTF-16/UTF-32 encoded text, not {fmt.en} in UTF-8: refused. Save it as "
                               "UTF-8 and try again.")
     start = head.removeprefix(codecs.BOM_UTF8).lstrip(b" \t\r\n")[:1]
     if start not in (b"{", b"["):
-        raise refuse(sniff(head), GEOJSON, Text("不以 JSON 对象开头", "it does not start with a JSON object"))
+        raise refuse(sniff(head), fmt, Text("不以 JSON 对象开头", "it does not start with a JSON object"))
     for pattern, what in _OTHER_JSON:  # read by GDAL's sniffing before; export them as GeoJSON
         if pattern.search(head[:HEAD]):
-            raise NotWhatItClaims(f"该文件是 {what.zh}，不是 GeoJSON：已拒绝。请在原软件中导出为 GeoJSON 后重试。",
-                                  f"this file is {what.en}, not GeoJSON: refused. Export it as GeoJSON and try again.")
+            raise NotWhatItClaims(f"该文件是 {what.zh}，不是 {fmt.zh}：已拒绝。请在原软件中导出为 GeoJSON 后重试。",
+                                  f"this file is {what.en}, not {fmt.en}: refused. Export it as GeoJSON and try again.")
+    return "topojson" if _TOPOLOGY.search(head[:HEAD]) else "geojson"
 
 
 def check_gpkg(head: bytes) -> None:
@@ -194,13 +200,50 @@ def check_shapefile(parts: dict[str, Path]) -> None:
         raise refuse(sniff(head), SHP[".dbf"], Text("没有 dBASE 文件头", "it has no dBASE header"))
 
 
+FILEGDB = Text("Esri 文件地理数据库（.gdb）", "an Esri File Geodatabase (.gdb)")
+EXCEL = Text("Excel 工作簿（.xlsx）", "an Excel workbook (.xlsx)")
+# the files a File Geodatabase folder holds: tables a<8 hex digits> with their indexes, and two markers
+GDB_FILE = re.compile(r"^(a[0-9a-f]{8}(\.[A-Za-z0-9_]{1,64})?\.(gdbtable|gdbtablx|gdbindexes|atx|spx|freelist|horizon)"
+                      r"|gdb|timestamps)$", re.I)
+
+
+def check_filegdb(files: dict[str, Path]) -> None:
+    """``files``: {name: staged path} of one File Geodatabase folder (only ``GDB_FILE`` names).
+    The system catalog ``a00000001.gdbtable`` must be there and every table and table index must
+    start with a FileGDB version word (3 or 4, little-endian); nothing in it may be a dataset that
+    reads others."""
+    names = {n.lower() for n in files}
+    if "a00000001.gdbtable" not in names:
+        raise refuse(None, FILEGDB, Text("缺少系统表 a00000001.gdbtable", "its system table a00000001.gdbtable is missing"))
+    for name, path in files.items():
+        with open(path, "rb") as f:
+            head = f.read(HEAD)
+        what = virtual_kind(head)
+        if what is not None:
+            raise refuse(what, FILEGDB)
+        if name.lower().endswith((".gdbtable", ".gdbtablx")) and int.from_bytes(head[:4], "little") not in (3, 4):
+            raise refuse(sniff(head), FILEGDB, Text(f"{name[:60]} 没有 FileGDB 文件头", f"{name[:60]} has no FileGDB header"))
+
+
+def check_excel(names: list[str] | None, head: bytes) -> None:
+    """An .xlsx: a zip (``PK``) whose members include ``[Content_Types].xml`` and
+    ``xl/workbook.xml`` (the Office Open XML spreadsheet parts); ``names`` None checks the head only."""
+    if not head.startswith(b"PK\x03\x04"):
+        raise refuse(sniff(head), EXCEL, Text("不是 zip 容器", "it is not a zip container"))
+    if names is None:
+        return
+    lower = {n.lower() for n in names}
+    if "[content_types].xml" not in lower or "xl/workbook.xml" not in lower:
+        raise refuse(Text("zip 压缩包", "a zip archive"), EXCEL)
+
+
 def gdal_name(path: Path, driver: str | None) -> str:
     """What GDAL is asked to open: ``GeoJSON:/abs/path`` / ``GPKG:/abs/path`` forces the driver
     (GDAL knows these prefixes); other formats rely on the removed drivers (``ogr_policy``)."""
     p = str(Path(path).resolve())
     if p.startswith("/vsi") or "://" in p:  # never a virtual file system or a URL
         raise UploadError("文件路径无效。", "invalid file path.")
-    return f"{driver}:{p}" if driver in ("GeoJSON", "GPKG", "CSV") else p
+    return f"{driver}:{p}" if driver in ("GeoJSON", "GPKG", "CSV", "TopoJSON") else p
 
 
 # --- helpers --------------------------------------------------------------------------------------
@@ -237,8 +280,8 @@ def _root(data: bytes) -> tuple[str, str] | None:
         parse(data)
     except _Root:
         return found[0]
-    except expat.ExpatError as e:
-        if e.code != expat.errors.codes[expat.errors.XML_ERROR_UNKNOWN_ENCODING]:
+    except (expat.ExpatError, ValueError) as e:  # ValueError: a multi-byte encoding expat refuses (GBK …)
+        if isinstance(e, expat.ExpatError) and e.code != expat.errors.codes[expat.errors.XML_ERROR_UNKNOWN_ENCODING]:
             return None
         m = re.match(rb"\s*<\?xml[^>]*encoding\s*=\s*[\"']([A-Za-z0-9_.\-]+)[\"'][^>]*\?>", data)
         try:  # an encoding expat does not know (GBK …): decode in Python, parse as UTF-8
@@ -251,7 +294,7 @@ def _root(data: bytes) -> tuple[str, str] | None:
             parse(text.encode("utf-8"))
         except _Root:
             return found[0]
-        except expat.ExpatError:
+        except (expat.ExpatError, ValueError):
             return None
     return None
 

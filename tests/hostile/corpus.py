@@ -389,7 +389,11 @@ def cases() -> list[Case]:
         Case("polygon_z", "p.geojson", lambda: fc([feat(poly_geojson(z=1500.0))]), "ok", check=_valid_2d, note="Z/M"),
         Case("polygon_m_shapefile", "p.zip", m_shapefile_zip, "ok", check=_valid_2d),
         Case("geometry_collection", "p.geojson", lambda: fc([feat({"type": "GeometryCollection", "geometries": [
-            poly_geojson(), {"type": "Point", "coordinates": [LON, LAT]}]})]), "error", "collection", "几何集合"),
+            poly_geojson(), {"type": "Point", "coordinates": [LON, LAT]}]})]), "ok", check=_square,
+             note="geometry collection read as its polygons"),
+        Case("geometry_collection_no_polygon", "p.geojson", lambda: fc([feat({"type": "GeometryCollection",
+             "geometries": [{"type": "LineString", "coordinates": ring()}, {"type": "Point", "coordinates": [LON, LAT]}]})]),
+             "error", "collection", "几何集合"),
         Case("lines_not_polygons", "p.geojson", lambda: fc([feat({"type": "LineString", "coordinates": ring()})]),
              "error", "polygons are expected", "需要面"),
         Case("out_of_range", "p.geojson", lambda: fc([feat(poly_geojson(x=250.0, y=95.0))]),
