@@ -17,7 +17,7 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 import geopandas as gpd
@@ -112,13 +112,16 @@ def page(name: str, lang: str = "en", **state) -> AppTest:
     return at
 
 
-def run_done(at: AppTest, tries: int = 120) -> AppTest:
-    """Run the page until no background computation shows its progress bar."""
+def run_done(at: AppTest, tries: int = 20) -> AppTest:
+    """Run the page until no background computation shows its progress bar: between two runs,
+    wait for the background jobs to finish (the timeout bounds a failure only)."""
+    from ui import jobs
+
     at.run()
     for _ in range(tries):
         if not at.get("progress"):
             return at
-        time.sleep(1.0)
+        assert jobs.wait_all(timeout=900), "a background computation did not finish"
         at.run()
     raise AssertionError("the park indicators never finished")
 
@@ -219,18 +222,21 @@ def test_missing_rows_are_computed_in_the_background_and_a_save_computes_one_par
         computed.append(len(parks))
         return real_engine(parks, **kw)
 
-    def slow(s, parks, inputs, progress=None, batch=runs.BATCH):
-        if progress is not None:  # the background job: slow enough to see the progress bar
-            time.sleep(3)
+    gate = threading.Event()  # holds the background job until the test has seen its progress bar
+
+    def gated(s, parks, inputs, progress=None, batch=runs.BATCH):
+        if progress is not None:  # the background job
+            assert gate.wait(timeout=900), "the test never let the background job go on"
         return real_cached(s, parks, inputs, progress=progress, batch=batch)
 
     monkeypatch.setattr(runs, "compute_parks", engine)
-    monkeypatch.setattr(runs, "compute_cached", slow)
+    monkeypatch.setattr(runs, "compute_cached", gated)
     monkeypatch.setattr(parks_ui, "WAIT_S", 0.0)
     at = page("parks.py")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.get("progress"), "no progress bar while computing"
+    gate.set()
     at = run_done(at)
     n = len(parks_table(at))
     assert n >= 14 and sum(computed) == n
@@ -242,9 +248,11 @@ def test_missing_rows_are_computed_in_the_background_and_a_save_computes_one_par
     # a saved park: the cached rows show at once with a progress bar, then the new park alone is computed
     store.add_parks(gpd.GeoDataFrame({"n": [1]}, geometry=[shapely.box(103.62, 36.45, 103.65, 36.47)], crs=4326),
                     names=["新园区"], source="upload")
+    gate.clear()
     at3 = page("parks.py")
     at3.run()
     assert at3.get("progress") and len(parks_table(at3)) == n
+    gate.set()
     at3 = run_done(at3)
     assert len(parks_table(at3)) == n + 1 and computed == [1]
 

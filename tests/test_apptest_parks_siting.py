@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 from core import paths
 from layers.store import Store
 from reports import column_label
+from ui.mdtext import unescape
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -192,7 +193,8 @@ def test_park_without_landcover_data_is_shown_with_its_reason(store):
     at = page("parks.py", "en", parks_selected=store.parks()["park_id"].iloc[0])
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    assert any("no land-cover data" in c.value for c in at.caption)
+    # the reason, escaped as Markdown (it names a file), in the "why some values read —" expander
+    assert any("no land-cover data" in unescape(c.value) for c in at.caption)
     for p in ("siting.py", "checklist.py"):
         at = page(p, "en")
         at.run()

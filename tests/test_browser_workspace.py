@@ -14,7 +14,7 @@ LANZHOU = ["P01", "P02", "P09"]
 
 @pytest.fixture(scope="module")
 def report(dataset):
-    return harness.run_check("workspace_check.py", timeout=900)
+    return harness.run_check("workspace_check.py", timeout=1800)
 
 
 def test_registered_in_the_browser_and_named_on_every_page(report):

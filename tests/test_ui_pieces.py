@@ -4,7 +4,6 @@ parsing (now in indicators.targets, no Streamlit)."""
 from __future__ import annotations
 
 import threading
-import time
 
 import geopandas as gpd
 import pytest
@@ -13,11 +12,10 @@ import shapely
 from core.errors import InputError
 
 
-def _wait(job, timeout=10.0):
-    deadline = time.time() + timeout
-    while job.phase not in ("done", "error"):
-        assert time.time() < deadline
-        time.sleep(0.01)
+def _wait(job, timeout=600.0):
+    """The job once its thread has ended (the timeout bounds a failure only)."""
+    job.thread.join(timeout)
+    assert job.phase in ("done", "error")
     return job
 
 
@@ -25,22 +23,21 @@ def test_job_queue_runs_once_per_key_reports_progress_and_wraps_errors():
     from ui import jobs
 
     jobs.clear()
-    gate, calls = threading.Event(), []
+    gate, reported, calls = threading.Event(), threading.Event(), []
 
     def work(job, x):
         calls.append(x)
         job.phase = "computing"
         job.progress(1, 4)
-        gate.wait(5)
+        reported.set()
+        gate.wait(600)  # held until the test has read the progress
         return x * 2
 
     a = jobs.submit(("k", 1), work, 21)
     b = jobs.submit(("k", 1), work, 21)  # a rerun polls the same job
     assert a is b
-    deadline = time.time() + 5
-    while a.fraction != 0.25:
-        assert time.time() < deadline
-        time.sleep(0.01)
+    assert reported.wait(600)  # the timeout bounds a failure only
+    assert a.fraction == 0.25 and a.phase == "computing"
     gate.set()
     assert _wait(a).result == 42 and calls == [21]
 

@@ -29,7 +29,7 @@ from core.errors import GansuError
 from core.i18n import t
 from layers import accounts, audit, login_guard, sso
 from layers.accounts import Principal
-from ui import common, exposure, login
+from ui import common, exposure, login, tables
 from ui.mdtext import md
 from ui.login import SESSION_KEY, start_session  # noqa: F401 - the session's shape lives with the form
 
@@ -172,11 +172,15 @@ def gate(lang: str) -> Principal | None:
         st.logout()
     if p is None and oidc_configured():
         p = _sso_session(s, lang)
-    if p is not None and s.principal(p) is None:  # disabled (or removed) since sign-in
+    stored = s.principal(p) if p is not None else None  # role, office, disabled: as stored now
+    if p is not None and stored is None:  # disabled (or removed) since sign-in
         st.session_state.pop(SESSION_KEY, None)
         if p.source == "oidc":
             st.session_state["auth_error"] = t("auth.sso.disabled", lang)
         p = None
+    elif p is not None and (stored.role, stored.office) != (p.role, p.office):  # changed by an admin since
+        st.session_state[SESSION_KEY] = {**st.session_state[SESSION_KEY], "role": stored.role, "office": stored.office}
+        p = stored
     if p is not None:
         touch(st.session_state)
         _seen(p)
@@ -246,7 +250,7 @@ def bin_section(lang: str, item_type: str | None = None, key: str = "bin") -> No
                          t("bin.col.id", lang): df["item_id"], t("bin.col.name", lang): df["name"],
                          t("bin.col.owner", lang): df["owner"], t("bin.col.deleted_by", lang): df["deleted_by"],
                          t("bin.col.deleted_at", lang): df["deleted_at"].astype(str).str[:19]})
-    st.dataframe(show, hide_index=True, width="stretch")
+    st.dataframe(show, hide_index=True, width="stretch", placeholder=tables.NA)
     if mine:
         labels = {r.bin_id: f"{t(f'bin.type.{r.item_type}', lang)} · {r.item_id} · {r.name}" for r in mine}
         pick = st.selectbox(t("bin.pick", lang), list(labels), format_func=labels.get, key=f"{key}_pick")
@@ -298,7 +302,7 @@ def audit_section(lang: str) -> None:
     view["at_time"] = view["at_time"].astype(str).str[:19]
     for c in ("before_sha", "after_sha"):
         view[c] = view[c].fillna("").str[:12]
-    st.dataframe(view.rename(columns=cols), hide_index=True, width="stretch", key="audit_table")
+    st.dataframe(view.rename(columns=cols), hide_index=True, width="stretch", key="audit_table", placeholder=tables.NA)
     st.download_button(t("audit.export", lang), reports.csv_bytes(df), "audit_log.csv",
                        "text/csv", key="audit_export", on_click=_log_audit_export)
 
@@ -324,7 +328,7 @@ def accounts_section(lang: str) -> None:
     view["role"] = [t(f"auth.role.{r}", lang) for r in view["role"]]
     kinds = {k: t(f"acc.source.{k}", lang) for k in ("password", "oidc")}
     view["source"] = [kinds.get(x, x) for x in view["source"]]
-    st.dataframe(view.rename(columns=cols), hide_index=True, width="stretch", key="acc_table")
+    st.dataframe(view.rename(columns=cols), hide_index=True, width="stretch", key="acc_table", placeholder=tables.NA)
     msg = st.session_state.pop("acc_result", None)
     if msg:
         (st.success if msg[0] == "success" else st.error)(msg[1])
@@ -357,7 +361,7 @@ def _failures(s, lang: str) -> None:
     view["hour"] = view["hour"].astype(str).str[:16]
     why = {k: t(f"acc.failures.reason.{k}", lang) for k in ("unknown", "disabled", "locked", "recovery_code", "many")}
     view["reason"] = [why.get(r, r) for r in view["reason"]]
-    st.dataframe(view.rename(columns=cols), hide_index=True, width="stretch", key="acc_failures")
+    st.dataframe(view.rename(columns=cols), hide_index=True, width="stretch", key="acc_failures", placeholder=tables.NA)
 
 
 def _acc_do(what: str, name: str, lang: str) -> None:

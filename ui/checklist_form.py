@@ -12,7 +12,7 @@ from core.i18n import pick, t
 from indicators import checklist as ck
 from indicators import checklist_answers as ca
 from indicators import green
-from ui import auth, common
+from ui import auth, common, tables
 from ui.mdtext import md
 
 BOOL_OPTIONS = ["", "yes", "no", "n/a"]
@@ -153,7 +153,7 @@ def _table(v: ck.Verdict, lang: str, key: str) -> None:
         t("check.col.value", lang): [pick(a, b, lang) for a, b in zip(tb["value_text_zh"], tb["value_text_en"])],
         t("check.col.status", lang): [pick(a, b, lang) for a, b in zip(tb["status_zh"], tb["status_en"])],
         t("check.col.note", lang): [pick(a, b, lang) for a, b in zip(tb["note_zh"], tb["note_en"])]}),
-        hide_index=True, width="stretch", key=key)
+        hide_index=True, width="stretch", key=key, placeholder=tables.NA)
 
 
 def results(pid: str, row: pd.Series, answers: dict, submitted: bool, lang: str) -> None:

@@ -12,7 +12,7 @@ from core.errors import GansuError
 from core.i18n import pick, t
 from layers import workspace as ws
 from layers.legends import CLASS_BY_ID
-from ui import charts, common, data_in_use
+from ui import charts, common, data_in_use, tables
 from ui import parks as parks_ui
 from ui import raster_sources
 from ui.mdtext import md  # the dataset name in the heading
@@ -88,7 +88,7 @@ def zone_areas(h: dict, lang: str) -> None:
     z = pd.DataFrame(h["zones"])
     view = pd.DataFrame({t("col.zone", lang): [pick(a, b, lang) for a, b in zip(z["name_zh"], z["name_en"])],
                          t("col.area_km2", lang): z["area_km2"], t("col.share_pct", lang): z["share_pct"]})
-    st.dataframe(view, hide_index=True, width="stretch")
+    st.dataframe(view, hide_index=True, width="stretch", placeholder=tables.NA)
 
 
 def landcover_shares(h: dict, lang: str) -> None:

@@ -73,3 +73,13 @@ def clear() -> None:
     """Forget every job (tests; running threads finish on their own)."""
     with _JOBS_LOCK:
         _JOBS.clear()
+
+
+def wait_all(timeout: float | None = None) -> bool:
+    """Wait for every job's thread to finish (``timeout`` seconds in all bounds a failure); True
+    when none is running any more. For tests and scripts that must see the finished state."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    for job in list(_JOBS.values()):
+        if job.thread is not None:
+            job.thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+    return not any(j.thread is not None and j.thread.is_alive() for j in list(_JOBS.values()))

@@ -13,7 +13,7 @@ import reports
 from core.errors import GansuError
 from core.i18n import t
 from layers import inbox
-from ui import common
+from ui import common, tables
 from ui.mdtext import md
 
 COLUMNS = ("table_id", "kind", "created_at", "created_by", "n_rows", "sha256")
@@ -40,7 +40,7 @@ def section(lang: str) -> None:
     shown["created_by"] = shown["created_by"].fillna("—")
     shown["sha256"] = shown["sha256"].str[:12]
     st.dataframe(shown.rename(columns={c: t(f"results.col.{c}", lang) for c in COLUMNS}), hide_index=True,
-                 width="stretch", key="results_table")
+                 width="stretch", key="results_table", placeholder=tables.NA)
     tid = st.selectbox(t("results.pick", lang), df["table_id"].tolist(), key="results_pick")
     try:
         table = s.result_table(tid)

@@ -24,7 +24,7 @@ import reports
 from core.i18n import t
 from indicators import provenance
 from layers import audit
-from ui import common
+from ui import common, tables
 
 RUN_ACTIONS = ("run_export", "run_scenario")
 MODE_KEY = "pixel_area_mode"  # a plain session key: survives pages where the widget is not drawn
@@ -112,6 +112,6 @@ def section(lang: str) -> None:
         return
     shown = df.drop(columns=["details"]).replace("", "—")
     st.dataframe(shown.rename(columns={c: t(f"runlog.col.{c}", lang) for c in shown.columns}), hide_index=True,
-                 width="stretch", key="runlog_table")
+                 width="stretch", key="runlog_table", placeholder=tables.NA)
     st.download_button(t("runlog.download", lang), reports.csv_bytes(df), "run_log.csv",
                        "text/csv", key="runlog_download")

@@ -173,7 +173,7 @@ def ranking(df: pd.DataFrame, ch: Choice, crits: list[str], lang: str) -> tuple[
     })
     st.dataframe(tables.labelled(table_, lang, {"park": t("siting.col.park", lang),
                                                 "excluded": t("siting.col.excluded", lang)}),
-                 hide_index=True, width="stretch", key="siting_table")
+                 hide_index=True, width="stretch", key="siting_table", placeholder=tables.NA)
     for r, reason in zip(ranked.itertuples(), reasons):
         if r.excluded:
             st.error(f"{md(r.park_id)} · {md(r.name)}: {reason}")
@@ -203,7 +203,7 @@ def directions(crits: list[str], lang: str) -> None:
             "id": dirs["id"], "label": [Text(zh, en).pick(lang) for zh, en in zip(dirs["label_zh"], dirs["label_en"])],
             "unit": dirs["unit"], "direction": dirs["table_direction"], "siting_direction": dirs["siting_direction"],
             "description": [Text(zh, en).pick(lang) for zh, en in zip(dirs["note_zh"], dirs["note_en"])]}), lang),
-            hide_index=True, width="stretch", key="siting_directions")
+            hide_index=True, width="stretch", key="siting_directions", placeholder=tables.NA)
 
 
 def sensitivity(sub: pd.DataFrame, ch: Choice, crits: list[str], lang: str) -> pd.DataFrame:
@@ -216,7 +216,7 @@ def sensitivity(sub: pd.DataFrame, ch: Choice, crits: list[str], lang: str) -> p
             "criterion": [Text(zh, en).pick(lang) for zh, en in zip(sens["criterion_label_zh"], sens["criterion_label_en"])],
             "change": sens["change"], "park": sens["park_id"] + " · " + sens["name"],
             "rank_from": sens["rank_from"], "rank_to": sens["rank_to"]}), lang, {"park": t("siting.col.park", lang)}),
-            hide_index=True, width="stretch", key="siting_sensitivity")
+            hide_index=True, width="stretch", key="siting_sensitivity", placeholder=tables.NA)
     return sens
 
 
@@ -299,7 +299,7 @@ def rank_stability(sub: pd.DataFrame, ch: Choice, crits: list[str], lang: str) -
         "same_rank_pct": cells(mc["same_rank_pct"], "{:.1f}"),
         "stable": [("—" if pd.isna(v) else t("siting.mc.yes" if v else "siting.mc.no", lang)) for v in mc["stable"]]})
     st.dataframe(tables.labelled(shown, lang, {"park": t("siting.col.park", lang)}), hide_index=True,
-                 width="stretch", key="siting_mc_table")
+                 width="stretch", key="siting_mc_table", placeholder=tables.NA)
     unstable = mc[mc["stable"].fillna(True) == False]  # noqa: E712 - nullable boolean
     if len(unstable):
         st.warning(t("siting.mc.unstable", lang, parks=md("、".join(unstable["park_id"] + " · " + unstable["name"]))))

@@ -23,7 +23,7 @@ from indicators import change, zonestats
 from indicators import targets as tg
 from layers import stats_store
 from layers.store import Store
-from ui import auth, charts, common, jobs
+from ui import auth, charts, common, jobs, tables
 from ui import raster_sources as rs
 from ui.mdtext import md
 from ui.targets_progress import progress_tab  # noqa: F401 - the progress tab (its own module)
@@ -211,11 +211,11 @@ def stats_tab(s: Store, tdf: pd.DataFrame, stats: pd.DataFrame, lang: str) -> No
     st.caption(t("targets.stats.help", lang))
     if not auth.can("admin"):  # official statistics are an admin's to change (the store refuses too)
         st.dataframe(stats, width="stretch", hide_index=True, key="targets_stats_view",
-                     column_config=stats_column_config(tdf, lang))
+                     column_config=stats_column_config(tdf, lang), placeholder=tables.NA)
         st.caption(t("targets.stats.admin_only", lang))
         return
     edited = st.data_editor(stats, num_rows="dynamic", width="stretch", key="targets_stats_editor",
-                            column_config=stats_column_config(tdf, lang))
+                            column_config=stats_column_config(tdf, lang), placeholder=tables.NA)
     if st.button(t("targets.stats.save", lang), key="targets_stats_save"):
         _save_and_flash(lambda: save_edited(s, edited), lang)
     st.markdown(f"**{t('targets.stats.upload', lang)}**")
@@ -230,7 +230,8 @@ def stats_tab(s: Store, tdf: pd.DataFrame, stats: pd.DataFrame, lang: str) -> No
     st.download_button(t("targets.stats.template", lang), reports.csv_bytes(stats),
                        "official_stats.csv", "text/csv", key="targets_stats_template")
     with st.expander(t("targets.stats.indicators", lang)):
-        st.dataframe(indicators_view(tdf, lang), hide_index=True, width="stretch", key="targets_indicators_table")
+        st.dataframe(indicators_view(tdf, lang), hide_index=True, width="stretch", key="targets_indicators_table",
+                     placeholder=tables.NA)
 
 
 def _save_and_flash(save, lang: str) -> None:
@@ -317,7 +318,8 @@ def _proxy_results(res: ZoneStats, stats: pd.DataFrame, lang: str) -> None:
     opts = metric_options(lang)
     metric = st.selectbox(t("targets.lc.metric", lang), list(opts), format_func=opts.get, key="targets_lc_metric")
     st.plotly_chart(choropleth(df, level, metric, lang), width="stretch", key="targets_choropleth")
-    st.dataframe(proxy_table(df, level, lang), hide_index=True, width="stretch", key="targets_lc_table")
+    st.dataframe(proxy_table(df, level, lang), hide_index=True, width="stretch", key="targets_lc_table",
+                 placeholder=tables.NA)
     st.download_button(t("targets.dl.proxy_xlsx", lang),
                        lambda: workbook({t(f"targets.level.{v}", lang): proxy_table(df, v, lang) for v in LEVELS}, lang),
                        "landcover_proxies.xlsx", key="targets_dl_proxy")
@@ -363,7 +365,7 @@ def change_tab(lang: str) -> None:
         st.error(e.message(lang))
         return
     summary = change_summary(cres, lang)
-    st.dataframe(summary, hide_index=True, width="stretch", key="targets_change_summary")
+    st.dataframe(summary, hide_index=True, width="stretch", key="targets_change_summary", placeholder=tables.NA)
     zones_list = list(cres.matrices)
     z = st.selectbox(t("targets.col.zone", lang), zones_list, index=len(zones_list) - 1,
                      format_func=lambda v: zone_label(v, lang), key="targets_change_zone")
@@ -371,7 +373,7 @@ def change_tab(lang: str) -> None:
                     format_func=lambda k: t(f"targets.change.{k}", lang), key="targets_change_kind")
     m = cres.matrices[z]
     st.plotly_chart(change_chart(m, kind, lang), width="stretch", key="targets_change_chart")
-    st.dataframe(matrix_labelled(m, lang), width="stretch", key="targets_change_matrix")
+    st.dataframe(matrix_labelled(m, lang), width="stretch", key="targets_change_matrix", placeholder=tables.NA)
     sheets = {t("targets.sheet.summary", lang): summary}
     sheets.update({zone_label(k, lang): matrix_labelled(v, lang) for k, v in cres.matrices.items()})
     st.download_button(t("targets.dl.matrix_xlsx", lang), lambda: workbook(sheets, lang), "transitions.xlsx",
@@ -381,4 +383,4 @@ def change_tab(lang: str) -> None:
 def targets_tab(tdf: pd.DataFrame, lang: str) -> None:
     st.subheader(t("targets.table.title", lang))
     st.caption(t("targets.table.help", lang))
-    st.dataframe(targets_view(tdf, lang), hide_index=True, width="stretch", key="targets_table")
+    st.dataframe(targets_view(tdf, lang), hide_index=True, width="stretch", key="targets_table", placeholder=tables.NA)

@@ -15,7 +15,7 @@ import reports
 from core.i18n import pick, t
 from indicators import provenance
 from indicators import targets as tg
-from ui import charts, runlog
+from ui import charts, runlog, tables
 from ui.mdtext import md
 from ui.targets_views import (
     basis_options,
@@ -95,11 +95,12 @@ def progress_tab(tdf: pd.DataFrame, stats: pd.DataFrame, lang: str) -> None:
     view = progress_view(tdf, stats, lang, basis, run_date)
     refs = reference_view(tdf, stats, lang, run_date)
     with table_slot:
-        st.dataframe(styled_progress(view, lang), hide_index=True, width="stretch", key="targets_progress_table")
+        st.dataframe(styled_progress(view, lang), hide_index=True, width="stretch", key="targets_progress_table",
+                     placeholder=tables.NA)
     with refs_slot:
         st.markdown(f"**{t('targets.ref.title', lang)}**")
         st.caption(t("targets.progress.prefecture_ref_note", lang))
-        st.dataframe(refs, hide_index=True, width="stretch", key="targets_reference_table")
+        st.dataframe(refs, hide_index=True, width="stretch", key="targets_reference_table", placeholder=tables.NA)
     pt = tg.progress_table(tdf, stats, basis, run_date)
     rt = tg.reference_table(tdf, stats, run_date)
     with st.expander(t("targets.source.title", lang)):

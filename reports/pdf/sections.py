@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 from xml.sax.saxutils import escape
@@ -45,8 +46,9 @@ class Page:
             "small": ParagraphStyle("s", fontName=f, fontSize=7, leading=9, textColor=colors.HexColor("#444444"),
                                     wordWrap="CJK"),
             "cell": ParagraphStyle("c", fontName=f, fontSize=7, leading=8.6, wordWrap="CJK"),
+            # an English header breaks between words only (CJK wrapping breaks anywhere, "carbo-n")
             "head": ParagraphStyle("hd", fontName=f, fontSize=7, leading=8.6, textColor=colors.white,
-                                   wordWrap="CJK"),
+                                   wordWrap="CJK" if self.lang == "zh" else None),
         }
 
     def para(self, text: Any, style: str = "p"):
@@ -158,21 +160,64 @@ def sensitivity_section(pg: Page, sensitivity: pd.DataFrame | None) -> list:
 
 
 def indicators_section(pg: Page, parks_: Parks, indicators: pd.DataFrame | None) -> list:
-    """The summary columns of the indicator table (``summary=True``), parks in ranking order."""
+    """The summary columns of the indicator table (``summary=True``), parks in ranking order. The
+    columns are split over as many tables as it takes for every value to stay on one line (a
+    number is never wrapped mid-number); each table repeats the park's name."""
+    from reportlab.platypus import Spacer
+
     if indicators is None or not len(indicators):
         return []
     ind = indicators.reset_index(drop=True)
     if "park_id" in ind.columns:
         pos = {str(p): i for i, p in enumerate(ind["park_id"].astype(str))}
         ind = ind.iloc[[pos[p] for p in parks_.ids if p in pos]].reset_index(drop=True)
-    cols = _table.summary_columns(ind.columns, exclude=("park_id",))  # the map number names the park
+    cols = _table.summary_columns(ind.columns, exclude=("park_id",))  # the name column names the park
     if not cols:
         return []
-    rows = [[fmt_value(r[c], c, pg.lang) for c in cols] for _, r in ind.iterrows()]
-    first = 0.16 * pg.width if "name" in cols else 0
-    rest = (pg.width - first) / max(1, len(cols) - (1 if first else 0))
-    return [pg.para(t("report.indicators", pg.lang), "h"),
-            pg.table([pg.head(c) for c in cols], rows, [first if c == "name" else rest for c in cols])]
+    cells = {c: [fmt_value(v, c, pg.lang) for v in ind[c]] for c in cols}
+    heads = {c: pg.head(c) for c in cols}
+    lead = [c for c in cols if c == "name"]
+    lead_w = 0.16 * pg.width if lead else 0.0
+    out = [pg.para(t("report.indicators", pg.lang), "h")]
+    for n, group in enumerate(column_groups(pg, [c for c in cols if c not in lead], cells, heads, pg.width - lead_w)):
+        widths = [lead_w] * len(lead) + [w for _, w in group]
+        shown = lead + [c for c, _ in group]
+        rows = [[cells[c][i] for c in shown] for i in range(len(ind))]
+        out += ([Spacer(1, 4)] if n else []) + [pg.table([heads[c] for c in shown], rows, widths)]
+    return out
+
+
+LATIN_WORD = re.compile(r"[^\s\u2e80-\u9fff\uff00-\uffef]+")  # a run a header may not break (CJK breaks anywhere)
+CELL_PADDING = 2 * 2.5 + 1.5  # a table cell's left and right padding (``Page.table``) and a little slack
+
+
+def column_groups(pg: Page, cols: list[str], cells: Mapping[str, list[str]], heads: Mapping[str, str],
+                  width: float) -> list[list[tuple[str, float]]]:
+    """``cols`` in order, cut into groups that fit ``width`` with every cell on one line: a column
+    is as wide as its widest value, its header's longest word and a third of its header (at most
+    three header lines); each group's spare width is shared out evenly. Returns
+    [[(column, width), …], …]."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    size = pg.styles["cell"].fontSize
+
+    def need(c: str) -> float:
+        words = [stringWidth(w, pg.font, size) for w in LATIN_WORD.findall(str(heads[c]))]  # CJK wraps anywhere
+        values = [stringWidth(v, pg.font, size) for v in cells[c]]
+        third = stringWidth(str(heads[c]), pg.font, size) / 3
+        return min(width, max(values + words + [third]) + CELL_PADDING)
+
+    groups: list[list[tuple[str, float]]] = []
+    for c in cols:
+        w = need(c)
+        if not groups or sum(x for _, x in groups[-1]) + w > width:
+            groups.append([])
+        groups[-1].append((c, w))
+    out = []
+    for g in groups:
+        spare = (width - sum(w for _, w in g)) / len(g)
+        out.append([(c, w + spare) for c, w in g])
+    return out
 
 
 def checklist_section(pg: Page, parks_: Parks, checklists: Mapping[str, Any] | None) -> list:

@@ -9,6 +9,8 @@ of each editor, then in one browser session, signing in and out in turn:
    page, finds the same indicators again, exports the audit log;
 5. ed_a: five wrong passwords lock the account; the right one is refused until the lock expires
    (the message is the same for a wrong password and a locked account: the lock shows in what is refused).
+Every wait is on the app's state (its script run over, an element or a text present), never on a
+fixed time — except the lock's own clock in step 5: the account unlocks when its lock runs out.
 Prints a JSON report.
 """
 import csv
@@ -20,7 +22,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
-from tests.browser.harness import browser_page, external, streamlit_server  # noqa: E402
+from tests.browser.harness import browser_page, external, settled, streamlit_server  # noqa: E402
 
 import geopandas as gpd  # noqa: E402
 import shapely  # noqa: E402
@@ -78,6 +80,8 @@ def login(page, name: str, pw: str) -> None:
 def nav(page, title: str) -> None:
     """In-app navigation (sidebar): a reload would start a new, signed-out session."""
     page.locator("[data-testid='stSidebarNav'] a", has_text=title).click()
+    page.wait_for_function("(t) => { const h = document.querySelector('h1'); return h && h.innerText.includes(t); }",
+                           arg=title)
 
 
 def answered(page) -> None:
@@ -101,27 +105,20 @@ def metrics(page) -> list[str]:
 
 
 def show_park(page, name: str) -> list[str]:
-    page.locator(".st-key-parks_selected").wait_for(timeout=300_000)
-    deadline = time.time() + 300
-    while time.time() < deadline:  # the park's row appears once computed (in the background)
-        try:
-            pick_option(page, "parks_selected", name)
-            break
-        except Exception:
-            page.keyboard.press("Escape")
-            page.wait_for_timeout(2000)
+    settled(page, ".st-key-parks_selected")  # every park's row computed (no progress bar left)
+    pick_option(page, "parks_selected", name)
     page.get_by_role("heading", name=re.compile(re.escape(name))).wait_for()
-    page.wait_for_timeout(1000)
+    settled(page)
     return metrics(page)
 
 
 with streamlit_server(env) as url:
     with browser_page(block_external=len(sys.argv) > 1 and sys.argv[1] == "--block") as (page, reqs):
-        page.set_default_timeout(150_000)
+        page.set_default_timeout(600_000)  # bounds a failure only
         # 1. anonymous
         page.goto(url + "/parks")
         page.locator(".st-key-auth_name_main input").wait_for()
-        page.wait_for_timeout(1500)
+        settled(page)
         report["anon_login_form"] = page.locator(".st-key-auth_password_main input[type='password']").count() == 1
         report["anon_buttons"] = visible_buttons(page)
         report["anon_nav_links"] = page.locator("[data-testid='stSidebarNav'] a").count()
@@ -131,8 +128,7 @@ with streamlit_server(env) as url:
         login(page, "vic", PW)
         page.get_by_text("已登录：vic").wait_for()
         nav(page, "园区指标")
-        page.locator(".st-key-parks_selected").wait_for(timeout=300_000)
-        page.wait_for_timeout(3000)
+        settled(page, ".st-key-parks_selected")
         report["viewer_controls"] = sum(page.locator(f".st-key-{k}").count() for k in (
             "parks_upload_save", "parks_draw_save", "parks_manage_apply", "parks_delete_btn", "parks_attr_save",
             "parks_editor"))
@@ -143,7 +139,7 @@ with streamlit_server(env) as url:
         login(page, "ed_b", PW)
         page.get_by_text("已登录：ed_b").wait_for()
         nav(page, "园区指标")
-        page.locator(".st-key-parks_delete_pick").wait_for(timeout=300_000)
+        settled(page, ".st-key-parks_delete_pick")
         report["ed_b_delete_options"] = options(page, "parks_delete_pick")
         logout(page)
 
@@ -157,12 +153,12 @@ with streamlit_server(env) as url:
         page.locator(".st-key-parks_delete_btn button").click()
         page.get_by_text("已移入回收站").first.wait_for()
         nav(page, "数据与来源")
-        page.locator(".st-key-bin_pick").wait_for(timeout=300_000)
+        settled(page, ".st-key-bin_pick")
         report["bin_options"] = options(page, "bin_pick")
         pick_option(page, "bin_pick", "甲处园区")
         page.locator(".st-key-bin_restore button").click()
         page.get_by_text("已还原“甲处园区”").wait_for()
-        page.locator(".st-key-audit_export button").wait_for()
+        settled(page, ".st-key-audit_export button")
         with page.expect_download(timeout=120_000) as dl:
             page.locator(".st-key-audit_export button").click()
         audit_csv = ART / "audit.csv"
@@ -185,6 +181,7 @@ with streamlit_server(env) as url:
         answered(page)
         page.get_by_text("已被锁定").wait_for()
         report["right_password_refused_while_locked"] = page.get_by_text("已登录：ed_a").count() == 0
+        # the lock is a clock: it runs out LOCK_S after it was set (before t0); wait for its end
         time.sleep(max(0.0, LOCK_S + 1 - (time.time() - t0)))
         login(page, "ed_a", PW)
         page.get_by_text("已登录：ed_a").wait_for()

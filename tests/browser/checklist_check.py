@@ -39,7 +39,7 @@ def texts(page) -> str:
 
 with streamlit_server(env) as url:
     with browser_page(block_external=len(sys.argv) > 1 and sys.argv[1] == "--block") as (page, reqs):
-        page.set_default_timeout(240_000)
+        page.set_default_timeout(600_000)  # bounds a failure only: every wait is on a text appearing
         page.goto(url + "/checklist?park=P01")
         page.get_by_text("地图参考：植被覆盖占比", exact=False).first.wait_for()
         page.get_by_text("园区绿化覆盖率：", exact=False).first.wait_for()

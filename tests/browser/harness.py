@@ -56,7 +56,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def streamlit_server(env_extra: dict | None = None, timeout: float = 90):
+def streamlit_server(env_extra: dict | None = None, timeout: float = 300):
+    """A server on a free port; yields its URL once its health endpoint answers. ``timeout`` only
+    bounds a failure (a loaded machine starts it slowly)."""
     port = free_port()
     env = {**os.environ, **(env_extra or {})}
     env.setdefault("STREAMLIT_BROWSER_GATHER_USAGE_STATS", "false")
@@ -74,16 +76,18 @@ def streamlit_server(env_extra: dict | None = None, timeout: float = 90):
     try:
         deadline = time.time() + timeout
         while time.time() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited early (code {proc.returncode}); see {log.name}")
             try:
-                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+                with urllib.request.urlopen(url + "/_stcore/health", timeout=5) as r:
                     if r.status == 200:
                         break
             except OSError:
-                time.sleep(0.5)
+                try:  # between two health polls, wait on the server process: its exit ends the wait at once
+                    proc.wait(timeout=0.5)
+                    raise RuntimeError(f"streamlit exited early (code {proc.returncode}); see {log.name}")
+                except subprocess.TimeoutExpired:
+                    pass
         else:
-            raise RuntimeError("streamlit did not become healthy in time")
+            raise RuntimeError(f"streamlit did not become healthy in {timeout:.0f} s; see {log.name}")
         yield url
     finally:
         with contextlib.suppress(ProcessLookupError):
@@ -114,6 +118,7 @@ def browser_page(block_external: bool = True):
                 return route.abort()
             ctx.route("**/*", _route)
         page = ctx.new_page()
+        page.on("websocket", lambda ws: _SOCKETS.setdefault(page, []).append(ws))
         try:
             yield page, requests
         finally:
@@ -132,23 +137,35 @@ def external(requests: list[str]) -> list[str]:
     return out
 
 
-def map_frame(page, timeout_ms: int = 60000):
+FOLIUM_IFRAME = "iframe[title*='st_folium'], iframe[src*='st_folium'], iframe[src*='streamlit_folium']"
+# true once one of the map iframes holds ``needle``; an iframe not loaded yet (Chromium loads an
+# off-screen iframe lazily) is scrolled into view
+FRAME_WITH_JS = """([frames, needle]) => {
+  for (const f of document.querySelectorAll(frames)) {
+    let doc = null;
+    try { doc = f.contentDocument; } catch (e) { continue; }
+    if (doc && doc.querySelector(needle)) return true;
+    if (!doc || !doc.body || doc.body.childElementCount === 0) f.scrollIntoView({block: 'nearest'});
+  }
+  return false; }"""
+
+
+def frame_with(page, needle: str, timeout_ms: int = 300_000, frames: str = FOLIUM_IFRAME):
+    """The first map iframe (streamlit-folium) holding ``needle`` (a CSS selector), once one does."""
+    page.wait_for_function(FRAME_WITH_JS, arg=[frames, needle], timeout=timeout_ms, polling=250)
+    for el in page.locator(frames).all():
+        fr = el.element_handle().content_frame()
+        if fr is not None and fr.locator(needle).count():
+            return fr
+    raise AssertionError(f"no map frame holds {needle}")
+
+
+def map_frame(page, timeout_ms: int = 300_000):
     """The streamlit-folium iframe once Leaflet has drawn vector paths in it."""
-    page.wait_for_selector("iframe[title*='st_folium'], iframe[src*='st_folium']", timeout=timeout_ms)
-    deadline = time.time() + timeout_ms / 1000
-    while time.time() < deadline:
-        for fr in page.frames:
-            if "st_folium" in fr.url or "streamlit_folium" in fr.url:
-                try:
-                    if fr.locator("path.leaflet-interactive").count() > 0:
-                        return fr
-                except Exception:
-                    pass
-        time.sleep(0.5)
-    raise AssertionError("Leaflet map with vector paths did not appear")
+    return frame_with(page, "path.leaflet-interactive", timeout_ms)
 
 
-def run_check(script: str, timeout: int = 600) -> dict:
+def run_check(script: str, timeout: int = 1200) -> dict:
     """Run tests/browser/<script> in a fresh network namespace (only loopback) when permitted,
     else with every non-localhost request aborted; return the JSON report it prints."""
     import json
@@ -163,3 +180,135 @@ def run_check(script: str, timeout: int = 600) -> dict:
     line = next((ln for ln in r.stdout.splitlines() if ln.startswith("REPORT ")), None)
     assert line, f"browser check {script} failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
     return json.loads(line[len("REPORT "):])
+
+
+# --- waiting on the app's state, never on a fixed time -------------------------------------------
+# Streamlit marks its root with the script's state (data-test-script-state: initial, running,
+# rerunRequested, notRunning); while a rerun is under way the previous run's elements are marked
+# data-stale="true"; a background computation shows a progress bar (a polling fragment).
+SETTLED_JS = """(sels) => { const q = s => document.querySelector(s);
+  const app = q('[data-testid="stApp"]');
+  return !!app && app.dataset.testScriptState === 'notRunning' && app.dataset.testConnectionState === 'CONNECTED'
+    && !!q('h1') && !q('[data-stale="true"]') && !q('[data-testid="stSpinner"]')
+    && !q('[data-testid="stProgress"]') && !q('[data-testid="stSkeleton"]') && sels.every(s => !!q(s)); }"""
+
+
+def settled(page, *selectors: str, timeout_ms: int = 600_000) -> None:
+    """Wait until the page's script run is over, nothing is stale or loading, no background
+    computation is showing progress, and every one of ``selectors`` is in the page. The timeout
+    only bounds a failure: it is generous on purpose (a loaded machine is slow, not wrong)."""
+    from playwright.sync_api import TimeoutError as PwTimeout
+
+    try:
+        page.wait_for_function(SETTLED_JS, arg=list(selectors), timeout=timeout_ms, polling=200)
+    except PwTimeout:
+        state = page.evaluate("""(sels) => { const q = s => document.querySelector(s);
+            const app = q('[data-testid="stApp"]') || {dataset: {}};
+            return {script: app.dataset.testScriptState, connection: app.dataset.testConnectionState, h1: !!q('h1'),
+                    stale: document.querySelectorAll('[data-stale="true"]').length, spinner: !!q('[data-testid="stSpinner"]'),
+                    progress: [...document.querySelectorAll('[data-testid="stProgress"]')].map(e => e.innerText),
+                    skeleton: !!q('[data-testid="stSkeleton"]'), missing: sels.filter(s => !q(s)),
+                    url: location.href}; }""", list(selectors))
+        raise AssertionError(f"the page did not settle in {timeout_ms / 1000:.0f} s: {state}") from None
+
+
+# every cell of every st.dataframe, read through the accessible table glide-data-grid keeps in the
+# DOM beside its canvas (it holds the rows and columns in view only: the grid is scrolled over its
+# whole extent and the cells gathered by row and column index)
+GRID_CELLS_JS = """async (grid) => {
+  const table = () => grid.querySelector('table[role="grid"]');
+  if (!table()) return null;
+  const rows = +table().getAttribute('aria-rowcount') - 1, cols = +table().getAttribute('aria-colcount');
+  const sc = grid.querySelector('.dvn-scroller') || table().parentElement;
+  const cells = {}, heads = {};
+  const tds = () => [...table().querySelectorAll('td[role="gridcell"]')];
+  const key = td => td.parentElement.getAttribute('aria-rowindex') + ':' + td.getAttribute('aria-colindex');
+  const shown = () => tds().map(key).join(',');
+  const collect = () => {
+    for (const th of table().querySelectorAll('th[role="columnheader"]')) heads[th.getAttribute('aria-colindex')] = th.innerText;
+    for (const td of tds()) cells[key(td)] = td.innerText;
+  };
+  const scrollTo = async (x, y) => {  // then wait (frame by frame) until the accessible table follows
+    const before = shown(), l0 = sc.scrollLeft, t0 = sc.scrollTop;
+    sc.scrollTo(x, y);
+    if (sc.scrollLeft === l0 && sc.scrollTop === t0) return;
+    for (let i = 0; i < 1200 && shown() === before; i++) await new Promise(r => requestAnimationFrame(r));
+  };
+  const stepY = Math.max(20, sc.clientHeight / 2), stepX = Math.max(20, sc.clientWidth / 2);
+  collect();
+  for (let y = 0; ; y += stepY) {
+    for (let x = 0; ; x += stepX) {
+      await scrollTo(x, y); collect();
+      if (x >= sc.scrollWidth - sc.clientWidth) break;
+    }
+    if (y >= sc.scrollHeight - sc.clientHeight) break;
+  }
+  await scrollTo(0, 0);
+  return {rows, cols, heads: Object.values(heads), cells,
+          editable: !!table().querySelector('td[aria-readonly="false"]')};
+}"""
+
+
+def grid_cells(scope, timeout_s: float = 300) -> list[dict]:
+    """Headers and every cell of every visible dataframe in ``scope`` (a page or a locator, e.g.
+    an open tab): ``[{"rows", "cols", "heads", "cells": {"row:col": text}}]``. Waits until each grid
+    has drawn its accessible table and every cell has been read (the grid draws lazily: it is
+    scrolled into view first). A grid in a hidden tab is read when its tab is open."""
+    out = []
+    grids = scope.locator("[data-testid='stDataFrame'] >> visible=true")
+    for i in range(grids.count()):
+        g = grids.nth(i)
+        g.scroll_into_view_if_needed()
+        g.locator("table[role='grid']").wait_for(state="attached", timeout=timeout_s * 1000)
+        deadline = time.time() + timeout_s
+        while True:
+            r = g.evaluate(GRID_CELLS_JS)
+            if r and r["editable"] and not any(k.startswith(f"{r['rows'] + 1}:") for k in r["cells"]):
+                r["rows"] -= 1  # an editor's last row is its empty "add a row" row: no cells
+            if r and len(r["cells"]) >= r["rows"] * r["cols"] and len(r["heads"]) >= r["cols"]:
+                break
+            if time.time() > deadline:
+                raise AssertionError(f"dataframe {i}: read {len(r['cells']) if r else 0} cells of "
+                                     f"{r['rows'] * r['cols'] if r else '?'}")
+        out.append(r)
+    return out
+
+
+_SOCKETS: dict = {}  # page -> its websockets (Streamlit's /_stcore/stream), newest last
+
+
+def _run_finished(payload) -> bool:
+    """A ForwardMsg telling that a full script run finished (not a fragment's, not cut short)."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    if isinstance(payload, str):
+        return False
+    try:
+        msg = ForwardMsg.FromString(payload)
+    except Exception:  # not a ForwardMsg
+        return False
+    return msg.WhichOneof("type") == "script_finished" and msg.script_finished == ForwardMsg.FINISHED_SUCCESSFULLY
+
+
+@contextlib.contextmanager
+def rerun(page, timeout_ms: int = 600_000):
+    """``with rerun(page): <an action>``: on leaving, wait until the server has finished a full
+    script run begun after the action, then until the page has settled. No race: the listener is
+    in place before the action (``settled`` alone could see the page before the rerun starts)."""
+    ws = _SOCKETS[page][-1]
+    with ws.expect_event("framereceived", predicate=_run_finished, timeout=timeout_ms):
+        yield
+    settled(page, timeout_ms=timeout_ms)
+
+
+def frame_texts(page) -> list[str]:
+    """The visible text of every iframe of the page (maps: legend, layer control, tooltips)."""
+    out = []
+    for fr in page.frames:
+        if fr is page.main_frame:
+            continue
+        try:
+            out.append(fr.evaluate("() => document.body ? document.body.innerText : ''"))
+        except Exception:  # a frame detached while reading
+            pass
+    return out

@@ -18,7 +18,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
-from tests.browser.harness import CHROMIUM, CHROMIUM_ARGS, external, streamlit_server  # noqa: E402
+from tests.browser.harness import CHROMIUM, CHROMIUM_ARGS, SETTLED_JS, external, streamlit_server  # noqa: E402
 
 SESSIONS = int(os.environ.get("GANSU_LOAD_SESSIONS", "10"))
 DEADLINE_S = float(os.environ.get("GANSU_LOAD_DEADLINE_S", "600"))
@@ -52,15 +52,10 @@ def seed_store(path: Path) -> None:
     s.close()
 
 
-async def idle(page, timeout=180):
-    """Wait until the script run finished: while Streamlit reruns a page it marks the elements
-    of the previous run stale (data-stale="true"); idle = none stale, no spinner, for 0.6 s."""
-    await page.wait_for_timeout(300)
-    await page.wait_for_function(
-        """() => { const busy = document.querySelector('[data-stale="true"], [data-testid="stSpinner"]');
-                   window.__idleSince = busy ? null : (window.__idleSince || Date.now());
-                   return !busy && Date.now() - window.__idleSince >= 600; }""",
-        timeout=timeout * 1000, polling=100)
+async def idle(page, timeout=600):
+    """Wait until the script run finished (tests/browser/harness.settled: the app's script state is
+    "notRunning", nothing stale, no spinner or progress bar); ``timeout`` bounds a failure only."""
+    await page.wait_for_function(SETTLED_JS, arg=[], timeout=timeout * 1000, polling=100)
 
 
 async def problems(page) -> list[str]:
@@ -198,7 +193,11 @@ async def check_fresh_session(ctx, url, state):
                     "xss_name_present": "onerror=" in text}
     await page.goto(f"{url}/map?lang=zh")
     await idle(page)
-    await page.wait_for_timeout(3000)
+    # the map has drawn its layers (the parks' and the protection layer's paths carry the tooltips)
+    await page.wait_for_function(
+        """() => [...document.querySelectorAll("iframe[title*='st_folium']")].some(f => {
+               try { return f.contentDocument.querySelectorAll('path.leaflet-interactive').length > 10; }
+               catch (e) { return false; } })""", timeout=600_000, polling=250)
     n_tooltips = 0
     for fr in page.frames:
         try:
@@ -207,7 +206,11 @@ async def check_fresh_session(ctx, url, state):
                   try { l.openTooltip(); n++; } catch (e) {} } }); } } return n; }""")
         except Exception:
             pass
-    await page.wait_for_timeout(1500)
+    # the opened tooltips are in the DOM (an injected <img> would be there too: counted below)
+    await page.wait_for_function(
+        """(n) => [...document.querySelectorAll("iframe[title*='st_folium']")].reduce((k, f) => {
+               try { return k + f.contentDocument.querySelectorAll('.leaflet-tooltip').length; }
+               catch (e) { return k; } }, 0) >= Math.min(n, 1)""", arg=n_tooltips, timeout=600_000)
     xss, imgs, texts = False, 0, []
     for fr in page.frames:
         try:

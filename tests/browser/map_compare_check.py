@@ -3,15 +3,15 @@
 Opens the Map page, records the layout (iframe and map heights), collapses the legend, turns
 on the side-by-side view (left: land cover, right: zones), reads what each clipped pane holds and
 its clip, drags the divider, exports the PNG through the download button, and records every
-request. Prints a JSON report.
+request. Every wait is on state (an element, the panes' content, the clip following the divider).
+Prints a JSON report.
 """
 import json
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.browser.harness import browser_page, external, map_frame, streamlit_server  # noqa: E402
+from tests.browser.harness import browser_page, external, frame_with, map_frame, settled, streamlit_server  # noqa: E402
 
 ART = Path(__file__).resolve().parents[1] / "_artifacts"
 
@@ -31,27 +31,26 @@ PANES_JS = """() => {
 }"""
 
 
-def sbs_frame(page, timeout_s=60):
-    deadline = time.time() + timeout_s
-    while time.time() < deadline:
-        for fr in page.frames:
-            if "st_folium" in fr.url or "streamlit_folium" in fr.url:
-                try:
-                    if fr.locator(".leaflet-sbs-divider").count() and \
-                            fr.evaluate("() => document.querySelectorAll('.leaflet-gansuRight-pane path').length") > 0:
-                        return fr
-                except Exception:
-                    pass
-        time.sleep(0.3)
-    raise AssertionError("side-by-side view did not appear")
+def sbs_frame(page):
+    """The map once the side-by-side view is drawn: its divider and the right pane's paths."""
+    fr = frame_with(page, ".leaflet-gansuRight-pane path")
+    fr.locator(".leaflet-sbs-divider").wait_for(state="attached")
+    return fr
 
 
 report = {}
 with streamlit_server() as url:
     with browser_page(block_external=len(sys.argv) > 1 and sys.argv[1] == "--block") as (page, reqs):
+        page.set_default_timeout(300_000)  # bounds a failure only
         page.goto(url + "/map")
-        fr = map_frame(page, 90_000)
-        time.sleep(1.0)
+        settled(page)
+        fr = map_frame(page)
+        fr.locator(".gansu-legend-toggle").wait_for()
+        # streamlit-folium sizes its iframe once the map is drawn: wait until the map fills it
+        page.wait_for_function("""() => { const f = document.querySelector('iframe[title="streamlit_folium.st_folium"]');
+            const m = f && f.contentDocument && f.contentDocument.querySelector('.leaflet-container');
+            return !!m && f.getBoundingClientRect().height > 300
+                && Math.abs(f.getBoundingClientRect().height - m.getBoundingClientRect().height) <= 2; }""")
         report["viewport_h"] = page.viewport_size["height"]
         report["iframe_h"] = page.evaluate(
             "() => document.querySelector('iframe[title=\"streamlit_folium.st_folium\"]').getBoundingClientRect().height")
@@ -64,21 +63,24 @@ with streamlit_server() as url:
         report["legend_expanded_visible"] = fr.locator(".gansu-legend-body").is_visible()
         # side by side: land cover (left) against zones (right)
         page.get_by_text("左右卷帘对比两个图层").click()
+        settled(page)
         fr = sbs_frame(page)
-        time.sleep(1.0)
+        fr.wait_for_function("() => [...document.querySelectorAll('.leaflet-gansuLeft-pane img')]"
+                             ".some(i => i.complete && i.naturalWidth > 0)")  # the left image has loaded
         report["panes"] = fr.evaluate(PANES_JS)
         report["sbs_version_file"] = any("leaflet-side-by-side/leaflet-side-by-side.js" in u for u in reqs)
         # drag the divider to a quarter of the width (the range input drives the clip)
+        before = fr.evaluate("() => document.querySelector('.leaflet-gansuLeft-pane').style.clip")
         fr.evaluate("() => { const r = document.querySelector('.leaflet-sbs-range'); r.value = 0.25;"
                     " r.dispatchEvent(new Event('input')); }")
-        time.sleep(0.3)
+        fr.wait_for_function("(b) => document.querySelector('.leaflet-gansuLeft-pane').style.clip !== b", arg=before)
         report["panes_quarter"] = fr.evaluate(PANES_JS)
         page.screenshot(path=str(ART / "map_side_by_side.png"))
         # export: make the PNG and download it
         page.get_by_text("导出地图").click()
         page.get_by_text("生成 PNG 和 PDF").click()
-        page.get_by_text("下载 PNG 地图").wait_for(timeout=60_000)
-        with page.expect_download(timeout=60_000) as dl:
+        page.get_by_text("下载 PNG 地图").wait_for()
+        with page.expect_download() as dl:
             page.get_by_text("下载 PNG 地图").click()
         png_path = ART / "map_export_browser.png"
         dl.value.save_as(str(png_path))

@@ -6,15 +6,15 @@ On the Map page, in Debian Chromium:
    reports and the two tables of the point-query panel;
 3. draw a line with the offline Leaflet.draw tool between two known points: record the drawn
    vertices and the measure panel;
-and record every request. Prints a JSON report.
+and record every request. Every wait is on state (the map's view, a vertex drawn, a text on the
+page, the app's script run over), never on a fixed time. Prints a JSON report.
 """
 import json
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.browser.harness import browser_page, external, map_frame, streamlit_server  # noqa: E402
+from tests.browser.harness import browser_page, external, map_frame, settled, streamlit_server  # noqa: E402
 
 ART = Path(__file__).resolve().parents[1] / "_artifacts"
 SEARCH = "查找地点（省、市州、县区、园区；汉字或拼音）"
@@ -25,15 +25,13 @@ report = {}
 VIEW_JS = "() => { const c = window.map.getCenter(); return [c.lat, c.lng, window.map.getZoom()]; }"
 
 
-def wait_view(fr, test_js: str, timeout=60):
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            if fr.evaluate(test_js):
-                return fr.evaluate(VIEW_JS)
-        except Exception:
-            pass
-        time.sleep(0.25)
+def wait_view(fr, test_js: str, timeout_ms=300_000):
+    """The map's view once ``test_js`` holds for it (the view as it is when the wait ran out: the
+    report then shows where the map went instead)."""
+    try:
+        fr.wait_for_function(test_js, timeout=timeout_ms, polling=100)
+    except Exception:
+        pass
     return fr.evaluate(VIEW_JS)
 
 
@@ -43,13 +41,11 @@ def click_at(fr, lon, lat):
     a click computed during the scroll lands elsewhere)."""
     el = fr.frame_element()
     el.scroll_into_view_if_needed()
-    y0 = None
-    for _ in range(40):  # until the scroll has settled
-        y = el.bounding_box()["y"]
-        if y == y0:
-            break
-        y0 = y
-        time.sleep(0.1)
+    # until the scroll has settled: the iframe at the same place on two animation frames running
+    el.evaluate("""(el) => new Promise(done => { let last = null;
+        const step = () => { const y = el.getBoundingClientRect().y;
+                             if (y === last) done(); else { last = y; requestAnimationFrame(step); } };
+        requestAnimationFrame(step); })""")
     x, y = fr.evaluate("([lat, lon]) => { const p = window.map.latLngToContainerPoint([lat, lon]); return [p.x, p.y]; }",
                        [lat, lon])
     fr.locator("#map_div").click(position={"x": round(x), "y": round(y)})
@@ -63,40 +59,42 @@ def table_rows(page) -> dict:
 
 with streamlit_server() as url:
     with browser_page(block_external=len(sys.argv) > 1 and sys.argv[1] == "--block") as (page, reqs):
-        page.set_default_timeout(90_000)
+        page.set_default_timeout(300_000)  # bounds a failure only
         page.set_viewport_size({"width": 1400, "height": 1400})  # the whole map in view: no scrolling
         page.goto(url + "/map")
-        fr = map_frame(page, 90_000)
+        settled(page)
+        fr = map_frame(page)
         report["view_start"] = fr.evaluate(VIEW_JS)
         inside_zhangye = ("() => { const c = window.map.getCenter(); const z = window.map.getZoom();"
                           " return z >= 7 && c.lat > 37.5 && c.lat < 39.9 && c.lng > 97.3 && c.lng < 102.2; }")
         for n, q in enumerate(("zhangye", "张掖")):
             if n:  # back to the province view before the second search
                 fr.evaluate("() => window.map.fitBounds([[32.5, 92.3], [42.8, 108.8]])")
-                wait_view(fr, "() => window.map.getZoom() < 7", 10)
+                wait_view(fr, "() => window.map.getZoom() < 7")
             box = page.get_by_label(SEARCH)
             box.fill(q)
             box.press("Enter")
-            page.get_by_text("地图已缩放到：张掖市").wait_for(timeout=60_000)
+            page.get_by_text("地图已缩放到：张掖市").wait_for()
             report.setdefault("search", {})[q] = {
                 "view": wait_view(fr, inside_zhangye),
                 "highlight": fr.locator("path[stroke='#00e5ff']").count()}
         box = page.get_by_label(SEARCH)
         box.fill("")
         box.press("Enter")
-        page.wait_for_timeout(1500)
+        page.get_by_text("地图已缩放到：张掖市").wait_for(state="detached")  # the search is cleared
+        settled(page)
 
         # --- click inside P01
-        fr = map_frame(page, 60_000)
+        fr = map_frame(page)
         fr.evaluate("([lat, lon]) => { window.map.setView([lat, lon], 11, {animate: false}); window.__clicks = [];"
                     " window.map.on('click', e => window.__clicks.push([e.latlng.lat, e.latlng.lng])); }",
                     [P01[1], P01[0]])
-        page.wait_for_timeout(800)
+        wait_view(fr, "() => window.map.getZoom() === 11")
         click_at(fr, *P01)
-        page.get_by_text("该点的图层信息").wait_for(timeout=60_000)
+        page.get_by_text("该点的图层信息").wait_for()
         try:
             page.wait_for_function("() => [...document.querySelectorAll(\"[data-testid='stTable']\")]"
-                                   ".some(t => t.innerText.includes('兰州新区'))", timeout=60_000)
+                                   ".some(t => t.innerText.includes('兰州新区'))")
         except Exception:
             page.screenshot(path=str(ART / "map_query_fail.png"), full_page=True)
             print("DEBUG", json.dumps({"clicks": fr.evaluate("() => window.__clicks"),
@@ -109,17 +107,20 @@ with streamlit_server() as url:
         page.screenshot(path=str(ART / "map_query.png"), full_page=True)
 
         # --- measure a line with the offline draw tool
+        settled(page)
+        fr = map_frame(page)
         fr.evaluate("() => { window.map.fitBounds([[35.8, 100.0], [39.2, 104.2]], {animate: false}); window.__drawn = null;"
+                    " window.__vertices = 0; window.map.on('draw:drawvertex', e => { window.__vertices = e.layers.getLayers().length; });"
                     " window.map.on('draw:created', e => { window.__drawn = e.layer.getLatLngs()"
                     ".map(p => [p.lat, p.lng]); }); }")
-        page.wait_for_timeout(800)
+        wait_view(fr, "() => window.map.getZoom() >= 6 && window.map.getBounds().contains([36.061, 103.834])")
         fr.locator("a.leaflet-draw-draw-polyline").click()
-        page.wait_for_timeout(300)
-        for lon, lat in LINE:
+        fr.locator(".leaflet-draw-actions a", has_text="Finish").first.wait_for()  # the line tool is on
+        for n, (lon, lat) in enumerate(LINE, start=1):
             click_at(fr, lon, lat)
-            page.wait_for_timeout(400)
+            fr.wait_for_function("(n) => window.__vertices >= n", arg=n)  # the vertex is placed
         fr.locator(".leaflet-draw-actions a", has_text="Finish").first.click()
-        page.get_by_text("长度（km，测地线）").wait_for(timeout=60_000)
+        page.get_by_text("长度（km，测地线）").wait_for()
         report["drawn"] = fr.evaluate("() => window.__drawn")
         report["measure_rows"] = table_rows(page)
         report["measure_label"] = " ".join(fr.locator(".leaflet-tooltip").all_text_contents())

@@ -1,22 +1,25 @@
 """Browser check run by tests/test_browser_offline.py, possibly inside a network namespace.
 
 Opens the Map page in Debian Chromium, waits for Leaflet to draw the zone, park and boundary
-layers, switches the UI to English, and records every request. Prints a JSON report.
+layers, switches the UI to English, and records every request. Every wait is on state. Prints a
+JSON report.
 """
 import json
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.browser.harness import browser_page, external, map_frame, streamlit_server  # noqa: E402
+from tests.browser.harness import browser_page, external, map_frame, settled, streamlit_server  # noqa: E402
 
 report = {}
 with streamlit_server() as url:
     with browser_page(block_external=len(sys.argv) > 1 and sys.argv[1] == "--block") as (page, reqs):
+        page.set_default_timeout(300_000)  # bounds a failure only
         page.goto(url + "/map")
-        fr = map_frame(page, 90_000)
-        time.sleep(1.5)
+        settled(page)
+        fr = map_frame(page)
+        fr.locator(".leaflet-control-layers").wait_for(state="attached")
+        fr.locator(".gansu-legend").wait_for(state="attached")
         report["paths"] = fr.locator("path.leaflet-interactive").count()
         report["layer_control"] = fr.locator(".leaflet-control-layers").text_content(timeout=10_000)
         report["legend"] = fr.locator(".gansu-legend").inner_text(timeout=10_000)
@@ -27,14 +30,13 @@ with streamlit_server() as url:
         page.screenshot(path=str(Path(__file__).resolve().parents[1] / "_artifacts" / "map_offline.png"))
         # language switch: one click to English
         page.get_by_text("English", exact=True).click()
-        page.wait_for_function("() => document.querySelector('h1') && document.querySelector('h1').innerText.trim() === 'Map'",
-                               timeout=60_000)
+        page.wait_for_function("() => document.querySelector('h1') && document.querySelector('h1').innerText.trim() === 'Map'")
+        settled(page)
         report["title_en"] = page.locator("h1").first.inner_text()
         report["nav_en"] = page.locator("[data-testid=stSidebarNav]").inner_text()
         for path in ("/", "/parks", "/targets", "/siting", "/checklist", "/data"):
             page.goto(url + path)
-            page.wait_for_selector("h1", timeout=90_000)
-            page.wait_for_timeout(4000)
+            settled(page)
             report.setdefault("pages", {})[path] = page.locator("h1").first.inner_text()
             report.setdefault("not_found", {})[path] = page.get_by_text("Page not found").count() + \
                 page.get_by_text("页面不存在").count()

@@ -4,7 +4,8 @@
 2. Download the Excel export: the drawn park is there with its indicators.
 3. Siting page with the drawn park selected: download the PDF report.
 4. Map page with a park named like an XSS payload: its tooltip shows text, no script runs.
-Prints a JSON report; downloaded files are saved under tests/_artifacts.
+Every wait is on state (the app's script run over, an element or a text present). Prints a JSON
+report; downloaded files are saved under tests/_artifacts.
 """
 import json
 import sys
@@ -13,7 +14,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
-from tests.browser.harness import browser_page, external, streamlit_server  # noqa: E402
+from tests.browser.harness import browser_page, external, frame_with, settled, streamlit_server  # noqa: E402
 
 ART = REPO / "tests" / "_artifacts"
 NAME = "手绘测试园区"
@@ -24,22 +25,6 @@ report = {}
 def st_frames(page, needle):
     return [f for f in page.frames if "st_folium" in f.url or "streamlit_folium" in f.url
             if f.locator(needle).count() > 0]
-
-
-def wait_frame(page, needle, timeout=90):
-    """Scroll each map into view (Chromium loads off-screen iframes lazily) until one has ``needle``."""
-    end = time.time() + timeout
-    while time.time() < end:
-        for el in page.locator("iframe[title*='st_folium']").all():
-            try:
-                el.scroll_into_view_if_needed(timeout=5000)
-            except Exception:
-                pass
-        fr = st_frames(page, needle)
-        if fr:
-            return fr[0]
-        time.sleep(0.5)
-    raise AssertionError(f"no map frame with {needle}")
 
 
 store_path = ART / f"browser-parks-store-{int(time.time())}.duckdb"
@@ -55,14 +40,15 @@ s.close()
 
 with streamlit_server({"GANSU_STORE": str(store_path)}) as url:
     with browser_page(block_external=len(sys.argv) > 1 and sys.argv[1] == "--block") as (page, reqs):
-        page.set_default_timeout(150_000)
+        page.set_default_timeout(600_000)  # bounds a failure only
         page.on("dialog", lambda d: (report.setdefault("dialogs", []).append(d.message), d.dismiss()))
         page.goto(url + "/parks")
-        wait_frame(page, ".leaflet-container")  # the park's detail map: the page has rendered
-        page.wait_for_timeout(1500)
+        settled(page, ".st-key-parks_selected")
+        frame_with(page, ".leaflet-container")  # the park's detail map: the page has rendered
         report["draw_maps_before_tab"] = len(st_frames(page, "a.leaflet-draw-draw-rectangle"))
         page.get_by_role("tab", name="在地图上绘制").click()
-        fr = wait_frame(page, "a.leaflet-draw-draw-rectangle")
+        settled(page)
+        fr = frame_with(page, "a.leaflet-draw-draw-rectangle")
         fr.frame_element().scroll_into_view_if_needed()
         box = fr.frame_element().bounding_box()
         fr.locator("a.leaflet-draw-draw-rectangle").click()
@@ -72,16 +58,16 @@ with streamlit_server({"GANSU_STORE": str(store_path)}) as url:
         page.mouse.down()
         page.mouse.move(cx + 40, cy + 30, steps=8)
         page.mouse.up()
-        page.get_by_text("已绘制一个多边形。").wait_for(timeout=60_000)
+        page.get_by_text("已绘制一个多边形。").wait_for()
         page.get_by_label("新园区名称").fill(NAME)
         page.get_by_label("新园区名称").press("Enter")
         page.get_by_role("button", name="保存绘制的园区").click()
-        page.get_by_text("管理我的园区").wait_for(timeout=90_000)
+        page.get_by_text("管理我的园区").wait_for()
         saved = page.get_by_text("已保存 1 个园区")  # in the draw tab the user is looking at
-        saved.wait_for(state="visible", timeout=30_000)
+        saved.wait_for(state="visible")
         report["saved_message_visible"] = saved.is_visible()
-        page.wait_for_timeout(2000)
-        with page.expect_download(timeout=90_000) as dl:
+        settled(page)  # the new park's row computed: the export holds it
+        with page.expect_download() as dl:
             page.get_by_role("button", name="Excel").first.click()
         xlsx = ART / "parks_download.xlsx"
         dl.value.save_as(xlsx)
@@ -100,8 +86,9 @@ with streamlit_server({"GANSU_STORE": str(store_path)}) as url:
         report["new_id"] = new_id
 
         page.goto(url + f"/siting?parks=P01,P02,{new_id}")
-        page.get_by_role("button", name="下载 PDF 报告").wait_for(timeout=90_000)
-        with page.expect_download(timeout=120_000) as dl:
+        settled(page)
+        page.get_by_role("button", name="下载 PDF 报告").wait_for()
+        with page.expect_download() as dl:
             page.get_by_role("button", name="下载 PDF 报告").click()
         pdf = ART / "siting_download.pdf"
         dl.value.save_as(pdf)
@@ -112,13 +99,13 @@ with streamlit_server({"GANSU_STORE": str(store_path)}) as url:
         report["pdf_has_lanzhou_new_area"] = "兰州新区" in text
 
         page.goto(url + "/map")
-        mf = wait_frame(page, "path.leaflet-interactive")
-        time.sleep(2)
+        settled(page)
+        mf = frame_with(page, "path.leaflet-interactive")
         # open every tooltip: user text is rendered into the DOM now
-        mf.evaluate("""() => { for (const k in window) { const m = window[k];
+        n_tips = mf.evaluate("""() => { let n = 0; for (const k in window) { const m = window[k];
             if (m && m.eachLayer && m.getCenter) { m.eachLayer(l => { if (l.openTooltip && l.getTooltip && l.getTooltip()) {
-                try { l.openTooltip(); } catch (e) {} } }); } } }""")
-        time.sleep(1.5)
+                try { l.openTooltip(); n++; } catch (e) {} } }); } } return n; }""")
+        mf.wait_for_function("(n) => document.querySelectorAll('.leaflet-tooltip').length >= Math.min(n, 1)", arg=n_tips)
         report["xss_flag"] = mf.evaluate("() => window.__xss === 1") or page.evaluate("() => window.__xss === 1")
         report["img_x"] = mf.locator("img[src='x']").count()
         report["tooltip_text_has_payload"] = "onerror" in (mf.locator(".leaflet-tooltip").all_text_contents() and

@@ -7,7 +7,9 @@ and 兰州经开区 P09) lies in the server's import folder.
 3. Map page: the land-cover overlay is drawn (an image layer) with the CLCD legend.
 4. Siting page with the three parks: the PDF report names the file and its SHA-256.
 The same numbers come from ``python -m cli parks`` on the same file afterwards.
-Prints a JSON report; files are saved under tests/_artifacts.
+Every wait is on the app's state (the script run over, no progress bar, an element or a text
+present), never on a fixed time; the timeouts only bound a failure. Prints a JSON report; files are
+saved under tests/_artifacts.
 """
 import json
 import re
@@ -18,7 +20,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
-from tests.browser.harness import browser_page, external, streamlit_server  # noqa: E402
+from tests.browser.harness import browser_page, external, frame_with, rerun, settled, streamlit_server  # noqa: E402
 
 ART = REPO / "tests" / "_artifacts" / f"workspace-{int(time.time())}"
 ART.mkdir(parents=True, exist_ok=True)
@@ -44,27 +46,29 @@ def pick_option(page, key: str, text: str) -> None:
 
 with streamlit_server(env) as url:
     with browser_page(block_external=len(sys.argv) > 1 and sys.argv[1] == "--block") as (page, reqs):
-        page.set_default_timeout(150_000)
+        page.set_default_timeout(600_000)  # bounds a failure only
         page.goto(url + "/data")
-        page.locator(".st-key-ws_imp_files").wait_for()
-        pick_option(page, "ws_imp_files", "clcd_2020.tif")
+        settled(page, ".st-key-ws_imp_files")
+        with rerun(page):  # each choice reruns the page: the next one waits for that run
+            pick_option(page, "ws_imp_files", "clcd_2020.tif")
         page.keyboard.press("Escape")
-        pick_option(page, "ws_imp_legend", "clcd")
+        with rerun(page):
+            pick_option(page, "ws_imp_legend", "clcd")
         page.locator(".st-key-ws_imp_year input").fill("2020")
-        page.locator(".st-key-ws_imp_year input").press("Enter")
-        page.wait_for_timeout(800)
+        with rerun(page):
+            page.locator(".st-key-ws_imp_year input").press("Enter")
         page.locator(".st-key-ws_imp_register button").click()
-        # the registration runs in the background; the status line then names the dataset
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            page.wait_for_timeout(1000)
-            if "clcd_2020" in page.locator("[data-testid='stCaptionContainer']").first.inner_text():
-                break
-            page.reload() if time.time() > deadline - 60 else None
+        # the registration runs in the background (a progress bar polls it); once done the page
+        # reruns and the "data in use" line under the title names the dataset, now in use
+        page.wait_for_function("() => [...document.querySelectorAll(\"[data-testid='stCaptionContainer']\")]"
+                               ".some(e => e.innerText.includes('clcd_2020'))", timeout=900_000, polling=250)
+        settled(page)
         report["status_line"] = page.locator("[data-testid='stCaptionContainer']").first.inner_text()
 
         page.goto(url + "/parks")
-        page.locator(".st-key-dl_csv button").wait_for(timeout=180_000)
+        # every park computed on the new land cover: no progress bar left (a loaded machine takes
+        # minutes; the export made before that would hold the cached rows only)
+        settled(page, ".st-key-dl_csv button", timeout_ms=900_000)
         with page.expect_download(timeout=120_000) as dl:
             page.locator(".st-key-dl_csv button").click()
         csv_path = ART / "parks.csv"
@@ -73,18 +77,15 @@ with streamlit_server(env) as url:
         report["demo_warning"] = page.get_by_text("默认土地覆被为 MODIS 5 km").count()
 
         page.goto(url + "/map?layers=landcover,province")
-        deadline = time.time() + 90
-        frame = None
-        while time.time() < deadline and frame is None:
-            for fr in page.frames:
-                if ("st_folium" in fr.url or "streamlit_folium" in fr.url) and fr.locator("img.leaflet-image-layer").count():
-                    frame = fr
-            page.wait_for_timeout(500)
-        report["map_image_layers"] = frame.locator("img.leaflet-image-layer").count() if frame else 0
-        report["map_legend"] = frame.locator("body").inner_text()[:5000] if frame else ""
+        settled(page)
+        frame = frame_with(page, "img.leaflet-image-layer")  # the land cover drawn as an image
+        frame.locator(".gansu-legend").wait_for()
+        report["map_image_layers"] = frame.locator("img.leaflet-image-layer").count()
+        report["map_legend"] = frame.locator("body").inner_text()[:5000]
 
         page.goto(url + "/siting?parks=P01,P02,P09")
-        page.get_by_role("button", name="下载 PDF 报告").wait_for(timeout=180_000)
+        settled(page)
+        page.get_by_role("button", name="下载 PDF 报告").wait_for()
         with page.expect_download(timeout=180_000) as dl:
             page.get_by_role("button", name="下载 PDF 报告").click()
         pdf = ART / "siting.pdf"
@@ -97,7 +98,7 @@ with streamlit_server(env) as url:
 
         # the run log on the Data page lists the exports just made (issue 13), with who and when
         page.goto(url + "/data")
-        page.locator(".st-key-runlog_download button").wait_for(timeout=120_000)
+        settled(page, ".st-key-runlog_download button")
         with page.expect_download(timeout=60_000) as dl:
             page.locator(".st-key-runlog_download button").click()
         runlog = ART / "run_log.csv"
