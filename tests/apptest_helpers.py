@@ -35,21 +35,16 @@ def shown_headers(df_element) -> list[str]:
 
 
 def run_with_editor(at: AppTest, edits: dict[str, dict], timeout: float | None = None) -> AppTest:
-    """Rerun ``at`` as the browser does after a user edited ``st.data_editor`` tables (AppTest has
-    no API for them): ``edits`` maps an editor's key to its state as the frontend sends it,
+    """Rerun ``at`` as the browser does after a user edited ``st.data_editor`` tables: ``edits``
+    maps an editor's key to its state as the frontend sends it,
     ``{"edited_rows": {row: {column: value}}, "added_rows": [{column: value}], "deleted_rows": []}``.
-    Pending ``set_value``/``click`` calls on other widgets go with it. The edits hold for this one
-    run, as the page's real widget state would after the next interaction resets them."""
-    from streamlit.proto.WidgetStates_pb2 import WidgetState
-
-    states = at._tree.get_widget_states()
+    AppTest's public way: the state is assigned to the editor's key in ``at.session_state`` before
+    the run (it stays there, as the browser keeps a table's edits until the next one). Pending
+    ``set_value``/``click`` calls on other widgets go with it."""
+    keys = {e.key for e in at.data_editor}
     for key, state in edits.items():
-        ids = [n.proto.id for n in at._tree if getattr(getattr(n, "proto", None), "id", "")
-               and str(n.proto.id).endswith(f"-{key}")]
-        assert len(ids) == 1, f"no single data editor with key {key!r}: {ids}"
-        full = {"edited_rows": {}, "added_rows": [], "deleted_rows": [], **state}
-        full["edited_rows"] = {str(k): v for k, v in full["edited_rows"].items()}
-        states.widgets.append(WidgetState(id=ids[0], string_value=json.dumps(full)))
-    at._run(states, timeout=timeout)
+        assert key in keys, f"no data editor with key {key!r}: {sorted(k for k in keys if k)}"
+        at.session_state[key] = {"edited_rows": {}, "added_rows": [], "deleted_rows": [], **state}
+    at.run(timeout=timeout)
     assert not at.exception, [e.value for e in at.exception]
     return at

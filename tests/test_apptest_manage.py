@@ -54,11 +54,8 @@ def test_parks_attribute_edit_is_saved_and_shown_again(store):
     assert attrs["行业"] == "光伏"
     # reopened: the attribute table holds it
     at = run_page("parks.py", "en", parks_attr_target=pid)
-    shown = [n for n in at._tree if str(getattr(getattr(n, "proto", None), "id", "")).endswith("-parks_attr_editor")]
-    assert len(shown) == 1
-    from streamlit.testing.v1.element_tree import Dataframe
-
-    assert "光伏" in Dataframe(shown[0].proto, root=at._tree).value.to_string()
+    [shown] = [e for e in at.data_editor if e.key == "parks_attr_editor"]
+    assert "光伏" in shown.value.to_string()
 
 
 ALL_PASS = {"coal_decline_pct": "3", "renewable_electricity_pct": "40", "waste_heat_recovery_pct": "10",

@@ -21,14 +21,81 @@ def run_page(page: str, lang: str, **state) -> AppTest:
     return at
 
 
+TITLE_KEYS = {"pages/home.py": "app.title", "pages/map.py": "map.title", "pages/parks.py": "parks.title",
+              "pages/siting.py": "siting.title", "pages/checklist.py": "check.title", "pages/targets.py": "targets.title",
+              "pages/data.py": "data.title"}
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _main_element(at: AppTest, page: str, lang: str) -> list[str]:
+    """The page's main element, in ``lang``: its headers (or labels), checked here; returned for
+    the language check."""
+    from core.i18n import t
+    from reports import column_label
+    from tests.apptest_helpers import shown_headers
+
+    subheaders = [h.value for h in at.subheader]
+    if page == "pages/home.py":  # the headline figures and the zone table
+        labels = [m.label for m in at.metric]
+        assert labels == [t(k, lang) for k in ("home.province_area", "home.n_prefectures", "home.n_counties",
+                                                 "home.n_parks")], labels
+        assert [m.value for m in at.metric][1:3] == ["14", "87"]
+        assert subheaders[0] == t("home.zone_areas", lang) and len(at.dataframe[0].value) == 5
+        return labels + shown_headers(at.dataframe[0])
+    if page == "pages/map.py":  # the Leaflet map with the province on it, and the point query beside it
+        [m] = at.get("component_instance")
+        script = json.loads(m.proto.json_args)["script"]
+        assert "L.map(" in script and "/app/static/cache/geo/" in script, script[:200]
+        assert t("mq.click.title", lang) in subheaders
+        return subheaders
+    if page == "pages/parks.py":  # the indicator table: one row per park
+        heads = shown_headers(at.dataframe[0])
+        assert heads[:2] == [column_label(c, lang) for c in ("park_id", "name")], heads
+        assert {column_label(c, lang) for c in ("area_km2", "carbon_stock_tc")} <= set(heads)
+        assert len(at.dataframe[0].value) >= 10
+        return heads
+    if page == "pages/siting.py":  # the ranking of the parks picked
+        heads = shown_headers(at.dataframe[0])
+        assert heads == [t("siting.col.rank", lang), t("siting.col.park", lang), column_label("score", lang),
+                         t("siting.col.excluded", lang)], heads
+        ranks = at.dataframe[0].value.iloc[:, 0]
+        assert len(ranks) >= 2 and ranks.min() == 1
+        return heads
+    if page == "pages/checklist.py":  # the criteria of the park in view, with their verdicts
+        heads = shown_headers(at.dataframe[0])
+        assert heads == [t(f"check.col.{c}", lang) for c in ("clause", "criterion", "threshold", "value", "status",
+                                                             "note")], heads
+        assert len(at.dataframe[0].value) >= 20
+        return heads
+    if page == "pages/targets.py":  # progress per target, first
+        heads = shown_headers(at.dataframe[0])
+        assert subheaders[0] == t("targets.progress.title", lang)
+        assert heads[:5] == [t(f"targets.col.{c}", lang) for c in ("indicator", "region", "target_year", "target",
+                                                                   "status")], heads
+        assert len(at.dataframe[0].value) >= 10
+        return heads
+    if page == "pages/data.py":  # the data in use, first
+        heads = shown_headers(at.dataframe[0])
+        assert subheaders[0] == t("ws.inuse.title", lang)
+        assert heads[:4] == [t(f"data.col.{c}", lang) for c in ("layer", "status", "source", "licence")], heads
+        assert len(at.dataframe[0].value) >= 5
+        return heads
+    raise AssertionError(f"no main element known for {page}")
+
+
 @pytest.mark.parametrize("lang", ["zh", "en"])
 @pytest.mark.parametrize("page", PAGES)
 def test_page_runs_in_both_languages(dataset, page, lang):
+    """No exception and no error; the page's own title and its main element, in the language."""
+    from core.i18n import t
+
     at = run_page(page, lang)
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
-    title = at.title[0].value
-    assert bool(re.search(r"[\u4e00-\u9fff]", title)) == (lang == "zh"), title
+    assert [x.value for x in at.title] == [t(TITLE_KEYS[page], lang)]
+    shown = _main_element(at, page, lang)
+    assert bool(CJK.search(at.title[0].value)) == (lang == "zh")
+    assert all(bool(CJK.search(h)) == (lang == "zh") for h in shown if h.strip("()%/0-9–·. ")), shown
 
 
 def test_app_entrypoint_runs_home_in_chinese_by_default(dataset):
@@ -42,8 +109,7 @@ def test_app_entrypoint_runs_home_in_chinese_by_default(dataset):
 def test_home_headline_figures_come_from_the_data(dataset):
     at = run_page("pages/home.py", "en")
     metrics = {m.label: m.value for m in at.metric}
-    area = float(metrics["Province area (equal-area, km²)"].replace(",", ""))
-    assert abs(area - 425_800) / 425_800 < 0.01
+    assert metrics["Province area (equal-area, km²)"] == "425,512"  # README's computed figure
     assert metrics["Prefectures"] == "14"
     assert metrics["Counties"] == "87"
     assert int(metrics["Parks (illustrative + yours)"]) >= 10

@@ -42,18 +42,29 @@ def test_forward_matches_public_domain_oracle():
         assert crs.geodesic_distance_m(g.lon, g.lat, float(ours[0]), float(ours[1])) < 0.01
 
 
-def test_lanzhou_shift_between_150_and_300_m():
-    lon, lat = 103.834, 36.061  # Lanzhou
+# DOMAIN.md §5 / README "Coordinates and areas": the public formula shifts points by 18–556 m in the
+# Gansu bounding box; Lanzhou ≈ 219 m, Jiuquan ≈ 106 m, Qingyang ≈ 430 m (city centres below)
+GANSU_BBOX = (92.34, 32.60, 108.71, 42.79)  # the province's bounding box (cnmaps outline, WGS84)
+
+
+@pytest.mark.parametrize("lon,lat,metres", [(103.834, 36.061, 219), (98.494, 39.733, 106), (107.638, 35.734, 430)],
+                         ids=["Lanzhou", "Jiuquan", "Qingyang"])
+def test_city_shifts_are_the_stated_figures(lon, lat, metres):
     g = crs.wgs84_to_gcj02(lon, lat)
     d = float(crs.geodesic_distance_m(lon, lat, g[0], g[1]))
-    assert 150 < d < 300, d
+    assert abs(d - metres) < 1.0, d
+    o = prcoords.wgs_gcj((lat, lon))  # the independent implementation agrees to the centimetre
+    assert abs(float(crs.geodesic_distance_m(lon, lat, o.lon, o.lat)) - d) < 0.01
 
 
-def test_shift_range_inside_gansu_is_tens_to_hundreds_of_metres():
-    lon, lat = np.meshgrid(np.linspace(92.5, 108.5, 30), np.linspace(32.8, 42.5, 30))
+def test_shift_range_in_the_gansu_bounding_box_is_the_stated_one():
+    """18 m at the least (17.6 m, near 96.6°E 37.1°N) and at most 531 m (the north-east corner) on a
+    600 × 400 grid of the box — inside the stated 18–556 m."""
+    lon, lat = np.meshgrid(np.linspace(GANSU_BBOX[0], GANSU_BBOX[2], 600), np.linspace(GANSU_BBOX[1], GANSU_BBOX[3], 400))
     g = crs.wgs84_to_gcj02(lon.ravel(), lat.ravel())
     d = crs.geodesic_distance_m(lon.ravel(), lat.ravel(), g[0], g[1])
-    assert d.min() > 10 and d.max() < 600
+    assert round(d.min()) == 18, d.min()
+    assert 529.0 < d.max() <= 556.0, d.max()
 
 
 def test_no_offset_outside_china():

@@ -30,10 +30,12 @@ def test_gpkg_has_the_documented_layers(gpkg):
         assert {"ne_rivers", "ne_glaciers", "ne_regions", "ne_cities"} <= names
 
 
-def test_province_area_equal_area_within_1pct_of_official(gpkg):
+def test_province_area_is_the_stated_figure(gpkg):
+    """README: "province 425,512 km² equal-area (official 425,800; −0.07%, the cnmaps outline)"."""
     prov = gpd.read_file(gpkg, layer="province")
     area = crs.equal_area_km2(prov).sum()
-    assert abs(area - 425_800) / 425_800 < 0.01, area
+    assert round(area) == 425_512, area
+    assert round(100 * (area - 425_800) / 425_800, 2) == -0.07
     # and the ellipsoidal area agrees with the Albers one
     geod = crs.geodesic_area_m2(prov.geometry.iloc[0]) / 1e6
     assert abs(geod - area) / area < 1e-4

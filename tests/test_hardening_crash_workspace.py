@@ -28,7 +28,7 @@ TRIALS = int(os.environ.get("GANSU_CRASH_IMPORT_TRIALS", "15"))
 pytestmark = pytest.mark.slow
 
 HELPER = r'''
-import json, os, random, select, signal, sys, time
+import contextlib, json, os, random, select, signal, sys, time
 from pathlib import Path
 target, folder, n, seed = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 rng = random.Random(seed)
@@ -121,8 +121,19 @@ def child(w, trial, confirmed, prev_lc):
     s = Store(target)
     probs, lc_now, listed = check(s, confirmed, prev_lc)
     out.write("READY " + json.dumps({"problems": probs, "lc": lc_now, "listed": listed}) + "\n")
+    real_tx = s.transaction
+
+    @contextlib.contextmanager
+    def traced():  # markers around the store's writes, so the parent knows where the kill landed
+        with real_tx() as cur:
+            out.write("TX\n")
+            yield cur
+        out.write("TXEND\n")
+
+    s.transaction = traced
     i = trial
     while True:
+        out.write(f"BEGIN {i}\n")  # files hashed, scanned, copied, then the store's transaction
         d = register(s, i)
         out.write(f"REG {d.id} {d.role}\n")
         i += 1
@@ -190,7 +201,11 @@ for trial in range(n):
     for i, role in regs:  # what a confirmed registration put in use (land cover: the newest)
         if role == "landcover":
             prev_lc = [i]
+    marks = [ln.split()[0] for ln in lines if ln.split()[:1] in (["BEGIN"], ["REG"], ["TX"], ["TXEND"])]
     print(json.dumps({"trial": trial, "killed_after": round(elapsed, 3), "ready": bool(ready),
+                      # killed while registering (after BEGIN, before its REG), and inside the store's write
+                      "mid_registration": bool(marks) and marks[-1] != "REG",
+                      "in_transaction": bool(marks) and marks[-1] == "TX",
                       "problems": ready[0]["problems"] if ready else None, "lc_before": lc_before,
                       "registered": len(regs), "roles": sorted({r for _, r in regs}),
                       "errors": [ln for ln in lines if ln.startswith("ERROR")]}), flush=True)
@@ -220,6 +235,11 @@ def test_sigkill_during_imports_leaves_complete_datasets_and_the_data_in_use(tmp
     assert final["left"] == []  # folders of killed imports swept, every registered one kept
     assert end["confirmed"] >= 5
     mid = sum(1 for t in trials if t["registered"] > 0)
+    # the kills did land while a registration was writing (its files or its transaction)
+    writing = sum(1 for t in trials if t["mid_registration"])
+    in_tx = sum(1 for t in trials if t["in_transaction"])
+    assert writing >= len(opened) // 2, [(t["killed_after"], t["mid_registration"]) for t in trials]
     print(f"\ncrash test (imports): {len(trials)} SIGKILL trials, {len(trials) - len(opened)} during the open, "
-          f"{mid} after at least one confirmed registration; {end['confirmed']} confirmed registrations, "
+          f"{mid} after at least one confirmed registration, {writing} while registering ({in_tx} inside the "
+          f"store's transaction); {end['confirmed']} confirmed registrations, "
           f"{len(final['listed'])} datasets listed, all complete; {final['swept']} folders of killed imports swept")

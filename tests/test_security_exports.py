@@ -29,7 +29,6 @@ import rasterio
 import shapely
 from affine import Affine
 from openpyxl import load_workbook
-from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 from tests.apptest_helpers import run_page
@@ -168,24 +167,31 @@ DIRECT = {"targets_dl_matrix": "ui.targets_views.workbook"}
 
 @pytest.fixture()
 def downloads(monkeypatch):
-    """Every file a page hands to a download button during a run, by file name: bytes as given,
-    deferred ones (made when clicked) made at once in the script run, as a click would."""
+    """Every file a page hands to a download button during a run, by file name, taken where the page
+    calls Streamlit's public ``download_button`` (``st.download_button`` and the same method of a
+    column, the sidebar or a container): bytes as given, deferred ones (a callable, made when
+    clicked) made at once in the script run, as a click would."""
+    import inspect
+
+    import streamlit as st
+    from streamlit.delta_generator import DeltaGenerator  # the type of st.container(), st.columns()
+
     got: dict[str, bytes] = {}
-    add, add_deferred = MediaFileManager.add, MediaFileManager.add_deferred
+    real = DeltaGenerator.download_button
+    signature = inspect.signature(real)
 
-    def _add(self, data, mimetype, coordinates, file_name=None, is_for_static_download=False):
-        if file_name and isinstance(data, (bytes, str)):
-            got[file_name] = data.encode() if isinstance(data, str) else data
-        return add(self, data, mimetype, coordinates, file_name, is_for_static_download)
+    def capture(self, *args, **kwargs):
+        given = signature.bind(self, *args, **kwargs).arguments
+        data, name = given.get("data"), given.get("file_name")
+        if name:
+            made = data() if callable(data) else data
+            made = made.getvalue() if hasattr(made, "getvalue") else made
+            got[name] = made.encode() if isinstance(made, str) else bytes(made)
+        return real(self, *args, **kwargs)
 
-    def _add_deferred(self, fn, mimetype, coordinates, file_name=None, **kw):
-        if file_name:
-            data = fn()
-            got[file_name] = data.encode() if isinstance(data, str) else bytes(data)
-        return add_deferred(self, fn, mimetype, coordinates, file_name, **kw)
-
-    monkeypatch.setattr(MediaFileManager, "add", _add)
-    monkeypatch.setattr(MediaFileManager, "add_deferred", _add_deferred)
+    monkeypatch.setattr(DeltaGenerator, "download_button", capture)
+    main = st.download_button.__self__  # the main area, where st.download_button draws
+    monkeypatch.setattr(st, "download_button", lambda *args, **kwargs: capture(main, *args, **kwargs))
     return got
 
 
@@ -310,7 +316,9 @@ def test_every_command_line_output_neutralises_hostile_names(tmp_path):
 
 # --- nothing writes CSV or Excel outside reports, and every download is walked ----------------------------
 ROOMS = ("reports", "ui", "cli", "geodata", "indicators", "layers", "pages", "core")
-WRITE_CALL = re.compile(r"\.to_csv\(|\.to_excel\(|csv\.writer|csv\.DictWriter|openpyxl|xlsxwriter|Workbook\(")
+# writing, not reading: layers/readers/excel.py reads uploads with openpyxl.load_workbook
+WRITE_CALL = re.compile(r"\.to_csv\(|\.to_excel\(|csv\.writer|csv\.DictWriter|xlsxwriter|Workbook\(|"
+                        r"openpyxl\.Workbook|from openpyxl import .*\bWorkbook\b")
 WRITERS = {"reports/csv.py", "reports/excel.py"}
 # elsewhere, each with why it is safe
 ALLOWED = {

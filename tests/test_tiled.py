@@ -6,7 +6,8 @@ irregular polygons (a third crossing tile edges, some with holes, some partly ou
 3,000 of them, plus three elongated polygons larger than a tile (split by the planner). Asserted:
 
 - ``--scheduler synchronous``, ``local`` with 2 workers and today's single-process path
-  (``landcover.zonal_codes``) give the same numbers: whole parks exactly, split ones ≤ 1e-12;
+  (``landcover.zonal_codes``) give the same numbers: whole parks exactly, split ones within 2e-13 of
+  their area (README's promise for geographic and equal-area rasters);
 - 200 Voronoi counties tiling 30,000² pixels (9×10⁸, over 4 × 4 tiles): the same totals split
   and unsplit;
 - a run killed (SIGKILL) half way and started again finishes with the same table and computes
@@ -43,7 +44,10 @@ from bench.national_data import (
 from core.errors import InputError
 from indicators import distributed, landcover, tiled
 
+pytestmark = pytest.mark.slow  # a long file: handed out first (tests/conftest.py)
+
 REPO = Path(__file__).resolve().parent.parent
+SPLIT_RTOL = 2e-13  # README: split polygons within 2×10⁻¹³ of the unsplit path (geographic, equal-area)
 
 
 def voronoi_counties(n: int, r0: int, c0: int, side: int, seed: int = 5) -> gpd.GeoDataFrame:
@@ -84,7 +88,7 @@ def synchronous(national, parks):
 
 
 def assert_same(z, ref, split: np.ndarray):
-    """Whole polygons: identical; split polygons: within 1e-12 relative."""
+    """Whole polygons: identical; split polygons: within README's 2×10⁻¹³ (of the polygon's area)."""
     assert list(z.code_m2.columns) == list(ref.code_m2.columns)
     whole = ~split
     pd.testing.assert_frame_equal(z.code_m2[whole], ref.code_m2[whole], check_exact=True)
@@ -92,11 +96,15 @@ def assert_same(z, ref, split: np.ndarray):
                  (z.pixels, ref.pixels)):
         assert np.array_equal(a[whole], b[whole])
     if split.any():
-        np.testing.assert_allclose(z.code_m2[split].to_numpy(), ref.code_m2[split].to_numpy(), rtol=1e-12, atol=0)
-        np.testing.assert_allclose(z.total_m2[split], ref.total_m2[split], rtol=1e-12)
-        np.testing.assert_allclose(z.pixels[split], ref.pixels[split], rtol=1e-12)
+        a, b, unit = z.code_m2[split].to_numpy(), ref.code_m2[split].to_numpy(), ref.total_m2[split][:, None]
+        # each class area within 2×10⁻¹³ of its unit's area (measured: 1.4×10⁻¹³ on the counties below),
+        # and within 10⁻¹² of itself (measured: 9.7×10⁻¹³ for a class of ~10% of its county)
+        assert np.all(np.abs(a - b) <= SPLIT_RTOL * unit), float(np.max(np.abs(a - b) / unit))
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=0)
+        np.testing.assert_allclose(z.total_m2[split], ref.total_m2[split], rtol=SPLIT_RTOL)
+        np.testing.assert_allclose(z.pixels[split], ref.pixels[split], rtol=SPLIT_RTOL)
         # nodata includes "outside" = total - inside: compare relative to the polygon's area
-        assert np.all(np.abs(z.nodata_m2[split] - ref.nodata_m2[split]) <= 1e-12 * ref.total_m2[split])
+        assert np.all(np.abs(z.nodata_m2[split] - ref.nodata_m2[split]) <= SPLIT_RTOL * ref.total_m2[split])
 
 
 # --- tests -------------------------------------------------------------------------------------
@@ -153,7 +161,7 @@ def test_counties_tiling_a_large_area_same_totals_split_and_unsplit(national):
     whole = landcover.zonal_codes(counties, vrt, "clcd")
     assert_same(split, whole, np.ones(len(counties), bool))
     area = split.total_m2.sum()
-    np.testing.assert_allclose(area, whole.total_m2.sum(), rtol=1e-12)
+    np.testing.assert_allclose(area, whole.total_m2.sum(), rtol=SPLIT_RTOL)
     km2 = split.code_m2.to_numpy().sum() + split.nodata_m2.sum()
     np.testing.assert_allclose(km2, area, rtol=1e-9)  # the counties tile the area: nothing lost
 
@@ -277,7 +285,7 @@ def test_several_years_in_one_pass_areas_and_transitions(tmp_path):
         one = landcover.zonal_codes(units, path, "clcd")
         got = res.areas[res.areas["year"] == 2000 + 10 * k].pivot(index="unit", columns="code", values="area_m2")
         got = got.reindex(index=range(len(units)), columns=one.code_m2.columns).fillna(0.0)
-        np.testing.assert_allclose(got.to_numpy(), one.code_m2.to_numpy(), rtol=1e-12, atol=1e-6)
+        np.testing.assert_allclose(got.to_numpy(), one.code_m2.to_numpy(), rtol=SPLIT_RTOL, atol=1e-6)
     t = res.transitions.set_index(["year_from", "unit", "code_from", "code_to"])["area_m2"]
     forest = (y1[:750, :] == 2).sum() * 900.0  # every forest cell of 2010 in unit 0 is built-up in 2020
     assert t.loc[(2010, 0, 2, 8)] == pytest.approx(forest, rel=1e-12)
