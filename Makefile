@@ -8,12 +8,13 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8501
 
-.PHONY: run test setup data assets chromium fonts bench clean-data help
+.PHONY: run test setup data assets chromium fonts bench mutation clean-data help
 
 help:
 	@echo "make run    - start the dashboard on port $(PORT) (installs and builds what is missing)"
 	@echo "make test   - run all tests, browser tests included (installs Debian chromium if missing)"
 	@echo "make bench  - run the benchmarks in bench/"
+	@echo "make mutation - mutation testing (mutmut) of the modules in setup.cfg; not part of make test"
 
 $(STAMP): requirements.txt requirements-nodeps.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -57,11 +58,34 @@ chromium:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; \
 	fi
 
+# Two pytest workers (pytest-xdist), a test file whole to one worker (its module fixtures, e.g. a
+# browser walk, run once); tests/conftest.py hands out the long files first. TEST_JOBS=1 runs serially.
+TEST_JOBS ?= 2
 test: data chromium fonts
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q $(if $(filter-out 1,$(TEST_JOBS)),-n $(TEST_JOBS) --dist loadfile) tests
 
 bench: data
 	$(PY) -m bench
+
+# Mutation testing (docs/mutation.md): mutmut in a venv of its own layered over the project's (a
+# .pth file), so `make test` never sees it; installed on first use. mutmut copies the code into
+# mutants/ and never changes the working copy. MUTANTS='layers.store.*' runs a subset;
+# MUTATION_JOBS (default 1) the parallel children. `mutmut results` / `mutmut show NAME` afterwards.
+MUTVENV := .venv-mutation
+MUTMUT_VERSION := 3.8.1
+MUTATION_JOBS ?= 1
+GANSU_SHARED_GEODATA ?= $(abspath ..)/shared/geodata
+
+$(MUTVENV)/.installed: $(STAMP)
+	@test -x $(MUTVENV)/bin/python || $(PYTHON) -m venv $(MUTVENV)
+	$(MUTVENV)/bin/python -m pip install --quiet mutmut==$(MUTMUT_VERSION)
+	$(PY) -c "import sysconfig; print(sysconfig.get_paths()['purelib'])" > \
+		"$$($(MUTVENV)/bin/python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")/gansu-project.pth"
+	@touch $@
+
+mutation: data $(MUTVENV)/.installed
+	GANSU_SHARED_GEODATA=$(GANSU_SHARED_GEODATA) $(MUTVENV)/bin/mutmut run --max-children $(MUTATION_JOBS) $(MUTANTS)
+	$(MUTVENV)/bin/mutmut results
 
 clean-data:
 	rm -rf data/builds data/current

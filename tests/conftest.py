@@ -20,6 +20,18 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "slow: long-running (crash and load tests); still run by make test")
 
 
+def _long_first(item) -> int:
+    """0 for a test of a long file (browser, crash and load tests), 1 otherwise."""
+    return 0 if item.path.name.startswith("test_browser_") or item.get_closest_marker("slow") else 1
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """The long files first (a stable sort: the order inside a file is kept), so that with two
+    workers (``make test``: pytest-xdist, a file whole to one worker) no long file starts last and
+    runs alone at the end."""
+    items.sort(key=_long_first)
+
+
 @pytest.fixture(scope="session")
 def dataset():
     from core import paths

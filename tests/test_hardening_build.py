@@ -16,6 +16,8 @@ from streamlit.testing.v1 import AppTest
 from core import paths
 from geodata import build
 
+pytestmark = pytest.mark.slow  # a long file: handed out first (tests/conftest.py)
+
 REPO = Path(__file__).resolve().parent.parent
 
 
