@@ -139,3 +139,18 @@ def test_the_same_inputs_give_the_same_hash_whenever_and_whatever_the_mapping_or
     assert a["inputs_sha256"] == hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
     assert a["tables"]["targets"] == hashlib.sha256(BASE["tables"]["targets"]).hexdigest()
     assert a["tables"]["carbon_pools"] == "c" * 64 and a["datasets"][0]["sha256"] == "a" * 64
+
+
+def test_the_run_log_record_carries_the_weights_into_the_inputs_hash(dataset):
+    """``ui.runlog.record`` (the provenance of a page's run on the data in use) passes the page's
+    weights on: the record shows them as given, and two records alike but for one weight differ in
+    the weights and the inputs hash only; the same weights give the same hash."""
+    from ui import runlog
+
+    w1 = {"carbon_stock_tc": 1.0, "dist_airport_km": 1.0}
+    w2 = {"carbon_stock_tc": 1.0, "dist_airport_km": 2.0}
+    a, a_again, b = runlog.record(weights=w1), runlog.record(weights=dict(w1)), runlog.record(weights=w2)
+    assert a["weights"] == w1 and b["weights"] == w2
+    assert a["inputs_sha256"] == a_again["inputs_sha256"]
+    assert a["inputs_sha256"] != b["inputs_sha256"]
+    assert {k for k in a if k != "time" and a[k] != b[k]} == {"weights", "inputs_sha256"}

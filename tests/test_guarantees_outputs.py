@@ -93,6 +93,29 @@ def test_the_trend_uses_only_the_last_trend_years():
     assert p.pace_ratio == pytest.approx(0.2 / (2.0 / 6), rel=1e-12) and p.status == "at_risk"  # 0.6 of the pace needed
 
 
+def test_the_trajectory_trend_line_uses_only_the_last_trend_years():
+    """The Targets chart's trend line (``trajectory``) has the windowed slope of the test above:
+    from the latest point (2024, 3.0) to the 2030 target year at 0.2 per year, 3.0 + 0.2 × 6 = 4.2;
+    all history (1990..2024) would give a slope of about −1.71 per year instead."""
+    window = [(2014, 1.0), (2019, 3.0), (2024, 3.0)]
+    older = [(1990, 80.0), (2005, -40.0), (2013, 60.0)]
+    rows = older + window
+    stats = tg.normalise_stats(pd.DataFrame({
+        "indicator": ["forest_coverage_pct"] * len(rows), "region": ["甘肃省"] * len(rows),
+        "year": [y for y, _ in rows], "value": [v for _, v in rows], "unit": ["%"] * len(rows),
+        "source": [f"report {y}" for y, _ in rows]}))  # one publication per year
+    targets = pd.DataFrame({"indicator": ["forest_coverage_pct"], "region": ["甘肃省"],
+                            "target_year": [2030], "target_value": [5.0]})
+    tr = tg.trajectory(targets, stats, "forest_coverage_pct", "甘肃省")
+    assert len(tr["history"]) == 6  # every point is drawn, only the trend is windowed
+    trend = tr["trend"]
+    assert list(trend["year"]) == [2024, 2030]
+    assert list(trend["value"]) == pytest.approx([3.0, 4.2], rel=1e-12)
+    slope = (trend["value"].iloc[1] - trend["value"].iloc[0]) / (2030 - 2024)
+    assert slope == pytest.approx(0.2, rel=1e-12)
+    assert slope != pytest.approx(tg.trend_per_year(*zip(*rows), window=100), rel=1e-3)  # not all history
+
+
 # --- Monte Carlo draws ----------------------------------------------------------------------------------------
 # forest density triangular(100, 200, 300) t C/ha, grassland fixed at 100: park F (1 km² of forest,
 # 20,000 t C at the central density) and park G (1.9 km² of grassland, 19,000 t C); lower is better,
@@ -118,3 +141,17 @@ def test_density_draws_move_the_ranks_of_parks_close_in_score(criterion, kw):
     assert list(mc["rank_min"]) == [1, 1] and list(mc["rank_max"]) == [2, 2] and not mc["stable"].any()
     fixed = siting.rank_stability(df, **args)  # the same without the ranges: nothing moves
     assert fixed.attrs["changed_pct"] == 0.0 and fixed["stable"].all()
+
+
+def test_the_siting_page_rank_stability_draws_densities_and_rates(dataset):
+    """The Siting page's rank-stability table comes from a Monte Carlo that drew the class
+    densities and sink rates (not the weights alone): the result the page shows and hands to the
+    Excel export (``_siting_mc``) says so in its attrs, and its rows are the table shown."""
+    from tests.apptest_helpers import run_page, shown_headers
+
+    at = run_page("siting.py", "en")
+    mc = at.session_state["_siting_mc"]
+    assert mc.attrs["densities"] is True and mc.attrs["rates"] is True
+    shown = next(d for d in at.dataframe if "Rank stable" in shown_headers(d)).value
+    assert len(shown) == len(mc) > 0
+    assert list(shown.iloc[:, 0]) == list(mc["park_id"] + " · " + mc["name"])
