@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from layers import accounts, audit
 from layers.accounts import SHELL, Principal
 from layers.store import Store
+from tests.account_fixtures import sign_in
 from tests.apptest_helpers import run_page
 
 PW = "Passwort-fuer-Tests-1"
@@ -144,10 +145,7 @@ def test_signing_in_through_the_form_and_an_expired_session(acc_env, monkeypatch
     at = AppTest.from_function(_gate_then_marker, default_timeout=120)
     at.session_state["lang"] = "en"
     at.run()
-    at.text_input(key="auth_name_main").input("ed_a")
-    at.text_input(key="auth_password_main").input(PW)
-    at.button(key="FormSubmitter:auth_form_main-Sign in").click()
-    at.run()
+    sign_in(at, "ed_a", PW)
     assert "PAGE CONTENT" in [m.value for m in at.markdown]
     assert at.session_state["auth_session"]["role"] == "editor" and at.session_state["auth_password_main"] == ""
     sess = at.session_state["auth_session"]

@@ -15,6 +15,7 @@ from core.i18n import t
 from layers import accounts
 from layers.accounts import SHELL, Principal
 from layers.store import Store
+from tests.account_fixtures import accounts_store, sign_in
 from tests.apptest_helpers import run_page
 from tests.test_accounts_ui import PW, _direct_save_and_delete, acc_env  # noqa: F401 - a fixture
 from ui.mdtext import unescape
@@ -29,10 +30,7 @@ def _gdf(x=104.2):
 @pytest.fixture()
 def s(tmp_path, monkeypatch):
     monkeypatch.setenv("GANSU_LOGIN_DELAY_S", "0")
-    store = Store(tmp_path / "acc.duckdb")
-    accounts.add(store, "root", PW, "admin", actor=SHELL)
-    accounts.add(store, "ed1", PW, "editor", office="一处", actor=SHELL)
-    accounts.add(store, "boss", PW, "admin", actor=SHELL)
+    store = accounts_store(tmp_path / "acc.duckdb", PW, ("boss", "admin"))
     yield store
     store.close()
 
@@ -109,10 +107,7 @@ def test_demoted_then_disabled_while_signed_in_on_the_pages(acc_env):
     at = AppTest.from_function(_gate_then_rights, default_timeout=120)
     at.session_state["lang"] = "en"
     at.run()
-    at.text_input(key="auth_name_main").input("ed_a")
-    at.text_input(key="auth_password_main").input(PW)
-    at.button(key="FormSubmitter:auth_form_main-Sign in").click()
-    at.run()
+    sign_in(at, "ed_a", PW)
     assert _rights(at) == ["CAN EDIT: True"]
     assert "Signed in: ed_a (editor)" in _signed_in(at)
     signed_in = dict(at.session_state["auth_session"])

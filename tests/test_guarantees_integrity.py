@@ -16,7 +16,7 @@ import rasterio
 from indicators import provenance, tiled, zonestats
 from layers import fileid
 from layers import workspace as ws
-from layers.store import Store
+from layers.readers import filegdb
 from tests import workspace_fixtures as wf
 
 CHUNK = 8 << 20  # workspace.sha256_file's default chunk
@@ -24,11 +24,7 @@ CHUNK = 8 << 20  # workspace.sha256_file's default chunk
 
 @pytest.fixture()
 def store(tmp_path, monkeypatch):
-    monkeypatch.setenv("GANSU_IMPORT_DIR", str(tmp_path / "import"))
-    monkeypatch.setenv("GANSU_WORKSPACE_DIR", str(tmp_path / "workspace"))
-    s = Store(tmp_path / "store.duckdb")
-    yield s
-    s.close()
+    yield from wf.workspace_store(tmp_path, monkeypatch)
 
 
 def _big_landcover(path: Path) -> Path:
@@ -121,8 +117,6 @@ def test_file_hashes_read_the_whole_file(tmp_path, hasher):
 def test_the_gdb_folder_hash_reads_the_whole_file(tmp_path):
     """``filegdb.folder_sha256`` hashes each file's name, size and whole content (8 MiB reads):
     a file just over one chunk whose last byte changes must change the hash."""
-    from layers.readers import filegdb
-
     gdb = tmp_path / "x.gdb"
     gdb.mkdir()
     data = np.random.default_rng(5).integers(0, 256, CHUNK + 1, dtype=np.uint8).tobytes()

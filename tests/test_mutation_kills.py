@@ -221,8 +221,7 @@ def test_a_polygon_on_the_other_side_of_the_world_is_all_outside_the_raster(tmp_
 # --- layers/accounts.py ------------------------------------------------------------------------------------
 from core.errors import PermissionDenied  # noqa: E402
 from layers import accounts, audit, sso  # noqa: E402
-from layers.accounts import SHELL  # noqa: E402
-from layers.store import Store  # noqa: E402
+from tests.account_fixtures import accounts_store  # noqa: E402
 
 PW = "Passwort-fuer-Tests-1"
 
@@ -230,9 +229,7 @@ PW = "Passwort-fuer-Tests-1"
 @pytest.fixture()
 def acc(tmp_path, monkeypatch):
     monkeypatch.setenv("GANSU_LOGIN_DELAY_S", "0")
-    s = Store(tmp_path / "acc.duckdb")
-    accounts.add(s, "root", PW, "admin", actor=SHELL)
-    accounts.add(s, "ed1", PW, "editor", office="一处", actor=SHELL)
+    s = accounts_store(tmp_path / "acc.duckdb", PW)
     yield s
     s.close()
 

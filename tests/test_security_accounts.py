@@ -28,6 +28,7 @@ from core.errors import InputError, PermissionDenied
 from layers import accounts, audit
 from layers.accounts import SHELL, Principal
 from layers.store import Store
+from tests.account_fixtures import accounts_store, sign_in
 
 REPO = Path(__file__).resolve().parent.parent
 PW = "Sicher-Genug-2026"
@@ -45,9 +46,7 @@ def _gdf(x=104.2):
 @pytest.fixture()
 def s(tmp_path, monkeypatch):
     monkeypatch.setenv("GANSU_LOGIN_DELAY_S", "0")
-    store = Store(tmp_path / "s.duckdb")
-    accounts.add(store, "root", PW, "admin", actor=SHELL)
-    accounts.add(store, "ed1", PW, "editor", office="一处", actor=SHELL)
+    store = accounts_store(tmp_path / "s.duckdb", PW)
     yield store
     store.close()
 
@@ -317,10 +316,7 @@ def test_the_login_form_rate_limits_its_session(ui_store, monkeypatch):
     at.run()
     errors = []
     for pw in ("wrong-1", "wrong-2", PW):
-        at.text_input(key="auth_name_main").input("ed_a")
-        at.text_input(key="auth_password_main").input(pw)
-        at.button(key="FormSubmitter:auth_form_main-Sign in").click()
-        at.run()
+        sign_in(at, "ed_a", pw)
         errors.append(" ".join(e.value for e in at.error))
     assert "wrong account name or password" in errors[0] and "wrong account name or password" in errors[1]
     assert "too many sign-in attempts" in errors[2]  # the right password, but this session is over its limit

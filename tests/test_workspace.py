@@ -25,11 +25,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 @pytest.fixture()
 def store(tmp_path, monkeypatch):
-    monkeypatch.setenv("GANSU_IMPORT_DIR", str(tmp_path / "import"))
-    monkeypatch.setenv("GANSU_WORKSPACE_DIR", str(tmp_path / "workspace"))
-    s = Store(tmp_path / "store.duckdb")
-    yield s
-    s.close()
+    yield from wf.workspace_store(tmp_path, monkeypatch)
 
 
 @pytest.fixture(scope="module")

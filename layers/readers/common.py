@@ -129,6 +129,20 @@ def too_many_layers(kind: str | Text, names: list[str]) -> UploadError:
                        "(on the page: the layer box).")
 
 
+def choose_layer(kind: Text, names: list[str], layer: str | None, what: Text) -> str:
+    """The layer to read of a source with layers ``names`` (sheets, feature classes, Shapefiles of
+    a zip): ``layer`` if it is one of them, the only one when none is chosen; else the bilingual
+    refusal listing them (``what`` names a layer of this kind: "sheet", "feature class")."""
+    if layer is None:
+        if len(names) > 1:
+            raise too_many_layers(kind, names)
+        return names[0]
+    if layer not in names:
+        raise UploadError(f"{kind.zh}中没有名为“{layer[:80]}”的{what.zh}；可选：{'、'.join(names[:20])}。",
+                          f"no {what.en} named '{layer[:80]}' in the {kind.en}; choose one of: {', '.join(names[:20])}.")
+    return layer
+
+
 def read_ogr(path: Path, layer: str | None, encoding: str | None = None, policy: str = "single",
              kind: str = "file", driver: str | None = None) -> tuple[gpd.GeoDataFrame, str | None, list[Text]]:
     """Read with GDAL under the limits. ``policy`` for a file with several layers and none

@@ -21,7 +21,7 @@ import pandas as pd
 from core.errors import UploadError
 from core.text import Text
 from layers.readers import archive, signature
-from layers.readers.common import too_many_layers
+from layers.readers.common import choose_layer
 from layers.readers.csv import parks_from_table
 from layers.readers.registry import limit
 
@@ -101,14 +101,7 @@ def read(source, folder, layer: str | None, notes: list):
         if not names:
             raise UploadError("Excel 工作簿中没有含表头和数据行的工作表。",
                               "the Excel workbook has no sheet with a header and rows.")
-        if layer is None:
-            if len(names) > 1:
-                raise too_many_layers(KIND, names)
-            layer = names[0]
-        elif layer not in names:
-            raise UploadError(f"工作簿中没有名为“{layer[:80]}”的（非空）工作表；可选：{'、'.join(names[:20])}。",
-                              f"no (non-empty) sheet named '{layer[:80]}' in the workbook; the sheets are: "
-                              f"{', '.join(names[:20])}.")
+        layer = choose_layer(KIND, names, layer, Text("（非空）工作表", "(non-empty) sheet"))
         rows = _rows(wb[layer])
     finally:
         wb.close()

@@ -20,7 +20,7 @@ from core import limits
 from core.errors import UploadError
 from core.text import Text
 from layers.readers import archive, signature
-from layers.readers.common import _parse_error, read_ogr, too_many_layers
+from layers.readers.common import _parse_error, choose_layer, read_ogr
 from layers.readers.registry import limit
 
 KIND = Text("文件地理数据库", "File Geodatabase")
@@ -102,14 +102,7 @@ def read(source, folder: Path, layer: str | None, notes: list):
     if not names:
         raise UploadError("该文件地理数据库中没有含几何的图层（要素类）。",
                           "the File Geodatabase holds no layer with geometries (feature class).")
-    if layer is None:
-        if len(names) > 1:
-            raise too_many_layers(KIND, names)
-        layer = names[0]
-    elif layer not in names:
-        raise UploadError(f"文件地理数据库中没有名为“{layer[:80]}”的要素类；可选：{'、'.join(names[:20])}。",
-                          f"no feature class named '{layer[:80]}' in the File Geodatabase; the layers are: "
-                          f"{', '.join(names[:20])}.")
+    layer = choose_layer(KIND, names, layer, Text("要素类", "feature class"))
     gdf, _, more = read_ogr(path, layer, kind=KIND)
     notes.extend(more)
     return gdf, layer

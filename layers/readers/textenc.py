@@ -54,13 +54,19 @@ def _not_decodable(fmt: str) -> UploadError:
 def json_to_utf8(path: Path, fmt: str, notes: list) -> bool:
     """A JSON text (GeoJSON, TopoJSON) in our private copy as UTF-8: one that is not UTF-8 but
     decodes as GB18030 is rewritten, with a note (RFC 7946: GeoJSON is UTF-8). True when it was."""
+    return _chinese_to_utf8(path, fmt, notes, Text(f"{fmt} 文件不是 UTF-8 编码（RFC 7946 要求 UTF-8），已按 GB18030（GBK）解码读取",
+                                                  f"the {fmt} file is not UTF-8 (RFC 7946 requires it): decoded as GB18030 (GBK)"))
+
+
+def _chinese_to_utf8(path: Path, fmt: str, notes: list, note: Text) -> bool:
+    """``path`` rewritten as UTF-8 when it is not UTF-8 but decodes as GB18030 (then ``note`` is
+    added; True); False when it is UTF-8 already; refused when it is neither."""
     if decodes(path, "utf-8"):
         return False
     for enc in CHINESE:
         if decodes(path, enc):
             transcode(path, path, enc)
-            notes.append(Text(f"{fmt} 文件不是 UTF-8 编码（RFC 7946 要求 UTF-8），已按 GB18030（GBK）解码读取",
-                              f"the {fmt} file is not UTF-8 (RFC 7946 requires it): decoded as GB18030 (GBK)"))
+            notes.append(note)
             return True
     raise _not_decodable(fmt)
 
@@ -97,12 +103,5 @@ def xml_to_utf8(path: Path, fmt: str, notes: list) -> bool:
             notes.append(Text(f"{fmt} 声明的文字编码为 {declared[:30]}，已转换为 UTF-8 读取",
                               f"the {fmt} declares the text encoding {declared[:30]}: converted to UTF-8 to read it"))
             return True
-    if decodes(path, "utf-8"):
-        return False
-    for enc in CHINESE:
-        if decodes(path, enc):
-            transcode(path, path, enc)
-            notes.append(Text(f"{fmt} 文件未声明文字编码且不是 UTF-8，已按 GB18030（GBK）解码读取",
-                              f"the {fmt} file declares no text encoding and is not UTF-8: decoded as GB18030 (GBK)"))
-            return True
-    raise _not_decodable(fmt)
+    return _chinese_to_utf8(path, fmt, notes, Text(f"{fmt} 文件未声明文字编码且不是 UTF-8，已按 GB18030（GBK）解码读取",
+                                                  f"the {fmt} file declares no text encoding and is not UTF-8: decoded as GB18030 (GBK)"))

@@ -9,15 +9,13 @@ and is put in use with ``python -m geodata.workspace add … --use`` before the 
 Every wait is on text appearing on the page. Prints a JSON report.
 """
 import json
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
-from tests.browser.harness import browser_page, external, streamlit_server  # noqa: E402
+from tests.browser.harness import browser_page, external, registered_landcover, streamlit_server  # noqa: E402
 from tests import workspace_fixtures as wf  # noqa: E402
 
 ART = REPO / "tests" / "_artifacts" / f"checklist-{int(time.time())}"
@@ -25,12 +23,7 @@ ART.mkdir(parents=True, exist_ok=True)
 report: dict = {}
 P01_BOX = (103.59, 36.46, 103.73, 36.58)  # lon/lat around 兰州新区 P01; 白银 P02 lies outside
 lc = wf.clcd_landcover(ART / "clcd_p01.tif", box=P01_BOX)
-env = {"GANSU_STORE": str(ART / "store.duckdb"), "GANSU_WORKSPACE_DIR": str(ART / "ws"),
-       "GANSU_IMPORT_DIR": str(ART / "import")}
-r = subprocess.run([sys.executable, "-m", "geodata.workspace", "add", str(lc), "--role", "landcover", "--legend", "clcd",
-                    "--year", "2020", "--use"], cwd=REPO, env={**os.environ, **env}, capture_output=True, text=True,
-                   timeout=300)
-report["register_rc"], report["register_err"] = r.returncode, r.stderr[-1000:]
+env, report["register_rc"], report["register_err"] = registered_landcover(ART, lc)
 
 
 def texts(page) -> str:

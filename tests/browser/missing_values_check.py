@@ -11,7 +11,6 @@ app's state. Prints a JSON report.
 """
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -19,7 +18,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 from tests.browser.harness import (browser_page, external, frame_texts, grid_cells, map_frame,  # noqa: E402
-                                   rerun, settled, streamlit_server)
+                                   registered_landcover, rerun, settled, streamlit_server)
 from tests import workspace_fixtures as wf  # noqa: E402
 
 ART = REPO / "tests" / "_artifacts" / f"missing-{int(time.time())}-{os.getpid()}"
@@ -33,12 +32,7 @@ READY = {"parks": (DF, ".st-key-parks_selected"), "siting": (DF,), "checklist": 
 report: dict = {"pages": {}}
 
 lc = wf.clcd_landcover(ART / "far_lc.tif", box=FAR_BOX)
-env = {"GANSU_STORE": str(ART / "store.duckdb"), "GANSU_WORKSPACE_DIR": str(ART / "ws"),
-       "GANSU_IMPORT_DIR": str(ART / "import")}
-r = subprocess.run([sys.executable, "-m", "geodata.workspace", "add", str(lc), "--role", "landcover", "--legend", "clcd",
-                    "--year", "2020", "--use"], cwd=REPO, env={**os.environ, **env}, capture_output=True, text=True,
-                   timeout=600)
-report["register_rc"], report["register_err"] = r.returncode, r.stderr[-1000:]
+env, report["register_rc"], report["register_err"] = registered_landcover(ART, lc)
 
 
 def open_everything(page) -> None:
