@@ -80,7 +80,7 @@ USER_RASTER_MAX_AGE_S = _num("GANSU_USER_RASTERS_HOURS", 24) * 3600
 
 
 def table() -> list[tuple[str, str, str]]:
-    """(name, environment variable, value in force) for the README and the Data page."""
+    """(name, environment variable, value in force) for docs/limits.md and the Data page."""
     return [
         ("upload size", "GANSU_MAX_UPLOAD_MB", f"{MAX_UPLOAD_BYTES / MB:g} MB"),
         ("unzipped size", "GANSU_MAX_UNZIPPED_MB", f"{MAX_UNZIPPED_BYTES / MB:g} MB"),

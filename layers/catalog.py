@@ -166,7 +166,7 @@ def normalise_zone_layer(gdf: gpd.GeoDataFrame, name_field: str | None = None) -
 def zone_changes() -> "pd.DataFrame":
     """Rows of ``geodata/zones.csv`` whose zone changed at the last review (``previous_zone_id``
     set): adcode, county, previous and new zone id and name, and the reason — for the Data page
-    and the README, so a reader sees which schematic assignments moved and why."""
+    and docs/carbon.md, so a reader sees which schematic assignments moved and why."""
     import pandas as pd
 
     t = pd.read_csv(paths.TABLES / "zones.csv", dtype=str, keep_default_na=False)

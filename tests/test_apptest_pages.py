@@ -109,7 +109,7 @@ def test_app_entrypoint_runs_home_in_chinese_by_default(dataset):
 def test_home_headline_figures_come_from_the_data(dataset):
     at = run_page("pages/home.py", "en")
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Province area (equal-area, km²)"] == "425,512"  # README's computed figure
+    assert metrics["Province area (equal-area, km²)"] == "425,512"  # docs/data.md's computed figure
     assert metrics["Prefectures"] == "14"
     assert metrics["Counties"] == "87"
     assert int(metrics["Parks (illustrative + yours)"]) >= 10

@@ -14,7 +14,7 @@ POINTS = [(lo, la) for lo in LONS for la in LATS]
 
 
 def test_twenty_points_round_trip_within_1mm():
-    """README: "round trip < 1 mm" — checked at that promise, not at 1 m."""
+    """docs/data.md: "round trip < 1 mm" — checked at that promise, not at 1 m."""
     lon = np.array([p[0] for p in POINTS])
     lat = np.array([p[1] for p in POINTS])
     glon, glat = crs.wgs84_to_gcj02(lon, lat)
@@ -42,7 +42,7 @@ def test_forward_matches_public_domain_oracle():
         assert crs.geodesic_distance_m(g.lon, g.lat, float(ours[0]), float(ours[1])) < 0.01
 
 
-# DOMAIN.md §5 / README "Coordinates and areas": the public formula shifts points by 18–556 m in the
+# DOMAIN.md §5 / docs/data.md "Coordinates and areas": the public formula shifts points by 18–556 m in the
 # Gansu bounding box; Lanzhou ≈ 219 m, Jiuquan ≈ 106 m, Qingyang ≈ 430 m (city centres below)
 GANSU_BBOX = (92.34, 32.60, 108.71, 42.79)  # the province's bounding box (cnmaps outline, WGS84)
 

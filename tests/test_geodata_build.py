@@ -31,7 +31,7 @@ def test_gpkg_has_the_documented_layers(gpkg):
 
 
 def test_province_area_is_the_stated_figure(gpkg):
-    """README: "province 425,512 km² equal-area (official 425,800; −0.07%, the cnmaps outline)"."""
+    """docs/data.md: "province 425,512 km² equal-area (official 425,800; −0.07%, the cnmaps outline)"."""
     prov = gpd.read_file(gpkg, layer="province")
     area = crs.equal_area_km2(prov).sum()
     assert round(area) == 425_512, area

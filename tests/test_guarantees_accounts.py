@@ -1,4 +1,4 @@
-"""README "Accounts": a session keeps a ``Principal`` (name, role, office) from its sign-in, but the
+"""docs/deploy.md "Accounts": a session keeps a ``Principal`` (name, role, office) from its sign-in, but the
 store re-reads role, office and "disabled" on every call (``Store.principal``): a signed-in user
 an admin demotes or disables loses the rights at the next action — in the store and on the pages.
 And a failed sign-in waits ``GANSU_LOGIN_DELAY_S`` × the client's failures in a row (at most 2 s,

@@ -1,9 +1,9 @@
 """Cache keys and provenance hashes that must move with what they stand for.
 
-- README "Pixel area": the mode is "part of the run fingerprint and of every provenance record";
+- docs/methods.md "Pixel area": the mode is "part of the run fingerprint and of every provenance record";
   the tiled engine caches each task's result on disk by a key: one cache folder reused by a
   ``ground`` and a ``nominal`` run must give each its own areas, never the other's.
-- README "Provenance": ``inputs_sha256`` hashes datasets (with SHA-256), the tables, thresholds,
+- docs/methods.md "Provenance": ``inputs_sha256`` hashes datasets (with SHA-256), the tables, thresholds,
   weights and the pixel-area mode: each of them changed alone moves it (and only its own part)."""
 from __future__ import annotations
 

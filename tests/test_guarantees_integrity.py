@@ -1,4 +1,4 @@
-"""README: a referenced file "that was changed or removed afterwards is reported by name (in both
+"""docs/data.md: a referenced file "that was changed or removed afterwards is reported by name (in both
 languages) and never used" — also when the edit kept the file's size and its modification time
 was put back (``layers.fileid``), and also when the change lies past the first 8 MiB chunk the
 hash reads at a time. Every file here is larger than one chunk of ``workspace.sha256_file``
@@ -149,7 +149,7 @@ def test_the_tile_cache_fingerprint_moves_with_an_edit_keeping_size_and_mtime(tm
 
 
 def test_referenced_files_are_never_deleted_by_a_removal_or_an_emptied_bin(store, tmp_path):
-    """README: "referenced files are never deleted" — the dataset in use removed (confirmed), the
+    """docs/data.md: "referenced files are never deleted" — the dataset in use removed (confirmed), the
     recycle bin emptied: the files in the import folder are all still there, byte for byte."""
     from tests.workspace_fixtures import osm_near, quadrant_tiles
 

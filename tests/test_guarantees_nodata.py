@@ -1,4 +1,4 @@
-"""README: "nodata is never counted as a class" — the raster's own nodata value too when the legend
+"""docs/data.md: "nodata is never counted as a class" — the raster's own nodata value too when the legend
 does not list it. A CLCD raster whose nodata is 200 (CLCD's legend knows only 0 as no data): the
 200 cells are no data in the engine (``landcover.zonal_codes``), the tiled engine (whole and split
 polygons), the whole-raster totals, zone statistics and the registration scan."""

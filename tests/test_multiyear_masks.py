@@ -87,6 +87,6 @@ def test_units_split_at_tiles_on_a_gauss_kruger_raster_match_the_whole_polygon_k
     split = tiled.zonal_codes(counties, path, "clcd", split="all", tile_side=256, scheduler="synchronous")
     whole = landcover.zonal_codes(counties, path, "clcd")
     a, b = split.code_m2.fillna(0.0), whole.code_m2.fillna(0.0).reindex(columns=split.code_m2.columns, fill_value=0.0)
-    # README's promise for UTM/GK (pixel areas sampled on a 32-px grid): ~5e-7; 2.3e-7 here
+    # docs/national-scale.md's promise for UTM/GK (pixel areas sampled on a 32-px grid): ~5e-7; 2.3e-7 here
     np.testing.assert_allclose(a.to_numpy(), b.to_numpy(), rtol=5e-7, atol=1e-3)
     assert a.to_numpy().sum() > 1e8  # > 100 km² were counted

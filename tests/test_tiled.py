@@ -7,7 +7,7 @@ irregular polygons (a third crossing tile edges, some with holes, some partly ou
 
 - ``--scheduler synchronous``, ``local`` with 2 workers and today's single-process path
   (``landcover.zonal_codes``) give the same numbers: whole parks exactly, split ones within 2e-13 of
-  their area (README's promise for geographic and equal-area rasters);
+  their area (docs/national-scale.md's promise for geographic and equal-area rasters);
 - 200 Voronoi counties tiling 30,000² pixels (9×10⁸, over 4 × 4 tiles): the same totals split
   and unsplit;
 - a run killed (SIGKILL) half way and started again finishes with the same table and computes
@@ -47,7 +47,7 @@ from indicators import distributed, landcover, tiled
 pytestmark = pytest.mark.slow  # a long file: handed out first (tests/conftest.py)
 
 REPO = Path(__file__).resolve().parent.parent
-SPLIT_RTOL = 2e-13  # README: split polygons within 2×10⁻¹³ of the unsplit path (geographic, equal-area)
+SPLIT_RTOL = 2e-13  # docs/national-scale.md: split polygons within 2×10⁻¹³ of the unsplit path (geographic, equal-area)
 
 
 def voronoi_counties(n: int, r0: int, c0: int, side: int, seed: int = 5) -> gpd.GeoDataFrame:
@@ -88,7 +88,7 @@ def synchronous(national, parks):
 
 
 def assert_same(z, ref, split: np.ndarray):
-    """Whole polygons: identical; split polygons: within README's 2×10⁻¹³ (of the polygon's area)."""
+    """Whole polygons: identical; split polygons: within docs/national-scale.md's 2×10⁻¹³ (of the polygon's area)."""
     assert list(z.code_m2.columns) == list(ref.code_m2.columns)
     whole = ~split
     pd.testing.assert_frame_equal(z.code_m2[whole], ref.code_m2[whole], check_exact=True)

@@ -315,7 +315,7 @@ def _log_audit_export() -> None:
 def accounts_section(lang: str) -> None:
     """Admins: the accounts (never a hash; single sign-on identities too), add one, unlock,
     disable/enable, and the failed sign-ins of the last day. Single-user mode: the first admin is
-    created on the server's shell (README), not here."""
+    created on the server's shell (docs/deploy.md), not here."""
     if single_user() or not can("admin"):
         return
     s = common.store()
