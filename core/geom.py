@@ -16,6 +16,8 @@ import struct as _struct
 import numpy as np
 import shapely
 
+from core.geodesic import geodesic_area_m2
+
 POLYGON_TYPES = (3, 6)  # shapely type ids of Polygon and MultiPolygon
 
 
@@ -190,14 +192,12 @@ def geodesic_area_km2(geoms_4326) -> np.ndarray:
     """Area in km² of lon/lat (EPSG:4326) geometries on the WGS84 ellipsoid. Edges are followed
     every 0.5° along their lon/lat straight line (a parallel stays a parallel; a ring closed
     through a pole, as Natural Earth's Antarctica, encloses the pole)."""
-    from core import crs as _crs
-
     geoms = np.asarray(geoms_4326, dtype=object)
     out = np.zeros(len(geoms))
     for i, g in enumerate(geoms):
         if g is None or g.is_empty:
             continue
         dense = shapely.segmentize(shapely.force_2d(g), 0.5)
-        out[i] = sum(_crs.geodesic_area_m2(p) for p in shapely.get_parts(dense)
+        out[i] = sum(geodesic_area_m2(p) for p in shapely.get_parts(dense)
                      if shapely.get_type_id(p) == 3) / 1e6
     return out

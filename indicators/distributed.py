@@ -32,12 +32,12 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core import paths
 from core.errors import InputError
+from indicators.tileresult import Partial, TaskResult
 
 if TYPE_CHECKING:  # imported where used: ``python -m cli --help`` stays light
     import pandas as pd
-
-    from indicators import tiled
 
 AUTO_LOCAL_PIXELS = 2_000_000_000  # cells read: above this the default scheduler is a LocalCluster
 WORKER_GDAL_CACHE_MB = 256  # GDAL block cache of each local worker (GDAL_CACHEMAX overrides)
@@ -120,9 +120,7 @@ class Cluster:
     def __enter__(self):
         from dask.distributed import Client, LocalCluster
 
-        from core.paths import REPO
-
-        repo = str(REPO)
+        repo = str(paths.REPO)
         if self.scheduler == "local":
             n = int(self.workers or os.cpu_count() or 1)
             if n < 1:
@@ -186,7 +184,7 @@ class TileCache:
     def _path(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key}.parquet"
 
-    def get(self, task: tiled.Task) -> tiled.TaskResult | None:
+    def get(self, task) -> TaskResult | None:
         import pandas as pd
 
         p = self._path(task.key)
@@ -198,7 +196,7 @@ class TileCache:
             return None
         return _from_frame(task.tile, df)
 
-    def put(self, task: tiled.Task, res: tiled.TaskResult) -> None:
+    def put(self, task, res: TaskResult) -> None:
         p = self._path(task.key)
         p.parent.mkdir(parents=True, exist_ok=True)
         tmp = p.with_name(p.name + f".{os.getpid()}.tmp")
@@ -206,7 +204,7 @@ class TileCache:
         os.replace(tmp, p)  # a killed run leaves no half-written entry
 
 
-def _to_frame(res: tiled.TaskResult) -> pd.DataFrame:
+def _to_frame(res: TaskResult) -> pd.DataFrame:
     import pandas as pd
 
     step, poly, fld, code, val = [], [], [], [], []
@@ -220,15 +218,13 @@ def _to_frame(res: tiled.TaskResult) -> pd.DataFrame:
                          "code": pd.array(code, dtype="int64"), "value": pd.array(val, dtype="float64")})
 
 
-def _from_frame(tile: int, df: pd.DataFrame) -> tiled.TaskResult:
-    from indicators import tiled
-
-    res = tiled.TaskResult(tile)
+def _from_frame(tile: int, df: pd.DataFrame) -> TaskResult:
+    res = TaskResult(tile)
     for (s, i), g in df.groupby(["step", "poly"], sort=False):
         f = dict(zip(g["field"], g["value"]))
         c = g[g["field"] == "c"]
         codes = {int(k): float(v) for k, v in zip(c["code"], c["value"])}
-        res.step(int(s))[int(i)] = tiled.Partial(codes, float(f["t"]), float(f["i"]), float(f["p"]), float(f["o"]))
+        res.step(int(s))[int(i)] = Partial(codes, float(f["t"]), float(f["i"]), float(f["p"]), float(f["o"]))
     return res
 
 
@@ -263,21 +259,18 @@ class ProgressPrinter:
 
 
 # --- running a plan ---------------------------------------------------------------------------
-def run_plan(plan: tiled.Plan, *, scheduler: str | None = None, workers: int | None = None, cache_dir=None,
-             progress=None, info: dict | None = None, announce=None) -> dict[int, tiled.TaskResult]:
-    """Results of every task of ``plan`` by tile; cached tasks are read, the others computed.
+def run_plan(plan, *, scheduler: str | None = None, workers: int | None = None, cache_dir=None,
+             progress=None, info: dict | None = None, announce=None) -> dict[int, TaskResult]:
+    """Results of every task of ``plan`` (an ``indicators.tiled.Plan``) by tile; cached tasks are
+    read, the others computed with the plan's own ``run_task`` (this module never imports the engine).
 
     ``info`` (a dict) receives: tasks, cached, computed, scheduler, dashboard. ``announce(text)``
     gets one line naming the scheduler (and the dashboard link when there is one)."""
-    from indicators import tiled
-
     if cache_dir is AUTO_CACHE:
-        from core import paths
-
         big = plan.pixels >= AUTO_LOCAL_PIXELS or (scheduler not in (None, "synchronous"))
         cache_dir = paths.data_root() / "tilecache" if big else None
     cache = TileCache(cache_dir) if cache_dir is not None else None
-    results: dict[int, tiled.TaskResult] = {}
+    results: dict[int, TaskResult] = {}
     todo = []
     for t in plan.tasks:
         hit = cache.get(t) if cache is not None else None
@@ -313,23 +306,21 @@ def run_plan(plan: tiled.Plan, *, scheduler: str | None = None, workers: int | N
             announce(f"scheduler: synchronous (this process), {len(todo)} of {total} tasks to compute")
         try:
             for t in todo:
-                finished(t, tiled.run_task(t))
+                finished(t, plan.run_task(t))
         finally:
-            tiled.clear_caches()
+            plan.clear_caches()
         return results
     if client is not None:
-        _submit_all(client, todo, total, finished, announce, sched, None)
+        _submit_all(client, plan.run_task, todo, total, finished, announce, sched, None)
         return results
     with Cluster(sched, workers) as cl:
         stats["dashboard"] = cl.dashboard
-        _submit_all(cl.client, todo, total, finished, announce, sched, cl.dashboard)
+        _submit_all(cl.client, plan.run_task, todo, total, finished, announce, sched, cl.dashboard)
     return results
 
 
-def _submit_all(client, todo, total, finished, announce, sched, dashboard) -> None:
+def _submit_all(client, run_task, todo, total, finished, announce, sched, dashboard) -> None:
     from dask.distributed import as_completed
-
-    from indicators import tiled
 
     if announce:
         n = len(client.scheduler_info().get("workers", {}))
@@ -338,7 +329,7 @@ def _submit_all(client, todo, total, finished, announce, sched, dashboard) -> No
     by_key = {}
     futures = []
     for t in todo:
-        f = client.submit(tiled.run_task, t, key=f"tile-{t.tile}-{t.key[:16]}", pure=False)
+        f = client.submit(run_task, t, key=f"tile-{t.tile}-{t.key[:16]}", pure=False)
         by_key[f.key] = t
         futures.append(f)
     for fut in as_completed(futures):

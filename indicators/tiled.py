@@ -31,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -41,8 +41,10 @@ import shapely
 
 from core import limits
 from core.errors import InputError
+from indicators import distributed
 from indicators.coverage import Pieces, pieces, strip_cells
 from indicators.landcover import (  # the kernel's helpers, shared
+    MASKED,
     Histogram,
     LandcoverRaster,
     PolygonStats,
@@ -55,8 +57,10 @@ from indicators.landcover import (  # the kernel's helpers, shared
     stats_of_pieces,
 )
 from indicators.landcover import _wsum as _cells_sum
+from indicators.tileresult import Partial, TaskResult  # noqa: F401 - shared with indicators.distributed
 from layers import fileid
 from layers.legends import Legend, get_legend
+from layers.readers.raster import open_raster, vrt_sources
 
 ALGO_VERSION = "tiled-4"  # part of every cache key: bump when the numbers change
 TILE_SIDE = 8192  # work-tile side (pixels) for a single file: whole internal blocks
@@ -117,8 +121,6 @@ class TileGrid:
 
 def tile_grid(raster, tile_side: int | None = None) -> TileGrid:
     """Work tiles aligned to the raster's own tiles (see module docstring)."""
-    from layers.readers.raster import open_raster, vrt_sources
-
     with open_raster(raster) as ds:  # a GeoTIFF or a checked VRT: GDAL never guesses
         width, height = ds.width, ds.height
         bh, bw = (int(v) for v in ds.block_shapes[0])
@@ -175,14 +177,22 @@ class Plan:
     fingerprint: str
     pixels: int = 0  # cells of the polygon windows inside the raster (work estimate)
 
+    # the runner (``indicators.distributed.run_plan``) takes the task function from the plan: it
+    # never imports this module, which imports it
+    @staticmethod
+    def run_task(task: Task) -> TaskResult:
+        return run_task(task)
+
+    @staticmethod
+    def clear_caches() -> None:
+        clear_caches()
+
 
 def raster_fingerprint(raster) -> str:
     """Cheap identity of a raster's content: its file's fingerprint (size, modification and change
     time, inode, device: ``layers.fileid``, so an edit with size and mtime put back is seen), and
     for a VRT its XML and the fingerprint of every source (hashing ~10¹⁰ pixels of tiles would
     take minutes)."""
-    from layers.readers.raster import vrt_sources
-
     p = Path(raster).resolve()
     h = hashlib.sha256(str(p).encode())
     h.update(fileid.text(fileid.fingerprint(p)).encode())
@@ -267,28 +277,7 @@ def plan(polygons, raster, split: str = "auto", tile_side: int | None = None, ye
     return Plan(raster, grid, tasks, len(values), is_split, crs, fp, pixels)
 
 
-# --- the task ----------------------------------------------------------------------------------
-@dataclass
-class Partial:
-    """Code areas (m²) of one polygon inside one task; ``outside_m2`` only for whole polygons."""
-
-    codes: dict[int, float]
-    total_m2: float
-    inside_m2: float
-    pixels: float
-    outside_m2: float = 0.0
-
-
-@dataclass
-class TaskResult:
-    tile: int
-    parts: dict[int, Partial] = field(default_factory=dict)  # step 0 (the only one for one year)
-    steps: dict[int, dict[int, Partial]] = field(default_factory=dict)  # steps >= 1 (multi-year)
-
-    def step(self, k: int) -> dict[int, Partial]:
-        return self.parts if k == 0 else self.steps.setdefault(k, {})
-
-
+# --- the task (its result, ``Partial``/``TaskResult``: indicators.tileresult) ----------------------
 _PIECES: dict[tuple, Pieces | None] = {}  # per process: a unit crossing many tiles is cut once
 _PIECES_MAX_BYTES = 256 * 2**20
 
@@ -384,8 +373,6 @@ class _PairRaster:
                         for r in (a, b)]
 
     def read(self, row0: int, row1: int, col0: int, col1: int) -> np.ndarray:
-        from indicators.landcover import MASKED
-
         raw_a = self.a.read(row0, row1, col0, col1)
         raw_b = self.b.read(row0, row1, col0, col1)
         ca, cb = raw_a.astype(np.int64), raw_b.astype(np.int64)
@@ -533,7 +520,7 @@ def _count_runs(codes, w_in, runs, acc, deferred=None) -> None:
         acc[i].pixels += float(lengths.sum())
         acc[i].inside += _runs_sum(w_in, rr, s, e)
     if codes.dtype == np.uint8:  # compiled: one visit per cell
-        from indicators import kernels
+        from indicators import kernels  # here, not at the top: numba costs ~0.2 s at start-up
 
         rse = [(rr, s, e) for _, rr, s, e in runs]
 
@@ -626,8 +613,6 @@ def zonal_codes(polygons, raster, legend: Legend | str | None = None, *, split: 
     """``landcover.zonal_codes`` on the tiled engine: same result (whole polygons bit-identical,
     split ones within ~1e-12 relative), any raster size, any scheduler (``indicators.distributed``).
     ``run_info`` (a dict) receives the run's counters: tasks, computed, cached, scheduler."""
-    from indicators import distributed
-
     legend = get_legend(legend) if legend is not None else None
     geoms = _geoseries(polygons)
     p = plan(geoms, raster, split=split, tile_side=tile_side, pixel_area=pixel_area)
@@ -659,8 +644,6 @@ def zonal_transitions(polygons, rasters, years=None, legend: Legend | str | None
     """Several land-cover years on one grid in one pass per tile: class areas per unit per year and
     the transitions between consecutive years. Each polygon is cut at the pixel grid once per task
     and reused for every year; a year's areas are the margins of its transitions (exact)."""
-    from indicators import distributed
-
     rasters = [str(r) for r in rasters]
     if len(rasters) < 2:
         raise InputError("多年统计至少需要两个年份的土地覆盖栅格", "multi-year statistics need at least two land-cover years")
@@ -674,8 +657,6 @@ def zonal_transitions(polygons, rasters, years=None, legend: Legend | str | None
     for r in rasters:
         with LandcoverRaster(r, legend) as src:
             nod.append(src.nodata_codes() | {NO_CODE})
-    from indicators.landcover import MASKED
-
     area_rows, trans_rows, total = [], [], None
     for k in range(len(rasters) - 1):
         stats = merge(p, results, step=k)

@@ -5,6 +5,15 @@ our top-level packages is checked against the rooms it may use. There is no exem
 line is its own room (``cli/``) above ``reports``, and entry points count like any module.
 ``streamlit`` is imported only by ``ui/``, ``pages/`` and ``app.py``. A test of the test builds a
 small tree with an upward import, a cycle and a stray streamlit import and expects each to fail.
+
+Inside a room the files have a direction too: the graph of imports between our own modules (every
+``import``, at module level or inside a function or ``if TYPE_CHECKING:``; ``from a import b`` counts
+as an import of the module ``a.b`` when there is one, else of ``a``; relative imports resolved) has no
+cycle. A package's ``__init__`` is a module like the others: a submodule that imports its own package
+depends on it. (Importing ``a.b`` also runs ``a/__init__``; that implied edge is not counted, else
+every package importing its own submodules would be a cycle.) A shared piece two files need goes
+down into one of them or into a small module both import; a function-level import of our own module
+is only for start-up time, and says so in a comment.
 """
 from __future__ import annotations
 
@@ -73,6 +82,7 @@ def violations(root: Path) -> list[str]:
         for b in targets:
             if a in _reach(b, edges):
                 found.append(f"import cycle between rooms: {a} -> {b} -> … -> {a}")
+    found += file_cycles(root)
     return found
 
 
@@ -84,6 +94,133 @@ def _reach(start: str, edges: dict[str, set[str]]) -> set[str]:
                 seen.add(nxt)
                 todo.append(nxt)
     return seen
+
+
+# --- cycles between files ----------------------------------------------------------------------
+def our_modules(root: Path) -> dict[str, Path]:
+    """Dotted name -> file of every module in the rooms (``pkg/__init__.py`` is ``pkg``)."""
+    mods = {}
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root)
+        if any(part.startswith(".") for part in rel.parts) or room_of(path, root) is None:
+            continue
+        parts = list(rel.with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        mods[".".join(parts)] = path
+    return mods
+
+
+def module_imports(name: str, path: Path, mods: dict[str, Path]) -> dict[str, int]:
+    """Our modules that module ``name`` imports (anywhere in the file) -> the line of the first import."""
+    def resolve(dotted: str) -> str | None:  # the longest prefix that is one of our modules
+        while dotted and dotted not in mods:
+            dotted = dotted.rpartition(".")[0]
+        return dotted or None
+
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    out: dict[str, int] = {}
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        targets = []
+        if isinstance(node, ast.Import):
+            targets = [resolve(a.name) for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative: from the package, up level - 1
+                up = package.split(".")[: len(package.split(".")) - (node.level - 1)] if package else []
+                base = ".".join(up + ([node.module] if node.module else []))
+            for a in node.names:
+                sub = f"{base}.{a.name}" if base else a.name
+                targets.append(sub if sub in mods else resolve(base))
+        for t in targets:
+            if t is not None and t != name:
+                out.setdefault(t, node.lineno)
+    return out
+
+
+def strongly_connected(edges: dict[str, set[str] | dict[str, int]]) -> list[set[str]]:
+    """The strongly connected components with more than one node (Tarjan, iterative: no recursion
+    limit)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    comps: list[set[str]] = []
+    nodes = sorted(set(edges) | {b for t in edges.values() for b in t})
+    for start in nodes:
+        if start in index:
+            continue
+        work = [(start, iter(sorted(edges.get(start, ()))))]
+        index[start] = low[start] = len(index)
+        stack.append(start)
+        on_stack.add(start)
+        while work:
+            v, it = work[-1]
+            w = next(it, None)
+            if w is not None:
+                if w not in index:
+                    index[w] = low[w] = len(index)
+                    stack.append(w)
+                    on_stack.add(w)
+                    work.append((w, iter(sorted(edges.get(w, ())))))
+                elif w in on_stack:
+                    low[v] = min(low[v], index[w])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[v])
+            if low[v] == index[v]:
+                comp = set()
+                while True:
+                    w = stack.pop()
+                    on_stack.discard(w)
+                    comp.add(w)
+                    if w == v:
+                        break
+                if len(comp) > 1:
+                    comps.append(comp)
+    return comps
+
+
+def find_cycles(edges: dict[str, set[str] | dict[str, int]]) -> list[list[str]]:
+    """One cycle (``[a, b, …, a]``, starting at its smallest node) per strongly connected component
+    with more than one node, sorted."""
+    cycles = []
+    for comp in strongly_connected(edges):  # the shortest way from the smallest node back to itself, inside the component
+        first = min(comp)
+        prev: dict[str, str] = {}
+        todo = [first]
+        while todo and first not in prev:
+            nxt = []
+            for v in todo:
+                for w in sorted(edges.get(v, ())):
+                    if w in comp and w not in prev:
+                        prev[w] = v
+                        nxt.append(w)
+            todo = nxt
+        path = [first]
+        while len(path) == 1 or path[-1] != first:
+            path.append(prev[path[-1]])
+        cycles.append(path[::-1])
+    return sorted(cycles)
+
+
+def file_cycles(root: Path) -> list[str]:
+    mods = our_modules(root)
+    edges = {m: module_imports(m, p, mods) for m, p in mods.items()}
+
+    def where(m: str) -> str:
+        return str(mods[m].relative_to(root))
+
+    knots = {min(c): c for c in strongly_connected(edges)}
+    out = []
+    for cyc in find_cycles(edges):
+        text = " -> ".join(f"{where(a)}:{edges[a][b]}" for a, b in zip(cyc, cyc[1:])) + f" -> {where(cyc[-1])}"
+        rest = sorted(knots[cyc[0]] - set(cyc))
+        if rest:  # the other files tied into the same knot
+            text += " (same knot: " + ", ".join(where(m) for m in rest) + ")"
+        out.append(f"import cycle between files: {text}")
+    return out
 
 
 def test_the_house_has_one_direction():
@@ -132,3 +269,36 @@ def test_the_checker_catches_upward_imports_cycles_and_streamlit(tmp_path):
     finally:
         ALLOWED["core"].discard("layers")
     assert any(v.startswith("import cycle between rooms: core -> layers") for v in cyc)
+
+
+def test_the_cycle_finder_finds_a_three_cycle_and_passes_a_dag():
+    assert find_cycles({"b": {"c"}, "c": {"a"}, "a": {"b"}}) == [["a", "b", "c", "a"]]
+    dag = {"a": {"b", "c"}, "b": {"c", "d"}, "c": {"d"}, "d": set()}
+    assert find_cycles(dag) == []
+    # two components, a 2-cycle hanging off a DAG, and the shortest way round a bigger component
+    two = {"x": {"y"}, "y": {"x", "z"}, "z": set(), "p": {"q"}, "q": {"r", "p"}, "r": {"p"}}
+    assert find_cycles(two) == [["p", "q", "p"], ["x", "y", "x"]]
+    deep = {str(i): {str(i + 1)} for i in range(5000)}  # no recursion limit
+    deep["5000"] = {"0"}
+    assert len(find_cycles(deep)[0]) == 5002
+
+
+def test_the_checker_catches_cycles_between_files(tmp_path):
+    files = {"core/__init__.py": "", "core/crs.py": "def f():\n    from core.geom import g\n",
+             "core/geom.py": "from core import crs\n",
+             "layers/__init__.py": "", "layers/readers/__init__.py": "from layers.readers import reg\n",
+             "layers/readers/reg.py": "def limit():\n    import layers.readers as pkg\n",
+             "layers/readers/csv.py": "from layers.readers import reg\nimport layers.readers.reg\n"}
+    found = violations(_tree(tmp_path / "cyc", files))
+    assert found == ["import cycle between files: core/crs.py:2 -> core/geom.py:1 -> core/crs.py",
+                     "import cycle between files: layers/readers/__init__.py:1 -> layers/readers/reg.py:2 "
+                     "-> layers/readers/__init__.py"]
+    # relative imports are resolved (and reported as relative imports too)
+    rel = violations(_tree(tmp_path / "rel", {"core/__init__.py": "", "core/a.py": "from .b import x\n",
+                                               "core/b.py": "from . import a\n"}))
+    assert "import cycle between files: core/a.py:1 -> core/b.py:1 -> core/a.py" in rel
+    # a submodule using its package's other submodules, the package importing them: no cycle
+    ok = {"layers/__init__.py": "", "layers/readers/__init__.py": "from layers.readers import csv, reg\n",
+          "layers/readers/reg.py": "import core\n", "layers/readers/csv.py": "from layers.readers.reg import limit\n",
+          "core/__init__.py": ""}
+    assert violations(_tree(tmp_path / "ok", ok)) == []

@@ -25,57 +25,24 @@ import pandas as pd
 import streamlit as st
 
 import reports
+from core import paths
 from core.errors import GansuError
 from core.i18n import t
 from layers import accounts, audit, login_guard, sso
+from layers import workspace as ws
 from layers.accounts import Principal
+from layers.store import StoreError
 from ui import common, exposure, login, tables
 from ui.mdtext import md
-from ui.login import SESSION_KEY, start_session  # noqa: F401 - the session's shape lives with the form
+from ui.login import start_session  # noqa: F401 - the session's shape lives with the form
+from ui.session import (SESSION_KEY, current, expired, session_minutes,  # noqa: F401 - below ui.common,
+                        session_principal, touch)  # which needs current(); re-exported here
 
 _SSO_SEEN: dict[str, float] = {}  # single sign-on identity -> its last interaction with this server
 
 
-def session_minutes() -> float:
-    try:
-        return max(1.0, float(os.environ.get("GANSU_SESSION_MINUTES", "30")))
-    except ValueError:
-        return 30.0
-
-
 def anonymous_view() -> bool:
     return os.environ.get("GANSU_ANONYMOUS_VIEW", "0").strip().lower() in ("1", "true", "yes", "on")
-
-
-def expired(last_seen: float | None, now: float, minutes: float) -> bool:
-    """A session is over once ``minutes`` passed since its last interaction."""
-    return last_seen is None or now - last_seen > minutes * 60
-
-
-def session_principal(state, now: float | None = None, minutes: float | None = None) -> Principal | None:
-    """The signed-in principal of a session state, or None (never signed in, or expired: then the
-    session is cleared and ``auth_expired`` set so the login form says why)."""
-    sess = state.get(SESSION_KEY)
-    if not sess:
-        return None
-    now = time.time() if now is None else now
-    if expired(sess.get("seen"), now, session_minutes() if minutes is None else minutes):
-        state.pop(SESSION_KEY, None)
-        state["auth_expired"] = True
-        if sess.get("source") == "oidc":
-            state["auth_sso_logout"] = True  # the single sign-on cookie must go too
-        return None
-    return Principal(sess["name"], sess["role"], sess.get("office"), sess.get("source", "password"))
-
-
-def touch(state, now: float | None = None) -> None:
-    if state.get(SESSION_KEY):
-        state[SESSION_KEY]["seen"] = time.time() if now is None else now
-
-
-def current() -> Principal | None:
-    """The signed-in user of this browser session (None: nobody, or single-user mode)."""
-    return session_principal(st.session_state)
 
 
 def single_user() -> bool:
@@ -157,9 +124,6 @@ def gate(lang: str) -> Principal | None:
     ``GANSU_SINGLE_USER=1``, otherwise no page (``_network_check``). Accounts: the sidebar shows who
     is signed in (and a sign-out button); an anonymous visitor gets the login form and, unless
     anonymous viewing is on, nothing else."""
-    from core import paths
-    from layers.store import StoreError
-
     try:  # a store that cannot be opened changes nothing: the pages say why themselves
         s = common._store(str(paths.store_path()))
     except (StoreError, OSError):
@@ -262,8 +226,6 @@ def bin_section(lang: str, item_type: str | None = None, key: str = "bin") -> No
 
 
 def _restore(bin_id: str, lang: str, key: str) -> None:
-    from layers import workspace as ws
-
     try:
         e = ws.restore(common.store(), bin_id, actor=common.actor())
     except GansuError as err:
@@ -274,8 +236,6 @@ def _restore(bin_id: str, lang: str, key: str) -> None:
 
 
 def _empty(lang: str, key: str) -> None:
-    from layers import workspace as ws
-
     if not st.session_state.get(f"{key}_empty_confirm"):
         return
     try:

@@ -16,7 +16,9 @@ from layers import catalog
 from ui import mapview
 from core.i18n import DEFAULT_LANG, LANGS, t
 from core.errors import GansuError
+from layers import workspace as ws
 from layers.store import Store, StoreError
+from ui import session
 from ui.mdtext import md
 
 
@@ -185,16 +187,14 @@ def page(title_key: str, intro_key: str | None = None) -> str:
 
 
 def data_in_use_line(lg: str) -> None:
-    """The compact "data in use" line (``ui.data_in_use.status_line``) under the title. A page
+    """The compact "data in use" line (``status_line``) under the title. A page
     stays usable when the store cannot be opened (locked, unwritable): the line is left out and
     the pages that need the store say why themselves."""
     try:
         _store(str(paths.store_path()))
     except (StoreError, OSError):
         return
-    from ui import data_in_use  # imports this module: imported here, not at the top
-
-    data_in_use.status_line(lg)
+    status_line(lg)
 
 
 def actor():
@@ -202,14 +202,62 @@ def actor():
     (a ``layers.accounts.Principal``, a ``str`` carrying role and office) when accounts are
     configured; None when nobody is signed in (the store refuses every change); in single-user
     mode (no account) the name the user typed in the sidebar, else "local"."""
-    from ui import auth  # imports this module: imported here, not at the top
-
-    p = auth.current()
+    p = session.current()
     if p is not None:
         return p
     if not store().single_user():
         return None
     return st.session_state.get("user_name") or "local"
+
+
+# --- the data in use, one line under each title (``ui.data_in_use`` re-exports these) ---------------
+def badge(status: str, lang: str) -> str:
+    """A layer's status as a short text badge (no emoji: intranet machines often lack emoji fonts)."""
+    return f"[{t(f'map.status.{status}', lang)}]"
+
+
+def _default(layer_id: str, lang: str) -> str:
+    spec = catalog.BY_ID[layer_id]
+    return f"{badge(spec.status, lang)} {spec.title(lang)}"
+
+
+def summary(lang: str) -> list[str]:
+    """One short item per role: what each role uses now, with its status badge."""
+    s = store()
+    chosen = ws.in_use(s)
+    items = []
+    lc = chosen.get("landcover", [])
+    items.append(f"{ws.ROLE_LABELS['landcover'].pick(lang)}: "
+                 + (f"{badge('user', lang)} {md(ws.get(s, lc[0]).label(lang))}" if lc else _default("landcover", lang)))
+    alt = chosen.get("landcover_alt", [])
+    if alt:
+        items.append(f"{t('inuse.second_year', lang)}: {badge('user', lang)} {md(ws.get(s, alt[0]).label(lang))}")
+    tr = [(_default("airports", lang) if i == ws.BUILTIN_AIRPORTS else f"{badge('user', lang)} {md(ws.get(s, i).name)}")
+          for i in chosen.get("transport", [])]
+    items.append(f"{ws.ROLE_LABELS['transport'].pick(lang)}: " + (", ".join(tr) if tr else "—"))
+    for role, layer in ws.REPLACES.items():
+        ids = chosen.get(role, [])
+        items.append(f"{ws.ROLE_LABELS[role].pick(lang)}: "
+                     + (f"{badge('user', lang)} {md(ws.get(s, ids[0]).name)}" if ids else _uploaded_or_default(layer, lang)))
+    return items
+
+
+def _uploaded_or_default(layer_id: str, lang: str) -> str:
+    rec = active_upload(layer_id)
+    if rec:
+        return f"{badge('user', lang)} {md(rec['name'])}"
+    return _default(layer_id, lang)
+
+
+def status_line(lang: str) -> None:
+    """The compact line under each page title: the data in use and a link to change it."""
+    try:
+        items = summary(lang)
+    except GansuError as e:
+        show_error(e, lang)
+        return
+    st.caption(t("inuse.title", lang) + " · ".join(items))
+    page_link("pages/data.py", t("inuse.change", lang), icon=":material/database:")
 
 
 # --- a refused input, shown to whoever is looking -----------------------------------------------------

@@ -1,5 +1,6 @@
 """The data in use, for every page: the run inputs (cached by the store's choice and the build),
-the datasets behind them, and the compact status line each page shows under its title.
+the datasets behind them, and the compact status line each page shows under its title (``status_line``,
+kept in ``ui.common`` whose ``page`` draws it, and re-exported here), the session's pixel-area mode.
 
 The choice itself lives in the store (``layers.workspace.in_use``); the inputs are assembled by
 ``indicators.runs.inputs_from_workspace`` — the same function ``python -m cli parks
@@ -12,16 +13,17 @@ import json
 import streamlit as st
 
 from core.errors import GansuError
-from core.i18n import t
 from indicators import runs
-from layers import catalog
 from layers import workspace as ws
 from ui import common
-from ui.mdtext import md  # dataset names are shown in a Markdown caption
+from ui.common import badge, status_line, summary  # noqa: F401 - the line under every title (common.page)
 
-def badge(status: str, lang: str) -> str:
-    """A layer's status as a short text badge (no emoji: intranet machines often lack emoji fonts)."""
-    return f"[{t(f'map.status.{status}', lang)}]"
+MODE_KEY = "pixel_area_mode"  # a plain session key: survives pages where the widget is not drawn
+
+
+def pixel_area_mode() -> str:
+    """The session's pixel-area mode (``ui.runlog.pixel_area_setting`` sets it): ``ground`` or ``nominal``."""
+    return st.session_state.get(MODE_KEY, "ground")
 
 
 def choice_key() -> str:
@@ -43,9 +45,7 @@ def inputs() -> runs.RunInputs:
         for i in ws.in_use(s).get(role, []):
             ws.verify(ws.get(s, i))
     base = _inputs(choice_key())
-    from ui import runlog  # issue 13: the session's pixel-area mode (ground = as before)
-
-    mode = runlog.pixel_area_mode()
+    mode = pixel_area_mode()  # issue 13: the session's pixel-area mode (ground = as before)
     return base if mode == "ground" else runs.override(base, options={**base.options, "pixel_area": mode})
 
 
@@ -67,50 +67,6 @@ def landcover_dataset() -> ws.Dataset | None:
 def landcover_alt_dataset() -> ws.Dataset | None:
     ids = ws.in_use(common.store()).get("landcover_alt", [])
     return ws.get(common.store(), ids[0]) if ids else None
-
-
-def _default(layer_id: str, lang: str) -> str:
-    spec = catalog.BY_ID[layer_id]
-    return f"{badge(spec.status, lang)} {spec.title(lang)}"
-
-
-def summary(lang: str) -> list[str]:
-    """One short item per role: what each role uses now, with its status badge."""
-    s = common.store()
-    chosen = ws.in_use(s)
-    items = []
-    lc = chosen.get("landcover", [])
-    items.append(f"{ws.ROLE_LABELS['landcover'].pick(lang)}: "
-                 + (f"{badge('user', lang)} {md(ws.get(s, lc[0]).label(lang))}" if lc else _default("landcover", lang)))
-    alt = chosen.get("landcover_alt", [])
-    if alt:
-        items.append(f"{t('inuse.second_year', lang)}: {badge('user', lang)} {md(ws.get(s, alt[0]).label(lang))}")
-    tr = [(_default("airports", lang) if i == ws.BUILTIN_AIRPORTS else f"{badge('user', lang)} {md(ws.get(s, i).name)}")
-          for i in chosen.get("transport", [])]
-    items.append(f"{ws.ROLE_LABELS['transport'].pick(lang)}: " + (", ".join(tr) if tr else "—"))
-    for role, layer in ws.REPLACES.items():
-        ids = chosen.get(role, [])
-        items.append(f"{ws.ROLE_LABELS[role].pick(lang)}: "
-                     + (f"{badge('user', lang)} {md(ws.get(s, ids[0]).name)}" if ids else _uploaded_or_default(layer, lang)))
-    return items
-
-
-def _uploaded_or_default(layer_id: str, lang: str) -> str:
-    rec = common.active_upload(layer_id)
-    if rec:
-        return f"{badge('user', lang)} {md(rec['name'])}"
-    return _default(layer_id, lang)
-
-
-def status_line(lang: str) -> None:
-    """The compact line under each page title: the data in use and a link to change it."""
-    try:
-        items = summary(lang)
-    except GansuError as e:
-        common.show_error(e, lang)
-        return
-    st.caption(t("inuse.title", lang) + " · ".join(items))
-    common.page_link("pages/data.py", t("inuse.change", lang), icon=":material/database:")
 
 
 def run_error(e: GansuError, lang: str) -> None:

@@ -20,8 +20,7 @@ from core.i18n import t
 from layers import accounts, recovery
 from layers.accounts import Principal
 from ui import common
-
-SESSION_KEY = "auth_session"
+from ui.session import SESSION_KEY  # the one key of the signed-in session
 
 
 def start_session(state, p: Principal, now: float | None = None) -> None:

@@ -9,7 +9,8 @@
 - ``log_scenario``: the same for a saved scenario (the store logs the save itself; this row
   adds the provenance).
 - ``pixel_area_mode``/``pixel_area_setting``: the session's pixel-area mode (``ground`` default,
-  ``nominal`` = InVEST's |det|), applied by ``ui.data_in_use.inputs`` to every computation.
+  ``nominal`` = InVEST's |det|), applied by ``ui.data_in_use.inputs`` to every computation (the
+  mode's key and reader live there; this module draws the setting).
 - ``section(lang)``: the Data page's run-log table, its CSV export and the pixel-area setting.
 """
 from __future__ import annotations
@@ -24,14 +25,10 @@ import reports
 from core.i18n import t
 from indicators import provenance
 from layers import audit
-from ui import common, tables
+from ui import common, data_in_use, tables
+from ui.data_in_use import MODE_KEY, pixel_area_mode  # noqa: F401 - the mode lives with what it applies to
 
 RUN_ACTIONS = ("run_export", "run_scenario")
-MODE_KEY = "pixel_area_mode"  # a plain session key: survives pages where the widget is not drawn
-
-
-def pixel_area_mode() -> str:
-    return st.session_state.get(MODE_KEY, "ground")
 
 
 def _set_mode() -> None:
@@ -49,8 +46,6 @@ def pixel_area_setting(lang: str) -> str:
 def record(*, weights: Mapping[str, float] | None = None, thresholds: Mapping[str, Any] | None = None,
            tables: Mapping[str, Any] | None = None, extra: Mapping[str, Any] | None = None) -> dict:
     """The provenance record of a result on the data in use (see the module docstring)."""
-    from ui import data_in_use
-
     inputs = data_in_use.inputs()
     datasets = [dict(zip(("role", "name", "file", "sha256"), map(str, d))) for d in inputs.datasets]
     m = common.manifest(common.build_id())

@@ -24,6 +24,7 @@ Entry points: ``read_vector(filename, data, …)`` (uploads), ``read_path(path, 
 """
 from __future__ import annotations
 
+import sys
 import tempfile
 from pathlib import Path
 
@@ -43,7 +44,7 @@ from layers.readers.csv import (AREA_FIELDS, LAT_FIELDS, LON_FIELDS, NAME_FIELDS
 from layers.readers.fixups import AxesSwapped, swap_xy
 from layers.readers.osm import OSM_RULES, read_osm
 from layers.readers.raster import check_dataset, check_nodata, validate_geotiff
-from layers.readers.registry import REGISTRY, Reader, ext_of, extensions, reader_for, register
+from layers.readers.registry import REGISTRY, Reader, ext_of, extensions, limits_from, reader_for, register
 from layers.readers.signature import NotWhatItClaims
 
 # module attributes (tests may lower them); defaults and environment variables: core/limits.py
@@ -54,6 +55,7 @@ MAX_ZIP_RATIO = limits.MAX_ZIP_RATIO
 MAX_FEATURES = limits.MAX_FEATURES
 MAX_VERTICES = limits.MAX_VERTICES
 MAX_COMPUTE_BYTES = limits.MAX_COMPUTE_BYTES
+limits_from(sys.modules[__name__])  # the readers read them here, at call time (registry.limit)
 
 # --- the declared readers ------------------------------------------------------------------------
 register(Reader("geojson", (".geojson", ".json"), "vector", "single", _topojson.read_any_json,

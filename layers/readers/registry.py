@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Callable
 
+from core import limits
 from core.text import Text
 
 
@@ -60,8 +61,18 @@ def reader_for(name: str, kind: str | None = None) -> Reader | None:
     return None
 
 
+# where the limits are read: ``layers.readers`` registers itself on import (``limits_from``), as it
+# registers the readers, so this module never imports the package that imports it. Until then (a
+# plug-in used on its own): ``core.limits``.
+_LIMITS: object = limits
+
+
+def limits_from(holder: object) -> None:
+    """Read the limits (``MAX_FEATURES`` …) from the attributes of ``holder`` from now on."""
+    global _LIMITS
+    _LIMITS = holder
+
+
 def limit(name: str):
     """A limit as currently set on ``layers.readers`` (tests lower them with monkeypatch)."""
-    import layers.readers as pkg
-
-    return getattr(pkg, name)
+    return getattr(_LIMITS, name)
