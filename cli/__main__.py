@@ -20,8 +20,6 @@ from pathlib import Path
 from cli import checklist_cli
 from core.errors import GansuError, InputError
 
-OUT_FORMATS = (".csv", ".xlsx", ".geojson", ".gpkg", ".parquet")
-
 
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m cli", description="Per-park indicators for Gansu siting.")
@@ -196,6 +194,7 @@ def run_parks(a) -> int:
     from indicators.transport import parse_source
     from layers.legends import load_legend_csv
     from layers.readers import read_osm, read_path, validate_geotiff
+    from reports.table import OUT_FORMATS
 
     out = Path(a.out)
     if out.suffix.lower() not in OUT_FORMATS:

@@ -18,6 +18,9 @@ import shapely
 from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
+from core.geodesic import GEOD, geodesic_area_m2  # noqa: F401 - the ellipsoid lives in core.geodesic
+from core.geom import albers_ok, geodesic_area_km2
+
 # Albers equal-area conic for China, on the WGS84/CGCS2000 ellipsoid.
 EQUAL_AREA = pyproj.CRS.from_proj4(
     "+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +x_0=0 +y_0=0 "
@@ -25,7 +28,6 @@ EQUAL_AREA = pyproj.CRS.from_proj4(
 )
 WGS84 = pyproj.CRS.from_epsg(4326)
 CGCS2000 = pyproj.CRS.from_epsg(4490)
-GEOD = pyproj.Geod(ellps="WGS84")
 
 # Gansu's extent in WGS84 (lon_min, lat_min, lon_max, lat_max), generous by a few km.
 GANSU_BBOX = (92.0, 32.2, 108.9, 43.0)
@@ -111,27 +113,12 @@ def gdf_gcj02_to_wgs84(gdf):
     return out
 
 
-def gdf_wgs84_to_gcj02(gdf):
-    """GeoDataFrame in any CRS -> GCJ-02 degrees (kept labelled EPSG:4326 for Leaflet)."""
-    out = gdf.to_crs(WGS84) if gdf.crs is not None and not gdf.crs.equals(WGS84) else gdf.copy()
-    out["geometry"] = geom_wgs84_to_gcj02(out.geometry.values)
-    return out
-
-
 # --- Areas and distances ---------------------------------------------------------------------
-def geodesic_area_m2(geom: BaseGeometry) -> float:
-    """Area of a lon/lat (WGS84) geometry on the ellipsoid, in square metres."""
-    area, _ = GEOD.geometry_area_perimeter(shapely.force_2d(geom))
-    return abs(area)
-
-
 def equal_area_km2(gdf) -> np.ndarray:
     """Area of each geometry of a GeoDataFrame/GeoSeries with a CRS, in km²: Albers China, except
     geometries outside its extent (a pole, the antimeridian, far from China), measured on the
     ellipsoid (``core.geom.albers_ok`` / ``geodesic_area_km2``: Antarctica is 12.3 million km²,
     not ~50 times that)."""
-    from core.geom import albers_ok, geodesic_area_km2
-
     if gdf.crs is None:
         raise ValueError("geometry has no CRS; cannot compute an area")
     area = gdf.to_crs(EQUAL_AREA).area.to_numpy() / 1e6
@@ -168,10 +155,6 @@ def cgcs2000_gk_epsg(lon: float, zone_width: int = 3, zone_prefix: bool = True) 
     raise ValueError("zone_width must be 3 or 6")
 
 
-def is_cgcs2000_gk(epsg: int | None) -> bool:
-    return epsg is not None and 4491 <= epsg <= 4554
-
-
 def square_of_area(lon: float, lat: float, area_km2: float) -> Polygon:
     """Square of the given true area centred on (lon, lat), built in a local equal-area CRS."""
     laea = pyproj.CRS.from_proj4(f"+proj=laea +lat_0={lat} +lon_0={lon} +ellps=WGS84 +units=m")
@@ -203,11 +186,6 @@ def to_dms(value: float, positive: str, negative: str, decimals: int = 3) -> str
 def lonlat_dms(lon: float, lat: float) -> tuple[str, str]:
     """(longitude, latitude) in DMS: ``("103°49'54.123\"E", "36°03'12.000\"N")``."""
     return to_dms(lon, "E", "W"), to_dms(lat, "N", "S")
-
-
-def gk3_zone(lon: float) -> int:
-    """The CGCS2000 3° Gauss–Krüger zone number holding ``lon`` (central meridian 3 × zone)."""
-    return cgcs2000_gk_epsg(lon, 3, True) - 4513 + 25
 
 
 _GK_TRANSFORMERS: dict[int, pyproj.Transformer] = {}

@@ -240,13 +240,6 @@ CRITERIA: tuple[Criterion, ...] = ANHUI.criteria
 BY_ID: dict[str, Criterion] = {**ANHUI.by_id, **NATIONAL.by_id}  # every criterion of both lists
 
 
-def criteria_frame(checklist: Checklist = ANHUI) -> pd.DataFrame:
-    """A declared checklist as a table (for input forms and reports)."""
-    return pd.DataFrame([{**{k: v for k, v in c.__dict__.items() if k not in ("scale", "scale_unit")},
-                          "threshold_text_zh": c.threshold_text("zh"),
-                          "threshold_text_en": c.threshold_text("en")} for c in checklist.criteria])
-
-
 # --- values ---------------------------------------------------------------------------------------
 def is_blank(v: Any) -> bool:
     if v is None or v is pd.NA:

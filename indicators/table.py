@@ -17,8 +17,8 @@ from typing import Iterable
 
 from core.text import Text
 from layers.legends import CLASSES, CLASS_IDS
+from layers.workspace import TRANSPORT_KINDS  # the one list of transport kinds (its home: layers)
 
-TRANSPORT_KINDS: tuple[str, ...] = ("expressway", "major_road", "railway", "station", "airport")
 KIND_LABELS: dict[str, Text] = {
     "expressway": Text("高速公路", "expressway"),
     "major_road": Text("干线公路", "major road (trunk/primary)"),

@@ -41,7 +41,7 @@ from core.errors import InputError, PermissionDenied
 from layers import audit, login_guard
 
 ROLES = ("viewer", "editor", "admin")
-RANK = {"anonymous": 0, "viewer": 1, "editor": 2, "admin": 3}
+RANK = {"anonymous": 0, **{r: i for i, r in enumerate(ROLES, 1)}}  # viewer 1 < editor 2 < admin 3
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 15, 8, 1
 MIN_PASSWORD = 8
 MAX_NAME = 64

@@ -168,14 +168,3 @@ def load_legend_csv(path: "str | Path", legend_id: str | None = None) -> Legend:
         if row.get("label", ""):
             labels[code] = row["label"]
     return Legend(legend_id or path.stem, path.name, codes, frozenset(nodata), f"from {path.name}", labels)
-
-
-def legend_table(legend: Legend) -> pd.DataFrame:
-    """Code, class, labels and colour of a legend, for UI legends and documentation."""
-    rows = [
-        {"code": code, "class": cls, "label": legend.code_labels.get(code, ""),
-         "class_en": CLASS_BY_ID[cls].label_en, "class_zh": CLASS_BY_ID[cls].label_zh,
-         "color": CLASS_BY_ID[cls].color}
-        for code, cls in sorted(legend.codes.items())
-    ]
-    return pd.DataFrame(rows)

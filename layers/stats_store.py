@@ -148,8 +148,3 @@ def put_zone_stats(store: Store, key: str, *, raster_sha256: str, legend: str, p
                      float(seconds), buf.getvalue()])
         cur.execute("DELETE FROM zone_stats_cache WHERE cache_key NOT IN (SELECT cache_key FROM zone_stats_cache "
                     "ORDER BY created_at DESC, cache_key LIMIT ?)", [max(1, keep)])
-
-
-def cached_entries(store: Store) -> pd.DataFrame:
-    return store.query_df("SELECT cache_key, legend, n_rows, seconds, created_at FROM zone_stats_cache "
-                          "ORDER BY created_at DESC")

@@ -326,14 +326,6 @@ class Store:
             audit.record(cur, p, "layer_activate", "user_layer", upload_id, before=[r[0] for r in before],
                          after=[upload_id], details={"replaces": replaces})
 
-    @mutating("admin")
-    def delete_user_layer(self, upload_id: str, *, actor=None) -> None:
-        p = self.authorize(actor, "admin", what=f"user_layer:{upload_id}")
-        with self.transaction() as cur:
-            cur.execute("DELETE FROM user_features WHERE upload_id = ?", [upload_id])
-            cur.execute("DELETE FROM user_layers WHERE upload_id = ?", [upload_id])
-            audit.record(cur, p, "layer_delete", "user_layer", upload_id, before={"upload_id": upload_id})
-
     def active_user_layer(self, replaces: str) -> dict | None:
         df = self.query_df("SELECT * FROM user_layers WHERE replaces = ? AND active "
                            "ORDER BY created_at DESC LIMIT 1", [replaces])
@@ -513,9 +505,6 @@ class Store:
     def checklist(self, park_id: str) -> dict:
         df = self.query_df("SELECT inputs FROM checklist WHERE park_id = ?", [park_id])
         return json.loads(df["inputs"].iloc[0]) if len(df) else {}
-
-    def checklist_owner(self, park_id: str) -> str | None:
-        return self._owner("checklist", "park_id", park_id)
 
     # --- named scenarios (selection + weights + settings)
     @mutating("owner")

@@ -157,9 +157,6 @@ class Dataset:
         year = f" {self.year}" if self.year else ""
         return f"{self.name}{year} · {role}"
 
-    def legend_obj(self):
-        return _legends.get_legend(Path(self.legend) if self.legend and self.legend.endswith(".csv") else self.legend)
-
 
 # --- hashing and verification -----------------------------------------------------------------
 def sha256_file(path: str | Path, chunk: int = 8 << 20) -> str:

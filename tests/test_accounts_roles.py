@@ -165,7 +165,6 @@ def _samples(s: Store) -> dict:
         "save_user_layer": ((_gdf(),), dict(replaces="zones", name="z", original_filename="z.gpkg", source_crs=None,
                                             active=False)),
         "activate_user_layer": (("zones", "nope"), {}),
-        "delete_user_layer": (("nope",), {}),
         "revert_user_layer": (("zones",), {}),
         "add_parks": ((_gdf(),), dict(names=["p"], source="drawn")),
         "rename_park": ((pid, "新名"), {}),
@@ -219,7 +218,7 @@ def test_owner_only_methods_refuse_another_editor_and_allow_the_owner_and_an_adm
         with pytest.raises(PermissionDenied) as e:
             getattr(s, name)(*args, **kw, actor=P("ed2"))
         assert "owner" in e.value.en and "所有者" in e.value.zh
-    for name in ("empty_bin", "set_in_use", "activate_user_layer", "revert_user_layer", "delete_user_layer"):
+    for name in ("empty_bin", "set_in_use", "activate_user_layer", "revert_user_layer"):
         args, kw = samples[name]
         with pytest.raises(PermissionDenied):  # editors: not even their own
             getattr(s, name)(*args, **kw, actor=P("ed1"))

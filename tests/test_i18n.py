@@ -180,3 +180,43 @@ def test_fstring_scan_would_catch_a_missing_variant():
     resolved = {t_: v for _, _, t_, v in _fstring_calls() if v}
     assert resolved.get("targets.tab.{}") == ["progress", "stats", "landcover", "change", "targets"]
     assert resolved.get("basemap.{}") and set(resolved["basemap.{}"]) == set(__import__("ui.mapview").mapview.BASEMAPS)
+
+
+# --- one definition per key ------------------------------------------------------------------------
+# A dict literal hides a repeated key (the later one silently wins), and so does a later
+# ``TEXT.update({...})``. Parse the file and list every key given more than once.
+def duplicate_keys(source: str) -> dict[str, list[int]]:
+    """key -> the lines defining it, for every key defined more than once in ``TEXT = {...}`` and
+    all ``TEXT.update({...})`` blocks of ``source``."""
+    import ast
+
+    lines: dict[str, list[int]] = {}
+
+    def collect(d):
+        if isinstance(d, ast.Dict):
+            for k in d.keys:
+                if isinstance(k, ast.Constant) and isinstance(k.value, str):
+                    lines.setdefault(k.value, []).append(k.lineno)
+
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(x, ast.Name) and x.id == "TEXT" for x in targets):
+                collect(node.value)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "update" \
+                and isinstance(node.func.value, ast.Name) and node.func.value.id == "TEXT":
+            for a in node.args:
+                collect(a)
+    return {k: v for k, v in lines.items() if len(v) > 1}
+
+
+def test_no_key_is_defined_twice():
+    dups = duplicate_keys((REPO / "core" / "i18n.py").read_text(encoding="utf-8"))
+    assert not dups, "keys defined more than once in core/i18n.py (the last one wins): " + \
+        ", ".join(f"{k} (lines {', '.join(map(str, v))})" for k, v in sorted(dups.items()))
+
+
+def test_duplicate_check_sees_literal_and_update_blocks():
+    src = 'TEXT: dict = {"a": {}, "b": {}, "a": {}}\nTEXT.update({"b": {}, "c": {}})\nTEXT.update({"c": {}})\n'
+    assert duplicate_keys(src) == {"a": [1, 1], "b": [1, 2], "c": [2, 3]}
+    assert duplicate_keys('TEXT = {"a": {}}\nOTHER.update({"a": {}})\n') == {}

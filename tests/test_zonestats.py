@@ -149,7 +149,7 @@ def test_zone_stats_cache_keeps_only_the_newest_entries(tmp_path):
     for k in keys:
         stats_store.put_zone_stats(s, k, raster_sha256=k, legend="igbp", polygons_key="p", algo="t",
                                    seconds=0.0, df=df, max_entries=3)
-    left = set(stats_store.cached_entries(s)["cache_key"])
+    left = set(s.query_df("SELECT cache_key FROM zone_stats_cache")["cache_key"])
     assert left == {"k2", "k3", "k4"}  # the two oldest dropped out
     assert stats_store.get_zone_stats(s, "k0") is None and stats_store.get_zone_stats(s, "k4") is not None
     s.close()

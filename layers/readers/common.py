@@ -73,13 +73,6 @@ class Source:
         with open(self.path, "rb") as f:
             return f.read(n)
 
-    def tail(self, n: int) -> bytes:
-        if self.data is not None:
-            return self.data[-n:]
-        with open(self.path, "rb") as f:
-            f.seek(max(self.size - n, 0))
-            return f.read()
-
     def copy_to(self, dest: Path) -> Path:
         if self.data is not None:
             dest.write_bytes(self.data)

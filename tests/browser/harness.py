@@ -36,10 +36,6 @@ def needs_chromium():
     return pytest.mark.skipif(not chromium_available(), reason="Debian chromium missing: `make test` installs it")
 
 
-def in_netns() -> bool:
-    return os.environ.get("GANSU_IN_NETNS") == "1"
-
-
 def can_unshare() -> bool:
     if not shutil.which("unshare"):
         return False

@@ -138,14 +138,6 @@ async def session(ctx, url, i, barrier_uploaded, barrier_checked, state):
         await page.locator(".st-key-parks_upload_save button").click()
         await idle(page)
 
-    async def export_csv(tag) -> str:
-        async with page.expect_download(timeout=180_000) as dl:
-            await page.locator(".st-key-dl_csv button").click()
-        d = await dl.value
-        path = ART / f"load-{i}-{tag}.csv"
-        await d.save_as(path)
-        return path.read_text(encoding="utf-8-sig")
-
     log(f"s{i} start")
     await timed("open", open_parks(), times, i)
     await timed("upload", upload(saved, 2 * i), times, i)
