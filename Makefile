@@ -33,11 +33,11 @@ assets: $(STAMP)
 
 # Idempotent: the build compares a fingerprint of its inputs and returns at once when current.
 data: setup
-	$(PY) -m geodata.build
-	$(PY) -m indicators.kernels
+	$(PY) -m cli build
+	$(PY) -m zonal.kernels
 
 # Listens on 127.0.0.1 (this machine) unless ADDRESS=... is given, e.g. `make run ADDRESS=0.0.0.0` behind
-# no proxy: then the store needs an admin account first (python -m geodata.admin accounts add NAME
+# no proxy: then the store needs an admin account first (python -m cli admin accounts add NAME
 # --role admin), or GANSU_SINGLE_USER=1 to serve everyone as admin on purpose (ui/exposure.py).
 run: data fonts
 	$(PY) -m ui.serve --server.port $(PORT) --server.headless true $(if $(ADDRESS),--server.address $(ADDRESS))
@@ -69,7 +69,7 @@ bench: data
 
 # Mutation testing (docs/mutation.md): mutmut in a venv of its own layered over the project's (a
 # .pth file), so `make test` never sees it; installed on first use. mutmut copies the code into
-# mutants/ and never changes the working copy. MUTANTS='layers.store.*' runs a subset;
+# mutants/ and never changes the working copy. MUTANTS='storage.store.*' runs a subset;
 # MUTATION_JOBS (default 1) the parallel children. `mutmut results` / `mutmut show NAME` afterwards.
 MUTVENV := .venv-mutation
 MUTMUT_VERSION := 3.8.1

@@ -46,7 +46,7 @@ def prepare() -> tuple[str, str]:
 
 # --- sides -------------------------------------------------------------------------------------
 _CLUSTER = """
-from indicators.distributed import Cluster
+from zonal.distributed import Cluster
 cluster = Cluster("local", 2).__enter__()  # the CLI's LocalCluster (its worker environment included)
 client = cluster.client
 def _reset():
@@ -55,8 +55,8 @@ def _reset():
 def _hwm():
     with open("/proc/self/status") as f:
         return next(int(l.split()[1]) / 1024 for l in f if l.startswith("VmHWM:"))
-client.run(__import__, "indicators.tiled")  # workers import the project before the timed work
-client.run(lambda: __import__("indicators.kernels").kernels.warm())  # and load the compiled counters
+client.run(__import__, "zonal.tiled")  # workers import the project before the timed work
+client.run(lambda: __import__("zonal.kernels").kernels.warm())  # and load the compiled counters
 client.run(_reset)
 """
 _WORKERS = "[round(v) for v in client.run(_hwm).values()]"
@@ -79,8 +79,8 @@ def _table(title: str, rows: list[tuple[str, dict]], ref: dict, target: str) -> 
 
 def national(repeats: int = 1) -> dict:
     vrt, parks = prepare()
-    setup = (f"import geopandas as gpd\nfrom indicators import tiled\nparks = gpd.read_parquet({parks!r})\n"
-             f"vrt = {vrt!r}\nimport indicators.distributed\n")
+    setup = (f"import geopandas as gpd\nfrom zonal import tiled\nparks = gpd.read_parquet({parks!r})\n"
+             f"vrt = {vrt!r}\nimport zonal.distributed\n")
     stmt = "z = tiled.zonal_codes(parks, vrt, 'clcd', scheduler={s!r}, workers=2)"
     check = "(round(float(z.code_m2.to_numpy().sum()) / 1e6, 6), round(float(z.total_m2.sum()) / 1e6, 6))"
     sync = _best([run_side(setup, stmt.format(s="synchronous"), check) for _ in range(repeats)])

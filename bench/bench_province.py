@@ -15,7 +15,7 @@ WIDTH, HEIGHT = 25000, 18800
 def main() -> dict:
     raster = str(landcover_raster("lc_province", WIDTH, HEIGHT))
     setup = f"raster = {raster!r}\n"
-    ours = (setup + "from indicators.landcover import raster_class_totals\n"
+    ours = (setup + "from zonal.landcover import raster_class_totals\n"
                     "from indicators.carbon import load_pools, stock\nfrom layers.legends import CLCD\n"
                     "import pandas as pd\n",
             "t = raster_class_totals(raster, 'clcd')\n"

@@ -7,7 +7,7 @@ folder under bench/out/. Then each step in a fresh process (imports and opening 
 setup; time and peak RSS are those of the step's process):
 
 1. register it as the land cover in use: SHA-256 of the file, one scan pass counting every code,
-   the display copy (<= 2048 px on the long side) — ``layers.workspace.register_landcover``;
+   the display copy (<= 2048 px on the long side) — ``storage.workspace.register_landcover``;
 2. compute 100 parks (2-20 km radius) on the data in use through the dashboard's cache
    (``indicators.runs.compute_cached``), then the same call again (all rows cached);
 3. render the province map view (Gansu's bounding box, 1024 px wide, Web Mercator, nearest; read at
@@ -93,8 +93,8 @@ def main() -> dict:
     saved = {k: os.environ.get(k) for k in ("GANSU_STORE", "GANSU_WORKSPACE_DIR")}
     os.environ.update(_env(str(store), str(wsdir)))
     try:
-        open_store = "from core import paths\nfrom layers.store import Store\ns = Store(paths.store_path())\n"
-        reg = run_side(open_store + "from layers import workspace as ws\n",
+        open_store = "from core import paths\nfrom storage.store import Store\ns = Store(paths.store_path())\n"
+        reg = run_side(open_store + "from storage import workspace as ws\n",
                        f"d = ws.register_landcover(s, [{raster!r}], legend='clcd', year=2020, use=True)",
                        "(d.id, d.n_pixels, sum(d.codes.values()), d.display_path)")
         did, n_pixels, n_valid, display = eval(reg["check"])  # noqa: S307 - our own child's repr

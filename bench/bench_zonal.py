@@ -2,7 +2,7 @@
 
 Run alone: ``python -m bench.bench_zonal``. Both sides get the same parks (GeoDataFrame in the
 raster's CRS, read untimed) and compute coverage-weighted per-code statistics for every park:
-exactextract ``["unique", "frac"]``, ours ``indicators.landcover.zonal_codes`` (per-code areas in
+exactextract ``["unique", "frac"]``, ours ``zonal.landcover.zonal_codes`` (per-code areas in
 m² plus covered share). Each side runs in its own process (peak RSS = ru_maxrss).
 """
 from __future__ import annotations
@@ -25,7 +25,7 @@ def prepare() -> tuple[str, str]:
 def main() -> dict:
     raster, gpkg = prepare()
     setup = f"import geopandas as gpd\nparks = gpd.read_file({gpkg!r})\nraster = {raster!r}\n"
-    ours = (setup + "from indicators.landcover import zonal_codes\n",
+    ours = (setup + "from zonal.landcover import zonal_codes\n",
             "z = zonal_codes(parks, raster)",
             "round(float(z.code_m2.to_numpy().sum()) / 1e6, 3)")
     peer = (setup + "from exactextract import exact_extract\n",

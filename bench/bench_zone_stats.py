@@ -25,7 +25,8 @@ _UNITS = """
 import geopandas as gpd, numpy as np, shapely, rasterio
 from shapely import affinity
 from core import paths
-from indicators import kernels, zonestats
+from zonal import kernels
+from indicators import zonestats
 kernels.warm()  # loading the compiled counters is library loading (like importing rasterio): untimed
 g = paths.gpkg_path()
 prov, pref, cnty, zones = (gpd.read_file(g, layer=l) for l in ("province", "prefectures", "counties", "zones"))
@@ -67,7 +68,7 @@ def _case(tiling: bool, repeats: int) -> dict:
     setup = _UNITS.format(albers=ALBERS, raster=raster, tiling=tiling)
     ours_stmt = (
         "df = zonestats.compute(base, levels, raster, 'clcd')\n"
-        "import time\nfrom layers.store import Store\nfrom layers import stats_store\n"
+        "import time\nfrom storage.store import Store\nfrom storage import stats_store\n"
         f"store = Store({str(OUT / 'bench_zone_stats.duckdb')!r})\nstats_store.ensure(store)\n"
         "t1 = time.perf_counter()\nsha = zonestats.file_sha256(raster)\nt_hash = time.perf_counter() - t1\n"
         "key = stats_store.cache_key(sha, 'clcd', zonestats.polygons_key(base.polygons, levels), zonestats.ALGO_VERSION)\n"

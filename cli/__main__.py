@@ -1,6 +1,6 @@
 """Command line: ``python -m cli parks --parks FILE --landcover RASTER ... --out FILE``, or
 ``python -m cli parks --workspace --out FILE``: the data in use saved by the dashboard (or by
-``python -m geodata.workspace use``), each explicit flag overriding its part, computed through the
+``python -m cli workspace use``), each explicit flag overriding its part, computed through the
 dashboard's cache (``indicators.runs.compute_cached``: instant for rows it already computed).
 
 Exit codes: 0 success, 2 unusable input (message in English and Chinese on stderr).
@@ -22,7 +22,7 @@ from core.errors import GansuError, InputError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="python -m cli", description="Per-park indicators for Gansu siting.")
+    ap = argparse.ArgumentParser(prog="gansu", description="Gansu ecological barriers and zero-carbon parks: every command line (also: python -m cli).")
     sub = ap.add_subparsers(dest="command", required=True)
     p = sub.add_parser("parks", help="one row of indicators per park polygon")
     p.add_argument("--workspace", action="store_true",
@@ -75,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     tiled_cli.add_cli_flags(p, parks=True)
     tiled_cli.add_zonestats_parser(sub)
     checklist_cli.add_parser(sub)  # the checklist command (same rules as the Checklist page)
+    for name, (_module, text) in DELEGATED.items():  # listed in the help; main() hands them their arguments
+        sub.add_parser(name, help=text, add_help=False).add_argument("args", nargs=argparse.REMAINDER)
     return ap
 
 
@@ -84,7 +86,7 @@ def add_targets_parser(sub) -> None:
     src = t.add_mutually_exclusive_group()
     src.add_argument("--stats", help="official statistics CSV (indicator,region,year,value,unit,source[,basis,...]); "
                                      "default: the dashboard's store (GANSU_STORE), else the cited seed")
-    src.add_argument("--seed", action="store_true", help="use the cited seed table (geodata/official_stats_gansu.csv)")
+    src.add_argument("--seed", action="store_true", help="use the cited seed table (tables/official_stats_gansu.csv)")
     t.add_argument("--basis", action="append", default=[], metavar="INDICATOR=BASIS",
                    help="basis (口径) of an indicator's progress (default: the basis of its latest value)")
     t.add_argument("--out", required=True, help="output: .csv (+ .provenance.json sidecar) or .xlsx (provenance sheet)")
@@ -108,8 +110,8 @@ def run_targets(a) -> int:
         stats, origin = tg.load_seed_stats(), f"seed {tg.OFFICIAL_SEED_CSV.name}"
     else:
         from core import paths
-        from layers import stats_store
-        from layers.store import Store
+        from storage import stats_store
+        from storage.store import Store
 
         store = Store(paths.store_path())
         try:
@@ -157,7 +159,7 @@ def _parks_provenance(a, legend) -> dict:
     extra = {"legend": getattr(lg, "id", str(legend))}
     if not a.zones and not getattr(a, "no_zones", False):
         tables["zones"] = carbon.TABLES / "zones.csv"
-        extra["zones"] = "built-in schematic zones (geodata/zones.csv)"
+        extra["zones"] = "built-in schematic zones (tables/zones.csv)"
     return provenance.record(datasets=datasets, tables=tables, pixel_area=getattr(a, "pixel_area", "ground"),
                              thresholds={"green_classes": a.green_classes or "default"},
                              extra=extra)
@@ -315,9 +317,9 @@ def _run_workspace(a, read) -> int:
     from indicators import runs
     from indicators.engine import prepare_parks
     from layers import catalog
-    from layers import workspace as ws
+    from storage import workspace as ws
     from layers.readers import validate_geotiff
-    from layers.store import Store
+    from storage.store import Store
 
     store = Store(paths.store_path())  # StoreError (locked, damaged) is a bilingual GansuError
     try:
@@ -422,23 +424,36 @@ def _zonal(a):
     return tiled_cli.parks_zonal(a)
 
 
-def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        if args.command == "parks":
-            return run_parks(args)
-        if args.command == "zonestats":
-            from cli import tiled_cli
+# Commands with a parser of their own (their module is imported only when called: start-up time).
+DELEGATED = {"workspace": ("cli.workspace_cli", "register files in the store, choose the data in use"),
+             "admin": ("cli.admin_cli", "accounts, recovery codes and the audit log of the shared store"),
+             "build": ("cli.build_cli", "build the default Gansu dataset (a no-op when current)")}
 
-            return tiled_cli.run_zonestats(args)
-        if args.command == "targets":
-            return run_targets(args)
-        if args.command == "checklist":
-            return checklist_cli.run(args)
+
+def main(argv=None) -> int:
+    """Every command line of the project: ``gansu COMMAND …`` (= ``python -m cli COMMAND …``). One error
+    handler: an unusable input (GansuError) prints its English and Chinese message and exits 2."""
+    argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
+    try:
+        if argv and argv[0] in DELEGATED:
+            import importlib  # start-up time: a command's parser loads only when it is called
+
+            return importlib.import_module(DELEGATED[argv[0]][0]).main(argv[1:])
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args)
     except GansuError as exc:  # InputError, UploadError, CRSMissing (with its guess) …
         print(f"error: {exc.en}\n错误：{exc.zh}", file=sys.stderr)
         return 2
-    return 1
+
+
+def _run_zonestats(a) -> int:
+    from cli import tiled_cli
+
+    return tiled_cli.run_zonestats(a)
+
+
+COMMANDS = {"parks": lambda a: run_parks(a), "targets": lambda a: run_targets(a), "zonestats": _run_zonestats,
+            "checklist": lambda a: checklist_cli.run(a)}
 
 
 if __name__ == "__main__":

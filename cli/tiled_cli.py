@@ -1,6 +1,6 @@
 """The command line's Dask options and the ``zonestats`` command (``python -m cli``): --scheduler,
 --workers, --cache-dir, --no-cache, --into-store, and how ``parks`` uses the tiled engine. The
-engine itself is ``indicators.tiled`` (planning) and ``indicators.distributed`` (running).
+engine itself is ``zonal.tiled`` (planning) and ``zonal.distributed`` (running).
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.errors import InputError
-from indicators.distributed import AUTO_CACHE, ProgressPrinter, resolve_scheduler
+from zonal.distributed import AUTO_CACHE, ProgressPrinter, resolve_scheduler
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -61,9 +61,9 @@ def into_store(a, kind: str, tables: dict[str, pd.DataFrame]) -> None:
     if not name:
         return
     from core import paths
-    from layers import inbox
-    from layers.accounts import SHELL
-    from layers.store import Store, StoreLocked
+    from storage import inbox
+    from storage.accounts import SHELL
+    from storage.store import Store, StoreLocked
 
     args = {k: str(v) for k, v in sorted(vars(a).items()) if v is not None and k != "func"}
     names = {part: f"{name}/{part}" if part else name for part in tables}
@@ -105,7 +105,7 @@ def parks_zonal(args=None, **kw):
     opts = cli_options(args) if args is not None else kw
 
     def zonal_codes(geoms, raster, legend=None, **more):  # more: pixel_area
-        from indicators import tiled
+        from zonal import tiled
 
         return tiled.zonal_codes(geoms, raster, legend, progress=ProgressPrinter(f"{Path(raster).name} tiles"),
                                  announce=_say, **opts, **more)
@@ -133,7 +133,8 @@ def add_zonestats_parser(sub) -> None:
 def run_zonestats(a) -> int:
     """``python -m cli zonestats``: one level of units with its own polygons."""
 
-    from indicators import tiled, zonestats
+    from zonal import tiled
+    from indicators import zonestats
     from layers.readers import read_path, validate_geotiff
 
     out = Path(a.out)

@@ -2,16 +2,19 @@
 
 The house has one direction (``tests/test_import_order.py`` enforces it)::
 
-    core  ←  layers  ←  geodata, indicators  ←  reports  ←  cli, ui  ←  pages, app.py
+    core ← layers ← storage ← zonal ← indicators ← reports ← cli, ui ← pages, app.py
+                     (geodata, the data build, beside zonal)
 
 - ``core/``: CRS (CGCS2000, Gauss–Krüger zones, GCJ-02), geometry repair, limits, the bilingual
-  text and error types, the translation table and data paths (the tables folder included).
-- ``layers/``: the reader registry, the layer catalog, the DuckDB store (imports core).
-- ``geodata/``: the default dataset build and its editable tables (imports core and layers).
-- ``indicators/``: pure computation (imports core and layers).
-- ``reports/``: every writer, headers from the indicator table (imports core, layers, indicators).
-- ``cli/``: the command line ``python -m cli parks|targets|zonestats`` (imports every room up to
-  reports, never ui).
+  text and error types, the translation table and data paths (the ``tables/`` folder included).
+- ``layers/``: the reader registry, the layer catalog, legends (imports core).
+- ``storage/``: the DuckDB store, accounts, audit log, inbox, statistics, the workspace.
+- ``zonal/``: the exact zonal engine (coverage, land-cover histograms, tiled/Dask runs).
+- ``geodata/``: the default dataset build.
+- ``indicators/``: per-park indicators, policy and declared run inputs.
+- ``reports/``: every writer, headers from the indicator table.
+- ``cli/``: every command line, ``gansu parks|siting|targets|zonestats|checklist|workspace|admin|build``
+  (imports every room up to reports, never ui).
 - ``ui/``: Streamlit glue (imports any room below it); ``pages/`` and ``app.py`` sit on top.
 
 Nothing imports upward; ``streamlit`` is imported only in ``ui/``, ``pages/`` and ``app.py``.

@@ -17,8 +17,8 @@ TEXT: dict[str, dict[str, str]] = {
     "nav.parks": {"zh": "园区指标", "en": "Parks"},
     "nav.data": {"zh": "数据与来源", "en": "Data & sources"},
     "lang.label": {"zh": "语言 / Language", "en": "Language / 语言"},
-    "err.data_missing": {"zh": "尚未构建默认数据集：请运行 `make run` 或 `python -m geodata.build`。",
-                         "en": "The default dataset has not been built: run `make run` or `python -m geodata.build`."},
+    "err.data_missing": {"zh": "尚未构建默认数据集：请运行 `make run` 或 `python -m cli build`。",
+                         "en": "The default dataset has not been built: run `make run` or `python -m cli build`."},
     # --- home
     "home.headline": {"zh": "主要数据", "en": "Headline figures"},
     "home.province_area": {"zh": "全省面积（等积投影，km²）", "en": "Province area (equal-area, km²)"},
@@ -392,7 +392,7 @@ TEXT.update({
     "targets.change.from_to": {"zh": "基准期 → 对比期 (km²)", "en": "baseline → later (km²)"},
     "targets.change.from": {"zh": "基准期类别", "en": "Baseline class"},
     "targets.change.to": {"zh": "对比期类别", "en": "Later class"},
-    "targets.table.title": {"zh": "目标表（geodata/targets.csv，可编辑）", "en": "Targets table (geodata/targets.csv, editable)"},
+    "targets.table.title": {"zh": "目标表（tables/targets.csv，可编辑）", "en": "Targets table (tables/targets.csv, editable)"},
     "targets.table.help": {"zh": "每个目标附原文条款；方向为“越高越好”或“越低越好”；目标值中的 ≈ 表示“左右”。单位 GDP 二氧化碳排放为相对目标，分别以 2020 年和 2005 年为基期。黄河干流水质以类别序号（Ⅰ–Ⅴ = 1–5）表示，“Ⅱ类及以上”即 ≤ 2。",
                            "en": "Each target quotes its clause; direction: higher or lower is better; ≈ in a target means “about”. CO2 per unit GDP targets are relative, with base years 2020 and 2005. The Yellow River main-stream class is coded Ⅰ–Ⅴ = 1–5; “class Ⅱ or better” is ≤ 2."},
 })
@@ -863,9 +863,9 @@ TEXT.update({
 TEXT.update({
     "auth.tab.password": {"zh": "密码", "en": "Password"},
     "auth.rc.tab": {"zh": "账户被锁定？使用恢复码", "en": "Locked out? Use a recovery code"},
-    "auth.rc.help": {"zh": "管理员在服务器上运行 python -m geodata.admin accounts recovery-code <账户名> 获得一次性恢复码"
+    "auth.rc.help": {"zh": "管理员在服务器上运行 python -m cli admin accounts recovery-code <账户名> 获得一次性恢复码"
                            "（看板运行时也可以）。输入账户名、恢复码和新密码：账户解锁、改用新密码并登录。",
-                     "en": "An admin runs python -m geodata.admin accounts recovery-code <name> on the server for a "
+                     "en": "An admin runs python -m cli admin accounts recovery-code <name> on the server for a "
                            "one-time code (also while the dashboard runs). Enter the name, the code and a new password: "
                            "the account is unlocked, gets the new password and is signed in."},
     "auth.rc.code": {"zh": "恢复码", "en": "Recovery code"},
@@ -897,11 +897,11 @@ TEXT.update({
                            "en": "Carbon density table (by zone and class, t C/ha, with sources)"},
     "data.density.help": {"zh": "指标按此表计算：园区各部分采用所在分区的行，分区无专门行时采用全省默认行。"
                                 "“受威胁碳量”为在此建设将释放的碳（生物量、死有机质及表层 0–30 cm 土壤碳的流失部分，"
-                                "见 geodata/carbon_conversion.csv）。“已核实”指数值已与可检索的原文引文核对。",
+                                "见 tables/carbon_conversion.csv）。“已核实”指数值已与可检索的原文引文核对。",
                           "en": "The indicators use this table: each part of a park takes its zone's row, or the province "
                                 "default where the zone has none. 'At stake' is what building here would release "
                                 "(biomass, dead matter and the lost share of the top 0–30 cm soil carbon, see "
-                                "geodata/carbon_conversion.csv). 'Verified' means checked against a quoted, retrievable text."},
+                                "tables/carbon_conversion.csv). 'Verified' means checked against a quoted, retrievable text."},
     "data.density.class": {"zh": "地类", "en": "Class"},
     "data.density.zone": {"zh": "分区", "en": "Zone"},
     "data.density.province": {"zh": "全省默认", "en": "province default"},
@@ -1016,7 +1016,7 @@ TEXT.update({
     "parks.greening.value": {"zh": "{v}%（{kind}，来源：{source}，{date}）", "en": "{v}% ({kind}, source: {source}, {date})"},
 })
 
-# --- sign-in: a single sign-on identity whose claims name nobody usable (layers.sso.identity)
+# --- sign-in: a single sign-on identity whose claims name nobody usable (storage.sso.identity)
 TEXT.update({
     "auth.sso.unusable": {"zh": "身份提供方给出的身份无法使用（电子邮件、用户名或 sub 缺失、过长、含控制字符，或电子邮件格式不正确）：无法以单点登录进入。请联系管理员。",
                           "en": "The identity provider's claims name no usable identity (the email, username or sub is missing, too long, holds control characters, or the email is not an address): single sign-on cannot sign you in. Ask an admin."},

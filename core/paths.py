@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-TABLES = REPO / "geodata"  # the editable CSV tables (zones, parks, pools, sink rates, targets)
+TABLES = REPO / "tables"  # the editable CSV tables (zones, parks, pools, sink rates, targets)
 SHARED_GEODATA = Path(os.environ.get("GANSU_SHARED_GEODATA", REPO.parent / "shared" / "geodata"))
 
 GPKG_NAME = "gansu.gpkg"
@@ -103,13 +103,13 @@ def require_current() -> Path:
     d = current_dir()
     if not (d / MANIFEST_NAME).is_file() or not (d / GPKG_NAME).is_file():
         raise DataMissing(
-            f"default dataset not found in {data_root()}; run `python -m geodata.build` "
+            f"default dataset not found in {data_root()}; run `python -m cli build` "
             "(make run / make test do it for you)"
         )
     problems = damage(d)
     if problems:
         raise DataCorrupt(
-            f"the default dataset in {d} is damaged ({'; '.join(problems)}); run `python -m geodata.build` "
-            "(it detects the damage and rebuilds; or --force) / 默认数据集已损坏，请运行 `python -m geodata.build` 重新构建"
+            f"the default dataset in {d} is damaged ({'; '.join(problems)}); run `python -m cli build` "
+            "(it detects the damage and rebuilds; or --force) / 默认数据集已损坏，请运行 `python -m cli build` 重新构建"
         )
     return d

@@ -15,7 +15,7 @@ at a failed login all reach exports. Following OWASP ("CSV injection"), such tex
   that read the CSV back. ``"-2+3"`` or ``"-"`` is not a plain number: it gets the ``'``.
 
 The writers (``reports.csv``, ``reports.excel``) apply it to every cell and every header; it lives
-in ``core`` because the shell's audit export (``geodata.admin``, below ``reports``) needs it too.
+in ``core`` because the shell's audit export (``cli.admin_cli``, below ``reports``) needs it too.
 """
 from __future__ import annotations
 

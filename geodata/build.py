@@ -1,8 +1,8 @@
 """Build the default Gansu dataset, offline, from installed data packages and ../shared/geodata.
 
-    python -m geodata.build              build when inputs changed (fast no-op otherwise)
-    python -m geodata.build --force      rebuild
-    python -m geodata.build --print-dir  print the folder of the dataset in use
+    python -m cli build              build when inputs changed (fast no-op otherwise)
+    python -m cli build --force      rebuild
+    python -m cli build --print-dir  print the folder of the dataset in use
 
 Output (see geodata/paths.py): one GeoPackage ``gansu.gpkg`` (layers province, prefectures,
 counties, zones, protection_proxy, parks_demo, airports and, when ../shared/geodata exists,
@@ -12,13 +12,11 @@ A build is written into a temporary folder, checked (every layer readable with t
 feature count, the land cover readable, file sizes recorded in the manifest) and only then
 published by an atomic symlink swap, so an interrupted or failed build never leaves a half-built
 dataset in use. A damaged dataset in use (e.g. a truncated ``gansu.gpkg``) is detected by
-``paths.require_current`` and rebuilt by a plain ``python -m geodata.build``.
+``paths.require_current`` and rebuilt by a plain ``python -m cli build``.
 """
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import errno
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -26,7 +24,6 @@ import json
 import os
 import shutil
 import sqlite3
-import sys
 import uuid
 from pathlib import Path
 
@@ -531,34 +528,3 @@ def build(force: bool = False) -> Path:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-
-
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m geodata.build", description=__doc__.split("\n")[0])
-    ap.add_argument("--force", action="store_true", help="rebuild even when up to date")
-    ap.add_argument("--print-dir", action="store_true", help="print the dataset folder and exit")
-    args = ap.parse_args(argv)
-    if args.print_dir:
-        try:
-            print(paths.require_current())
-        except paths.DataMissing as e:
-            print(e, file=sys.stderr)
-            return 1
-        return 0
-    try:
-        build(force=args.force)
-    except BuildError as e:
-        print(f"[geodata.build] ERROR: {e}", file=sys.stderr)
-        return 2
-    except OSError as e:
-        if not isinstance(e, PermissionError) and e.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
-            raise
-        print(f"[geodata.build] ERROR: cannot write to the data folder {paths.data_root()} ({e}). Make it "
-              f"writable or set GANSU_DATA_DIR to a writable folder; the data in use, if any, is unchanged. / "
-              f"数据目录不可写，请设为可写或通过 GANSU_DATA_DIR 指定其他目录；现有数据未改动。", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

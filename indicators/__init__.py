@@ -3,7 +3,7 @@
 May import: ``core`` and ``layers`` (readers, rasters) only. The command line that writes its
 tables through ``reports`` is the room above, ``cli/``.
 
-Entry points: ``indicators.engine.compute_parks`` (one row per park), ``indicators.landcover``
+Entry points: ``indicators.engine.compute_parks`` (one row per park), ``zonal.landcover``
 (``class_areas``, ``raster_class_totals``), the declared table ``indicators.table``; the CLI is
 ``python -m cli parks ...`` (``python -m indicators`` hands over to it).
 """

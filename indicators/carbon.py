@@ -4,11 +4,11 @@ Pools table: ``lucode,c_above,c_below,c_soil,c_dead`` in t C/ha keyed by the ras
 (InVEST reads only these five columns; ``class``/``label``/``source`` are for people).
 Stock = sum over codes of area (ha) x (c_above + c_below + c_soil + c_dead); CO2e = x 44/12;
 with an alternative raster, change = alternative - baseline (InVEST's sequestration).
-Default table: ``geodata/carbon_density.csv`` by class and zone, expanded to the raster's codes by
+Default table: ``tables/carbon_density.csv`` by class and zone, expanded to the raster's codes by
 ``indicators.pooltable`` (a source per row); a park across zones takes each piece's zone densities
 (``stock_by_zone``). Carbon at stake (what building on the land would release) comes from the same
-rows and ``geodata/carbon_conversion.csv``.
-Sink: ``geodata/sink_rates.csv``, t CO2/ha/yr per canonical class.
+rows and ``tables/carbon_conversion.csv``.
+Sink: ``tables/sink_rates.csv``, t CO2/ha/yr per canonical class.
 
 Ranges: a pools row may carry ``c_low, c_high`` (total density, t C/ha: the cited
 study's range, or a documented ± share where only a mean is published, ``range_source`` says

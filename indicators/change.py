@@ -19,8 +19,9 @@ import numpy as np
 import pandas as pd
 
 from core.errors import InputError
-from indicators import carbon, tiled
-from indicators.landcover import LandcoverRaster
+from indicators import carbon
+from zonal import tiled
+from zonal.landcover import LandcoverRaster
 from layers.legends import CLASS_IDS, Legend, get_legend
 
 NOD = -1  # "no data" on one side (a marker in ``ChangeResult.code_pairs``, never a class code)

@@ -3,11 +3,11 @@
 Two checklists, each a CSV (id, labels, unit, kind, comparator, threshold, allowed range, clause,
 verbatim quote, veto / basic / relaxable flags, ``threshold_verified``, source, the rule's note):
 
-* ``ANHUI`` — ``geodata/checklist_criteria.csv``: every 须 item of annex 1 (准入标准) of
+* ``ANHUI`` — ``tables/checklist_criteria.csv``: every 须 item of annex 1 (准入标准) of
   安徽省零碳产业园区建设方案（试行）(2024-05-13), quoted from ``../shared/seeds/
   gansu_action_plan_and_related_2025.txt``: the basic requirements 1.1–1.5 and the admission
   criteria 2.1–2.8. Thresholds verified against that text.
-* ``NATIONAL`` — ``geodata/checklist_national.csv``: the indicators of the 2025 national notice
+* ``NATIONAL`` — ``tables/checklist_national.csv``: the indicators of the 2025 national notice
   发改环资〔2025〕910号 (1 core + 5 guidance). The notice's own text was not available: the names are
   from a research institute's summary and the thresholds from a blog, so every row carries
   ``threshold_verified = 0`` and the list is only ever "indicative".

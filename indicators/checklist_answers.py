@@ -219,8 +219,8 @@ def saved_from_rows(df: pd.DataFrame) -> dict[str, dict]:
             d[cid] = val
         else:
             raise InputError(f"answers 第 {line} 行：未知的清单项 {cid!r}",
-                             f"answers line {line}: unknown criterion {cid!r} (ids: see geodata/checklist_criteria.csv, "
-                             "geodata/checklist_national.csv, or relaxation, emissions_tco2, credits_tco2)")
+                             f"answers line {line}: unknown criterion {cid!r} (ids: see tables/checklist_criteria.csv, "
+                             "tables/checklist_national.csv, or relaxation, emissions_tco2, credits_tco2)")
         if reason:
             d[NA_PREFIX + cid] = reason
     for pid, d in out.items():  # every park's answers checked here, named by park

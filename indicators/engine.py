@@ -18,11 +18,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from indicators import carbon, green, zonesplit
+from indicators import carbon, green
+from zonal import zonesplit
 from indicators.conflicts import redline_overlap, zone_membership
 from core.errors import InputError
 from core.text import Text
-from indicators.landcover import check_legend, classes_from_codes, zonal_codes
+from zonal.landcover import check_legend, classes_from_codes, zonal_codes
 from layers.legends import CLASS_BY_ID, CLASS_IDS, Legend, get_legend
 from indicators.table import columns_for
 from indicators.transport import distances

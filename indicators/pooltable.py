@@ -2,7 +2,7 @@
 
 Two forms are read:
 
-- the project's default, ``geodata/carbon_density.csv``: one row per canonical class (forest,
+- the project's default, ``tables/carbon_density.csv``: one row per canonical class (forest,
   grassland …) for the province (``zone`` empty) and extra rows for a zone where a source gives a
   different density (alpine meadow in Gannan, desert steppe in Hexi, Gannan peat …). It is expanded
   to the raster's own codes through the legend (any legend, a custom CSV legend included);
@@ -13,7 +13,7 @@ Every row may carry ``c_low``/``c_high`` (total density range) and says its sour
 matches a zone polygon by its ``zone_id`` or its name (``layers/catalog`` normalises uploaded zone
 files to these fields); zones without rows use the default rows.
 
-Carbon at stake when land is built on (``geodata/carbon_conversion.csv``, by class): biomass and
+Carbon at stake when land is built on (``tables/carbon_conversion.csv``, by class): biomass and
 dead organic matter are lost, and a share of the top 0–30 cm of soil carbon
 (``soil_loss_share`` × the 0–30 cm part of ``c_soil``: all of it when the row is measured to 30 cm,
 ``topsoil_share`` of it when measured to 100 cm). Its low/high use ``soil_loss_low/high``.

@@ -25,7 +25,8 @@ import pandas as pd
 import shapely
 
 from core import paths
-from layers import catalog, workspace
+from layers import catalog
+from storage import workspace
 from indicators import carbon
 from indicators.engine import compute_parks
 

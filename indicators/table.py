@@ -17,7 +17,7 @@ from typing import Iterable
 
 from core.text import Text
 from layers.legends import CLASSES, CLASS_IDS
-from layers.workspace import TRANSPORT_KINDS  # the one list of transport kinds (its home: layers)
+from storage.workspace import TRANSPORT_KINDS  # the one list of transport kinds (its home: layers)
 
 KIND_LABELS: dict[str, Text] = {
     "expressway": Text("高速公路", "expressway"),
@@ -135,9 +135,9 @@ _CARBON = [
       "not ranked.", 0, "carbon", fmt="{:,.0f}"),
     I("carbon_at_stake_tc", "t C", "受威胁碳量", "Carbon at stake",
       "若在此建设园区将释放的碳：全部生物量和死有机质，加上表层 0–30 cm 土壤有机碳中按比例流失的部分"
-      "（比例及来源见 geodata/carbon_conversion.csv）。选址时越低越好。",
+      "（比例及来源见 tables/carbon_conversion.csv）。选址时越低越好。",
       "Carbon a park built here would release: all biomass and dead organic matter plus the lost share of the "
-      "top 0–30 cm soil organic carbon (share and source in geodata/carbon_conversion.csv). Lower is better "
+      "top 0–30 cm soil organic carbon (share and source in tables/carbon_conversion.csv). Lower is better "
       "for siting.", -1, "carbon", fmt="{:,.0f}", summary=True),
     I("carbon_at_stake_high_tc", "t C", "受威胁碳量（高值）", "Carbon at stake, high",
       "表层 0–30 cm 土壤有机碳全部流失（表土剥离）时的受威胁碳量；不参与排序。",

@@ -1,6 +1,6 @@
 """Bases (口径) of official statistics, what progress may use them for, and restatements.
 
-``geodata/target_bases.csv``: one row per (indicator, basis) — ``indicator`` ``*`` for a basis
+``tables/target_bases.csv``: one row per (indicator, basis) — ``indicator`` ``*`` for a basis
 name any indicator may carry — with its English name, its ``use`` and whether it is verified:
 
 - ``progress``: the target's measure; progress and trends may use it (one basis at a time);

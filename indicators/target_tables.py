@@ -1,13 +1,13 @@
 """The two tables behind the targets: the plan's targets and the official statistics.
 
-- ``geodata/targets.csv``: one row per (indicator, region, target year) with the target value,
+- ``tables/targets.csv``: one row per (indicator, region, target year) with the target value,
   a comparator (``>=``, ``>``, ``<=``, ``~`` = "about"), the direction (``higher``/``lower`` is
   better), a base year for relative targets (CO2 per GDP "vs 2020" / "vs 2005" are separate
   indicators because their bases differ), the quoted source clause and the target's basis (口径,
   ``basis``/``basis_en``: what the plan measures, or that it does not say). A region other than
   the province is a prefecture's own target.
 - official statistics: ``indicator, region, year, value, unit, source`` and, optional,
-  ``basis, source_url, source_date, quote, note`` (seed: ``geodata/official_stats_gansu.csv``, a
+  ``basis, source_url, source_date, quote, note`` (seed: ``tables/official_stats_gansu.csv``, a
   copy of ``../shared/data/official_stats_gansu.csv`` — 67 published values with title, link, date
   and verbatim quote — plus the project columns: the target-table id, the basis (口径), the numeric
   value and ``publication`` (rows restating one inventory/census share it); users edit them in the

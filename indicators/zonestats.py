@@ -5,7 +5,7 @@ Computed with the indicator engine (exact coverage fractions, real pixel areas;
 is not the official 森林覆盖率 and a grassland share is not 草原综合植被盖度 (DOMAIN.md §2); the UI
 shows them next to, never merged with, official values.
 
-One pass over the raster (``indicators.tiled``, split mode): every unit of the finest level
+One pass over the raster (``zonal.tiled``, split mode): every unit of the finest level
 (counties) is cut at the work tiles; each tile is read once, in row bands, for all the units
 crossing it (boundary cells exact, interiors counted in one pass), and the partial code areas are
 added in a fixed (unit, tile) order — the same numbers as reading every unit on its own
@@ -13,7 +13,7 @@ added in a fixed (unit, tile) order — the same numbers as reading every unit o
 counties (default prefectures, schematic zones, province) is summed from the county code areas,
 so every level adds up exactly. A level given with its own polygons (e.g. an uploaded official
 zone file) is a second pass. ``progress(done, total)`` counts units (reported as tiles finish);
-``scheduler``/``workers`` choose where the tiles run (``indicators.distributed``; default: this
+``scheduler``/``workers`` choose where the tiles run (``zonal.distributed``; default: this
 process for a province, a LocalCluster above ``AUTO_LOCAL_PIXELS``).
 """
 from __future__ import annotations
@@ -26,10 +26,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from indicators import carbon, tiled
-from indicators.landcover import check_legend, classes_from_codes
+from indicators import carbon
+from zonal import tiled
+from zonal.landcover import check_legend, classes_from_codes
 from layers.legends import CLASS_IDS, Legend, get_legend
-from layers.workspace import sha256_file as file_sha256  # noqa: F401 - one SHA-256 of a file for the house
+from storage.workspace import sha256_file as file_sha256  # noqa: F401 - one SHA-256 of a file for the house
 
 ALGO_VERSION = "zonestats-4-zone-densities"  # part of every cache key: bump when the numbers change
 LEVELS = ("province", "zone", "prefecture", "county")
@@ -121,7 +122,7 @@ def _keys(gdf: gpd.GeoDataFrame | None, ptable, n: int) -> list:
     """Zone keys of a level's polygons (their ``zone_id`` or names; None where no rows match)."""
     if gdf is None or not ptable.zoned:
         return [None] * n
-    from indicators.zonesplit import zone_keys
+    from zonal.zonesplit import zone_keys
 
     return zone_keys(gdf.reset_index(drop=True), ptable)
 

@@ -164,7 +164,7 @@ def normalise_zone_layer(gdf: gpd.GeoDataFrame, name_field: str | None = None) -
 
 
 def zone_changes() -> "pd.DataFrame":
-    """Rows of ``geodata/zones.csv`` whose zone changed at the last review (``previous_zone_id``
+    """Rows of ``tables/zones.csv`` whose zone changed at the last review (``previous_zone_id``
     set): adcode, county, previous and new zone id and name, and the reason — for the Data page
     and docs/carbon.md, so a reader sees which schematic assignments moved and why."""
     import pandas as pd
@@ -183,7 +183,7 @@ def zone_changes() -> "pd.DataFrame":
 
 
 def zone_names() -> dict[str, dict[str, str]]:
-    """zone id → {"zh": name, "en": name} of the 四屏一廊 zones (geodata/zone_names.csv)."""
+    """zone id → {"zh": name, "en": name} of the 四屏一廊 zones (tables/zone_names.csv)."""
     import pandas as pd
 
     names = pd.read_csv(paths.TABLES / "zone_names.csv", dtype=str, keep_default_na=False)

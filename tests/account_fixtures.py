@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from layers import accounts
-from layers.accounts import SHELL
-from layers.store import Store
+from storage import accounts
+from storage.accounts import SHELL
+from storage.store import Store
 
 
 def accounts_store(path: Path, password: str, *more: tuple[str, str]) -> Store:

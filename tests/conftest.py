@@ -52,7 +52,7 @@ def gpkg(dataset):
 def store(dataset):
     """The session's store with no saved parks before and after the test."""
     from core import paths
-    from layers.store import Store
+    from storage.store import Store
 
     s = Store(paths.store_path())
     s.delete_parks(list(s.parks()["park_id"]))
@@ -71,7 +71,8 @@ def raster_reads(monkeypatch):
     """Counts zone-statistics raster passes (``zonestats.compute`` calls) and the units read
     (polygons handed to the tiled engine's ``zonal_codes``, which zone statistics read through),
     so a test can prove a cached result is reused."""
-    from indicators import tiled, zonestats
+    from zonal import tiled
+    from indicators import zonestats
 
     counts = {"passes": 0, "units": 0}
     real_compute, real_zonal = zonestats.compute, tiled.zonal_codes

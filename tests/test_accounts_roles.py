@@ -11,10 +11,10 @@ import pytest
 import shapely
 
 from core.errors import PermissionDenied
-from layers import accounts, audit
-from layers import workspace as ws
-from layers.accounts import SHELL, Principal
-from layers.store import ACCESS_LEVELS, Store
+from storage import accounts, audit
+from storage import workspace as ws
+from storage.accounts import SHELL, Principal
+from storage.store import ACCESS_LEVELS, Store
 
 PASSWORD = "Geheim-Passwort-7731"
 OPEN_METHODS = {"sync_catalog", "put_park_results"}  # caches anyone may fill: a conscious list
@@ -323,7 +323,7 @@ def test_admin_cli_adds_accounts_with_the_password_on_stdin(tmp_path):
     from tests.browser.harness import REPO
 
     env = {"GANSU_STORE": str(tmp_path / "cli.duckdb"), "PATH": "/usr/bin:/bin"}
-    run = lambda *a, inp="": subprocess.run([sys.executable, "-m", "geodata.admin", *a], cwd=REPO, env=env,  # noqa: E731
+    run = lambda *a, inp="": subprocess.run([sys.executable, "-m", "cli", "admin", *a], cwd=REPO, env=env,  # noqa: E731
                                             input=inp, capture_output=True, text=True, timeout=120)
     r = run("accounts", "add", "chief", "--role", "admin", "--office", "信息中心", inp=PASSWORD + "\n")
     assert r.returncode == 0, r.stderr
@@ -371,7 +371,7 @@ def test_every_module_level_writer_checks_the_actor():
 def test_official_statistics_are_an_admins_to_change(acc_store):
     import pandas as pd
 
-    from layers import stats_store
+    from storage import stats_store
 
     from indicators import targets as tg
 

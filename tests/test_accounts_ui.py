@@ -8,9 +8,9 @@ import pytest
 import shapely
 from streamlit.testing.v1 import AppTest
 
-from layers import accounts, audit
-from layers.accounts import SHELL, Principal
-from layers.store import Store
+from storage import accounts, audit
+from storage.accounts import SHELL, Principal
+from storage.store import Store
 from tests.account_fixtures import sign_in
 from tests.apptest_helpers import run_page
 

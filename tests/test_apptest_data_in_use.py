@@ -30,8 +30,8 @@ from streamlit.testing.v1 import AppTest
 
 from indicators import runs
 from layers import catalog
-from layers import workspace as ws
-from layers.store import Store
+from storage import workspace as ws
+from storage.store import Store
 from reports import column_label, value_text
 from tests import workspace_fixtures as wf
 from ui.mdtext import unescape

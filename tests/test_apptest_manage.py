@@ -8,7 +8,7 @@ import pytest
 import shapely
 
 from core import paths
-from layers.store import Store
+from storage.store import Store
 from tests.apptest_helpers import run_page, run_with_editor
 from ui.mdtext import unescape
 
@@ -155,7 +155,7 @@ def test_data_page_replacement_then_revert(dataset, tmp_path, monkeypatch):
     revert: back to the proxy, nothing in use, the upload no longer active."""
     import streamlit as st
 
-    from layers import workspace as ws
+    from storage import workspace as ws
     from ui import jobs
 
     monkeypatch.setenv("GANSU_STORE", str(tmp_path / "store.duckdb"))

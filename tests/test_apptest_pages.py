@@ -237,7 +237,7 @@ def test_uploaded_official_redline_replaces_the_proxy_on_map_and_data_page(datas
     import shapely
     from core import paths
     from layers import readers
-    from layers.store import Store
+    from storage.store import Store
 
     official = gpd.GeoDataFrame({"名称": ["官方红线<b>测试</b>"]},
                                 geometry=[shapely.box(103.5, 36.2, 103.8, 36.5)], crs=4490)

@@ -13,7 +13,7 @@ import shapely
 from streamlit.testing.v1 import AppTest
 
 from core import paths
-from layers.store import Store
+from storage.store import Store
 from reports import column_label
 from ui.mdtext import unescape
 

@@ -13,8 +13,8 @@ import pytest
 import shapely
 from streamlit.testing.v1 import AppTest
 
-from layers import workspace as ws
-from layers.accounts import SHELL
+from storage import workspace as ws
+from storage.accounts import SHELL
 from tests.hostile import corpus
 
 REPO = Path(__file__).resolve().parent.parent

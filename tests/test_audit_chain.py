@@ -1,6 +1,6 @@
 """The audit log's hash chain (rows changed, removed or slipped in are found, and named), the
 one-time chaining of an older store's rows, the rule that no code updates or deletes audit rows,
-and what ``python -m geodata.admin audit`` prints (terminal control characters shown escaped)."""
+and what ``python -m cli admin audit`` prints (terminal control characters shown escaped)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -12,9 +12,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from layers import accounts, audit
-from layers.accounts import SHELL
-from layers.store import Store, connect
+from storage import accounts, audit
+from storage.accounts import SHELL
+from storage.store import Store, connect
 
 REPO = Path(__file__).resolve().parent.parent
 HOSTILE = "\x1b[2J\x1b]0;owned\x07ad\x9bmin\u202eedoc\u2066x\x7f\u200by\n\tz"
@@ -117,7 +117,7 @@ def test_no_code_updates_or_deletes_audit_rows():
 # --- the admin command line ------------------------------------------------------------------------
 def _admin(path, *args):
     env = {"GANSU_STORE": str(path), "PATH": "/usr/bin:/bin"}
-    return subprocess.run([sys.executable, "-m", "geodata.admin", *args], cwd=REPO, env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "cli", "admin", *args], cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=120)
 
 

@@ -4,12 +4,12 @@ The raster: 40 × 40 cells of 30 m, origin (392010, 3990000) in EPSG:32648 (near
 0–19 CLCD code 2 (forest), rows 20–39 code 4 (grassland). The park covers rows 10–29 and columns
 10–29 exactly: 200 forest + 200 grassland cells = 18 ha + 18 ha at 900 m² per cell.
 
-Hand-computed (province-default densities of geodata/carbon_density.csv, no zones given:
+Hand-computed (province-default densities of tables/carbon_density.csv, no zones given:
 forest 37.33 + 9.33 + 175 + 2.0 = 223.66 t C/ha, range 140.46–296.03; grassland 0.395 + 2.446 + 85.4
 + 0 = 88.241, range 47.54–334.2; forest sink 3.35 t CO2/ha/yr, range 2.9–4.3):
 - nominal stock = 18 × 223.66 + 18 × 88.241 = 5614.218 t C (InVEST: Σ cells × 900 m² × density);
   low = 18 × 140.46 + 18 × 47.54 = 3384.0; high = 18 × 296.03 + 18 × 334.2 = 11344.14;
-- carbon at stake (geodata/carbon_conversion.csv: biomass + dead + 0.2 × 0.5 × soil of a 0–100 cm row):
+- carbon at stake (tables/carbon_conversion.csv: biomass + dead + 0.2 × 0.5 × soil of a 0–100 cm row):
   forest 48.66 + 17.5 = 66.16, grassland 2.841 + 8.54 = 11.381 t C/ha → 18 × 66.16 + 18 × 11.381 =
   1395.738 t C, 38.7705 t C/ha over the 36 ha; low (no soil loss) 18 × 48.66 + 18 × 2.841 = 927.018,
   high (all of the top 30 cm) 18 × (48.66 + 87.5) + 18 × (2.841 + 42.7) = 3270.618;

@@ -1,4 +1,4 @@
-"""Carbon densities by zone and biome (geodata/carbon_density.csv), hand-computed.
+"""Carbon densities by zone and biome (tables/carbon_density.csv), hand-computed.
 
 Rasters are CLCD-coded (1 cropland … 7 barren … 9 wetland) on an equal-area Albers grid of 30 m
 cells (900 m² each), so every class area is a whole number of hectares fractions:

@@ -124,7 +124,7 @@ def test_manifest_names_every_layer_with_source_licence_year_resolution(dataset)
 
 
 def test_print_dir(dataset):
-    out = subprocess.run([sys.executable, "-m", "geodata.build", "--print-dir"], cwd=REPO,
+    out = subprocess.run([sys.executable, "-m", "cli", "build", "--print-dir"], cwd=REPO,
                          capture_output=True, text=True, check=True)
     assert Path(out.stdout.strip()) == paths.current_dir()
     assert (Path(out.stdout.strip()) / "gansu.gpkg").is_file()
@@ -139,7 +139,7 @@ def test_rerun_is_a_no_op(dataset):
 def test_missing_data_package_gives_a_clear_error_naming_it(tmp_path, pip_name):
     module = build.PACKAGES[pip_name]
     code = (f"import sys; sys.modules[{module!r}] = None\n"
-            "from geodata.build import main; sys.exit(main(['--force']))")
+            "from cli.build_cli import main; sys.exit(main(['--force']))")
     env = {**os.environ, "GANSU_DATA_DIR": str(tmp_path / "data")}
     r = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True)
     assert r.returncode == 2
@@ -177,7 +177,7 @@ def test_sigkilled_build_leaves_previous_or_new_data_usable(dataset, tmp_path):
     _copy_current(root)
     env = {**os.environ, "GANSU_DATA_DIR": str(root)}
     for delay in (0.5, 1.5, 2.5):
-        p = subprocess.Popen([sys.executable, "-m", "geodata.build", "--force"], cwd=REPO, env=env,
+        p = subprocess.Popen([sys.executable, "-m", "cli", "build", "--force"], cwd=REPO, env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(delay)
         p.send_signal(signal.SIGKILL)

@@ -12,9 +12,9 @@ from streamlit.testing.v1 import AppTest
 
 from core.errors import PermissionDenied
 from core.i18n import t
-from layers import accounts
-from layers.accounts import SHELL, Principal
-from layers.store import Store
+from storage import accounts
+from storage.accounts import SHELL, Principal
+from storage.store import Store
 from tests.account_fixtures import accounts_store, sign_in
 from tests.apptest_helpers import run_page
 from tests.test_accounts_ui import PW, _direct_save_and_delete, acc_env  # noqa: F401 - a fixture

@@ -17,7 +17,8 @@ import rasterio
 import shapely
 from affine import Affine
 
-from indicators import provenance, tiled
+from indicators import provenance
+from zonal import tiled
 
 UTM48 = "EPSG:32648"  # conformal: a cell's ground area differs from |det|
 

@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 import rasterio
 
-from indicators import provenance, tiled, zonestats
+from indicators import provenance, zonestats
+from zonal import tiled
 from layers import fileid
-from layers import workspace as ws
+from storage import workspace as ws
 from layers.readers import filegdb
 from tests import workspace_fixtures as wf
 

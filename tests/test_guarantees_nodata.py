@@ -11,10 +11,11 @@ import rasterio
 import shapely
 from affine import Affine
 
-from indicators import landcover, tiled, zonestats
-from layers import workspace as ws
+from zonal import landcover, tiled
+from indicators import zonestats
+from storage import workspace as ws
 from layers.legends import get_legend
-from layers.store import Store
+from storage.store import Store
 
 ALBERS = "+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +x_0=0 +y_0=0 +ellps=WGS84 +units=m +no_defs"
 X0, Y0, PX = -200_000.0, 4_000_000.0, 30.0  # equal-area 30 m cells: 900 m² each

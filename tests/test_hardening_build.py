@@ -31,7 +31,7 @@ def _copy_current(root: Path) -> Path:
 
 def _build(root: Path, *args, extra_env=None) -> subprocess.CompletedProcess:
     env = {**os.environ, "GANSU_DATA_DIR": str(root), **(extra_env or {})}
-    return subprocess.run([sys.executable, "-m", "geodata.build", *args], cwd=REPO, env=env,
+    return subprocess.run([sys.executable, "-m", "cli", "build", *args], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=300)
 
 
@@ -45,9 +45,9 @@ def test_truncated_gpkg_in_use_is_detected_and_a_plain_build_repairs_it(dataset,
     monkeypatch.setenv("GANSU_DATA_DIR", str(root))
     with pytest.raises(paths.DataCorrupt) as e:
         paths.require_current()
-    assert "gansu.gpkg" in str(e.value) and "python -m geodata.build" in str(e.value) and "已损坏" in str(e.value)
+    assert "gansu.gpkg" in str(e.value) and "python -m cli build" in str(e.value) and "已损坏" in str(e.value)
     # the app says what to do instead of crashing on a half file
-    for lang, needle in (("zh", "python -m geodata.build"), ("en", "python -m geodata.build")):
+    for lang, needle in (("zh", "python -m cli build"), ("en", "python -m cli build")):
         at = AppTest.from_file(str(REPO / "pages" / "parks.py"), default_timeout=60)
         at.session_state["lang"] = lang
         at.run()

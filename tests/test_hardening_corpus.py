@@ -134,7 +134,7 @@ def test_feature_vertex_and_memory_limits(monkeypatch):
 
 def test_raster_limits_apply_to_paths_given_to_the_engine(tmp_path, monkeypatch):
     """The indicator engine (CLI, Targets page by path) refuses the same rasters."""
-    from indicators.landcover import LandcoverRaster
+    from zonal.landcover import LandcoverRaster
     from core import limits
 
     for cid, needle in (("tif_header_100k_forged", "GANSU_MAX_RASTER_PIXELS"), ("tif_rotated", "rotated"),
@@ -154,7 +154,7 @@ def test_raster_limits_apply_to_paths_given_to_the_engine(tmp_path, monkeypatch)
 
 
 def test_stored_text_is_data_not_sql_or_markup(tmp_path):
-    from layers.store import Store
+    from storage.store import Store
 
     s = Store(tmp_path / "s.duckdb")
     g = corpus.gdf([corpus.SQL])
@@ -178,7 +178,7 @@ def test_stored_text_is_data_not_sql_or_markup(tmp_path):
 
 
 def test_damaged_store_file_gives_a_clear_message(tmp_path):
-    from layers.store import Store, StoreError
+    from storage.store import Store, StoreError
 
     bad = tmp_path / "store.duckdb"
     bad.write_bytes(b"this is not a database " * 500)

@@ -44,7 +44,7 @@ mode, target, n, seed = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv
 rng = random.Random(seed)
 
 import geopandas as gpd, shapely
-from layers.store import Store
+from storage.store import Store
 from core import paths
 from geodata import build
 G = gpd.GeoDataFrame({"k": [1], "名称": ["甲"]}, geometry=[shapely.box(104, 36, 104.01, 36.01)], crs=4326)

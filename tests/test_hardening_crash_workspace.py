@@ -1,5 +1,5 @@
 """Crash safety of imports into the workspace (slow, run by `make test`): SIGKILL at random points of
-a loop that registers datasets through ``layers.workspace`` — one land-cover file and a mosaic of
+a loop that registers datasets through ``storage.workspace`` — one land-cover file and a mosaic of
 four tiles (hash, scan pass, display copy, VRT), an OSM extract, a transport file, a red line,
 zones and parks, most of them put in use as they are registered.
 
@@ -34,8 +34,8 @@ target, folder, n, seed = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), int(
 rng = random.Random(seed)
 
 import geopandas as gpd, rasterio, shapely
-from layers.store import Store
-from layers import workspace as ws
+from storage.store import Store
+from storage import workspace as ws
 from tests import workspace_fixtures as wf
 
 BOX = (103.55, 36.40, 103.85, 36.62)  # ~ 900 x 800 pixels of 30 m

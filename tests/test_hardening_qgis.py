@@ -1,7 +1,7 @@
 """Files a planner's QGIS opens, read right or offered as a choice — through both entries of the one
 reader registry: the upload path (``readers.read_vector``/``list_layers`` on bytes, as the Parks
 and Data pages call them) and the command line (``python -m cli parks``, ``python -m
-geodata.workspace add`` on files on disk).
+cli.workspace_cli add`` on files on disk).
 
 This file: the formats — File Geodatabases (GDAL's OpenFileGDB), Excel workbooks and Excel's
 UTF-16 "Unicode text", EWKT, GeoJSON/KML in GBK without a declared encoding, TopoJSON, two
@@ -102,9 +102,9 @@ def test_filegdb_zip_cli_and_workspace_add(tmp_path, landcover, capsys, monkeypa
     code, err, got = cli(tmp_path, FGDB_ZIP, landcover, capsys, "--layer", "polygon")
     assert code == 0, err
     np.testing.assert_allclose(got["area_km2"].to_numpy(float), [cell_km2(0, 0, 1, 1)] * 5, rtol=1e-5)
-    from geodata.workspace import main as ws_main
-    from layers import workspace as ws
-    from layers.store import Store
+    from cli.__main__ import main as gansu_main
+    from storage import workspace as ws
+    from storage.store import Store
 
     monkeypatch.setenv("GANSU_STORE", str(tmp_path / "store.duckdb"))
     monkeypatch.setenv("GANSU_WORKSPACE_DIR", str(tmp_path / "ws"))
@@ -112,7 +112,7 @@ def test_filegdb_zip_cli_and_workspace_add(tmp_path, landcover, capsys, monkeypa
         z.extractall(tmp_path / "import")
     folder = tmp_path / "import" / "testopenfilegdb.gdb"
     capsys.readouterr()
-    assert ws_main(["add", str(folder), "--role", "parks", "--layer", "polygon"]) == 0, capsys.readouterr().err
+    assert gansu_main(["workspace", "add", str(folder), "--role", "parks", "--layer", "polygon"]) == 0, capsys.readouterr().err
     did = capsys.readouterr().out.strip().splitlines()[-1]
     s = Store(tmp_path / "store.duckdb")
     try:
@@ -311,15 +311,15 @@ def test_topojson_gdal_fixtures_layers_and_decoded_polygon():
 
 
 def test_topojson_workspace_add_transport_with_layer(tmp_path, monkeypatch, capsys):
-    from geodata.workspace import main as ws_main
+    from cli.__main__ import main as gansu_main
 
     monkeypatch.setenv("GANSU_STORE", str(tmp_path / "store.duckdb"))
     monkeypatch.setenv("GANSU_WORKSPACE_DIR", str(tmp_path / "ws"))
     path = put(tmp_path, "net.topojson", _topojson())
     capsys.readouterr()
-    assert ws_main(["add", str(path), "--role", "transport", "--kind", "railway", "--layer", "roads"]) == 0
+    assert gansu_main(["workspace", "add", str(path), "--role", "transport", "--kind", "railway", "--layer", "roads"]) == 0
     assert "registered transport 'net'" in capsys.readouterr().err
-    assert ws_main(["add", str(path), "--role", "transport", "--kind", "railway"]) == 2
+    assert gansu_main(["workspace", "add", str(path), "--role", "transport", "--kind", "railway"]) == 2
     assert "the TopoJSON has 2 layers" in capsys.readouterr().err
 
 

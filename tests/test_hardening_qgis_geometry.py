@@ -293,15 +293,15 @@ def test_lat_lon_geojson_and_csv_swap_upload_and_cli(tmp_path, landcover, capsys
 
 
 def test_gk_swapped_axes_workspace_add_flag(tmp_path, monkeypatch, capsys):
-    from geodata.workspace import main as ws_main
+    from cli.__main__ import main as gansu_main
 
     monkeypatch.setenv("GANSU_STORE", str(tmp_path / "store.duckdb"))
     monkeypatch.setenv("GANSU_WORKSPACE_DIR", str(tmp_path / "ws"))
     path = put(tmp_path, "survey.gpkg", gpkg([_gk_swapped()], GK35))
     capsys.readouterr()
-    assert ws_main(["add", str(path), "--role", "parks"]) == 2
+    assert gansu_main(["workspace", "add", str(path), "--role", "parks"]) == 2
     assert "--swap-axes" in capsys.readouterr().err
-    assert ws_main(["add", str(path), "--role", "parks", "--swap-axes"]) == 0
+    assert gansu_main(["workspace", "add", str(path), "--role", "parks", "--swap-axes"]) == 0
     assert "axes swapped as you chose" in capsys.readouterr().err
 
 

@@ -49,9 +49,10 @@ def test_format_and_fallback():
 def _variants() -> dict[str, tuple]:
     from indicators import checklist, placesearch, pooltable
     from indicators import targets as tg
-    from indicators.landcover import PIXEL_AREA_MODES
-    from layers import accounts, catalog
-    from layers import workspace as ws
+    from zonal.landcover import PIXEL_AREA_MODES
+    from storage import accounts
+    from layers import catalog
+    from storage import workspace as ws
     from ui import jobs
     from ui.workspace_ui import IN_USE_ROLES
 
@@ -173,7 +174,7 @@ def test_keys_built_with_fstrings_exist_for_every_value():
 
 def test_fstring_scan_would_catch_a_missing_variant():
     """The check itself: a value without a key is reported."""
-    from layers import accounts
+    from storage import accounts
 
     assert all(f"auth.role.{r}" in TEXT for r in accounts.ROLES)
     assert "auth.role.superuser" not in TEXT

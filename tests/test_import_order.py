@@ -1,4 +1,5 @@
-"""The house has one direction: core ← layers ← geodata/indicators ← reports ← cli/ui ← pages ← app.
+"""The house has one direction: core ← layers ← storage ← zonal ← indicators ← reports ← cli/ui ← pages ← app
+(geodata, the data build, beside zonal).
 
 Every module is parsed (ast, nothing imported) and each ``import``/``from … import`` of one of
 our top-level packages is checked against the rooms it may use. There is no exemption: the command
@@ -26,13 +27,15 @@ REPO = Path(__file__).resolve().parent.parent
 ALLOWED: dict[str, set[str]] = {
     "core": set(),
     "layers": {"core"},
-    "geodata": {"core", "layers"},
-    "indicators": {"core", "layers"},
-    "reports": {"core", "layers", "indicators"},
-    "cli": {"core", "layers", "geodata", "indicators", "reports"},
-    "ui": {"core", "layers", "geodata", "indicators", "reports"},
-    "pages": {"core", "layers", "geodata", "indicators", "reports", "ui"},
-    "app": {"core", "layers", "geodata", "indicators", "reports", "ui"},
+    "storage": {"core", "layers"},
+    "zonal": {"core", "layers"},
+    "geodata": {"core", "layers", "storage"},
+    "indicators": {"core", "layers", "storage", "zonal"},
+    "reports": {"core", "layers", "storage", "zonal", "indicators"},
+    "cli": {"core", "layers", "storage", "zonal", "geodata", "indicators", "reports"},
+    "ui": {"core", "layers", "storage", "zonal", "geodata", "indicators", "reports"},
+    "pages": {"core", "layers", "storage", "zonal", "geodata", "indicators", "reports", "ui"},
+    "app": {"core", "layers", "storage", "zonal", "geodata", "indicators", "reports", "ui"},
 }
 STREAMLIT_ROOMS = {"ui", "pages", "app"}
 
@@ -245,7 +248,7 @@ def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
 
 def test_the_checker_catches_upward_imports_cycles_and_streamlit(tmp_path):
     clean = {"core/__init__.py": "", "core/crs.py": "import numpy\n",
-             "layers/__init__.py": "", "layers/store.py": "from core import crs\n",
+             "layers/__init__.py": "", "layers/catalog.py": "from core import crs\n",
              "indicators/__init__.py": "", "reports/__init__.py": "from indicators import x\n",
              "cli/__main__.py": "import reports\nfrom indicators import x\n",
              "app.py": "import streamlit\nfrom ui import common\n"}
@@ -265,7 +268,7 @@ def test_the_checker_catches_upward_imports_cycles_and_streamlit(tmp_path):
     # a cycle the table would not catch on its own: pretend two rooms may import each other
     ALLOWED["core"].add("layers")
     try:
-        cyc = violations(_tree(tmp_path / "cyc", {**clean, "core/paths.py": "import layers.store\n"}))
+        cyc = violations(_tree(tmp_path / "cyc", {**clean, "core/paths.py": "import layers.catalog\n"}))
     finally:
         ALLOWED["core"].discard("layers")
     assert any(v.startswith("import cycle between rooms: core -> layers") for v in cyc)

@@ -11,9 +11,9 @@ import stat
 import pandas as pd
 import pytest
 
-from layers import accounts, audit, inbox
-from layers.accounts import SHELL, Principal
-from layers.store import Store
+from storage import accounts, audit, inbox
+from storage.accounts import SHELL, Principal
+from storage.store import Store
 
 PASSWORD = "Geheim-Passwort-7731"
 TABLE = pd.DataFrame({"unit_id": ["1"], "area_km2": [2.5]})

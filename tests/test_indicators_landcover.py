@@ -7,9 +7,9 @@ import pytest
 import shapely
 from affine import Affine
 
-from indicators.coverage import coverage, pieces, strip_cells
+from zonal.coverage import coverage, pieces, strip_cells
 from core.errors import InputError
-from indicators.landcover import class_areas, ellipsoidal_cell_area_m2, raster_class_totals, zonal_codes
+from zonal.landcover import class_areas, ellipsoidal_cell_area_m2, raster_class_totals, zonal_codes
 from layers.legends import get_legend, load_legend_csv
 from tests.indicator_fixtures import ALBERS, geodesic_area_m2, legend_csv, parks_gdf, write_raster
 
@@ -176,7 +176,7 @@ def test_raster_class_totals_whole_masked_and_geographic(tmp_path):
 
 
 def test_large_polygons_in_row_strips_give_the_same_areas(tmp_path, monkeypatch):
-    import indicators.landcover as lc
+    import zonal.landcover as lc
 
     rng = np.random.default_rng(5)
     data = rng.integers(1, 5, (120, 150)).astype("uint8")

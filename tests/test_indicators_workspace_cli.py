@@ -1,5 +1,5 @@
 """``python -m cli parks --workspace``: the data in use of the store (as saved by the
-dashboard or ``python -m geodata.workspace use``), explicit flags overriding their part, results
+dashboard or ``python -m cli workspace use``), explicit flags overriding their part, results
 through the dashboard's cache. Real files made in code (tests/workspace_fixtures.py), a real store."""
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ import shapely
 from indicators import runs
 from indicators.engine import compute_parks
 from layers import catalog
-from layers import workspace as ws
-from layers.store import Store
+from storage import workspace as ws
+from storage.store import Store
 from tests import workspace_fixtures as wf
 
 REPO = Path(__file__).resolve().parent.parent

@@ -1,8 +1,8 @@
-"""The compiled run counters of the tiled engine (indicators/kernels.py), on hand-made arrays."""
+"""The compiled run counters of the tiled engine (zonal/kernels.py), on hand-made arrays."""
 import numpy as np
 import pytest
 
-from indicators import kernels
+from zonal import kernels
 
 
 def _runs(*triples):

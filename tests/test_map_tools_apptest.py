@@ -139,7 +139,7 @@ def workspace_env(dataset, tmp_path, monkeypatch):
     """A fresh store and workspace (as tests/test_workspace_ui.py), caches forgotten around it."""
     import streamlit as st
 
-    from layers.store import Store
+    from storage.store import Store
 
     monkeypatch.setenv("GANSU_STORE", str(tmp_path / "store.duckdb"))
     monkeypatch.setenv("GANSU_WORKSPACE_DIR", str(tmp_path / "workspace"))
@@ -157,7 +157,7 @@ def test_every_land_cover_in_use_is_read_at_the_point(workspace_env, tmp_path):
     holds at the point (read here with rasterio's own index)."""
     import rasterio
 
-    from layers import workspace as ws
+    from storage import workspace as ws
     from layers.legends import CLASS_BY_ID, CLCD
     from tests import workspace_fixtures as wf
 

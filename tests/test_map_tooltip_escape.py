@@ -13,7 +13,7 @@ HOSTILE = "${globalThis.pwned=1}`\\x"
 
 def test_a_hostile_park_name_never_reaches_the_map_script_as_code(dataset):
     from core import paths
-    from layers.store import Store
+    from storage.store import Store
     from ui import mapview
 
     assert mapview.escape_text(HOSTILE) == "&#36;{globalThis.pwned=1}&#96;&#92;x"

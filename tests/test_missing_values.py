@@ -31,8 +31,8 @@ from streamlit.testing.v1 import AppTest
 import reports
 from indicators import siting
 from indicators import table as ind_table
-from layers import workspace as ws
-from layers.store import Store
+from storage import workspace as ws
+from storage.store import Store
 from reports.pdf.cells import fmt_value
 from tests import workspace_fixtures as wf
 from ui import jobs

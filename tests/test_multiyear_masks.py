@@ -9,7 +9,8 @@ import rasterio
 import shapely
 from affine import Affine
 
-from indicators import change, landcover, tiled
+from indicators import change
+from zonal import landcover, tiled
 
 ALBERS = "+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +ellps=WGS84 +units=m +no_defs"
 T = Affine(30, 0, 0, 0, -30, 600)  # 20 × 20 cells of 900 m²

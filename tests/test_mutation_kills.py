@@ -9,7 +9,7 @@ import shapely
 from affine import Affine
 
 from core.errors import InputError
-from indicators.coverage import coverage, pieces, strip_cells
+from zonal.coverage import coverage, pieces, strip_cells
 
 NORTH_UP = Affine(0.7, 0, 10.3, 0, -0.7, 50.1)
 
@@ -30,7 +30,7 @@ def _brute(geom, transform, shape, row0, col0):
     return out
 
 
-# --- indicators/coverage.py --------------------------------------------------------------------------
+# --- zonal/coverage.py --------------------------------------------------------------------------
 def test_a_strip_of_later_rows_is_those_rows_of_the_full_grid():
     """``Pieces.strip(r0, r1)`` with r0 > 0 (every caller so far started at row 0)."""
     p = pieces(_holed_polygon(), NORTH_UP)
@@ -80,12 +80,12 @@ def test_a_polygon_inside_one_cell_has_a_one_cell_window():
     assert (r0, c0) == (6, 2) and cov.shape == (1, 1) and cov[0, 0] == 0.125
 
 
-# --- indicators/landcover.py --------------------------------------------------------------------------
+# --- zonal/landcover.py --------------------------------------------------------------------------
 import geopandas as gpd  # noqa: E402 - the section's own imports
 import pyproj  # noqa: E402
 import rasterio  # noqa: E402
 
-from indicators import landcover  # noqa: E402
+from zonal import landcover  # noqa: E402
 
 ALBERS = "+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +x_0=0 +y_0=0 +ellps=WGS84 +units=m +no_defs"
 GEOD = pyproj.Geod(ellps="WGS84")
@@ -218,9 +218,9 @@ def test_a_polygon_on_the_other_side_of_the_world_is_all_outside_the_raster(tmp_
     assert z.total_m2[2] == 0 and z.pixels[2] == 0 and z.outside_m2[2] == 0 and z.nodata_m2[2] == 0  # no polygon
 
 
-# --- layers/accounts.py ------------------------------------------------------------------------------------
+# --- storage/accounts.py ------------------------------------------------------------------------------------
 from core.errors import PermissionDenied  # noqa: E402
-from layers import accounts, audit, sso  # noqa: E402
+from storage import accounts, audit, sso  # noqa: E402
 from tests.account_fixtures import accounts_store  # noqa: E402
 
 PW = "Passwort-fuer-Tests-1"

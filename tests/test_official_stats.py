@@ -147,8 +147,8 @@ def test_targets_cli_csv_one_row_per_target_and_region(tmp_path, targets):
 
 
 def test_store_seed_keeps_users_rows_from_an_old_store(tmp_path, seed):
-    from layers import stats_store
-    from layers.store import Store
+    from storage import stats_store
+    from storage.store import Store
 
     s = Store(tmp_path / "old.duckdb")
     with s.transaction() as cur:  # a store made before issue 13: six columns, the two old seed rows + a user row

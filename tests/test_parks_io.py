@@ -18,7 +18,7 @@ import shapely
 
 from core import crs
 from layers import readers
-from layers.store import Store
+from storage.store import Store
 
 REPO = Path(__file__).resolve().parent.parent
 KNOWN = (104.52, 36.21)  # a WGS84 point in Baiyin, the first vertex of every test polygon
@@ -145,7 +145,7 @@ def test_two_sessions_saving_at_the_same_time_lose_nothing(tmp_path):
 
 SAVE_LOOP = r"""
 import sys, geopandas as gpd, shapely
-from layers.store import Store
+from storage.store import Store
 s = Store(sys.argv[1])
 g = gpd.GeoDataFrame({"k": [1]}, geometry=[shapely.box(104, 36, 104.01, 36.01)], crs=4326)
 i = 0

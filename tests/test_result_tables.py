@@ -15,9 +15,9 @@ import shapely
 from affine import Affine
 
 from core.errors import PermissionDenied
-from layers import accounts, audit
-from layers.accounts import Principal
-from layers.store import Store, StoreError
+from storage import accounts, audit
+from storage.accounts import Principal
+from storage.store import Store, StoreError
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ALBERS = "+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +ellps=WGS84 +units=m +no_defs"
@@ -122,7 +122,7 @@ def test_data_page_lists_stored_tables_with_labelled_headers_and_downloads(datas
 
 
 def test_a_running_dashboard_holding_the_store_gets_the_table_through_the_inbox(tmp_path):
-    from layers import inbox
+    from storage import inbox
 
     a = np.full((100, 100), 2, np.uint8)  # 3 km × 3 km of forest
     lc = tmp_path / "lc.tif"
@@ -152,7 +152,7 @@ def test_a_running_dashboard_holding_the_store_gets_the_table_through_the_inbox(
 
 
 def test_a_damaged_queued_note_is_set_aside_and_the_next_one_still_comes_in(tmp_path):
-    from layers import inbox
+    from storage import inbox
 
     path = tmp_path / "s.duckdb"
     good = pd.DataFrame({"unit_id": ["1"], "area_km2": [2.5]})

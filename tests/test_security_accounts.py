@@ -25,9 +25,9 @@ import shapely
 from streamlit.testing.v1 import AppTest
 
 from core.errors import InputError, PermissionDenied
-from layers import accounts, audit
-from layers.accounts import SHELL, Principal
-from layers.store import Store
+from storage import accounts, audit
+from storage.accounts import SHELL, Principal
+from storage.store import Store
 from tests.account_fixtures import accounts_store, sign_in
 
 REPO = Path(__file__).resolve().parent.parent
@@ -108,7 +108,7 @@ def test_rate_limits_refuse_before_any_password_hash(s, monkeypatch):
 
 
 def test_token_bucket_refills_with_time():
-    from layers import login_guard
+    from storage import login_guard
 
     now = [1000.0]
     b = login_guard.TokenBucket(2, 60.0, clock=lambda: now[0])
@@ -165,7 +165,7 @@ def test_failed_sign_ins_to_no_account_are_logged_bounded(s, monkeypatch):
     counts = s.query_df("SELECT name, n FROM login_failures")
     assert dict(zip(counts["name"], counts["n"])) == {"guess-a": 3}
 
-    from layers import login_guard
+    from storage import login_guard
 
     monkeypatch.setenv("GANSU_FAILED_LOGIN_NAMES", "5")
     hour = dt.datetime(2020, 1, 1, 10, 0)
@@ -192,7 +192,7 @@ def test_a_typed_name_reaches_the_log_without_control_characters(s):
 
 # --- recovery while the dashboard runs ------------------------------------------------------------
 def test_a_recovery_code_unlocks_an_admin_while_the_dashboard_holds_the_store(s, monkeypatch):
-    from layers import recovery
+    from storage import recovery
 
     monkeypatch.setenv("GANSU_LOCK_AFTER", "2")
     for _ in range(2):
@@ -200,7 +200,7 @@ def test_a_recovery_code_unlocks_an_admin_while_the_dashboard_holds_the_store(s,
             accounts.authenticate(s, "root", "wrong")
     assert _locked(s, "root")
     # this process holds the store (as the dashboard does): the shell cannot open it, and need not
-    r = subprocess.run([sys.executable, "-m", "geodata.admin", "accounts", "recovery-code", "root"], cwd=REPO,
+    r = subprocess.run([sys.executable, "-m", "cli", "admin", "accounts", "recovery-code", "root"], cwd=REPO,
                        env={"GANSU_STORE": str(s.path), "PATH": "/usr/bin:/bin"}, capture_output=True, text=True,
                        timeout=180)
     assert r.returncode == 0, r.stderr
@@ -221,7 +221,7 @@ def test_a_recovery_code_unlocks_an_admin_while_the_dashboard_holds_the_store(s,
 
 
 def test_an_expired_or_missing_recovery_code_is_refused(s):
-    from layers import recovery
+    from storage import recovery
 
     code = recovery.issue(s.path, "ed1", minutes=0)  # expires at once
     with pytest.raises(accounts.AuthError):
@@ -238,7 +238,7 @@ def test_the_shell_refuses_a_recovery_code_for_an_unknown_name_when_it_can_check
     st_ = Store(path)
     accounts.add(st_, "root", PW, "admin", actor=SHELL)
     st_.close()
-    r = subprocess.run([sys.executable, "-m", "geodata.admin", "accounts", "recovery-code", "nobody"], cwd=REPO,
+    r = subprocess.run([sys.executable, "-m", "cli", "admin", "accounts", "recovery-code", "nobody"], cwd=REPO,
                        env={"GANSU_STORE": str(path), "PATH": "/usr/bin:/bin"}, capture_output=True, text=True,
                        timeout=180)
     assert r.returncode == 2 and "no account 'nobody'" in r.stderr and "没有账户" in r.stderr
@@ -267,7 +267,7 @@ def ui_store(dataset, tmp_path, monkeypatch):
 
 
 def test_the_login_form_takes_a_recovery_code(ui_store):
-    from layers import recovery
+    from storage import recovery
 
     code = recovery.issue(ui_store, "root")
     at = AppTest.from_function(_gate_then_marker, default_timeout=120)
@@ -347,7 +347,7 @@ def test_an_older_world_readable_store_is_tightened_when_opened(tmp_path):
 
 # --- single sign-on -------------------------------------------------------------------------------
 def test_an_sso_principal_needs_its_row_and_cannot_own_a_password_accounts_items(s):
-    from layers import sso
+    from storage import sso
 
     assert s.principal(Principal("sso:ghost", "admin", None, "oidc")) is None  # no row: nobody
     assert s.principal(Principal("ed1", "admin", None, "oidc")) is None  # not namespaced: nobody
@@ -383,7 +383,7 @@ def test_an_sso_principal_needs_its_row_and_cannot_own_a_password_accounts_items
 
 
 def test_sso_claims_map_to_a_clean_namespaced_identity():
-    from layers import sso
+    from storage import sso
 
     assert sso.identity({"email": "Li@Example.gov.cn", "sub": "42"}) == "sso:Li@Example.gov.cn"
     assert sso.identity({"sub": "42"}) == "sso:sub:42"
@@ -454,7 +454,7 @@ def test_a_flood_of_other_names_from_rotating_sessions_does_not_refuse_a_real_us
     """Behind a local reverse proxy every attempt comes with a new session key; the server-wide
     limit then slows attempts down (each waits its turn, at most GANSU_LOGIN_GLOBAL_WAIT_S) but
     refuses none, so a correct password still signs in."""
-    from layers import login_guard
+    from storage import login_guard
 
     monkeypatch.setenv("GANSU_LOGIN_GLOBAL_LIMIT", "5/3600")  # 5 at once, then one every 720 s
     waits = []
@@ -482,7 +482,7 @@ def test_one_name_has_a_budget_whatever_the_session(s, monkeypatch):
 
 
 def test_recovery_codes_have_their_own_budget(s, monkeypatch):
-    from layers import recovery
+    from storage import recovery
 
     monkeypatch.setenv("GANSU_LOGIN_CLIENT_LIMIT", "3/3600")
     monkeypatch.setenv("GANSU_LOGIN_ACCOUNT_LIMIT", "3/3600")
@@ -499,7 +499,7 @@ def test_recovery_codes_have_their_own_budget(s, monkeypatch):
 
 # --- review of the fixes: single sign-on identities that collide --------------------------------
 def test_two_long_emails_sharing_their_first_64_characters_are_two_identities(s):
-    from layers import sso
+    from storage import sso
 
     stem = "wang.xiaoming.department-of-ecology-and-environment.section-three"  # 65 characters
     a, b = f"{stem}.a@example.gov.cn", f"{stem}.b@example.gov.cn"
@@ -515,7 +515,7 @@ def test_two_long_emails_sharing_their_first_64_characters_are_two_identities(s)
 def test_a_username_cannot_be_another_users_email(s):
     """One user's preferred_username (or sub) equal to another's email: two identities, each claim
     kind in a namespace of its own; an email the provider marks unverified is not used."""
-    from layers import sso
+    from storage import sso
 
     owner = sso.sign_in(s, {"email": "chief@example.gov.cn", "gansu_role": "admin"})
     other = sso.sign_in(s, {"preferred_username": "chief@example.gov.cn", "gansu_role": "viewer"})

@@ -202,7 +202,7 @@ def _run(page: str, **state) -> AppTest:
 def test_every_page_download_neutralises_hostile_names(store, downloads):
     from core import paths
     from indicators import targets as tg
-    from layers import accounts, audit, stats_store
+    from storage import accounts, audit, stats_store
 
     ids = []
     for i, name in enumerate(HOSTILE):
@@ -255,8 +255,8 @@ def _cli(*args, module="cli", store=None):
 
 def test_every_command_line_output_neutralises_hostile_names(tmp_path):
     from indicators import targets as tg
-    from layers import audit
-    from layers.store import Store
+    from storage import audit
+    from storage.store import Store
 
     a = np.full((200, 300), 2, np.uint8)
     lc = tmp_path / "lc.tif"
@@ -302,7 +302,7 @@ def test_every_command_line_output_neutralises_hostile_names(tmp_path):
                  "--out", tmp_path / out, store=store)
         assert r.returncode == 0, r.stderr[-2000:]
         outs.append(out)
-    r = _cli("audit", "--out", tmp_path / "a.csv", module="geodata.admin", store=store)
+    r = _cli("admin", "audit", "--out", tmp_path / "a.csv", store=store)
     assert r.returncode == 0, r.stderr[-2000:]
     outs.append("a.csv")
     seen = set()
@@ -322,7 +322,7 @@ WRITE_CALL = re.compile(r"\.to_csv\(|\.to_excel\(|csv\.writer|csv\.DictWriter|xl
 WRITERS = {"reports/csv.py", "reports/excel.py"}
 # elsewhere, each with why it is safe
 ALLOWED = {
-    "geodata/admin.py": "formula_safe_frame",  # below reports: the audit CSV goes through core.spreadsheet
+    "cli/admin_cli.py": "formula_safe_frame",  # below reports: the audit CSV goes through core.spreadsheet
     "indicators/provenance.py": "sha256_bytes",  # a table's CSV text hashed, never written to a file
 }
 
@@ -350,5 +350,5 @@ def test_every_writer_is_walked():
     assert set(PAGE_DOWNLOADS) | set(DIRECT) == set(keys)
     cli_outs = {(p.relative_to(REPO).as_posix()) for room in ("cli", "geodata") for p in (REPO / room).rglob("*.py")
                 if '"--out"' in p.read_text(encoding="utf-8")}
-    assert cli_outs == {"cli/__main__.py", "cli/tiled_cli.py", "cli/checklist_cli.py", "geodata/admin.py"}, \
+    assert cli_outs == {"cli/__main__.py", "cli/tiled_cli.py", "cli/checklist_cli.py", "cli/admin_cli.py"}, \
         cli_outs  # all walked above

@@ -61,7 +61,7 @@ def hostile(store):
     """A park on the protection proxy (so the Siting page excludes it and names it) and a transport
     dataset in use (named in every page's "data in use" line), both named ``NAME``."""
     from core import paths
-    from layers import workspace as ws
+    from storage import workspace as ws
 
     proxy = gpd.read_file(paths.gpkg_path(), layer="protection_proxy")
     p = max(proxy.geometry, key=lambda g: g.area).representative_point()
@@ -90,7 +90,7 @@ def test_hostile_names_are_literal_text_on_every_page(hostile):
     assert any(md(NAME) in e.value for e in at.error)  # excluded: on the protection proxy
     assert any(md(NAME) in s.value for s in at.success)  # the saved scenario's name
     from core import paths
-    from layers.store import Store
+    from storage.store import Store
 
     Store(paths.store_path()).delete_scenario(NAME)
     at = _page("checklist.py", check_park=pid)
@@ -104,10 +104,10 @@ def test_hostile_names_are_literal_text_on_every_page(hostile):
 def gone_landcover(dataset, tmp_path, monkeypatch):
     """A store with accounts whose land cover in use (named ``NAME``) lost its file: the message
     names the dataset and the server folder the file was in."""
-    from layers import accounts
-    from layers import workspace as ws
-    from layers.accounts import SHELL, Principal
-    from layers.store import Store
+    from storage import accounts
+    from storage import workspace as ws
+    from storage.accounts import SHELL, Principal
+    from storage.store import Store
     from tests import workspace_fixtures as wf
 
     monkeypatch.setenv("GANSU_WORKSPACE_DIR", str(tmp_path / "workspace"))

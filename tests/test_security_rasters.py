@@ -34,8 +34,8 @@ import rasterio
 from affine import Affine
 
 from core.errors import InputError, PermissionDenied
-from layers import workspace as ws
-from layers.store import Store
+from storage import workspace as ws
+from storage.store import Store
 from tests import workspace_fixtures as wf
 
 REPO = Path(__file__).resolve().parent.parent
@@ -280,7 +280,8 @@ def test_scan_reads_windows_of_bounded_size_and_counts_the_same(env, monkeypatch
 
 # --- the engine opens GeoTIFFs and checked VRTs only ------------------------------------------------
 def test_the_engine_refuses_a_raw_band_vrt_under_a_tif_name(env):
-    from indicators import landcover, pointquery
+    from zonal import landcover
+    from indicators import pointquery
 
     p = env.tmp / "evil.tif"
     p.write_bytes(raw_vrt(env.secret, 11, 4))
@@ -432,8 +433,8 @@ def test_targets_page_refuses_a_typed_path_outside_the_import_folder(dataset, tm
 
 
 def test_targets_page_refuses_a_typed_path_for_a_viewer(dataset, tmp_path, monkeypatch):
-    from layers import accounts
-    from layers.accounts import SHELL
+    from storage import accounts
+    from storage.accounts import SHELL
 
     s = Store(tmp_path / "accounts.duckdb")
     accounts.add(s, "root", "Passwort-fuer-Tests-1", "admin", actor=SHELL)

@@ -20,9 +20,9 @@ import pytest
 from streamlit import config as st_config
 from streamlit.testing.v1 import AppTest
 
-from layers import accounts
-from layers.accounts import SHELL
-from layers.store import Store
+from storage import accounts
+from storage.accounts import SHELL
+from storage.store import Store
 from tests.browser.harness import free_port
 from ui.serve import streamlit_args
 
@@ -129,7 +129,7 @@ def test_a_network_address_without_any_account_refuses_to_start(tmp_path):
         code = None
     out = _stop(proc)
     assert code == 2, f"ui.serve started on 0.0.0.0 with no account:\n{out[-2000:]}"
-    assert "python -m geodata.admin accounts add" in out and "--role admin" in out
+    assert "python -m cli admin accounts add" in out and "--role admin" in out
     assert "GANSU_SINGLE_USER=1" in out and "0.0.0.0" in out
     assert "没有任何账户" in out and "no account" in out  # both languages
     assert not _listening(port)
@@ -144,7 +144,7 @@ def test_the_start_check_decides_from_the_address_the_accounts_and_the_explicit_
     assert exposure.startup_check("::1", store, {}) is None
     for addr in ("0.0.0.0", "", None, "192.0.2.7", "::"):
         kind, msg = exposure.startup_check(addr, store, {})
-        assert kind == "refuse" and "python -m geodata.admin accounts add" in msg.en, addr
+        assert kind == "refuse" and "python -m cli admin accounts add" in msg.en, addr
     kind, msg = exposure.startup_check("0.0.0.0", store, {"GANSU_SINGLE_USER": "1"})
     assert kind == "warn" and "anyone" in msg.en and "任何人" in msg.zh
     s = Store(store)
@@ -185,7 +185,7 @@ def test_pages_warn_or_refuse_when_a_network_address_has_no_account(dataset, tmp
     if single_user == "1":  # explicit: served, with a warning on every page
         assert shown and any("anyone who can reach" in w.value for w in at.warning), [w.value for w in at.warning]
     else:  # started around ui.serve (plain `streamlit run`): nothing served
-        assert not shown and any("python -m geodata.admin accounts add" in e.value for e in at.error)
+        assert not shown and any("python -m cli admin accounts add" in e.value for e in at.error)
 
 
 def test_pages_on_loopback_need_no_warning(dataset, tmp_path, monkeypatch):
@@ -261,7 +261,7 @@ def test_a_proxied_visit_to_a_loopback_server_with_no_account_is_refused_or_warn
             if single_user == "1":
                 assert served and "anyone who can reach" in alerts, (headers, host, shown)
             else:
-                assert not served and "python -m geodata.admin accounts add" in alerts, (headers, host, shown)
+                assert not served and "python -m cli admin accounts add" in alerts, (headers, host, shown)
                 assert "reverse proxy" in alerts
     finally:
         _stop(proc)

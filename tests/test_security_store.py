@@ -9,10 +9,10 @@ import pytest
 import shapely
 
 from core.errors import PermissionDenied
-from layers import accounts
-from layers import workspace as ws
-from layers.accounts import SHELL, Principal
-from layers.store import Store
+from storage import accounts
+from storage import workspace as ws
+from storage.accounts import SHELL, Principal
+from storage.store import Store
 from tests import workspace_fixtures as wf
 
 PASSWORD = "Geheim-Passwort-7731"

@@ -34,8 +34,8 @@ from affine import Affine
 
 from core.errors import InputError, UploadError
 from layers import readers
-from layers import workspace as ws
-from layers.store import Store
+from storage import workspace as ws
+from storage.store import Store
 from tests.indicator_fixtures import write_raster
 
 REPO = Path(__file__).resolve().parent.parent
@@ -409,7 +409,7 @@ def test_verify_of_an_older_record_without_inode_rehashes(tmp_path):
 
 
 def test_raster_hash_and_tile_cache_keys_follow_a_same_size_edit(tmp_path):
-    from indicators import tiled
+    from zonal import tiled
     from ui import raster_sources as rs
 
     f = tmp_path / "lc.tif"

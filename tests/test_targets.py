@@ -185,8 +185,8 @@ def test_valid_statistics_map_labels_to_ids_and_fill_units(targets):
 
 
 def test_store_seeds_once_and_writes_atomically(tmp_path, targets):
-    from layers import stats_store
-    from layers.store import Store
+    from storage import stats_store
+    from storage.store import Store
 
     s = Store(tmp_path / "s.duckdb")
     seed = tg.load_seed_stats()
@@ -214,8 +214,8 @@ def test_store_seeds_once_and_writes_atomically(tmp_path, targets):
 def test_ui_import_paths_validate_before_saving(dataset, tmp_path, monkeypatch, targets):
     import numpy as np
 
-    from layers import stats_store
-    from layers.store import Store
+    from storage import stats_store
+    from storage.store import Store
     from ui import raster_sources, targets as ui
 
     s = Store(tmp_path / "u.duckdb")

@@ -1,6 +1,6 @@
 """Targets that know their age and basis: years left from the run date, stale values, restated
 publications, bases a target may use, prefecture references, incomparable rows. Hand values on the
-cited seed (geodata/official_stats_gansu.csv) and on constructed histories.
+cited seed (tables/official_stats_gansu.csv) and on constructed histories.
 
 Hand-computed answers:
 - wetland 51.56 (2014), target > 52.73 by 2025: run 2022-05-01 → years left 2025 − 2022 = 3 (not

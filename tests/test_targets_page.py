@@ -64,7 +64,7 @@ def _apply(at: AppTest, text: str, mode="merge") -> AppTest:
 
 
 def test_uploading_statistics_updates_progress_and_invalid_csv_changes_nothing(dataset):
-    from layers import stats_store
+    from storage import stats_store
     from ui import common
 
     at = run("en")

@@ -42,7 +42,7 @@ from bench.national_data import (
     to_lonlat,
 )
 from core.errors import InputError
-from indicators import distributed, landcover, tiled
+from zonal import distributed, landcover, tiled
 
 pytestmark = pytest.mark.slow  # a long file: handed out first (tests/conftest.py)
 
@@ -147,7 +147,7 @@ def test_a_running_cluster_computes_every_task_on_its_workers_with_the_same_numb
     info: dict = {}
     with distributed.Cluster("local", 2) as cl:
         z = tiled.zonal_codes(parks, vrt, "clcd", scheduler=cl.client, run_info=info)
-        ran = cl.client.run(lambda: __import__("indicators.tiled").tiled._OPEN.__len__())
+        ran = cl.client.run(lambda: __import__("zonal.tiled").tiled._OPEN.__len__())
     assert info["scheduler"] == "client" and info["computed"] == info["tasks"] > 10
     assert len(ran) == 2 and sum(ran.values()) >= 1  # the workers opened the raster: they did the work
     zs, _ = synchronous
@@ -174,7 +174,7 @@ def test_a_killed_run_resumes_computing_only_the_missing_tiles(tmp_path, nationa
     child = (
         "import os, signal, sys\n"
         f"sys.path.insert(0, {str(REPO)!r})\n"
-        "import geopandas as gpd\nfrom indicators import tiled, distributed\n"
+        "import geopandas as gpd\nfrom zonal import tiled, distributed\n"
         f"p = tiled.plan(gpd.read_parquet({str(pq)!r}), {str(vrt)!r})\n"
         "def progress(done, total):\n"
         "    if done >= total // 2:\n"
@@ -345,7 +345,7 @@ def test_local_workers_fork_only_from_a_process_without_threads_of_its_own(monke
     import threading
 
     monkeypatch.delenv("GANSU_DASK_START", raising=False)
-    code = "from indicators import distributed; print(distributed.start_method())"
+    code = "from zonal import distributed; print(distributed.start_method())"
     alone = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert alone.stdout.strip() == "fork"  # a CLI process: the workers inherit the imported project
     stop = threading.Event()

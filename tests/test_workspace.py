@@ -1,4 +1,4 @@
-"""The workspace (layers/workspace.py, python -m geodata.workspace) and the data in use
+"""The workspace (storage/workspace.py, python -m cli workspace) and the data in use
 (indicators/runs.py): real files made in code (tests/workspace_fixtures.py), a real DuckDB store."""
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ import shapely
 
 from indicators import runs
 from layers import catalog
-from layers import workspace as ws
-from layers.store import Store
+from storage import workspace as ws
+from storage.store import Store
 from tests import workspace_fixtures as wf
 
 REPO = Path(__file__).resolve().parent.parent
@@ -236,7 +236,7 @@ def test_cli_add_list_use_remove_with_exit_codes(tmp_path, lc_files):
            "GANSU_IMPORT_DIR": str(tmp_path / "import")}
 
     def run(*args):
-        return subprocess.run([sys.executable, "-m", "geodata.workspace", *args], cwd=REPO, env=env,
+        return subprocess.run([sys.executable, "-m", "cli", "workspace", *args], cwd=REPO, env=env,
                               capture_output=True, text=True, timeout=300)
 
     r = run("add", str(lc_files["base"]), "--role", "landcover", "--legend", "clcd", "--year", "2020", "--use")

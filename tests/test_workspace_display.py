@@ -6,7 +6,7 @@ import numpy as np
 import rasterio
 from affine import Affine
 
-from layers import workspace as ws
+from storage import workspace as ws
 from tests import workspace_fixtures as wf
 
 

@@ -13,8 +13,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from layers import workspace as ws
-from layers.store import Store
+from storage import workspace as ws
+from storage.store import Store
 from tests import workspace_fixtures as wf
 from ui import jobs
 from ui.mdtext import unescape

@@ -16,7 +16,7 @@ from layers.legends import CLASS_IDS
 ALBERS = "+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +x_0=0 +y_0=0 +ellps=WGS84 +units=m +no_defs"
 X0, Y0, PX = -200_000.0, 4_000_000.0, 30.0  # 30 m equal-area pixels: 900 m² each
 W, H = 60, 40
-# province-default densities of geodata/carbon_density.csv (the test's zones have no density rows):
+# province-default densities of tables/carbon_density.csv (the test's zones have no density rows):
 FOREST_TC_HA = 37.33 + 9.33 + 175.0 + 2.0  # Guan et al. 2015 inventory biomass + Guan et al. 2016 soil
 GRASS_TC_HA = 0.395 + 2.446 + 85.4 + 0.0  # Ma et al. 2010 biomass + Loess soil
 
@@ -118,8 +118,8 @@ def test_zones_with_their_own_polygons_match_the_county_sums(world):
 
 
 def test_progress_is_reported_and_cache_roundtrip(world, tmp_path):
-    from layers import stats_store
-    from layers.store import Store
+    from storage import stats_store
+    from storage.store import Store
 
     raster, province, prefectures, counties, zones = world
     base, levels = zonestats.gansu_levels(province, prefectures, counties, zones)
@@ -139,8 +139,8 @@ def test_progress_is_reported_and_cache_roundtrip(world, tmp_path):
 
 
 def test_zone_stats_cache_keeps_only_the_newest_entries(tmp_path):
-    from layers import stats_store
-    from layers.store import Store
+    from storage import stats_store
+    from storage.store import Store
 
     s = Store(tmp_path / "c.duckdb")
     stats_store.ensure(s)

@@ -104,7 +104,7 @@ def osm_near(lon: float, lat: float, path: Path, empty: bool = False) -> Path:
 def workspace_store(tmp_path: Path, monkeypatch):
     """A fresh store in ``tmp_path`` whose import and workspace folders are there too (yields it,
     closed afterwards): the body of the workspace tests' ``store`` fixture."""
-    from layers.store import Store
+    from storage.store import Store
 
     monkeypatch.setenv("GANSU_IMPORT_DIR", str(tmp_path / "import"))
     monkeypatch.setenv("GANSU_WORKSPACE_DIR", str(tmp_path / "workspace"))

@@ -12,7 +12,7 @@ Modes (decided by the store, ``Store.single_user()``):
 
 Single sign-on: when ``.streamlit/secrets.toml`` has an ``[auth]`` section (Streamlit's OIDC
 ``st.login``), a "sign in with single sign-on" button is shown; the identity is the account
-``sso:<email>`` (``layers.sso``: role and office from claims, a row an admin can disable). Its
+``sso:<email>`` (``storage.sso``: role and office from claims, a row an admin can disable). Its
 session ends after the same idle time as a password session, and then its sign-in cookie is
 dropped too (``st.logout``); a cookie older than the idle time, with no use since, starts no session.
 """
@@ -28,10 +28,10 @@ import reports
 from core import paths
 from core.errors import GansuError
 from core.i18n import t
-from layers import accounts, audit, login_guard, sso
-from layers import workspace as ws
-from layers.accounts import Principal
-from layers.store import StoreError
+from storage import accounts, audit, login_guard, sso
+from storage import workspace as ws
+from storage.accounts import Principal
+from storage.store import StoreError
 from ui import common, exposure, login, tables
 from ui.mdtext import md
 from ui.login import start_session  # noqa: F401 - the session's shape lives with the form
@@ -50,7 +50,7 @@ def single_user() -> bool:
 
 
 def can(need: str, owner: str | None = None) -> bool:
-    """Whether this session may do ``need`` (``layers.store.ACCESS_LEVELS``) — for showing controls."""
+    """Whether this session may do ``need`` (``storage.store.ACCESS_LEVELS``) — for showing controls."""
     return common.store().allowed(common.actor(), need, owner)
 
 
@@ -309,7 +309,7 @@ def accounts_section(lang: str) -> None:
 
 
 def _failures(s, lang: str) -> None:
-    """Failed sign-ins of the last 24 hours, counted per name and hour (``layers.login_guard``)."""
+    """Failed sign-ins of the last 24 hours, counted per name and hour (``storage.login_guard``)."""
     df = login_guard.recent_failures(s)
     if not len(df):
         return

@@ -16,8 +16,8 @@ from layers import catalog
 from ui import mapview
 from core.i18n import DEFAULT_LANG, LANGS, t
 from core.errors import GansuError
-from layers import workspace as ws
-from layers.store import Store, StoreError
+from storage import workspace as ws
+from storage.store import Store, StoreError
 from ui import session
 from ui.mdtext import md
 
@@ -199,7 +199,7 @@ def data_in_use_line(lg: str) -> None:
 
 def actor():
     """Who is acting in this session, for the store (its checks and its log): the signed-in account
-    (a ``layers.accounts.Principal``, a ``str`` carrying role and office) when accounts are
+    (a ``storage.accounts.Principal``, a ``str`` carrying role and office) when accounts are
     configured; None when nobody is signed in (the store refuses every change); in single-user
     mode (no account) the name the user typed in the sidebar, else "local"."""
     p = session.current()

@@ -2,7 +2,7 @@
 the datasets behind them, and the compact status line each page shows under its title (``status_line``,
 kept in ``ui.common`` whose ``page`` draws it, and re-exported here), the session's pixel-area mode.
 
-The choice itself lives in the store (``layers.workspace.in_use``); the inputs are assembled by
+The choice itself lives in the store (``storage.workspace.in_use``); the inputs are assembled by
 ``indicators.runs.inputs_from_workspace`` — the same function ``python -m cli parks
 --workspace`` calls — so the pages and the CLI compute on the same data.
 """
@@ -14,7 +14,7 @@ import streamlit as st
 
 from core.errors import GansuError
 from indicators import runs
-from layers import workspace as ws
+from storage import workspace as ws
 from ui import common
 from ui.common import badge, status_line, summary  # noqa: F401 - the line under every title (common.page)
 

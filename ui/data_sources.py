@@ -10,7 +10,7 @@ from core import paths
 from core.errors import GansuError
 from core.i18n import pick, t
 from layers import catalog, readers
-from layers import workspace as ws
+from storage import workspace as ws
 from ui import auth, common, tables
 from ui.mdtext import md  # names typed by users, shown in Markdown
 

@@ -27,12 +27,12 @@ import socket
 from pathlib import Path
 
 from core.text import Text
-from layers import accounts
-from layers.store import Store, StoreError
+from storage import accounts
+from storage.store import Store, StoreError
 
 ADDRESS_FLAG = "--server.address"
-ADMIN_CMD_ZH = "python -m geodata.admin accounts add <账户名> --role admin"
-ADMIN_CMD_EN = "python -m geodata.admin accounts add <name> --role admin"
+ADMIN_CMD_ZH = "python -m cli admin accounts add <账户名> --role admin"
+ADMIN_CMD_EN = "python -m cli admin accounts add <name> --role admin"
 
 
 def bind_address(args: list[str], env=os.environ) -> str | None:

@@ -10,7 +10,7 @@ import streamlit as st
 from core import crs, paths
 from core.errors import GansuError
 from core.i18n import pick, t
-from layers import workspace as ws
+from storage import workspace as ws
 from layers.legends import CLASS_BY_ID
 from ui import charts, common, data_in_use, tables
 from ui import parks as parks_ui
@@ -42,7 +42,7 @@ def landcover_shares_of(sha256: str, raster: str, legend: str, build: str) -> li
     coverage fractions), cached by the raster's content (SHA-256) and legend."""
     from pathlib import Path
 
-    from indicators.landcover import raster_class_totals
+    from zonal.landcover import raster_class_totals
 
     province = common._load_layer("province", build, None)
     leg = Path(legend) if legend.lower().endswith(".csv") else legend

@@ -1,7 +1,7 @@
-"""The sign-in form: name and password, or a one-time recovery code (``layers.recovery``) with a
+"""The sign-in form: name and password, or a one-time recovery code (``storage.recovery``) with a
 new password, and the single sign-on button. Shown by ``ui.auth.gate``.
 
-Every attempt carries a client key for the rate limits of ``layers.login_guard``: the visitor's IP
+Every attempt carries a client key for the rate limits of ``storage.login_guard``: the visitor's IP
 address (``st.context.ip_address``), else (a visit from this machine, e.g. through a local reverse
 proxy) a random key of the browser session. A new session is a new key, so the guard also limits
 each typed name whatever the session, and its server-wide limit slows attempts down rather than
@@ -17,8 +17,8 @@ import streamlit as st
 
 from core.errors import GansuError
 from core.i18n import t
-from layers import accounts, recovery
-from layers.accounts import Principal
+from storage import accounts, recovery
+from storage.accounts import Principal
 from ui import common
 from ui.session import SESSION_KEY  # the one key of the signed-in session
 

@@ -27,7 +27,7 @@ from core.errors import GansuError
 from core.i18n import pick, t
 from indicators import placesearch, pointquery
 from layers import catalog
-from layers import workspace as ws
+from storage import workspace as ws
 from ui import common, data_in_use, mapview
 from ui import parks as parks_ui
 from ui.mdtext import md

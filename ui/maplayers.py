@@ -15,7 +15,7 @@ import streamlit as st
 from core.errors import GansuError
 from core.i18n import t
 from layers import catalog
-from layers import workspace as ws
+from storage import workspace as ws
 from ui import assets, common, data_in_use, displaygeom, mapview
 from ui import parks as parks_ui
 from ui.mdtext import md

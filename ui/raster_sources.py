@@ -53,7 +53,7 @@ def in_use(which: str = "landcover") -> tuple[Path, str, str] | None:
     """(raster, legend, name) of the land cover in use (``which``: ``landcover`` or
     ``landcover_alt``); the built-in layer for ``landcover`` when no dataset is in use, None for
     no second year. A referenced file that changed raises InputError (never silently used)."""
-    from layers import workspace as ws
+    from storage import workspace as ws
     from ui import data_in_use
 
     d = data_in_use.landcover_dataset() if which == "landcover" else data_in_use.landcover_alt_dataset()

@@ -14,7 +14,7 @@ from core.i18n import t
 from core.text import Text
 import reports
 from layers import catalog
-from layers import workspace as ws
+from storage import workspace as ws
 from ui import common, data_in_use, parks
 
 

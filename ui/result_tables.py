@@ -12,7 +12,7 @@ import streamlit as st
 import reports
 from core.errors import GansuError
 from core.i18n import t
-from layers import inbox
+from storage import inbox
 from ui import common, tables
 from ui.mdtext import md
 

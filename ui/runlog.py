@@ -5,7 +5,7 @@
   and sink-rate tables, the run fingerprint, thresholds, weights, the pixel-area mode, the time.
 - ``logged(action, …, make)``: wraps an export's bytes function (``st.download_button``'s
   deferred data): when the file is made, one row goes into the store's append-only log
-  (``layers.audit``) — who (``common.actor()``), when, and the provenance in ``details``.
+  (``storage.audit``) — who (``common.actor()``), when, and the provenance in ``details``.
 - ``log_scenario``: the same for a saved scenario (the store logs the save itself; this row
   adds the provenance).
 - ``pixel_area_mode``/``pixel_area_setting``: the session's pixel-area mode (``ground`` default,
@@ -24,7 +24,7 @@ import streamlit as st
 import reports
 from core.i18n import t
 from indicators import provenance
-from layers import audit
+from storage import audit
 from ui import common, data_in_use, tables
 from ui.data_in_use import MODE_KEY, pixel_area_mode  # noqa: F401 - the mode lives with what it applies to
 

@@ -12,7 +12,7 @@ import time
 
 import streamlit as st
 
-from layers.accounts import Principal
+from storage.accounts import Principal
 
 SESSION_KEY = "auth_session"
 

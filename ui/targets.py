@@ -21,8 +21,8 @@ from core.errors import InputError
 from core.i18n import pick, t
 from indicators import change, zonestats
 from indicators import targets as tg
-from layers import stats_store
-from layers.store import Store
+from storage import stats_store
+from storage.store import Store
 from ui import auth, charts, common, jobs, tables
 from ui import raster_sources as rs
 from ui.mdtext import md

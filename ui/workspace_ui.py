@@ -22,7 +22,7 @@ from core.errors import GansuError, InputError
 from core.i18n import t
 from core.text import Text
 from layers import catalog, readers
-from layers import workspace as ws
+from storage import workspace as ws
 from layers.legends import BUILTIN
 from ui import auth, common, jobs, tables
 from ui.data_in_use import badge

@@ -34,7 +34,7 @@ def check_dataset(ds, name: str, file_size: int | None = None) -> None:
 
     Tile-aware for a VRT (a mosaic of tiles, e.g. a national WorldCover/CLCD tile set): its XML is
     checked first (``gdal_safety.read_vrt``: a plain mosaic of files, no ``/vsi…`` or URL source);
-    the tiled engine (``indicators.tiled``) reads it one source tile at a time, so the pixel limit
+    the tiled engine (``zonal.tiled``) reads it one source tile at a time, so the pixel limit
     applies to the largest source tile (what one task reads), not to the virtual raster; the
     forged-header check compares the declared pixels with the sizes of the distinct source files;
     the sources must cover at least ``MIN_VRT_COVERAGE`` of the declared grid and the whole mosaic

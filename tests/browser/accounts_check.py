@@ -27,9 +27,9 @@ from tests.browser.harness import browser_page, external, settled, streamlit_ser
 import geopandas as gpd  # noqa: E402
 import shapely  # noqa: E402
 
-from layers import accounts  # noqa: E402
-from layers.accounts import SHELL, Principal  # noqa: E402
-from layers.store import Store  # noqa: E402
+from storage import accounts  # noqa: E402
+from storage.accounts import SHELL, Principal  # noqa: E402
+from storage.store import Store  # noqa: E402
 
 ART = REPO / "tests" / "_artifacts" / f"accounts-{int(time.time())}"
 ART.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,7 @@
 """Browser check run by tests/test_browser_checklist.py (inside a network namespace when possible).
 
 A 30 m CLCD-coded land cover in the project's Albers CRS (made in code) covers 兰州新区 P01 only
-and is put in use with ``python -m geodata.workspace add … --use`` before the server starts.
+and is put in use with ``python -m cli workspace add … --use`` before the server starts.
 1. Checklist page for P01 (≥ 100 pixels of 30 m): the greening block offers the map's vegetated
    share as a labelled hint, and the greening state is still "needs measured or planned data".
 2. Checklist page for P02 (outside the land cover): no hint, "needs measured or planned data".

@@ -316,7 +316,7 @@ def registered_landcover(art: Path, landcover: Path, timeout: int = 600) -> tupl
     the environment for the server, the command's exit code and the end of its stderr."""
     env = {"GANSU_STORE": str(art / "store.duckdb"), "GANSU_WORKSPACE_DIR": str(art / "ws"),
            "GANSU_IMPORT_DIR": str(art / "import")}
-    r = subprocess.run([sys.executable, "-m", "geodata.workspace", "add", str(landcover), "--role", "landcover",
+    r = subprocess.run([sys.executable, "-m", "cli", "workspace", "add", str(landcover), "--role", "landcover",
                         "--legend", "clcd", "--year", "2020", "--use"], cwd=REPO, env={**os.environ, **env},
                        capture_output=True, text=True, timeout=timeout)
     return env, r.returncode, r.stderr[-1000:]

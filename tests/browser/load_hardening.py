@@ -41,7 +41,7 @@ def seed_store(path: Path) -> None:
     import geopandas as gpd
     import shapely
 
-    from layers.store import Store
+    from storage.store import Store
 
     s = Store(path)
     g = gpd.GeoDataFrame({"n": [1]}, geometry=[shapely.box(100.0, 38.0, 100.05, 38.04)], crs=4326)
@@ -322,7 +322,7 @@ if __name__ == "__main__":
         asyncio.run(main(url, block_external="--block" in sys.argv))
         log = ART / f"streamlit-{url.rsplit(':', 1)[1]}.log"
     report["server_tracebacks"] = log.read_text(errors="replace").count("Traceback") if log.exists() else None
-    from layers.store import Store
+    from storage.store import Store
 
     s = Store(store)
     names = list(s.parks()["name"])

@@ -1,7 +1,7 @@
 """Browser check run by tests/test_browser_missing_values.py (inside a network namespace when possible).
 
 A small 30 m CLCD land cover far from every park (near Dunhuang, made in code) is registered and put
-in use with ``python -m geodata.workspace add … --use`` before the server starts: every park lies
+in use with ``python -m cli workspace add … --use`` before the server starts: every park lies
 outside it, so every land-cover figure is unknown. Every page (Home, Map, Parks, Targets, Siting,
 Checklist, Data) is opened in Chinese and in English; on each, once the app has settled (script run
 over, nothing stale, no progress bar), every expander is opened and every tab shown, then the page's

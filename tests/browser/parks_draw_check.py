@@ -31,7 +31,7 @@ store_path = ART / f"browser-parks-store-{int(time.time())}.duckdb"
 # a saved park whose name is an XSS payload, placed before the server starts
 import geopandas as gpd  # noqa: E402
 import shapely  # noqa: E402
-from layers.store import Store  # noqa: E402
+from storage.store import Store  # noqa: E402
 
 s = Store(store_path)
 s.add_parks(gpd.GeoDataFrame({"n": [1]}, geometry=[shapely.box(100.0, 38.0, 100.05, 38.04)], crs=4326),

@@ -26,7 +26,7 @@ ART = REPO / "tests" / "_artifacts" / f"workspace-{int(time.time())}"
 ART.mkdir(parents=True, exist_ok=True)
 report: dict = {}
 
-from layers import workspace as ws  # noqa: E402
+from storage import workspace as ws  # noqa: E402
 from tests import workspace_fixtures as wf  # noqa: E402
 
 imp = ART / "import"

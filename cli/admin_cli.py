@@ -1,19 +1,19 @@
 """Server administration from the shell: accounts (the first admin included) and the audit log.
 
-    python -m geodata.admin accounts add NAME --role admin|editor|viewer [--office X]   # password on stdin
-    python -m geodata.admin accounts list
-    python -m geodata.admin accounts disable|enable|unlock NAME
-    python -m geodata.admin accounts reset NAME          # new password on stdin
-    python -m geodata.admin accounts role NAME --role editor [--office X]
-    python -m geodata.admin accounts recovery-code NAME [--minutes 30]   # works while the dashboard runs
-    python -m geodata.admin audit [--limit 50] [--out audit.csv]
-    python -m geodata.admin audit verify                 # check the hash chain, print the head hash
+    python -m cli admin accounts add NAME --role admin|editor|viewer [--office X]   # password on stdin
+    python -m cli admin accounts list
+    python -m cli admin accounts disable|enable|unlock NAME
+    python -m cli admin accounts reset NAME          # new password on stdin
+    python -m cli admin accounts role NAME --role editor [--office X]
+    python -m cli admin accounts recovery-code NAME [--minutes 30]   # works while the dashboard runs
+    python -m cli admin audit [--limit 50] [--out audit.csv]
+    python -m cli admin audit verify                 # check the hash chain, print the head hash
 
 The password is read from standard input (one line; typed without echo on a terminal), never from
 the command line (it would stay in the shell history and the process list). The shell acts as an
 admin: whoever can run it on the server can read the store file anyway. ``GANSU_STORE`` is
 followed. DuckDB allows one writer: stop the dashboard first, or this exits 2 saying the store is
-in use — except ``recovery-code``: it writes a one-time code beside the store (``layers.recovery``)
+in use — except ``recovery-code``: it writes a one-time code beside the store (``storage.recovery``)
 that unlocks NAME with a new password at the sign-in form, so a locked-out admin needs no downtime.
 Files this command creates are owner-only (umask 077). Errors: exit 2, message in English and
 Chinese. ``audit verify`` exits 1 when the chain is broken. Every cell printed from the store shows
@@ -31,12 +31,12 @@ import unicodedata
 from core import paths
 from core.errors import GansuError
 from core.spreadsheet import formula_safe_frame
-from layers import accounts, audit, recovery
-from layers.accounts import SHELL
+from storage import accounts, audit, recovery
+from storage.accounts import SHELL
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m geodata.admin", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="gansu admin", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="area", required=True)
     acc = sub.add_parser("accounts", help="manage accounts")
     asub = acc.add_subparsers(dest="command", required=True)
@@ -96,7 +96,7 @@ def _safe(df):
 
 
 def _store():
-    from layers.store import Store
+    from storage.store import Store
 
     return Store(paths.store_path())
 
@@ -104,7 +104,7 @@ def _store():
 def _recovery_code(name: str, minutes: float) -> int:
     """Check the name when the store can be opened; while the dashboard holds it, the sign-in form
     checks it when the code is used."""
-    from layers.store import StoreLocked  # with _store: the store module loads only when needed
+    from storage.store import StoreLocked  # with _store: the store module loads only when needed
 
     try:
         s = _store()
@@ -134,48 +134,40 @@ def _recovery_code(name: str, minutes: float) -> int:
 def main(argv=None) -> int:
     a = build_parser().parse_args(argv)
     os.umask(0o077)  # a store, WAL or recovery code created here: owner only
-    try:
-        if a.area == "accounts" and a.command == "recovery-code":
-            return _recovery_code(a.name, a.minutes)
-        s = _store()
-        if a.area == "audit":
-            if a.check == "verify":
-                v = audit.verify(s)
-                print(f"{v.message.en}\n{v.message.zh}")
-                if v.chained_from and v.chained_from > 1:
-                    print(f"rows before seq {v.chained_from} were chained when the chain was introduced\n"
-                          f"第 {v.chained_from} 行之前的记录在引入哈希链时一次性链接")
-                print(f"head / 链头: {v.head}")
-                return 0 if v.ok else 1
-            df = audit.rows(s, limit=a.limit)
-            if a.out:
-                formula_safe_frame(df).to_csv(a.out, index=False, lineterminator="\r\n")  # no cell starts a formula
-                print(f"wrote {len(df)} rows to {a.out}")
-            else:
-                print(_safe(df.drop(columns=["details"])).to_string(index=False))
-            return 0
-        if a.command == "add":
-            accounts.add(s, a.name, _password("password / 密码: "), a.role, office=a.office, actor=SHELL)
-            print(f"added {a.name} ({a.role})")
-        elif a.command == "list":
-            print(_safe(accounts.list_accounts(s)).to_string(index=False))
-        elif a.command in ("disable", "enable"):
-            accounts.set_disabled(s, a.name, a.command == "disable", actor=SHELL)
-            print(f"{a.command}d {a.name}")
-        elif a.command == "unlock":
-            accounts.unlock(s, a.name, actor=SHELL)
-            print(f"unlocked {a.name}")
-        elif a.command == "reset":
-            accounts.reset_password(s, a.name, _password("new password / 新密码: "), actor=SHELL)
-            print(f"password of {a.name} reset")
-        elif a.command == "role":
-            accounts.set_role(s, a.name, a.role, office=a.office, actor=SHELL)
-            print(f"{a.name}: {a.role}")
+    if a.area == "accounts" and a.command == "recovery-code":
+        return _recovery_code(a.name, a.minutes)
+    s = _store()
+    if a.area == "audit":
+        if a.check == "verify":
+            v = audit.verify(s)
+            print(f"{v.message.en}\n{v.message.zh}")
+            if v.chained_from and v.chained_from > 1:
+                print(f"rows before seq {v.chained_from} were chained when the chain was introduced\n"
+                      f"第 {v.chained_from} 行之前的记录在引入哈希链时一次性链接")
+            print(f"head / 链头: {v.head}")
+            return 0 if v.ok else 1
+        df = audit.rows(s, limit=a.limit)
+        if a.out:
+            formula_safe_frame(df).to_csv(a.out, index=False, lineterminator="\r\n")  # no cell starts a formula
+            print(f"wrote {len(df)} rows to {a.out}")
+        else:
+            print(_safe(df.drop(columns=["details"])).to_string(index=False))
         return 0
-    except GansuError as e:
-        print(f"error: {e.en}\n错误：{e.zh}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    if a.command == "add":
+        accounts.add(s, a.name, _password("password / 密码: "), a.role, office=a.office, actor=SHELL)
+        print(f"added {a.name} ({a.role})")
+    elif a.command == "list":
+        print(_safe(accounts.list_accounts(s)).to_string(index=False))
+    elif a.command in ("disable", "enable"):
+        accounts.set_disabled(s, a.name, a.command == "disable", actor=SHELL)
+        print(f"{a.command}d {a.name}")
+    elif a.command == "unlock":
+        accounts.unlock(s, a.name, actor=SHELL)
+        print(f"unlocked {a.name}")
+    elif a.command == "reset":
+        accounts.reset_password(s, a.name, _password("new password / 新密码: "), actor=SHELL)
+        print(f"password of {a.name} reset")
+    elif a.command == "role":
+        accounts.set_role(s, a.name, a.role, office=a.office, actor=SHELL)
+        print(f"{a.name}: {a.role}")
+    return 0

@@ -1,20 +1,20 @@
 """One-time recovery codes: unlock an account and give it a new password while the dashboard runs.
 
-DuckDB lets one process write the store, so ``geodata.admin accounts unlock`` cannot run while the
+DuckDB lets one process write the store, so ``python -m cli admin accounts unlock`` cannot run while the
 dashboard holds it. Instead the shell writes the scrypt hash of a random code, with its expiry, to
 a file beside the store — ``<store>.recovery/<hash of the name>.json``, folder 0700, file 0600, no
 store write — and prints the code once:
 
-    python -m geodata.admin accounts recovery-code NAME [--minutes 30]
+    python -m cli admin accounts recovery-code NAME [--minutes 30]
 
 The sign-in form's "recovery code" part takes the name, the code and a new password: the file is
 removed first (so a code works once), then the account is unlocked with the new password, the
 change audited (``account_recovered``) and the user signed in. A wrong, expired or unknown code
-gets one message after the same work; the rate limits of ``layers.login_guard`` apply, with buckets
+gets one message after the same work; the rate limits of ``storage.login_guard`` apply, with buckets
 of their own (a flood of sign-in attempts does not use up the recovery budget). Whoever can
 run the shell on the server can read the store anyway: issuing a code needs no other proof.
 
-May import: ``core``, ``layers.audit``, ``layers.accounts``, ``layers.login_guard``.
+May import: ``core``, ``storage.audit``, ``storage.accounts``, ``storage.login_guard``.
 """
 from __future__ import annotations
 
@@ -28,8 +28,8 @@ import secrets
 import time
 from pathlib import Path
 
-from layers import accounts, audit, login_guard
-from layers.accounts import AuthError, Principal
+from storage import accounts, audit, login_guard
+from storage.accounts import AuthError, Principal
 
 DEFAULT_MINUTES = 30
 _REFUSED = ("账户名或恢复码错误，或恢复码已过期或已使用。",

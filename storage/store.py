@@ -26,8 +26,8 @@ import pandas as pd
 import shapely
 
 from core.errors import GansuError, PermissionDenied
-from layers import accounts, audit
-from layers.accounts import Principal
+from storage import accounts, audit
+from storage.accounts import Principal
 
 SPATIAL_VERSION = "v1.5.5"
 
@@ -50,7 +50,7 @@ SCHEMA = [
     """CREATE TABLE IF NOT EXISTS scenarios (
         name VARCHAR PRIMARY KEY, selection JSON, weights JSON, settings JSON,
         created_at TIMESTAMP, updated_at TIMESTAMP)""",
-    # the workspace (layers/workspace.py): the user's own datasets and the data in use
+    # the workspace (storage/workspace.py): the user's own datasets and the data in use
     """CREATE TABLE IF NOT EXISTS datasets (
         dataset_id VARCHAR PRIMARY KEY, role VARCHAR, record JSON, added_at TIMESTAMP)""",
     """CREATE TABLE IF NOT EXISTS dataset_features (
@@ -549,7 +549,7 @@ class Store:
                                                                              row["settings"]], details={"to": "bin"})
         return bid
 
-    # --- workspace datasets (records are layers.workspace.Dataset as JSON)
+    # --- workspace datasets (records are storage.workspace.Dataset as JSON)
     @mutating("editor")
     def add_dataset(self, dataset_id: str, role: str, record: dict,
                     features: gpd.GeoDataFrame | None = None, kinds: list[str] | None = None,

@@ -1,10 +1,10 @@
 """Administer the workspace from the shell (the same operations as the Data page).
 
-    python -m geodata.workspace add PATH [PATH ...] --role landcover --legend clcd --year 2020 [--use]
-    python -m geodata.workspace add roads.gpkg --role transport --kind major_road
-    python -m geodata.workspace add gansu.osm.pbf --role osm
-    python -m geodata.workspace add redline.shp --role redline --use
-    python -m geodata.workspace list | use ID [--as landcover_alt] | unuse ROLE | remove ID [--yes]
+    python -m cli workspace add PATH [PATH ...] --role landcover --legend clcd --year 2020 [--use]
+    python -m cli workspace add roads.gpkg --role transport --kind major_road
+    python -m cli workspace add gansu.osm.pbf --role osm
+    python -m cli workspace add redline.shp --role redline --use
+    python -m cli workspace list | use ID [--as landcover_alt] | unuse ROLE | remove ID [--yes]
 
 The store and the import folder follow GANSU_STORE and GANSU_IMPORT_DIR. ``add`` prints the new
 dataset's id as the last line of its output. Unusable input: exit code 2 and the message in
@@ -17,14 +17,14 @@ import sys
 
 from core import paths
 from core.errors import GansuError, InputError
-from layers import workspace as ws
-from layers.accounts import SHELL  # the server's shell acts as admin (it can read the store file anyway)
+from storage import workspace as ws
+from storage.accounts import SHELL  # the server's shell acts as admin (it can read the store file anyway)
 
 KINDS = ws.TRANSPORT_KINDS
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="python -m geodata.workspace", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="gansu workspace", description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="command", required=True)
     a = sub.add_parser("add", help="register a file (referenced in place) or several land-cover tiles (one mosaic)")
     a.add_argument("paths", nargs="+", help="file(s); several land-cover tiles become one mosaic")
@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _store():
-    from layers.store import Store
+    from storage.store import Store
 
     return Store(paths.store_path())
 
@@ -136,12 +136,4 @@ def cmd_remove(a) -> int:
 
 def main(argv=None) -> int:
     a = build_parser().parse_args(argv)
-    try:
-        return {"add": cmd_add, "list": cmd_list, "use": cmd_use, "unuse": cmd_unuse, "remove": cmd_remove}[a.command](a)
-    except GansuError as e:
-        print(f"error: {e.en}\n错误：{e.zh}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return {"add": cmd_add, "list": cmd_list, "use": cmd_use, "unuse": cmd_unuse, "remove": cmd_remove}[a.command](a)

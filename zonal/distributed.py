@@ -1,4 +1,4 @@
-"""Dask glue for the tiled engine (``indicators.tiled``): choose a scheduler, run the tasks of a
+"""Dask glue for the tiled engine (``zonal.tiled``): choose a scheduler, run the tasks of a
 plan, cache each task's partial result on disk, report progress.
 
 Schedulers (``--scheduler`` on the CLI):
@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 
 from core import paths
 from core.errors import InputError
-from indicators.tileresult import Partial, TaskResult
+from zonal.tileresult import Partial, TaskResult
 
 if TYPE_CHECKING:  # imported where used: ``python -m cli --help`` stays light
     import pandas as pd
@@ -149,7 +149,7 @@ class Cluster:
             except OSError as e:
                 raise InputError(f"无法连接 Dask 调度器 {self.scheduler}（{e}）",
                                  f"cannot reach the Dask scheduler {self.scheduler} ({e})") from None
-        self.client.run(_add_path, repo)  # workers import indicators.tiled from this checkout
+        self.client.run(_add_path, repo)  # workers import zonal.tiled from this checkout
         return self
 
     @property
@@ -261,7 +261,7 @@ class ProgressPrinter:
 # --- running a plan ---------------------------------------------------------------------------
 def run_plan(plan, *, scheduler: str | None = None, workers: int | None = None, cache_dir=None,
              progress=None, info: dict | None = None, announce=None) -> dict[int, TaskResult]:
-    """Results of every task of ``plan`` (an ``indicators.tiled.Plan``) by tile; cached tasks are
+    """Results of every task of ``plan`` (an ``zonal.tiled.Plan``) by tile; cached tasks are
     read, the others computed with the plan's own ``run_task`` (this module never imports the engine).
 
     ``info`` (a dict) receives: tasks, cached, computed, scheduler, dashboard. ``announce(text)``

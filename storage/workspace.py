@@ -30,7 +30,7 @@ change of the data in use and removal are each one store transaction; the files 
 import (its folder under the workspace, owned by no dataset) are swept by ``sweep_orphans`` a day
 later (``tests/test_hardening_crash_workspace.py`` kills imports at random points). A removed
 dataset's folder waits in the recycle bin's folder; the moves are ordered around the store commit
-so that a crash never leaves files owned by nothing that is still needed (``layers.workspace_files``).
+so that a crash never leaves files owned by nothing that is still needed (``storage.workspace_files``).
 
 May import: ``core`` and ``layers`` only.
 """
@@ -56,7 +56,7 @@ from core.errors import InputError
 from core.text import Text
 from layers import fileid
 from layers import legends as _legends
-from layers import workspace_files as _files
+from storage import workspace_files as _files
 
 ROLES = ("landcover", "transport", "redline", "zones", "parks")
 ROLE_LABELS = {
@@ -275,7 +275,7 @@ def remove(store, dataset_id: str, *, confirm: bool = False, actor=None) -> Data
     ``confirm=True``; its role falls back to the default (built-in land cover, airports, the
     schematic/proxy layer) in the same transaction, and a restore puts it back. The files the
     workspace wrote for it move to ``<workspace>/.bin/<id>`` after the store commits (a crash in
-    between leaves them owned by the bin entry: ``layers.workspace_files``) until it is restored
+    between leaves them owned by the bin entry: ``storage.workspace_files``) until it is restored
     or the bin is emptied (``empty_bin``); referenced files (import folder) are never touched."""
     ds = get(store, dataset_id)
     using = roles_using(store, dataset_id)
@@ -347,7 +347,7 @@ def sweep_orphans(store, min_age_s: float = 24 * 3600) -> list[Path]:
     upload, a partial display copy or VRT). Only folders named like a dataset id, owned neither by
     a listed dataset nor by one in the recycle bin (one snapshot of both), whose newest file is
     older than ``min_age_s``, so an import still running in another process is never touched.
-    Moves a crash interrupted are finished first (``layers.workspace_files.reconcile``: this also
+    Moves a crash interrupted are finished first (``storage.workspace_files.reconcile``: this also
     deletes ``.bin`` folders whose bin entry was purged). Referenced files (import folder) are
     outside the workspace and never deleted."""
     import time

@@ -1,5 +1,5 @@
 """Tiled planning and kernels: exact per-polygon code areas over rasters of any size, one task per
-work tile (``indicators.distributed`` runs the tasks on Dask; ``run_task`` here is the task).
+work tile (``zonal.distributed`` runs the tasks on Dask; ``run_task`` here is the task).
 
 Planning (on the client, ``plan``):
 
@@ -41,9 +41,9 @@ import shapely
 
 from core import limits
 from core.errors import InputError
-from indicators import distributed
-from indicators.coverage import Pieces, pieces, strip_cells
-from indicators.landcover import (  # the kernel's helpers, shared
+from zonal import distributed
+from zonal.coverage import Pieces, pieces, strip_cells
+from zonal.landcover import (  # the kernel's helpers, shared
     MASKED,
     Histogram,
     LandcoverRaster,
@@ -56,8 +56,8 @@ from indicators.landcover import (  # the kernel's helpers, shared
     polygon_stats,
     stats_of_pieces,
 )
-from indicators.landcover import _wsum as _cells_sum
-from indicators.tileresult import Partial, TaskResult  # noqa: F401 - shared with indicators.distributed
+from zonal.landcover import _wsum as _cells_sum
+from zonal.tileresult import Partial, TaskResult  # noqa: F401 - shared with zonal.distributed
 from layers import fileid
 from layers.legends import Legend, get_legend
 from layers.readers.raster import open_raster, vrt_sources
@@ -177,7 +177,7 @@ class Plan:
     fingerprint: str
     pixels: int = 0  # cells of the polygon windows inside the raster (work estimate)
 
-    # the runner (``indicators.distributed.run_plan``) takes the task function from the plan: it
+    # the runner (``zonal.distributed.run_plan``) takes the task function from the plan: it
     # never imports this module, which imports it
     @staticmethod
     def run_task(task: Task) -> TaskResult:
@@ -277,7 +277,7 @@ def plan(polygons, raster, split: str = "auto", tile_side: int | None = None, ye
     return Plan(raster, grid, tasks, len(values), is_split, crs, fp, pixels)
 
 
-# --- the task (its result, ``Partial``/``TaskResult``: indicators.tileresult) ----------------------
+# --- the task (its result, ``Partial``/``TaskResult``: zonal.tileresult) ----------------------
 _PIECES: dict[tuple, Pieces | None] = {}  # per process: a unit crossing many tiles is cut once
 _PIECES_MAX_BYTES = 256 * 2**20
 
@@ -513,14 +513,14 @@ def _band(src, codes, g0, g1, C0, C1, ca, boxes, acc, deferred=None) -> None:
 
 def _count_runs(codes, w_in, runs, acc, deferred=None) -> None:
     """Histograms of the fully covered runs of all units of a band: uint8 codes go through the
-    compiled kernel (``indicators.kernels``: each cell visited once; one pixel area, one per row or
+    compiled kernel (``zonal.kernels``: each cell visited once; one pixel area, one per row or
     one per cell); other dtypes through numpy, one unit at a time."""
     for i, rr, s, e in runs:  # areas and pixel counts from the run lengths
         lengths = (e - s).astype("float64")
         acc[i].pixels += float(lengths.sum())
         acc[i].inside += _runs_sum(w_in, rr, s, e)
     if codes.dtype == np.uint8:  # compiled: one visit per cell
-        from indicators import kernels  # here, not at the top: numba costs ~0.2 s at start-up
+        from zonal import kernels  # here, not at the top: numba costs ~0.2 s at start-up
 
         rse = [(rr, s, e) for _, rr, s, e in runs]
 
@@ -611,7 +611,7 @@ def zonal_codes(polygons, raster, legend: Legend | str | None = None, *, split: 
                 progress=None, tile_side: int | None = None, run_info: dict | None = None,
                 announce=None, pixel_area: str = "ground") -> ZonalResult:
     """``landcover.zonal_codes`` on the tiled engine: same result (whole polygons bit-identical,
-    split ones within ~1e-12 relative), any raster size, any scheduler (``indicators.distributed``).
+    split ones within ~1e-12 relative), any raster size, any scheduler (``zonal.distributed``).
     ``run_info`` (a dict) receives the run's counters: tasks, computed, cached, scheduler."""
     legend = get_legend(legend) if legend is not None else None
     geoms = _geoseries(polygons)

@@ -1,6 +1,6 @@
 """Exact, area-weighted land-cover statistics per polygon, read window by window.
 
-- Coverage fractions are exact (``indicators.coverage``): boundary cells get their exact
+- Coverage fractions are exact (``zonal.coverage``): boundary cells get their exact
   covered fraction, interior cells 1, as exactextract does.
 - Pixel area is the real ground area, never degrees:
   * geographic rasters (EPSG:4326, CGCS2000 ...): each row's cell area on the ellipsoid,
@@ -31,7 +31,7 @@ import pyproj
 import rasterio
 from rasterio.windows import Window
 
-from indicators.coverage import Pieces, pieces, strip_cells
+from zonal.coverage import Pieces, pieces, strip_cells
 from core.errors import InputError
 from layers.legends import CLASS_IDS, Legend, get_legend
 from layers.readers.raster import check_dataset, open_raster

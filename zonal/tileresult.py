@@ -1,7 +1,7 @@
 """What one task of the tiled engine returns: per-polygon code areas (``Partial``) by step.
 
-Shared by ``indicators.tiled`` (which computes them; it re-exports both names) and
-``indicators.distributed`` (which caches them on disk and reads them back), so the runner needs
+Shared by ``zonal.tiled`` (which computes them; it re-exports both names) and
+``zonal.distributed`` (which caches them on disk and reads them back), so the runner needs
 nothing of the engine. Standard library only: ``python -m cli --help`` stays light.
 """
 from __future__ import annotations

@@ -16,7 +16,7 @@ no client address, so the per-client key is the browser session's and a new sess
 budget; a server-wide limit that refused would then let anyone drain it and lock every user out.
 It slows attempts down instead (bounded), and the per-name budget bounds the guesses at one name
 from any number of sessions (flooding one name blocks that name for a while, as the lockout does).
-One-time recovery codes (``layers.recovery``) have buckets of their own (the same settings), so
+One-time recovery codes (``storage.recovery``) have buckets of their own (the same settings), so
 flooding the sign-in form never blocks a recovery.
 
 Callers without a client (the shell, tests: ``client=None``) are not limited. Several server
@@ -30,7 +30,7 @@ failure of each counted name per hour and one ``login_flood`` row when an hour's
 so a guesser cannot grow it without bound and the admin still sees the guessing. Wrong passwords
 of an existing account are logged one by one by ``accounts.authenticate``: the lockout bounds them.
 
-May import: ``core`` and ``layers.audit``.
+May import: ``core`` and ``storage.audit``.
 """
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ import time
 from collections import OrderedDict
 
 from core.errors import PermissionDenied
-from layers import audit
+from storage import audit
 
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS login_failures (

@@ -11,7 +11,7 @@ rasters) each row's integer counts are multiplied by that row's area once; with 
 
 Compiled on first use and cached on disk next to this file (``cache=True``; numba falls back to
 its user cache folder when this folder is read-only); `make` compiles them once (``python -m
-indicators.kernels``), after which a fresh process loads them in ~0.2–0.3 s (numba import included).
+zonal.kernels``), after which a fresh process loads them in ~0.2–0.3 s (numba import included).
 """
 from __future__ import annotations
 
@@ -139,4 +139,4 @@ def warm() -> None:
 
 if __name__ == "__main__":
     warm()
-    print("[indicators.kernels] compiled kernels ready (numba cache)")
+    print("[zonal.kernels] compiled kernels ready (numba cache)")

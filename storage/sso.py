@@ -16,12 +16,12 @@
   decides them: ``GANSU_OIDC_ROLE_CLAIM``, default ``gansu_role``: viewer | editor | admin, anything
   else viewer; ``GANSU_OIDC_OFFICE_CLAIM``, default ``gansu_office``). The store re-reads the row on
   every check, so an admin **disables** an identity in the app (Data page, or
-  ``geodata.admin accounts disable sso:…``) and its sessions act no more.
+  ``python -m cli admin accounts disable sso:…``) and its sessions act no more.
 - **Idle timeout**: ``fresh`` tells whether a sign-in cookie may start a session — only within
   ``GANSU_SESSION_MINUTES`` of the sign-in (the token's ``iat``/``auth_time``) or of the identity's
   last interaction with this server; the UI drops the cookie otherwise (``ui.auth``).
 
-May import: ``core``, ``layers.audit``, ``layers.accounts``, ``layers.login_guard``.
+May import: ``core``, ``storage.audit``, ``storage.accounts``, ``storage.login_guard``.
 """
 from __future__ import annotations
 
@@ -29,8 +29,8 @@ import datetime as dt
 import os
 import re
 
-from layers import accounts, audit, login_guard
-from layers.accounts import SSO_PREFIX, Principal
+from storage import accounts, audit, login_guard
+from storage.accounts import SSO_PREFIX, Principal
 
 MAX_EMAIL = 254  # RFC 5321's longest address
 MAX_CLAIM = 255  # OIDC: a sub is at most 255 ASCII characters

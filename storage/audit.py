@@ -29,7 +29,7 @@ appends an ``audit_head_missing`` row saying so, which ``verify`` reports from t
 What the chain does NOT prevent: anyone who can write the store file (the server's shell user,
 a backup restored over it) can rewrite or cut the whole chain, recompute every hash and set the
 head — the result verifies. Only a hash kept outside the file shows that: ``python -m
-geodata.admin audit verify`` prints the head hash (the newest row's) so it can be written down
+python -m cli admin audit verify`` prints the head hash (the newest row's) so it can be written down
 elsewhere (a notebook, a mail, another machine) and compared later; a head written down earlier
 that no longer appears in ``audit_chain`` means the log was rewritten.
 

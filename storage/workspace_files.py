@@ -1,5 +1,5 @@
 """Where the workspace folder of a dataset lives while it moves between the workspace and the
-recycle bin, so that a crash at any point loses nothing (``layers.workspace`` calls these).
+recycle bin, so that a crash at any point loses nothing (``storage.workspace`` calls these).
 
 A dataset's folder is ``<workspace>/<id>``; a binned dataset's folder waits in
 ``<workspace>/.bin/<id>``. File moves cannot be part of the store transaction, so they are

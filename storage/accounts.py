@@ -9,22 +9,22 @@
   accounts, anyone's items). The store checks them on every change (``Store.authorize``).
 - Failed sign-ins slow down (a growing delay) and ``GANSU_LOCK_AFTER`` (5) failures in a row lock
   the account for ``GANSU_LOCK_MINUTES`` (15); an admin can unlock it earlier (the Data page, or
-  ``python -m geodata.admin accounts unlock``), and a one-time recovery code from the shell works
-  while the dashboard runs (``layers.recovery``). The failure count is raised in one statement of
+  ``python -m cli admin accounts unlock``), and a one-time recovery code from the shell works
+  while the dashboard runs (``storage.recovery``). The failure count is raised in one statement of
   one transaction (``failed = failed + 1 … RETURNING``), so parallel guesses cannot overwrite each
   other's count, and the lock is decided from the value returned.
 - A sign-in is refused before any hash when a client or the server tries too often
-  (``layers.login_guard``). An unknown name, a wrong password, a locked and a disabled account do
+  (``storage.login_guard``). An unknown name, a wrong password, a locked and a disabled account do
   the same scrypt work (a dummy hash with the same parameters) and get the same message, so
   neither the answer nor its time tells which names exist.
 - Single sign-on identities are accounts too (``source = 'oidc'``, no password, named
-  ``sso:<email>``; ``layers.sso``): an admin disables them like any account.
+  ``sso:<email>``; ``storage.sso``): an admin disables them like any account.
 - No account in the store = single-user mode (a laptop): everyone acts with full rights, as before
   (``ui.serve`` refuses to offer that on a network address unless ``GANSU_SINGLE_USER=1``).
 
-Every change here is one store transaction with its audit row (``layers.audit``); a name typed at
+Every change here is one store transaction with its audit row (``storage.audit``); a name typed at
 the sign-in form is logged cleaned (``login_name``: no control characters, at most 64 characters).
-May import: ``core``, ``layers.audit`` and ``layers.login_guard`` (``layers.store`` imports this module).
+May import: ``core``, ``storage.audit`` and ``storage.login_guard`` (``storage.store`` imports this module).
 """
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ import time
 from collections import Counter
 
 from core.errors import InputError, PermissionDenied
-from layers import audit, login_guard
+from storage import audit, login_guard
 
 ROLES = ("viewer", "editor", "admin")
 RANK = {"anonymous": 0, **{r: i for i, r in enumerate(ROLES, 1)}}  # viewer 1 < editor 2 < admin 3

@@ -1,12 +1,12 @@
 """Store tables for the targets page: official statistics and cached zone statistics.
 
-Own tables in the DuckDB store (``layers.store.Store``), every write one transaction, every
+Own tables in the DuckDB store (``storage.store.Store``), every write one transaction, every
 query parameterised:
 
 - ``official_stats_v2(indicator, region, year, value, unit, source, basis, source_url,
   source_date, quote, note, origin, updated_at)``: the official statistics users edit or upload;
   seeded once (only published, cited values, ``origin = seed``) from
-  ``geodata/official_stats_gansu.csv``. A store made before issue 13 has the six-column
+  ``tables/official_stats_gansu.csv``. A store made before issue 13 has the six-column
   ``official_stats``: its rows the user added are carried over (``origin = user``, they win over a
   seed row of the same indicator, region and year), the two old seed rows are superseded by the
   cited seed; the old table is left as it was.
@@ -22,8 +22,8 @@ import os
 
 import pandas as pd
 
-from layers import audit
-from layers.store import Store
+from storage import audit
+from storage.store import Store
 
 STAT_COLUMNS = ("indicator", "region", "year", "value", "unit", "source", "basis", "source_url", "source_date",
                 "quote", "note", "origin")
