@@ -12,15 +12,17 @@ PORT ?= 8501
 
 help:
 	@echo "make run    - start the dashboard on port $(PORT) (installs and builds what is missing)"
-	@echo "make test   - run all tests, browser tests included (installs Debian chromium if missing)"
+	@echo "make test   - the linter (ruff) and all tests, browser tests included (installs Debian chromium if missing)"
 	@echo "make bench  - run the benchmarks in bench/"
 	@echo "make mutation - mutation testing (mutmut) of the modules in setup.cfg; not part of make test"
 
-$(STAMP): requirements.txt requirements-nodeps.txt
+$(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m pip install --quiet --no-deps -r requirements-nodeps.txt
+	@# the project itself, editable: the `gansu` console script (.venv/bin/gansu)
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
 setup: $(STAMP) assets
@@ -62,6 +64,7 @@ chromium:
 # browser walk, run once); tests/conftest.py hands out the long files first. TEST_JOBS=1 runs serially.
 TEST_JOBS ?= 2
 test: data chromium fonts
+	$(VENV)/bin/ruff check --quiet .
 	$(PY) -m pytest -q $(if $(filter-out 1,$(TEST_JOBS)),-n $(TEST_JOBS) --dist loadfile) tests
 
 bench: data

@@ -8,9 +8,9 @@ measure, from the start of navigation:
 - ``layers``: Leaflet has drawn the layers (vector paths inside the streamlit-folium iframe);
 
 on the first visit (cold server, cold browser cache) and on a revisit (same browser, reload),
-for two sides alternated run by run: ``before`` (the geometry embedded in the page, as before
-issue 12: ``GANSU_MAP_INLINE_GEOMETRY=1``) and ``after`` (geometry fetched from static files).
-Prints the median of each and the gap layers − title (issue 12 targets: ≤ 0.7 s on a revisit,
+for two sides alternated run by run: ``before`` (the geometry embedded in the page:
+``GANSU_MAP_INLINE_GEOMETRY=1``) and ``after`` (geometry fetched from static files, the default).
+Prints the median of each and the gap layers − title (targets: ≤ 0.7 s on a revisit,
 ≤ 2 s on a first visit). Runs inside a fresh network namespace (``unshare -n``) when permitted,
 else with every non-localhost request aborted; any request beyond localhost is reported.
 """

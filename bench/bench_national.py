@@ -1,4 +1,4 @@
-"""National scale on Dask distributed (issue 11): the tiled engine on 1 process vs LocalCluster(2).
+"""National scale on Dask distributed: the tiled engine on 1 process vs LocalCluster(2).
 
 Run alone: ``python -m bench.bench_national [repeats]``. Two cases, each side in a fresh process
 (``bench.common.run_side``; peak RSS is that of the timed statement, per worker for the cluster):

@@ -7,13 +7,13 @@ folder under bench/out/. Then each step in a fresh process (imports and opening 
 setup; time and peak RSS are those of the step's process):
 
 1. register it as the land cover in use: SHA-256 of the file, one scan pass counting every code,
-   the display copy (<= 2048 px on the long side) — ``storage.workspace.register_landcover``;
+   the display copy (<= 2048 px on the long side) — ``storage.raster_register.register_landcover``;
 2. compute 100 parks (2-20 km radius) on the data in use through the dashboard's cache
    (``indicators.runs.compute_cached``), then the same call again (all rows cached);
 3. render the province map view (Gansu's bounding box, 1024 px wide, Web Mercator, nearest; read at
    the view's resolution from the overviews of the display copy, palette PNG) from the display
    copy vs the same render of the 5 km default land cover (uint8 codes), and the same pair through
-   ``ui.mapview.landcover_png`` as the Map page calls it (at most 1024 px on the long side, read at
+   ``ui.map_rasters.landcover_png`` as the Map page calls it (at most 1024 px on the long side, read at
    about that resolution; the 5 km default is smaller than that, so it stays at its own ~340 px
    and this ratio compares a 1024 px image with a 340 px one). The view render is timed warm (mean of 5 after one render in the same process, as
    in a running server) and first in a fresh process. Targets: warm render user/default <= 1.5x,
@@ -39,7 +39,8 @@ import rasterio, rasterio.enums, rasterio.warp
 from affine import Affine
 from PIL import Image
 from pyproj import Transformer
-from ui.mapview import GANSU_FIT, landcover_colors
+from ui.map_legends import landcover_colors
+from ui.mapview import GANSU_FIT
 
 
 def render_view(path, colors, width):
@@ -94,8 +95,8 @@ def main() -> dict:
     os.environ.update(_env(str(store), str(wsdir)))
     try:
         open_store = "from core import paths\nfrom storage.store import Store\ns = Store(paths.store_path())\n"
-        reg = run_side(open_store + "from storage import workspace as ws\n",
-                       f"d = ws.register_landcover(s, [{raster!r}], legend='clcd', year=2020, use=True)",
+        reg = run_side(open_store + "from storage import raster_register\n",
+                       f"d = raster_register.register_landcover(s, [{raster!r}], legend='clcd', year=2020, use=True)",
                        "(d.id, d.n_pixels, sum(d.codes.values()), d.display_path)")
         did, n_pixels, n_valid, display = eval(reg["check"])  # noqa: S307 - our own child's repr
         parks_setup = (open_store + "from indicators import runs\nfrom bench.data import parks as make_parks\n"
@@ -116,10 +117,12 @@ def main() -> dict:
                 r = run_side(setup + warm, "for _ in range(5):\n    n = render_view(PATH, colors, "
                              f"{VIEW_WIDTH})", "n")
                 hot.append({**r, "seconds": r["seconds"] / 5})
-            png_user.append(run_side("from ui.mapview import landcover_png, landcover_colors\n"
+            png_user.append(run_side("from ui.map_rasters import landcover_png\n"
+                                     "from ui.map_legends import landcover_colors\n"
                                      "colors = dict(landcover_colors('clcd'))\n",
                                      f"url, b = landcover_png({display!r}, colors)", "len(url)"))
-            png_def.append(run_side(default_lc + "from ui.mapview import landcover_png, landcover_colors\n"
+            png_def.append(run_side(default_lc + "from ui.map_rasters import landcover_png\n"
+                                    "from ui.map_legends import landcover_colors\n"
                                     "colors = dict(landcover_colors('igbp'))\n",
                                     "url, b = landcover_png(DEFAULT, colors)", "len(url)"))
     finally:
@@ -139,8 +142,8 @@ def main() -> dict:
              (f"render province view {VIEW_WIDTH} px, default (first in process)", vd),
              (f"render province view {VIEW_WIDTH} px, user (warm, mean of 5)", wu),
              (f"render province view {VIEW_WIDTH} px, default (warm, mean of 5)", wd),
-             ("ui.mapview.landcover_png, user display copy", pu),
-             ("ui.mapview.landcover_png, 5 km default", pd_)]
+             ("ui.map_rasters.landcover_png, user display copy", pu),
+             ("ui.map_rasters.landcover_png, 5 km default", pd_)]
     title = (f"workspace, {WIDTH}x{HEIGHT} = {n_pixels / 1e6:.0f} Mpx 30 m CLCD in Albers "
              "(targets: render ratio <= 1.5, every step < 2 GB)")
     print(f"\n== {title}")
@@ -148,7 +151,7 @@ def main() -> dict:
     for name, r in steps:
         print(f"{name:<58}{r['seconds']:>9.3f}{r['peak_mb']:>13.0f}")
     print(f"render ratio user/default: province view warm {ratio:.2f}, first in process {ratio_cold:.2f}; "
-          f"ui.mapview.landcover_png {ratio_png:.2f}")
+          f"ui.map_rasters.landcover_png {ratio_png:.2f}")
     print(f"checks: dataset {did}, {n_valid:,} valid pixels; parks {comp['check']} (cached {cached['check']}); "
           f"view PNG bytes {vu['check']} / {vd['check']}")
     peak = max(r["peak_mb"] for _, r in steps)

@@ -69,8 +69,9 @@ def _case(tiling: bool, repeats: int) -> dict:
     ours_stmt = (
         "df = zonestats.compute(base, levels, raster, 'clcd')\n"
         "import time\nfrom storage.store import Store\nfrom storage import stats_store\n"
+        "from storage.workspace import sha256_file\n"
         f"store = Store({str(OUT / 'bench_zone_stats.duckdb')!r})\nstats_store.ensure(store)\n"
-        "t1 = time.perf_counter()\nsha = zonestats.file_sha256(raster)\nt_hash = time.perf_counter() - t1\n"
+        "t1 = time.perf_counter()\nsha = sha256_file(raster)\nt_hash = time.perf_counter() - t1\n"
         "key = stats_store.cache_key(sha, 'clcd', zonestats.polygons_key(base.polygons, levels), zonestats.ALGO_VERSION)\n"
         "stats_store.put_zone_stats(store, key, raster_sha256=sha, legend='clcd', polygons_key='bench', "
         "algo=zonestats.ALGO_VERSION, seconds=0.0, df=df)\n"

@@ -1,4 +1,4 @@
-"""The synthetic "national" inputs of issue 11, made in code, for the tests (tests/test_tiled.py)
+"""The synthetic "national" inputs, made in code, for the tests (tests/test_tiled.py)
 and the benchmark (bench/bench_national.py) alike: real deflate GeoTIFF tiles of land-cover-like
 codes, a VRT of N_TILES × N_TILES of them (10¹⁰ px, EPSG:4326, 1/12000°), and irregular parks.
 """
@@ -29,7 +29,10 @@ def source_tile(path: Path, seed: int, size: int = TILE, texture: bool = False, 
     a = np.repeat(np.repeat(coarse, 200, 0), 200, 1)[:size, :size]
     med = rng.integers(1, 10, (size // 25 + 1, size // 25 + 1), dtype=np.uint8)
     sel = rng.random(med.shape) < 0.3
-    up = lambda x: np.repeat(np.repeat(x, 25, 0), 25, 1)[:size, :size]
+
+    def up(x):
+        return np.repeat(np.repeat(x, 25, 0), 25, 1)[:size, :size]
+
     a = np.where(up(sel), up(med), a)
     if texture:
         speck = rng.random((size, size)) < 0.05

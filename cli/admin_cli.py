@@ -33,6 +33,8 @@ from core.errors import GansuError
 from core.spreadsheet import formula_safe_frame
 from storage import accounts, audit, recovery
 from storage.accounts import SHELL
+from storage.db import StoreLocked
+from storage.store import Store
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -96,16 +98,12 @@ def _safe(df):
 
 
 def _store():
-    from storage.store import Store
-
     return Store(paths.store_path())
 
 
 def _recovery_code(name: str, minutes: float) -> int:
     """Check the name when the store can be opened; while the dashboard holds it, the sign-in form
     checks it when the code is used."""
-    from storage.store import StoreLocked  # with _store: the store module loads only when needed
-
     try:
         s = _store()
     except StoreLocked:

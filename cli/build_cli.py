@@ -1,4 +1,4 @@
-"""``python -m cli build``: the default Gansu dataset (geodata/build.py) — built when its inputs
+"""``python -m cli build``: the default Gansu dataset (geodata/build.py and its stages) — built when its inputs
 changed (a fast no-op otherwise), ``--force`` rebuilds, ``--print-dir`` prints the folder in use."""
 from __future__ import annotations
 
@@ -7,14 +7,19 @@ import errno
 import sys
 
 from core import paths
-from geodata.build import BuildError, build
+from geodata.build import build
+from geodata.sources import BuildError
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="gansu build", description=__doc__.split("\n")[0])
     ap.add_argument("--force", action="store_true", help="rebuild even when up to date")
     ap.add_argument("--print-dir", action="store_true", help="print the dataset folder and exit")
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     if args.print_dir:
         try:
             print(paths.require_current())

@@ -1,6 +1,6 @@
 """The command line's Dask options and the ``zonestats`` command (``python -m cli``): --scheduler,
 --workers, --cache-dir, --no-cache, --into-store, and how ``parks`` uses the tiled engine. The
-engine itself is ``zonal.tiled`` (planning) and ``zonal.distributed`` (running).
+engine itself is ``zonal.tiled`` (planning: ``zonal.tileplan``) and ``zonal.distributed`` (running).
 """
 from __future__ import annotations
 
@@ -9,7 +9,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core import paths
 from core.errors import InputError
+from reports import write_csv
+from storage import inbox
+from storage.accounts import SHELL
 from zonal.distributed import AUTO_CACHE, ProgressPrinter, resolve_scheduler
 
 if TYPE_CHECKING:
@@ -60,10 +64,9 @@ def into_store(a, kind: str, tables: dict[str, pd.DataFrame]) -> None:
     name = getattr(a, "into_store", None)
     if not name:
         return
-    from core import paths
-    from storage import inbox
-    from storage.accounts import SHELL
-    from storage.store import Store, StoreLocked
+    # start-up time: the store loads DuckDB and GeoPandas, only for --into-store
+    from storage.db import StoreLocked
+    from storage.store import Store
 
     args = {k: str(v) for k, v in sorted(vars(a).items()) if v is not None and k != "func"}
     names = {part: f"{name}/{part}" if part else name for part in tables}
@@ -105,7 +108,7 @@ def parks_zonal(args=None, **kw):
     opts = cli_options(args) if args is not None else kw
 
     def zonal_codes(geoms, raster, legend=None, **more):  # more: pixel_area
-        from zonal import tiled
+        from zonal import tiled  # start-up time: the tiled engine loads rasterio and GeoPandas
 
         return tiled.zonal_codes(geoms, raster, legend, progress=ProgressPrinter(f"{Path(raster).name} tiles"),
                                  announce=_say, **opts, **more)
@@ -132,10 +135,10 @@ def add_zonestats_parser(sub) -> None:
 
 def run_zonestats(a) -> int:
     """``python -m cli zonestats``: one level of units with its own polygons."""
-
-    from zonal import tiled
+    # start-up time: the tiled engine (rasterio, GeoPandas) and the readers (GDAL) load when it runs
     from indicators import zonestats
     from layers.readers import read_path, validate_geotiff
+    from zonal import tiled
 
     out = Path(a.out)
     if out.suffix.lower() not in (".parquet", ".csv"):
@@ -186,8 +189,6 @@ def _field(gdf, name, defaults, fallback) -> list[str]:
 def _write(df: pd.DataFrame, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() == ".csv":
-        from reports import write_csv  # here, not at the top: reports (PDF fonts …) is slow to import
-
         write_csv(df, path)  # the one CSV writer: no cell starts a formula
     else:
         df.to_parquet(path, index=False)

@@ -16,9 +16,12 @@ import argparse
 import sys
 
 from core import paths
-from core.errors import GansuError, InputError
+from core.errors import InputError
+from layers import inputs
+from storage import raster_register, vector_register
 from storage import workspace as ws
 from storage.accounts import SHELL  # the server's shell acts as admin (it can read the store file anyway)
+from storage.store import Store
 
 KINDS = ws.TRANSPORT_KINDS
 
@@ -28,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="command", required=True)
     a = sub.add_parser("add", help="register a file (referenced in place) or several land-cover tiles (one mosaic)")
     a.add_argument("paths", nargs="+", help="file(s); several land-cover tiles become one mosaic")
-    a.add_argument("--role", required=True, choices=("landcover", "transport", "osm", "redline", "zones", "parks"))
+    a.add_argument("--role", required=True, choices=(*inputs.roles()[:2], "osm", *inputs.roles()[2:]),
+                   help="the role of the dataset (declared in layers/inputs.py)")
     a.add_argument("--legend", help="land cover: worldcover | clcd | globeland30 | igbp | a legend CSV "
                                     "(code,class); detected from the codes when unambiguous")
     a.add_argument("--year", type=int, help="land cover: year of the data")
@@ -48,10 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("list", help="datasets and the data in use")
     u = sub.add_parser("use", help="put a dataset in use")
     u.add_argument("id")
-    u.add_argument("--as", dest="as_role", choices=("landcover", "landcover_alt", "transport", "redline", "zones"),
+    u.add_argument("--as", dest="as_role", choices=[i.id for i in inputs.slots()],
                    help="role (default: the dataset's own; landcover_alt = second land-cover year)")
     n = sub.add_parser("unuse", help="back to the default for a role")
-    n.add_argument("role", choices=("landcover", "landcover_alt", "transport", "redline", "zones"))
+    n.add_argument("role", choices=[i.id for i in inputs.slots()])
     r = sub.add_parser("remove", help="remove a dataset (referenced files are never deleted)")
     r.add_argument("id")
     r.add_argument("--yes", action="store_true", help="confirm removing a dataset that is in use")
@@ -59,26 +63,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _store():
-    from storage.store import Store
-
     return Store(paths.store_path())
 
 
 def cmd_add(a) -> int:
     s = _store()
     if a.role == "landcover":
-        d = ws.register_landcover(s, a.paths, legend=a.legend, year=a.year, name=a.name, source=a.source,
-                                  licence=a.licence, nodata=a.nodata, use=a.use,
-                                  progress=_progress("scan"), actor=SHELL)
+        d = raster_register.register_landcover(s, a.paths, legend=a.legend, year=a.year, name=a.name, source=a.source,
+                                               licence=a.licence, nodata=a.nodata, use=a.use,
+                                               progress=_progress("scan"), actor=SHELL)
     elif len(a.paths) > 1:
         raise InputError("只有土地覆被可以一次登记多个文件（镶嵌）。", "only land cover takes several files (a mosaic).")
     elif a.role == "osm":
-        d = ws.register_osm(s, a.paths[0], name=a.name, source_text=a.source, licence=a.licence, year=a.year, use=a.use,
-                             actor=SHELL)
+        d = vector_register.register_osm(s, a.paths[0], name=a.name, source_text=a.source, licence=a.licence,
+                                         year=a.year, use=a.use, actor=SHELL)
+    elif any(i.role == a.role and i.kind == "raster" for i in inputs.all_inputs()):  # a declared raster criterion
+        d = raster_register.register_raster(s, a.paths[0], a.role, name=a.name, source_text=a.source,
+                                            licence=a.licence, year=a.year, use=a.use, actor=SHELL)
     else:
-        d = ws.register_vector(s, a.paths[0], a.role, kind=a.kind, kind_field=a.kind_field, layer=a.layer,
-                               assume_crs=a.assume_crs, swap_axes=a.swap_axes, name=a.name, name_field=a.name_field,
-                               source_text=a.source, licence=a.licence, year=a.year, use=a.use, actor=SHELL)
+        d = vector_register.register_vector(s, a.paths[0], a.role, kind=a.kind, kind_field=a.kind_field,
+                                            layer=a.layer, assume_crs=a.assume_crs, swap_axes=a.swap_axes, name=a.name,
+                                            name_field=a.name_field, source_text=a.source, licence=a.licence,
+                                            year=a.year, use=a.use, actor=SHELL)
     print(f"registered {d.role} '{d.name}' ({d.original_filename}, sha256 {d.sha256[:12]}…)"
           + (" — in use" if a.use else ""), file=sys.stderr)
     for zh, en in d.notes:

@@ -5,8 +5,8 @@
   Gaode/AutoNavi and Tencent data (18-556 m inside Gansu). We implement the public
   (reverse-engineered) forward formula and invert it by fixed-point iteration.
 - Areas are never computed in degrees: ``EQUAL_AREA`` is an Albers equal-area projection
-  for China (standard parallels 25N/47N, central meridian 105E); ``geodesic_area_m2`` uses
-  pyproj.Geod on the WGS84 ellipsoid for checks and for small shapes.
+  for China (standard parallels 25N/47N, central meridian 105E); ``core.geodesic.geodesic_area_m2``
+  uses pyproj.Geod on the WGS84 ellipsoid for checks and for small shapes.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import shapely
 from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
-from core.geodesic import GEOD, geodesic_area_m2  # noqa: F401 - the ellipsoid lives in core.geodesic
+from core.geodesic import GEOD
 from core.geom import albers_ok, geodesic_area_km2
 
 # Albers equal-area conic for China, on the WGS84/CGCS2000 ellipsoid.
@@ -165,7 +165,7 @@ def square_of_area(lon: float, lat: float, area_km2: float) -> Polygon:
     return shapely.transform(sq, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
 
 
-# --- coordinate forms (issue 12: click to query) -------------------------------------------------
+# --- coordinate forms (the Map page's click to query) -------------------------------------------
 def to_dms(value: float, positive: str, negative: str, decimals: int = 3) -> str:
     """Degrees as degrees-minutes-seconds with a hemisphere letter: ``103°49'54.123"E``."""
     hemi = positive if value >= 0 else negative

@@ -1,8 +1,8 @@
 """The WGS84 ellipsoid: ``GEOD`` (pyproj.Geod) and the area of one lon/lat geometry on it.
 
 The bottom of ``core``'s geometry: ``core.geom`` (areas far from China, ``geodesic_area_km2``)
-and ``core.crs`` (which re-exports both names: ``crs.GEOD``, ``crs.geodesic_area_m2``) build on
-it. Imports nothing of ours.
+and ``core.crs`` build on it; callers import ``GEOD`` and ``geodesic_area_m2`` from here. Imports
+nothing of ours.
 """
 from __future__ import annotations
 

@@ -4,7 +4,7 @@
   far more than the validity test, and province-scale layers are usually valid already).
 - ``polygonal_parts``: the polygonal part of one geometry (MakeValid may add lines/points next to
   polygons); ``None`` when nothing polygonal is left.
-- issue 14, the edges of the world: ``wkb_surfaces_as_polygons``/``surface_footprint`` (TIN,
+- the edges of the world: ``wkb_surfaces_as_polygons``/``surface_footprint`` (TIN,
   PolyhedralSurface, MultiPatch → footprint), ``crosses_antimeridian``/``split_antimeridian``
   (RFC 7946 cut at ±180°), ``albers_ok``/``geodesic_area_km2`` (areas far from China on the
   ellipsoid).
@@ -39,7 +39,7 @@ def polygonal_parts(g):
     return shapely.union_all(parts) if len(parts) > 1 else parts[0]
 
 
-# --- the edges of the world (issue 14) ---------------------------------------------------------
+# --- the edges of the world: 3-D surfaces, the antimeridian, areas far from China ----------------
 # Surfaces: the WKB of a PolyhedralSurface (15) or a TIN (16) is laid out exactly like a
 # MultiPolygon's (a count, then polygons), a Triangle (17) like a Polygon's: rewriting the type
 # codes turns them into geometries GEOS reads; their 2-D footprint is the union of the faces.

@@ -5,7 +5,7 @@ catalog and indicator labels in indicators/table.py, each with zh and en side by
 """
 from __future__ import annotations
 
-from core.text import DEFAULT_LANG, LANGS, Text, pick  # noqa: F401 - re-exported: one text system
+from core.text import DEFAULT_LANG
 
 TEXT: dict[str, dict[str, str]] = {
     # --- app and navigation
@@ -263,7 +263,7 @@ def t(key: str, lang: str = DEFAULT_LANG, **fmt) -> str:
 
 
 
-# --- targets page (issue 5): progress to the 2025/2030 targets, land-cover proxies, change
+# --- targets page: progress to the 2025/2030 targets, land-cover proxies, change
 TEXT.update({
     "nav.targets": {"zh": "目标进展", "en": "Targets"},
     "targets.title": {"zh": "2025/2030 目标进展", "en": "Progress to the 2025/2030 targets"},
@@ -397,7 +397,7 @@ TEXT.update({
                            "en": "Each target quotes its clause; direction: higher or lower is better; ≈ in a target means “about”. CO2 per unit GDP targets are relative, with base years 2020 and 2005. The Yellow River main-stream class is coded Ⅰ–Ⅴ = 1–5; “class Ⅱ or better” is ≤ 2."},
 })
 
-# --- labelled headers of the Targets page tables (issue 9: no raw column ids as headers)
+# --- labelled headers of the Targets page tables (no raw column ids as headers)
 TEXT.update({
     "targets.col.indicator_code": {"zh": "指标代码（CSV 中使用）", "en": "Indicator code (as in CSVs)"},
     "targets.col.value": {"zh": "数值", "en": "Value"},
@@ -410,24 +410,19 @@ TEXT.update({
     "targets.region.province": {"zh": "甘肃省", "en": "Gansu Province"},
 })
 
-# --- the data in use (issue 10): one line under every page title
+# --- the data in use: one line under every page title
 TEXT.update({
     "inuse.title": {"zh": "正在使用的数据：", "en": "Data in use: "},
     "inuse.change": {"zh": "更换数据（数据与来源）", "en": "Change the data (Data & sources)"},
     "inuse.second_year": {"zh": "第二期土地覆被", "en": "second land-cover year"},
 })
 
-# --- workspace on the Data page and the Map (issue 10)
+# --- workspace on the Data page and the Map
 TEXT.update({
     # the data in use (selectors)
     "ws.inuse.title": {"zh": "正在使用的数据", "en": "The data in use"},
     "ws.inuse.help": {"zh": "为整个应用选择数据：选择保存在本地存储中，每个页面（园区、比选、清单、首页、目标、地图、导出）都按它计算。",
                       "en": "One choice for the whole app, saved in the store: every page (Parks, Siting, Checklist, Home, Targets, the Map, exports) computes on it."},
-    "ws.inuse.landcover": {"zh": "土地覆被", "en": "Land cover"},
-    "ws.inuse.landcover_alt": {"zh": "第二期土地覆被（可选，用于变化）", "en": "Second land-cover year (optional, for change)"},
-    "ws.inuse.transport": {"zh": "交通数据", "en": "Transport"},
-    "ws.inuse.redline": {"zh": "生态保护红线", "en": "Red line"},
-    "ws.inuse.zones": {"zh": "“四屏一廊”分区", "en": "Zones"},
     "ws.inuse.default": {"zh": "默认：{name}", "en": "default: {name}"},
     "ws.inuse.none": {"zh": "（不使用）", "en": "(none)"},
     "ws.inuse.earlier": {"zh": "{name}（此前上传）", "en": "{name} (uploaded earlier)"},
@@ -531,7 +526,7 @@ TEXT.update({
     "ws.map.display_missing": {"zh": "无法显示土地覆被“{name}”：{why}", "en": "Cannot display the land cover “{name}”: {why}"},
 })
 
-# --- pages computing on the data in use (issue 10)
+# --- pages computing on the data in use
 TEXT.update({
     "parks.run.progress": {"zh": "正在按当前数据计算园区指标：{done}/{total} 个园区",
                            "en": "Computing park indicators on the data in use: {done}/{total} parks"},
@@ -558,11 +553,11 @@ TEXT.update({
     "src.col.year": {"zh": "年份", "en": "Year"},
 })
 
-# --- CLI and reports naming the data in use (issue 10)
+# --- CLI and reports naming the data in use
 TEXT.update({
 })
 
-# --- issue 13: official statistics, carbon ranges, provenance
+# --- official statistics, carbon ranges, provenance
 TEXT.update({
     # the targets report (python -m cli targets; the progress Excel)
     "targets.report.indicator": {"zh": "指标代码", "en": "Indicator code"},
@@ -647,7 +642,7 @@ TEXT.update({
     "runlog.col.details": {"zh": "详情（来源记录）", "en": "Details (provenance)"},
 })
 
-# --- issue 15: accounts, roles, recycle bin, audit
+# --- accounts, roles, recycle bin, audit
 TEXT.update({
     "auth.login.title": {"zh": "登录", "en": "Sign in"},
     "auth.login.intro": {"zh": "本服务器已启用账户：请用管理员为您创建的账户登录。",
@@ -721,19 +716,19 @@ TEXT.update({
     "acc.done": {"zh": "账户“{name}”已更新。", "en": "Account '{name}' updated."},
 })
 
-# --- official statistics are an admin's to change (issue 15 with issue 13)
+# --- official statistics are an admin's to change
 TEXT.update({
     "targets.stats.admin_only": {"zh": "官方统计只能由管理员修改（已登录的管理员可编辑和导入）。",
                                  "en": "Official statistics are changed by an administrator (a signed-in admin can edit and import them)."},
 })
 
-# --- carbon ranges per unit on the Targets page (issue 13)
+# --- carbon ranges per unit on the Targets page
 TEXT.update({
     "targets.col.carbon_range_mtc": {"zh": "碳储量范围（百万 t C，低–高）", "en": "Carbon stock range (Mt C, low–high)"},
     "targets.col.sink_range_mtco2": {"zh": "年碳汇范围（百万 t CO2/年，低–高）", "en": "Annual sink range (Mt CO2/yr, low–high)"},
 })
 
-# --- Map page: click to query, offline place search, measure (issue 12, items 2, 4, 5)
+# --- Map page: click to query, offline place search, measure
 TEXT.update({
     "mq.search.label": {"zh": "查找地点（省、市州、县区、园区；汉字或拼音）", "en": "Find a place (province, prefecture, county, park; Chinese or pinyin)"},
     "mq.search.placeholder": {"zh": "如：张掖 或 zhangye", "en": "e.g. 张掖 or zhangye"},
@@ -795,7 +790,7 @@ TEXT.update({
     "mq.error": {"zh": "无法完成查询：{why}", "en": "The query could not be completed: {why}"},
 })
 
-# --- issue 11: result tables of CLI runs kept in the store (Data page)
+# --- result tables of CLI runs kept in the store (Data page)
 TEXT.update({
     "results.title": {"zh": "存入数据库的计算结果表", "en": "Result tables kept in the store"},
     "results.help": {"zh": "命令行运行（如全国园区、分区统计、多年份转移）加上 --into-store 名称 后，最终结果表以新版本存入数据库，旧版本保留。",
@@ -816,7 +811,7 @@ TEXT.update({
 })
 
 
-# --- Map page: speed, side by side, export, layout (issue 12, items 1, 3, 6, 7) ---------------------
+# --- Map page: speed, side by side, export, layout ----------------------------------------------
 TEXT.update({
     "mv.opacity": {"zh": "各图层透明度", "en": "Opacity per layer"},
     "mv.legend.toggle": {"zh": "点击折叠/展开图例", "en": "Click to collapse or expand the legend"},

@@ -24,7 +24,8 @@ import pandas as pd
 
 from core import paths
 from core.errors import InputError
-from layers.legends import CLASS_IDS, Legend
+from layers import tableschema
+from layers.legends import Legend
 from indicators import pooltable
 from indicators.table import POOLS
 
@@ -111,19 +112,8 @@ def stock_by_zone(pieces: list[tuple[int, str | None, pd.Series]], n: int, table
 
 def load_sink_rates(rates=None) -> pd.DataFrame:
     """Sink rates indexed by canonical class: rate_tco2_ha_yr (+ flagged, source)."""
-    df = _read_table(rates if rates is not None else TABLES / "sink_rates.csv", "sink rates", "碳汇速率表")
-    df.columns = [str(c).strip().lower() for c in df.columns]
-    if not {"class", "rate_tco2_ha_yr"} <= set(df.columns):
-        raise InputError("碳汇速率表需要 class,rate_tco2_ha_yr 列",
-                         "sink rates table needs columns class,rate_tco2_ha_yr")
-    df["class"] = df["class"].astype(str).str.strip().str.lower()
-    unknown = sorted(set(df["class"]) - set(CLASS_IDS))
-    if unknown:
-        raise InputError(f"碳汇速率表含未知类别 {unknown}；可用类别：{list(CLASS_IDS)}",
-                         f"sink rates table: unknown class(es) {unknown}; use {list(CLASS_IDS)}")
-    df["rate_tco2_ha_yr"] = pd.to_numeric(df["rate_tco2_ha_yr"], errors="coerce")
-    if df["rate_tco2_ha_yr"].isna().any():
-        raise InputError("碳汇速率表含非数值速率", "sink rates table: non-numeric rate")
+    # columns, numbers and canonical classes checked in one place (layers/tableschema.py)
+    df = tableschema.read(rates if rates is not None else TABLES / "sink_rates.csv", "sink_rates")
     if "flagged" not in df.columns:
         df["flagged"] = "no"
     for c in ("rate_low", "rate_high"):
@@ -156,11 +146,3 @@ def flagged_sink_classes(rates: pd.DataFrame) -> set[str]:
     f = rates["flagged"].astype(str).str.lower().isin({"yes", "true", "1", "y"})
     return set(rates.index[f])
 
-
-def _read_table(src, en: str, zh: str) -> pd.DataFrame:
-    if isinstance(src, pd.DataFrame):
-        return src.reset_index(drop=src.index.name is None).copy()
-    try:
-        return pd.read_csv(src, encoding="utf-8-sig")
-    except (OSError, ValueError) as exc:
-        raise InputError(f"无法读取{zh} {src}：{exc}", f"cannot read {en} table {src}: {exc}") from exc

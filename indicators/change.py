@@ -21,7 +21,8 @@ import pandas as pd
 from core.errors import InputError
 from indicators import carbon
 from zonal import tiled
-from zonal.landcover import LandcoverRaster
+from zonal.pairraster import NO_CODE
+from zonal.rastersource import LandcoverRaster
 from layers.legends import CLASS_IDS, Legend, get_legend
 
 NOD = -1  # "no data" on one side (a marker in ``ChangeResult.code_pairs``, never a class code)
@@ -65,7 +66,7 @@ def transitions(zones, base_raster, alt_raster, legend: str | Legend = "igbp", n
     names = list(names) if names is not None else [str(i) for i in range(len(geoms))]
     with LandcoverRaster(base_raster, legend) as a, LandcoverRaster(alt_raster, legend) as b:
         diffs = grid_difference(a, b)
-        nod_a, nod_b = a.nodata_codes() | {tiled.NO_CODE}, b.nodata_codes() | {tiled.NO_CODE}
+        nod_a, nod_b = a.nodata_codes() | {NO_CODE}, b.nodata_codes() | {NO_CODE}
     if diffs:
         raise GridMismatch(
             f"两个栅格不在同一格网上（{'；'.join(diffs)}）。转移矩阵要求像元完全一致，本系统不会私自重采样："

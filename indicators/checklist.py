@@ -45,7 +45,7 @@ import pandas as pd
 from core import paths
 from core.errors import InputError
 from core.text import Text, pick
-from indicators.credit import CREDIT_CLAUSE_REF, CREDIT_CLAUSE_ZH, CREDIT_LIMIT_PCT, credit_check  # noqa: F401 - re-exported
+from layers import tableschema
 
 YES, NO, PER_YEAR = Text("是", "yes"), Text("否", "no"), Text("（每年）", " per year")
 NA_TEXT = Text("不适用", "not applicable")
@@ -193,6 +193,7 @@ def _scale(v: str) -> tuple[tuple[float, float | None, float], ...]:
 def load_criteria(path: str | Path = CRITERIA_CSV) -> tuple[Criterion, ...]:
     """Read and check a declared checklist (raises InputError on a malformed table)."""
     name = Path(path).name
+    tableschema.read(path, "checklist_criteria")  # columns, numbers and flags: layers/tableschema.py
     with open(path, encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
     out = []

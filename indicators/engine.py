@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from indicators import carbon, green
+from indicators import carbon, green, measures
+from layers import inputs
 from zonal import zonesplit
 from indicators.conflicts import redline_overlap, zone_membership
 from core.errors import InputError
@@ -164,11 +165,14 @@ def compute_parks(
     name_field: str | None = None,
     pixel_area: str = "ground",
     zonal=None,
+    extra: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Indicators for every park (see module docstring). Raises InputError on unusable input.
     ``pixel_area``: ``ground`` (true cell area) or ``nominal`` (|det| of the transform, InVEST).
     ``zonal``: the zonal-statistics function (default ``landcover.zonal_codes``; the CLI passes the
-    tiled engine's when a scheduler is asked for — whole parks give bit-identical numbers)."""
+    tiled engine's when a scheduler is asked for — whole parks give bit-identical numbers).
+    ``extra``: {input id: layer or raster path} of declared inputs with a measure (``layers.inputs``):
+    each adds its declared column (``indicators.measures``)."""
     legend = get_legend(legend)
     gclasses = green.green_classes(green_classes)
     ptable = carbon.load_pool_table(carbon_pools, legend)
@@ -200,6 +204,10 @@ def compute_parks(
                                                    out["landcover_pixel_m"])
     _assumption_notes(class_m2, has, pools, rates, gclasses, notes)
     out = out.join(distances(p.geometry, transport))
+    extra = extra or {}
+    for input_id, value in extra.items():  # declared inputs with a measure: one column each
+        spec = inputs.get(input_id)
+        out[spec.column] = measures.measure(spec, p.geometry, value)
     km2 = out["area_km2"].to_numpy()
     if redline is not None:
         out = out.join(redline_overlap(ea, km2, redline))
@@ -210,7 +218,7 @@ def compute_parks(
     joined = [join_notes(n) for n in notes]
     out["warnings"] = [en for en, _ in joined]
     out["warnings_zh"] = [zh for _, zh in joined]
-    cols = columns_for(CLASS_IDS, tuple(transport), landcover_alt is not None)
+    cols = columns_for(CLASS_IDS, tuple(transport), landcover_alt is not None, measured_inputs=tuple(extra))
     return out.reindex(columns=cols)
 
 

@@ -1,4 +1,4 @@
-"""Offline place search (issue 12): province, prefecture, county and park names, typed in Chinese
+"""Offline place search (the Map page): province, prefecture, county and park names, typed in Chinese
 characters, pinyin (with or without spaces/tones, or initials) or English.
 
 The index is built from layers already in the data (the build's boundaries and the parks); a

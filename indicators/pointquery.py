@@ -1,4 +1,4 @@
-"""What the data in use says at one point, and measurements of drawn shapes (issue 12).
+"""What the data in use says at one point, and measurements of drawn shapes (the Map page's tools).
 
 ``query_point(lon, lat, …)`` answers for a WGS84/CGCS2000 point: the land-cover class of every
 land cover given (one pixel read through a 1×1 window, never the whole raster), the zone, the
@@ -27,6 +27,7 @@ import shapely.errors
 import shapely.geometry
 
 from core import crs
+from core.geodesic import GEOD
 from core.errors import InputError
 from layers.legends import CLASS_BY_ID, get_legend
 from layers.readers.raster import open_raster
@@ -189,10 +190,10 @@ def measure(geometry) -> dict:
         raise InputError("所绘图形为空。", "the drawn shape is empty.")
     geom = shapely.force_2d(geom)
     if geom.geom_type in ("LineString", "MultiLineString"):
-        return {"kind": "line", "length_km": crs.GEOD.geometry_length(geom) / 1000.0,
+        return {"kind": "line", "length_km": GEOD.geometry_length(geom) / 1000.0,
                 "area_km2": None, "area_mu": None, "n_vertices": int(shapely.get_num_coordinates(geom))}
     if geom.geom_type in ("Polygon", "MultiPolygon"):
-        area_m2, perimeter_m = crs.GEOD.geometry_area_perimeter(geom)
+        area_m2, perimeter_m = GEOD.geometry_area_perimeter(geom)
         area_m2 = abs(area_m2)
         return {"kind": "polygon", "length_km": perimeter_m / 1000.0, "area_km2": area_m2 / 1e6,
                 "area_mu": area_m2 / M2_PER_MU, "n_vertices": int(shapely.get_num_coordinates(geom))}

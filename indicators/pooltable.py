@@ -28,6 +28,7 @@ import pandas as pd
 
 from core import paths
 from core.errors import InputError
+from layers import tableschema
 from layers.legends import CLASS_IDS, Legend
 
 POOL_COLUMNS = ("c_above", "c_below", "c_soil", "c_dead")
@@ -65,24 +66,6 @@ class PoolTable:
         return None
 
 
-def _read(src, what_en: str, what_zh: str) -> pd.DataFrame:
-    if isinstance(src, pd.DataFrame):
-        return src.reset_index(drop=src.index.name is None).copy()
-    try:
-        return pd.read_csv(src, encoding="utf-8-sig", keep_default_na=False, na_values=[""])
-    except (OSError, ValueError) as exc:
-        raise InputError(f"无法读取{what_zh} {src}：{exc}", f"cannot read {what_en} table {src}: {exc}") from exc
-
-
-def _numbers(df: pd.DataFrame, cols, name: str) -> pd.DataFrame:
-    out = df[list(cols)].apply(pd.to_numeric, errors="coerce")
-    bad = out.isna().any(axis=1)
-    if bad.any():
-        rows = [int(i) + 2 for i in out.index[bad]]
-        raise InputError(f"{name}第 {rows} 行含非数值", f"{name}: non-numeric values in row(s) {rows}")
-    return out.astype("float64")
-
-
 def _ranges(df: pd.DataFrame, raw: pd.DataFrame, name_zh: str, name_en: str) -> None:
     central = df[list(POOL_COLUMNS)].sum(axis=1)
     for c in ("c_low", "c_high"):
@@ -97,23 +80,18 @@ def _ranges(df: pd.DataFrame, raw: pd.DataFrame, name_zh: str, name_en: str) -> 
 
 def load_conversion(path=None) -> pd.DataFrame:
     """Soil-loss parameters of carbon at stake, by class (row ``default`` for classes not listed)."""
-    raw = _read(path if path is not None else CONVERSION_CSV, "carbon conversion", "碳转换参数表")
-    raw.columns = [str(c).strip().lower() for c in raw.columns]
+    raw = tableschema.read(path if path is not None else CONVERSION_CSV, "carbon_conversion")
     need = ("class", "topsoil_share", "soil_loss_share", "soil_loss_low", "soil_loss_high")
-    if missing := [c for c in need if c not in raw.columns]:
-        raise InputError(f"碳转换参数表缺少列 {missing}", f"carbon conversion table: missing column(s) {missing}")
-    num = _numbers(raw, need[1:], "碳转换参数表")
+    num = raw[list(need[1:])].astype("float64")
     bad = ((num < 0) | (num > 1)).any(axis=1) | (num["soil_loss_low"] > num["soil_loss_share"]) | (
         num["soil_loss_share"] > num["soil_loss_high"])
     if bad.any():
         rows = [int(i) + 2 for i in num.index[bad]]
         raise InputError(f"碳转换参数表第 {rows} 行：比例须在 0–1 之间且 low ≤ share ≤ high",
                          f"carbon conversion table row(s) {rows}: shares must lie in 0–1 with low ≤ share ≤ high")
-    num.index = raw["class"].astype(str).str.strip().str.lower()
-    unknown = sorted(set(num.index) - set(CLASS_IDS) - {"default"})
-    if unknown or "default" not in num.index:
-        raise InputError(f"碳转换参数表：未知类别 {unknown} 或缺少 default 行",
-                         f"carbon conversion table: unknown class(es) {unknown} or no 'default' row")
+    num.index = raw["class"]
+    if "default" not in num.index:
+        raise InputError("碳转换参数表缺少 default 行", "carbon conversion table: no 'default' row")
     num["source"] = raw["source"].to_numpy() if "source" in raw.columns else ""
     return num
 
@@ -150,11 +128,9 @@ def load_pool_table(pools=None, legend: Legend | None = None, conversion=None) -
 
 
 def _from_classes(legend: Legend, conv: pd.DataFrame) -> PoolTable:
-    raw = _read(DENSITY_CSV, "carbon density", "碳密度表")
-    raw.columns = [str(c).strip().lower() for c in raw.columns]
+    raw = tableschema.read(DENSITY_CSV, "carbon_density")
     raw["zone"] = raw["zone"].fillna("").astype(str).str.strip()
-    raw["class"] = raw["class"].astype(str).str.strip().str.lower()
-    num = _numbers(raw, POOL_COLUMNS, "碳密度表")
+    num = raw[list(POOL_COLUMNS)].astype("float64")
     _ranges(num, raw, "碳密度表", "carbon density table")
     num["soil_depth_cm"] = pd.to_numeric(raw.get("soil_depth_cm"), errors="coerce").fillna(DEFAULT_DEPTH_CM)
     num["source"] = raw["source"].fillna("").astype(str)
@@ -185,12 +161,8 @@ def _from_classes(legend: Legend, conv: pd.DataFrame) -> PoolTable:
 
 
 def _from_lucodes(pools, legend: Legend | None, conv: pd.DataFrame) -> PoolTable:
-    raw = _read(pools, "carbon pools", "碳库表")
-    raw.columns = [str(c).strip().lower() for c in raw.columns]
-    if missing := [c for c in ("lucode", *POOL_COLUMNS) if c not in raw.columns]:
-        raise InputError(f"碳库表需要 lucode,c_above,c_below,c_soil,c_dead 列（缺少 {missing}）",
-                         f"carbon pools table needs columns lucode,c_above,c_below,c_soil,c_dead (missing {missing})")
-    num = _numbers(raw, ("lucode", *POOL_COLUMNS), "碳库表")
+    raw = tableschema.read(pools, "carbon_pools")
+    num = raw[["lucode", *POOL_COLUMNS]].astype("float64")
     _ranges(num, raw, "碳库表", "carbon pools table")
     num["lucode"] = num["lucode"].astype("int64")
     num["soil_depth_cm"] = (pd.to_numeric(raw["soil_depth_cm"], errors="coerce").fillna(DEFAULT_DEPTH_CM)
@@ -226,7 +198,7 @@ def _from_lucodes(pools, legend: Legend | None, conv: pd.DataFrame) -> PoolTable
 def density_table() -> pd.DataFrame:
     """The default density table as published (one row per class and zone; zone "" = province),
     with the total density and the at-stake density of each row — for the Data page and the docs."""
-    raw = _read(DENSITY_CSV, "carbon density", "碳密度表")
+    raw = tableschema.read(DENSITY_CSV, "carbon_density")
     raw["zone"] = raw["zone"].fillna("").astype(str)
     if bad := sorted(set(raw["verified"].fillna("").astype(str)) - set(VERIFIED)):
         raise InputError(f"碳密度表：verified 须为 {VERIFIED} 之一（而非 {bad}）",

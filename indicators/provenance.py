@@ -128,6 +128,20 @@ def record(*, datasets: Iterable[Mapping[str, Any]] = (), tables: Mapping[str, A
     return body
 
 
+def amend(rec: Mapping[str, Any], *, weights: Mapping[str, Any] | None = None,
+          thresholds: Mapping[str, Any] | None = None) -> dict:
+    """The record with weights and thresholds added (a ranking on a computed table) and its
+    ``inputs_sha256`` computed again over the new body; ``time`` kept."""
+    body = {k: v for k, v in rec.items() if k not in ("inputs_sha256", "time")}
+    if weights is not None:
+        body["weights"] = _jsonable({**body.get("weights", {}), **dict(weights)})
+    if thresholds is not None:
+        body["thresholds"] = _jsonable({**body.get("thresholds", {}), **dict(thresholds)})
+    body["inputs_sha256"] = sha256_bytes(json.dumps(body, sort_keys=True, ensure_ascii=False).encode("utf-8"))
+    body["time"] = rec.get("time")
+    return body
+
+
 RUN_TABLE_PARTS = {"pools": "carbon_pools", "carbon_pools": "carbon_pools", "rates": "sink_rates",
                    "sink_rates": "sink_rates", "legend_file": "legend"}
 

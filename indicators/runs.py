@@ -25,10 +25,14 @@ import pandas as pd
 import shapely
 
 from core import paths
+from core.errors import InputError
 from layers import catalog
-from storage import workspace
+from layers import inputs as declared
+from layers.legends import CLASS_IDS
+from storage import vector_register, workspace
 from indicators import carbon
 from indicators.engine import compute_parks
+from indicators.table import columns_for
 
 ALGO_VERSION = "parks-4"  # bump when compute_parks changes its numbers (parks-3: densities by zone, carbon at stake;
 # parks-4: vegetated share of the map, its hint flag and the pixel size instead of green coverage/pass/cap)
@@ -48,14 +52,15 @@ class RunInputs:
     fingerprint: str = ""
     parts: dict = field(default_factory=dict, compare=False)  # what the fingerprint hashes
     options: dict = field(default_factory=dict, compare=False)  # carbon_pools, sink_rates, green_* (CLI)
+    extra: dict = field(default_factory=dict, compare=False)  # declared inputs with a measure: id -> layer/path
 
     def kwargs(self) -> dict:
-        return {"landcover": self.landcover, "legend": _legend_arg(self.legend), "landcover_alt": self.landcover_alt,
+        return {"landcover": self.landcover, "legend": legend_arg(self.legend), "landcover_alt": self.landcover_alt,
                 "transport": self.transport, "redline": self.redline, "zones": self.zones,
-                "zone_field": self.zone_field, **self.options}
+                "zone_field": self.zone_field, "extra": self.extra, **self.options}
 
 
-def _legend_arg(legend: str):
+def legend_arg(legend: str):
     return Path(legend) if legend.endswith(".csv") or Path(legend).suffix.lower() == ".csv" else legend
 
 
@@ -111,14 +116,12 @@ def inputs_from_workspace(store, *, builtin: Callable[[str], gpd.GeoDataFrame] |
         a = workspace.get(store, alt_ids[0])
         workspace.verify(a)
         if workspace.legend_key(a.legend) != workspace.legend_key(legend):
-            from core.errors import InputError
-
             raise InputError(f"两期土地覆被的图例不同（{legend} 与 {a.legend}）：请使用同一图例的两期数据。",
                              f"the two land-cover years use different legends ({legend} and {a.legend}): use one legend.")
         alt, alt_sha = a.raster_path, a.sha256
         used.append(("landcover_alt", a.name, a.original_filename, a.sha256))
     airports = read("airports") if workspace.BUILTIN_AIRPORTS in chosen.get("transport", []) else None
-    transport = workspace.transport_layers(store, chosen.get("transport", []), builtin_airports=airports)
+    transport = vector_register.transport_layers(store, chosen.get("transport", []), builtin_airports=airports)
     t_ids = []
     for i in chosen.get("transport", []):
         if i == workspace.BUILTIN_AIRPORTS:
@@ -134,26 +137,36 @@ def inputs_from_workspace(store, *, builtin: Callable[[str], gpd.GeoDataFrame] |
         for i in chosen.get(role, []):
             d = workspace.get(store, i)
             used.append((role, d.name, d.original_filename, d.sha256))
+    extra = {}
+    for spec in declared.measured():  # declared inputs with a measure: the dataset in use, if any
+        for i in chosen.get(spec.id, [])[:1]:
+            d = workspace.get(store, i)
+            workspace.verify(d)
+            extra[spec.id] = store.dataset_features(i) if spec.is_vector else d.raster_path
+            used.append((spec.id, d.name, d.original_filename, d.sha256))
     parts = {"landcover": lc_sha, "legend": legend, "legend_file": _table_hash(legend if legend.endswith(".csv") else None),
              "alt": alt_sha, "transport": t_ids, "redline": _gdf_hash(red), "zones": _gdf_hash(zones),
              "zone_field": zone_field, "pools": carbon.default_tables_sha256(),
              "rates": _table_hash(carbon.TABLES / "sink_rates.csv")}
+    parts.update({k: sha for k, _name, _file, sha in used if k in extra})
     return RunInputs(landcover=str(landcover), legend=legend, landcover_alt=alt, transport=transport, redline=red,
                      zones=zones, zone_field=zone_field, datasets=tuple(used), fingerprint=fingerprint(parts),
-                     parts=parts)
+                     parts=parts, extra=extra)
 
 
 def override(inputs: RunInputs, *, landcover: str | None = None, legend: str | None = None,
              landcover_alt: str | None = None, transport: dict | None = None, transport_files: list | None = None,
              redline: gpd.GeoDataFrame | None = None, zones: gpd.GeoDataFrame | None = None,
-             zone_field: str | None = None, options: dict | None = None, used: list | None = None) -> RunInputs:
+             zone_field: str | None = None, options: dict | None = None, used: list | None = None,
+             extra: dict | None = None, extra_files: dict | None = None) -> RunInputs:
     """The data in use with some parts replaced by explicit files (``python -m cli parks
     --workspace --landcover …``); the fingerprint follows the content of what replaced them.
 
     ``transport`` replaces every transport layer (its ``transport_files``: (path, kind) to hash);
     ``legend`` is a built-in id or the path of a legend CSV; ``options`` are extra
     ``compute_parks`` arguments (carbon_pools, sink_rates, green_classes)
-    whose tables are hashed too; ``used`` = (role, name, file name, sha256) of the replacing files."""
+    whose tables are hashed too; ``used`` = (role, name, file name, sha256) of the replacing files;
+    ``extra`` = {declared input id: layer or raster path} with ``extra_files`` {id: file} to hash."""
     parts = dict(inputs.parts)
     new: dict[str, list] = {}
     if landcover is not None:
@@ -178,12 +191,14 @@ def override(inputs: RunInputs, *, landcover: str | None = None, legend: str | N
             parts[k] = _table_hash(opts[k])
     if opts.get("green_classes") is not None:
         parts["green_classes"] = opts["green_classes"]
-    if opts.get("pixel_area") not in (None, "ground"):  # issue 13: nominal cell areas (ground = the default)
+    if opts.get("pixel_area") not in (None, "ground"):  # nominal cell areas (as InVEST); ground (the default) adds no part
         parts["pixel_area"] = opts["pixel_area"]
+    for k, f in (extra_files or {}).items():
+        parts[k] = _file_sha(f)
     for u in used or []:
         new.setdefault(u[0], []).append(tuple(u))
     replaced = {"landcover": landcover, "landcover_alt": landcover_alt, "transport": transport, "redline": redline,
-                "zones": zones}
+                "zones": zones, **(extra or {})}
     datasets = [d for d in inputs.datasets if replaced.get(d[0]) is None] + [d for v in new.values() for d in v]
     return RunInputs(
         landcover=str(landcover) if landcover is not None else inputs.landcover,
@@ -194,7 +209,7 @@ def override(inputs: RunInputs, *, landcover: str | None = None, legend: str | N
         zones=zones if zones is not None else inputs.zones,
         zone_field=zone_field if zone_field is not None else inputs.zone_field,
         datasets=tuple(datasets), fingerprint=fingerprint(parts), parts=parts,
-        options={k: v for k, v in opts.items() if v is not None})
+        options={k: v for k, v in opts.items() if v is not None}, extra={**inputs.extra, **(extra or {})})
 
 
 def all_parks(store, demo: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -257,10 +272,8 @@ def _row(rec: dict) -> dict:
 
 
 def _columns(inputs: RunInputs) -> list[str]:
-    from indicators.table import columns_for
-    from layers.legends import CLASS_IDS
-
-    return columns_for(CLASS_IDS, tuple(inputs.transport), inputs.landcover_alt is not None)
+    return columns_for(CLASS_IDS, tuple(inputs.transport), inputs.landcover_alt is not None,
+                       measured_inputs=tuple(inputs.extra))
 
 
 def _typed(df: pd.DataFrame) -> pd.DataFrame:

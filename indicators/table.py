@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from core.text import Text
+from layers import inputs
 from layers.legends import CLASSES, CLASS_IDS
 from storage.workspace import TRANSPORT_KINDS  # the one list of transport kinds (its home: layers)
 
@@ -33,7 +34,7 @@ POOL_LABELS: dict[str, Text] = {
     "soil": Text("土壤有机碳", "soil organic carbon"),
     "dead": Text("枯落物/死有机质", "dead organic matter"),
 }
-GROUPS: tuple[str, ...] = ("id", "landcover", "carbon", "green", "transport", "conflict", "quality")
+GROUPS: tuple[str, ...] = ("id", "landcover", "carbon", "green", "transport", "conflict", "quality", "criteria")
 
 
 @dataclass(frozen=True)
@@ -226,13 +227,21 @@ BY_ID: dict[str, Indicator] = {ind.id: ind for ind in INDICATORS}
 POOL_IDS: dict[str, str] = {ind.pool: ind.id for ind in INDICATORS if ind.pool}  # pool -> column
 
 
+def measured() -> dict[str, Indicator]:
+    """column id → Indicator of the declared inputs with a measure (``layers.inputs``): the column,
+    unit, label, definition and direction come from the input's declaration."""
+    return {i.column: Indicator(i.column, i.units, i.column_label or i.label, i.help, i.direction, "criteria",
+                                fmt="{:,.2f}", summary=True)
+            for i in inputs.measured()}
+
+
 def get(id_: str) -> Indicator:
-    return BY_ID[id_]
+    return BY_ID[id_] if id_ in BY_ID else measured()[id_]
 
 
 def label(id_: str, lang: str = "zh", with_unit: bool = False) -> str:
     """Display label of an indicator column (falls back to the id for unknown columns)."""
-    ind = BY_ID.get(id_)
+    ind = BY_ID.get(id_) or measured().get(id_)
     if ind is None:
         return id_
     text = ind.label(lang)
@@ -240,8 +249,9 @@ def label(id_: str, lang: str = "zh", with_unit: bool = False) -> str:
 
 
 def columns_for(classes=CLASS_IDS, kinds=(), has_alt: bool = False, pools: bool = True,
-                conflicts: bool = True) -> list[str]:
-    """Ordered output columns for a run: classes and transport kinds present, alternative or not."""
+                conflicts: bool = True, measured_inputs: Iterable[str] = ()) -> list[str]:
+    """Ordered output columns for a run: classes and transport kinds present, alternative or not,
+    then the columns of the declared inputs given (``measured_inputs``: input ids)."""
     cols = []
     for ind in INDICATORS:
         if ind.lc_class is not None and ind.lc_class not in classes:
@@ -255,7 +265,7 @@ def columns_for(classes=CLASS_IDS, kinds=(), has_alt: bool = False, pools: bool 
         if ind.group == "conflict" and not conflicts:
             continue
         cols.append(ind.id)
-    return cols
+    return cols + [inputs.get(i).column for i in measured_inputs]
 
 
 def summary_columns(present: Iterable[str] | None = None, exclude: Iterable[str] = ()) -> list[str]:
@@ -268,8 +278,9 @@ def summary_columns(present: Iterable[str] | None = None, exclude: Iterable[str]
 
 def formats(columns: Iterable[str] | None = None) -> dict[str, str]:
     """id → display format of the indicator columns that have one (for ``Styler.format``)."""
-    cols = BY_ID if columns is None else [c for c in columns if c in BY_ID]
-    return {c: BY_ID[c].fmt for c in cols if BY_ID[c].fmt}
+    known = {**BY_ID, **measured()}
+    cols = known if columns is None else [c for c in columns if c in known]
+    return {c: known[c].fmt for c in cols if known[c].fmt}
 
 
 def table_frame(lang: str | None = None):

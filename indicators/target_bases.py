@@ -30,7 +30,7 @@ import pandas as pd
 
 from core import paths
 from core.errors import InputError
-from indicators.target_tables import CITATION_KEY, OFFICIAL_SEED_CSV, _text
+from indicators.target_tables import CITATION_KEY, OFFICIAL_SEED_CSV, cell_text
 
 BASES_CSV = paths.TABLES / "target_bases.csv"
 BASIS_COLUMNS = ("indicator", "basis", "basis_en", "use", "verified", "reason_zh", "reason_en")
@@ -94,7 +94,7 @@ def basis_info(indicator: str, basis: str) -> Basis:
     """The catalogue's entry of ``basis`` under ``indicator`` (else under ``*``); a basis it does
     not know is usable and keeps its name."""
     cat = catalogue()
-    b = _text(basis)
+    b = cell_text(basis)
     found = cat.get((indicator, b)) or cat.get((ANY, b))
     if found is not None:
         return Basis(indicator, b, found.basis_en, found.use, found.verified, found.reason_zh, found.reason_en)
@@ -123,9 +123,9 @@ def _seed_columns(path: str, mtime: float) -> dict[tuple, tuple[str, str]]:
     raw = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False)
     rows = pd.DataFrame({"indicator": raw["indicator_id"], "region": raw["region"], "year": raw["year"],
                          "value": raw["value_num"], "source": raw["source_title"], "source_url": raw["source_url"],
-                         "quote": raw["quote"]}).map(_text)
-    pub = raw["publication"].map(_text) if "publication" in raw.columns else [""] * len(raw)
-    return dict(zip(_citation(rows), zip(raw["basis"].map(_text), pub)))
+                         "quote": raw["quote"]}).map(cell_text)
+    pub = raw["publication"].map(cell_text) if "publication" in raw.columns else [""] * len(raw)
+    return dict(zip(_citation(rows), zip(raw["basis"].map(cell_text), pub)))
 
 
 def seed_columns() -> dict[tuple, tuple[str, str]]:

@@ -57,7 +57,7 @@ def load_targets(path: str | Path | None = None) -> pd.DataFrame:
     df["target_value"] = pd.to_numeric(df["target_value"], errors="raise").astype("float64")
     df["base_year"] = pd.to_numeric(df["base_year"], errors="coerce").astype("Int64")
     for c in TARGET_OPTIONAL:
-        df[c] = df[c].map(_text) if c in df.columns else ""
+        df[c] = df[c].map(cell_text) if c in df.columns else ""
     bad = sorted(set(df["comparator"]) - set(COMPARATORS))
     if bad:
         raise InputError(f"目标表含未知比较符 {bad}", f"targets table: unknown comparator(s) {bad}")
@@ -100,7 +100,7 @@ def normalise_stats(df: pd.DataFrame) -> pd.DataFrame:
     out["year"] = pd.to_numeric(out["year"]).astype("int64")
     out["value"] = pd.to_numeric(out["value"]).astype("float64")
     for c in STAT_TEXT:
-        out[c] = out[c].map(_text)
+        out[c] = out[c].map(cell_text)
     out.loc[out["origin"] == "", "origin"] = "user"
     return out.sort_values(["indicator", "region", "basis", "year", "source"], kind="stable").reset_index(drop=True)
 
@@ -116,7 +116,7 @@ def mark_user_edits(df: pd.DataFrame, seed: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _text(v) -> str:
+def cell_text(v) -> str:
     """A cell as text: None/NaN/<NA> → "" (never the strings "None"/"nan")."""
     if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
         return ""
@@ -171,7 +171,7 @@ def validate_stats(df: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
         if c not in df.columns:
             df[c] = ""
     for c in STAT_TEXT:
-        df[c] = df[c].map(_text)
+        df[c] = df[c].map(cell_text)
     rows = lambda mask: [int(i) + 2 for i in df.index[mask]]  # noqa: E731 - CSV line numbers
     unknown = ~df["indicator"].str.lower().isin(alias)
     if unknown.any():

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from indicators.target_bases import (  # noqa: F401 - gathered here
+from core.i18n import t
+from core.text import Text
+from indicators.target_bases import (
     BASES_CSV,
     USES,
     Basis,
@@ -21,7 +23,7 @@ from indicators.target_bases import (  # noqa: F401 - gathered here
     refresh_seed,
     usable_mask,
 )
-from indicators.target_progress import (  # noqa: F401 - gathered here
+from indicators.target_progress import (
     ABOUT_TOLERANCE,
     AT_RISK_RATIO,
     REFERENCE_KINDS,
@@ -41,7 +43,7 @@ from indicators.target_progress import (  # noqa: F401 - gathered here
     trajectory,
     trend_per_year,
 )
-from indicators.target_tables import (  # noqa: F401 - gathered here
+from indicators.target_tables import (
     CITATION_KEY,
     COMPARATORS,
     OFFICIAL_SEED_CSV,
@@ -53,7 +55,7 @@ from indicators.target_tables import (  # noqa: F401 - gathered here
     TARGET_COLUMNS,
     TARGET_OPTIONAL,
     TARGETS_CSV,
-    _text,
+    cell_text,
     indicator_table,
     load_seed_stats,
     load_targets,
@@ -62,6 +64,24 @@ from indicators.target_tables import (  # noqa: F401 - gathered here
     read_stats_bytes,
     validate_stats,
 )
+
+# The public surface of targets: the pieces gathered from the three modules above, and the report table.
+# ``cell_text`` (a table cell as text) is used by ``ui.targets_views`` through this façade.
+__all__ = [
+    # indicators.target_bases
+    "BASES_CSV", "USES", "Basis", "basis_info", "basis_label", "load_bases", "publications", "refresh_seed",
+    "usable_mask",
+    # indicators.target_progress
+    "ABOUT_TOLERANCE", "AT_RISK_RATIO", "REFERENCE_KINDS", "STALE_YEARS", "STATUS_RULE", "STATUSES", "TREND_YEARS",
+    "Progress", "bases", "history", "is_met", "points", "progress", "progress_table", "reference_table",
+    "run_date_of", "trajectory", "trend_per_year",
+    # indicators.target_tables
+    "CITATION_KEY", "COMPARATORS", "OFFICIAL_SEED_CSV", "PROVINCE", "STAT_ALL", "STAT_COLUMNS", "STAT_OPTIONAL",
+    "STAT_TEXT", "TARGET_COLUMNS", "TARGET_OPTIONAL", "TARGETS_CSV", "cell_text", "indicator_table", "load_seed_stats",
+    "load_targets", "mark_user_edits", "normalise_stats", "read_stats_bytes", "validate_stats",
+    # this module: the report table of the CLI and the Excel export
+    "REPORT_COLUMNS", "VERIFY", "report_labels", "report_table", "status_reason",
+]
 
 # --- the report table (CLI and Excel) ------------------------------------------------------------
 REPORT_COLUMNS = ("indicator", "target", "target_en", "region", "row_kind", "target_year", "comparator",
@@ -122,9 +142,6 @@ def status_reason(r) -> tuple[str, str]:
 
 def report_labels() -> dict:
     """Excel headers of the report columns (``targets.report.<id>`` in the translation table)."""
-    from core.i18n import t
-    from core.text import Text
-
     return {c: Text(t(f"targets.report.{c}", "zh"), t(f"targets.report.{c}", "en")) for c in REPORT_COLUMNS}
 
 

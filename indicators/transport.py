@@ -26,7 +26,8 @@ import shapely
 
 from core.errors import InputError
 from indicators.table import TRANSPORT_KINDS
-from core.crs import GEOD, WGS84
+from core.crs import WGS84
+from core.geodesic import GEOD
 
 def working_crs(bounds_lonlat) -> pyproj.CRS:
     """Albers fitted to the data: standard parallels at 1/6 and 5/6 of its latitude range."""

@@ -29,8 +29,8 @@ import pandas as pd
 from indicators import carbon
 from zonal import tiled
 from zonal.landcover import check_legend, classes_from_codes
+from zonal.zonesplit import zone_keys
 from layers.legends import CLASS_IDS, Legend, get_legend
-from storage.workspace import sha256_file as file_sha256  # noqa: F401 - one SHA-256 of a file for the house
 
 ALGO_VERSION = "zonestats-4-zone-densities"  # part of every cache key: bump when the numbers change
 LEVELS = ("province", "zone", "prefecture", "county")
@@ -122,8 +122,6 @@ def _keys(gdf: gpd.GeoDataFrame | None, ptable, n: int) -> list:
     """Zone keys of a level's polygons (their ``zone_id`` or names; None where no rows match)."""
     if gdf is None or not ptable.zoned:
         return [None] * n
-    from zonal.zonesplit import zone_keys
-
     return zone_keys(gdf.reset_index(drop=True), ptable)
 
 

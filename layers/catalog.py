@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import pyogrio
 
-from core import paths
-from core.i18n import pick
+from core import crs, paths
+from core.text import pick
+from layers import tableschema
 
 CATALOG_FILE = Path(__file__).with_name("catalog.toml")
 
@@ -148,8 +150,6 @@ NAME_CANDIDATES = ("name_zh", "name", "NAME", "Name", "名称", "分区", "zone"
 def normalise_zone_layer(gdf: gpd.GeoDataFrame, name_field: str | None = None) -> gpd.GeoDataFrame:
     """Give an uploaded official zone file the fields the map and indicators use:
     ``zone_id``, ``name_zh``, ``name_en``, ``color`` and ``area_km2``."""
-    from core import crs
-
     out = gdf.copy()
     field_ = name_field or next((c for c in NAME_CANDIDATES if c in out.columns), None)
     names = out[field_].astype(str) if field_ else [f"zone {i + 1}" for i in range(len(out))]
@@ -167,9 +167,7 @@ def zone_changes() -> "pd.DataFrame":
     """Rows of ``tables/zones.csv`` whose zone changed at the last review (``previous_zone_id``
     set): adcode, county, previous and new zone id and name, and the reason — for the Data page
     and docs/carbon.md, so a reader sees which schematic assignments moved and why."""
-    import pandas as pd
-
-    t = pd.read_csv(paths.TABLES / "zones.csv", dtype=str, keep_default_na=False)
+    t = tableschema.read(paths.TABLES / "zones.csv", "zones").fillna("")  # checked in one place
     names = pd.read_csv(paths.TABLES / "zone_names.csv", dtype=str, keep_default_na=False).set_index("zone_id")
     col = t["previous_zone_id"] if "previous_zone_id" in t.columns else pd.Series("", index=t.index)
     ch = t[col != ""].copy()
@@ -184,7 +182,5 @@ def zone_changes() -> "pd.DataFrame":
 
 def zone_names() -> dict[str, dict[str, str]]:
     """zone id → {"zh": name, "en": name} of the 四屏一廊 zones (tables/zone_names.csv)."""
-    import pandas as pd
-
     names = pd.read_csv(paths.TABLES / "zone_names.csv", dtype=str, keep_default_na=False)
     return {r.zone_id: {"zh": r.name_zh, "en": r.name_en} for r in names.itertuples()}

@@ -6,7 +6,7 @@ put back without root is the inode change time (``st_ctime_ns``: every write, ``
 ``chmod`` sets it to "now"), the inode number and the device (a file swapped in by a rename is
 another inode). The fingerprint is all five; a file whose fingerprint differs from the one
 recorded is hashed again (``storage.workspace.verify``) or treated as new (the raster hash and tile
-caches: ``ui.raster_sources.file_key``, ``zonal.tiled.raster_fingerprint``).
+caches: ``ui.raster_sources.file_key``, ``zonal.tileplan.raster_fingerprint``).
 """
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ map; under it, what the data says at the clicked point and the measure of a draw
 from streamlit_folium import st_folium
 
 from layers import catalog
-from ui import common, map_tools, maplayers, mapview
+from ui import common, map_export, map_tools, maplayers, mapview
 
 lg = common.page("map.title")
 specs = catalog.available_layers()
@@ -18,7 +18,7 @@ sections += maplayers.add_compare(m, lg, gcj)
 mapview.add_legend(m, lg, [s for s in sections if s])
 map_tools.add_measure_draw(m)
 mapview.finish(m)
-out = st_folium(m, height=640, use_container_width=True, returned_objects=map_tools.RETURNED + maplayers.RETURNED,
+out = st_folium(m, height=640, use_container_width=True, returned_objects=map_tools.RETURNED + map_export.RETURNED,
                 key=map_tools.MAP_KEY, **map_tools.view(place, gcj, lg))
 map_tools.panel(out, lg, gcj, place)
-maplayers.export_panel(out, specs, visible, lg)
+map_export.export_panel(out, specs, visible, lg)

@@ -20,5 +20,5 @@ with right:
     sub, ranked = page.ranking(df, choice, criteria, lg)
 page.directions(criteria, lg)
 sens = page.sensitivity(sub, choice, criteria, lg)
-page.rank_stability(sub, choice, criteria, lg)  # issue 13
+page.rank_stability(sub, choice, criteria, lg)  # Monte Carlo of weights and carbon densities
 page.save_and_export(sub, ranked, sens, choice, criteria, lg)

@@ -21,6 +21,7 @@ from core.errors import InputError
 from core.i18n import t
 from core.spreadsheet import formula_safe
 from core.text import Text
+from indicators import provenance as _prov
 from indicators import siting as _siting
 from indicators import table as _table
 from reports.labels import both, label_parts, labels_for
@@ -28,7 +29,7 @@ from reports.labels import both, label_parts, labels_for
 COLUMNS_SHEET = "columns"  # sheet name, same in both languages (scripts look for it)
 INDICATORS_SHEET = COLUMNS_SHEET  # the name older callers use
 SOURCES_SHEET = "sources"  # the data a workbook was computed on (same name in both languages)
-PROVENANCE_SHEET = "provenance"  # issue 13: the provenance record (key, value), same name in both languages
+PROVENANCE_SHEET = "provenance"  # the provenance record (key, value), same name in both languages
 SOURCE_KEYS = ("role", "layer", "file", "sha256", "source", "licence", "status", "year")
 
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
@@ -149,8 +150,6 @@ def excel_bytes(sheets: Mapping[str, pd.DataFrame], lang: str = "zh", bilingual:
         src = sources_frame(sources, lang, bilingual)
         tables.append((SOURCES_SHEET, src, list(map(str, src.columns))))
     if provenance is not None:
-        from indicators import provenance as _prov
-
         prov = _prov.rows(provenance)
         tables.append((PROVENANCE_SHEET, prov, list(map(str, prov.columns))))
     if indicators_sheet:

@@ -70,7 +70,7 @@ def vector_ready(gdf, to_wgs84: bool = False):
     return out.to_crs(4326) if to_wgs84 else out
 
 
-PROVENANCE_KEY = "gansu_provenance"  # issue 13: GPKG dataset metadata item / Parquet schema metadata key
+PROVENANCE_KEY = "gansu_provenance"  # the provenance record: GPKG dataset metadata item / Parquet schema metadata key
 
 
 def write_vector(gdf, path: str | Path, layer: str = "parks", provenance: dict | None = None) -> Path:

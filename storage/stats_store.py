@@ -6,7 +6,7 @@ query parameterised:
 - ``official_stats_v2(indicator, region, year, value, unit, source, basis, source_url,
   source_date, quote, note, origin, updated_at)``: the official statistics users edit or upload;
   seeded once (only published, cited values, ``origin = seed``) from
-  ``tables/official_stats_gansu.csv``. A store made before issue 13 has the six-column
+  ``tables/official_stats_gansu.csv``. A store made before the statistics had bases and citations has the six-column
   ``official_stats``: its rows the user added are carried over (``origin = user``, they win over a
   seed row of the same indicator, region and year), the two old seed rows are superseded by the
   cited seed; the old table is left as it was.

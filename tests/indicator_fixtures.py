@@ -10,7 +10,8 @@ import rasterio
 import shapely
 from affine import Affine
 
-from core.crs import EQUAL_AREA, GEOD
+from core.crs import EQUAL_AREA
+from core.geodesic import GEOD
 
 ALBERS = EQUAL_AREA
 

@@ -12,9 +12,11 @@ import shapely
 
 from core.errors import PermissionDenied
 from storage import accounts, audit
+from storage import vector_register
 from storage import workspace as ws
+from storage.access import ACCESS_LEVELS
 from storage.accounts import SHELL, Principal
-from storage.store import ACCESS_LEVELS, Store
+from storage.store import Store
 
 PASSWORD = "Geheim-Passwort-7731"
 OPEN_METHODS = {"sync_catalog", "put_park_results"}  # caches anyone may fill: a conscious list
@@ -122,29 +124,31 @@ def test_unknown_and_disabled_accounts(acc_store):
 
 # --- sessions ------------------------------------------------------------------------------------
 def test_session_expires_after_inactivity():
-    from ui import auth
+    from ui import login, session
 
     state: dict = {}
-    auth.start_session(state, P("ed1"), now=1000.0)
-    assert auth.session_principal(state, now=1000 + 29 * 60, minutes=30) == "ed1"
-    auth.touch(state, now=1000 + 29 * 60)  # an interaction
-    assert auth.session_principal(state, now=1000 + 58 * 60, minutes=30).role == "editor"
-    assert auth.session_principal(state, now=1000 + 29 * 60 + 30 * 60 + 1, minutes=30) is None
-    assert state.get("auth_expired") is True and auth.SESSION_KEY not in state
-    assert auth.expired(None, 0, 30)
+    login.start_session(state, P("ed1"), now=1000.0)
+    assert session.session_principal(state, now=1000 + 29 * 60, minutes=30) == "ed1"
+    session.touch(state, now=1000 + 29 * 60)  # an interaction
+    assert session.session_principal(state, now=1000 + 58 * 60, minutes=30).role == "editor"
+    assert session.session_principal(state, now=1000 + 29 * 60 + 30 * 60 + 1, minutes=30) is None
+    assert state.get("auth_expired") is True and session.SESSION_KEY not in state
+    assert session.expired(None, 0, 30)
 
 
 # --- role checks: every mutating Store method, enumerated --------------------------------------------
 def _writers() -> dict[str, object]:
-    """Every Store method that writes: opens a transaction or touches the connection itself."""
+    """Every Store method that writes: opens a transaction or touches the connection itself. The
+    methods of the parts the Store is made of (``storage/parks.py`` …) are the Store's too."""
     out = {}
-    for name, member in vars(Store).items():
-        fn = member.__func__ if isinstance(member, (staticmethod, classmethod)) else member
-        if not inspect.isfunction(fn) or name in ("__init__", "transaction", "query_df", "close"):
-            continue
-        src = inspect.getsource(fn)
-        if "transaction(" in src or "self._con" in src:
-            out[name] = fn
+    for klass in Store.__mro__:
+        for name, member in vars(klass).items():
+            fn = member.__func__ if isinstance(member, (staticmethod, classmethod)) else member
+            if not inspect.isfunction(fn) or name in ("__init__", "transaction", "query_df", "close"):
+                continue
+            src = inspect.getsource(fn)
+            if "transaction(" in src or "self._con" in src:
+                out.setdefault(name, fn)
     return out
 
 
@@ -285,7 +289,7 @@ def test_dataset_removal_goes_to_the_bin_with_its_folder_and_parks(acc_store, tm
     f = tmp_path / "parks.geojson"
     gpd.GeoDataFrame({"name": ["数据集园区"]}, geometry=[shapely.box(104.2, 36.5, 104.23, 36.52)],
                      crs=4326).to_file(f)
-    d = ws.register_vector(s, f, "parks", actor=P("ed1"))
+    d = vector_register.register_vector(s, f, "parks", actor=P("ed1"))
     assert s.dataset_record(d.id)["created_by"] == "ed1" and len(s.parks()) == 1
     with pytest.raises(PermissionDenied):
         ws.remove(s, d.id, actor=P("ed2"))
@@ -307,9 +311,9 @@ def test_editors_may_register_but_only_admins_put_data_in_use(acc_store, tmp_pat
     f = tmp_path / "red.geojson"
     gpd.GeoDataFrame({"n": [1]}, geometry=[shapely.box(103.6, 36.4, 103.7, 36.6)], crs=4326).to_file(f)
     with pytest.raises(PermissionDenied):
-        ws.register_vector(s, f, "redline", use=True, actor=P("ed1"))
+        vector_register.register_vector(s, f, "redline", use=True, actor=P("ed1"))
     assert ws.datasets(s) == []
-    d = ws.register_vector(s, f, "redline", actor=P("ed1"))
+    d = vector_register.register_vector(s, f, "redline", actor=P("ed1"))
     with pytest.raises(PermissionDenied):
         ws.use(s, "redline", [d.id], actor=P("ed1"))
     ws.use(s, "redline", [d.id], actor=P("root", "admin"))
@@ -341,7 +345,7 @@ def test_admin_cli_adds_accounts_with_the_password_on_stdin(tmp_path):
 
 
 # --- writers outside the Store class: official statistics (and a guard for new ones) ----------------
-# functions of layers/ that open a store transaction themselves and are open to everyone on purpose:
+# functions of storage/ that open a store transaction themselves and are open to everyone on purpose:
 # the log itself (refusals are logged too), the one-time seed and the zone-statistics cache
 OPEN_MODULE_WRITERS = {("audit.py", "log"), ("stats_store.py", "ensure"), ("stats_store.py", "put_zone_stats"),
                        ("accounts.py", "authenticate"),  # sign-in bookkeeping and its log
@@ -354,7 +358,7 @@ def test_every_module_level_writer_checks_the_actor():
     from pathlib import Path
 
     unchecked = []
-    for path in sorted((Path(__file__).resolve().parent.parent / "layers").glob("*.py")):
+    for path in sorted((Path(__file__).resolve().parent.parent / "storage").glob("*.py")):
         if path.name == "store.py":
             continue  # the Store class: enumerated above
         for fn in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):

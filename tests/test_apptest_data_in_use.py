@@ -30,7 +30,7 @@ from streamlit.testing.v1 import AppTest
 
 from indicators import runs
 from layers import catalog
-from storage import workspace as ws
+from storage import raster_register, vector_register
 from storage.store import Store
 from reports import column_label, value_text
 from tests import workspace_fixtures as wf
@@ -97,10 +97,10 @@ def store(dataset, tmp_path, monkeypatch):
 
 
 def use_landcover(s: Store, files, alt: bool = False):
-    base = ws.register_landcover(s, [files["base"]], legend="clcd", year=2020, source="made in code",
-                                 licence="CC0", use=True)
+    base = raster_register.register_landcover(s, [files["base"]], legend="clcd", year=2020, source="made in code",
+                                              licence="CC0", use=True)
     if alt:
-        ws.register_landcover(s, [files["alt"]], legend="clcd", year=2023, use=True, use_as="landcover_alt")
+        raster_register.register_landcover(s, [files["alt"]], legend="clcd", year=2023, use=True, use_as="landcover_alt")
     return base
 
 
@@ -173,7 +173,7 @@ def test_default_land_cover_keeps_the_demo_warning(store):
 
 # --- transport: OSM → four distances on Parks and four criteria on Siting ------------------------
 def test_osm_in_use_gives_distance_columns_and_siting_criteria(store, files, cli):
-    ws.register_osm(store, files["osm"], use=True)
+    vector_register.register_osm(store, files["osm"], use=True)
     at = run_done(page("parks.py"))
     assert not at.exception, [e.value for e in at.exception]
     table = parks_table(at)
@@ -263,7 +263,7 @@ def test_a_changed_referenced_file_is_reported_and_the_page_stays_usable(store, 
 
     copy = tmp_path / "clcd_copy.tif"
     copy.write_bytes(files["base"].read_bytes())
-    ws.register_landcover(store, [copy], legend="clcd", year=2020, use=True)
+    raster_register.register_landcover(store, [copy], legend="clcd", year=2020, use=True)
     with rasterio.open(copy, "r+") as t:
         a = t.read(1)
         a[100, 100] = 5 if a[100, 100] != 5 else 6
@@ -283,7 +283,7 @@ def test_exports_name_the_file_and_its_sha256(store, files):
     import openpyxl
     import pypdf
 
-    from indicators import siting
+    from indicators import siting, siting_sensitivity
     from reports.excel import SOURCES_SHEET
     from ui import parks as parks_ui
     from ui import report
@@ -306,7 +306,7 @@ def test_exports_name_the_file_and_its_sha256(store, files):
     text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf)).pages)
     flat = "".join(text.split())
     assert "clcd_2020.tif" in flat and d.sha256 in flat
-    xl = report.scenario_excel(sub, ranked, siting.sensitivity(sub, {c: 1.0 for c in siting.default_criteria(sub)}),
+    xl = report.scenario_excel(sub, ranked, siting_sensitivity.sensitivity(sub, {c: 1.0 for c in siting.default_criteria(sub)}),
                                "en", report.sources_records("en"))
     wb = openpyxl.load_workbook(io.BytesIO(xl))
     assert SOURCES_SHEET in wb.sheetnames

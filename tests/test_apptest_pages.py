@@ -134,14 +134,14 @@ def test_map_has_zone_park_and_boundary_layers_and_no_external_assets(dataset):
 
 def test_map_escapes_attribute_html(dataset):
     from layers import catalog
-    from ui import mapview
+    from ui import map_vectors
     import geopandas as gpd
     import shapely
 
     g = gpd.GeoDataFrame({"name_zh": ["<img src=x onerror=alert(1)>"], "name_en": ["a&b"],
                           "function_zh": [""], "n_counties": [1], "area_km2": [1.0]},
                          geometry=[shapely.box(100, 36, 101, 37)], crs=4326)
-    fc = mapview.geojson_for(g, catalog.BY_ID["zones"], gcj=False, simplify_deg=0)
+    fc = map_vectors.geojson_for(g, catalog.BY_ID["zones"], gcj=False, simplify_deg=0)
     props = fc["features"][0]["properties"]
     assert props["name_zh"] == "&lt;img src=x onerror=alert(1)&gt;"
     assert props["name_en"] == "a&amp;b"
@@ -164,7 +164,7 @@ def test_gaode_basemap_shifts_overlays_into_gcj02(dataset):
     import geopandas as gpd
     import shapely
     from core import crs, paths
-    from ui import mapview
+    from ui import map_geometry_files
 
     at = run_page("pages/map.py", "en", map_basemap="gaode")
     assert not at.exception
@@ -183,12 +183,12 @@ def test_gaode_basemap_shifts_overlays_into_gcj02(dataset):
     assert urls, "no fetched geometry file in the page"
     province = gpd.read_file(paths.gpkg_path(), layer="province").to_crs(4326)
     src = shapely.get_coordinates(province.geometry.iloc[0])  # the outline's vertices (simplified for display)
-    d = mapview.GEO_DECIMALS
+    d = map_geometry_files.GEO_DECIMALS
     shifted = {(round(float(a), d), round(float(b), d)) for a, b in zip(*crs.wgs84_to_gcj02(src[:, 0], src[:, 1]))}
     raw = {(round(float(a), d), round(float(b), d)) for a, b in src}
     hits = []
     for digest in urls:
-        fetched = {(round(a, d), round(b, d)) for a, b in _pairs((mapview.GEO_DIR / f"{digest}.json").read_text())}
+        fetched = {(round(a, d), round(b, d)) for a, b in _pairs((map_geometry_files.GEO_DIR / f"{digest}.json").read_text())}
         hits.append((len(fetched & shifted), len(fetched & raw)))
     # the province's file holds thousands of its vertices moved by core.crs's transform, no layer its WGS84 ones
     assert max(h for h, _ in hits) > 500, hits

@@ -14,7 +14,8 @@ import pytest
 
 from storage import accounts, audit
 from storage.accounts import SHELL
-from storage.store import Store, connect
+from storage.db import connect
+from storage.store import Store
 
 REPO = Path(__file__).resolve().parent.parent
 HOSTILE = "\x1b[2J\x1b]0;owned\x07ad\x9bmin\u202eedoc\u2066x\x7f\u200by\n\tz"
@@ -106,7 +107,7 @@ def test_no_code_updates_or_deletes_audit_rows():
     pattern = re.compile(r"\b(UPDATE|DELETE\s+FROM|TRUNCATE|DROP\s+TABLE(\s+IF\s+EXISTS)?|ALTER\s+TABLE)\s+audit_(log|chain)\b",
                          re.IGNORECASE)
     found = []
-    for folder in ("core", "layers", "geodata", "indicators", "reports", "ui", "pages", "cli"):
+    for folder in ("core", "layers", "storage", "zonal", "geodata", "indicators", "reports", "ui", "pages", "cli"):
         for path in sorted((REPO / folder).rglob("*.py")):
             text = path.read_text(encoding="utf-8")
             found += [f"{path.relative_to(REPO)}: {m.group(0)}" for m in pattern.finditer(text)]

@@ -94,7 +94,7 @@ def test_every_default_row_is_cited_with_depth_and_range():
     t = pd.read_csv(carbon.pooltable.DENSITY_CSV, keep_default_na=False)
     assert set(t.loc[t["zone"] == "", "class"]) == {"forest", "shrub", "grassland", "cropland", "wetland", "water",
                                                    "snow_ice", "barren", "built_up"}
-    zone_ids = set(pd.read_csv(REPO / "geodata" / "zone_names.csv")["zone_id"])
+    zone_ids = set(pd.read_csv(REPO / "tables" / "zone_names.csv")["zone_id"])
     assert set(t["zone"]) - {""} <= zone_ids
     carbon_rows = t[t[["c_above", "c_below", "c_soil", "c_dead"]].sum(axis=1) > 0]
     assert (carbon_rows["source"].str.len() > 40).all() and (carbon_rows["soil_depth_cm"].astype(str) != "").all()

@@ -8,6 +8,7 @@ import pytest
 from core.errors import InputError
 from indicators import checklist as ck
 from indicators import checklist_answers as ca
+from indicators import credit
 
 SEED = Path(__file__).resolve().parents[2] / "shared" / "seeds" / "gansu_action_plan_and_related_2025.txt"
 GREEN_OK = {"_greening_value": 15, "_greening_kind": "planned", "_greening_source": "控制性详细规划",
@@ -53,7 +54,7 @@ def test_clauses_are_verbatim_quotes_of_the_source():
     text = SEED.read_text(encoding="utf-8")
     for c in ck.ANHUI.criteria:
         assert c.clause_zh in text, c.id
-    assert ck.CREDIT_CLAUSE_ZH in text
+    assert credit.CREDIT_CLAUSE_ZH in text
 
 
 def test_all_at_threshold_pass():
@@ -158,7 +159,7 @@ def test_national_indicators_are_indicative_only_with_the_scale_dependent_core_t
 
 def test_credit_check_with_and_without_the_sink_by_hand():
     # E = 100,000 t, C = 5,000 t (5%), own sink S = 96,000 t/yr
-    r = ck.credit_check(100_000, 5_000, 96_000)
+    r = credit.credit_check(100_000, 5_000, 96_000)
     assert r["status"] == "pass" and r["share_pct"] == pytest.approx(5.0)  # the sink is never a credit
     w, s = r["without_sink"], r["with_sink"]
     assert w["balance_tco2"] == pytest.approx(95_000) and not w["neutral"]
@@ -167,11 +168,11 @@ def test_credit_check_with_and_without_the_sink_by_hand():
     assert s["credits_needed_tco2"] == pytest.approx(4_000) and s["credits_needed_pct"] == pytest.approx(4.0)
     assert s["needed_within_limit"] and "does not define" in r["sink_note_en"] and "碳信用" in r["sink_note_zh"]
     # E = 40,000, C = 3,000 (7.5%: fail), S = 10,000: needs 30,000 (75%) even with the sink
-    r = ck.credit_check(40_000, 3_000, 10_000)
+    r = credit.credit_check(40_000, 3_000, 10_000)
     assert r["status"] == "fail" and r["share_pct"] == pytest.approx(7.5)
     assert r["with_sink"]["balance_tco2"] == pytest.approx(27_000)
     assert r["with_sink"]["credits_needed_pct"] == pytest.approx(75.0) and not r["with_sink"]["needed_within_limit"]
-    assert ck.credit_check(40_000, 3_000, float("nan"))["with_sink"] is None
+    assert credit.credit_check(40_000, 3_000, float("nan"))["with_sink"] is None
     # through a park: the engine row's sink is used
     res = ca.evaluate_park({"_emissions_tco2": "100000", "_credits_tco2": "5000"}, {"carbon_sink_tco2_yr": 96_000.0})
     assert res.credit["with_sink"]["neutral"]
@@ -188,7 +189,7 @@ def test_credit_check_with_and_without_the_sink_by_hand():
     (0, 10, "fail", math.inf),
 ])
 def test_credit_check(emissions, credits, status, share):
-    r = ck.credit_check(emissions, credits)
+    r = credit.credit_check(emissions, credits)
     assert r["status"] == status and r["share_pct"] == pytest.approx(share)
     assert r["max_credits_tco2"] == pytest.approx(emissions * 0.05)
     assert "5%" in r["note_en"] and "5%" in r["note_zh"] and r["with_sink"] is None
@@ -197,7 +198,7 @@ def test_credit_check(emissions, credits, status, share):
 @pytest.mark.parametrize("emissions,credits", [(-1, 0), (100, -5), ("x", 1), (float("nan"), 1)])
 def test_credit_check_rejects_bad_numbers(emissions, credits):
     with pytest.raises(InputError) as e:
-        ck.credit_check(emissions, credits)
+        credit.credit_check(emissions, credits)
     assert e.value.zh != e.value.en
 
 

@@ -18,7 +18,7 @@ import shapely
 from affine import Affine
 
 from indicators import provenance
-from zonal import tiled
+from zonal import tiled, tileplan
 
 UTM48 = "EPSG:32648"  # conformal: a cell's ground area differs from |det|
 
@@ -70,8 +70,8 @@ def test_one_tile_cache_reused_across_pixel_area_modes_gives_each_mode_its_own_a
 
 def test_the_task_keys_differ_by_pixel_area_mode(utm_raster):
     path, parks = utm_raster
-    g = tiled.plan(parks.geometry, path, pixel_area="ground")
-    n = tiled.plan(parks.geometry, path, pixel_area="nominal")
+    g = tileplan.plan(parks.geometry, path, pixel_area="ground")
+    n = tileplan.plan(parks.geometry, path, pixel_area="nominal")
     assert [t.key for t in g.tasks] and not {t.key for t in g.tasks} & {t.key for t in n.tasks}
 
 

@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 import rasterio
 
-from indicators import provenance, zonestats
-from zonal import tiled
+from indicators import provenance
+from zonal import tileplan
 from layers import fileid
+from storage import raster_register, vector_register
 from storage import workspace as ws
 from layers.readers import filegdb
 from tests import workspace_fixtures as wf
@@ -59,7 +60,7 @@ def _edit_last_pixel_keeping_size_and_mtime(path: Path) -> int:
 def test_a_registered_file_edited_keeping_size_and_mtime_is_rehashed_and_refused(store, tmp_path):
     f = _big_landcover(tmp_path / "import" / "big.tif")
     assert f.stat().st_size > CHUNK + (1 << 20)
-    d = ws.register_landcover(store, [f], legend="clcd", year=2020)
+    d = raster_register.register_landcover(store, [f], legend="clcd", year=2020)
     assert d.files[0].sha256 == hashlib.sha256(f.read_bytes()).hexdigest()  # the whole file, not a chunk
     assert _edit_last_pixel_keeping_size_and_mtime(f) > CHUNK  # the change lies past the first chunk
     assert (f.stat().st_size, f.stat().st_mtime_ns) == (d.files[0].size, d.files[0].mtime_ns)
@@ -74,7 +75,7 @@ def test_a_touched_file_is_accepted_and_a_later_edit_keeping_its_size_and_mtime_
     touched, checked (accepted), then edited with size and that modification time put back must
     not be taken for the version already checked."""
     f = _big_landcover(tmp_path / "import" / "touched.tif")
-    d = ws.register_landcover(store, [f], legend="clcd", year=2020)
+    d = raster_register.register_landcover(store, [f], legend="clcd", year=2020)
     os.utime(f, ns=(f.stat().st_atime_ns, f.stat().st_mtime_ns + 5_000_000_000))  # touched, not changed
     ws.verify(d)
     touched = f.stat().st_mtime_ns
@@ -104,8 +105,7 @@ def test_a_moved_in_copy_with_the_same_size_and_mtime_is_refused(tmp_path):
     assert "changed after it was registered" in e.value.en
 
 
-@pytest.mark.parametrize("hasher", [ws.sha256_file, zonestats.file_sha256, provenance.file_sha256],
-                         ids=["workspace", "zonestats", "provenance"])
+@pytest.mark.parametrize("hasher", [ws.sha256_file, provenance.file_sha256], ids=["workspace", "provenance"])
 def test_file_hashes_read_the_whole_file(tmp_path, hasher):
     data = np.random.default_rng(3).integers(0, 256, CHUNK + 3 * (1 << 20) + 17, dtype=np.uint8).tobytes()
     f = tmp_path / "data.bin"
@@ -139,13 +139,13 @@ def test_the_gdb_folder_hash_reads_the_whole_file(tmp_path):
 
 
 def test_the_tile_cache_fingerprint_moves_with_an_edit_keeping_size_and_mtime(tmp_path):
-    """The tiled engine's cache key (``tiled.raster_fingerprint``) is not hashed content: it must
+    """The tiled engine's cache key (``tileplan.raster_fingerprint``) is not hashed content: it must
     still change when the file is edited in place with its size and modification time put back."""
     f = _big_landcover(tmp_path / "fp.tif")
-    before = tiled.raster_fingerprint(f)
-    assert tiled.raster_fingerprint(f) == before  # stable while nothing changes
+    before = tileplan.raster_fingerprint(f)
+    assert tileplan.raster_fingerprint(f) == before  # stable while nothing changes
     _edit_last_pixel_keeping_size_and_mtime(f)
-    assert tiled.raster_fingerprint(f) != before
+    assert tileplan.raster_fingerprint(f) != before
     assert fileid.fingerprint(f).ctime_ns != 0
 
 
@@ -158,8 +158,8 @@ def test_referenced_files_are_never_deleted_by_a_removal_or_an_emptied_bin(store
     tiles = quadrant_tiles(wf.clcd_landcover(tmp_path / "src.tif"), import_dir / "tiles")
     osm = osm_near(103.66, 36.52, import_dir / "lz.osm")
     before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in tiles + [osm]}
-    lc = ws.register_landcover(store, tiles, legend="clcd", use=True)
-    tr = ws.register_osm(store, osm, use=True)
+    lc = raster_register.register_landcover(store, tiles, legend="clcd", use=True)
+    tr = vector_register.register_osm(store, osm, use=True)
     for d in (lc, tr):
         ws.remove(store, d.id, confirm=True)
     ws.empty_bin(store)

@@ -13,7 +13,7 @@ from affine import Affine
 
 from zonal import landcover, tiled
 from indicators import zonestats
-from storage import workspace as ws
+from storage import raster_register
 from layers.legends import get_legend
 from storage.store import Store
 
@@ -91,7 +91,7 @@ def test_registration_never_lists_it_among_the_codes(raster, tmp_path, monkeypat
     monkeypatch.setenv("GANSU_WORKSPACE_DIR", str(tmp_path / "workspace"))
     s = Store(tmp_path / "s.duckdb")
     try:
-        d = ws.register_landcover(s, [raster], legend="clcd")
+        d = raster_register.register_landcover(s, [raster], legend="clcd")
         # every code is counted (0 too: the legend's no-data code, left out by the engine), never 200
         assert d.nodata == NODATA and d.codes == {0: 20, 2: 1180, 4: 1100}
     finally:

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image, ImageDraw
 from pyproj import Geod
 
-from indicators import siting
+from indicators import siting_stability
 from indicators import targets as tg
 from reports import mapexport as mx
 
@@ -134,12 +134,12 @@ def test_density_draws_move_the_ranks_of_parks_close_in_score(criterion, kw):
     df = PARKS.assign(**{criterion: [20_000.0, 19_000.0]})
     args = dict(weights={criterion: 1.0}, criteria=[criterion], n=20_000, seed=13, weight_spread=0.0,
                 directions={criterion: -1})
-    mc = siting.rank_stability(df, **args, **{kw: RANGES})
+    mc = siting_stability.rank_stability(df, **args, **{kw: RANGES})
     assert list(mc["park_id"]) == ["G", "F"] and list(mc["rank"]) == [1.0, 2.0]
     assert mc.attrs["changed_pct"] == pytest.approx(40.5, abs=1.0)  # sampling error of 20,000 draws: 0.35
     assert mc["same_rank_pct"].tolist() == pytest.approx([59.5, 59.5], abs=1.0)
     assert list(mc["rank_min"]) == [1, 1] and list(mc["rank_max"]) == [2, 2] and not mc["stable"].any()
-    fixed = siting.rank_stability(df, **args)  # the same without the ranges: nothing moves
+    fixed = siting_stability.rank_stability(df, **args)  # the same without the ranges: nothing moves
     assert fixed.attrs["changed_pct"] == 0.0 and fixed["stable"].all()
 
 

@@ -14,7 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import paths
-from geodata import build
+from geodata import build, manifest, sources
 
 pytestmark = pytest.mark.slow  # a long file: handed out first (tests/conftest.py)
 
@@ -57,7 +57,7 @@ def test_truncated_gpkg_in_use_is_detected_and_a_plain_build_repairs_it(dataset,
     r = _build(root)
     assert r.returncode == 0, r.stderr
     assert "damaged" in r.stdout
-    assert paths.require_current() != old and not build.verify_build(paths.current_dir())
+    assert paths.require_current() != old and not manifest.verify_build(paths.current_dir())
 
 
 def test_garbage_manifest_or_missing_gpkg_is_damage(dataset, tmp_path, monkeypatch):
@@ -100,7 +100,7 @@ def test_read_only_data_folder_gives_a_clear_message_and_keeps_the_data(dataset,
     assert r.returncode == 2, (r.returncode, r.stderr[-2000:])
     assert "cannot write to the data folder" in r.stderr and "数据目录不可写" in r.stderr
     assert "Traceback" not in r.stderr
-    assert (root / "current").resolve() == old and not build.verify_build(old)
+    assert (root / "current").resolve() == old and not manifest.verify_build(old)
 
 
 def _fake_package(tmp_path: Path, module: str, files: dict[str, bytes]) -> Path:
@@ -135,7 +135,7 @@ def test_a_build_failing_its_checks_is_not_published(dataset, tmp_path, monkeypa
     root = tmp_path / "data"
     old = _copy_current(root)
     monkeypatch.setenv("GANSU_DATA_DIR", str(root))
-    real = build._fsync_dir
+    real = build.fsync_dir
 
     def short_write(path):  # the disk filled up / a write was lost after the manifest was written
         gpkg = path / paths.GPKG_NAME
@@ -143,8 +143,8 @@ def test_a_build_failing_its_checks_is_not_published(dataset, tmp_path, monkeypa
             f.truncate(gpkg.stat().st_size - 4096)
         real(path)
 
-    monkeypatch.setattr(build, "_fsync_dir", short_write)
-    with pytest.raises(build.BuildError, match="failed its checks") as e:
+    monkeypatch.setattr(build, "fsync_dir", short_write)
+    with pytest.raises(sources.BuildError, match="failed its checks") as e:
         build.build(force=True)
     assert "nothing was published" in str(e.value)
     assert paths.require_current() == old

@@ -134,7 +134,7 @@ def test_feature_vertex_and_memory_limits(monkeypatch):
 
 def test_raster_limits_apply_to_paths_given_to_the_engine(tmp_path, monkeypatch):
     """The indicator engine (CLI, Targets page by path) refuses the same rasters."""
-    from zonal.landcover import LandcoverRaster
+    from zonal.rastersource import LandcoverRaster
     from core import limits
 
     for cid, needle in (("tif_header_100k_forged", "GANSU_MAX_RASTER_PIXELS"), ("tif_rotated", "rotated"),
@@ -178,7 +178,8 @@ def test_stored_text_is_data_not_sql_or_markup(tmp_path):
 
 
 def test_damaged_store_file_gives_a_clear_message(tmp_path):
-    from storage.store import Store, StoreError
+    from storage.db import StoreError
+    from storage.store import Store
 
     bad = tmp_path / "store.duckdb"
     bad.write_bytes(b"this is not a database " * 500)

@@ -46,7 +46,7 @@ rng = random.Random(seed)
 import geopandas as gpd, shapely
 from storage.store import Store
 from core import paths
-from geodata import build
+from geodata import build, manifest
 G = gpd.GeoDataFrame({"k": [1], "名称": ["甲"]}, geometry=[shapely.box(104, 36, 104.01, 36.01)], crs=4326)
 confirmed = {"parks": [], "scenarios": [], "layers": [], "checklist": -1}
 
@@ -110,7 +110,7 @@ def save_child(w, trial):
 
 def build_child(w, trial):
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
-    real_log, real_publish = build.log, build._publish
+    real_log, real_publish = build.log, build.publish
 
     def log(msg):  # each step of the build: the second (land cover) writes the first file of the new build
         os.write(w, f"STEP {msg}\n".encode())
@@ -122,7 +122,7 @@ def build_child(w, trial):
         os.write(w, b"PUBLISHED\n")
         return out
 
-    build.log, build._publish = log, publish
+    build.log, build.publish = log, publish
     build.build(force=True)
     os.write(w, b"DONE\n")
     os._exit(0)
@@ -193,7 +193,7 @@ if mode == "build":  # one complete build first: how long a build takes here set
     WRITE_SECONDS[0] = BUILD_SECONDS[0] - WRITING_AFTER[0]
     prev_current = paths.current_dir().name
     report(full_build_seconds=round(BUILD_SECONDS[0], 2), completed="DONE" in lines,
-           problems=build.verify_build(paths.current_dir()), current=paths.current_dir().name)
+           problems=manifest.verify_build(paths.current_dir()), current=paths.current_dir().name)
 for trial in range(n):
     elapsed, lines = run_trial(trial)
     errors = [ln for ln in lines if ln.startswith("ERROR")]
@@ -220,7 +220,7 @@ for trial in range(n):
         before = prev_current
         cur = paths.current_dir()
         prev_current = cur.name
-        problems = build.verify_build(cur)
+        problems = manifest.verify_build(cur)
         try:
             paths.require_current()
             app_ok = True

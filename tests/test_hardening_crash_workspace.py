@@ -35,6 +35,7 @@ rng = random.Random(seed)
 
 import geopandas as gpd, rasterio, shapely
 from storage.store import Store
+from storage import raster_register, vector_register
 from storage import workspace as ws
 from tests import workspace_fixtures as wf
 
@@ -60,18 +61,18 @@ gpd.GeoDataFrame({"name": ["一", "二", "三"]}, geometry=[shapely.box(103.6 + 
 def register(s, i):
     k = i % 7
     if k == 0:
-        return ws.register_landcover(s, [lc], legend="clcd", year=2000 + i % 30, use=True)
+        return raster_register.register_landcover(s, [lc], legend="clcd", year=2000 + i % 30, use=True)
     if k == 1:
-        return ws.register_landcover(s, tiles, legend="clcd", use=True)
+        return raster_register.register_landcover(s, tiles, legend="clcd", use=True)
     if k == 2:
-        return ws.register_osm(s, osm, use=True)
+        return vector_register.register_osm(s, osm, use=True)
     if k == 3:
-        return ws.register_vector(s, rail, "transport", kind="railway", use=rng.random() < 0.5)
+        return vector_register.register_vector(s, rail, "transport", kind="railway", use=rng.random() < 0.5)
     if k == 4:
-        return ws.register_vector(s, red, "redline", use=True)
+        return vector_register.register_vector(s, red, "redline", use=True)
     if k == 5:
-        return ws.register_vector(s, zones, "zones", use=True)
-    return ws.register_vector(s, parks, "parks")
+        return vector_register.register_vector(s, zones, "zones", use=True)
+    return vector_register.register_vector(s, parks, "parks")
 
 
 def check(s, confirmed, prev_lc):

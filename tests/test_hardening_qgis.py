@@ -28,7 +28,7 @@ from core.errors import GansuError
 from core.geom import geodesic_area_km2
 from layers import readers
 from tests.hostile import corpus
-from tests.test_hardening_peers import (assert_cli_refused, assert_message, cell_km2, cli, geojson, notes_en,
+from tests.test_hardening_peers import (assert_cli_refused, assert_message, cell_km2, cli, notes_en,
                                         notes_zh, put, refused)
 
 PEERS = Path(__file__).resolve().parent / "data" / "peers"
@@ -103,6 +103,7 @@ def test_filegdb_zip_cli_and_workspace_add(tmp_path, landcover, capsys, monkeypa
     assert code == 0, err
     np.testing.assert_allclose(got["area_km2"].to_numpy(float), [cell_km2(0, 0, 1, 1)] * 5, rtol=1e-5)
     from cli.__main__ import main as gansu_main
+    from storage import import_folder
     from storage import workspace as ws
     from storage.store import Store
 
@@ -121,8 +122,8 @@ def test_filegdb_zip_cli_and_workspace_add(tmp_path, landcover, capsys, monkeypa
         assert len(s.parks()) == 5
     finally:
         s.close()
-    assert folder in ws.import_files(tmp_path / "import")  # the import folder lists the .gdb as one entry
-    assert not any(p.suffix == ".gdbtable" for p in ws.import_files(tmp_path / "import"))
+    assert folder in import_folder.import_files(tmp_path / "import")  # the import folder lists the .gdb as one entry
+    assert not any(p.suffix == ".gdbtable" for p in import_folder.import_files(tmp_path / "import"))
 
 
 # === Excel workbooks and Excel's "Unicode text" ==================================================

@@ -15,7 +15,7 @@ def test_every_entry_has_zh_and_en():
 
 def test_every_key_used_in_code_is_defined():
     used = set()
-    for folder in ("pages", "ui", "layers"):
+    for folder in ("pages", "ui", "layers", "storage", "zonal", "indicators", "reports", "cli"):
         for p in (REPO / folder).rglob("*.py"):
             text = p.read_text(encoding="utf-8")
             used |= set(re.findall(r"""\bt\(\s*["']([a-z_]+\.[a-z0-9_.]+)["']""", text))
@@ -49,12 +49,11 @@ def test_format_and_fallback():
 def _variants() -> dict[str, tuple]:
     from indicators import checklist, placesearch, pooltable
     from indicators import targets as tg
-    from zonal.landcover import PIXEL_AREA_MODES
+    from zonal.pixelarea import PIXEL_AREA_MODES
     from storage import accounts
     from layers import catalog
     from storage import workspace as ws
     from ui import jobs
-    from ui.workspace_ui import IN_USE_ROLES
 
     statuses = tuple({s.status for s in catalog.LAYERS} | {"user"})  # "user": an uploaded replacement
     return {
@@ -77,7 +76,6 @@ def _variants() -> dict[str, tuple]:
         "targets.direction.{}": ("higher", "lower"),
         "data.density.verified.{}": pooltable.VERIFIED,
         "ws.kind.{}": ws.TRANSPORT_KINDS,
-        "ws.inuse.{}": IN_USE_ROLES,
         "ws.storage.{}": ("reference", "workspace", "store"),
         "col.{}": ("id", "label", "unit", "description", "direction", "siting_direction", "kind", "layer", "status",
                    "source", "licence", "year"),
@@ -112,7 +110,7 @@ def _fstring_calls():
                 return list(v)
         return None
 
-    for folder in ("app.py", "pages", "ui", "layers", "reports", "indicators", "core", "geodata", "cli"):
+    for folder in ("app.py", "pages", "ui", "layers", "storage", "zonal", "reports", "indicators", "core", "geodata", "cli"):
         root = REPO / folder
         for p in sorted([root] if root.is_file() else root.rglob("*.py")):
             mod = ".".join(p.relative_to(REPO).with_suffix("").parts)

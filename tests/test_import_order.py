@@ -226,6 +226,86 @@ def file_cycles(root: Path) -> list[str]:
     return out
 
 
+# --- private names and function-level imports ------------------------------------------------
+def private_uses(root: Path) -> list[str]:
+    """``from our.module import _name`` and ``module._name`` (``module`` one of ours, imported by
+    name) in every module of the rooms: a name another module needs is public."""
+    mods = our_modules(root)
+    roots = {m.split(".")[0] for m in mods}
+    found = []
+    for name, path in mods.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        aliases: dict[str, str] = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 \
+                    and node.module.split(".")[0] in roots:
+                for a in node.names:
+                    if a.name.startswith("_") and not a.name.startswith("__"):
+                        found.append(f"{path.relative_to(root)}:{node.lineno}: from {node.module} import {a.name}")
+                    if f"{node.module}.{a.name}" in mods:
+                        aliases[a.asname or a.name] = f"{node.module}.{a.name}"
+            elif isinstance(node, ast.Import):
+                for a in node.names:
+                    if a.name in mods and a.asname:
+                        aliases[a.asname] = a.name
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases \
+                    and node.attr.startswith("_") and not node.attr.startswith("__"):
+                found.append(f"{path.relative_to(root)}:{node.lineno}: {node.value.id}.{node.attr}")
+    return sorted(set(found))
+
+
+def unexplained_function_imports(root: Path) -> list[str]:
+    """Imports of our own modules inside a function without a comment naming start-up time (on the
+    import's lines or the two lines above it): the house imports at module level unless a slow
+    module is loaded on first use, and then says so."""
+    mods = our_modules(root)
+    roots = {m.split(".")[0] for m in mods}
+    found = []
+    for name, path in mods.items():
+        src = path.read_text(encoding="utf-8")
+        lines = src.splitlines()
+        for fn in ast.walk(ast.parse(src)):
+            if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for node in ast.walk(fn):
+                if isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    names = [node.module]
+                else:
+                    continue
+                if not any(n.split(".")[0] in roots for n in names):
+                    continue
+                first = node.lineno - 1  # the block of imports this one belongs to
+                while first > 0 and lines[first - 1].strip().startswith(("from ", "import ", "#")):
+                    first -= 1
+                context = " ".join(lines[max(0, first - 2):node.end_lineno]).lower()
+                if "start-up" not in context:
+                    found.append(f"{path.relative_to(root)}:{node.lineno}: {lines[node.lineno - 1].strip()}")
+    return sorted(set(found))
+
+
+def test_no_private_name_is_used_across_modules():
+    assert private_uses(REPO) == []
+
+
+def test_a_function_level_import_of_our_modules_says_why():
+    assert unexplained_function_imports(REPO) == []
+
+
+def test_the_private_and_lazy_import_checks_catch_offenders(tmp_path):
+    root = _tree(tmp_path / "p", {"core/__init__.py": "", "core/a.py": "_x = 1\ndef f():\n    pass\n",
+                                   "layers/__init__.py": "",
+                                   "layers/b.py": "from core.a import _x\nfrom core import a\n"
+                                                  "import core.a as ca\nprint(ca._x)\n",
+                                   "layers/c.py": "def g():\n    from core import a\n    return a\n\n"
+                                                  "def h():\n    # start-up time: a is slow to load\n"
+                                                  "    from core import a\n    return a\n"})
+    assert private_uses(root) == ["layers/b.py:1: from core.a import _x", "layers/b.py:4: ca._x"]
+    assert unexplained_function_imports(root) == ["layers/c.py:2: from core import a"]
+
+
 def test_the_house_has_one_direction():
     assert violations(REPO) == []
 

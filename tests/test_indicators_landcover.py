@@ -9,7 +9,9 @@ from affine import Affine
 
 from zonal.coverage import coverage, pieces, strip_cells
 from core.errors import InputError
-from zonal.landcover import class_areas, ellipsoidal_cell_area_m2, raster_class_totals, zonal_codes
+from zonal import polygonstats
+from zonal.landcover import class_areas, raster_class_totals, zonal_codes
+from zonal.pixelarea import ellipsoidal_cell_area_m2
 from layers.legends import get_legend, load_legend_csv
 from tests.indicator_fixtures import ALBERS, geodesic_area_m2, legend_csv, parks_gdf, write_raster
 
@@ -176,14 +178,12 @@ def test_raster_class_totals_whole_masked_and_geographic(tmp_path):
 
 
 def test_large_polygons_in_row_strips_give_the_same_areas(tmp_path, monkeypatch):
-    import zonal.landcover as lc
-
     rng = np.random.default_rng(5)
     data = rng.integers(1, 5, (120, 150)).astype("uint8")
     path = write_raster(tmp_path / "r.tif", data, Affine(30, 0, 0, 0, -30, 3600), tiled=True)
     parks = parks_gdf([shapely.Point(2200, 1800).buffer(1700), shapely.box(-500, 100, 900, 4000)])
     whole = zonal_codes(parks, path)
-    monkeypatch.setattr(lc, "MAX_STRIP_PIXELS", 300)  # force strips of a few rows
+    monkeypatch.setattr(polygonstats, "MAX_STRIP_PIXELS", 300)  # force strips of a few rows
     strips = zonal_codes(parks, path)
     assert np.allclose(whole.code_m2.to_numpy(), strips.code_m2.to_numpy(), rtol=1e-12)
     assert np.allclose(whole.nodata_m2, strips.nodata_m2) and np.allclose(whole.pixels, strips.pixels)

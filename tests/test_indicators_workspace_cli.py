@@ -17,7 +17,7 @@ import shapely
 from indicators import runs
 from indicators.engine import compute_parks
 from layers import catalog
-from storage import workspace as ws
+from storage import raster_register
 from storage.store import Store
 from tests import workspace_fixtures as wf
 
@@ -33,7 +33,7 @@ def env(tmp_path, dataset):
     old = {k: os.environ.get(k) for k in ("GANSU_WORKSPACE_DIR", "GANSU_IMPORT_DIR")}
     os.environ.update({k: e[k] for k in old})
     s = Store(e["GANSU_STORE"])
-    ws.register_landcover(s, [lc], legend="clcd", year=2020, use=True)
+    raster_register.register_landcover(s, [lc], legend="clcd", year=2020, use=True)
     near = gpd.GeoDataFrame(geometry=[shapely.box(103.60, 36.45, 103.62, 36.47)], crs=4326)
     s.add_parks(near, names=["用户园区"], source="upload")
     s.close()  # one writer per store file: the CLI opens it next

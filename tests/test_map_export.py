@@ -114,23 +114,23 @@ def test_pdf_map_page_has_the_picture_title_date_and_sources(default_export):
 
 # --- speed: geometry once per build as a static file ------------------------------------------------------
 def test_geometry_file_is_content_addressed_and_rounded(tmp_path):
-    from ui import mapview
+    from ui import map_geometry_files
 
     fc = {"type": "FeatureCollection", "features": [
         {"type": "Feature", "properties": {"n": "a"},
          "geometry": {"type": "Polygon", "coordinates": [[[100.1234567, 36.7654321], [101, 36], [101, 37],
                                                           [100.1234567, 36.7654321]]]}}]}
-    props, data, digest = mapview.split_geometry(fc)
+    props, data, digest = map_geometry_files.split_geometry(fc)
     assert props == [{"n": "a"}]
     assert json.loads(data)[0]["coordinates"][0][0] == [100.12346, 36.76543]
-    url = mapview.geometry_file(data, digest, root=tmp_path)
-    assert url == f"{mapview.GEO_URL}/{digest}.json"
+    url = map_geometry_files.geometry_file(data, digest, root=tmp_path)
+    assert url == f"{map_geometry_files.GEO_URL}/{digest}.json"
     assert (tmp_path / f"{digest}.json").read_text() == data
-    assert mapview.split_geometry(fc)[2] == digest  # same geometry, same file
+    assert map_geometry_files.split_geometry(fc)[2] == digest  # same geometry, same file
 
 
 def test_map_page_sends_properties_inline_and_geometry_as_static_files(dataset):
-    from ui import mapview
+    from ui import map_geometry_files
 
     at = run_page("map.py", "zh")
     script = json.loads(at.get("component_instance")[0].proto.json_args)["script"]
@@ -138,7 +138,7 @@ def test_map_page_sends_properties_inline_and_geometry_as_static_files(dataset):
     urls = set(__import__("re").findall(r"/app/static/cache/geo/([0-9a-f]{24})\.json", script))
     assert len(urls) >= 4  # zones, protection proxy, province, prefectures (at least)
     for digest in urls:
-        geoms = json.loads((mapview.GEO_DIR / f"{digest}.json").read_text())
+        geoms = json.loads((map_geometry_files.GEO_DIR / f"{digest}.json").read_text())
         assert geoms and all(g["type"] in ("Polygon", "MultiPolygon", "LineString", "MultiLineString") for g in geoms)
 
 
@@ -202,20 +202,20 @@ def test_unwritable_static_folder_falls_back_to_embedding_the_geometry(dataset, 
     import folium
 
     from layers import catalog
-    from ui import mapview
+    from ui import map_geometry_files, map_vectors
 
     blocker = tmp_path / "not_a_folder"
     blocker.write_text("")
-    monkeypatch.setattr(mapview, "GEO_DIR", blocker / "geo")  # mkdir fails, even as root
+    monkeypatch.setattr(map_geometry_files, "GEO_DIR", blocker / "geo")  # mkdir fails, even as root
     g = gpd.GeoDataFrame({"name_zh": ["甲"], "name_en": ["a"], "function_zh": [""], "n_counties": [1],
                           "area_km2": [1.0], "color": ["#123456"]},
                          geometry=[shapely.box(100, 36, 101, 37)], crs=4326)
     spec = catalog.BY_ID["zones"]
-    props, data, digest = mapview.split_geometry(mapview.geojson_for(g, spec, gcj=False, simplify_deg=0))
+    props, data, digest = map_geometry_files.split_geometry(map_vectors.geojson_for(g, spec, gcj=False, simplify_deg=0))
     m = folium.Map(tiles=None)
-    mapview.add_vector(m, {"type": "FeatureCollection",
-                           "features": [{"type": "Feature", "properties": p, "geometry": None} for p in props]},
-                       spec, "zh", "t", {}, True, geometry=(data, digest))
+    map_vectors.add_vector(m, {"type": "FeatureCollection",
+                               "features": [{"type": "Feature", "properties": p, "geometry": None} for p in props]},
+                           spec, "zh", "t", {}, True, geometry=(data, digest))
     html = m.get_root().render()
     assert "/app/static/cache/geo/" not in html
     assert "101.0" in html and "37.0" in html  # the box's corners are embedded

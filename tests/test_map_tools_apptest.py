@@ -157,15 +157,15 @@ def test_every_land_cover_in_use_is_read_at_the_point(workspace_env, tmp_path):
     holds at the point (read here with rasterio's own index)."""
     import rasterio
 
-    from storage import workspace as ws
+    from storage import raster_register
     from layers.legends import CLASS_BY_ID, CLCD
     from tests import workspace_fixtures as wf
 
     box = (103.55, 36.35, 103.75, 36.5)
-    a = ws.register_landcover(workspace_env, [wf.clcd_landcover(tmp_path / "a.tif", box=box)], legend="clcd",
-                              year=2020, use=True)
-    b = ws.register_landcover(workspace_env, [wf.clcd_landcover(tmp_path / "b.tif", box=box, shift=2)],
-                              legend="clcd", year=2023, use=True, use_as="landcover_alt")
+    a = raster_register.register_landcover(workspace_env, [wf.clcd_landcover(tmp_path / "a.tif", box=box)], legend="clcd",
+                                           year=2020, use=True)
+    b = raster_register.register_landcover(workspace_env, [wf.clcd_landcover(tmp_path / "b.tif", box=box, shift=2)],
+                                           legend="clcd", year=2023, use=True, use_as="landcover_alt")
     lon, lat = 103.65, 36.42
     rows = _rows(_panel({"last_clicked": {"lat": lat, "lng": lon}}))
     to_albers = pyproj.Transformer.from_crs("EPSG:4326", wf.EQUAL_AREA, always_xy=True)

@@ -14,9 +14,9 @@ HOSTILE = "${globalThis.pwned=1}`\\x"
 def test_a_hostile_park_name_never_reaches_the_map_script_as_code(dataset):
     from core import paths
     from storage.store import Store
-    from ui import mapview
+    from ui import map_vectors
 
-    assert mapview.escape_text(HOSTILE) == "&#36;{globalThis.pwned=1}&#96;&#92;x"
+    assert map_vectors.escape_text(HOSTILE) == "&#36;{globalThis.pwned=1}&#96;&#92;x"
     s = Store(paths.store_path())
     ids = s.add_parks(gpd.GeoDataFrame(geometry=[shapely.box(103.60, 36.00, 103.62, 36.02)], crs=4326),
                       names=[HOSTILE], source="drawn")

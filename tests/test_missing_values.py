@@ -31,7 +31,7 @@ from streamlit.testing.v1 import AppTest
 import reports
 from indicators import siting
 from indicators import table as ind_table
-from storage import workspace as ws
+from storage import raster_register
 from storage.store import Store
 from reports.pdf.cells import fmt_value
 from tests import workspace_fixtures as wf
@@ -58,7 +58,7 @@ def far(dataset, tmp_path_factory):
     jobs.clear()
     lc = wf.clcd_landcover(d / "far_lc.tif", box=FAR_BOX)
     s = Store(d / "store.duckdb")
-    ws.register_landcover(s, [lc], legend="clcd", year=2020, source="made in code", licence="CC0", use=True)
+    raster_register.register_landcover(s, [lc], legend="clcd", year=2020, source="made in code", licence="CC0", use=True)
     s.close()
     yield d
     st.cache_data.clear()

@@ -85,7 +85,7 @@ import geopandas as gpd  # noqa: E402 - the section's own imports
 import pyproj  # noqa: E402
 import rasterio  # noqa: E402
 
-from zonal import landcover  # noqa: E402
+from zonal import histogram, landcover, pixelarea  # noqa: E402
 
 ALBERS = "+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +x_0=0 +y_0=0 +ellps=WGS84 +units=m +no_defs"
 GEOD = pyproj.Geod(ellps="WGS84")
@@ -188,16 +188,16 @@ def test_whole_raster_totals_of_a_geographic_raster_are_the_ellipsoidal_areas(tm
 
 
 def test_byte_counts_of_an_empty_and_of_a_strided_block():
-    assert np.array_equal(landcover.u8_counts(np.empty(0, np.uint8)), np.zeros(256))
+    assert np.array_equal(histogram.u8_counts(np.empty(0, np.uint8)), np.zeros(256))
     a = (np.arange(1001) % 7).astype(np.uint8)[::3]  # a view with a stride: not contiguous
-    got = landcover.u8_counts(a)
+    got = histogram.u8_counts(a)
     assert got.dtype == np.float64 and np.array_equal(got, np.bincount(a, minlength=256))
 
 
 def test_cell_areas_on_a_sphere_are_the_spherical_zone_areas():
     r = 6_371_000.0
     lat1, lat2 = np.array([0.0, 35.0, -60.0]), np.array([1.0, 35.5, -59.0])
-    got = landcover.ellipsoidal_cell_area_m2(lat1, lat2, 0.25, r, r)
+    got = pixelarea.ellipsoidal_cell_area_m2(lat1, lat2, 0.25, r, r)
     expect = r * r * np.radians(0.25) * (np.sin(np.radians(lat2)) - np.sin(np.radians(lat1)))
     np.testing.assert_allclose(got, expect, rtol=1e-12)
 

@@ -10,7 +10,7 @@ import pypdf
 import pytest
 
 import reports
-from indicators import carbon, provenance, siting
+from indicators import carbon, provenance, siting, siting_stability
 from layers.legends import get_legend
 
 # Three parks; hand-checked base ranking with weights carbon 1 : airport distance 1 (both lower is better):
@@ -26,19 +26,19 @@ CRIT = ["carbon_stock_tc", "dist_airport_km"]
 
 def ranges():
     lg = get_legend("clcd")
-    return siting.class_ranges(carbon.load_pools(None, lg), lg), siting.rate_ranges(carbon.load_sink_rates())
+    return siting_stability.class_ranges(carbon.load_pools(None, lg), lg), siting_stability.rate_ranges(carbon.load_sink_rates())
 
 
 def test_rank_stability_is_reproducible_and_flags_unstable_parks():
     dens, rates = ranges()
-    a = siting.rank_stability(PARKS, W, CRIT, densities=dens, rates=rates, n=500, seed=7)
-    b = siting.rank_stability(PARKS, W, CRIT, densities=dens, rates=rates, n=500, seed=7)
+    a = siting_stability.rank_stability(PARKS, W, CRIT, densities=dens, rates=rates, n=500, seed=7)
+    b = siting_stability.rank_stability(PARKS, W, CRIT, densities=dens, rates=rates, n=500, seed=7)
     pd.testing.assert_frame_equal(a, b)
     assert a.attrs == b.attrs and a.attrs["seed"] == 7 and a.attrs["n"] == 500
     assert list(a["park_id"]) == ["A", "C", "B"] and list(a["rank"]) == [1.0, 2.0, 3.0]
     assert not a["stable"].all()  # close scores (0.545 / 0.5 / 0.475): ranks move within ±10% weights
     assert (a["rank_min"] <= a["rank"]).all() and (a["rank"] <= a["rank_max"]).all()
-    c = siting.rank_stability(PARKS, W, CRIT, densities=dens, rates=rates, n=500, seed=8)
+    c = siting_stability.rank_stability(PARKS, W, CRIT, densities=dens, rates=rates, n=500, seed=8)
     assert not c["same_rank_pct"].equals(a["same_rank_pct"])  # another seed, other draws
 
 
@@ -46,7 +46,7 @@ def test_rank_stability_without_variation_equals_rank():
     # no spread and no density ranges: every draw is the unperturbed ranking (incl. a NaN and a constant)
     df = PARKS.assign(dist_railway_km=[5.0, np.nan, 5.0])
     crit = CRIT + ["dist_railway_km"]
-    mc = siting.rank_stability(df, {**W, "dist_railway_km": 2}, crit, n=50, weight_spread=0.0)
+    mc = siting_stability.rank_stability(df, {**W, "dist_railway_km": 2}, crit, n=50, weight_spread=0.0)
     base = siting.rank(df, {**W, "dist_railway_km": 2}, crit)
     assert list(mc["rank"]) == list(base["rank"])
     assert (mc["same_rank_pct"] == 100.0).all() and mc["stable"].all() and mc.attrs["changed_pct"] == 0.0
@@ -55,7 +55,7 @@ def test_rank_stability_without_variation_equals_rank():
 
 def test_density_draws_stay_within_the_ranges():
     dens, _ = ranges()
-    d = siting._triangular(np.random.default_rng(1), dens, 4000)
+    d = siting_stability.triangular(np.random.default_rng(1), dens, 4000)
     for cls, r in dens.iterrows():
         assert d[cls].min() >= r["low"] - 1e-9 and d[cls].max() <= r["high"] + 1e-9
     assert d["forest"].mean() == pytest.approx((140.46 + 223.66 + 296.03) / 3, rel=0.01)  # triangular mean

@@ -24,6 +24,7 @@ from core.errors import GansuError, InputError
 from cli.__main__ import main
 from indicators.engine import compute_parks
 from layers import readers
+from layers.readers.csv import first_field
 from tests.hostile import corpus
 
 CASES = corpus.cases()
@@ -78,7 +79,7 @@ def cli(tmp: Path, parks: Path, landcover: Path, *extra: str, capsys=None):
 
 def name_field(gdf: gpd.GeoDataFrame) -> str | None:
     cols = [c for c in gdf.columns if c != gdf.geometry.name]
-    return readers._first(cols, readers.NAME_FIELDS)
+    return first_field(cols, readers.NAME_FIELDS)
 
 
 def assert_same_read(a: readers.ReadResult, b: readers.ReadResult) -> None:

@@ -12,7 +12,7 @@ import pypdf
 import pytest
 import shapely
 
-from indicators import checklist_answers, siting, table
+from indicators import checklist_answers, siting, siting_sensitivity, table
 import reports
 
 NAMES = ["兰州新区", "白银高新区", "民乐工业园区", "<b>x</b> & y"]
@@ -157,7 +157,7 @@ def _pdf(lang="zh", font=None, **kw):
     ind = _indicators()
     weights = {"carbon_stock_tc": 1, "carbon_sink_tco2_yr": 1, "dist_airport_km": 1}
     ranked = siting.rank(ind, weights, list(weights))  # the stock chosen by hand as a criterion
-    sens = siting.sensitivity(ind, weights, criteria=list(weights))
+    sens = siting_sensitivity.sensitivity(ind, weights, criteria=list(weights))
     answers = {"renewable_electricity_pct": 45, "iso_certified": "是", "no_major_incident": "否"}
     extra = {"p1": {"_emissions_tco2": 100_000, "_credits_tco2": 6_000,
                     "_greening_value": 14.9, "_greening_kind": "planned", "_greening_source": "规划",

@@ -17,7 +17,8 @@ from affine import Affine
 from core.errors import PermissionDenied
 from storage import accounts, audit
 from storage.accounts import Principal
-from storage.store import Store, StoreError
+from storage.db import StoreError
+from storage.store import Store
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ALBERS = "+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +ellps=WGS84 +units=m +no_defs"

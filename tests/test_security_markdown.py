@@ -61,6 +61,7 @@ def hostile(store):
     """A park on the protection proxy (so the Siting page excludes it and names it) and a transport
     dataset in use (named in every page's "data in use" line), both named ``NAME``."""
     from core import paths
+    from storage import vector_register
     from storage import workspace as ws
 
     proxy = gpd.read_file(paths.gpkg_path(), layer="protection_proxy")
@@ -70,8 +71,8 @@ def hostile(store):
     line = gpd.GeoDataFrame({"kind": ["railway"]}, geometry=[shapely.LineString([(103.5, 36.0), (104.0, 36.2)])],
                             crs=4326)
     before = ws.in_use(store)["transport"]
-    ds = ws.register_vector(store, line.to_json().encode(), "transport", filename="rail.geojson", kind="railway",
-                            name=NAME, use=True)
+    ds = vector_register.register_vector(store, line.to_json().encode(), "transport", filename="rail.geojson", kind="railway",
+                                         name=NAME, use=True)
     yield pid
     ws.use(store, "transport", before)
     ws.remove(store, ds.id, confirm=True)
@@ -104,8 +105,7 @@ def test_hostile_names_are_literal_text_on_every_page(hostile):
 def gone_landcover(dataset, tmp_path, monkeypatch):
     """A store with accounts whose land cover in use (named ``NAME``) lost its file: the message
     names the dataset and the server folder the file was in."""
-    from storage import accounts
-    from storage import workspace as ws
+    from storage import accounts, raster_register
     from storage.accounts import SHELL, Principal
     from storage.store import Store
     from tests import workspace_fixtures as wf
@@ -118,7 +118,7 @@ def gone_landcover(dataset, tmp_path, monkeypatch):
     folder = tmp_path / "srv-secret-folder"
     folder.mkdir()
     lc = wf.clcd_landcover(folder / "lc.tif", box=(103.55, 36.35, 103.75, 36.5))
-    ws.register_landcover(s, [lc], legend="clcd", name=NAME, use=True, actor=Principal("root", "admin", None, "password"))
+    raster_register.register_landcover(s, [lc], legend="clcd", name=NAME, use=True, actor=Principal("root", "admin", None, "password"))
     s.close()
     lc.unlink()
     monkeypatch.setenv("GANSU_STORE", str(tmp_path / "md.duckdb"))

@@ -23,7 +23,7 @@ from layers.readers import filegdb
 from layers.readers.common import Source
 from tests.hostile import corpus
 from tests.test_security_vectors import (MARKER, VRT_EN, VRT_ZH, Recorder, assert_refused_as, gdalg, ogr_vrt,
-                                         secret, zipped)
+                                         secret)
 
 PEERS = Path(__file__).resolve().parent / "data" / "peers"
 BOX = shapely.box(104.2, 36.5, 104.23, 36.52)

@@ -34,6 +34,7 @@ import rasterio
 from affine import Affine
 
 from core.errors import InputError, PermissionDenied
+from storage import raster_register, raster_scan
 from storage import workspace as ws
 from storage.store import Store
 from tests import workspace_fixtures as wf
@@ -122,7 +123,7 @@ def assert_refused_as_uploaded_vrt(e: InputError, name: str) -> None:
 @pytest.mark.parametrize("legend", [None, "clcd"])
 def test_raw_band_vrt_named_tif_uploaded_on_the_data_page_is_refused(env, legend):
     with pytest.raises(InputError) as e:
-        ws.register_landcover_upload(env.store, raw_vrt(env.secret, 11, 4), "evil.tif", legend=legend)
+        raster_register.register_landcover_upload(env.store, raw_vrt(env.secret, 11, 4), "evil.tif", legend=legend)
     assert_refused_as_uploaded_vrt(e.value, "evil.tif")
     assert_nothing_leaked(e.value, env)
 
@@ -141,13 +142,13 @@ def test_uint64_raw_band_at_an_offset_never_prints_its_value(env):
     value = int.from_bytes(SECRET[8:16], "little")  # what the old refusal printed
     xml = raw_vrt(env.secret, 1, 1, "UInt64", offset=8)
     with pytest.raises(InputError) as e:
-        ws.register_landcover_upload(env.store, xml, "evil.tif", legend="clcd")
+        raster_register.register_landcover_upload(env.store, xml, "evil.tif", legend="clcd")
     assert str(value) not in e.value.en + e.value.zh
     assert_refused_as_uploaded_vrt(e.value, "evil.tif")
     assert_nothing_leaked(e.value, env)
     (env.imp / "evil.tif").write_bytes(xml)  # the same file in the import folder (an admin registers it)
     with pytest.raises(InputError) as e:
-        ws.register_landcover(env.store, [env.imp / "evil.tif"], legend="clcd")
+        raster_register.register_landcover(env.store, [env.imp / "evil.tif"], legend="clcd")
     assert str(value) not in e.value.en + e.value.zh and "VRTRawRasterBand" in e.value.en
     assert "VRTRawRasterBand" in e.value.zh
     assert_nothing_leaked(e.value, env)
@@ -165,7 +166,7 @@ def test_import_folder_vrt_naming_a_file_outside_the_folder_is_refused(env, how)
         xml = simple_vrt("private_lc.tif", 30, 20, relative=True)
     (env.imp / "mosaic.vrt").write_bytes(xml)
     with pytest.raises(InputError) as e:
-        ws.register_landcover(env.store, [env.imp / "mosaic.vrt"], legend="clcd")
+        raster_register.register_landcover(env.store, [env.imp / "mosaic.vrt"], legend="clcd")
     assert "private_lc.tif" in e.value.en and "outside the import folder" in e.value.en, e.value.en
     assert "导入目录之外" in e.value.zh
     assert ws.datasets(env.store) == []
@@ -182,7 +183,7 @@ def test_import_folder_vrt_with_a_network_source_is_refused_without_a_connection
         url = f"{scheme}://127.0.0.1:{srv.getsockname()[1]}/x.tif"
         (env.imp / "remote.vrt").write_bytes(simple_vrt(url, 10, 10))
         with pytest.raises(InputError) as e:
-            ws.register_landcover(env.store, [env.imp / "remote.vrt"], legend="clcd")
+            raster_register.register_landcover(env.store, [env.imp / "remote.vrt"], legend="clcd")
         assert url in e.value.en and url in e.value.zh, e.value.en
         srv.setblocking(False)
         with pytest.raises(BlockingIOError):  # nothing queued: no connection was attempted
@@ -220,7 +221,7 @@ def test_import_folder_vrt_structures_that_read_other_files_are_refused(env, wha
     (env.imp / "inner.tif").write_bytes(raw_vrt(env.secret, 11, 4))  # a VRT under a .tif name, used as a source
     (env.imp / "x.vrt").write_text(xml)
     with pytest.raises(InputError) as e:
-        ws.register_landcover(env.store, [env.imp / "x.vrt"], legend="clcd")
+        raster_register.register_landcover(env.store, [env.imp / "x.vrt"], legend="clcd")
     assert "x.vrt" in e.value.en and needle in e.value.en and needle in e.value.zh, e.value.en
     assert_nothing_leaked(e.value, env)
     assert tile.exists()
@@ -231,7 +232,7 @@ def test_a_plain_import_folder_vrt_over_tiles_inside_it_is_accepted(env):
     a = np.arange(1, 10, dtype="uint8").repeat(40).reshape(10, 36)
     lonlat_tif(env.imp / "tiles" / "t.tif", a)
     (env.imp / "tiles.vrt").write_bytes(simple_vrt("tiles/t.tif", 36, 10, relative=True))
-    d = ws.register_landcover(env.store, [env.imp / "tiles.vrt"], legend="clcd")
+    d = raster_register.register_landcover(env.store, [env.imp / "tiles.vrt"], legend="clcd")
     assert d.codes == {c: 40 for c in range(1, 10)} and d.n_pixels == 360
 
 
@@ -242,7 +243,7 @@ def test_a_vrt_of_10_to_the_12_pixels_over_one_large_file_is_refused(env):
     (env.imp / "huge.vrt").write_bytes(simple_vrt("tile.tif", 100_000_000, 10_000, tile=100, relative=True,
                                                   transform="10.0, 1e-06, 0, 40.0, 0, -1e-06"))
     with pytest.raises(InputError) as e:
-        ws.register_landcover(env.store, [env.imp / "huge.vrt"], legend="clcd")
+        raster_register.register_landcover(env.store, [env.imp / "huge.vrt"], legend="clcd")
     assert "1e+12" in e.value.en and "1e+12" in e.value.zh, e.value.en
     assert "huge.vrt" in e.value.en
     assert ws.datasets(env.store) == []
@@ -255,23 +256,23 @@ def test_a_mosaic_over_the_pixel_cap_is_refused_even_when_its_tiles_cover_it(env
     (env.imp / "big.vrt").write_bytes(simple_vrt("tile.tif", 2000, 1000, relative=True))
     monkeypatch.setattr(limits, "MAX_MOSAIC_PIXELS", 10**6)
     with pytest.raises(InputError) as e:
-        ws.register_landcover(env.store, [env.imp / "big.vrt"], legend="clcd")
+        raster_register.register_landcover(env.store, [env.imp / "big.vrt"], legend="clcd")
     assert "GANSU_MAX_MOSAIC_PIXELS" in e.value.en and "GANSU_MAX_MOSAIC_PIXELS" in e.value.zh and "2e+06" in e.value.en
     monkeypatch.setattr(limits, "MAX_MOSAIC_PIXELS", 2 * 10**6)  # at the cap: accepted
-    assert ws.register_landcover(env.store, [env.imp / "big.vrt"], legend="clcd").codes == {3: 2 * 10**6}
+    assert raster_register.register_landcover(env.store, [env.imp / "big.vrt"], legend="clcd").codes == {3: 2 * 10**6}
 
 
 def test_scan_reads_windows_of_bounded_size_and_counts_the_same(env, monkeypatch):
-    wins = list(ws._scan_windows(10**7, 1000, 128, 128, 4 << 20))
+    wins = list(raster_scan.scan_windows(10**7, 1000, 128, 128, 4 << 20))
     assert max((r1 - r0) * (c1 - c0) for r0, r1, c0, c1 in wins) <= 4 << 20
     assert sum((r1 - r0) * (c1 - c0) for r0, r1, c0, c1 in wins) == 10**10  # every pixel once
     rng = np.random.default_rng(4)
     a = rng.integers(0, 10, (300, 5000), dtype="uint8")
     f = lonlat_tif(env.tmp / "wide.tif", a)
-    whole = ws.scan_raster(f, 0, env.tmp / "d1.tif")
-    monkeypatch.setattr(ws, "SCAN_READ_PIXELS", 3000)  # windows of a few blocks, not whole rows
-    assert len(list(ws._scan_windows(5000, 300, 256, 256, ws.SCAN_READ_PIXELS))) > 20
-    parts = ws.scan_raster(f, 0, env.tmp / "d2.tif")
+    whole = raster_scan.scan_raster(f, 0, env.tmp / "d1.tif")
+    monkeypatch.setattr(raster_scan, "SCAN_READ_PIXELS", 3000)  # windows of a few blocks, not whole rows
+    assert len(list(raster_scan.scan_windows(5000, 300, 256, 256, raster_scan.SCAN_READ_PIXELS))) > 20
+    parts = raster_scan.scan_raster(f, 0, env.tmp / "d2.tif")
     expect = {int(c): int(n) for c, n in zip(*np.unique(a[a != 0], return_counts=True))}
     assert whole["codes"] == parts["codes"] == expect
     with rasterio.open(env.tmp / "d1.tif") as d1, rasterio.open(env.tmp / "d2.tif") as d2:
@@ -280,13 +281,13 @@ def test_scan_reads_windows_of_bounded_size_and_counts_the_same(env, monkeypatch
 
 # --- the engine opens GeoTIFFs and checked VRTs only ------------------------------------------------
 def test_the_engine_refuses_a_raw_band_vrt_under_a_tif_name(env):
-    from zonal import landcover
+    from zonal import rastersource
     from indicators import pointquery
 
     p = env.tmp / "evil.tif"
     p.write_bytes(raw_vrt(env.secret, 11, 4))
     with pytest.raises(InputError) as e:
-        with landcover.LandcoverRaster(p):
+        with rastersource.LandcoverRaster(p):
             pass
     assert MARKER not in e.value.en
     with pytest.raises(InputError) as e:
@@ -325,7 +326,7 @@ def test_a_zip_of_two_tiles_uploaded_on_the_data_page_becomes_one_mosaic(env):
     lc = wf.clcd_landcover(env.tmp / "lc.tif", box=SMALL_BOX)
     tiles = wf.quadrant_tiles(lc, env.tmp / "tiles")[:2]  # the top half: two tiles side by side
     data = _zip({"clcd/a.tif": tiles[0].read_bytes(), "clcd/b.tif": tiles[1].read_bytes(), "readme.txt": b"two tiles"})
-    d = ws.register_landcover_upload(env.store, data, "clcd_tiles.zip", legend="clcd", year=2021)
+    d = raster_register.register_landcover_upload(env.store, data, "clcd_tiles.zip", legend="clcd", year=2021)
     arrays = [rasterio.open(t).read(1) for t in tiles]
     top = np.hstack(arrays)
     expect = {int(c): int(n) for c, n in zip(*np.unique(top[top != 0], return_counts=True))}
@@ -346,7 +347,7 @@ def test_a_zip_holding_a_vrt_renamed_tif_is_refused(env, evil):
     bad = raw_vrt(env.secret, 11, 4) if evil == "raw" else simple_vrt(str(outside), 30, 20)
     data = _zip({"a.tif": tiles[0].read_bytes(), "evil.tif": bad})
     with pytest.raises(InputError) as e:
-        ws.register_landcover_upload(env.store, data, "tiles.zip", legend="clcd")
+        raster_register.register_landcover_upload(env.store, data, "tiles.zip", legend="clcd")
     assert_refused_as_uploaded_vrt(e.value, "evil.tif")
     assert_nothing_leaked(e.value, env)
 
@@ -479,7 +480,7 @@ def test_a_zip_of_two_tiles_a_million_pixels_apart_is_refused_before_the_scan(en
     tile = np.full((4, 4), 10, "uint8")
     data = _zip({"a.tif": _tif_bytes(95.0, 42.0, tile), "b.tif": _tif_bytes(95.0 + 1e-5 * far, 42.0 - 1e-5 * far, tile)})
     with pytest.raises(InputError) as e:
-        ws.register_landcover_upload(env.store, data, "tiles.zip", legend="igbp", progress=_no_scan)
+        raster_register.register_landcover_upload(env.store, data, "tiles.zip", legend="igbp", progress=_no_scan)
     assert "cover only 32" in e.value.en and "10%" in e.value.en and "tiles.zip" in e.value.en, e.value.en
     assert "只覆盖其中 32" in e.value.zh, e.value.zh
     assert ws.datasets(env.store) == [] and not [p for p in env.ws.rglob("*") if p.is_file()]
@@ -495,14 +496,14 @@ def test_an_uploaded_mosaic_stays_under_the_per_request_pixel_limit(env, monkeyp
     res = 1e-3
     a, b = _tif_bytes(100.0, 40.0, top, res), _tif_bytes(100.0, 40.0 - 600 * res, bottom, res)
     with pytest.raises(InputError) as e:
-        ws.register_landcover_upload(env.store, _zip({"a.tif": a, "b.tif": b}), "two.zip", legend="igbp",
-                                     progress=_no_scan)
+        raster_register.register_landcover_upload(env.store, _zip({"a.tif": a, "b.tif": b}), "two.zip", legend="igbp",
+                                                  progress=_no_scan)
     assert "1.2e+06" in e.value.en and "GANSU_MAX_RASTER_PIXELS" in e.value.en and "tiles.zip" not in e.value.en
     assert "GANSU_MAX_RASTER_PIXELS" in e.value.zh
     assert ws.datasets(env.store) == []
     (env.imp / "a.tif").write_bytes(a)
     (env.imp / "b.tif").write_bytes(b)
-    d = ws.register_landcover(env.store, [env.imp / "a.tif", env.imp / "b.tif"], legend="igbp")
+    d = raster_register.register_landcover(env.store, [env.imp / "a.tif", env.imp / "b.tif"], legend="igbp")
     assert d.codes == {10: 600_000, 12: 600_000} and d.n_pixels == 1_200_000
 
 
@@ -523,7 +524,7 @@ def test_a_geotiff_whose_metadata_names_an_overview_file_is_refused(env, private
     evil = _tif_bytes(103.5, 36.5, np.full((64, 64), 3, "uint8"), res=1e-3,
                       tags={"OVERVIEWS": {"OVERVIEW_FILE": _overview_vrt(private_tif, 32)}})
     with pytest.raises(InputError) as e:
-        ws.register_landcover_upload(env.store, evil, "evil.tif", legend="clcd")
+        raster_register.register_landcover_upload(env.store, evil, "evil.tif", legend="clcd")
     assert "overview" in e.value.en and "evil.tif" in e.value.en and "概视图" in e.value.zh, e.value.en
     assert str(private_tif) not in e.value.en + e.value.zh
     assert ws.datasets(env.store) == []
@@ -556,7 +557,7 @@ def test_a_zip_cannot_put_an_overview_file_beside_its_tiles(env, private_tif):
     a, b = _tif_bytes(100.0, 40.0, np.full((64, 64), 10, "uint8"), res), _tif_bytes(100.064, 40.0, np.full((64, 64), 12, "uint8"), res)
     data = _zip({"t/a.tif": a, "t/b.tif": b, "t/a.tif.ovr": _overview_vrt(private_tif, 32).encode(),
                  "t/b.tif.aux.xml": b"<PAMDataset/>", "readme.txt": b"two tiles"})
-    d = ws.register_landcover_upload(env.store, data, "tiles.zip", legend="igbp")
+    d = raster_register.register_landcover_upload(env.store, data, "tiles.zip", legend="igbp")
     assert d.codes == {10: 64 * 64, 12: 64 * 64}
     kept = {p.name for p in (env.ws / d.id).rglob("*") if p.is_file()}
     tiles = {Path(f.path).name for f in d.files}

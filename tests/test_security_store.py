@@ -10,6 +10,7 @@ import shapely
 
 from core.errors import PermissionDenied
 from storage import accounts
+from storage import raster_register, vector_register
 from storage import workspace as ws
 from storage.accounts import SHELL, Principal
 from storage.store import Store
@@ -53,8 +54,8 @@ def _redline(tmp_path, name="red.geojson", x=103.6):
 # --- removing data in use ------------------------------------------------------------------------
 def test_an_editor_cannot_remove_their_own_dataset_while_it_is_in_use(acc_store, tmp_path, lc_file):
     s = acc_store
-    red = ws.register_vector(s, _redline(tmp_path), "redline", actor=P("ed1"))
-    lc = ws.register_landcover(s, [lc_file], legend="clcd", actor=P("ed1"))
+    red = vector_register.register_vector(s, _redline(tmp_path), "redline", actor=P("ed1"))
+    lc = raster_register.register_landcover(s, [lc_file], legend="clcd", actor=P("ed1"))
     ws.use(s, "redline", [red.id], actor=ADMIN)
     ws.use(s, "landcover", [lc.id], actor=ADMIN)
     for d in (red, lc):
@@ -73,8 +74,8 @@ def test_an_editor_cannot_remove_their_own_dataset_while_it_is_in_use(acc_store,
 
 def test_restoring_a_dataset_an_admin_removed_while_in_use_puts_it_back_in_use(acc_store, tmp_path, lc_file):
     s = acc_store
-    red = ws.register_vector(s, _redline(tmp_path), "redline", actor=P("ed1"))
-    lc = ws.register_landcover(s, [lc_file], legend="clcd", actor=P("ed1"))
+    red = vector_register.register_vector(s, _redline(tmp_path), "redline", actor=P("ed1"))
+    lc = raster_register.register_landcover(s, [lc_file], legend="clcd", actor=P("ed1"))
     ws.use(s, "redline", [red.id], actor=ADMIN)
     ws.use(s, "landcover", [lc.id], actor=ADMIN)
     ws.remove(s, red.id, confirm=True, actor=ADMIN)
@@ -86,13 +87,13 @@ def test_restoring_a_dataset_an_admin_removed_while_in_use_puts_it_back_in_use(a
     assert ws.in_use(s)["redline"] == [red.id] and ws.in_use(s)["landcover"] == [lc.id]
     assert s.active_user_layer("protection_proxy")["upload_id"] == red.upload_id
     # the role moved on meanwhile (an admin chose other data): the restore leaves that choice alone
-    other = ws.register_vector(s, _redline(tmp_path, "red2.geojson", 103.8), "redline", actor=ADMIN)
+    other = vector_register.register_vector(s, _redline(tmp_path, "red2.geojson", 103.8), "redline", actor=ADMIN)
     ws.remove(s, red.id, confirm=True, actor=ADMIN)
     ws.use(s, "redline", [other.id], actor=ADMIN)
     ws.restore(s, s.bin_entries()["bin_id"].iloc[0], actor=ADMIN)
     assert ws.in_use(s)["redline"] == [other.id] and red.id in {d.id for d in ws.datasets(s)}
     assert list(s.query_df("SELECT upload_id FROM user_layers WHERE active")["upload_id"]) == [other.upload_id]
-    lc2 = ws.register_landcover(s, [lc_file], legend="clcd", actor=ADMIN)
+    lc2 = raster_register.register_landcover(s, [lc_file], legend="clcd", actor=ADMIN)
     ws.remove(s, lc.id, confirm=True, actor=ADMIN)
     ws.use(s, "landcover", [lc2.id], actor=ADMIN)
     ws.restore(s, s.bin_entries()["bin_id"].iloc[0], actor=ADMIN)
@@ -121,7 +122,7 @@ def test_a_parks_checklist_belongs_to_the_parks_owner(acc_store):
 
 # --- file moves and the orphan sweep ------------------------------------------------------------------
 def _upload(s, lc_file, actor=ADMIN):
-    return ws.register_landcover_upload(s, lc_file.read_bytes(), "lc.tif", legend="clcd", actor=actor)
+    return raster_register.register_landcover_upload(s, lc_file.read_bytes(), "lc.tif", legend="clcd", actor=actor)
 
 
 def test_a_crash_after_the_delete_commits_never_lets_the_sweep_delete_the_binned_files(acc_store, lc_file):
@@ -165,8 +166,8 @@ def test_purging_one_dataset_keeps_an_osm_file_a_binned_dataset_still_reads(acc_
     osm_dir = ws.paths.workspace_dir() / "osm"
     osm_dir.mkdir(parents=True)
     osm = wf.osm_near(103.66, 36.52, osm_dir / "0123456789abcdef.osm")  # where the Data page writes uploads
-    a = ws.register_osm(s, osm, actor=ADMIN)
-    b = ws.register_osm(s, osm, actor=ADMIN)
+    a = vector_register.register_osm(s, osm, actor=ADMIN)
+    b = vector_register.register_osm(s, osm, actor=ADMIN)
     ws.remove(s, a.id, actor=ADMIN)
     ws.remove(s, b.id, actor=ADMIN)
     bins = dict(zip(s.bin_entries()["item_id"], s.bin_entries()["bin_id"]))

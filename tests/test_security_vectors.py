@@ -34,6 +34,7 @@ from affine import Affine
 
 from core.errors import InputError, UploadError
 from layers import readers
+from storage import import_folder, vector_register
 from storage import workspace as ws
 from storage.store import Store
 from tests.indicator_fixtures import write_raster
@@ -244,7 +245,7 @@ def _nothing_saved(store) -> None:
 
 def test_workspace_upload_of_a_vrt_is_refused(store, secret):
     with pytest.raises(UploadError) as e:
-        ws.register_vector(store, ogr_vrt(f"CSV:{secret}"), "parks", filename="parks.geojson")
+        vector_register.register_vector(store, ogr_vrt(f"CSV:{secret}"), "parks", filename="parks.geojson")
     assert_refused_as(e, VRT_EN, VRT_ZH)
     _nothing_saved(store)
 
@@ -254,7 +255,7 @@ def test_workspace_import_folder_vrt_is_refused(store, secret, tmp_path, name):
     f = tmp_path / "import" / name
     f.write_bytes(ogr_vrt(f"CSV:{secret}"))
     with pytest.raises(UploadError) as e:
-        ws.register_vector(store, ws.in_import_dir(Path(name)), "redline")
+        vector_register.register_vector(store, import_folder.in_import_dir(Path(name)), "redline")
     assert_refused_as(e, VRT_EN, VRT_ZH)
     _nothing_saved(store)
 
@@ -262,7 +263,7 @@ def test_workspace_import_folder_vrt_is_refused(store, secret, tmp_path, name):
 def test_workspace_import_folder_osm_vrt_is_refused(store, secret, tmp_path):
     (tmp_path / "import" / "gansu.osm").write_bytes(osm_vrt(secret))
     with pytest.raises(InputError) as e:
-        ws.register_osm(store, ws.in_import_dir(Path("gansu.osm")))
+        vector_register.register_osm(store, import_folder.in_import_dir(Path("gansu.osm")))
     assert_refused_as(e, VRT_EN, VRT_ZH)
     _nothing_saved(store)
 
@@ -409,16 +410,16 @@ def test_verify_of_an_older_record_without_inode_rehashes(tmp_path):
 
 
 def test_raster_hash_and_tile_cache_keys_follow_a_same_size_edit(tmp_path):
-    from zonal import tiled
+    from zonal import tileplan
     from ui import raster_sources as rs
 
     f = tmp_path / "lc.tif"
     write_raster(f, np.ones((8, 8), "uint8"), Affine(30, 0, 0, 0, -30, 240), nodata=0)
-    key, fp = rs.file_key(f), tiled.raster_fingerprint(f)
+    key, fp = rs.file_key(f), tileplan.raster_fingerprint(f)
     before = f.stat().st_ctime_ns
     _edit_keeping_size_and_mtime(f, before)
     assert rs.file_key(f) != key
-    assert tiled.raster_fingerprint(f) != fp
+    assert tileplan.raster_fingerprint(f) != fp
 
 
 # --- review of the fixes: a GeoJSON "crs" member that makes GDAL fetch a URL -----------------------

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from indicators import siting, table
+from indicators import siting, siting_sensitivity, table
 from core.errors import InputError
 
 
@@ -170,7 +170,7 @@ TIE = pd.DataFrame({"park_id": ["a", "b", "c"], "name": ["甲园区", "乙园区
 
 
 def test_sensitivity_detects_a_flip_near_a_tie():
-    s = siting.sensitivity(TIE, {"carbon_stock_tc": 0.51, "carbon_sink_tco2_yr": 0.49}, delta=0.10, criteria=CRIT)
+    s = siting_sensitivity.sensitivity(TIE, {"carbon_stock_tc": 0.51, "carbon_sink_tco2_yr": 0.49}, delta=0.10, criteria=CRIT)
     got = sorted((r.criterion, r.change, r.park_id, r.rank_from, r.rank_to) for r in s.itertuples())
     assert got == [
         ("carbon_sink_tco2_yr", "+10%", "a", 1.0, 3.0), ("carbon_sink_tco2_yr", "+10%", "b", 3.0, 1.0),
@@ -182,15 +182,15 @@ def test_sensitivity_detects_a_flip_near_a_tie():
 
 
 def test_sensitivity_far_from_a_tie_is_stable():
-    s = siting.sensitivity(TIE, {"carbon_stock_tc": 0.8, "carbon_sink_tco2_yr": 0.2}, criteria=CRIT)
+    s = siting_sensitivity.sensitivity(TIE, {"carbon_stock_tc": 0.8, "carbon_sink_tco2_yr": 0.2}, criteria=CRIT)
     assert s.empty and "rank_to" in s.columns
 
 
 def test_perturb_weights_keeps_proportions():
-    w = siting.perturb_weights({"a": 0.5, "b": 0.3, "c": 0.2}, "a", 0.10)
+    w = siting_sensitivity.perturb_weights({"a": 0.5, "b": 0.3, "c": 0.2}, "a", 0.10)
     assert w["a"] == pytest.approx(0.55)
     assert w["b"] / w["c"] == pytest.approx(1.5) and sum(w.values()) == pytest.approx(1.0)
-    w = siting.perturb_weights({"a": 0.5, "b": 0.5}, "a", -0.10, mode="absolute")
+    w = siting_sensitivity.perturb_weights({"a": 0.5, "b": 0.5}, "a", -0.10, mode="absolute")
     assert w == pytest.approx({"a": 0.4, "b": 0.6})
 
 

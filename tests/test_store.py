@@ -3,7 +3,8 @@ import geopandas as gpd
 import pytest
 import shapely
 
-from storage.store import Store, connect
+from storage.db import connect
+from storage.store import Store
 
 
 def _layer(names):
@@ -64,7 +65,7 @@ def test_store_locked_by_another_process_gives_a_clear_error(tmp_path):
     import subprocess
     import sys
 
-    from storage.store import StoreError
+    from storage.db import StoreError
 
     path = tmp_path / "s.duckdb"
     holder = subprocess.Popen([sys.executable, "-c", "import duckdb,time; c=duckdb.connect(%r); "

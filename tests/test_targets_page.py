@@ -12,6 +12,8 @@ import pytest
 import rasterio
 from streamlit.testing.v1 import AppTest
 
+from core import paths
+
 REPO = Path(__file__).resolve().parent.parent
 PAGE = str(REPO / "pages" / "targets.py")
 
@@ -68,7 +70,7 @@ def test_uploading_statistics_updates_progress_and_invalid_csv_changes_nothing(d
     from ui import common
 
     at = run("en")
-    before = stats_store.official_stats(common._store(str(__import__("core.paths").paths.store_path())))
+    before = stats_store.official_stats(common.cached_store(str(paths.store_path())))
     cases = {
         "indicator,region,year,amount,unit,source\npm25_ugm3,甘肃省,2020,30,µg/m³,x\n": "exactly the columns",
         "indicator,region,year,value,unit,source\npm25_ugm3,甘肃省,2020,thirty,µg/m³,x\n": "non-numeric",
@@ -77,7 +79,7 @@ def test_uploading_statistics_updates_progress_and_invalid_csv_changes_nothing(d
     for text, needle in cases.items():
         at = _apply(at, text)
         assert any(needle in e.value and "nothing was changed" in e.value for e in at.error), [e.value for e in at.error]
-        after = stats_store.official_stats(common._store(str(__import__("core.paths").paths.store_path())))
+        after = stats_store.official_stats(common.cached_store(str(paths.store_path())))
         assert after.equals(before)
     at = run("zh")
     at = _apply(at, "indicator,region,year,value,unit,source\nmystery_index,甘肃省,2020,1,%,x\n")
@@ -95,7 +97,7 @@ def test_uploading_statistics_updates_progress_and_invalid_csv_changes_nothing(d
     assert row["Historical change per year"] == pytest.approx(-1.0)
     assert row["Status"] == "on track"
     # restore the seeded table for other tests
-    stats_store.replace_official_stats(common._store(str(__import__("core.paths").paths.store_path())), before)
+    stats_store.replace_official_stats(common.cached_store(str(paths.store_path())), before)
 
 
 def _copy_landcover(dst: Path) -> Path:

@@ -42,7 +42,7 @@ from bench.national_data import (
     to_lonlat,
 )
 from core.errors import InputError
-from zonal import distributed, landcover, tiled
+from zonal import distributed, landcover, rastersource, tiled, tilegrid, tileplan
 
 pytestmark = pytest.mark.slow  # a long file: handed out first (tests/conftest.py)
 
@@ -112,12 +112,12 @@ def test_the_national_vrt_is_accepted_and_planned_on_its_tiles(national, parks):
     vrt, _ = national
     with rasterio.open(vrt) as ds:
         assert ds.width * ds.height == 10**10
-    with landcover.LandcoverRaster(vrt):  # the engine's checks: 10¹⁰ px over real tiles is fine
+    with rastersource.LandcoverRaster(vrt):  # the engine's checks: 10¹⁰ px over real tiles is fine
         pass
-    p = tiled.plan(parks, vrt)
+    p = tileplan.plan(parks, vrt)
     assert (p.grid.tile_w, p.grid.tile_h, p.grid.source) == (TILE, TILE, "vrt-tiles")
     assert len(p.tasks) <= 100 and p.split.sum() == 3  # the three polygons larger than a tile
-    crossing = sum(1 for r0, r1, c0, c1 in tiled._pixel_windows(parks.geometry.values, rasterio.open(vrt).transform)
+    crossing = sum(1 for r0, r1, c0, c1 in tileplan.pixel_windows(parks.geometry.values, rasterio.open(vrt).transform)
                    if r0 // TILE != (r1 - 1) // TILE or c0 // TILE != (c1 - 1) // TILE)
     assert crossing >= N_PARKS // 3  # a third cross tile edges: computed whole by one task
     assert all(len(t.small) + len(t.large) > 0 for t in p.tasks)
@@ -125,7 +125,7 @@ def test_the_national_vrt_is_accepted_and_planned_on_its_tiles(national, parks):
 
 def test_synchronous_equals_todays_single_process_path(reference, synchronous, national, parks):
     z, info = synchronous
-    p = tiled.plan(parks, national[0])
+    p = tileplan.plan(parks, national[0])
     assert info["scheduler"] == "synchronous" and info["computed"] == info["tasks"] == len(p.tasks)
     assert_same(z, reference, p.split)
     assert (reference.nodata_m2 > 0).sum() > 10 and (reference.outside_m2 > 0).sum() >= N_PARKS // 50 - 2
@@ -147,7 +147,7 @@ def test_a_running_cluster_computes_every_task_on_its_workers_with_the_same_numb
     info: dict = {}
     with distributed.Cluster("local", 2) as cl:
         z = tiled.zonal_codes(parks, vrt, "clcd", scheduler=cl.client, run_info=info)
-        ran = cl.client.run(lambda: __import__("zonal.tiled").tiled._OPEN.__len__())
+        ran = cl.client.run(lambda: __import__("zonal.tiletask").tiletask.WORKER_RASTERS.__len__())
     assert info["scheduler"] == "client" and info["computed"] == info["tasks"] > 10
     assert len(ran) == 2 and sum(ran.values()) >= 1  # the workers opened the raster: they did the work
     zs, _ = synchronous
@@ -174,8 +174,8 @@ def test_a_killed_run_resumes_computing_only_the_missing_tiles(tmp_path, nationa
     child = (
         "import os, signal, sys\n"
         f"sys.path.insert(0, {str(REPO)!r})\n"
-        "import geopandas as gpd\nfrom zonal import tiled, distributed\n"
-        f"p = tiled.plan(gpd.read_parquet({str(pq)!r}), {str(vrt)!r})\n"
+        "import geopandas as gpd\nfrom zonal import tileplan, distributed\n"
+        f"p = tileplan.plan(gpd.read_parquet({str(pq)!r}), {str(vrt)!r})\n"
         "def progress(done, total):\n"
         "    if done >= total // 2:\n"
         "        print(done, total, flush=True)\n"
@@ -207,7 +207,7 @@ def test_limits_know_about_tiles(tmp_path, national, monkeypatch):
     tiny = source_tile(tmp_path / "tiny.tif", seed=1, size=600)
     forged = national_vrt(tmp_path, [tiny], n=1, tile=TILE, width=N_TILES * TILE, name="forged.vrt")
     with pytest.raises(InputError, match="tile files hold only") as e:
-        with landcover.LandcoverRaster(forged):
+        with rastersource.LandcoverRaster(forged):
             pass
     assert "图幅文件合计" in e.value.zh
     # a missing tile is named
@@ -215,20 +215,20 @@ def test_limits_know_about_tiles(tmp_path, national, monkeypatch):
     gone = national_vrt(tmp_path, [tmp_path / "gone.tif"], n=2, tile=600, name="gone.vrt")
     (tmp_path / "gone.tif").unlink()
     with pytest.raises(InputError, match="missing"):
-        with landcover.LandcoverRaster(gone):
+        with rastersource.LandcoverRaster(gone):
             pass
     # the pixel limit applies to what one task reads (a tile), not to the virtual raster
     monkeypatch.setattr(limits, "MAX_RASTER_PIXELS", 5 * 10**7)
     with pytest.raises(InputError, match="more than one task may read"):
-        with landcover.LandcoverRaster(vrt):
+        with rastersource.LandcoverRaster(vrt):
             pass
     monkeypatch.setattr(limits, "MAX_RASTER_PIXELS", 10**8)
-    with landcover.LandcoverRaster(vrt):
+    with rastersource.LandcoverRaster(vrt):
         pass
     # one big GeoTIFF still has the whole-file limit (tests/test_hardening_* cover forged headers)
     monkeypatch.setattr(limits, "MAX_RASTER_PIXELS", 10**7)
     with pytest.raises(InputError, match="GANSU_MAX_RASTER_PIXELS"):
-        with landcover.LandcoverRaster(folder / "src0.tif"):
+        with rastersource.LandcoverRaster(folder / "src0.tif"):
             pass
 
 
@@ -236,10 +236,10 @@ def test_single_file_tiles_are_whole_blocks_and_tasks_stay_under_the_limit(tmp_p
     from core import limits
 
     p = source_tile(tmp_path / "one.tif", seed=3, size=3000)
-    g = tiled.tile_grid(p, tile_side=1000)
+    g = tilegrid.tile_grid(p, tile_side=1000)
     assert g.source == "blocks" and g.tile_w % 512 == 0 and g.tile_h % 512 == 0
     monkeypatch.setattr(limits, "MAX_RASTER_PIXELS", 600_000)
-    g = tiled.tile_grid(p, tile_side=4096)
+    g = tilegrid.tile_grid(p, tile_side=4096)
     assert g.tile_w * g.tile_h <= 600_000 and g.tile_w % 512 == 0
 
 

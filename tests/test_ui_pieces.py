@@ -56,24 +56,24 @@ def test_job_queue_runs_once_per_key_reports_progress_and_wraps_errors():
 def test_legend_sections_come_from_the_catalog():
     from layers import catalog
     from layers.legends import CLASS_BY_ID, get_legend
-    from ui import mapview
+    from ui import map_legends, map_vectors
 
     lc = catalog.BY_ID["landcover"]
-    sec = mapview.legend_section(lc, "zh", lc.title("zh"))
+    sec = map_legends.legend_section(lc, "zh", lc.title("zh"))
     used = set(get_legend(lc.legend).codes.values())
     assert [i["label"] for i in sec["items"]] == [c.label_zh for c in CLASS_BY_ID.values() if c.id in used]
-    assert dict(mapview.landcover_colors(lc.legend)) == {code: CLASS_BY_ID[c].color
-                                                        for code, c in get_legend(lc.legend).codes.items()}
+    assert dict(map_legends.landcover_colors(lc.legend)) == {code: CLASS_BY_ID[c].color
+                                                            for code, c in get_legend(lc.legend).codes.items()}
     zones = catalog.BY_ID["zones"]
     g = gpd.GeoDataFrame({"name_zh": ["河西走廊"], "name_en": ["Hexi Corridor"], "color": ["#aabbcc"],
                           "function_zh": [""], "n_counties": [1], "area_km2": [1.0]},
                          geometry=[shapely.box(100, 36, 101, 37)], crs=4326)
-    fc = mapview.geojson_for(g, zones, gcj=False, simplify_deg=0)
-    assert mapview.legend_section(zones, "en", "t", fc)["items"] == [
+    fc = map_vectors.geojson_for(g, zones, gcj=False, simplify_deg=0)
+    assert map_legends.legend_section(zones, "en", "t", fc)["items"] == [
         {"label": "Hexi Corridor", "fill": "#aabbcc", "stroke": zones.style["color"]}]
-    assert mapview.legend_section(zones, "zh", "t", fc)["items"][0]["label"] == "河西走廊"
+    assert map_legends.legend_section(zones, "zh", "t", fc)["items"][0]["label"] == "河西走廊"
     red = catalog.BY_ID["protection_proxy"]
-    item = mapview.legend_section(red, "en", "t")["items"][0]
+    item = map_legends.legend_section(red, "en", "t")["items"][0]
     assert item == {"label": red.title("en"), "fill": red.style["fill_color"], "stroke": red.style["color"],
                     "dash": True}
 

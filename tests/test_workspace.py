@@ -16,6 +16,7 @@ import shapely
 
 from indicators import runs
 from layers import catalog
+from storage import raster_register, raster_scan, vector_register
 from storage import workspace as ws
 from storage.store import Store
 from tests import workspace_fixtures as wf
@@ -41,8 +42,8 @@ def demo_parks(dataset) -> gpd.GeoDataFrame:
 
 
 def test_register_landcover_records_provenance_and_counts_every_code(store, lc_files):
-    d = ws.register_landcover(store, [lc_files["base"]], legend="clcd", year=2020, source="made in code",
-                              licence="CC0", use=True)
+    d = raster_register.register_landcover(store, [lc_files["base"]], legend="clcd", year=2020, source="made in code",
+                                           licence="CC0", use=True)
     with rasterio.open(lc_files["base"]) as src:
         data = src.read(1)
     expect = {int(c): int(n) for c, n in zip(*np.unique(data[data != 0], return_counts=True))}
@@ -53,19 +54,19 @@ def test_register_landcover_records_provenance_and_counts_every_code(store, lc_f
     assert 103.4 < d.extent[0] < 103.46 and 36.75 < d.extent[3] < 36.8
     assert ws.in_use(store)["landcover"] == [d.id]
     with rasterio.open(d.display_path) as disp:  # the display copy: ≤ 2048 px, same CRS and extent
-        assert max(disp.width, disp.height) <= ws.DISPLAY_MAX_SIDE and disp.crs == rasterio.open(lc_files["base"]).crs
+        assert max(disp.width, disp.height) <= raster_scan.DISPLAY_MAX_SIDE and disp.crs == rasterio.open(lc_files["base"]).crs
         assert disp.nodata == 0
 
 
 def test_legend_detected_asked_or_refused(store, lc_files, tmp_path):
-    with pytest.raises(ws.LegendAmbiguous) as e:  # codes 1-9 fit CLCD and IGBP
-        ws.register_landcover(store, [lc_files["base"]])
+    with pytest.raises(raster_register.LegendAmbiguous) as e:  # codes 1-9 fit CLCD and IGBP
+        raster_register.register_landcover(store, [lc_files["base"]])
     assert e.value.candidates == ["clcd", "igbp"] and "choose the legend" in e.value.en and "请选择图例" in e.value.zh
     with pytest.raises(ws.InputError) as e:  # codes 1-9 outside WorldCover's 10..100
-        ws.register_landcover(store, [lc_files["base"]], legend="worldcover")
+        raster_register.register_landcover(store, [lc_files["base"]], legend="worldcover")
     assert "outside the legend 'worldcover'" in e.value.en and "图例“worldcover”之外的代码" in e.value.zh
     wc = wf.write_tif(tmp_path / "wc.tif", np.array([[10, 20], [95, 0]], dtype="uint8"), wf.grid()[0])
-    d = ws.register_landcover(store, [wc])  # 95 (mangroves) exists only in WorldCover
+    d = raster_register.register_landcover(store, [wc])  # 95 (mangroves) exists only in WorldCover
     assert d.legend == "worldcover" and d.notes[0][1] == "legend detected from the codes: worldcover"
     assert ws.datasets(store) == [d]  # the refused ones left nothing behind
 
@@ -74,11 +75,11 @@ def test_nodata_is_asked_for_and_never_counted(store, tmp_path):
     t, w, h = wf.grid((103.6, 36.4, 103.7, 36.5))
     codes = wf.clcd_codes(h, w)
     f = wf.write_tif(tmp_path / "no_nodata.tif", codes, t, nodata=None)
-    with pytest.raises(ws.NodataMissing) as e:
-        ws.register_landcover(store, [f], legend="clcd")
+    with pytest.raises(raster_register.NodataMissing) as e:
+        raster_register.register_landcover(store, [f], legend="clcd")
     assert "no nodata value" in e.value.en and "未设置无数据值" in e.value.zh
     assert ws.datasets(store) == []
-    d = ws.register_landcover(store, [f], legend="clcd", nodata=0)
+    d = raster_register.register_landcover(store, [f], legend="clcd", nodata=0)
     assert 0 not in d.codes and sum(d.codes.values()) == int((codes != 0).sum())
     assert d.raster_path.endswith(".vrt") and rasterio.open(d.raster_path).nodata == 0
     assert rasterio.open(f).nodata is None  # the user's file is untouched
@@ -87,15 +88,15 @@ def test_nodata_is_asked_for_and_never_counted(store, tmp_path):
 def test_raster_without_crs_is_refused(store, tmp_path):
     f = wf.write_tif(tmp_path / "nocrs.tif", np.ones((50, 50), "uint8"), wf.grid()[0], crs=None)
     with pytest.raises(ws.InputError) as e:
-        ws.register_landcover(store, [f], legend="clcd")
+        raster_register.register_landcover(store, [f], legend="clcd")
     assert "has no CRS" in e.value.en and "没有坐标参考系" in e.value.zh
     assert ws.datasets(store) == []
 
 
 def test_four_tiles_are_one_mosaic_without_copying_and_an_edit_is_detected(store, lc_files, tmp_path):
     tiles = wf.quadrant_tiles(lc_files["base"], Path(os.environ["GANSU_IMPORT_DIR"]) / "tiles")
-    single = ws.register_landcover(store, [lc_files["base"]], legend="clcd")
-    mosaic = ws.register_landcover(store, tiles, legend="clcd", year=2020)
+    single = raster_register.register_landcover(store, [lc_files["base"]], legend="clcd")
+    mosaic = raster_register.register_landcover(store, tiles, legend="clcd", year=2020)
     assert mosaic.codes == single.codes and mosaic.n_pixels == single.n_pixels
     assert [f.path for f in mosaic.files] == [str(t) for t in tiles]  # referenced in place
     assert not any(p.suffix == ".tif" and p.name.startswith("tile") for p in (Path(mosaic.raster_path).parent).iterdir())
@@ -122,18 +123,18 @@ def test_four_tiles_are_one_mosaic_without_copying_and_an_edit_is_detected(store
 def test_tiles_of_two_crss_are_refused(store, lc_files, tmp_path):
     tiles = wf.quadrant_tiles(lc_files["base"], tmp_path / "mixed", crs_override="EPSG:32648")
     with pytest.raises(ws.InputError) as e:
-        ws.register_landcover(store, tiles, legend="clcd")
+        raster_register.register_landcover(store, tiles, legend="clcd")
     assert "different CRSs" in e.value.en and "坐标系不一致" in e.value.zh and "EPSG:32648" in e.value.en
     assert ws.datasets(store) == []
 
 
 def test_osm_gives_four_kinds_and_an_untagged_file_is_refused(store, tmp_path):
-    d = ws.register_osm(store, wf.osm_near(103.66, 36.52, tmp_path / "lz.osm"), use=True)
+    d = vector_register.register_osm(store, wf.osm_near(103.66, 36.52, tmp_path / "lz.osm"), use=True)
     assert d.kinds == ("expressway", "major_road", "railway", "station") and d.licence == "ODbL"
-    layers = ws.transport_layers(store, ws.in_use(store)["transport"])
+    layers = vector_register.transport_layers(store, ws.in_use(store)["transport"])
     assert {k: len(v) for k, v in layers.items()} == {"expressway": 1, "major_road": 1, "railway": 1, "station": 1}
     with pytest.raises(ws.InputError) as e:
-        ws.register_osm(store, wf.osm_near(103.66, 36.52, tmp_path / "empty.osm", empty=True))
+        vector_register.register_osm(store, wf.osm_near(103.66, 36.52, tmp_path / "empty.osm", empty=True))
     assert "no feature matching the transport tag rules" in e.value.en and "没有符合规则的交通要素" in e.value.zh
     assert len(ws.datasets(store)) == 1
 
@@ -143,10 +144,10 @@ def test_transport_file_without_lines_is_refused(store, tmp_path):
     f = tmp_path / "points.geojson"
     pts.to_file(f)
     with pytest.raises(ws.InputError) as e:
-        ws.register_vector(store, f, "transport", kind="railway")
+        vector_register.register_vector(store, f, "transport", kind="railway")
     assert "has no lines" in e.value.en and "没有线要素" in e.value.zh
     assert ws.datasets(store) == []
-    d = ws.register_vector(store, f, "transport", kind="station")  # points are fine for stations
+    d = vector_register.register_vector(store, f, "transport", kind="station")  # points are fine for stations
     assert d.kinds == ("station",) and d.n_features == 2
 
 
@@ -154,7 +155,7 @@ def test_redline_dataset_replaces_the_proxy_when_in_use(store, tmp_path):
     red = gpd.GeoDataFrame({"name": ["保护区"]}, geometry=[shapely.box(103.6, 36.4, 103.7, 36.6)], crs=4326)
     f = tmp_path / "redline.gpkg"
     red.to_file(f, layer="redline")
-    d = ws.register_vector(store, f, "redline", source_text="省自然资源厅", licence="internal")
+    d = vector_register.register_vector(store, f, "redline", source_text="省自然资源厅", licence="internal")
     assert ws.in_use(store)["redline"] == [] and store.active_user_layer("protection_proxy") is None
     ws.use(store, "redline", [d.id])
     assert ws.in_use(store)["redline"] == [d.id]
@@ -164,7 +165,7 @@ def test_redline_dataset_replaces_the_proxy_when_in_use(store, tmp_path):
 
 
 def test_removing_a_dataset_in_use_asks_and_falls_back_to_the_default(store, lc_files):
-    d = ws.register_landcover(store, [lc_files["base"]], legend="clcd", use=True)
+    d = raster_register.register_landcover(store, [lc_files["base"]], legend="clcd", use=True)
     with pytest.raises(ws.InUse) as e:
         ws.remove(store, d.id)
     assert "in use" in e.value.en and "正在使用中" in e.value.zh
@@ -177,8 +178,8 @@ def test_removing_a_dataset_in_use_asks_and_falls_back_to_the_default(store, lc_
 def test_workspace_survives_a_restart(tmp_path, lc_files, monkeypatch):
     monkeypatch.setenv("GANSU_WORKSPACE_DIR", str(tmp_path / "workspace"))
     s = Store(tmp_path / "s.duckdb")
-    d = ws.register_landcover(s, [lc_files["base"]], legend="clcd", year=2020, use=True)
-    o = ws.register_osm(s, wf.osm_near(103.66, 36.52, tmp_path / "a.osm"), use=True)
+    d = raster_register.register_landcover(s, [lc_files["base"]], legend="clcd", year=2020, use=True)
+    o = vector_register.register_osm(s, wf.osm_near(103.66, 36.52, tmp_path / "a.osm"), use=True)
     s.close()
     s2 = Store(tmp_path / "s.duckdb")
     assert [x.id for x in ws.datasets(s2)] == [d.id, o.id] and ws.get(s2, d.id) == d
@@ -187,10 +188,10 @@ def test_workspace_survives_a_restart(tmp_path, lc_files, monkeypatch):
 
 
 def test_data_in_use_gives_the_cli_numbers_and_is_cached(store, lc_files, dataset, tmp_path):
-    base = ws.register_landcover(store, [lc_files["base"]], legend="clcd", year=2020, use=True)
-    ws.register_landcover(store, [lc_files["alt"]], legend="clcd", year=2023, use=True, use_as="landcover_alt")
+    base = raster_register.register_landcover(store, [lc_files["base"]], legend="clcd", year=2020, use=True)
+    raster_register.register_landcover(store, [lc_files["alt"]], legend="clcd", year=2023, use=True, use_as="landcover_alt")
     osm = wf.osm_near(103.66, 36.52, tmp_path / "lz.osm")
-    ws.register_osm(store, osm, use=True)
+    vector_register.register_osm(store, osm, use=True)
     parks = demo_parks(dataset)
     inputs = runs.inputs_from_workspace(store)
     first = runs.compute_cached(store, parks, inputs, batch=3)
@@ -273,7 +274,7 @@ def test_redline_in_use_gives_hand_computed_park_overlaps(store, dataset, tmp_pa
                            crs=4326)
     f = tmp_path / "red.gpkg"
     red.to_file(f, layer="red")
-    d = ws.register_vector(store, f, "redline", use=True)
+    d = vector_register.register_vector(store, f, "redline", use=True)
     after = runs.compute_cached(store, parks, runs.inputs_from_workspace(store)).set_index("park_id")
     quarter_a, quarter_b = quad_km2(103.61, 36.41, 103.62, 36.42), quad_km2(103.70, 36.41, 103.71, 36.42)
     assert 0.99 < quarter_a < 1.0  # by hand: 0.01° of longitude ≈ 0.896 km × 0.01° of latitude ≈ 1.110 km
@@ -284,7 +285,7 @@ def test_redline_in_use_gives_hand_computed_park_overlaps(store, dataset, tmp_pa
     ws.remove(store, d.id, confirm=True)
     edge = gpd.GeoDataFrame({"name": ["边"]}, geometry=[shapely.box(103.61, 36.41, 103.70, 36.45)], crs=4326)
     edge.to_file(tmp_path / "edge.gpkg", layer="edge")
-    ws.register_vector(store, tmp_path / "edge.gpkg", "redline", use=True)
+    vector_register.register_vector(store, tmp_path / "edge.gpkg", "redline", use=True)
     edged = runs.compute_cached(store, parks, runs.inputs_from_workspace(store)).set_index("park_id")
     assert edged.loc["A", "redline_overlap_km2"] == pytest.approx(quarter_a, rel=1e-3)
     assert edged.loc["B", "redline_overlap_km2"] == 0
@@ -304,7 +305,7 @@ def test_zones_in_use_give_each_park_its_zone(store, dataset, tmp_path):
                              crs=4326)
     f = tmp_path / "zones.gpkg"
     zones.to_file(f, layer="zones")
-    ws.register_vector(store, f, "zones", name_field="名称", use=True)
+    vector_register.register_vector(store, f, "zones", name_field="名称", use=True)
     after = runs.compute_cached(store, parks, runs.inputs_from_workspace(store)).set_index("park_id")
     assert after.loc["A", "zone"] == "西区" and after.loc["B", "zone"] == "东区"
     ws.use(store, "zones", [])

@@ -6,7 +6,7 @@ import numpy as np
 import rasterio
 from affine import Affine
 
-from storage import workspace as ws
+from storage import raster_scan
 from tests import workspace_fixtures as wf
 
 
@@ -15,7 +15,7 @@ def test_display_copy_of_a_raster_not_a_multiple_of_the_factor(tmp_path):
     data = (1 + (np.arange(h * w).reshape(h, w) % 9)).astype("uint8")
     src = wf.write_tif(tmp_path / "wide.tif", data, Affine(30, 0, 0, 0, -30, 6_000_000), nodata=0)
     out = tmp_path / "display.tif"
-    scan = ws.scan_raster(src, 0, out)
+    scan = raster_scan.scan_raster(src, 0, out)
     assert scan["factor"] == 2
     with rasterio.open(out) as d:
         disp = d.read(1)

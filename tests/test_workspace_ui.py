@@ -13,6 +13,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from storage import raster_register, vector_register
 from storage import workspace as ws
 from storage.store import Store
 from tests import workspace_fixtures as wf
@@ -206,7 +207,7 @@ def test_import_folder_four_tiles_become_one_mosaic_referenced_in_place(env, tmp
 
 
 def test_removing_a_dataset_in_use_needs_the_confirmation_and_falls_back(env, tmp_path):
-    d = ws.register_landcover(env, [small_clcd(tmp_path / "lc.tif")], legend="clcd", year=2020, use=True)
+    d = raster_register.register_landcover(env, [small_clcd(tmp_path / "lc.tif")], legend="clcd", year=2020, use=True)
     at = page("data.py", "en", ws_rm_pick=d.id)
     at.button(key="ws_rm_button").click()
     run(at)
@@ -221,9 +222,9 @@ def test_removing_a_dataset_in_use_needs_the_confirmation_and_falls_back(env, tm
 
 
 def test_in_use_selectors_change_the_data_in_use_and_refuse_mixed_legends(env, tmp_path):
-    a = ws.register_landcover(env, [small_clcd(tmp_path / "a.tif")], legend="clcd", year=2020)
-    b = ws.register_landcover(env, [wf.clcd_landcover(tmp_path / "b.tif", box=SMALL_BOX, shift=2)], legend="clcd",
-                              year=2023)
+    a = raster_register.register_landcover(env, [small_clcd(tmp_path / "a.tif")], legend="clcd", year=2020)
+    b = raster_register.register_landcover(env, [wf.clcd_landcover(tmp_path / "b.tif", box=SMALL_BOX, shift=2)], legend="clcd",
+                                           year=2023)
     at = page("data.py", "zh")
     at.selectbox(key="ws_use_landcover_alt").set_value(b.id)  # main stays MODIS (IGBP): refused
     at.button(key="ws_use_apply").click()
@@ -322,7 +323,7 @@ def test_zones_in_use_change_the_home_zone_areas_to_hand_computed_values(env, tm
     zones = gpd.GeoDataFrame({"名称": list(boxes)}, geometry=[shapely.box(*b).segmentize(0.01) for b in boxes.values()],
                              crs=4326)
     zones.to_file(tmp_path / "zones.gpkg", layer="zones")
-    ws.register_vector(env, tmp_path / "zones.gpkg", "zones", name_field="名称", use=True)
+    vector_register.register_vector(env, tmp_path / "zones.gpkg", "zones", name_field="名称", use=True)
     at = page("home.py", "en")
     z = at.dataframe[0].value
     names, areas = list(z.iloc[:, 0]), list(z.iloc[:, 1])

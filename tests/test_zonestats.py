@@ -11,6 +11,7 @@ import shapely
 from affine import Affine
 
 from indicators import zonestats
+from storage.workspace import sha256_file
 from layers.legends import CLASS_IDS
 
 ALBERS = "+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +x_0=0 +y_0=0 +ellps=WGS84 +units=m +no_defs"
@@ -128,7 +129,7 @@ def test_progress_is_reported_and_cache_roundtrip(world, tmp_path):
     assert seen[-1] == (4, 4) and all(n == 4 for _, n in seen)
     s = Store(tmp_path / "c.duckdb")
     stats_store.ensure(s)
-    sha = zonestats.file_sha256(raster)
+    sha = sha256_file(raster)
     key = stats_store.cache_key(sha, "clcd", zonestats.polygons_key(base.polygons, levels), zonestats.ALGO_VERSION)
     assert stats_store.get_zone_stats(s, key) is None
     stats_store.put_zone_stats(s, key, raster_sha256=sha, legend="clcd", polygons_key="p",

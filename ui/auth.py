@@ -31,12 +31,11 @@ from core.i18n import t
 from storage import accounts, audit, login_guard, sso
 from storage import workspace as ws
 from storage.accounts import Principal
-from storage.store import StoreError
+from storage.db import StoreError
 from ui import common, exposure, login, tables
 from ui.mdtext import md
-from ui.login import start_session  # noqa: F401 - the session's shape lives with the form
-from ui.session import (SESSION_KEY, current, expired, session_minutes,  # noqa: F401 - below ui.common,
-                        session_principal, touch)  # which needs current(); re-exported here
+from ui.login import start_session
+from ui.session import SESSION_KEY, current, session_minutes, touch
 
 _SSO_SEEN: dict[str, float] = {}  # single sign-on identity -> its last interaction with this server
 
@@ -50,7 +49,7 @@ def single_user() -> bool:
 
 
 def can(need: str, owner: str | None = None) -> bool:
-    """Whether this session may do ``need`` (``storage.store.ACCESS_LEVELS``) — for showing controls."""
+    """Whether this session may do ``need`` (``storage.access.ACCESS_LEVELS``) — for showing controls."""
     return common.store().allowed(common.actor(), need, owner)
 
 
@@ -125,7 +124,7 @@ def gate(lang: str) -> Principal | None:
     is signed in (and a sign-out button); an anonymous visitor gets the login form and, unless
     anonymous viewing is on, nothing else."""
     try:  # a store that cannot be opened changes nothing: the pages say why themselves
-        s = common._store(str(paths.store_path()))
+        s = common.cached_store(str(paths.store_path()))
     except (StoreError, OSError):
         return None
     if s.single_user():

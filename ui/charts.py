@@ -7,7 +7,8 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
-from core.i18n import pick, t
+from core.i18n import t
+from core.text import pick
 from indicators import targets as tg
 
 GANSU_CENTER = {"lat": 37.8, "lon": 101.5}

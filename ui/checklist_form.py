@@ -8,7 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import GansuError, InputError
-from core.i18n import pick, t
+from core.i18n import t
+from core.text import pick
 from indicators import checklist as ck
 from indicators import checklist_answers as ca
 from indicators import green

@@ -13,11 +13,13 @@ import streamlit as st
 
 from core import paths
 from layers import catalog
-from ui import mapview
-from core.i18n import DEFAULT_LANG, LANGS, t
+from ui import map_rasters, map_vectors
+from core.i18n import t
+from core.text import DEFAULT_LANG, LANGS
 from core.errors import GansuError
 from storage import workspace as ws
-from storage.store import Store, StoreError
+from storage.db import StoreError
+from storage.store import Store
 from ui import session
 from ui.mdtext import md
 
@@ -57,13 +59,13 @@ def require_data(lg: str) -> bool:
 
 
 @st.cache_resource(show_spinner=False)
-def _store(path: str) -> Store:
+def cached_store(path: str) -> Store:
     return Store(path)
 
 
 def store() -> Store:
     try:
-        s = _store(str(paths.store_path()))
+        s = cached_store(str(paths.store_path()))
     except StoreError as e:  # e.g. locked by another process: say so, keep the app alive
         st.error(e.message(lang()))
         st.stop()
@@ -91,12 +93,12 @@ def active_upload(layer_id: str) -> dict | None:
 def load_layer(layer_id: str):
     """(GeoDataFrame, upload record or None), cached by build and upload."""
     rec = active_upload(layer_id)
-    gdf = _load_layer(layer_id, build_id(), rec["upload_id"] if rec else None)
+    gdf = cached_layer(layer_id, build_id(), rec["upload_id"] if rec else None)
     return gdf, rec
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _load_layer(layer_id: str, build: str, upload_id: str | None):
+def cached_layer(layer_id: str, build: str, upload_id: str | None):
     if upload_id:
         return store().load_user_layer(upload_id)
     return catalog.read_default(layer_id)
@@ -104,9 +106,9 @@ def _load_layer(layer_id: str, build: str, upload_id: str | None):
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def layer_geojson(layer_id: str, build: str, upload_id: str | None, gcj: bool) -> dict:
-    gdf = _load_layer(layer_id, build, upload_id)
-    return mapview.geojson_for(gdf, spec_for(layer_id, gdf if upload_id else None), gcj=gcj,
-                               simplify_deg=0.002)
+    gdf = cached_layer(layer_id, build, upload_id)
+    return map_vectors.geojson_for(gdf, spec_for(layer_id, gdf if upload_id else None), gcj=gcj,
+                                   simplify_deg=0.002)
 
 
 def spec_for(layer_id: str, uploaded=None) -> catalog.LayerSpec:
@@ -120,7 +122,7 @@ def spec_for(layer_id: str, uploaded=None) -> catalog.LayerSpec:
 
 @st.cache_data(show_spinner=False)
 def landcover_overlay(build: str, colors: tuple) -> tuple[str, list]:
-    return mapview.landcover_png(paths.landcover_path(), dict(colors))
+    return map_rasters.landcover_png(paths.landcover_path(), dict(colors))
 
 
 def tianditu_key() -> str | None:
@@ -191,7 +193,7 @@ def data_in_use_line(lg: str) -> None:
     stays usable when the store cannot be opened (locked, unwritable): the line is left out and
     the pages that need the store say why themselves."""
     try:
-        _store(str(paths.store_path()))
+        cached_store(str(paths.store_path()))
     except (StoreError, OSError):
         return
     status_line(lg)

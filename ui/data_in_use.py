@@ -1,6 +1,6 @@
 """The data in use, for every page: the run inputs (cached by the store's choice and the build),
-the datasets behind them, and the compact status line each page shows under its title (``status_line``,
-kept in ``ui.common`` whose ``page`` draws it, and re-exported here), the session's pixel-area mode.
+the datasets behind them, and the session's pixel-area mode. The compact status line each page shows
+under its title (``status_line``, ``badge``, ``summary``) lives in ``ui.common``, whose ``page`` draws it.
 
 The choice itself lives in the store (``storage.workspace.in_use``); the inputs are assembled by
 ``indicators.runs.inputs_from_workspace`` — the same function ``python -m cli parks
@@ -16,7 +16,6 @@ from core.errors import GansuError
 from indicators import runs
 from storage import workspace as ws
 from ui import common
-from ui.common import badge, status_line, summary  # noqa: F401 - the line under every title (common.page)
 
 MODE_KEY = "pixel_area_mode"  # a plain session key: survives pages where the widget is not drawn
 
@@ -34,7 +33,7 @@ def choice_key() -> str:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _inputs(key: str) -> runs.RunInputs:
-    return runs.inputs_from_workspace(common.store(), builtin=lambda lid: common._load_layer(lid, common.build_id(), None))
+    return runs.inputs_from_workspace(common.store(), builtin=lambda lid: common.cached_layer(lid, common.build_id(), None))
 
 
 def inputs() -> runs.RunInputs:
@@ -45,7 +44,7 @@ def inputs() -> runs.RunInputs:
         for i in ws.in_use(s).get(role, []):
             ws.verify(ws.get(s, i))
     base = _inputs(choice_key())
-    mode = pixel_area_mode()  # issue 13: the session's pixel-area mode (ground = as before)
+    mode = pixel_area_mode()  # the session's pixel-area mode (ground, the default: true cell areas)
     return base if mode == "ground" else runs.override(base, options={**base.options, "pixel_area": mode})
 
 

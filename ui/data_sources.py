@@ -1,6 +1,7 @@
 """The Data & sources page's pieces: the build, every layer's catalog entry and source CRS, and
 replacing a schematic/proxy layer with an official file (registered as a workspace dataset of role
-redline/zones and put in use; the workspace sections themselves are in ``ui.workspace_ui``)."""
+redline/zones and put in use; the workspace sections themselves are in ``ui.workspace_ui`` and
+``ui.dataset_add``, ``ui.dataset_import``, ``ui.dataset_table``)."""
 from __future__ import annotations
 
 import pandas as pd
@@ -8,9 +9,13 @@ import streamlit as st
 
 from core import paths
 from core.errors import GansuError
-from core.i18n import pick, t
+from core.i18n import t
+from core.text import pick
+from indicators.pooltable import density_table
 from layers import catalog, readers
+from layers.legends import CLASS_BY_ID
 from storage import workspace as ws
+from storage.vector_register import register_vector
 from ui import auth, common, tables
 from ui.mdtext import md  # names typed by users, shown in Markdown
 
@@ -90,8 +95,8 @@ def _save_replacement(up, target: str, lang: str, layer: str | None = None, swap
     name = up.name[:120]
     role = {v: k for k, v in ws.REPLACES.items()}[target]
     try:
-        ds = ws.register_vector(common.store(), up.getvalue(), role, filename=up.name[:255], layer=layer,
-                                name=name, use=True, actor=common.actor(), swap_axes=swap)
+        ds = register_vector(common.store(), up.getvalue(), role, filename=up.name[:255], layer=layer,
+                             name=name, use=True, actor=common.actor(), swap_axes=swap)
     except GansuError as e:
         st.session_state["data_replace_result"] = ("error", t("err.upload.prefix", lang, name=md(name)) + e.message(lang), [])
         if isinstance(e, readers.AxesSwapped):
@@ -108,9 +113,6 @@ def carbon_densities(lang: str) -> None:
     """The carbon density table the indicators use: one row per class and zone (the province
     default where a zone has no row of its own), totals and carbon at stake, each with its source,
     soil depth and whether its numbers were verified against a quoted text."""
-    from indicators.pooltable import density_table
-    from layers.legends import CLASS_BY_ID
-
     d = density_table()
     zones = catalog.zone_names()
     with st.expander(t("data.density.title", lang)):

@@ -28,7 +28,8 @@ from pathlib import Path
 
 from core.text import Text
 from storage import accounts
-from storage.store import Store, StoreError
+from storage.db import StoreError
+from storage.store import Store
 
 ADDRESS_FLAG = "--server.address"
 ADMIN_CMD_ZH = "python -m cli admin accounts add <账户名> --role admin"

@@ -4,29 +4,33 @@ table and the land-cover chart of the land cover in use (cached by its SHA-256, 
 heading)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
 
 from core import crs, paths
 from core.errors import GansuError
-from core.i18n import pick, t
+from core.i18n import t
+from core.text import pick
 from storage import workspace as ws
 from layers.legends import CLASS_BY_ID
 from ui import charts, common, data_in_use, tables
 from ui import parks as parks_ui
 from ui import raster_sources
 from ui.mdtext import md  # the dataset name in the heading
+from zonal.landcover import raster_class_totals
 
 
 @st.cache_data(show_spinner=False)
 def headline(build: str, zones_upload: str | None) -> dict:
     """Province area, counts and zone areas (illustrative parks only: the user's parks change
     without a rebuild, see ``n_parks``). Land-cover shares: ``landcover_shares_of``."""
-    province = common._load_layer("province", build, None)
-    prefectures = common._load_layer("prefectures", build, None)
-    counties = common._load_layer("counties", build, None)
-    parks = common._load_layer("parks_demo", build, None)
-    zones = common._load_layer("zones", build, zones_upload)
+    province = common.cached_layer("province", build, None)
+    prefectures = common.cached_layer("prefectures", build, None)
+    counties = common.cached_layer("counties", build, None)
+    parks = common.cached_layer("parks_demo", build, None)
+    zones = common.cached_layer("zones", build, zones_upload)
     area = float(crs.equal_area_km2(province).sum())
     zone_area = crs.equal_area_km2(zones)
     zrows = [{"name_zh": a, "name_en": b, "area_km2": round(float(x), 0),
@@ -40,11 +44,7 @@ def headline(build: str, zones_upload: str | None) -> dict:
 def landcover_shares_of(sha256: str, raster: str, legend: str, build: str) -> list[dict]:
     """Class shares of a land cover inside the province (geodesic/equal-area pixel areas, exact
     coverage fractions), cached by the raster's content (SHA-256) and legend."""
-    from pathlib import Path
-
-    from zonal.landcover import raster_class_totals
-
-    province = common._load_layer("province", build, None)
+    province = common.cached_layer("province", build, None)
     leg = Path(legend) if legend.lower().endswith(".csv") else legend
     per_code = raster_class_totals(raster, leg, mask_geom=province.geometry.iloc[0], mask_crs=province.crs)
     totals = per_code.groupby("class")["area_km2"].sum().to_dict()

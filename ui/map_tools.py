@@ -1,4 +1,4 @@
-"""The Map page's working tools (issue 12): click to query, offline place search, measure.
+"""The Map page's working tools: click to query, offline place search, measure.
 
 - ``search_box``: a search field above the map for province, prefecture, county and park names
   (Chinese characters, pinyin or English; ``indicators.placesearch``). The chosen place is
@@ -22,13 +22,14 @@ import streamlit as st
 from branca.element import MacroElement
 from jinja2 import Template
 
-from core import crs
+from core import crs, paths
 from core.errors import GansuError
-from core.i18n import pick, t
+from core.i18n import t
+from core.text import pick
 from indicators import placesearch, pointquery
 from layers import catalog
 from storage import workspace as ws
-from ui import common, data_in_use, mapview
+from ui import common, data_in_use, map_vectors, mapview
 from ui import parks as parks_ui
 from ui.mdtext import md
 
@@ -37,7 +38,7 @@ RETURNED = ["last_clicked", "last_active_drawing"]
 MEASURE_TAG = "gansu_measure"  # property of the shapes drawn with the measure tools
 
 
-tip_text = mapview.escape_text  # folium tooltips sit in a JS template literal: one escaping for the house
+tip_text = map_vectors.escape_text  # folium tooltips sit in a JS template literal: one escaping for the house
 
 
 md_text = md  # text shown through Markdown (st.caption) as typed: the house's one escaping
@@ -77,7 +78,7 @@ def is_measured(drawing) -> bool:
 # --- place search ---------------------------------------------------------------------------------------
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _boundary_index(build: str) -> list[placesearch.Place]:
-    return placesearch.build_index(*(common._load_layer(lid, build, None)
+    return placesearch.build_index(*(common.cached_layer(lid, build, None)
                                      for lid in ("province", "prefectures", "counties")))
 
 
@@ -219,8 +220,6 @@ def measure_drawing(drawing: dict, gcj: bool) -> dict:
 
 def _landcovers(inputs) -> list[pointquery.LandCoverInput]:
     """The default MODIS land cover, the user's land cover and the second year, when in use."""
-    from core import paths
-
     spec = catalog.BY_ID["landcover"]
     out = []
     if paths.landcover_path().is_file():

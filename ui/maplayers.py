@@ -1,6 +1,6 @@
 """The Map page's pieces: the sidebar (basemap, layer switches, land-cover opacity), the base
 map, and each visible catalog layer added through the caches with its legend section (built by
-``ui.mapview`` from the catalog).
+``ui.map_legends`` from the catalog). The export of the map (PNG, PDF page) is ``ui.map_export``.
 
 The data in use takes part: a user land cover in use replaces the default overlay (its display
 copy, coloured by its own legend, badge "uploaded by user"), a second land-cover year is a second
@@ -16,7 +16,8 @@ from core.errors import GansuError
 from core.i18n import t
 from layers import catalog
 from storage import workspace as ws
-from ui import assets, common, data_in_use, displaygeom, mapview
+from ui import (assets, common, data_in_use, displaygeom, map_geometry_files, map_legends, map_rasters,
+                map_transport, map_vectors, mapview)
 from ui import parks as parks_ui
 from ui.mdtext import md
 
@@ -35,14 +36,14 @@ def sidebar(specs: list[catalog.LayerSpec], lang: str) -> tuple[str, dict[str, b
                                format_func=lambda b: t(f"basemap.{b}", lang), key="map_basemap")
         st.markdown(f"**{t('map.layers', lang)}**")
         visible = {}
-        user_lc = _safe(data_in_use.landcover_dataset)
+        user_lc = dataset_or_none(data_in_use.landcover_dataset)
         for spec in specs:
             st.session_state.setdefault(f"map_vis_{spec.id}", spec.visible)
             label = f"{spec.title(lang)} · {t(f'map.status.{spec.status}', lang)}"
             if spec.kind == "raster" and user_lc is not None:
                 label = f"{md(user_lc.label(lang))} · {t('map.status.user', lang)}"
             visible[spec.id] = st.checkbox(label, key=f"map_vis_{spec.id}")
-        alt = _safe(data_in_use.landcover_alt_dataset)
+        alt = dataset_or_none(data_in_use.landcover_alt_dataset)
         if alt is not None:
             st.session_state.setdefault(f"map_vis_{WS_LC_ALT}", False)
             visible[WS_LC_ALT] = st.checkbox(f"{t('inuse.second_year', lang)}: {md(alt.label(lang))} · "
@@ -83,12 +84,12 @@ def add_layer(m, spec: catalog.LayerSpec, lang: str, gcj: bool, lc_opacity: floa
     None when there is nothing to draw. ``pane``: a Leaflet pane (the side-by-side view)."""
     title = f"{prefix}{spec.title(lang)} · {t(f'map.status.{spec.status}', lang)}"
     if spec.kind == "raster":
-        user_lc = _safe(data_in_use.landcover_dataset)
+        user_lc = dataset_or_none(data_in_use.landcover_dataset)
         if user_lc is not None:
             return add_user_landcover(m, user_lc, lang, gcj, lc_opacity, True, prefix=prefix, pane=pane)
-        url, bounds = common.landcover_overlay(common.build_id(), mapview.landcover_colors(spec.legend))
-        mapview.add_raster(m, url, bounds, title, lc_opacity, True, gcj, pane=pane)
-        return mapview.legend_section(spec, lang, f"{prefix}{spec.title(lang)}")
+        url, bounds = common.landcover_overlay(common.build_id(), map_legends.landcover_colors(spec.legend))
+        map_rasters.add_raster(m, url, bounds, title, lc_opacity, True, gcj, pane=pane)
+        return map_legends.legend_section(spec, lang, f"{prefix}{spec.title(lang)}")
     if spec.source == "store:parks":
         fc = _saved_parks_fc(spec.id, common.build_id(), parks_ui.parks_version(), gcj)
         if not fc["features"]:
@@ -99,12 +100,12 @@ def add_layer(m, spec: catalog.LayerSpec, lang: str, gcj: bool, lc_opacity: floa
         if rec:
             title = f"{prefix}{spec.title(lang)} · {t('map.status.user', lang)}"
             spec = common.spec_for(spec.id, common.load_layer(spec.id)[0])
-        mapview.add_vector(m, fc, spec, lang, title, {f: f for f in spec.tooltip}, True,
-                           geometry=geometry, opacity=layer_opacity(spec.id), pane=pane)
-        return mapview.legend_section(spec, lang, title, fc)
-    mapview.add_vector(m, fc, spec, lang, title, {f: f for f in spec.tooltip}, True,
-                       opacity=layer_opacity(spec.id), pane=pane)
-    return mapview.legend_section(spec, lang, title, fc)
+        map_vectors.add_vector(m, fc, spec, lang, title, {f: f for f in spec.tooltip}, True,
+                               geometry=geometry, opacity=layer_opacity(spec.id), pane=pane)
+        return map_legends.legend_section(spec, lang, title, fc)
+    map_vectors.add_vector(m, fc, spec, lang, title, {f: f for f in spec.tooltip}, True,
+                           opacity=layer_opacity(spec.id), pane=pane)
+    return map_legends.legend_section(spec, lang, title, fc)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -114,12 +115,12 @@ def _saved_parks_fc(layer_id: str, build: str, version: str, gcj: bool) -> dict:
     geometry. Made once per parks version."""
     mine = parks_ui.all_parks(build, version)
     mine = mine[mine["source"] != "illustrative"]
-    return mapview.geojson_for(mine, catalog.BY_ID[layer_id], gcj=gcj, simplify_deg=displaygeom.MIN_TOLERANCE,
-                               max_vertices=displaygeom.LAYER_VERTEX_CAP)
+    return map_vectors.geojson_for(mine, catalog.BY_ID[layer_id], gcj=gcj, simplify_deg=displaygeom.MIN_TOLERANCE,
+                                   max_vertices=displaygeom.LAYER_VERTEX_CAP)
 
 
 # --- the workspace: a user land cover, a second year, transport datasets ------------------------
-def _safe(fn):
+def dataset_or_none(fn):
     """A dataset of the data in use, or None when the store has none (or cannot say)."""
     try:
         return fn()
@@ -136,7 +137,7 @@ def _user_transport_ids() -> list[str]:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _user_landcover_png(display_path: str, sha256: str, colors: tuple, nodata) -> tuple[str, list]:
-    return mapview.landcover_png(display_path, dict(colors), None if nodata is None else int(nodata))
+    return map_rasters.landcover_png(display_path, dict(colors), None if nodata is None else int(nodata))
 
 
 def add_user_landcover(m, ds: ws.Dataset, lang: str, gcj: bool, opacity: float, show: bool,
@@ -145,25 +146,26 @@ def add_user_landcover(m, ds: ws.Dataset, lang: str, gcj: bool, opacity: float, 
     section (title with the "uploaded by user" badge), or None when it cannot be drawn (said)."""
     title = f"{prefix}{ds.label(lang)} · {t('map.status.user', lang)}"
     try:
-        url, bounds = _user_landcover_png(ds.display_path, ds.sha256, mapview.landcover_colors(ds.legend), ds.nodata)
+        url, bounds = _user_landcover_png(ds.display_path, ds.sha256, map_legends.landcover_colors(ds.legend),
+                                          ds.nodata)
     except (GansuError, OSError, ValueError) as e:  # the display copy is gone or unreadable
         why = e.message(lang) if isinstance(e, GansuError) else type(e).__name__
         st.warning(t("ws.map.display_missing", lang, name=md(ds.name), why=md(why)))
         return None
-    mapview.add_raster(m, url, bounds, title, opacity, show, gcj, pane=pane)
-    return mapview.landcover_legend_section(ds.legend, lang, title)
+    map_rasters.add_raster(m, url, bounds, title, opacity, show, gcj, pane=pane)
+    return map_legends.landcover_legend_section(ds.legend, lang, title)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _transport_fc(dataset_id: str, sha256: str, kind: str, label: str, gcj: bool) -> dict:
     feats = common.store().dataset_features(dataset_id, kind)
-    return mapview.transport_geojson(feats, label, gcj=gcj, simplify_deg=0.001)
+    return map_transport.transport_geojson(feats, label, gcj=gcj, simplify_deg=0.001)
 
 
 def add_workspace_layers(m, visible: dict, lang: str, gcj: bool, lc_opacity: float) -> list[dict]:
     """The second land-cover year and the transport datasets in use; their legend sections."""
     sections = []
-    alt = _safe(data_in_use.landcover_alt_dataset)
+    alt = dataset_or_none(data_in_use.landcover_alt_dataset)
     if alt is not None and visible.get(WS_LC_ALT):
         sec = add_user_landcover(m, alt, lang, gcj, lc_opacity, True, prefix=f"{t('inuse.second_year', lang)}: ")
         if sec:
@@ -182,8 +184,8 @@ def add_workspace_layers(m, visible: dict, lang: str, gcj: bool, lc_opacity: flo
             fc = _transport_fc(ds.id, ds.sha256, kind, label, gcj)
             if not fc["features"]:
                 continue
-            mapview.add_transport(m, fc, kind, f"{label} · {t('map.status.user', lang)}", True)
-            items.append(mapview.transport_legend_item(kind, label))
+            map_transport.add_transport(m, fc, kind, f"{label} · {t('map.status.user', lang)}", True)
+            items.append(map_transport.transport_legend_item(kind, label))
     if items:
         sections.append({"title": f"{t('ws.map.transport', lang)} · {t('map.status.user', lang)}", "items": items})
     return sections
@@ -196,13 +198,13 @@ INLINE_ENV = "GANSU_MAP_INLINE_GEOMETRY"  # "1": embed the geometry in the page 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _split(layer_id: str, build: str, upload_id: str | None, gcj: bool) -> tuple[dict, str, str]:
     fc = common.layer_geojson(layer_id, build, upload_id, gcj)
-    props, data, digest = mapview.split_geometry(fc)
+    props, data, digest = map_geometry_files.split_geometry(fc)
     return {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": p, "geometry": None}
                                                       for p in props]}, data, digest
 
 
 def vector_payload(layer_id: str, build: str, upload_id: str | None, gcj: bool) -> tuple[dict, tuple | None]:
-    """(FeatureCollection, geometry) for ``mapview.add_vector``: polygon and line layers send only
+    """(FeatureCollection, geometry) for ``map_vectors.add_vector``: polygon and line layers send only
     their properties in the page and their geometry as a static file (written once per build,
     upload and GCJ choice); point layers and layers drawn with centroid markers stay inline."""
     spec = catalog.BY_ID[layer_id]
@@ -245,18 +247,18 @@ def compare_options() -> list[str]:
     """What can be compared: the land cover in use, the second land-cover year when one is in use,
     zones and the protection (red line) layer."""
     opts = ["landcover"]
-    if _safe(data_in_use.landcover_alt_dataset) is not None:
+    if dataset_or_none(data_in_use.landcover_alt_dataset) is not None:
         opts.append(WS_LC_ALT)
     return opts + ["zones", "protection_proxy"]
 
 
 def _cmp_label(opt: str, lang: str) -> str:
     if opt == WS_LC_ALT:
-        alt = _safe(data_in_use.landcover_alt_dataset)
+        alt = dataset_or_none(data_in_use.landcover_alt_dataset)
         return f"{t('inuse.second_year', lang)}: {alt.label(lang)} · {t('map.status.user', lang)}" if alt else opt
     spec = catalog.BY_ID[opt]
     if opt == "landcover":
-        user_lc = _safe(data_in_use.landcover_dataset)
+        user_lc = dataset_or_none(data_in_use.landcover_dataset)
         if user_lc is not None:
             return f"{user_lc.label(lang)} · {t('map.status.user', lang)}"
     return f"{spec.title(lang)} · {t(f'map.status.{spec.status}', lang)}"
@@ -298,7 +300,7 @@ def add_compare(m, lang: str, gcj: bool) -> list[dict]:
         mapview.add_pane(m, pane)
         prefix = f"{t(side, lang)}: "
         if opt == WS_LC_ALT:
-            alt = _safe(data_in_use.landcover_alt_dataset)
+            alt = dataset_or_none(data_in_use.landcover_alt_dataset)
             sec = add_user_landcover(m, alt, lang, gcj, lc_opacity, True, prefix=prefix, pane=pane) if alt else None
         else:
             sec = add_layer(m, catalog.BY_ID[opt], lang, gcj, lc_opacity, pane=pane, prefix=prefix)
@@ -306,120 +308,3 @@ def add_compare(m, lang: str, gcj: bool) -> list[dict]:
             sections.append(sec)
     mapview.add_side_by_side(m, CMP_LEFT, CMP_RIGHT)
     return sections
-
-
-# --- map export: the current view as PNG and as a PDF page (rendered in reports/) -------------------
-RETURNED = ["bounds"]  # st_folium's returned objects this module needs (the view to export)
-
-
-def view_bounds(out) -> tuple[float, float, float, float] | None:
-    """(west, south, east, north) of the map's current view from st_folium's value, or None."""
-    b = (out or {}).get("bounds") if isinstance(out, dict) else None
-    try:
-        sw, ne = b["_southWest"], b["_northEast"]
-        w, s, e, n = float(sw["lng"]), float(sw["lat"]), float(ne["lng"]), float(ne["lat"])
-    except (KeyError, TypeError, ValueError):
-        return None
-    if not (e > w and n > s) or n - s > 60:
-        return None
-    return max(w, -180.0), max(s, -85.0), min(e, 180.0), min(n, 85.0)
-
-
-def export_layers(specs: list[catalog.LayerSpec], visible: dict, lang: str) -> tuple[list, list, list]:
-    """(export layers bottom first, legend sections, sources with badges) of what the map shows,
-    from the same loaders, styles and legends as the map (no GCJ shift: the export is WGS84)."""
-    from reports import mapexport as mx
-
-    layers, legend, sources = [], [], []
-    lc_op = float(st.session_state.get("map_lc_opacity", 0.7))
-    man = {r.get("layer"): r for r in common.manifest(common.build_id()).get("layers", [])}
-
-    def badge(status):
-        return t(f"map.status.{status}", lang)
-
-    for spec in specs:
-        if not visible.get(spec.id):
-            continue
-        if spec.kind == "raster":
-            user_lc = _safe(data_in_use.landcover_dataset)
-            if user_lc is not None:
-                layers.insert(0, mx.RasterLayer(user_lc.display_path, dict(mapview.landcover_colors(user_lc.legend)),
-                                                lc_op, user_lc.nodata))
-                legend.append(mapview.landcover_legend_section(user_lc.legend, lang, user_lc.label(lang)))
-                sources.append((f"{user_lc.label(lang)}: {user_lc.source or user_lc.name}", badge("user")))
-                continue
-            from core import paths
-
-            layers.insert(0, mx.RasterLayer(paths.landcover_path(), dict(mapview.landcover_colors(spec.legend)), lc_op))
-            legend.append(mapview.legend_section(spec, lang, spec.title(lang)))
-            sources.append((f"{spec.title(lang)}: {man.get(spec.id, {}).get('source', '')}", badge(spec.status)))
-            continue
-        if spec.source == "store:parks":
-            gdf = parks_ui.current_parks()
-            gdf = gdf[gdf["source"] != "illustrative"]
-            if gdf.empty:
-                continue
-            rec = None
-        else:
-            gdf, rec = common.load_layer(spec.id)
-        fc_spec = common.spec_for(spec.id, gdf) if rec else spec
-        fills = None
-        cf = spec.style.get("color_field")
-        if cf and cf in gdf.columns:
-            fills = list(gdf[cf].astype(str))
-        layers.append(mx.VectorLayer(gdf, spec.style, layer_opacity(spec.id), fills))
-        title = f"{spec.title(lang)} · {badge('user' if rec else spec.status)}"
-        fc = None
-        if cf and cf in gdf.columns:
-            fc = common.layer_geojson(spec.id, common.build_id(), rec["upload_id"] if rec else None, False)
-        legend.append(mapview.legend_section(fc_spec, lang, title, fc))
-        src = rec.get("name", "") if rec else man.get(spec.id, {}).get("source", "")
-        sources.append((f"{spec.title(lang)}: {src}", badge("user" if rec else spec.status)))
-    alt = _safe(data_in_use.landcover_alt_dataset)
-    if alt is not None and visible.get(WS_LC_ALT):
-        layers.insert(0, mx.RasterLayer(alt.display_path, dict(mapview.landcover_colors(alt.legend)), lc_op, alt.nodata))
-        legend.append(mapview.landcover_legend_section(alt.legend, lang, f"{t('inuse.second_year', lang)}: {alt.label(lang)}"))
-        sources.append((f"{alt.label(lang)}: {alt.source or alt.name}", badge("user")))
-    return layers, legend, sources
-
-
-def build_export(specs, visible, lang: str, bounds) -> tuple[bytes, bytes]:
-    """(PNG, PDF) of the map with the layers on, for ``bounds`` (None: all of Gansu)."""
-    import datetime as dt
-
-    from reports import mapexport as mx
-    from reports.pdf.mappage import map_page_pdf
-
-    notes = [t("mv.export.crs", lang)]
-    choice = compare_choice()
-    if choice is not None:  # the compared layers are drawn too (no swipe on paper): said in a note
-        visible = {**visible, **{c: True for c in choice}}
-        notes.append(t("mv.export.compare_note", lang))
-    layers, legend, sources = export_layers(specs, visible, lang)
-    date = dt.date.today().isoformat()
-    ex = mx.Export(title=t("mv.export.title", lang), layers=layers, legend=legend, sources=sources, date=date,
-                   notes=notes, labels={"legend": t("map.legend", lang), "sources": t("mv.export.sources", lang),
-                                        "date": t("mv.export.date", lang), "north": {"zh": "北", "en": "N"}[lang]})
-    png = mx.render_png(ex, bounds or mx.GANSU_BOUNDS)
-    pdf = map_page_pdf(png, title=ex.title, date=date, sources=sources, sources_label=t("mv.export.sources", lang))
-    return png, pdf
-
-
-def export_panel(out, specs: list[catalog.LayerSpec], visible: dict, lang: str) -> None:
-    """Under the map: choose the extent, make the PNG and the PDF page, download them."""
-    with st.expander(t("mv.export", lang)):
-        view = view_bounds(out) or view_bounds(st.session_state.get("main_map"))
-        opts = ["view", "gansu"] if view else ["gansu"]
-        extent = st.radio(t("mv.export.extent", lang), opts, horizontal=True, key="map_export_extent",
-                          format_func=lambda o: t(f"mv.export.{o}", lang))
-        if st.button(t("mv.export.make", lang), key="map_export_make"):
-            try:
-                st.session_state["map_export"] = build_export(specs, visible, lang, view if extent == "view" else None)
-            except (GansuError, OSError, ValueError) as e:
-                why = e.message(lang) if isinstance(e, GansuError) else type(e).__name__
-                st.error(t("mv.export.error", lang, why=why))
-        made = st.session_state.get("map_export")
-        if made:
-            st.download_button(t("mv.export.png", lang), made[0], "gansu_map.png", "image/png", key="map_export_png")
-            st.download_button(t("mv.export.pdf", lang), made[1], "gansu_map.pdf", "application/pdf",
-                               key="map_export_pdf")

@@ -15,7 +15,7 @@ translated sentence too (``t("siting.saved", lang, name=md(name))``):
   a list or a quote).
 
 Not for text that is not Markdown (``st.dataframe`` cells, ``st.code``, ``st.text``, selectbox
-options, the map's tooltips — those have ``ui.mapview.escape_text``), nor inside a code span
+options, the map's tooltips — those have ``ui.map_vectors.escape_text``), nor inside a code span
 (backticks keep backslashes).
 """
 from __future__ import annotations

@@ -22,6 +22,7 @@ from core import paths
 from core.errors import GansuError
 from core.i18n import t
 from indicators import runs
+from layers import readers
 from ui import common, data_in_use, jobs
 
 # seconds a page run waits for a background computation (with a live progress bar) before it
@@ -36,7 +37,7 @@ def parks_version() -> str:
 @st.cache_data(show_spinner=False, max_entries=16)
 def all_parks(build: str, version: str) -> gpd.GeoDataFrame:
     """Illustrative + saved parks, assembled as the CLI's ``--workspace`` does (indicators.runs)."""
-    return runs.all_parks(common.store(), common._load_layer("parks_demo", build, None))
+    return runs.all_parks(common.store(), common.cached_layer("parks_demo", build, None))
 
 
 def current_parks() -> gpd.GeoDataFrame:
@@ -178,14 +179,10 @@ def park_picker(df: pd.DataFrame, lang: str, key: str) -> str:
 # Errors (UploadError/CRSMissing) are raised, not cached, so a corrected choice re-reads.
 @st.cache_data(show_spinner=False, max_entries=8)
 def upload_layers(filename: str, data: bytes) -> list[str]:
-    from layers import readers
-
     return readers.list_layers(filename, data)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def read_upload(filename: str, data: bytes, layer: str | None, assume_crs: str | None, gcj02: bool,
                 swap_axes: bool = False):
-    from layers import readers
-
     return readers.read_vector(filename, data, layer=layer, assume_crs=assume_crs, gcj02=gcj02, swap_axes=swap_axes)

@@ -13,11 +13,13 @@ from streamlit_folium import st_folium
 
 import reports
 from core.errors import GansuError
-from core.i18n import pick, t
+from core.i18n import t
+from core.text import pick
 from indicators import change, green
 from indicators import table as ind
 from layers.legends import CLASSES
 from ui import checklist_form, common, data_in_use, mapview, parks, tables
+from ui import targets as tg_ui
 from ui.mdtext import md
 
 CHANGE_COLUMNS = ("carbon_stock_alt_tc", "carbon_change_tc")  # shown when two years are in use
@@ -116,8 +118,6 @@ def _transitions(fingerprint: str, pid: str, wkb: bytes, base: str, alt: str, le
 
 def park_transitions(pid: str, geo: gpd.GeoDataFrame, lang: str) -> None:
     """With two land-cover years in use: the park's class transitions (km²), labelled matrix."""
-    from ui import targets as tg_ui
-
     try:
         inputs = data_in_use.inputs()
     except GansuError:

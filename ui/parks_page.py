@@ -16,12 +16,14 @@ from streamlit_folium import st_folium
 
 import reports
 from core.errors import GansuError
-from core.i18n import pick, t
+from core.i18n import t
+from core.text import pick
 from indicators import table as ind
 from layers import readers
+from layers.readers.csv import first_field
 from ui import auth, common, data_in_use, displaygeom, mapview, parks, report, runlog, tables
 from ui.mdtext import md
-from ui.parks_card import CHANGE_COLUMNS, detail_card, why  # noqa: F401 (detail_card: pages/parks.py calls it here)
+from ui.parks_card import CHANGE_COLUMNS, why
 
 CRS_CHOICES = ["auto", "EPSG:4490", "EPSG:4326"] + [f"EPSG:{c}" for c in
               (4519, 4520, 4521, 4522, 4523, 4524, 4540, 4541, 4542, 4543, 4544, 4545, 4494, 4495, 4496,
@@ -61,7 +63,7 @@ def indicator_table(df: pd.DataFrame, lang: str) -> None:
     styled = tables.labelled(view, lang, extra).style.apply(_colour, axis=1).format(
         tables.formats(cols, lang, extra), na_rep=tables.NA)
     st.dataframe(styled, hide_index=True, width="stretch", key="parks_table", placeholder=tables.NA)
-    st.caption(t("parks.range.caption", lang))  # issue 13: carbon low – central – high
+    st.caption(t("parks.range.caption", lang))  # the carbon range: low – central – high
     low = df[df["reliability"] == "low"]  # "" (no land-cover data at all) is said below, with why
     if len(low):
         st.info(t("parks.reliability_note", lang, n=len(low)))
@@ -78,7 +80,7 @@ def exports(df: pd.DataFrame, geo: gpd.GeoDataFrame, lang: str) -> None:
     e1, e2, e3, e4 = st.columns(4)
     export_gdf = geo[["park_id", "geometry"]].merge(df, on="park_id")
     sources = report.sources_records(lang)  # read now: the files are built when clicked
-    # files are built only when clicked (deferred data); issue 13: provenance in the Excel sheet and
+    # files are built only when clicked (deferred data); provenance in the Excel sheet and
     # the GeoPackage metadata, every export in the run log (runlog.logged)
     prov = runlog.record()
     e1.download_button("CSV", runlog.logged("parks_csv", "parks", lambda: reports.csv_bytes(df), prov),
@@ -155,7 +157,7 @@ def upload_tab(lang: str) -> None:
             for zh, en in res.notes:  # they quote the file (columns, values)
                 st.caption(md(pick(zh, en, lang)))
             cols_ = [c for c in gdf.columns if c != gdf.geometry.name]
-            guess = readers._first(cols_, readers.NAME_FIELDS)
+            guess = first_field(cols_, readers.NAME_FIELDS)
             name_field = st.selectbox(t("parks.name_field", lang), ["—"] + cols_,
                                       index=(cols_.index(guess) + 1) if guess else 0, key="parks_name_field")
             st.dataframe(gdf.drop(columns=gdf.geometry.name).head(10), hide_index=True, placeholder=tables.NA)

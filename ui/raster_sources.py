@@ -22,10 +22,13 @@ import streamlit as st
 from core import limits, paths
 from core.errors import GansuError, InputError, PermissionDenied
 from core.i18n import t
-from indicators import zonestats
 from layers.legends import BUILTIN
 from layers import catalog, fileid
-from ui import common
+from layers.readers import validate_geotiff
+from layers.readers.gdal_safety import open_raster
+from storage import workspace as ws
+from storage.workspace import sha256_file
+from ui import common, data_in_use
 
 SYNC_HASH_BYTES = 256 << 20  # files up to this size are hashed inline (~0.5 s); larger: in the job
 
@@ -53,9 +56,6 @@ def in_use(which: str = "landcover") -> tuple[Path, str, str] | None:
     """(raster, legend, name) of the land cover in use (``which``: ``landcover`` or
     ``landcover_alt``); the built-in layer for ``landcover`` when no dataset is in use, None for
     no second year. A referenced file that changed raises InputError (never silently used)."""
-    from storage import workspace as ws
-    from ui import data_in_use
-
     d = data_in_use.landcover_dataset() if which == "landcover" else data_in_use.landcover_alt_dataset()
     if d is None:
         return (default_raster(), default_legend(), "MODIS 2019") if which == "landcover" else None
@@ -66,8 +66,6 @@ def in_use(which: str = "landcover") -> tuple[Path, str, str] | None:
 
 def in_use_name(lang: str) -> str | None:
     """The name of the user's land cover in use (None: the built-in one)."""
-    from ui import data_in_use
-
     d = data_in_use.landcover_dataset()
     return None if d is None else f"{d.name} {d.year or ''}".strip()
 
@@ -92,8 +90,6 @@ def user_raster_dir() -> Path:
 def save_uploaded_raster(name: str, data: bytes) -> Path:
     """Content-addressed copy of an uploaded GeoTIFF (same content → same file and cache); saving
     it again counts as a use (its age starts again). Older uploads are pruned."""
-    from layers.readers import validate_geotiff
-
     validate_geotiff(data, name)  # raises InputError before anything is written
     sha = hashlib.sha256(data).hexdigest()
     path = user_raster_dir() / f"{sha}.tif"
@@ -169,8 +165,6 @@ def check_raster_path(text: str, *, admin: bool) -> Path:
     if p.suffix.lower() not in (".tif", ".tiff") or not real.is_file():
         raise InputError(f"不是已存在的 GeoTIFF 文件（.tif/.tiff）：{shown}",
                          f"not an existing GeoTIFF file (.tif/.tiff): {shown}")
-    from layers.readers import validate_geotiff
-
     validate_geotiff(real)
     return real
 
@@ -212,12 +206,10 @@ def raster_sha(path, allow_slow: bool = False) -> str | None:
     """SHA-256 of the file (cached per file version); None for a large file unless ``allow_slow``."""
     fk = file_key(path)
     if fk not in _SHA and (allow_slow or fk[1] <= SYNC_HASH_BYTES):
-        _SHA[fk] = zonestats.file_sha256(path)
+        _SHA[fk] = sha256_file(path)
     return _SHA.get(fk)
 
 
 def raster_pixels(path) -> int:
-    from layers.readers.gdal_safety import open_raster  # layers.readers loads every reader: on first use
-
     with open_raster(path) as ds:
         return ds.width * ds.height

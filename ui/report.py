@@ -92,6 +92,6 @@ def scenario_pdf(name: str, sub: pd.DataFrame, ranked: pd.DataFrame, lang: str,
     return reports.scenario_pdf(
         scenario=name, ranking=ranked, indicators=sub, checklists=per_park,
         sources=sources if sources is not None else sources_records(lang),
-        province=common._load_layer("province", build, None),
-        zones=common._load_layer("zones", build, common.active_upload_id("zones")),
+        province=common.cached_layer("province", build, None),
+        zones=common.cached_layer("zones", build, common.active_upload_id("zones")),
         parks=geo[geo["park_id"].isin(sub["park_id"])], lang=lang, provenance=provenance)

@@ -1,4 +1,4 @@
-"""Provenance of the app's results and the run log (issue 13).
+"""Provenance of the app's results and the run log.
 
 - ``record(...)``: the provenance record (``indicators.provenance``) of a result computed on the
   data in use: the datasets in use and the built files (SHA-256), the hashes of the legend, pool

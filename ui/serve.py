@@ -7,7 +7,7 @@ the language switch and translated navigation of app.py. We pin the st.navigatio
 the server starts. Plain ``streamlit run app.py`` still works when the first visit is to ``/``.
 
 The browser-side upload limit (``server.maxUploadSize``) follows ``GANSU_MAX_UPLOAD_MB``
-(layers/limits.py), so raising or lowering the app's limit moves both, unless the caller passes
+(core/limits.py), so raising or lowering the app's limit moves both, unless the caller passes
 its own ``--server.maxUploadSize``.
 
 Safe by default (``ui.exposure``): it listens on 127.0.0.1 unless the caller passes
@@ -23,18 +23,16 @@ from pathlib import Path
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.web import cli
 
-from core import paths
+from core import limits, paths
 from ui import exposure
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
 
 def streamlit_args(argv: list[str]) -> list[str]:
-    from core.limits import MAX_UPLOAD_BYTES
-
     args = list(argv)
     if not any(a.startswith("--server.maxUploadSize") for a in args):
-        args += ["--server.maxUploadSize", str(max(1, int(round(MAX_UPLOAD_BYTES / 2**20))))]
+        args += ["--server.maxUploadSize", str(max(1, int(round(limits.MAX_UPLOAD_BYTES / 2**20))))]
     named = any(a == exposure.ADDRESS_FLAG or a.startswith(exposure.ADDRESS_FLAG + "=") for a in args)
     if not named and not os.environ.get("STREAMLIT_SERVER_ADDRESS"):
         args += [exposure.ADDRESS_FLAG, "127.0.0.1"]  # this machine only, unless told otherwise

@@ -15,9 +15,10 @@ import streamlit as st
 from core.errors import GansuError, InputError
 from core.i18n import t
 from core.text import Text
-from indicators import siting
+from indicators import carbon, runs, siting, siting_sensitivity, siting_stability
 from indicators import table as ind
-from ui import auth, common, report, runlog, tables
+from layers.legends import get_legend
+from ui import auth, common, data_in_use, report, runlog, tables
 from ui.mdtext import md
 
 
@@ -208,7 +209,7 @@ def directions(crits: list[str], lang: str) -> None:
 
 def sensitivity(sub: pd.DataFrame, ch: Choice, crits: list[str], lang: str) -> pd.DataFrame:
     st.subheader(t("siting.sensitivity", lang))
-    sens = siting.sensitivity(sub, ch.weights, 0.10, crits, exclude_redline=ch.exclude)
+    sens = siting_sensitivity.sensitivity(sub, ch.weights, 0.10, crits, exclude_redline=ch.exclude)
     if sens.empty:
         st.success(t("siting.stable", lang))
     else:
@@ -232,13 +233,13 @@ def save_and_export(sub: pd.DataFrame, ranked: pd.DataFrame, sens: pd.DataFrame,
         except GansuError as e:  # someone else's scenario of that name, or the role check
             st.error(e.message(lang))
         else:
-            runlog.log_scenario(name.strip(), _provenance(ranked, ch))  # issue 13: the run log
+            runlog.log_scenario(name.strip(), _provenance(ranked, ch))  # the saved scenario in the run log
             st.success(t("siting.saved", lang, name=md(name.strip())))
     d1, d2 = st.columns(2)
     scenario_name = name.strip() or t("siting.unsaved", lang)
     sources = report.sources_records(lang)  # read now: the files are built when clicked
     # built only when clicked (deferred data), so ranking stays instant while weights move
-    prov = _provenance(ranked, ch)  # issue 13: provenance in each file, each export in the run log
+    prov = _provenance(ranked, ch)  # provenance in each file, each export in the run log
     d1.download_button(t("siting.dl.excel", lang),
                        runlog.logged("siting_excel", scenario_name,
                                      lambda: report.scenario_excel(sub, ranked, sens, lang, sources, prov,
@@ -253,43 +254,41 @@ def save_and_export(sub: pd.DataFrame, ranked: pd.DataFrame, sens: pd.DataFrame,
     st.caption(t("siting.share", lang))
 
 
-# --- issue 13: rank stability (Monte Carlo of weights and carbon densities) ---------------------
+# --- rank stability (Monte Carlo of weights and carbon densities) ------------------------------
 def _provenance(ranked: pd.DataFrame, ch: Choice) -> dict:
     return runlog.record(weights=ranked.attrs.get("weights", {}),
                          thresholds={"exclude_redline": ch.exclude,
-                                     "mc_draws": siting.MC_DRAWS, "mc_seed": siting.MC_SEED,
-                                     "mc_weight_spread": siting.MC_WEIGHT_SPREAD, "stable_share": siting.STABLE_SHARE},
+                                     "mc_draws": siting_stability.MC_DRAWS, "mc_seed": siting_stability.MC_SEED,
+                                     "mc_weight_spread": siting_stability.MC_WEIGHT_SPREAD,
+                                     "stable_share": siting_stability.STABLE_SHARE},
                          extra={"parks": list(ch.selected)})
 
 
 def _ranges():
     """(class density ranges, sink-rate ranges, carbon-at-stake ranges) of the pools and sink tables
     of the data in use."""
-    from indicators import carbon, runs
-    from layers.legends import get_legend
-    from ui import data_in_use
-
     inputs = data_in_use.inputs()
-    legend = get_legend(runs._legend_arg(inputs.legend))
+    legend = get_legend(runs.legend_arg(inputs.legend))
     pools = carbon.load_pools(inputs.options.get("carbon_pools"), legend)
-    return (siting.class_ranges(pools, legend), siting.rate_ranges(carbon.load_sink_rates(inputs.options.get("sink_rates"))),
-            siting.class_ranges(pools, legend, "at_stake"))
+    return (siting_stability.class_ranges(pools, legend),
+            siting_stability.rate_ranges(carbon.load_sink_rates(inputs.options.get("sink_rates"))),
+            siting_stability.class_ranges(pools, legend, "at_stake"))
 
 
 def rank_stability(sub: pd.DataFrame, ch: Choice, crits: list[str], lang: str) -> pd.DataFrame | None:
     """How often the ranking changes when weights (±10%) and carbon densities (their ranges) vary:
-    a seeded Monte Carlo (``siting.rank_stability``), parks whose rank is not stable flagged."""
+    a seeded Monte Carlo (``siting_stability.rank_stability``), parks whose rank is not stable flagged."""
     st.subheader(t("siting.mc.title", lang))
     try:
         dens, rates, stake = _ranges()
-        mc = siting.rank_stability(sub, ch.weights, crits, densities=dens, rates=rates, stake_densities=stake,
-                                   exclude_redline=ch.exclude)
+        mc = siting_stability.rank_stability(sub, ch.weights, crits, densities=dens, rates=rates,
+                                             stake_densities=stake, exclude_redline=ch.exclude)
     except GansuError as e:
         st.warning(e.message(lang))
         return None
     a = mc.attrs
     st.caption(t("siting.mc.caption", lang, n=a["n"], seed=a["seed"], spread=f"{a['weight_spread']:.0%}",
-                 changed=f"{a['changed_pct']:.1f}", stable=f"{siting.STABLE_SHARE:.0%}"))
+                 changed=f"{a['changed_pct']:.1f}", stable=f"{siting_stability.STABLE_SHARE:.0%}"))
     def cells(s: pd.Series, fmt: str) -> list[str]:
         return ["—" if pd.isna(v) else fmt.format(v) for v in s]
 

@@ -16,6 +16,7 @@ from typing import Iterable, Mapping
 import pandas as pd
 
 from core.text import Text
+from indicators import table as ind
 from reports.labels import labels_for, relabel
 
 NA = "—"  # what an unknown value reads on every page, in both languages
@@ -41,10 +42,8 @@ def labelled(df: pd.DataFrame, lang: str, extra: Mapping[str, Text | str] | None
 def formats(columns: Iterable, lang: str, extra: Mapping[str, Text | str] | None = None) -> dict[str, str]:
     """Displayed header → the indicator table's display format, for ``Styler.format`` on a
     ``labelled`` frame."""
-    from indicators.table import formats as _formats
-
     heads = headers(columns, lang, extra)
-    return {heads[c]: f for c, f in _formats(map(str, columns)).items()}
+    return {heads[c]: f for c, f in ind.formats(map(str, columns)).items()}
 
 
 def column_config(columns: Iterable, lang: str, extra: Mapping[str, Text | str] | None = None) -> dict:

@@ -18,7 +18,8 @@ import streamlit as st
 
 import reports
 from core.errors import InputError
-from core.i18n import pick, t
+from core.i18n import t
+from core.text import pick
 from indicators import change, zonestats
 from indicators import targets as tg
 from storage import stats_store
@@ -99,10 +100,10 @@ def show_flash() -> None:
 # --- units (province, zones, prefectures, counties) --------------------------------------------
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _units(build: str, zones_upload: str | None):
-    prov = common._load_layer("province", build, None)
-    pref = common._load_layer("prefectures", build, None)
-    cnty = common._load_layer("counties", build, None)
-    zones = common._load_layer("zones", build, zones_upload)
+    prov = common.cached_layer("province", build, None)
+    pref = common.cached_layer("prefectures", build, None)
+    cnty = common.cached_layer("counties", build, None)
+    zones = common.cached_layer("zones", build, zones_upload)
     base, levels = zonestats.gansu_levels(prov, pref, cnty, zones, zones_from_counties=zones_upload is None)
     return base, levels, zonestats.polygons_key(base.polygons, levels)
 
@@ -114,16 +115,16 @@ def units():
 @st.cache_data(show_spinner=False, max_entries=16)
 def level_geojson(level: str, build: str, zones_upload: str | None) -> dict:
     layer = LEVEL_LAYER[level]
-    gdf = common._load_layer(layer, build, zones_upload if layer == "zones" else None)
+    gdf = common.cached_layer(layer, build, zones_upload if layer == "zones" else None)
     gdf = gdf[[gdf.geometry.name]].copy()
     if level == "zone":
-        src = common._load_layer("zones", build, zones_upload)
+        src = common.cached_layer("zones", build, zones_upload)
         gdf["unit_id"] = (src["zone_id"].astype(str) if zones_upload is None and "zone_id" in src.columns
                           else [f"zone_{i}" for i in range(len(src))])
     elif level == "province":
         gdf["unit_id"] = "province"
     else:
-        gdf["unit_id"] = common._load_layer(layer, build, None)["adcode"].astype(str)
+        gdf["unit_id"] = common.cached_layer(layer, build, None)["adcode"].astype(str)
     gdf["geometry"] = gdf.geometry.simplify(0.01 if level != "county" else 0.005)
     return gdf.__geo_interface__
 
@@ -191,7 +192,7 @@ def zone_stats(s: Store, raster, legend: str) -> ZoneStats:
 @st.cache_data(show_spinner=False, max_entries=8)
 def _transitions(base_sha: str, alt_sha: str, base_path: str, alt_path: str, legend: str, build: str,
                  zones_upload: str | None):
-    zones = common._load_layer("zones", build, zones_upload)
+    zones = common.cached_layer("zones", build, zones_upload)
     names = zones["name_zh"].astype(str).tolist()
     return change.transitions(zones, base_path, alt_path, legend, names=names)
 

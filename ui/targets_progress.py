@@ -12,7 +12,8 @@ import pandas as pd
 import streamlit as st
 
 import reports
-from core.i18n import pick, t
+from core.i18n import t
+from core.text import pick
 from indicators import provenance
 from indicators import targets as tg
 from ui import charts, runlog, tables

@@ -12,7 +12,8 @@ import pandas as pd
 import streamlit as st
 
 import reports
-from core.i18n import pick, t
+from core.i18n import t
+from core.text import pick
 from indicators import change
 from indicators import targets as tg
 from layers.legends import CLASS_BY_ID, CLASS_IDS
@@ -75,7 +76,7 @@ def class_label(c: str, lang: str) -> str:
 
 def dash(v) -> str:
     """A text cell: "—" for empty/None/NaN (never "None"/"nan")."""
-    v = tg._text(v)
+    v = tg.cell_text(v)
     return v if v else "—"
 
 
@@ -97,7 +98,7 @@ def years_left_text(n, target_year, lang: str) -> str:
 
 
 def target_basis_label(zh, en, lang: str) -> str:
-    return dash(pick(tg._text(zh), tg._text(en) or tg._text(zh), lang))
+    return dash(pick(tg.cell_text(zh), tg.cell_text(en) or tg.cell_text(zh), lang))
 
 
 def progress_view(tdf: pd.DataFrame, stats: pd.DataFrame, lang: str, basis: dict | None = None,
@@ -193,23 +194,23 @@ def source_card(row: pd.Series, lang: str) -> str:
     """Markdown: title, date, link, value, basis, quote and the verification mark of one progress
     or reference row. The statistics' texts are typed or imported: shown as text (``md``); the
     link only for a plain http(s) address, its text escaped too."""
-    if not tg._text(row.get("latest_source")):
+    if not tg.cell_text(row.get("latest_source")):
         return t("targets.source.none", lang)
-    url = tg._text(row.get("source_url"))
+    url = tg.cell_text(row.get("source_url"))
     value = row.get("latest_value", row.get("value"))
     year = row.get("latest_year", row.get("year"))
-    basis = tg.basis_label(tg._text(row.get("indicator")), tg._text(row.get("basis")), lang)
+    basis = tg.basis_label(tg.cell_text(row.get("indicator")), tg.cell_text(row.get("basis")), lang)
     lines = [f"**{md(row['latest_source'])}**",
              f"{t('targets.col.source_date', lang)}: {md(dash(row.get('source_date')))} · "
              f"{t('targets.col.basis', lang)}: {md(basis)}",
              f"{t('targets.col.source_url', lang)}: " + (f"[{md(url)}]({url})" if LINK.fullmatch(url)
                                                          else md(url or "—"))]
     if value is not None and pd.notna(value) and pd.notna(year):
-        lines.append(md(t("targets.source.value", lang, value=f"{float(value):g}", unit=tg._text(row.get("unit")),
+        lines.append(md(t("targets.source.value", lang, value=f"{float(value):g}", unit=tg.cell_text(row.get("unit")),
                           year=int(year))))
-    if tg._text(row.get("restated_years")):
+    if tg.cell_text(row.get("restated_years")):
         lines.append(md(t("targets.source.restated", lang, years=row["restated_years"])))
-    if tg._text(row.get("quote")):
+    if tg.cell_text(row.get("quote")):
         lines.append(f"> {md(row['quote'])}")
     if row.get("origin") == "seed":
         lines.append(f"*{t('targets.verify', lang)}*")
@@ -292,7 +293,7 @@ def metric_options(lang: str) -> dict[str, str]:
 def zone_label(z: str, lang: str) -> str:
     if z == change.TOTAL:
         return t("targets.change.total", lang)
-    zones = common._load_layer("zones", common.build_id(), common.active_upload_id("zones"))
+    zones = common.cached_layer("zones", common.build_id(), common.active_upload_id("zones"))
     en = dict(zip(zones["name_zh"].astype(str), zones.get("name_en", zones["name_zh"]).astype(str)))
     return pick(z, en.get(z), lang)
 

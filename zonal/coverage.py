@@ -19,6 +19,8 @@ import numpy as np
 import shapely
 from affine import Affine
 
+from core.errors import InputError
+
 
 @dataclass(frozen=True)
 class Pieces:
@@ -135,8 +137,6 @@ def pieces(geom, transform: Affine) -> Pieces | None:
     g = shapely.transform(geom, lambda xy: np.column_stack(_apply(inv, xy)))
     umin, vmin, umax, vmax = shapely.bounds(g)
     if not np.isfinite([umin, vmin, umax, vmax]).all():
-        from core.errors import InputError
-
         raise InputError("多边形无法转换到栅格的坐标参考系（请检查其坐标参考系）",
                          "a polygon could not be transformed to the raster's CRS (check its CRS)")
     col0, row0 = int(np.floor(umin)), int(np.floor(vmin))

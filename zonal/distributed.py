@@ -149,7 +149,7 @@ class Cluster:
             except OSError as e:
                 raise InputError(f"无法连接 Dask 调度器 {self.scheduler}（{e}）",
                                  f"cannot reach the Dask scheduler {self.scheduler} ({e})") from None
-        self.client.run(_add_path, repo)  # workers import zonal.tiled from this checkout
+        self.client.run(_add_path, repo)  # workers import the engine (zonal.tiletask) from this checkout
         return self
 
     @property
@@ -261,7 +261,7 @@ class ProgressPrinter:
 # --- running a plan ---------------------------------------------------------------------------
 def run_plan(plan, *, scheduler: str | None = None, workers: int | None = None, cache_dir=None,
              progress=None, info: dict | None = None, announce=None) -> dict[int, TaskResult]:
-    """Results of every task of ``plan`` (an ``zonal.tiled.Plan``) by tile; cached tasks are
+    """Results of every task of ``plan`` (a ``zonal.tileplan.Plan``) by tile; cached tasks are
     read, the others computed with the plan's own ``run_task`` (this module never imports the engine).
 
     ``info`` (a dict) receives: tasks, cached, computed, scheduler, dashboard. ``announce(text)``

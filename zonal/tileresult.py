@@ -1,8 +1,8 @@
 """What one task of the tiled engine returns: per-polygon code areas (``Partial``) by step.
 
-Shared by ``zonal.tiled`` (which computes them; it re-exports both names) and
-``zonal.distributed`` (which caches them on disk and reads them back), so the runner needs
-nothing of the engine. Standard library only: ``python -m cli --help`` stays light.
+Shared by the engine (``zonal.tiletask`` and ``zonal.tilekernel`` compute them, ``zonal.tiled``
+merges them) and ``zonal.distributed`` (which caches them on disk and reads them back), so the
+runner needs nothing of the engine. Standard library only: ``python -m cli --help`` stays light.
 """
 from __future__ import annotations
 

@@ -39,8 +39,7 @@ from layers.readers import kml as _kml
 from layers.readers import shapefile as _shapefile
 from layers.readers import topojson as _topojson
 from layers.readers.common import GANSU_BBOX, CRSMissing, ReadResult, Source, finish, guess_crs
-from layers.readers.csv import (AREA_FIELDS, LAT_FIELDS, LON_FIELDS, NAME_FIELDS, WKT_FIELDS, _first,  # noqa: F401
-                                read_csv_parks)
+from layers.readers.csv import AREA_FIELDS, LAT_FIELDS, LON_FIELDS, NAME_FIELDS, WKT_FIELDS, read_csv_parks
 from layers.readers.fixups import AxesSwapped, swap_xy
 from layers.readers.osm import OSM_RULES, read_osm
 from layers.readers.raster import check_dataset, check_nodata, validate_geotiff

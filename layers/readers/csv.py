@@ -8,7 +8,7 @@ The geometry column may hold EWKT (``SRID=4490;POLYGON(…)``, as PostGIS writes
 the CRS, as for hex EWKB); an empty cell is a row without geometry (skipped with a note by the
 final checks). ``swap_axes`` (the user's choice) exchanges lon/lat columns or X/Y of the geometries.
 
-Issue 14: the geometry column may also hold hex (E)WKB as PostGIS exports it (the SRID gives the
+The geometry column may also hold hex (E)WKB as PostGIS exports it (the SRID gives the
 CRS), 3-D surfaces (TIN, PolyhedralSurface, Triangle: read as their footprint) and curves
 (CircularString … MultiSurface: linearised by GDAL); lon/lat may be degrees-minutes-seconds
 (``104°12'36"E``, ``36度30分N``); an Excel workbook (or a GeoPackage, a zip) named ``.csv`` is
@@ -25,7 +25,9 @@ from pathlib import Path
 import geopandas as gpd
 import shapely
 
+from core.crs import square_of_area
 from core.errors import UploadError
+from core.geom import surface_footprint, wkb_surface_kind, wkb_surfaces_as_polygons
 from core.text import Text
 from layers.readers import signature
 from layers.readers.common import in_box
@@ -88,7 +90,9 @@ def _is_utf8(b: bytes) -> bool:
         return False
 
 
-def _first(cols, names):
+def first_field(cols, names):
+    """The first of ``names`` that is a column of ``cols`` (exact, else ignoring case: the column's
+    own spelling), or None."""
     lower = {c.lower(): c for c in cols}
     for n in names:
         if n in cols:
@@ -122,9 +126,7 @@ def read_csv_parks(data: bytes, swap_axes: bool = False) -> tuple[gpd.GeoDataFra
 def parks_from_table(df, notes: list, swap_axes: bool = False, what: str = "CSV") -> tuple[gpd.GeoDataFrame, list]:
     """A table of text cells (CSV, an Excel sheet) → parks: a WKT/(E)WKB/EWKT column, or lon/lat
     plus an area (km²) → squares of that area."""
-    from core import crs as _crs
-
-    wkt = _first(df.columns, WKT_FIELDS)
+    wkt = first_field(df.columns, WKT_FIELDS)
     if wkt:
         geoms, srids, ewkt = _parse_geometries(df[wkt].tolist(), notes)
         crs = None
@@ -141,7 +143,7 @@ def parks_from_table(df, notes: list, swap_axes: bool = False, what: str = "CSV"
             notes.append(Text("已按您的选择交换坐标轴（X 与 Y 互换）", "axes swapped as you chose (X and Y exchanged)"))
         gdf = gpd.GeoDataFrame(df.drop(columns=[wkt]), geometry=geoms, crs=crs)
         return gdf, notes
-    lon, lat, area = _first(df.columns, LON_FIELDS), _first(df.columns, LAT_FIELDS), _first(df.columns, AREA_FIELDS)
+    lon, lat, area = first_field(df.columns, LON_FIELDS), first_field(df.columns, LAT_FIELDS), first_field(df.columns, AREA_FIELDS)
     if not (lon and lat):
         raise UploadError(f"{what} 需要 WKT 列，或经度/纬度列（lon/lat、经度/纬度）加面积列（area_km2）。",
                           f"the {what} needs a WKT column, or lon/lat columns plus an area_km2 column.")
@@ -168,7 +170,7 @@ def parks_from_table(df, notes: list, swap_axes: bool = False, what: str = "CSV"
                               f"must be swapped; {SWAP_HINT.en}.")
         if not (-180 <= xf <= 180 and -90 <= yf <= 90) or not (0 < af < 10_000):
             raise UploadError(f"第 {i + 1} 行的经纬度或面积超出范围。", f"row {i + 1}: lon/lat or area out of range.")
-        geoms.append(_crs.square_of_area(xf, yf, af))
+        geoms.append(square_of_area(xf, yf, af))
     notes.append(Text("按面积生成以该点为中心的正方形园区", "each park is a square of the given area centred on its point"))
     gdf = gpd.GeoDataFrame(df.drop(columns=[lon, lat]).reset_index(drop=True), geometry=geoms, crs="EPSG:4326")
     return gdf, notes
@@ -234,8 +236,6 @@ _EWKT = re.compile(r"^\s*SRID\s*=\s*(-?\d+)\s*;\s*(.*)$", re.I | re.S)
 def _parse_geometries(values: list, notes: list) -> tuple[list, list[int], bool]:
     """WKT, EWKT, hex (E)WKB (PostGIS exports), 3-D surfaces (footprint) and curves (linearised by
     GDAL); an empty cell is no geometry (None). Returns (geometries, SRIDs found, any EWKT)."""
-    from core.geom import surface_footprint, wkb_surface_kind, wkb_surfaces_as_polygons
-
     geoms, srids, surfaces, curves, ewkt = [], [], {}, [], False
     for i, v in enumerate(values):
         v = "" if v is None else str(v).strip()

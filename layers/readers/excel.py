@@ -21,8 +21,8 @@ import pandas as pd
 from core.errors import UploadError
 from core.text import Text
 from layers.readers import archive, signature
-from layers.readers.common import choose_layer
 from layers.readers.csv import parks_from_table
+from layers.readers.ogr import choose_layer
 from layers.readers.registry import limit
 
 _DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.I)

@@ -20,7 +20,7 @@ from core import limits
 from core.errors import UploadError
 from core.text import Text
 from layers.readers import archive, signature
-from layers.readers.common import _parse_error, choose_layer, read_ogr
+from layers.readers.ogr import choose_layer, parse_error, read_ogr
 from layers.readers.registry import limit
 
 KIND = Text("文件地理数据库", "File Geodatabase")
@@ -93,7 +93,7 @@ def feature_classes(path: Path) -> list[str]:
     try:
         return [str(n) for n, geom in pyogrio.list_layers(signature.gdal_name(path, None)) if geom is not None]
     except Exception as e:  # noqa: BLE001 - unreadable geodatabase
-        raise _parse_error(e, path) from None
+        raise parse_error(e, path) from None
 
 
 def read(source, folder: Path, layer: str | None, notes: list):

@@ -3,7 +3,7 @@ TopoJSON is told by its content and read by ``topojson``) and GDAL's GeoJSON dri
 file that is not UTF-8 but GBK/GB18030 (RFC 7946 requires UTF-8; Chinese software still writes
 GBK) is decoded in our copy, with a note (``textenc``). GDAL's limit on the size of one JSON object
 (``OGR_GEOJSON_MAX_OBJ_SIZE``, 200 MB of parsed objects: a polygon of about a million vertices) is
-raised to the memory budget of one computation for our reads (``common.read_ogr``).
+raised to the memory budget of one computation for our reads (``ogr.read_ogr``).
 
 A legacy ``crs`` member (GDAL honours it, on the collection and on any geometry) may only name a
 CRS — ``{"type": "name", "properties": {"name": "EPSG:4490"}}`` — that we understand; otherwise
@@ -23,7 +23,7 @@ from pathlib import Path
 from core.errors import UploadError
 from core.text import Text
 from layers.readers import signature, textenc
-from layers.readers.common import read_ogr
+from layers.readers.ogr import read_ogr
 
 # a member name that reads "crs" in any letter case, each letter possibly \u-escaped, in double or
 # single quotes (GDAL's JSON parser accepts both): a cheap search over the whole file; a value that

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from layers.readers import signature
-from layers.readers.common import layer_names, read_ogr
+from layers.readers.ogr import layer_names, read_ogr
 
 
 def read(source, folder: Path, layer: str | None, notes: list):

@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 
 from core.errors import UploadError
 from layers.readers import archive, signature, textenc
-from layers.readers.common import read_ogr
+from layers.readers.ogr import read_ogr
 
 
 def read(source, folder: Path, layer: str | None, notes: list):

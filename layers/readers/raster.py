@@ -20,13 +20,12 @@ import numpy as np
 
 from core import limits
 from core.errors import InputError
-from layers.readers.gdal_safety import (MAX_VRT_XML_BYTES, TIFF_MAGIC, VrtSource,  # noqa: F401
-                                        default_vrt_roots, file_head, kind_of, not_geotiff, open_raster, open_upload,
-                                        read_vrt)
+from layers.readers.gdal_safety import (VrtSource, default_vrt_roots, file_head, kind_of, not_geotiff, open_raster,
+                                        open_upload, read_vrt)
 from layers.readers.gdal_safety import display as _display
 
 
-def check_dataset(ds, name: str, file_size: int | None = None) -> None:
+def check_dataset(ds, name: str, file_size: int | None = None, *, categorical: bool = True) -> None:
     """Refuse a land-cover raster the engine cannot use safely, with a bilingual InputError:
     no CRS, a rotated/sheared transform, non-integer values, more pixels than a request may read
     (``core.limits.MAX_RASTER_PIXELS``), a header declaring far more pixels than the file holds
@@ -54,7 +53,7 @@ def check_dataset(ds, name: str, file_size: int | None = None) -> None:
                          f"land-cover raster {name} has no usable geotransform (pixel size 0 or not finite)")
     check_invertible(ds, name)
     check_no_overview_file(ds, name)
-    if not np.issubdtype(np.dtype(ds.dtypes[0]), np.integer):
+    if categorical and not np.issubdtype(np.dtype(ds.dtypes[0]), np.integer):  # a criterion may be continuous
         raise InputError(f"土地覆盖栅格 {name} 的数据类型为 {ds.dtypes[0]}；类别代码须为整数",
                          f"land-cover raster {name} has {ds.dtypes[0]} values; class codes must be integers")
     w, h = int(ds.width), int(ds.height)
@@ -245,10 +244,11 @@ def check_mosaic(path, name: str, *, upload: bool) -> None:
             f"{where_en})")
 
 
-def validate_geotiff(source: bytes | str | Path, name: str | None = None) -> dict:
+def validate_geotiff(source: bytes | str | Path, name: str | None = None, *, categorical: bool = True) -> dict:
     """Validate uploaded bytes (a GeoTIFF) or a raster file (a GeoTIFF; when the name does not end
     in .tif/.tiff also a VRT mosaic whose tiles lie in the import folder or the VRT's own folder);
-    returns {width, height, dtype, crs, nodata}. GDAL never guesses the driver."""
+    returns {width, height, dtype, crs, nodata}. GDAL never guesses the driver. ``categorical=False``
+    (a continuous criterion such as a slope) accepts floating-point values."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
         name = _display(name or "upload.tif")
@@ -277,7 +277,7 @@ def validate_geotiff(source: bytes | str | Path, name: str | None = None) -> dic
         raise InputError(f"{name} 无法作为 GeoTIFF 打开（文件损坏或不完整：{msg}）",
                          f"{name} cannot be opened as a GeoTIFF (corrupt or truncated: {msg})") from None
     with ds:
-        check_dataset(ds, name, file_size=size)
+        check_dataset(ds, name, file_size=size, categorical=categorical)
         check_nodata(ds, name)
         _read_corner_blocks(ds, name)
         return {"width": ds.width, "height": ds.height, "dtype": ds.dtypes[0], "crs": ds.crs.to_string(),

@@ -25,7 +25,7 @@ from pathlib import Path, PurePosixPath
 from core.errors import UploadError
 from core.text import Text
 from layers.readers import archive, filegdb, prj as _prj, signature
-from layers.readers.common import read_ogr
+from layers.readers.ogr import read_ogr
 
 PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
 

@@ -22,7 +22,7 @@ import pyproj
 
 from core.text import Text
 from layers.readers import geojson, signature
-from layers.readers.common import layer_names, read_ogr
+from layers.readers.ogr import layer_names, read_ogr
 
 
 def read_any_json(source, folder: Path, layer: str | None, notes: list):

@@ -32,7 +32,7 @@ def scenario_pdf(*, scenario: str, ranking: pd.DataFrame, indicators: pd.DataFra
     units, ordered as the ranking); ``checklists``: park_id → ``checklist_answers.evaluate_park``
     result (both checklists and the credit check); ``sources``: manifest entries (layer,
     source, licence, year[, status]); ``province``/``zones``/``parks``: GeoDataFrames in any CRS
-    for the map (parks matched by ``park_id``); ``sensitivity``: ``siting.sensitivity`` output.
+    for the map (parks matched by ``park_id``); ``sensitivity``: ``siting_sensitivity.sensitivity`` output.
     ``font``: see ``pdf_font``. Every user text is escaped: markup in names prints literally.
     ``provenance``: an ``indicators.provenance`` record → a last "provenance" section, and its
     ``inputs_sha256`` in the PDF's metadata (subject).

@@ -16,6 +16,7 @@ import pandas as pd
 
 from core.i18n import t
 from core.text import Text
+from indicators import provenance as _prov
 from indicators import siting as _siting
 from indicators import table as _table
 from reports.labels import column_label
@@ -281,13 +282,11 @@ def sources_section(pg: Page, sources: Sequence[Mapping[str, Any]], font_desc: s
 
 
 def provenance_section(pg: Page, provenance: Mapping[str, Any] | None) -> list:
-    """Issue 13: the provenance record (``indicators.provenance``), one "key: value" line each."""
+    """The provenance record (``indicators.provenance``), one "key: value" line each."""
     if not provenance:
         return []
-    from indicators.provenance import rows as _rows
-
     out = [pg.para(t("prov.title", pg.lang), "h")]
-    out += [pg.para(f"{k}: {v}", "small") for k, v in _rows(provenance).itertuples(index=False)]
+    out += [pg.para(f"{k}: {v}", "small") for k, v in _prov.rows(provenance).itertuples(index=False)]
     return out
 
 

@@ -1,0 +1,69 @@
+"""The input flags of a command, generated from the declared inputs (``layers.inputs``): the flag,
+its help (English and Chinese), repeats and metavar; the files given, for the provenance record; and
+the declared inputs with a measure read from their flags (a vector through the reader registry, a
+raster through the upload checks) into ``RunInputs.extra``."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from core.errors import InputError
+from layers import inputs
+
+
+def add_input_flags(p, command: str) -> None:
+    """One flag per declared input the command takes, in declaration order."""
+    for spec in inputs.for_command(command):
+        text = spec.help.en
+        if spec.required == "without_workspace":
+            text += " (required without --workspace)"
+        if spec.units and spec.measure:
+            text += f"; adds the column {spec.column} ({spec.units})"
+        kw: dict = {"dest": spec.dest, "help": f"{text} / {spec.help.zh}".replace("%", "%%")}  # argparse formats help
+        if spec.multiple:
+            kw.update(nargs="+", action="extend", default=[])
+        if spec.metavar:
+            kw["metavar"] = spec.metavar
+        p.add_argument(spec.flag, **kw)
+
+
+def _paths(spec, value) -> list[str]:
+    values = value if isinstance(value, list) else ([value] if value else [])
+    # FILE:KIND (transport) names the file before the last colon
+    return [v.rsplit(":", 1)[0] if spec.metavar == "FILE:KIND" else v for v in values]
+
+
+def given_files(a, command: str) -> list[tuple[str, str]]:
+    """(input id, file) of every file-valued flag given, tables included."""
+    out = []
+    for spec in inputs.for_command(command):
+        out += [(spec.id, f) for f in _paths(spec, getattr(a, spec.dest, None))]
+    return out
+
+
+def check_given(a, command: str) -> None:
+    """Every file named by a declared flag exists (before anything is read)."""
+    for input_id, f in given_files(a, command):
+        if not Path(f).exists():
+            flag = inputs.get(input_id).flag
+            raise InputError(f"{flag}：找不到文件 {f}", f"{flag}: file {f} not found")
+
+
+def measured_inputs(a, command: str, read: Callable) -> tuple[dict, dict]:
+    """({input id: layer or raster path}, {input id: file}) of the declared inputs with a measure
+    given on the command line. ``read(path, what, polygons=…)`` reads a vector file."""
+    from layers.readers import validate_geotiff  # start-up time: the readers load GDAL
+
+    extra, files = {}, {}
+    for spec in inputs.for_command(command):
+        value = getattr(a, spec.dest, None)
+        if not spec.measure or not value:
+            continue
+        path = value[0] if isinstance(value, list) else value
+        if spec.kind == "raster":
+            validate_geotiff(path, categorical=False)
+            extra[spec.id] = str(path)
+        else:
+            extra[spec.id] = read(path, spec.flag, polygons=spec.kind == "polygons")
+        files[spec.id] = str(path)
+    return extra, files

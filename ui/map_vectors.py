@@ -1,0 +1,170 @@
+"""Vector layers on the folium map: tooltip text escaped for the browser (``escape_text``,
+``escape_frame``: HTML special characters and the characters of a JavaScript template literal), the
+FeatureCollection of one catalog layer as sent to the browser (``geojson_for``: WGS84, simplified or a
+display copy, shifted to GCJ-02 for the Gaode basemap), its Leaflet style from the catalog
+(``vector_style``), and ``add_vector``, which draws a layer in its own toggleable group — points as
+circles, polygons and lines embedded or, when their geometry is served as a static file
+(``ui.map_geometry_files``), fetched by the browser (``FetchedGeoJson``).
+"""
+from __future__ import annotations
+
+import html
+import json
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely.geometry
+from branca.element import MacroElement
+from jinja2 import Template
+
+from core import crs
+from layers.catalog import LayerSpec
+from ui import displaygeom
+from ui.map_geometry_files import geometry_url
+
+
+def escape_text(text) -> str:
+    """Text safe in a tooltip: HTML special characters escaped, and also the backtick, ``$`` and the
+    backslash, because folium writes a Tooltip's text into a JavaScript template literal (`…`),
+    where ``${…}`` would run code (a park named ``${alert(1)}``)."""
+    return html.escape(str(text)).replace("\\", "&#92;").replace("`", "&#96;").replace("$", "&#36;")
+
+
+def escape_frame(df: pd.DataFrame, fields: list[str]) -> pd.DataFrame:
+    """String copies of ``fields`` escaped for tooltips (``escape_text``)."""
+    out = pd.DataFrame(index=df.index)
+    for f in fields:
+        col = df[f]
+        out[f] = [escape_text(format_value(v)) for v in col]
+    return out
+
+
+def format_value(v) -> str:
+    """A cell as display text: None/NaN → "", floats with thousands separators and 2 decimals."""
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return ""
+    if isinstance(v, (float, np.floating)):
+        return f"{v:,.2f}"
+    return str(v)
+
+
+def geojson_for(gdf: gpd.GeoDataFrame, spec: LayerSpec, *, gcj: bool, simplify_deg: float,
+                max_vertices: int | None = None) -> dict:
+    """The FeatureCollection sent to the browser for one layer (escaped, simplified).
+    ``max_vertices``: a display copy (``ui.displaygeom.for_display``: at least ``simplify_deg``,
+    coarser until the layer has at most that many vertices, coordinates rounded)."""
+    g = gdf.to_crs(4326) if gdf.crs is not None and gdf.crs.to_epsg() != 4326 else gdf
+    fields = [f for f in spec.tooltip if f in g.columns]
+    props = escape_frame(g, fields)
+    color_field = spec.style.get("color_field")
+    if color_field and color_field in g.columns:
+        props["_fill"] = g[color_field].astype(str).values
+    geoms = g.geometry.values
+    if max_vertices is not None and spec.kind != "points":
+        geoms = displaygeom.for_display(geoms, max_vertices, simplify_deg)
+    elif simplify_deg and spec.kind != "points":
+        geoms = gpd.GeoSeries(geoms).simplify(simplify_deg, preserve_topology=True).values
+    if gcj:
+        geoms = crs.geom_wgs84_to_gcj02(geoms)
+    feats = []
+    for geom, (_, row) in zip(geoms, props.iterrows()):
+        if geom is None or geom.is_empty:
+            continue
+        feats.append({"type": "Feature", "properties": row.to_dict(),
+                      "geometry": geom.__geo_interface__})
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def _style(spec: LayerSpec, opacity: float = 1.0):
+    base = vector_style(spec, opacity)
+
+    def fn(feature):
+        fill = feature["properties"].get("_fill") or base["fillColor"]
+        return {**base, "fillColor": fill}
+
+    return fn
+
+
+# Fetches the geometry, joins it to the inline properties, draws it with the layer's style (colour
+# per feature from ``_fill``), scaled by the layer's opacity, in the layer's pane. Tooltip values
+# arrive HTML-escaped (``escape_frame``), the aliases too.
+class FetchedGeoJson(MacroElement):
+    """A GeoJSON layer whose geometry is fetched from a static file (``geometry_file``)."""
+
+    _template = Template("""{% macro script(this, kwargs) %}
+(function(group, P){
+  fetch(P.url).then(function(r){ return r.json(); }).then(function(geoms){
+    var feats = [];
+    for (var i = 0; i < geoms.length; i++) feats.push({type: 'Feature', properties: P.props[i], geometry: geoms[i]});
+    var lyr = L.geoJSON({type: 'FeatureCollection', features: feats}, {
+      pane: P.pane || 'overlayPane', smoothFactor: 0.5,
+      style: function(f){ var s = Object.assign({}, P.style); if (f.properties._fill) s.fillColor = f.properties._fill; return s; }
+    });
+    if (P.fields.length) lyr.bindTooltip(function(l){
+      var p = l.feature.properties, h = '<table>';
+      P.fields.forEach(function(f, i){ h += '<tr><th style="text-align:left;padding-right:6px">' + P.aliases[i] +
+        '</th><td>' + (p[f] == null ? '' : p[f]) + '</td></tr>'; });
+      return h + '</table>'; }, {sticky: true});
+    lyr.addTo(group);
+    group.fire('gansu:loaded');
+  }).catch(function(e){ console.warn('layer geometry not loaded', P.url, e); });
+})({{ this._parent.get_name() }}, {{ this.payload }});
+{% endmacro %}""")
+
+    def __init__(self, url: str, props: list[dict], style: dict, fields: list[str], aliases: list[str],
+                 pane: str | None = None):
+        super().__init__()
+        self._name = "FetchedGeoJson"
+        self.payload = json.dumps({"url": url, "props": props, "style": style, "fields": fields,
+                                   "aliases": [escape_text(a) for a in aliases], "pane": pane})
+
+
+def vector_style(spec: LayerSpec, opacity: float = 1.0) -> dict:
+    """Leaflet path options of a catalog layer, every alpha scaled by ``opacity``."""
+    s = spec.style
+    return {"color": s.get("color", "#3388ff"), "weight": s.get("weight", 1.0),
+            "fillColor": s.get("fill_color", s.get("color", "#3388ff")),
+            "fillOpacity": round(s.get("fill_opacity", 0.2) * opacity, 3), "opacity": round(opacity, 3),
+            "dashArray": s.get("dash")}
+
+
+def add_vector(m: folium.Map, fc: dict, spec: LayerSpec, lang: str, title: str,
+               aliases: dict[str, str], show: bool, *, geometry: tuple[str, str] | None = None,
+               opacity: float = 1.0, pane: str | None = None) -> None:
+    """One vector layer in its own toggleable group. ``geometry`` = (JSON, digest) from
+    ``split_geometry``: the geometry is served as a static file and fetched (``fc`` then only
+    needs the properties); else it is embedded in the page."""
+    group = folium.FeatureGroup(name=html.escape(title), show=show)  # the layer control sets innerHTML
+    fields = [f for f in spec.tooltip if fc["features"] and f in fc["features"][0]["properties"]]
+    tooltip = folium.GeoJsonTooltip(fields=fields, aliases=[escape_text(aliases.get(f, f)) for f in fields],
+                                    sticky=True) if fields else None
+    if spec.kind == "points":
+        s = spec.style
+        for feat in fc["features"]:
+            lon, lat = feat["geometry"]["coordinates"][:2]
+            label = " · ".join(v for v in (feat["properties"].get(f, "") for f in fields) if v)
+            folium.CircleMarker(location=[lat, lon], radius=s.get("radius", 5), color=s.get("color"),
+                                fill=True, fill_color=s.get("fill_color"), fill_opacity=round(0.9 * opacity, 3),
+                                opacity=opacity, weight=1.5, tooltip=folium.Tooltip(label)).add_to(group)
+    elif geometry is not None and (url := geometry_url(*geometry)):
+        FetchedGeoJson(url, [f["properties"] for f in fc["features"]],
+                       vector_style(spec, opacity), fields, [aliases.get(f, f) for f in fields],
+                       pane).add_to(group)
+    else:
+        if geometry is not None:  # the static folder is not writable: embed the geometry after all
+            fc = {"type": "FeatureCollection",
+                  "features": [{"type": "Feature", "properties": f["properties"], "geometry": g}
+                               for f, g in zip(fc["features"], json.loads(geometry[0]))]}
+        folium.GeoJson(fc, name=spec.id, style_function=_style(spec, opacity), tooltip=tooltip,
+                       smooth_factor=0.5, **({"pane": pane} if pane else {})).add_to(group)
+        if spec.style.get("centroid_marker"):  # small polygons stay visible at province scale
+            for feat in fc["features"]:
+                c = shapely.geometry.shape(feat["geometry"]).representative_point()
+                label = " · ".join(v for v in (feat["properties"].get(f, "") for f in fields[:3]) if v)
+                folium.CircleMarker(location=[c.y, c.x], radius=5, color=spec.style.get("color"),
+                                    weight=2, fill=True, fill_color=spec.style.get("fill_color"),
+                                    fill_opacity=round(0.9 * opacity, 3), opacity=opacity,
+                                    tooltip=folium.Tooltip(label)).add_to(group)
+    group.add_to(m)

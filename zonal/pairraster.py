@@ -1,0 +1,53 @@
+"""Two land-cover years for the multi-year tiled engine: ``same_grid`` (the check that two years lie
+on one grid) and ``PairRaster`` (two years on one grid seen as one raster of transition codes
+``from * PAIR + to``, which the single-year kernels count like any raster).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from core.errors import InputError
+from zonal.rastersource import MASKED, LandcoverRaster
+
+
+def same_grid(a, b) -> None:
+    if (a.width, a.height) != (b.width, b.height) or tuple(a.transform)[:6] != tuple(b.transform)[:6] \
+            or not a.crs.equals(b.crs):
+        raise InputError(f"土地覆盖年份 {b.path.name} 与 {a.path.name} 不在同一格网上（范围、像元或坐标系不同）",
+                         f"land-cover year {b.path.name} is not on the grid of {a.path.name} "
+                         "(extent, pixel size or CRS differ)")
+
+
+PAIR = 1 << 21  # transition code = code_from * PAIR + code_to
+NO_CODE = PAIR - 1  # a cell hidden by the mask band of one year only: "no data" on that side
+
+
+class PairRaster:
+    """Two land-cover years on one grid seen as one raster of transition codes
+    (``from * PAIR + to``). A cell masked (mask band) in one year only has ``NO_CODE`` on that
+    side, so it still counts for the other year; masked in both, it is masked."""
+
+    def __init__(self, a: LandcoverRaster, b: LandcoverRaster):
+        self.a, self.b = a, b
+        self.transform, self.width, self.height, self.area = a.transform, a.width, a.height, a.area
+        self.block_rows = a.block_rows
+        # each year's nodata value (often negative in int16 files, e.g. -9999) becomes NO_CODE on its side
+        self._nodata = [int(r.nodata) if r.nodata is not None and float(r.nodata).is_integer() else None
+                        for r in (a, b)]
+
+    def read(self, row0: int, row1: int, col0: int, col1: int) -> np.ndarray:
+        raw_a = self.a.read(row0, row1, col0, col1)
+        raw_b = self.b.read(row0, row1, col0, col1)
+        ca, cb = raw_a.astype(np.int64), raw_b.astype(np.int64)
+        ma, mb = ca == MASKED, cb == MASKED
+        for raw, c, m, nod in ((raw_a, ca, ma, self._nodata[0]), (raw_b, cb, mb, self._nodata[1])):
+            none = m | (c == nod) if nod is not None else m
+            if raw.dtype.kind != "u" or raw.dtype.itemsize > 2:  # only uint8/16 codes always fit
+                bad = ~none & ((c < 0) | (c >= NO_CODE))
+                if bad.any():
+                    raise InputError(f"多年统计的类别代码须在 0 到 {NO_CODE - 1} 之间（发现 {c[bad][0]}）",
+                                     f"multi-year class codes must be between 0 and {NO_CODE - 1} (found {c[bad][0]})")
+            c[none] = NO_CODE
+        out = ca * PAIR + cb
+        out[ma & mb] = MASKED
+        return out
