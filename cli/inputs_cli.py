@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Callable
 
 from core.errors import InputError
+from indicators import measures
 from layers import inputs
 
 
@@ -29,6 +30,8 @@ def add_input_flags(p, command: str) -> None:
 
 def _paths(spec, value) -> list[str]:
     values = value if isinstance(value, list) else ([value] if value else [])
+    if spec.params:  # FILE:NAME:… values: the declared parser finds the file (and checks the rest)
+        return [measures.PARSERS[spec.params](v)[0] for v in values]
     # FILE:KIND (transport) names the file before the last colon
     return [v.rsplit(":", 1)[0] if spec.metavar == "FILE:KIND" else v for v in values]
 
@@ -41,6 +44,18 @@ def given_files(a, command: str) -> list[tuple[str, str]]:
     return out
 
 
+def check_required(a, command: str, workspace: bool) -> None:
+    """The inputs declared ``required="without_workspace"`` are given unless ``--workspace``."""
+    if workspace:
+        return
+    missing = [spec.flag for spec in inputs.for_command(command)
+               if spec.required == "without_workspace" and not getattr(a, spec.dest, None)]
+    if missing:  # every missing flag named, one line each
+        raise InputError("\n".join(f"缺少 {f}（或使用 --workspace 以采用仪表盘当前使用的数据）" for f in missing),
+                         "\n".join(f"{f} is required (or use --workspace for the dashboard's data in use)"
+                                   for f in missing))
+
+
 def check_given(a, command: str) -> None:
     """Every file named by a declared flag exists (before anything is read)."""
     for input_id, f in given_files(a, command):
@@ -50,8 +65,9 @@ def check_given(a, command: str) -> None:
 
 
 def measured_inputs(a, command: str, read: Callable) -> tuple[dict, dict]:
-    """({input id: layer or raster path}, {input id: file}) of the declared inputs with a measure
-    given on the command line. ``read(path, what, polygons=…)`` reads a vector file."""
+    """({input id: layer or raster path, or [(layer or path, params), …] for an input whose values
+    carry parameters}, {input id: file or [files]}) of the declared inputs with a measure given on
+    the command line. ``read(path, what, polygons=…)`` reads a vector file."""
     from layers.readers import validate_geotiff  # start-up time: the readers load GDAL
 
     extra, files = {}, {}
@@ -59,11 +75,19 @@ def measured_inputs(a, command: str, read: Callable) -> tuple[dict, dict]:
         value = getattr(a, spec.dest, None)
         if not spec.measure or not value:
             continue
-        path = value[0] if isinstance(value, list) else value
-        if spec.kind == "raster":
-            validate_geotiff(path, categorical=False)
-            extra[spec.id] = str(path)
+
+        def load(path, spec=spec):
+            if spec.kind == "raster":
+                validate_geotiff(path, categorical=False)
+                return str(path)
+            return read(path, spec.flag, polygons=spec.kind == "polygons")
+
+        if spec.params:  # FILE:… values, each with its parameters (several allowed)
+            pairs = [measures.PARSERS[spec.params](v) for v in value]
+            extra[spec.id] = [(load(path), params) for path, params in pairs]
+            files[spec.id] = [str(path) for path, _ in pairs]
         else:
-            extra[spec.id] = read(path, spec.flag, polygons=spec.kind == "polygons")
-        files[spec.id] = str(path)
+            path = value[0] if isinstance(value, list) else value
+            extra[spec.id] = load(path)
+            files[spec.id] = str(path)
     return extra, files

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from cli import tiled_cli
-from cli.inputs_cli import add_input_flags, check_given, given_files, measured_inputs
+from cli.inputs_cli import add_input_flags, check_given, check_required, given_files, measured_inputs
 from core import paths
 from core.errors import InputError
 from indicators import carbon, provenance
@@ -122,11 +122,7 @@ def compute_table(a):
     formats = out_table.OUT_FORMATS
     if out.suffix.lower() not in formats:
         raise InputError(f"--out 的扩展名须为 {formats} 之一", f"--out must end with one of {formats}")
-    if not getattr(a, "workspace", False):
-        for flag, val in (("--parks", a.parks), ("--landcover", a.landcover)):
-            if val is None:
-                raise InputError(f"缺少 {flag}（或使用 --workspace 以采用仪表盘当前使用的数据）",
-                                 f"{flag} is required (or use --workspace for the dashboard's data in use)")
+    check_required(a, a.command, workspace=getattr(a, "workspace", False))
     check_given(a, a.command)
     for path in (a.landcover, a.landcover_alt):
         if path is not None:  # the checks of the Targets page upload, nodata included
@@ -237,7 +233,8 @@ def _run_workspace(a, read):
         used: list[tuple] = []
 
         def prov(role: str, path) -> tuple:
-            return (role, f"{Path(path).name} (--{role.replace('_', '-')})", Path(path).name, ws.sha256_file(path))
+            sha = _folder_sha256(path) if Path(path).is_dir() else ws.sha256_file(path)  # a .gdb folder: its files
+            return (role, f"{Path(path).name} (--{role.replace('_', '-')})", Path(path).name, sha)
 
         for path in (a.landcover, a.landcover_alt):
             if path is not None:
@@ -262,7 +259,7 @@ def _run_workspace(a, read):
             used.append(prov("zones", a.zones))
         zone_field = a.zone_field or ("zone" if zones is not None else None)
         extra, extra_files = measured_inputs(a, a.command, read)
-        used += [prov(k, f) for k, f in extra_files.items()]
+        used += [prov(k, f) for k, fs in extra_files.items() for f in (fs if isinstance(fs, list) else [fs])]
         classes = [c.strip() for c in a.green_classes.split(",")] if a.green_classes else None
         options = {"carbon_pools": a.carbon_pools, "sink_rates": a.sink_rates, "green_classes": classes,
                    "pixel_area": getattr(a, "pixel_area", "ground")}

@@ -1030,3 +1030,10 @@ TEXT.update({
     "na.help": {"zh": "“—”：数值未知。原因：{reason}", "en": "“—”: unknown. Why: {reason}"},
     "na.no_landcover": {"zh": "该园区没有土地覆被数据：{reason}", "en": "No land-cover data for this park: {reason}"},
 })
+
+# the Siting page: criteria of a loaded scenario that the model no longer ranks on
+TEXT.update({
+    "siting.load.unused": {"zh": "该方案中以下准则的权重未被使用（选址模型已更改，例如年碳汇总量现按每公顷“受威胁”计）：{names}",
+                           "en": "This scenario's weights for these criteria are not used (the siting model changed, e.g. "
+                                 "the total annual sink now counts per hectare, as at stake): {names}"},
+})

@@ -196,6 +196,9 @@ def compute_parks(
         out["carbon_change_tco2e"] = out["carbon_change_tc"] * carbon.CO2_PER_C
     has = base["has_data"]
     out["carbon_sink_tco2_yr"] = np.where(has, carbon.sink(class_m2, rates), np.nan)
+    valid_ha = class_m2.sum(axis=1).to_numpy() / 1e4  # the park area with land-cover data, as for carbon at stake
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["carbon_sink_tco2_ha_yr"] = np.where(has & (valid_ha > 0), out["carbon_sink_tco2_yr"] / valid_ha, np.nan)
     out = out.join(_blank(carbon.sink_range(class_m2, rates), has))
     # the map's vegetated share: a hint for the greening coverage only with >= 100 px of <= 30 m land
     # cover; the greening coverage of the admission checklist is entered per park (indicators.green)
@@ -205,9 +208,12 @@ def compute_parks(
     _assumption_notes(class_m2, has, pools, rates, gclasses, notes)
     out = out.join(distances(p.geometry, transport))
     extra = extra or {}
-    for input_id, value in extra.items():  # declared inputs with a measure: one column each
+    for input_id, value in extra.items():  # declared inputs with a measure: their columns
         spec = inputs.get(input_id)
-        out[spec.column] = measures.measure(spec, p.geometry, value)
+        for v, params in measures.items(spec, value):
+            cols = measures.measure(spec, p.geometry, v, params)
+            for c in cols.columns:
+                out[c] = cols[c].to_numpy()
     km2 = out["area_km2"].to_numpy()
     if redline is not None:
         out = out.join(redline_overlap(ea, km2, redline))
@@ -218,7 +224,8 @@ def compute_parks(
     joined = [join_notes(n) for n in notes]
     out["warnings"] = [en for en, _ in joined]
     out["warnings_zh"] = [zh for _, zh in joined]
-    cols = columns_for(CLASS_IDS, tuple(transport), landcover_alt is not None, measured_inputs=tuple(extra))
+    cols = columns_for(CLASS_IDS, tuple(transport), landcover_alt is not None,
+                       measured_inputs=measures.run_columns(extra))
     return out.reindex(columns=cols)
 
 

@@ -1,35 +1,49 @@
-"""Measures of declared inputs: one column per park from an input that ``layers.inputs`` declares
-with ``measure=NAME`` (a distance to a new kind of feature, a raster criterion such as a slope).
+"""Measures of declared inputs: the columns a park gets from an input that ``layers.inputs`` declares
+with ``measure=NAME`` (a distance to a new kind of feature, a raster criterion, a DEM, an exclusion
+layer, grid access).
 
-A measure is ``fn(parks, value, spec) -> array`` (one float per park, NaN where it does not apply):
-``parks`` a GeoSeries of the park polygons, ``value`` a GeoDataFrame (vector input) or the path of a
-raster (raster input), ``spec`` the ``layers.inputs.Input``. The column id, unit, label and ranking
-direction come from the declaration (``Input.column``, ``units``, ``column_label``, ``direction``).
+A measure is ``fn(parks, value, spec, params) -> array | DataFrame``: ``parks`` a GeoSeries of the
+park polygons, ``value`` a GeoDataFrame (vector input) or the path of a raster, ``spec`` the
+``layers.inputs.Input``, ``params`` what the input's value carried after its file (``FILE:NAME:…``;
+empty for a plain file). One array fills the declaration's ``column``; a DataFrame brings its own
+columns, each declared in the indicator table (``indicators.table``: static entries, or ``declare``
+for the ones named by the value, e.g. ``crit_ghi_mean``).
 
 Built in:
-- ``distance_km``: geodesic distance (km) from each park to the nearest feature (the method of the
-  transport distances, ``indicators.transport.nearest_km``).
-- ``raster_mean``: the coverage-weighted mean of a raster's valid cells inside each park — every
-  cell weighted by the exact fraction of it the park covers (``zonal.coverage``, the exactextract
-  quantity); cells at nodata are left out; NaN when the park covers no valid cell.
-
-May import: ``core``, ``layers``, ``zonal`` and the indicators below it.
+- ``distance_km``: geodesic distance (km) to the nearest feature (``indicators.transport.nearest_km``).
+- ``raster_mean``: the mean of a raster's valid cells inside each park — every cell weighted by the
+  exact fraction of it the park covers (the exactextract quantity) × its ground area
+  (``zonal.rasterstats.criterion_stats``); nodata cells left out; NaN when the park covers none.
+- ``raster_criterion`` (``--criterion FILE:NAME:STAT:DIRECTION[:UNIT]``): one statistic of a
+  continuous raster (mean, min, max, p10, p90, same weights) as ``crit_<NAME>_<STAT>``.
+- ``terrain`` (``--dem FILE``): ``elev_mean_m``, ``slope_mean_deg``, ``slope_p90_deg`` (``zonal.terrain``).
+- ``exclusion`` (``--exclusion FILE:KIND[:BUFFER_M]``): overlap, share, distance, buffer ring and
+  verdict against an exclusion layer (``indicators.exclusions``).
+- ``grid_distance`` (``--grid FILE:KIND``): distance to substations or transmission lines.
 """
 from __future__ import annotations
 
+import re
 from typing import Callable
 
 import geopandas as gpd
 import numpy as np
-import rasterio
-from rasterio.windows import Window
+import pandas as pd
 
 from core.errors import InputError
+from core.text import Text
+from indicators import table
+from indicators.exclusions import exclusion_measures
 from indicators.transport import nearest_km
-from zonal.coverage import coverage
+from layers import inputs as declared
+from zonal.rasterstats import criterion_stats
+from zonal.terrain import terrain_stats
 
-Measure = Callable[[gpd.GeoSeries, object, object], np.ndarray]
+Measure = Callable[..., "np.ndarray | pd.DataFrame"]
 MEASURES: dict[str, Measure] = {}
+BUILT_IN = ("distance_km", "raster_mean", "raster_criterion", "terrain", "exclusion", "grid_distance")
+STATS = ("mean", "min", "max", "p10", "p90")
+NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
 
 
 def register_measure(name: str) -> Callable[[Measure], Measure]:
@@ -43,22 +57,120 @@ def register_measure(name: str) -> Callable[[Measure], Measure]:
 
 
 def unregister_measure(name: str) -> None:
-    if name in ("distance_km", "raster_mean"):
+    if name in BUILT_IN:
         raise ValueError(f"measure {name!r} is built in")
     MEASURES.pop(name, None)
 
 
-def measure(spec, parks: gpd.GeoSeries, value) -> np.ndarray:
+def measure(spec, parks: gpd.GeoSeries, value, params: dict | None = None) -> pd.DataFrame:
+    """The columns ``spec``'s measure gives the parks (a DataFrame, one row per park)."""
     fn = MEASURES.get(spec.measure)
     if fn is None:
         raise InputError(f"输入“{spec.label.zh}”的计算方法 {spec.measure!r} 未注册。",
                          f"input '{spec.label.en}': measure {spec.measure!r} is not registered.")
-    out = np.asarray(fn(parks, value, spec), dtype="float64")
-    if out.shape != (len(parks),):
-        raise ValueError(f"measure {spec.measure!r} returned {out.shape}, expected ({len(parks)},)")
+    out = fn(parks, value, spec, **({"params": params} if spec.params else {}))
+    if not isinstance(out, pd.DataFrame):
+        out = np.asarray(out, dtype="float64")
+        if out.shape != (len(parks),):
+            raise ValueError(f"measure {spec.measure!r} returned {out.shape}, expected ({len(parks)},)")
+        out = pd.DataFrame({spec.column: out})
+    if len(out) != len(parks):
+        raise ValueError(f"measure {spec.measure!r} returned {len(out)} rows, expected {len(parks)}")
+    return out.reset_index(drop=True)
+
+
+def items(spec, value) -> list[tuple[object, dict]]:
+    """(value, params) pairs of an entry of ``RunInputs.extra``: a list of them for an input whose
+    values carry parameters, else the one value."""
+    return list(value) if spec.params else [(value, {})]
+
+
+def run_columns(extra: dict) -> list[str]:
+    """The columns the declared inputs of ``extra`` ({input id: value}) fill, in order."""
+    out: list[str] = []
+    for input_id, value in extra.items():
+        spec = declared.get(input_id)
+        for _v, params in items(spec, value):
+            out += [c for c in columns_of(spec, params) if c not in out]
     return out
 
 
+def columns_of(spec, params: dict | None = None) -> list[str]:
+    """The columns ``spec`` fills (with ``params`` for an input whose value carries them)."""
+    if spec.column:
+        return [spec.column]
+    if spec.measure == "terrain":
+        return ["elev_mean_m", "slope_mean_deg", "slope_p90_deg"]
+    if spec.measure == "raster_criterion":
+        return [params["column"]]
+    if spec.measure == "exclusion":
+        return [f"excl_{params['kind']}_{s}" for s in ("overlap_km2", "overlap_pct", "dist_km", "buffer_km2", "verdict")]
+    if spec.measure == "grid_distance":
+        return [f"dist_{params['kind']}_km"]
+    raise ValueError(f"input {spec.id}: no column declared for measure {spec.measure!r}")
+
+
+# --- the values of inputs with parameters: FILE:… -------------------------------------------------
+def parse_criterion(value: str) -> tuple[str, dict]:
+    """``FILE:NAME:STAT:DIRECTION[:UNIT]`` → (file, params); declares ``crit_<NAME>_<STAT>``."""
+    form = "FILE:NAME:STAT:DIRECTION[:UNIT]"
+    parts = str(value).split(":")
+    direction_at = next((i for i in range(len(parts) - 1, 0, -1) if parts[i].lower() in ("higher", "lower")), None)
+    if direction_at is None or direction_at < 3:
+        raise InputError(f"--criterion 的格式应为 {form}（方向 higher 或 lower），收到 {value!r}",
+                         f"--criterion expects {form} (DIRECTION higher or lower), got {value!r}")
+    path = ":".join(parts[: direction_at - 2])
+    name, stat, direction = parts[direction_at - 2].strip().lower(), parts[direction_at - 1].strip().lower(), \
+        parts[direction_at].strip().lower()
+    unit = ":".join(parts[direction_at + 1:]).strip()
+    if not NAME_RE.match(name):
+        raise InputError(f"--criterion 的名称须为小写字母、数字或下划线（≤ 31 个字符）：{name!r}",
+                         f"--criterion NAME must be lower-case letters, digits or _ (≤ 31 characters): {name!r}")
+    if stat not in STATS:
+        raise InputError(f"--criterion 的统计量须为 {STATS} 之一：{stat!r}", f"--criterion STAT must be one of {STATS}: {stat!r}")
+    column = f"crit_{name}_{stat}"
+    d = 1 if direction == "higher" else -1
+    table.declare(table.Indicator(
+        column, unit, Text(f"准则 {name}（{stat}）", f"Criterion {name} ({stat})"),
+        Text(f"栅格 {name} 在园区内的{stat}（按精确覆盖比例 × 像元地面面积加权）；{'越高越好' if d > 0 else '越低越好'}。",
+             f"{stat} of the raster {name} in the park (weighted by exact coverage × ground cell area); "
+             f"{'higher' if d > 0 else 'lower'} is better."), d, "criteria", fmt="{:,.2f}", input="criterion"))
+    return path, {"name": name, "stat": stat, "direction": d, "unit": unit, "column": column}
+
+
+def parse_exclusion(value: str) -> tuple[str, dict]:
+    """``FILE:KIND[:BUFFER_M]`` → (file, params)."""
+    form = "FILE:KIND[:BUFFER_M]"
+    parts = str(value).split(":")
+    kind_at = next((i for i in range(len(parts) - 1, 0, -1) if parts[i].strip() in table.EXCLUSION_KINDS), None)
+    if kind_at is None:
+        raise InputError(f"--exclusion 的格式应为 {form}（类型：{list(table.EXCLUSION_KINDS)}），收到 {value!r}",
+                         f"--exclusion expects {form} (KIND: {list(table.EXCLUSION_KINDS)}), got {value!r}")
+    buffer = ":".join(parts[kind_at + 1:]).strip()
+    try:
+        buffer_m = float(buffer) if buffer else 0.0
+    except ValueError:
+        buffer_m = -1.0
+    if not (np.isfinite(buffer_m) and buffer_m >= 0):
+        raise InputError(f"--exclusion 的缓冲距离须为不小于 0 的米数：{buffer!r}",
+                         f"--exclusion BUFFER_M must be metres ≥ 0: {buffer!r}")
+    return ":".join(parts[:kind_at]), {"kind": parts[kind_at].strip(), "buffer_m": buffer_m}
+
+
+def parse_grid(value: str) -> tuple[str, dict]:
+    """``FILE:KIND`` (substation | power_line) → (file, params)."""
+    path, _, kind = str(value).rpartition(":")
+    if not path or kind.strip() not in table.GRID_KINDS:
+        raise InputError(f"--grid 的格式应为 FILE:类型（{list(table.GRID_KINDS)}），收到 {value!r}",
+                         f"--grid expects FILE:KIND ({list(table.GRID_KINDS)}), got {value!r}")
+    return path, {"kind": kind.strip()}
+
+
+PARSERS: dict[str, Callable[[str], tuple[str, dict]]] = {"criterion": parse_criterion, "exclusion": parse_exclusion,
+                                                        "grid": parse_grid}
+
+
+# --- the measures ---------------------------------------------------------------------------------
 @register_measure("distance_km")
 def distance_km(parks: gpd.GeoSeries, value: gpd.GeoDataFrame, spec) -> np.ndarray:
     return nearest_km(parks, value.geometry)
@@ -66,24 +178,29 @@ def distance_km(parks: gpd.GeoSeries, value: gpd.GeoDataFrame, spec) -> np.ndarr
 
 @register_measure("raster_mean")
 def raster_mean(parks: gpd.GeoSeries, value, spec) -> np.ndarray:
-    """Coverage-weighted mean of the valid cells of the raster at ``value`` inside each park (one
-    window per park: a province-scale raster is never read whole)."""
-    out = np.full(len(parks), np.nan)
-    with rasterio.open(value) as ds:
-        geoms = parks.to_crs(ds.crs).values if parks.crs is not None else parks.values
-        for k, geom in enumerate(geoms):
-            if geom is None or geom.is_empty:
-                continue
-            frac, row0, col0 = coverage(geom, ds.transform)
-            if frac.size == 0:
-                continue
-            r0, c0 = max(row0, 0), max(col0, 0)  # the part of the park's window inside the raster
-            r1, c1 = min(row0 + frac.shape[0], ds.height), min(col0 + frac.shape[1], ds.width)
-            if r1 <= r0 or c1 <= c0:
-                continue
-            w = frac[r0 - row0:r1 - row0, c0 - col0:c1 - col0]
-            vals = ds.read(1, window=Window(c0, r0, c1 - c0, r1 - r0), masked=True)
-            ok = ~np.ma.getmaskarray(vals) & (w > 0)
-            if ok.any():
-                out[k] = float(np.sum(w[ok] * vals.data[ok].astype("float64")) / np.sum(w[ok]))
-    return out
+    """Mean of the valid cells of the raster at ``value`` inside each park, each cell weighted by the
+    exact share the park covers × its ground area (``zonal.rasterstats``: the park's window only, in
+    strips; nodata, masked and non-finite cells left out)."""
+    return criterion_stats(parks, str(value), ("mean",))["mean"].to_numpy(dtype="float64")
+
+
+@register_measure("raster_criterion")
+def raster_criterion(parks: gpd.GeoSeries, value, spec, params: dict) -> pd.DataFrame:
+    stats = criterion_stats(parks, str(value), (params["stat"],))
+    return pd.DataFrame({params["column"]: stats[params["stat"]].to_numpy(dtype="float64")})
+
+
+@register_measure("terrain")
+def terrain(parks: gpd.GeoSeries, value, spec) -> pd.DataFrame:
+    return terrain_stats(parks, str(value))[["elev_mean_m", "slope_mean_deg", "slope_p90_deg"]]
+
+
+@register_measure("exclusion")
+def exclusion(parks: gpd.GeoSeries, value: gpd.GeoDataFrame, spec, params: dict) -> pd.DataFrame:
+    out = exclusion_measures(parks, value, params["kind"], params["buffer_m"])
+    return out[columns_of(spec, params)]
+
+
+@register_measure("grid_distance")
+def grid_distance(parks: gpd.GeoSeries, value: gpd.GeoDataFrame, spec, params: dict) -> pd.DataFrame:
+    return pd.DataFrame({f"dist_{params['kind']}_km": nearest_km(parks, value.geometry)})

@@ -30,12 +30,13 @@ from layers import catalog
 from layers import inputs as declared
 from layers.legends import CLASS_IDS
 from storage import vector_register, workspace
-from indicators import carbon
+from indicators import carbon, measures
 from indicators.engine import compute_parks
 from indicators.table import columns_for
 
-ALGO_VERSION = "parks-4"  # bump when compute_parks changes its numbers (parks-3: densities by zone, carbon at stake;
-# parks-4: vegetated share of the map, its hint flag and the pixel size instead of green coverage/pass/cap)
+ALGO_VERSION = "parks-5"  # bump when compute_parks changes its numbers (parks-3: densities by zone, carbon at stake;
+# parks-4: vegetated share of the map, its hint flag and the pixel size instead of green coverage/pass/cap;
+# parks-5: the sink per hectare, at stake)
 BATCH = 8  # parks per engine call when computing in the background
 
 
@@ -138,17 +139,22 @@ def inputs_from_workspace(store, *, builtin: Callable[[str], gpd.GeoDataFrame] |
             d = workspace.get(store, i)
             used.append((role, d.name, d.original_filename, d.sha256))
     extra = {}
+    extra_parts = {}
     for spec in declared.measured():  # declared inputs with a measure: the dataset in use, if any
         for i in chosen.get(spec.id, [])[:1]:
             d = workspace.get(store, i)
-            workspace.verify(d)
+            if d.storage == "reference":  # a file used in place (a raster): refused if it changed
+                workspace.verify(d)
             extra[spec.id] = store.dataset_features(i) if spec.is_vector else d.raster_path
             used.append((spec.id, d.name, d.original_filename, d.sha256))
+            # the dataset (its id: the stored features of one registration, read options included), its
+            # content and what the declaration computes from it
+            extra_parts[spec.id] = [d.id, d.sha256, spec.measure, spec.column]
     parts = {"landcover": lc_sha, "legend": legend, "legend_file": _table_hash(legend if legend.endswith(".csv") else None),
              "alt": alt_sha, "transport": t_ids, "redline": _gdf_hash(red), "zones": _gdf_hash(zones),
              "zone_field": zone_field, "pools": carbon.default_tables_sha256(),
              "rates": _table_hash(carbon.TABLES / "sink_rates.csv")}
-    parts.update({k: sha for k, _name, _file, sha in used if k in extra})
+    parts.update(extra_parts)
     return RunInputs(landcover=str(landcover), legend=legend, landcover_alt=alt, transport=transport, redline=red,
                      zones=zones, zone_field=zone_field, datasets=tuple(used), fingerprint=fingerprint(parts),
                      parts=parts, extra=extra)
@@ -193,8 +199,11 @@ def override(inputs: RunInputs, *, landcover: str | None = None, legend: str | N
         parts["green_classes"] = opts["green_classes"]
     if opts.get("pixel_area") not in (None, "ground"):  # nominal cell areas (as InVEST); ground (the default) adds no part
         parts["pixel_area"] = opts["pixel_area"]
-    for k, f in (extra_files or {}).items():
-        parts[k] = _file_sha(f)
+    for k, f in (extra_files or {}).items():  # a vector by the geometry read, a raster by its file
+        spec = declared.get(k)
+        parts[k] = [[_gdf_hash(v) if spec.is_vector else _file_sha(fi), params]
+                    for (v, params), fi in zip(measures.items(spec, extra[k]), f if spec.params else [f])] \
+            + [spec.measure, spec.column]
     for u in used or []:
         new.setdefault(u[0], []).append(tuple(u))
     replaced = {"landcover": landcover, "landcover_alt": landcover_alt, "transport": transport, "redline": redline,
@@ -273,7 +282,7 @@ def _row(rec: dict) -> dict:
 
 def _columns(inputs: RunInputs) -> list[str]:
     return columns_for(CLASS_IDS, tuple(inputs.transport), inputs.landcover_alt is not None,
-                       measured_inputs=tuple(inputs.extra))
+                       measured_inputs=measures.run_columns(inputs.extra))
 
 
 def _typed(df: pd.DataFrame) -> pd.DataFrame:

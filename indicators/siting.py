@@ -36,16 +36,37 @@ import numpy as np
 import pandas as pd
 
 from indicators import table
+from indicators.siting_value import LINEAR, ValueFunction
 from core.errors import InputError
+from core.text import Text
 
 # Default criteria, in display order. Transport distances: every kind of the indicator table;
 # ``default_criteria(df)`` keeps the ones present in a run.
 CRITERIA: tuple[str, ...] = (
     "carbon_at_stake_tc_per_ha",
-    "carbon_sink_tco2_yr",
+    "carbon_sink_tco2_ha_yr",
     *(f"dist_{k}_km" for k in table.TRANSPORT_KINDS),
     "redline_overlap_pct",
 )
+
+# Why each default criterion points the way it does: one line each, shown on the Siting page and in
+# docs/methods.md. The carbon criteria are per hectare (a park's size must not decide) and both are
+# what building on the site puts at stake, so the same vegetated hectare counts against a site once
+# in each of stock and sink, never for it in one and against it in the other.
+RATIONALE: dict[str, tuple[str, str]] = {
+    "carbon_at_stake_tc_per_ha": ("建园会释放的碳（生物量、枯落物与表层土壤碳的流失部分），按公顷计：越低越好。",
+                                  "Carbon a park built here would release (biomass, dead matter, the lost share of "
+                                  "topsoil carbon), per hectare: lower is better."),
+    "carbon_sink_tco2_ha_yr": ("未开发土地每公顷每年的碳汇，建园后随之失去：越低越好（不作为收益）。",
+                               "The yearly sink of the undeveloped land per hectare, lost when the park is built: "
+                               "lower is better (not a benefit)."),
+    **{f"dist_{k}_km": ("到交通设施的距离：越近，运输与建设成本越低，越好。",
+                        "Distance to transport: nearer means lower transport and construction cost, better.")
+       for k in table.TRANSPORT_KINDS},
+    "redline_overlap_pct": ("与生态保护红线重叠的比例：任何重叠即排除；作为准则时越低越好。",
+                            "Share of the park on the ecological red line: any overlap excludes; as a criterion, "
+                            "lower is better."),
+}
 
 # Siting direction (+1 higher is better, -1 lower is better) where it differs from the
 # indicator table's direction. The default carbon criterion is carbon AT STAKE per hectare (what
@@ -59,12 +80,14 @@ SITING_DIRECTION_OVERRIDES: dict[str, int] = {
     "carbon_stock_tc": -1,
     "carbon_stock_tco2e": -1,
     **{f"carbon_{p}_tc": -1 for p in table.POOLS},
+    "carbon_sink_tco2_yr": -1,  # the undeveloped land's sink is lost when the park is built
 }
+UNKNOWN_POLICIES = ("set-aside", "drop-criterion")
 
 _REASON_OVERRIDE = {
-    "zh": "碳储量为选址“受威胁”的量：建设会使其面临释放风险，故选址时越低越好（指标表中作为生态价值越高越好）。",
-    "en": "Carbon stock is what a park puts at stake: lower is better for siting (the indicator table rates it as "
-          "an ecosystem value, higher is better).",
+    "zh": "碳储量与碳汇为选址“受威胁”的量：建设会使其释放或失去，故选址时越低越好（指标表中作为生态价值越高越好）。",
+    "en": "Carbon stock and sink are what a park puts at stake: lower is better for siting (the indicator table "
+          "rates them as an ecosystem value, higher is better).",
 }
 
 # Labels of the columns this module adds (for tables, Excel headers and the report).
@@ -75,6 +98,8 @@ COLUMN_LABELS: dict[str, tuple[str, str, str]] = {  # id -> (zh, en, unit)
     "exclusion_reason_zh": ("排除原因", "Exclusion reason (zh)", ""),
     "exclusion_reason_en": ("排除原因（英文）", "Exclusion reason", ""),
     "missing": ("缺失指标", "Missing criteria", ""),
+    "cannot_rank_on": ("无法排序（准则值未知）", "Cannot rank on (unknown)", ""),
+    "excluded_because": ("排除依据", "Excluded because", ""),
     "criterion": ("准则", "Criterion", ""),
     "criterion_label_zh": ("准则名称", "Criterion (zh)", ""),
     "criterion_label_en": ("准则名称（英文）", "Criterion", ""),
@@ -119,10 +144,11 @@ def directions_frame(criteria: Iterable[str] = CRITERIA) -> pd.DataFrame:
     for c in criteria:
         ind = table.get(c)
         d = direction(c)
+        why = RATIONALE.get(c, ("", ""))
         rows.append({"id": c, "label_zh": ind.label_zh, "label_en": ind.label_en, "unit": ind.unit,
                      "table_direction": ind.direction, "siting_direction": d,
-                     "note_zh": _REASON_OVERRIDE["zh"] if d != ind.direction else "",
-                     "note_en": _REASON_OVERRIDE["en"] if d != ind.direction else ""})
+                     "note_zh": why[0] or (_REASON_OVERRIDE["zh"] if d != ind.direction else ""),
+                     "note_en": why[1] or (_REASON_OVERRIDE["en"] if d != ind.direction else "")})
     return pd.DataFrame(rows)
 
 
@@ -237,51 +263,97 @@ def redline_exclusions(df: pd.DataFrame, exclude_redline: bool):
 
 
 def rank(df: pd.DataFrame, weights: Mapping[str, float], criteria: Iterable[str] | None = None,
-         exclude_redline: bool = True, directions: Mapping[str, int] | None = None) -> pd.DataFrame:
+         exclude_redline: bool = True, directions: Mapping[str, int] | None = None, unknown: str = "set-aside",
+         value_functions: Mapping[str, ValueFunction] | None = None) -> pd.DataFrame:
     """Weighted ranking of parks; see the module docstring for the method.
 
+    Unknowns are never neutral (``unknown``): ``set-aside`` — a park with no value on a weighted
+    criterion is not ranked ("cannot rank on X", listed after the ranked parks); ``drop-criterion``
+    — a weighted criterion unknown for any park in the running is dropped for every park (the other
+    weights renormalised; ``attrs["dropped"]``). ``value_functions``: criterion → ``ValueFunction``
+    (default linear min–max over the ranked parks).
+
     Returns one row per park: park_id, name, score (0–1), rank (1 = best, ties share; NaN when
-    excluded), excluded, exclusion_reason_zh/_en, missing
-    (criteria with no value, "; "-joined), then per criterion ``norm_<c>`` (0–1) and
-    ``contrib_<c>`` (weight × normalised; sums to the score) and the raw criterion values.
-    Ranked parks come first (best first), excluded parks after. ``attrs``: weights (normalised,
-    sum 1), criteria, directions, constant, missing.
+    excluded or set aside), excluded, excluded_because, exclusion_reason_zh/_en, cannot_rank_on,
+    missing (criteria with no value, "; "-joined), then per criterion ``norm_<c>`` (0–1),
+    ``contrib_<c>`` (weight × value; sums to the score) and the raw values. Ranked parks come first
+    (best first), then the parks set aside, then the excluded ones. ``attrs``: weights (normalised,
+    sum 1, after any drop), criteria, directions, constant, missing, dropped, unknown,
+    value_functions, rankable (park ids).
     """
+    if unknown not in UNKNOWN_POLICIES:
+        raise InputError(f"未知值处理方式须为 {UNKNOWN_POLICIES} 之一", f"unknown must be one of {UNKNOWN_POLICIES}")
     criteria = _check_criteria(df, criteria)
     w = normalise_weights(weights, criteria)
+    vfs = dict(value_functions or {})
+    if unknown_vf := [c for c in vfs if c not in criteria]:
+        raise InputError(f"以下价值函数对应的准则未使用：{unknown_vf}", f"value functions for criteria not in use: {unknown_vf}")
     df = df.reset_index(drop=True)
+    n = len(df)
     excluded, why_zh, why_en = redline_exclusions(df, exclude_redline)
-    feasible = ~excluded
-    norm = pd.DataFrame(0.0, index=df.index, columns=criteria)
-    attrs = {"constant": [], "missing": {}}
-    if feasible.any():
-        nf = normalise(df.loc[feasible], criteria, directions)
-        norm.loc[feasible, criteria] = nf[criteria].to_numpy()
-        attrs = nf.attrs
-    contrib = norm.mul(pd.Series(w))
-    score = contrib.sum(axis=1).where(feasible)
+    because = [["redline"] if e else [] for e in excluded]
+    if exclude_redline:  # the exclusion layers in the run (layers/inputs.py --exclusion): a conflict excludes
+        for col in [c for c in df.columns if str(c).startswith("excl_") and str(c).endswith("_verdict")]:
+            kind = col[len("excl_"):-len("_verdict")]
+            label = table.EXCLUSION_KINDS.get(kind, Text(kind, kind))
+            for i in np.flatnonzero(df[col].astype(str).to_numpy() == "conflict"):
+                excluded[i] = True
+                because[i].append(kind)
+                v = pd.to_numeric(df[f"excl_{kind}_overlap_pct"], errors="coerce").iloc[i] \
+                    if f"excl_{kind}_overlap_pct" in df.columns else np.nan
+                share = "?" if np.isnan(v) else _fmt(float(v))
+                why_zh[i] = "；".join(filter(None, [why_zh[i], f"与{label.zh}重叠（占园区面积 {share}%）：排除"]))
+                why_en[i] = "; ".join(filter(None, [why_en[i], f"overlaps the {label.en} ({share}% of the park): excluded"]))
+    raw = {c: pd.to_numeric(df[c], errors="coerce").astype("float64").to_numpy() for c in criteria}
+    weighted = [c for c in criteria if w[c] > 0]
+    dropped = []
+    if unknown == "drop-criterion":
+        dropped = [c for c in weighted if np.isnan(raw[c][~excluded]).any()]
+        if weighted and len(dropped) == len(weighted):
+            raise InputError(f"每个有权重的准则都有园区缺值（{dropped}）：无法排序，请改为“搁置园区”",
+                             f"every weighted criterion is unknown for some park ({dropped}): nothing to rank on; "
+                             "set the parks aside instead")
+        if dropped:
+            w = normalise_weights({c: v for c, v in w.items() if c not in dropped}, criteria)
+    cannot = [[c for c in weighted if c not in dropped and np.isnan(raw[c][i])] for i in range(n)]
+    rankable = ~excluded & np.array([not m for m in cannot], dtype=bool)
+    dirs = {c: int((directions or {}).get(c, direction(c))) for c in criteria}
+    norm = pd.DataFrame(np.nan, index=df.index, columns=criteria)
+    constant = []
+    for c in criteria:
+        if dirs[c] not in (1, -1):
+            raise InputError(f"{c!r} 的方向须为 +1 或 -1，而非 {dirs[c]!r}", f"direction of {c!r} must be +1 or -1, "
+                             f"not {dirs[c]!r}")
+        vf = vfs.get(c, LINEAR)
+        if rankable.any():
+            norm.loc[rankable, c] = vf.apply(raw[c][rankable], dirs[c])
+            if vf.constant_for(raw[c][rankable]):
+                constant.append(c)
+    contrib = norm.fillna(0.0).mul(pd.Series(w)).where(pd.Series(rankable, index=df.index), np.nan, axis=0)
+    score = contrib.sum(axis=1, min_count=1).where(rankable)
 
-    out = pd.DataFrame({"park_id": park_ids(df), "name": df["name"].fillna("").astype(str) if "name" in df.columns else ""})
+    ids = park_ids(df)
+    out = pd.DataFrame({"park_id": ids, "name": df["name"].fillna("").astype(str) if "name" in df.columns else ""})
     out["score"] = score.to_numpy()
     out["rank"] = score.round(TIE_DECIMALS).rank(method="min", ascending=False).to_numpy()
     out["excluded"] = excluded
+    out["excluded_because"] = ["; ".join(b) for b in because]
     out["exclusion_reason_zh"], out["exclusion_reason_en"] = why_zh, why_en
-    miss = [[] for _ in range(len(df))]
+    out["cannot_rank_on"] = ["" if excluded[i] else "; ".join(cannot[i]) for i in range(n)]
+    out["missing"] = ["; ".join(c for c in criteria if np.isnan(raw[c][i])) for i in range(n)]
     for c in criteria:
-        for i in np.flatnonzero(pd.to_numeric(df[c], errors="coerce").isna().to_numpy()):
-            miss[i].append(c)
-    out["missing"] = ["; ".join(m) for m in miss]
+        out[f"norm_{c}"] = norm[c].where(rankable).to_numpy()
     for c in criteria:
-        out[f"norm_{c}"] = norm[c].where(feasible).to_numpy()
-    for c in criteria:
-        out[f"contrib_{c}"] = contrib[c].where(feasible).to_numpy()
+        out[f"contrib_{c}"] = contrib[c].to_numpy()
     for c in criteria:
         out[c] = df[c].to_numpy()
-    # ranked parks best first (equal scores: input order), then the excluded ones in input order
-    key = pd.DataFrame({"x": excluded, "s": -out["rank"].fillna(0).to_numpy(), "o": np.arange(len(out))})
-    out = out.iloc[key.sort_values(["x", "s", "o"], ascending=[True, False, True]).index].reset_index(drop=True)
-    dirs = {c: int((directions or {}).get(c, direction(c))) for c in criteria}
-    out.attrs = {"weights": w, "criteria": criteria, "directions": dirs,
-                 "constant": list(attrs.get("constant", [])), "missing": dict(attrs.get("missing", {})),
-                 "exclude_redline": bool(exclude_redline)}
+    # ranked parks best first (equal scores: input order), then those set aside, then the excluded
+    group = np.where(rankable, 0, np.where(excluded, 2, 1))
+    key = pd.DataFrame({"g": group, "s": -out["rank"].fillna(0).to_numpy(), "o": np.arange(n)})
+    out = out.iloc[key.sort_values(["g", "s", "o"], ascending=[True, False, True]).index].reset_index(drop=True)
+    missing = {c: [ids[i] for i in np.flatnonzero(np.isnan(raw[c]) & ~excluded)] for c in criteria}
+    out.attrs = {"weights": w, "criteria": criteria, "directions": dirs, "constant": constant,
+                 "missing": {c: v for c, v in missing.items() if v}, "dropped": dropped, "unknown": unknown,
+                 "value_functions": {c: vfs.get(c, LINEAR).text() for c in criteria},
+                 "rankable": [ids[i] for i in np.flatnonzero(rankable)], "exclude_redline": bool(exclude_redline)}
     return out

@@ -13,7 +13,7 @@ import pandas as pd
 
 from indicators import table
 from indicators.carbon import POOL_COLUMNS
-from indicators.siting import TIE_DECIMALS, direction, park_ids, rank, redline_exclusions
+from indicators.siting import TIE_DECIMALS, direction, park_ids, rank
 
 MC_DRAWS = 2000
 MC_SEED = 13
@@ -70,6 +70,8 @@ def _scaled(df: pd.DataFrame, col: str, ranges: pd.DataFrame | None, draws: pd.D
     base = pd.to_numeric(df[col], errors="coerce").to_numpy(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = np.where(central > 0, drawn / np.where(central > 0, central, 1.0), 1.0)
+        if col.endswith(("_per_ha", "_ha_yr")):  # a value per hectare: a zero central draws per hectare too
+            drawn = drawn / np.where(area.sum(axis=1) > 0, area.sum(axis=1), np.nan)
         direct = np.where(central > 0, base * ratio, drawn)
     return np.where(np.isnan(base), np.nan, direct)
 
@@ -77,7 +79,8 @@ def _scaled(df: pd.DataFrame, col: str, ranges: pd.DataFrame | None, draws: pd.D
 def rank_stability(df: pd.DataFrame, weights: Mapping[str, float], criteria: Iterable[str] | None = None, *,
                    densities: pd.DataFrame | None = None, rates: pd.DataFrame | None = None,
                    stake_densities: pd.DataFrame | None = None, n: int = MC_DRAWS, seed: int = MC_SEED, weight_spread: float = MC_WEIGHT_SPREAD,
-                   exclude_redline: bool = True, directions: Mapping[str, int] | None = None) -> pd.DataFrame:
+                   exclude_redline: bool = True, directions: Mapping[str, int] | None = None,
+                   unknown: str = "set-aside") -> pd.DataFrame:
     """How often the ranking changes when weights and carbon densities vary within their ranges.
 
     ``n`` draws (seeded: the same seed gives the same figures): every weight × U(1 − s, 1 + s)
@@ -85,17 +88,18 @@ def rank_stability(df: pd.DataFrame, weights: Mapping[str, float], criteria: Ite
     density drawn from triangular(low, central, high), which moves the carbon-stock criteria of
     each park by its class areas; ``stake_densities`` (``class_ranges(…, "at_stake")``) does the same
     for the carbon-at-stake criteria; with ``rates`` (``rate_ranges``) the sink likewise. Each draw
-    is ranked by the method of ``rank`` (min–max over the feasible parks, ties share a rank).
+    is ranked by the method of ``rank`` (min–max over the parks it ranks, ties share a rank; the parks
+    it excludes or sets aside for an unknown value are left out, as there). Linear value functions only.
 
     One row per park (order of ``rank``): park_id, name, rank, rank_min, rank_max, same_rank_pct
     (share of draws with the unperturbed rank, %), stable (same_rank_pct ≥ 90%; excluded parks:
     NA). ``attrs``: n, seed, weight_spread, changed_pct (share of draws where any rank differs).
     """
-    base = rank(df, weights, criteria, exclude_redline, directions)
+    base = rank(df, weights, criteria, exclude_redline, directions, unknown=unknown)
     crit, w0 = base.attrs["criteria"], base.attrs["weights"]
     d = df.reset_index(drop=True)
-    feasible = ~redline_exclusions(d, exclude_redline)[0]
     ids = park_ids(d)
+    feasible = np.isin(ids, base.attrs["rankable"])  # not excluded, not set aside
     rng = np.random.default_rng(seed)
     dens = triangular(rng, densities, n) if densities is not None else None
     rate = triangular(rng, rates, n) if rates is not None else None
@@ -111,7 +115,7 @@ def rank_stability(df: pd.DataFrame, weights: Mapping[str, float], criteria: Ite
             x = _scaled(d, c, densities, dens)
         elif c in ("carbon_at_stake_tc", "carbon_at_stake_tc_per_ha"):
             x = _scaled(d, c, stake_densities, stake)
-        elif c == "carbon_sink_tco2_yr":
+        elif c in ("carbon_sink_tco2_yr", "carbon_sink_tco2_ha_yr"):
             x = _scaled(d, c, rates, rate)
         if x is None:
             x = np.broadcast_to(pd.to_numeric(d[c], errors="coerce").to_numpy(float), (n, len(d)))

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
+from core.errors import InputError
 from core.text import Text
 from layers import inputs
 from layers.legends import CLASSES, CLASS_IDS
@@ -51,6 +52,8 @@ class Indicator:
     pool: str | None = None  # carbon pool of a per-pool stock
     transport_kind: str | None = None  # transport kind of a distance
     scenario: bool = False  # needs the alternative (scenario) land-cover raster
+    input: str | None = None  # filled only when this declared input (layers/inputs.py) is given
+    text_value: bool = False  # a text column (a verdict, a note), not a number
 
     def label(self, lang: str = "zh") -> str:
         return self.text.pick(lang)
@@ -162,6 +165,11 @@ _CARBON = [
       fmt="{:,.0f}", summary=True),
     I("carbon_sink_tco2_yr", "t CO2/yr", "年碳汇", "Annual carbon sink", "各类面积（公顷）× 碳汇速率之和。",
       "Sum over classes of area (ha) x sink rate (t CO2/ha/yr).", +1, "carbon", fmt="{:,.0f}", summary=True),
+    I("carbon_sink_tco2_ha_yr", "t CO2/ha/yr", "单位面积年碳汇（受威胁）", "Annual sink per hectare (at stake)",
+      "年碳汇除以园区内有土地覆盖数据的面积（公顷）：未开发土地的碳汇强度，建园后随之失去；与园区大小无关，"
+      "选址时越低越好。", "Annual sink divided by the park area with land-cover data (ha): the sink of the "
+      "undeveloped land, lost when the park is built; independent of park size, lower is better for siting.", -1,
+      "carbon", fmt="{:,.2f}"),
     I("carbon_sink_high_tco2_yr", "t CO2/yr", "年碳汇（高值）", "Annual carbon sink, high",
       "按碳汇速率表每行的 rate_high 计算；不参与排序。", "From each sink-rate row's rate_high; not ranked.", 0, "carbon",
       fmt="{:,.0f}", summary=True),
@@ -221,18 +229,67 @@ _QUALITY = [
       "The warnings, in Chinese: same notes in the same order, joined with \"；\".", 0, "quality"),
 ]
 
+# Columns of the siting-criterion inputs (layers/inputs.py: dem, grid, exclusion), present only in a
+# run that gives them; a criterion raster's columns are declared when its flag is read (``declare``).
+GRID_KINDS: dict[str, Text] = {"substation": Text("变电站", "substation"), "power_line": Text("输电线", "transmission line")}
+EXCLUSION_KINDS: dict[str, Text] = {
+    "redline": Text("生态保护红线", "ecological protection red line"), "basic_farmland": Text("永久基本农田", "permanent basic farmland"),
+    "urban_boundary": Text("城镇开发边界", "urban development boundary"), "reserve": Text("自然保护地", "protected area"),
+    "wetland_park": Text("湿地公园", "wetland park"), "other": Text("其他排除区", "other exclusion")}
+_CRITERIA = [
+    I("elev_mean_m", "m", "平均高程", "Mean elevation", "园区内 DEM 高程的面积加权均值。",
+      "Area-weighted mean of the DEM's elevation in the park.", 0, "criteria", fmt="{:,.0f}", input="dem"),
+    I("slope_mean_deg", "°", "平均坡度", "Mean slope", "Horn 法坡度的面积加权均值；坡度越大，场地平整成本越高。",
+      "Area-weighted mean of the slope (Horn's method); steeper means costlier site works.", -1, "criteria",
+      fmt="{:.1f}", input="dem"),
+    I("slope_p90_deg", "°", "坡度（p90）", "Slope, 90th percentile", "园区面积的 90% 坡度不超过此值。",
+      "90% of the park's area is no steeper than this.", -1, "criteria", fmt="{:.1f}", input="dem"),
+    *[I(f"dist_{k}_km", "km", f"距{v.zh}距离", f"Distance to {v.en}", f"园区到最近{v.zh}的大地线距离：接入电网越近越好。",
+        f"Geodesic distance from the park to the nearest {v.en}: nearer grid access is better.", -1, "criteria",
+        fmt="{:,.1f}", input="grid") for k, v in GRID_KINDS.items()],
+    *[ind for k, v in EXCLUSION_KINDS.items() for ind in (
+        I(f"excl_{k}_overlap_km2", "km²", f"与{v.zh}重叠面积", f"Overlap with {v.en}",
+          f"园区位于{v.zh}内的面积（等积投影，图层先融合）。", f"Park area inside the {v.en} (equal-area, layer dissolved).",
+          -1, "criteria", fmt="{:,.3f}", input="exclusion"),
+        I(f"excl_{k}_overlap_pct", "%", f"与{v.zh}重叠比例", f"Overlap with {v.en}, share", "重叠面积占园区面积的比例。",
+          "The overlap as a share of the park.", -1, "criteria", fmt="{:.1f}", input="exclusion"),
+        I(f"excl_{k}_dist_km", "km", f"距{v.zh}距离", f"Distance to {v.en}", "大地线距离，相接或重叠为 0。",
+          "Geodesic distance, 0 when touching or overlapping.", +1, "criteria", fmt="{:,.2f}", input="exclusion"),
+        I(f"excl_{k}_buffer_km2", "km²", f"位于{v.zh}缓冲区内面积", f"Inside the {v.en} buffer",
+          "园区位于缓冲带（图层外、缓冲距离内）的面积。", "Park area in the buffer ring (outside the layer, within the buffer).",
+          0, "criteria", fmt="{:,.3f}", input="exclusion"),
+        I(f"excl_{k}_verdict", "", f"{v.zh}审查结论", f"{v.en}: verdict", "冲突 / 缓冲区内 / 无冲突。",
+          "conflict / within_buffer / clear.", 0, "criteria", input="exclusion", text_value=True))],
+]
+
 INDICATORS: tuple[Indicator, ...] = tuple(_BASE + _LANDCOVER + _CARBON + _GREEN + _TRANSPORT
-                                          + _CONFLICT + _QUALITY)
+                                          + _CONFLICT + _QUALITY + _CRITERIA)
 BY_ID: dict[str, Indicator] = {ind.id: ind for ind in INDICATORS}
 POOL_IDS: dict[str, str] = {ind.pool: ind.id for ind in INDICATORS if ind.pool}  # pool -> column
 
 
+DECLARED: dict[str, Indicator] = {}  # columns declared when an input's value is read (crit_<name>_<stat>)
+
+
+def declare(ind: Indicator) -> Indicator:
+    """Declare a column whose id, unit and direction come from an input's value (a criterion raster's
+    FILE:NAME:STAT:DIRECTION:UNIT); the same id must keep the same meaning."""
+    old = DECLARED.get(ind.id)
+    if old is not None and (old.unit, old.direction) != (ind.unit, ind.direction):
+        raise InputError(f"列 {ind.id} 已以不同的单位或方向声明", f"column {ind.id} is already declared with another "
+                         "unit or direction")
+    DECLARED[ind.id] = ind
+    return ind
+
+
 def measured() -> dict[str, Indicator]:
     """column id → Indicator of the declared inputs with a measure (``layers.inputs``): the column,
-    unit, label, definition and direction come from the input's declaration."""
-    return {i.column: Indicator(i.column, i.units, i.column_label or i.label, i.help, i.direction, "criteria",
-                                fmt="{:,.2f}", summary=True)
-            for i in inputs.measured()}
+    unit, label, definition and direction come from the input's declaration; then the columns
+    declared from inputs' values (``declare``)."""
+    fixed = {i.column: Indicator(i.column, i.units, i.column_label or i.label, i.help, i.direction, "criteria",
+                                 fmt="{:,.2f}", summary=True)
+             for i in inputs.measured() if i.column}
+    return {**fixed, **DECLARED}
 
 
 def get(id_: str) -> Indicator:
@@ -251,7 +308,7 @@ def label(id_: str, lang: str = "zh", with_unit: bool = False) -> str:
 def columns_for(classes=CLASS_IDS, kinds=(), has_alt: bool = False, pools: bool = True,
                 conflicts: bool = True, measured_inputs: Iterable[str] = ()) -> list[str]:
     """Ordered output columns for a run: classes and transport kinds present, alternative or not,
-    then the columns of the declared inputs given (``measured_inputs``: input ids)."""
+    then the columns the run's declared inputs fill (``measured_inputs``: column ids, in order)."""
     cols = []
     for ind in INDICATORS:
         if ind.lc_class is not None and ind.lc_class not in classes:
@@ -264,15 +321,17 @@ def columns_for(classes=CLASS_IDS, kinds=(), has_alt: bool = False, pools: bool 
             continue
         if ind.group == "conflict" and not conflicts:
             continue
+        if ind.input is not None:  # a criterion input's column: listed by the run that has it
+            continue
         cols.append(ind.id)
-    return cols + [inputs.get(i).column for i in measured_inputs]
+    return cols + [c for c in measured_inputs if c not in cols]
 
 
 def summary_columns(present: Iterable[str] | None = None, exclude: Iterable[str] = ()) -> list[str]:
     """The ``summary=True`` columns in table order; only those in ``present`` when given."""
     have = None if present is None else {str(c) for c in present}
     drop = set(exclude)
-    return [ind.id for ind in INDICATORS
+    return [ind.id for ind in (*INDICATORS, *measured().values())
             if ind.summary and ind.id not in drop and (have is None or ind.id in have)]
 
 

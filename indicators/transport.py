@@ -51,7 +51,7 @@ def scale_bounds(crs: pyproj.CRS, bounds_lonlat, n: int = 25) -> tuple[float, fl
     return lo / 1.001, hi * 1.001  # margin for scale between samples
 
 
-def _lonlat(gs: gpd.GeoSeries, what: str) -> np.ndarray:
+def lonlat_dense(gs: gpd.GeoSeries, what: str) -> np.ndarray:
     """Geometries in WGS84 lon/lat, densified so edges stay straight enough in any projection."""
     if gs.crs is None:
         raise InputError(f"{what} 没有坐标参考系；请先设置（如 EPSG:4326）", f"{what} has no CRS; set one (e.g. EPSG:4326)")
@@ -65,8 +65,8 @@ def nearest_km(parks: gpd.GeoSeries, features: gpd.GeoSeries) -> np.ndarray:
     feats = features[~(features.isna() | features.is_empty)]
     if len(parks) == 0 or len(feats) == 0:
         return out
-    P_ll = _lonlat(parks, "parks")
-    F_ll = shapely.get_parts(_lonlat(feats, "transport layer"))
+    P_ll = lonlat_dense(parks, "parks")
+    F_ll = shapely.get_parts(lonlat_dense(feats, "transport layer"))
     # The projection is fitted to the features alone, so a park's distance does not depend on
     # which other parks are computed with it (the UI computes in batches, the CLI all at once);
     # the scale bounds cover parks and features, so no candidate is missed.

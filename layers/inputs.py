@@ -44,8 +44,9 @@ class Input:
     replaces: str | None = None  # catalog layer a dataset in use replaces (red line, zones)
     units: str | None = None  # units of the values a raster holds (criteria) or of the measure
     fingerprint: str = "sha256"  # how the content enters the fingerprint: sha256 (file) | geometry (layer)
-    measure: str | None = None  # indicators.measures function: one column per park (extension inputs)
-    column: str | None = None  # the column a measure fills, its unit in the name ("dist_river_km")
+    measure: str | None = None  # indicators.measures function: its columns per park (extension inputs)
+    params: str | None = None  # a value is FILE:… with parameters, read by this indicators.measures parser
+    column: str | None = None  # the column a one-column measure fills, its unit in the name ("dist_river_km")
     column_label: Text | None = None  # the column's label (default: the input's label)
     direction: int = 0  # ranking: +1 higher is better, -1 lower is better, 0 not ranked
 
@@ -56,8 +57,10 @@ class Input:
             raise ValueError(f"input {self.id}: selector {self.selector!r}")
         if self.measure and self.kind not in ("raster", *VECTOR_KINDS):
             raise ValueError(f"input {self.id}: a measure needs a raster or vector input")
-        if self.measure and not (self.column and self.units):
+        if self.measure and not self.params and bool(self.column) != bool(self.units):
             raise ValueError(f"input {self.id}: a measure needs its column id and units")
+        if self.measure and self.multiple and not self.params:
+            raise ValueError(f"input {self.id}: a measured input takes one file unless its values carry parameters")
 
     @property
     def dest(self) -> str:
@@ -103,6 +106,33 @@ BUILTIN: tuple[Input, ...] = (
             ".csv/.txt, .xlsx"),
           role="parks", flag="--parks", required="without_workspace", fingerprint="geometry",
           commands=("parks", "siting")),
+    # siting criteria (from the command line; the Data page takes them in a later step)
+    Input("criterion", "raster", T("准则栅格", "criterion raster"),
+          T("连续值栅格作为选址准则（如太阳总辐射 kWh/m²/yr、风速 m/s、水资源压力指数）：FILE:名称:统计量:方向[:单位]，"
+            "统计量 mean|min|max|p10|p90（按精确覆盖比例 × 像元地面面积加权），方向 higher|lower",
+            "a continuous raster as a siting criterion (e.g. solar GHI kWh/m²/yr, wind speed m/s, water stress): "
+            "FILE:NAME:STAT:DIRECTION[:UNIT], STAT mean|min|max|p10|p90 (weighted by exact coverage × ground cell "
+            "area), DIRECTION higher|lower; adds crit_<NAME>_<STAT>"),
+          role=None, flag="--criterion", multiple=True, metavar="FILE:NAME:STAT:DIRECTION[:UNIT]",
+          measure="raster_criterion", params="criterion", commands=("parks", "siting")),
+    Input("dem", "raster", T("数字高程模型", "DEM"),
+          T("数字高程模型（米）：高程均值、坡度均值与 p90（Horn 法，地理坐标栅格按椭球面上的像元边长）",
+            "digital elevation model (metres): mean elevation, mean and p90 slope (Horn's method; geographic DEMs "
+            "with cell sizes on the ellipsoid); adds elev_mean_m, slope_mean_deg, slope_p90_deg"),
+          flag="--dem", measure="terrain", commands=("parks", "siting")),
+    Input("exclusion", "polygons", T("排除图层", "exclusion layer"),
+          T("排除图层及其类型与缓冲距离：FILE:类型[:缓冲米]，类型 redline|basic_farmland|urban_boundary|reserve|"
+            "wetland_park|other",
+            "an exclusion layer, its kind and an optional buffer: FILE:KIND[:BUFFER_M], KIND redline|basic_farmland|"
+            "urban_boundary|reserve|wetland_park|other; adds excl_<KIND>_overlap_km2/_pct, _dist_km, _verdict"),
+          flag="--exclusion", multiple=True, metavar="FILE:KIND[:BUFFER_M]", measure="exclusion", params="exclusion",
+          commands=("parks", "siting")),
+    Input("grid", "lines_points", T("电网设施", "grid"),
+          T("电网设施（变电站点、输电线）：FILE:类型，类型 substation|power_line",
+            "grid access: substations (points) and transmission lines: FILE:KIND, KIND substation|power_line; adds "
+            "dist_<KIND>_km"),
+          flag="--grid", multiple=True, metavar="FILE:KIND", measure="grid_distance", params="grid",
+          commands=("parks", "siting")),
     Input("carbon_pools", "table", T("碳库表", "carbon pools"),
           T("InVEST 碳库表 CSV：lucode,c_above,c_below,c_soil,c_dead（t C/ha）",
             "InVEST pools CSV lucode,c_above,c_below,c_soil,c_dead (t C/ha)"),
@@ -113,12 +143,17 @@ BUILTIN: tuple[Input, ...] = (
 )
 
 _REGISTRY: dict[str, Input] = {i.id: i for i in BUILTIN}
+# keys of the run fingerprint (indicators.runs) besides the inputs' own ids: a new input may not take one
+RESERVED = frozenset({"legend", "legend_file", "alt", "zone_field", "pools", "rates", "green_classes", "pixel_area",
+                      "algo"})
 
 
 def register(spec: Input) -> Input:
     """Add an input (a plug-in, a test). Its id, flag and role must be new or belong to one input."""
-    if spec.id in _REGISTRY:
-        raise ValueError(f"input {spec.id!r} is already declared")
+    if spec.id in _REGISTRY or spec.id in RESERVED:
+        raise ValueError(f"input {spec.id!r} is already declared or names a part of the run fingerprint")
+    if spec.replaces:
+        raise ValueError(f"input {spec.id!r}: only the built-in red line and zones replace a catalog layer")
     if spec.flag and any(i.flag == spec.flag for i in _REGISTRY.values()):
         raise ValueError(f"flag {spec.flag} is already declared")
     _REGISTRY[spec.id] = spec

@@ -22,6 +22,7 @@ from core.text import Text
 from layers.legends import CLASS_IDS
 
 KINDS = ("number", "integer", "text", "class", "flag")
+NA_TOKENS = ["", "NA", "N/A", "n/a", "#N/A", "NaN", "nan"]  # an empty number cell, as spreadsheets write it
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,10 @@ def read(src, schema_id: str) -> pd.DataFrame:
         if c.name not in df.columns:
             continue
         v = df[c.name]
-        blank = v.isna() | (v.astype(str).str.strip() == "")
+        text = v.astype(str).str.strip()
+        blank = v.isna() | (text.isin(NA_TOKENS) if c.kind in ("number", "integer") else text.eq(""))
+        if c.required and c.kind in ("text", "class") and blank.any():
+            raise _bad(schema, c.name, df.index[blank], "不能为空", "must not be empty")
         if c.kind in ("number", "integer"):
             num = pd.to_numeric(v.where(~blank), errors="coerce")
             if (bad := (num.isna() & ~blank) | (blank & c.required)).any():

@@ -94,11 +94,14 @@ def columns_sheet(sheets: Mapping[str, pd.DataFrame], lang: str = "zh", bilingua
     label, unit, definition, directions (table and siting) and group; headers in ``lang``."""
     siting_dirs = {c: _siting.direction(c) for c in _siting.CRITERIA}
     rows = []
-    for ind in _table.INDICATORS:
+    declared = _table.measured()  # the columns of declared inputs (layers/inputs.py), present in a sheet
+    shown = {str(c) for df in sheets.values() for c in plain(df).columns}
+    for ind in (*_table.INDICATORS, *(v for k, v in declared.items() if k in shown)):
         rows.append({"id": ind.id, "label": both(ind.text, lang, bilingual), "unit": ind.unit,
                      "description": both(ind.about, lang, bilingual), "direction": ind.direction,
-                     "siting_direction": siting_dirs.get(ind.id, ""), "kind": ind.group})
-    known = set(_table.BY_ID)
+                     "siting_direction": siting_dirs.get(ind.id, ind.direction if ind.id in declared else ""),
+                     "kind": ind.group})
+    known = set(_table.BY_ID) | set(declared)
     for df in sheets.values():
         for c in plain(df).columns:
             c = str(c)

@@ -42,7 +42,7 @@ def value_text(col: str, value, lang: str = "zh"):
 def label_parts(col: str) -> tuple[Text, str] | None:
     """(label, unit) of a column, or None when no table knows it."""
     col = str(col)
-    ind = _table.BY_ID.get(col)
+    ind = _table.BY_ID.get(col) or _table.measured().get(col)  # measured: the columns of declared inputs
     if ind is not None:
         return ind.text, ind.unit
     for labels in (_siting.COLUMN_LABELS, _checklist.COLUMN_LABELS):

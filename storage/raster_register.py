@@ -164,10 +164,12 @@ def register_raster(store, source: str | Path, role: str, *, name: str | None = 
     f = Path(source).resolve()
     if not f.is_file():
         raise InputError(f"找不到文件 {f}。", f"file {f} not found.")
+    # the checks of every upload (signature, size, CRS, nodata, the corner blocks readable: a truncated
+    # file is refused here, not met later in a run), values continuous
+    from layers.readers.raster import validate_geotiff  # start-up time: layers.readers loads every reader
+
+    validate_geotiff(f, categorical=False)
     facts = tile_facts(f, f.name, allow_vrt=False, categorical=False)
-    if facts["nodata"] is None:
-        raise NodataMissing(f"{f.name} 未设置无数据值（nodata）：请先为该栅格设置无数据值。",
-                            f"{f.name} has no nodata value: set one on the raster first.")
     ref = file_ref(f)
     did = new_id()
     res = (abs(facts["transform"].a), abs(facts["transform"].e))

@@ -27,7 +27,7 @@ def tile_facts(path: Path, name: str, *, allow_vrt: bool = True, vrt_roots: list
                categorical: bool = True) -> dict:
     """Open a tile without letting GDAL guess its format (``gdal_safety.open_raster``: a GeoTIFF,
     or a plain VRT over GeoTIFFs in ``vrt_roots`` when ``allow_vrt``) and run the raster checks."""
-    # layers.readers loads every reader (pyogrio, geopandas): imported on first use, not at start-up
+    # start-up time: layers.readers loads every reader (pyogrio, geopandas), imported on first use
     from layers.readers.gdal_safety import open_raster
     from layers.readers.raster import check_dataset
 

@@ -129,10 +129,12 @@ def test_checklist_save_reload_overall_banner_and_credit_check(store, lang):
 
 
 def test_siting_load_scenario_restores_selection_and_weights(store):
-    weights = {"carbon_at_stake_tc_per_ha": 7.0, "carbon_sink_tco2_yr": 0.5, "dist_airport_km": 0.0,
+    weights = {"carbon_at_stake_tc_per_ha": 7.0, "carbon_sink_tco2_ha_yr": 0.5, "dist_airport_km": 0.0,
                "redline_overlap_pct": 9.5}
-    # saved before the map's green share stopped being a criterion: its weight and threshold are ignored
-    Store(paths.store_path()).save_scenario("载入测试", ["P01", "P02", "P09"], {**weights, "green_coverage_pct": 3.0},
+    # saved before the map's green share stopped being a criterion and while the total sink counted as a
+    # benefit: those weights are not used, and the page says so
+    Store(paths.store_path()).save_scenario("载入测试", ["P01", "P02", "P09"],
+                                           {**weights, "green_coverage_pct": 3.0, "carbon_sink_tco2_yr": 4.0},
                                            {"exclude_redline": False, "green_threshold_pct": 20.0})
     try:
         at = run_page("siting.py", "en")
@@ -142,6 +144,8 @@ def test_siting_load_scenario_restores_selection_and_weights(store):
         assert not at.exception, [e.value for e in at.exception]
         for c, w in weights.items():
             assert at.slider(key=f"siting_w_{c}").value == w, c
+        warned = " ".join(w.value for w in at.sidebar.warning)
+        assert "not used" in warned and "Annual carbon sink" in warned, warned
         assert at.multiselect(key="siting_parks").value == ["P01", "P02", "P09"]
         assert at.session_state["siting_name"] == "载入测试" and at.session_state["siting_exclude"] is False
         # the normalised weights shown follow the loaded ones: 7 / 17 = 41%

@@ -150,7 +150,7 @@ def test_weights_move_the_ranking_and_protected_park_is_excluded(store):
     ids = []
     for g in (grass, barren, forest):
         ids += store.add_parks(g, names=list(g["name"]), source="upload")
-    carbon_first = {f"siting_w_{c}": 0.0 for c in ("carbon_sink_tco2_yr", "dist_airport_km", "redline_overlap_pct")}
+    carbon_first = {f"siting_w_{c}": 0.0 for c in ("carbon_sink_tco2_ha_yr", "dist_airport_km", "redline_overlap_pct")}
     at = page("siting.py", "en", siting_parks=ids, _siting_init=True, siting_w_carbon_at_stake_tc_per_ha=5.0, **carbon_first)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
@@ -163,7 +163,7 @@ def test_weights_move_the_ranking_and_protected_park_is_excluded(store):
     assert any("林地园区" in e.value and "overlap" in e.value.lower() for e in at.error)
     # now only the sink counts: grassland and barren both sink 0 at IPCC Tier 1, so they share rank 1
     at.slider(key="siting_w_carbon_at_stake_tc_per_ha").set_value(0.0)
-    at.slider(key="siting_w_carbon_sink_tco2_yr").set_value(5.0)
+    at.slider(key="siting_w_carbon_sink_tco2_ha_yr").set_value(5.0)
     at.run()
     t = at.dataframe[0].value
     assert list(t.iloc[:2, 0]) == [1, 1]
@@ -182,7 +182,7 @@ def test_saved_scenario_survives_and_reloads(store):
     s2 = Store(paths.store_path())
     sc = s2.scenarios()["方案一"]
     assert sc["selection"] == ["P01", "P02", ids[0]]
-    assert set(sc["weights"]) >= {"carbon_at_stake_tc_per_ha", "carbon_sink_tco2_yr"}
+    assert set(sc["weights"]) >= {"carbon_at_stake_tc_per_ha", "carbon_sink_tco2_ha_yr"}
     assert "green_threshold_pct" not in sc["settings"]
     s2.delete_scenario("方案一")
 
@@ -210,15 +210,15 @@ def test_a_shared_link_reopens_the_same_view(dataset):
     assert vis["map_vis_zones"] and vis["map_vis_counties"] and not vis["map_vis_province"]
     at = page("siting.py", "en")
     at.query_params["parks"] = "P01,P03,P05"
-    at.query_params["w"] = "carbon_sink_tco2_yr:5,carbon_at_stake_tc_per_ha:0"
+    at.query_params["w"] = "carbon_sink_tco2_ha_yr:5,carbon_at_stake_tc_per_ha:0"
     at.run()
     assert not at.exception
     assert at.multiselect(key="siting_parks").value == ["P01", "P03", "P05"]
-    assert at.slider(key="siting_w_carbon_sink_tco2_yr").value == 5.0
+    assert at.slider(key="siting_w_carbon_sink_tco2_ha_yr").value == 5.0
     assert at.slider(key="siting_w_carbon_at_stake_tc_per_ha").value == 0.0
     # and the page writes its state back into the URL (never a key or a secret)
     assert at.query_params["parks"] == "P01,P03,P05"
-    assert "carbon_sink_tco2_yr:5" in at.query_params["w"]
+    assert "carbon_sink_tco2_ha_yr:5" in at.query_params["w"]
     assert not any(k in at.query_params for k in ("tk", "key", "tianditu_key"))
 
 

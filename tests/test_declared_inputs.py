@@ -100,7 +100,7 @@ def test_the_declarations_generate_roles_slots_flags_and_columns(declared):
     assert [i.id for i in inputs.slots()][-2:] == ["rivers", "slope"]
     assert table.label("dist_rivers_km", "zh", with_unit=True) == "距河流距离 (km)"
     assert table.get("steep_share_pct").direction == -1
-    assert table.columns_for(kinds=(), measured_inputs=("rivers",))[-1] == "dist_rivers_km"
+    assert table.columns_for(kinds=(), measured_inputs=("dist_rivers_km",))[-1] == "dist_rivers_km"
 
 
 def test_the_cli_help_names_the_new_inputs(declared, capsys):
@@ -139,7 +139,12 @@ def test_raster_mean_weights_each_cell_by_the_share_the_park_covers(files):
 
 def test_a_measure_needs_its_column_and_units():
     with pytest.raises(ValueError, match="column id and units"):
-        inputs.Input("x", "lines", Text("x", "x"), Text("x", "x"), measure="distance_km")
+        inputs.Input("x", "lines", Text("x", "x"), Text("x", "x"), measure="distance_km", column="dist_x_km")
+    with pytest.raises(ValueError, match="takes one file"):
+        inputs.Input("x", "lines", Text("x", "x"), Text("x", "x"), measure="distance_km", column="dist_x_km",
+                     units="km", multiple=True)
+    with pytest.raises(ValueError, match="names a part of the run fingerprint"):
+        inputs.register(inputs.Input("pools", "lines", Text("x", "x"), Text("x", "x")))
 
 
 def test_the_docs_table_is_generated_from_the_declarations():
@@ -186,7 +191,10 @@ def test_the_workspace_and_the_data_page_take_the_new_inputs(declared, files, st
         assert ws.in_use(s)["rivers"] == [river.id] and ws.in_use(s)["slope"] == [slope.id]
         run = runs.inputs_from_workspace(s)
         assert {d[0] for d in run.datasets} >= {"rivers", "slope"}
-        assert run.parts["rivers"] == river.sha256 and run.parts["slope"] == provenance.file_sha256(files / "slope.tif")
+        # the dataset (one registration: its stored features), its content and what the declaration computes
+        assert run.parts["rivers"] == [river.id, river.sha256, "distance_km", "dist_rivers_km"]
+        assert run.parts["slope"] == [slope.id, provenance.file_sha256(files / "slope.tif"), "steep_share_pct",
+                                      "steep_share_pct"]
         parks = gpd.GeoDataFrame({"park_id": ["A"], "name": ["甲"]}, geometry=PARKS[:1], crs=4326)
         row = runs.compute_cached(s, parks, run)
         assert row.loc[0, "dist_rivers_km"] == pytest.approx(_expected_km(), rel=1e-6)

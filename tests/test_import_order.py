@@ -248,11 +248,30 @@ def private_uses(root: Path) -> list[str]:
                 for a in node.names:
                     if a.name in mods and a.asname:
                         aliases[a.asname] = a.name
+        plain = {a.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                 for a in node.names if not a.asname}  # import core.a: core.a._x is reached by its dotted name
         for node in ast.walk(tree):
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases \
-                    and node.attr.startswith("_") and not node.attr.startswith("__"):
-                found.append(f"{path.relative_to(root)}:{node.lineno}: {node.value.id}.{node.attr}")
+            if not (isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")):
+                continue
+            dotted = _dotted(node.value)
+            if dotted is None:
+                continue
+            head, _, rest = dotted.partition(".")
+            target = aliases.get(head, head if head in plain else None)
+            if target is not None and (f"{target}.{rest}" if rest else target) in mods:
+                found.append(f"{path.relative_to(root)}:{node.lineno}: {dotted}.{node.attr}")
     return sorted(set(found))
+
+
+def _dotted(node) -> str | None:
+    """``a.b.c`` of a chain of names and attributes, else None."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    return ".".join([node.id, *reversed(parts)])
 
 
 def unexplained_function_imports(root: Path) -> list[str]:
@@ -277,11 +296,11 @@ def unexplained_function_imports(root: Path) -> list[str]:
                     continue
                 if not any(n.split(".")[0] in roots for n in names):
                     continue
-                first = node.lineno - 1  # the block of imports this one belongs to
+                first = node.lineno - 1  # the block of imports and comments this one belongs to
                 while first > 0 and lines[first - 1].strip().startswith(("from ", "import ", "#")):
                     first -= 1
-                context = " ".join(lines[max(0, first - 2):node.end_lineno]).lower()
-                if "start-up" not in context:
+                comments = [ln.partition("#")[2] for ln in lines[first:node.end_lineno] if "#" in ln]
+                if not any("start-up time" in c.lower() for c in comments):
                     found.append(f"{path.relative_to(root)}:{node.lineno}: {lines[node.lineno - 1].strip()}")
     return sorted(set(found))
 
@@ -298,12 +317,17 @@ def test_the_private_and_lazy_import_checks_catch_offenders(tmp_path):
     root = _tree(tmp_path / "p", {"core/__init__.py": "", "core/a.py": "_x = 1\ndef f():\n    pass\n",
                                    "layers/__init__.py": "",
                                    "layers/b.py": "from core.a import _x\nfrom core import a\n"
-                                                  "import core.a as ca\nprint(ca._x)\n",
+                                                  "import core.a as ca\nprint(ca._x)\nimport core.a\n"
+                                                  "print(core.a._x)\n",
                                    "layers/c.py": "def g():\n    from core import a\n    return a\n\n"
                                                   "def h():\n    # start-up time: a is slow to load\n"
-                                                  "    from core import a\n    return a\n"})
-    assert private_uses(root) == ["layers/b.py:1: from core.a import _x", "layers/b.py:4: ca._x"]
-    assert unexplained_function_imports(root) == ["layers/c.py:2: from core import a"]
+                                                  "    from core import a\n    return a\n\n"
+                                                  "def k():\n    # start-up\n    from core import a\n"
+                                                  "    return a\n"})
+    assert private_uses(root) == ["layers/b.py:1: from core.a import _x", "layers/b.py:4: ca._x",
+                                  "layers/b.py:6: core.a._x"]
+    assert unexplained_function_imports(root) == ["layers/c.py:12: from core import a",
+                                                  "layers/c.py:2: from core import a"]  # sorted as text
 
 
 def test_the_house_has_one_direction():

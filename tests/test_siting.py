@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from indicators import siting, siting_sensitivity, table
+from indicators import siting, siting_sensitivity, siting_value, table
 from core.errors import InputError
 
 
@@ -21,8 +21,8 @@ def parks(**cols) -> pd.DataFrame:
 #   p1        100    10     (300-100)/200=1    0
 #   p2        200    30     0.5                1
 #   p3        300    20     0                  0.5
-THREE = parks(carbon_stock_tc=[100.0, 200.0, 300.0], carbon_sink_tco2_yr=[10.0, 30.0, 20.0])
-CRIT = ["carbon_stock_tc", "carbon_sink_tco2_yr"]
+THREE = parks(carbon_stock_tc=[100.0, 200.0, 300.0], carbon_change_tc=[10.0, 30.0, 20.0])
+CRIT = ["carbon_stock_tc", "carbon_change_tc"]
 
 
 def test_criteria_come_from_the_indicator_table():
@@ -32,7 +32,11 @@ def test_criteria_come_from_the_indicator_table():
     assert siting.direction("carbon_at_stake_tc_per_ha") == table.get("carbon_at_stake_tc_per_ha").direction == -1
     assert siting.direction("carbon_stock_tc") == -1  # chosen by hand: at stake, explicit siting override
     assert table.get("carbon_stock_tc").direction == +1  # the table rates it as an ecosystem value
-    assert siting.direction("carbon_sink_tco2_yr") == table.get("carbon_sink_tco2_yr").direction == +1
+    assert siting.direction("carbon_change_tc") == table.get("carbon_change_tc").direction == +1
+    # the sink of the undeveloped land is at stake, not a benefit: lower is better for siting, per hectare
+    assert siting.direction("carbon_sink_tco2_yr") == -1 and table.get("carbon_sink_tco2_yr").direction == +1
+    assert siting.direction("carbon_sink_tco2_ha_yr") == table.get("carbon_sink_tco2_ha_yr").direction == -1
+    assert siting.CRITERIA[:2] == ("carbon_at_stake_tc_per_ha", "carbon_sink_tco2_ha_yr")
     with pytest.raises(InputError):  # the map's vegetated share is not rankable (not the annex's greening)
         siting.direction("vegetated_share_pct")
     assert "vegetated_share_pct" not in siting.CRITERIA
@@ -40,11 +44,13 @@ def test_criteria_come_from_the_indicator_table():
     assert siting.direction("redline_overlap_pct") == -1
     d = siting.directions_frame(["carbon_stock_tc", *siting.CRITERIA])
     assert d.loc[d["id"] == "carbon_stock_tc", "note_en"].iloc[0]
-    assert not d.loc[d["id"] == "carbon_at_stake_tc_per_ha", "note_en"].iloc[0]  # no override: no note
+    assert "per hectare" in d.loc[d["id"] == "carbon_at_stake_tc_per_ha", "note_en"].iloc[0]  # its rationale
     df = THREE.assign(dist_airport_km=[1.0, np.nan, 3.0], dist_railway_km=np.nan, zone="x",
-                      carbon_at_stake_tc_per_ha=[1.0, 2.0, 3.0])
+                      carbon_at_stake_tc_per_ha=[1.0, 2.0, 3.0], carbon_sink_tco2_ha_yr=[0.5, 1.0, 0.2])
     assert siting.default_criteria(df.assign(vegetated_share_pct=[1.0, 2.0, 3.0])) == [
-        "carbon_at_stake_tc_per_ha", "carbon_sink_tco2_yr", "dist_airport_km"]
+        "carbon_at_stake_tc_per_ha", "carbon_sink_tco2_ha_yr", "dist_airport_km"]
+    d = siting.directions_frame(siting.CRITERIA)
+    assert d["note_en"].str.len().gt(20).all()  # every default criterion says why it points the way it does
     with pytest.raises(InputError):
         siting.normalise(df, ["zone"])
 
@@ -52,15 +58,15 @@ def test_criteria_come_from_the_indicator_table():
 def test_normalise_by_hand():
     n = siting.normalise(THREE, CRIT)
     assert n["carbon_stock_tc"].tolist() == [1.0, 0.5, 0.0]
-    assert n["carbon_sink_tco2_yr"].tolist() == [0.0, 1.0, 0.5]
+    assert n["carbon_change_tc"].tolist() == [0.0, 1.0, 0.5]
     assert n.attrs == {"constant": [], "missing": {}}
 
 
 def test_normalise_constant_and_missing():
-    df = parks(carbon_sink_tco2_yr=[20.0, 20.0, 20.0], dist_airport_km=[10.0, np.nan, 30.0])
-    n = siting.normalise(df, ["carbon_sink_tco2_yr", "dist_airport_km"])
-    assert n["carbon_sink_tco2_yr"].tolist() == [1.0, 1.0, 1.0]  # cannot discriminate: all best
-    assert n.attrs["constant"] == ["carbon_sink_tco2_yr"]
+    df = parks(carbon_change_tc=[20.0, 20.0, 20.0], dist_airport_km=[10.0, np.nan, 30.0])
+    n = siting.normalise(df, ["carbon_change_tc", "dist_airport_km"])
+    assert n["carbon_change_tc"].tolist() == [1.0, 1.0, 1.0]  # cannot discriminate: all best
+    assert n.attrs["constant"] == ["carbon_change_tc"]
     # distance: lower is better; (30-10)/20 = 1, missing = worst 0, (30-30)/20 = 0
     assert n["dist_airport_km"].tolist() == [1.0, 0.0, 0.0]
     assert n.attrs["missing"] == {"dist_airport_km": ["p2"]}
@@ -68,11 +74,11 @@ def test_normalise_constant_and_missing():
 
 @pytest.mark.parametrize("weights,order,scores", [
     ({"carbon_stock_tc": 1}, ["p1", "p2", "p3"], [1.0, 0.5, 0.0]),
-    ({"carbon_sink_tco2_yr": 5}, ["p2", "p3", "p1"], [1.0, 0.5, 0.0]),
+    ({"carbon_change_tc": 5}, ["p2", "p3", "p1"], [1.0, 0.5, 0.0]),
     # 1:1 → 0.5 each: p1 .5·1+.5·0=.5, p2 .5·.5+.5·1=.75, p3 .5·0+.5·.5=.25
-    ({"carbon_stock_tc": 1, "carbon_sink_tco2_yr": 1}, ["p2", "p1", "p3"], [0.75, 0.5, 0.25]),
+    ({"carbon_stock_tc": 1, "carbon_change_tc": 1}, ["p2", "p1", "p3"], [0.75, 0.5, 0.25]),
     # 3:1 → .75/.25: p1 .75, p2 .375+.25=.625, p3 .125  — the stock weight flips p1 above p2
-    ({"carbon_stock_tc": 3, "carbon_sink_tco2_yr": 1}, ["p1", "p2", "p3"], [0.75, 0.625, 0.125]),
+    ({"carbon_stock_tc": 3, "carbon_change_tc": 1}, ["p1", "p2", "p3"], [0.75, 0.625, 0.125]),
 ])
 def test_weights_change_the_ranking_as_computed_by_hand(weights, order, scores):
     r = siting.rank(THREE, weights, CRIT)
@@ -85,14 +91,14 @@ def test_weights_change_the_ranking_as_computed_by_hand(weights, order, scores):
 
 
 def test_weights_normalised_and_returned():
-    r = siting.rank(THREE, {"carbon_stock_tc": 3, "carbon_sink_tco2_yr": 1}, CRIT)
-    assert r.attrs["weights"] == {"carbon_stock_tc": 0.75, "carbon_sink_tco2_yr": 0.25}
-    assert r.attrs["directions"] == {"carbon_stock_tc": -1, "carbon_sink_tco2_yr": 1}
-    assert siting.normalise_weights({"carbon_stock_tc": 2}, CRIT) == {"carbon_stock_tc": 1.0, "carbon_sink_tco2_yr": 0.0}
+    r = siting.rank(THREE, {"carbon_stock_tc": 3, "carbon_change_tc": 1}, CRIT)
+    assert r.attrs["weights"] == {"carbon_stock_tc": 0.75, "carbon_change_tc": 0.25}
+    assert r.attrs["directions"] == {"carbon_stock_tc": -1, "carbon_change_tc": 1}
+    assert siting.normalise_weights({"carbon_stock_tc": 2}, CRIT) == {"carbon_stock_tc": 1.0, "carbon_change_tc": 0.0}
 
 
 @pytest.mark.parametrize("weights,needle", [
-    ({"carbon_stock_tc": -1, "carbon_sink_tco2_yr": 1}, "≥ 0"),
+    ({"carbon_stock_tc": -1, "carbon_change_tc": 1}, "≥ 0"),
     ({"carbon_stock_tc": 0}, "zero"),
     ({"carbon_stock_tc": float("nan")}, "finite"),
     ({"dist_railway_km": 1}, "not in use"),
@@ -106,11 +112,11 @@ def test_bad_weights(weights, needle):
 def test_redline_overlap_excludes_with_reason_and_does_not_distort_the_others():
     # p4 would be the best on sink and would stretch the stock range if it were normalised with
     # the others; excluded parks are left out of the min–max so p1..p3 score exactly as before.
-    df = pd.concat([THREE, parks(carbon_stock_tc=[10_000.0], carbon_sink_tco2_yr=[90.0]).assign(
+    df = pd.concat([THREE, parks(carbon_stock_tc=[10_000.0], carbon_change_tc=[90.0]).assign(
         park_id="p4", name="<b>x</b> & y")], ignore_index=True)
     df["redline_overlap_km2"] = [0.0, 0.0, 0.0, 0.4217]
     df["redline_overlap_pct"] = [0.0, 0.0, 0.0, 4.217]
-    w = {"carbon_stock_tc": 1, "carbon_sink_tco2_yr": 1}
+    w = {"carbon_stock_tc": 1, "carbon_change_tc": 1}
     r = siting.rank(df, w, CRIT)
     assert r["park_id"].tolist() == ["p2", "p1", "p3", "p4"]
     assert r["score"].iloc[:3].tolist() == pytest.approx([0.75, 0.5, 0.25])
@@ -150,12 +156,41 @@ def test_ties_share_a_rank():
     assert r["rank"].tolist() == [1.0, 1.0, 3.0]
 
 
-def test_missing_distance_is_worst_and_flagged():
+def test_an_unknown_is_never_neutral_set_aside_or_dropped():
     df = THREE.assign(dist_airport_km=[5.0, np.nan, 25.0])
-    r = siting.rank(df, {"dist_airport_km": 1}, CRIT + ["dist_airport_km"]).set_index("park_id")
-    assert r["score"].to_dict() == {"p1": 1.0, "p2": 0.0, "p3": 0.0}
-    assert r.loc["p2", "missing"] == "dist_airport_km"
-    assert r["rank"].to_dict() == {"p1": 1.0, "p2": 2.0, "p3": 2.0}
+    crit = CRIT + ["dist_airport_km"]
+    # set aside (the default): p2 has no airport distance, so it is not ranked and says why
+    r = siting.rank(df, {"dist_airport_km": 1, "carbon_stock_tc": 1}, crit).set_index("park_id")
+    assert math.isnan(r.loc["p2", "rank"]) and math.isnan(r.loc["p2", "score"])
+    assert r.loc["p2", "cannot_rank_on"] == "dist_airport_km" and not r.loc["p2", "excluded"]
+    # p1 and p3 only, min–max over those two: p1 stock 100 → 1, dist 5 → 1: score 1; p3: 0
+    assert r.loc[["p1", "p3"], "score"].tolist() == [1.0, 0.0] and r.loc[["p1", "p3"], "rank"].tolist() == [1, 2]
+    assert list(r.index) == ["p1", "p3", "p2"] and r.attrs["rankable"] == ["p1", "p3"]
+    # a criterion without weight does not set a park aside
+    r0 = siting.rank(df, {"carbon_stock_tc": 1}, crit).set_index("park_id")
+    assert r0["rank"].notna().all() and (r0["cannot_rank_on"] == "").all() and r0.loc["p2", "missing"] == "dist_airport_km"
+    # drop the criterion: every park ranked on the stock alone, the drop reported
+    r = siting.rank(df, {"dist_airport_km": 1, "carbon_stock_tc": 1}, crit, unknown="drop-criterion")
+    assert r.attrs["dropped"] == ["dist_airport_km"] and r.attrs["weights"]["carbon_stock_tc"] == 1.0
+    assert r.set_index("park_id")["score"].to_dict() == {"p1": 1.0, "p2": 0.5, "p3": 0.0}
+    with pytest.raises(InputError, match="nothing to rank on"):
+        siting.rank(df, {"dist_airport_km": 1}, crit, unknown="drop-criterion")
+
+
+def test_value_functions_by_hand():
+    df = THREE.assign(slope=[5.0, 12.0, 30.0])
+    vf = {"carbon_stock_tc": siting_value.parse("threshold:150"),
+          "dist_airport_km": siting_value.parse("piecewise:8=1,25=0")}
+    df = df.assign(dist_airport_km=df.pop("slope"))
+    r = siting.rank(df, {"carbon_stock_tc": 1, "dist_airport_km": 1}, CRIT + ["dist_airport_km"],
+                    value_functions=vf).set_index("park_id")
+    # stock ≤ 150 (lower is better) → 1: p1 only; distance 5 → 1, 12 → (25-12)/17, 30 → 0
+    assert r["norm_carbon_stock_tc"].tolist() == [1.0, 0.0, 0.0]
+    assert r["norm_dist_airport_km"].tolist() == pytest.approx([1.0, 13 / 17, 0.0])
+    assert r.loc["p2", "score"] == pytest.approx(0.5 * 13 / 17)
+    assert r.attrs["value_functions"]["dist_airport_km"] == "piecewise:8=1,25=0"
+    with pytest.raises(InputError, match="x ascending"):
+        siting_value.parse("piecewise:25=0,8=1")
 
 
 # Sensitivity near a tie. Two criteria with weights .51 (stock) / .49 (sink):
@@ -166,23 +201,23 @@ def test_missing_distance_is_worst_and_flagged():
 # sink +10%: w_k = .49·1.1 = .539, w_s = .461 → b .539, c .5, a .461: a 1→3, b 3→1
 # stock −10%: w_s = .459, w_k = .541 → same flip. sink −10% / stock +10%: no change.
 TIE = pd.DataFrame({"park_id": ["a", "b", "c"], "name": ["甲园区", "乙园区", "丙园区"],
-                    "carbon_stock_tc": [100.0, 200.0, 150.0], "carbon_sink_tco2_yr": [10.0, 30.0, 20.0]})
+                    "carbon_stock_tc": [100.0, 200.0, 150.0], "carbon_change_tc": [10.0, 30.0, 20.0]})
 
 
 def test_sensitivity_detects_a_flip_near_a_tie():
-    s = siting_sensitivity.sensitivity(TIE, {"carbon_stock_tc": 0.51, "carbon_sink_tco2_yr": 0.49}, delta=0.10, criteria=CRIT)
+    s = siting_sensitivity.sensitivity(TIE, {"carbon_stock_tc": 0.51, "carbon_change_tc": 0.49}, delta=0.10, criteria=CRIT)
     got = sorted((r.criterion, r.change, r.park_id, r.rank_from, r.rank_to) for r in s.itertuples())
     assert got == [
-        ("carbon_sink_tco2_yr", "+10%", "a", 1.0, 3.0), ("carbon_sink_tco2_yr", "+10%", "b", 3.0, 1.0),
+        ("carbon_change_tc", "+10%", "a", 1.0, 3.0), ("carbon_change_tc", "+10%", "b", 3.0, 1.0),
         ("carbon_stock_tc", "-10%", "a", 1.0, 3.0), ("carbon_stock_tc", "-10%", "b", 3.0, 1.0),
     ]
-    row = s[(s.criterion == "carbon_sink_tco2_yr")].iloc[0]
+    row = s[(s.criterion == "carbon_change_tc")].iloc[0]
     assert row.weight_from == pytest.approx(0.49) and row.weight_to == pytest.approx(0.539)
     assert len(s.attrs["tested"]) == 4
 
 
 def test_sensitivity_far_from_a_tie_is_stable():
-    s = siting_sensitivity.sensitivity(TIE, {"carbon_stock_tc": 0.8, "carbon_sink_tco2_yr": 0.2}, criteria=CRIT)
+    s = siting_sensitivity.sensitivity(TIE, {"carbon_stock_tc": 0.8, "carbon_change_tc": 0.2}, criteria=CRIT)
     assert s.empty and "rank_to" in s.columns
 
 
@@ -222,8 +257,12 @@ def engine_parks(tmp_path):
 
 def test_rank_on_engine_output(tmp_path):
     df = engine_parks(tmp_path)
-    assert siting.default_criteria(df) == ["carbon_at_stake_tc_per_ha", "carbon_sink_tco2_yr",
+    assert siting.default_criteria(df) == ["carbon_at_stake_tc_per_ha", "carbon_sink_tco2_ha_yr",
                                            "dist_airport_km", "redline_overlap_pct"]
+    # the sink per hectare of the land with data: barren 0 t CO2/ha/yr for a; the total over its hectares
+    sink = df.set_index("park_id")
+    assert sink.loc["b", "carbon_sink_tco2_ha_yr"] == pytest.approx(
+        sink.loc["b", "carbon_sink_tco2_yr"] / (sink.loc["b", "lc_grassland_km2"] * 100), rel=1e-9)
     # at stake per ha (province defaults, no zones): barren 0.2 × 0.5 × 16 = 1.6 t C/ha < grassland
     # 2.841 + 0.1 × 85.4 = 11.381 → on carbon alone a (barren) is the better site
     assert df.set_index("park_id").loc["a", "carbon_at_stake_tc_per_ha"] == pytest.approx(1.6, rel=1e-9)

@@ -80,3 +80,11 @@ def test_the_docs_table_is_generated_from_the_schemas():
     doc = (REPO / "docs" / "tables.md").read_text(encoding="utf-8")
     assert tableschema.markdown() in doc
     assert "| `rate_tco2_ha_yr` | number | t CO2/ha/yr | yes |" in doc
+
+
+def test_na_in_an_optional_number_is_blank_but_a_text_keeps_it(tmp_path):
+    rates = carbon.load_sink_rates(_csv(tmp_path, "class,rate_tco2_ha_yr,rate_low\nforest,3.5,NA\n"))
+    assert rates.loc["forest", "rate_low"] == 3.5  # a missing low end is the central rate
+    with pytest.raises(InputError, match="column class: must not be empty"):
+        tableschema.read(_csv(tmp_path, "class,rate_tco2_ha_yr\n,3.5\n"), "sink_rates")
+    assert pooltable.density_table()["verified"].isin(["yes", "partial", "no", "n/a"]).all()  # "n/a" is a value here

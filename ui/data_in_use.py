@@ -40,9 +40,10 @@ def inputs() -> runs.RunInputs:
     """Run inputs of the data in use. A referenced file that changed is refused (InputError),
     checked on every call (cheap: size and modification time, the hash only when they differ)."""
     s = common.store()
-    for role in ("landcover", "landcover_alt"):
-        for i in ws.in_use(s).get(role, []):
-            ws.verify(ws.get(s, i))
+    for role, ids in ws.in_use(s).items():  # every dataset referenced in place (rasters: land cover, criteria)
+        for i in ids:
+            if i != ws.BUILTIN_AIRPORTS and (d := ws.get(s, i)).storage == "reference":
+                ws.verify(d)
     base = _inputs(choice_key())
     mode = pixel_area_mode()  # the session's pixel-area mode (ground, the default: true cell areas)
     return base if mode == "ground" else runs.override(base, options={**base.options, "pixel_area": mode})

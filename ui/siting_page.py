@@ -104,6 +104,9 @@ def scenario_sidebar(names: dict, crits: list[str], lang: str) -> None:
         pick = st.selectbox(t("siting.load", lang), ["—"] + list(scen), key="siting_load_pick")
         if pick != "—" and store.allowed(common.actor(), "owner", scen[pick].get("created_by")):
             st.button(t("siting.delete", lang), key="siting_delete_btn", on_click=_delete_scenario, args=(pick, lang))
+        unused = st.session_state.pop("siting_load_unused", None)
+        if unused:
+            st.warning(t("siting.load.unused", lang, names=", ".join(md(ind.label(c, lang)) for c in unused)))
         msg = st.session_state.pop("siting_delete_result", None)
         if msg:
             (st.success if msg[0] == "success" else st.error)(msg[1])
@@ -112,6 +115,9 @@ def scenario_sidebar(names: dict, crits: list[str], lang: str) -> None:
             st.session_state["siting_parks"] = [p for p in sc["selection"] if p in names]
             for c in crits:
                 st.session_state[f"siting_w_{c}"] = _stored_weight(sc["weights"].get(c, 0.0))
+            unused = sorted(c for c, v in sc["weights"].items() if c not in crits and _stored_weight(v) > 0)
+            if unused:  # e.g. the total sink of a scenario saved when it counted as a benefit
+                st.session_state["siting_load_unused"] = unused
             st.session_state["siting_exclude"] = bool(sc["settings"].get("exclude_redline", True))
             st.session_state["siting_name"] = pick
             st.rerun()

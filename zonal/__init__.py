@@ -6,6 +6,7 @@ compiled run counter (``kernels``), zone keys (``zonesplit``), and the tiled eng
 (``tilegrid``), plan (``tileplan``), task (``tiletask``, ``tileresult``), kernel for split polygons
 (``tilekernel``), two years as transition codes (``pairraster``), its entry points (``tiled``) and
 its Dask cluster (``distributed``).
+Continuous rasters per polygon: area-weighted criterion statistics (``rasterstats``), DEM slope by Horn (``terrain``).
 
 Public surface: ``rastersource.LandcoverRaster``, ``landcover.zonal_codes``,
 ``landcover.class_areas``, ``landcover.raster_class_totals``, ``coverage.pieces``,

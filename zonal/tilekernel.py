@@ -131,7 +131,7 @@ def _count_runs(codes, w_in, runs, acc, deferred=None) -> None:
         acc[i].pixels += float(lengths.sum())
         acc[i].inside += runs_sum(w_in, rr, s, e)
     if codes.dtype == np.uint8:  # compiled: one visit per cell
-        from zonal import kernels  # here, not at the top: numba costs ~0.2 s at start-up
+        from zonal import kernels  # start-up time: numba costs ~0.2 s
 
         rse = [(rr, s, e) for _, rr, s, e in runs]
 
