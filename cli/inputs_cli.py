@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Callable
 
 from core.errors import InputError
-from indicators import measures
 from layers import inputs
 
 
@@ -31,6 +30,8 @@ def add_input_flags(p, command: str) -> None:
 def _paths(spec, value) -> list[str]:
     values = value if isinstance(value, list) else ([value] if value else [])
     if spec.params:  # FILE:NAME:… values: the declared parser finds the file (and checks the rest)
+        from indicators import measures  # start-up time: the measures load GeoPandas and the zonal engine
+
         return [measures.PARSERS[spec.params](v)[0] for v in values]
     # FILE:KIND (transport) names the file before the last colon
     return [v.rsplit(":", 1)[0] if spec.metavar == "FILE:KIND" else v for v in values]
@@ -68,6 +69,7 @@ def measured_inputs(a, command: str, read: Callable) -> tuple[dict, dict]:
     """({input id: layer or raster path, or [(layer or path, params), …] for an input whose values
     carry parameters}, {input id: file or [files]}) of the declared inputs with a measure given on
     the command line. ``read(path, what, polygons=…)`` reads a vector file."""
+    from indicators import measures  # start-up time: the measures load GeoPandas and the zonal engine
     from layers.readers import validate_geotiff  # start-up time: the readers load GDAL
 
     extra, files = {}, {}

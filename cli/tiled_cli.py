@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cli.inputs_cli import add_input_flags, check_required
 from core import paths
 from core.errors import InputError
 from reports import write_csv
@@ -118,16 +119,12 @@ def parks_zonal(args=None, **kw):
 
 def add_zonestats_parser(sub) -> None:
     z = sub.add_parser("zonestats", help="land-cover proxies per unit (county, zone …) in one tiled pass")
-    z.add_argument("--units", required=True, help="unit polygons (.gpkg, .shp, .zip, .geojson, .kml …)")
     z.add_argument("--layer", help="layer of a multi-layer --units file")
     z.add_argument("--assume-crs", metavar="EPSG:XXXX", help="CRS of a --units file that carries none")
     z.add_argument("--id-field", help="unit id field (default: adcode, id, or row number)")
     z.add_argument("--name-field", help="unit name field (default: name_zh, name)")
-    z.add_argument("--landcover", required=True, help="land-cover raster: a GeoTIFF or a VRT of tiles")
     z.add_argument("--legend", default="igbp", help="worldcover | clcd | globeland30 | igbp (default igbp)")
-    z.add_argument("--years", nargs="+", metavar="RASTER",
-                   help="later land-cover years on the same grid: class areas per year and transitions between "
-                        "consecutive years (written next to --out as <name>_years / <name>_transitions)")
+    add_input_flags(z, "zonestats")  # --units, --landcover, --years from layers/inputs.py
     z.add_argument("--year-labels", nargs="+", metavar="YEAR", help="labels of --landcover and --years (default 0 1 …)")
     z.add_argument("--out", required=True, help="output table: .parquet or .csv")
     add_cli_flags(z)
@@ -143,6 +140,7 @@ def run_zonestats(a) -> int:
     out = Path(a.out)
     if out.suffix.lower() not in (".parquet", ".csv"):
         raise InputError("--out 的扩展名须为 .parquet 或 .csv", "--out must end with .parquet or .csv")
+    check_required(a, "zonestats", workspace=False)
     for r in [a.landcover] + list(a.years or []):
         if not Path(r).exists():
             raise InputError(f"找不到文件 {r}", f"file {r} not found")

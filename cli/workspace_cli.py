@@ -4,7 +4,16 @@
     python -m cli workspace add roads.gpkg --role transport --kind major_road
     python -m cli workspace add gansu.osm.pbf --role osm
     python -m cli workspace add redline.shp --role redline --use
+    python -m cli workspace add ghi.tif --role criterion --params ghi:mean:higher:kWh/m2/yr --use
+    python -m cli workspace add reserve.gpkg --role exclusion --params reserve:800 --use
+    python -m cli workspace add subs.gpkg --role grid --params substation --use
+    python -m cli workspace add dem.tif --role dem --use
+    python -m cli workspace params ID reserve:1000
     python -m cli workspace list | use ID [--as landcover_alt] | unuse ROLE | remove ID [--yes]
+
+``--params`` is what follows ``FILE:`` in the input's flag of ``gansu parks``/``siting`` (``--criterion
+FILE:NAME:STAT:DIRECTION[:UNIT]``, ``--exclusion FILE:KIND[:BUFFER_M]``, ``--grid FILE:KIND``), read by the
+same parser; criterion rasters, exclusion and grid layers in use add to the others of their role.
 
 The store and the import folder follow GANSU_STORE and GANSU_IMPORT_DIR. ``add`` prints the new
 dataset's id as the last line of its output. Unusable input: exit code 2 and the message in
@@ -48,7 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--name-field", help="zones/parks: field with the name")
     a.add_argument("--source", default="", help="where the data comes from (free text)")
     a.add_argument("--licence", default="", help="licence (free text)")
-    a.add_argument("--use", action="store_true", help="put the new dataset in use")
+    a.add_argument("--params", help="criterion, exclusion, grid: the parameters as after FILE: in the flag of "
+                                    "gansu parks (" + ", ".join(f"{i.flag} {i.metavar}" for i in _with_params())
+                   + "), e.g. ghi:mean:higher:kWh/m2/yr, reserve:800, substation")
+    a.add_argument("--use", action="store_true", help="put the new dataset in use (added to the others of a role "
+                                                      "that takes several datasets)")
+    pa = sub.add_parser("params", help="change the parameters of a criterion, exclusion or grid dataset")
+    pa.add_argument("id")
+    pa.add_argument("params", help="as after FILE: in the input's flag (see add --params)")
     sub.add_parser("list", help="datasets and the data in use")
     u = sub.add_parser("use", help="put a dataset in use")
     u.add_argument("id")
@@ -66,8 +82,30 @@ def _store():
     return Store(paths.store_path())
 
 
+def _with_params() -> list:
+    return [i for i in inputs.all_inputs() if i.params and i.role]
+
+
+def _params(role: str, path: str, text: str | None) -> dict | None:
+    """The parameters of a dataset of ``role`` read from ``text`` by its input's parser (the one of the
+    flag of gansu parks, on ``FILE:text``); None for a role without parameters."""
+    spec = next((i for i in _with_params() if i.role == role), None)
+    if spec is None:
+        if text:
+            raise InputError(f"用途 {role} 不带参数（--params）。", f"role {role} takes no --params.")
+        return None
+    if not text:
+        form = spec.metavar.split(":", 1)[1]
+        raise InputError(f"用途 {role} 需要 --params {form}（与 {spec.flag} 的 FILE: 之后相同）。",
+                         f"role {role} needs --params {form} (as after FILE: in {spec.flag}).")
+    from indicators import measures  # start-up time: the measures load GeoPandas and rasterio (list, use need neither)
+
+    return measures.read_params(spec.params, f"{path}:{text}")[1]
+
+
 def cmd_add(a) -> int:
     s = _store()
+    params = _params(a.role, a.paths[0], a.params)
     if a.role == "landcover":
         d = raster_register.register_landcover(s, a.paths, legend=a.legend, year=a.year, name=a.name, source=a.source,
                                                licence=a.licence, nodata=a.nodata, use=a.use,
@@ -79,14 +117,15 @@ def cmd_add(a) -> int:
                                          year=a.year, use=a.use, actor=SHELL)
     elif any(i.role == a.role and i.kind == "raster" for i in inputs.all_inputs()):  # a declared raster criterion
         d = raster_register.register_raster(s, a.paths[0], a.role, name=a.name, source_text=a.source,
-                                            licence=a.licence, year=a.year, use=a.use, actor=SHELL)
+                                            licence=a.licence, year=a.year, params=params, use=a.use, actor=SHELL)
     else:
         d = vector_register.register_vector(s, a.paths[0], a.role, kind=a.kind, kind_field=a.kind_field,
                                             layer=a.layer, assume_crs=a.assume_crs, swap_axes=a.swap_axes, name=a.name,
                                             name_field=a.name_field, source_text=a.source, licence=a.licence,
-                                            year=a.year, use=a.use, actor=SHELL)
-    print(f"registered {d.role} '{d.name}' ({d.original_filename}, sha256 {d.sha256[:12]}…)"
-          + (" — in use" if a.use else ""), file=sys.stderr)
+                                            year=a.year, params=params, use=a.use, actor=SHELL)
+    print(f"registered {d.role} '{d.name}' ({d.original_filename}, sha256 {d.sha256[:12]}…"
+          + (f", {ws.params_text(d.params)}" if d.params else "") + ")" + (" — in use" if a.use else ""),
+          file=sys.stderr)
     for zh, en in d.notes:
         print(f"  note: {en} / {zh}", file=sys.stderr)
     print(d.id)
@@ -108,10 +147,19 @@ def cmd_list(a) -> int:
     using = ws.in_use(s)
     for d in ws.datasets(s):
         roles = [r for r, ids in using.items() if d.id in ids]
-        extra = f"legend {d.legend}, {d.year or ''}" if d.role == "landcover" else ",".join(d.kinds)
+        extra = f"legend {d.legend}, {d.year or ''}" if d.role == "landcover" else \
+            ws.params_text(d.params) if d.params else ",".join(d.kinds)
         print(f"{d.id}\t{d.role}\t{d.name}\t{d.original_filename}\t{d.sha256[:12]}\t{extra}\t"
               f"{'IN USE: ' + ','.join(roles) if roles else ''}")
     print("in use: " + "; ".join(f"{r}={','.join(ids) or 'default'}" for r, ids in using.items()))
+    return 0
+
+
+def cmd_params(a) -> int:
+    s = _store()
+    d = ws.get(s, a.id)
+    d = ws.set_params(s, d.id, _params(d.role, d.original_filename, a.params) or {}, actor=SHELL)
+    print(f"{d.id} ({d.name}): {ws.params_text(d.params)}")
     return 0
 
 
@@ -119,8 +167,8 @@ def cmd_use(a) -> int:
     s = _store()
     d = ws.get(s, a.id)
     role = a.as_role or d.role
-    if role == "transport":
-        ws.use(s, role, ws.in_use(s)["transport"] + [d.id], actor=SHELL)
+    if inputs.get(role).selector == "many":  # transport, criterion rasters, exclusion and grid layers: one more
+        ws.use(s, role, [*ws.in_use(s).get(role, []), d.id], actor=SHELL)
     else:
         ws.use(s, role, [d.id], actor=SHELL)
     print(f"{d.id} in use as {role}")
@@ -142,4 +190,5 @@ def cmd_remove(a) -> int:
 
 def main(argv=None) -> int:
     a = build_parser().parse_args(argv)
-    return {"add": cmd_add, "list": cmd_list, "use": cmd_use, "unuse": cmd_unuse, "remove": cmd_remove}[a.command](a)
+    return {"add": cmd_add, "list": cmd_list, "use": cmd_use, "unuse": cmd_unuse, "remove": cmd_remove,
+            "params": cmd_params}[a.command](a)

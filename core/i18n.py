@@ -128,21 +128,18 @@ TEXT: dict[str, dict[str, str]] = {
     "siting.col.rank": {"zh": "排名", "en": "Rank"},
     "siting.col.park": {"zh": "园区", "en": "Park"},
     "siting.col.score": {"zh": "综合得分（0–1）", "en": "Score (0–1)"},
-    "siting.col.excluded": {"zh": "排除原因", "en": "Excluded because"},
     "siting.col.criterion": {"zh": "准则", "en": "Criterion"},
     "siting.col.change": {"zh": "权重变化", "en": "Weight change"},
     "siting.col.from": {"zh": "原排名", "en": "Rank before"},
     "siting.col.to": {"zh": "新排名", "en": "Rank after"},
     "siting.radar": {"zh": "归一化准则得分（1 为最好）", "en": "Normalised criterion scores (1 = best)"},
     "siting.directions": {"zh": "准则方向说明", "en": "Criterion directions"},
-    "siting.sensitivity": {"zh": "敏感性：任一权重 ±10% 时排名变化", "en": "Sensitivity: rank changes when any weight moves ±10%"},
     "siting.stable": {"zh": "任一权重变化 ±10% 时排名均不变。", "en": "No rank changes when any weight moves ±10%."},
     "siting.save": {"zh": "保存与导出", "en": "Save and export"},
     "siting.name": {"zh": "方案名称", "en": "Scenario name"},
     "siting.save.do": {"zh": "保存方案", "en": "Save scenario"},
     "siting.saved": {"zh": "方案“{name}”已保存。", "en": "Scenario “{name}” saved."},
     "siting.unsaved": {"zh": "未命名方案", "en": "Unsaved scenario"},
-    "siting.dl.excel": {"zh": "下载 Excel（排名、指标、敏感性、清单）", "en": "Download Excel (ranking, indicators, sensitivity, checklist)"},
     "siting.dl.pdf": {"zh": "下载 PDF 报告", "en": "Download PDF report"},
     "siting.share": {"zh": "当前页面地址已包含所选园区和权重，可直接复制分享。", "en": "The page address holds the selected parks and weights: copy it to share this view."},
     # --- checklist page
@@ -610,7 +607,6 @@ TEXT.update({
                            "en": "CSV file (columns: indicator,region,year,value,unit,source; optional basis,source_url,source_date,quote,note)"},
     "targets.stats.mode.merge": {"zh": "合并（同指标/地区/年份/口径则替换）", "en": "Merge (same indicator/region/year/basis replaces)"},
     # siting: rank stability
-    "siting.mc.title": {"zh": "排名稳定性（权重与碳密度在范围内随机变化）", "en": "Rank stability (weights and carbon densities varied within their ranges)"},
     "siting.mc.caption": {"zh": "蒙特卡洛模拟 {n} 次（随机种子 {seed}，结果可重现）：每个权重在 ±{spread} 内、各地类碳密度与碳汇速率在其低—高范围内（三角分布，众数为中值）随机取值。{changed}% 的模拟中排名有变化；保持原排名的比例 ≥ {stable} 为“稳定”。",
                           "en": "Monte Carlo of {n} draws (seed {seed}, reproducible): every weight within ±{spread}, each class's carbon density and sink rate within its low–high range (triangular, mode = central). The ranking changes in {changed}% of the draws; a park keeping its rank in ≥ {stable} of them is “stable”."},
     "siting.mc.yes": {"zh": "稳定", "en": "stable"},
@@ -1036,4 +1032,112 @@ TEXT.update({
     "siting.load.unused": {"zh": "该方案中以下准则的权重未被使用（选址模型已更改，例如年碳汇总量现按每公顷“受威胁”计）：{names}",
                            "en": "This scenario's weights for these criteria are not used (the siting model changed, e.g. "
                                  "the total annual sink now counts per hectare, as at stake): {names}"},
+})
+
+# --- the Data page: criterion rasters, DEM, exclusion and grid layers as workspace datasets (ui/dataset_form.py)
+TEXT.update({
+    "ws.add.params": {"zh": "参数 {form}", "en": "Parameters {form}"},
+    "ws.add.params_help": {"zh": "写法与命令行 {flag} {form} 中 FILE: 之后的部分相同，例如太阳总辐射 ghi:mean:higher:kWh/m2/yr、"
+                                 "保护地及 800 米缓冲 reserve:800、变电站 substation。",
+                           "en": "Written as after FILE: in the command line's {flag} {form}, e.g. solar irradiance "
+                                 "ghi:mean:higher:kWh/m2/yr, a reserve with an 800 m buffer reserve:800, substations "
+                                 "substation."},
+    "ws.col.params": {"zh": "参数", "en": "Parameters"},
+})
+
+# --- the Siting page: model settings (unknown rule, value functions), score decomposition, SMAA rank
+# acceptability as the robustness figure, the detail tables, the workbook and the report's notes
+TEXT.update({
+    "siting.model": {"zh": "模型设置", "en": "Model settings"},
+    "siting.unknown": {"zh": "准则值未知时", "en": "When a criterion value is unknown"},
+    "siting.unknown.set-aside": {"zh": "搁置该园区（不排序，并注明无法排序的准则）",
+                                 "en": "Set the park aside (not ranked, the criterion named)"},
+    "siting.unknown.drop-criterion": {"zh": "对所有园区去掉该准则（其余权重重新归一化）",
+                                      "en": "Drop the criterion for every park (the other weights renormalised)"},
+    "siting.unknown.help": {"zh": "未知值从不按中性或最差计：要么园区不参与排序，要么该准则对所有园区都不计。页面与导出文件都会注明。",
+                            "en": "An unknown value never counts as neutral or as worst: either the park is not ranked or the "
+                                  "criterion counts for no park. The page and the exports say which."},
+    "siting.vf.title": {"zh": "价值函数（原始值 → 0–1，1 为最好）", "en": "Value functions (raw value → 0–1, 1 = best)"},
+    "siting.vf.help": {"zh": "线性：在参与排序的园区间做最小–最大归一化（按准则方向）。阈值：在方向的好的一侧（如越低越好时 ≤ 阈值）得 1，否则 0。"
+                             "分段线性：点 x=值（值在 0–1，x 递增），点间直线连接，两端取端点值，例如坡度 8=1,25=0（≤8° 完全适宜，≥25° 不适宜）。",
+                       "en": "Linear: min–max over the parks being ranked, in the criterion's direction. Threshold: 1 on the "
+                             "good side of the threshold (e.g. ≤ it when lower is better), else 0. Piecewise: points x=value "
+                             "(values 0–1, x ascending), straight lines between them, the end values beyond, e.g. slope "
+                             "8=1,25=0 (8° or less fully suitable, 25° or more not at all)."},
+    "siting.vf.kind.linear": {"zh": "线性（最小–最大）", "en": "Linear (min–max)"},
+    "siting.vf.kind.threshold": {"zh": "阈值", "en": "Threshold"},
+    "siting.vf.kind.piecewise": {"zh": "分段线性", "en": "Piecewise linear"},
+    "siting.vf.points": {"zh": "阈值或分段点", "en": "Threshold or points"},
+    "siting.vf.placeholder": {"zh": "如 25 或 8=1,25=0", "en": "e.g. 25 or 8=1,25=0"},
+    "siting.vf.bad": {"zh": "{criterion} 的价值函数无法使用：{msg}。该准则改用线性函数。",
+                      "en": "The value function of {criterion} cannot be used: {msg}. Linear is used for it instead."},
+    "siting.vf.in_use": {"zh": "价值函数：{items}（其余准则为线性）", "en": "Value functions: {items} (the other criteria linear)"},
+    "siting.vf.empty": {"zh": "请为 {names} 输入阈值或分段点；在此之前按线性计算。",
+                        "en": "Enter the threshold or points for {names}; linear is used until then."},
+    "siting.col.notes": {"zh": "说明", "en": "Notes"},
+    "siting.col.contrib": {"zh": "得分贡献：{label}", "en": "Contribution: {label}"},
+    "siting.cannot_rank_on": {"zh": "无法排序：{names} 未知", "en": "cannot rank on {names} (unknown)"},
+    "siting.set_aside": {"zh": "{n} 个园区因准则值未知被搁置、未参与排序：{parks}",
+                         "en": "{n} park(s) set aside, not ranked, because a criterion value is unknown: {parks}"},
+    "siting.dropped": {"zh": "以下准则有园区缺值，已对所有园区去掉（其余权重已重新归一化）：{names}",
+                       "en": "Dropped for every park because some park has no value (the other weights renormalised): {names}"},
+    "siting.decomp": {"zh": "得分分解：各准则的加权贡献（合计为综合得分）",
+                      "en": "Score decomposition: each criterion's weighted contribution (they sum to the score)"},
+    "siting.decomp.x": {"zh": "综合得分（0–1）", "en": "Score (0–1)"},
+    "siting.smaa.title": {"zh": "排名可接受度（SMAA）", "en": "Rank acceptability (SMAA)"},
+    "siting.smaa.draws": {"zh": "抽样次数", "en": "Draws"},
+    "siting.smaa.seed": {"zh": "随机种子", "en": "Seed"},
+    "siting.smaa.mode": {"zh": "权重抽样方式", "en": "Weights drawn"},
+    "siting.smaa.mode.around": {"zh": "围绕当前权重", "en": "Around the weights set"},
+    "siting.smaa.mode.simplex": {"zh": "在单纯形上均匀", "en": "Uniformly on the simplex"},
+    "siting.smaa.concentration": {"zh": "集中度", "en": "Concentration"},
+    "siting.smaa.concentration.help": {"zh": "狄利克雷分布的集中度：越大，抽到的权重越接近当前权重（50 时权重 0.2 的标准差约 0.056）。",
+                                       "en": "The Dirichlet concentration: the larger, the closer the drawn weights stay to "
+                                             "the weights set (at 50 a weight of 0.2 has a standard deviation of about 0.056)."},
+    "siting.smaa.need_two": {"zh": "至少需要两个参与排序的园区才能计算排名可接受度。",
+                             "en": "Rank acceptability needs at least two ranked parks."},
+    "siting.smaa.col.rank": {"zh": "第 {r} 名（%）", "en": "Rank {r} (%)"},
+    "siting.smaa.col.central": {"zh": "中心权重：{label}（%）", "en": "Central weight: {label} (%)"},
+    "siting.smaa.col.confidence": {"zh": "置信度（%）", "en": "Confidence (%)"},
+    "siting.smaa.col.share": {"zh": "排第 {r} 名的抽样比例", "en": "Share of draws at rank {r}"},
+    "siting.smaa.col.central_w": {"zh": "中心权重：{label}", "en": "Central weight: {label}"},
+    "siting.smaa.col.confidence_share": {"zh": "置信度（以中心权重排第一的比例）",
+                                         "en": "Confidence (share first under its central weights)"},
+    "siting.smaa.weights.around": {"zh": "权重围绕当前权重抽取（狄利克雷分布，集中度 {c}）",
+                                   "en": "weights drawn around the weights set (Dirichlet, concentration {c})"},
+    "siting.smaa.weights.simplex": {"zh": "权重在单纯形上均匀抽取（任何权重组合同等可能）",
+                                    "en": "weights drawn uniformly on the simplex (every weighting equally likely)"},
+    "siting.smaa.values.ranges": {"zh": "受威胁碳量与碳汇在其密度与速率范围内抽取",
+                                  "en": "carbon at stake and sink drawn within their density and rate ranges"},
+    "siting.smaa.values.fixed": {"zh": "准则值固定", "en": "criterion values fixed"},
+    "siting.smaa.caption": {"zh": "随机抽样 {n} 次（随机种子 {seed}，同一种子结果相同）：{weights}；{values}。每格为该园区在抽样中排第 1、2、3… 名的比例；"
+                                  "中心权重是该园区排第一时各次权重的平均；置信度是以其中心权重计算时它排第一的比例。比例越集中于第 1 名，排名越稳健。",
+                            "en": "{n} draws (seed {seed}: the same seed gives the same figures): {weights}; {values}. Each cell is "
+                                  "the share of draws in which the park takes rank 1, 2, 3 …; the central weights are the mean "
+                                  "weights of the draws in which it comes first; the confidence is the share in which it comes "
+                                  "first under its central weights. The more a park's share sits at rank 1, the more robust its place."},
+    "siting.detail.sensitivity": {"zh": "细节：任一权重单独变化 ±10% 时的排名变化",
+                                  "en": "Detail: rank changes when one weight at a time moves ±10%"},
+    "siting.detail.mc": {"zh": "细节：排名稳定性（蒙特卡洛：权重 ±10%，碳密度在其范围内）",
+                         "en": "Detail: rank stability (Monte Carlo: weights ±10%, carbon densities within their ranges)"},
+    "siting.detail.note": {"zh": "蒙特卡洛细节按线性价值函数计算，与上方模型设置不同，仅作参考；以排名可接受度为准。",
+                           "en": "The Monte Carlo detail uses linear value functions, unlike the model settings above: "
+                                 "for reference only; the rank acceptability is the figure."},
+    "siting.dl.workbook": {"zh": "下载 Excel（排名与得分分解、排名可接受度、指标、敏感性、清单）",
+                           "en": "Download Excel (ranking with score decomposition, rank acceptability, indicators, sensitivity, checklist)"},
+    "report.siting.notes": {"zh": "排除原因 / 无法排序的准则", "en": "Exclusion reason / cannot rank on"},
+    "report.siting.dropped": {"zh": "因有园区缺值而对所有园区去掉的准则：{names}",
+                              "en": "Criteria dropped for every park because some park has no value: {names}"},
+    "report.siting.vf": {"zh": "价值函数（其余为线性）：{items}", "en": "Value functions (the others linear): {items}"},
+    "report.siting.method": {
+        "zh": "方法：各准则经价值函数变为 0–1（默认在参与排名的园区间做最小–最大归一化，1 为最好），按归一化权重加权求和得到 0–1 综合得分，"
+              "各准则的加权贡献之和即得分；与生态保护红线或排除图层冲突的园区被排除。准则值未知时，园区被搁置（不排序）或该准则对所有园区去掉，"
+              "从不按最差或中性计。绿化覆盖率属于准入清单（填报值），不参与排名。",
+        "en": "Method: each criterion becomes a 0–1 value through its value function (by default min–max over the ranked "
+              "parks, 1 = best) and is weighted by the normalised weights into a 0–1 score, the weighted contributions "
+              "summing to the score; a park in conflict with the ecological red line or an exclusion layer is excluded. "
+              "An unknown criterion value sets the park aside (not ranked) or drops the criterion for every park, never "
+              "counts as worst or neutral. The greening coverage belongs to the admission checklist (an entered value), "
+              "not to the ranking.",
+    },
 })

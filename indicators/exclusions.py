@@ -12,6 +12,10 @@ The three control lines of 三区三线 (生态保护红线, 永久基本农田,
                               buffer > 0) / clear
     excl_<kind>_note_zh/_en   what the layer did not allow to check (empty layer, repairs)
 
+The urban development boundary (城镇开发边界) is the other way round: under the 三区三线 rules urban and
+industrial construction belongs inside it, so a park with any part outside it is in conflict (its
+``overlap`` columns hold the part inside; no buffer applies).
+
 ``compliance`` puts several layers side by side with the worst verdict (conflict > within_buffer >
 clear) and a one-line bilingual reason, as the GB/T 39972 "一张图" check does for a project polygon
 against 三区三线.
@@ -64,6 +68,7 @@ QUAD_SEGS = 64  # segments per quarter circle of the buffer
 # An overlap under 1 m² is a sliver along a shared boundary (a park drawn along a control line: the
 # two outlines, reprojected vertex by vertex, no longer coincide exactly), not a conflict: set to 0.
 SLIVER_KM2 = 1e-6
+INSIDE_KINDS = frozenset({"urban_boundary"})  # a park must lie inside these (the part outside conflicts)
 
 
 def columns(kind: str) -> list[str]:
@@ -201,8 +206,12 @@ def exclusion_measures(parks: gpd.GeoSeries, layer: gpd.GeoDataFrame, kind: str,
             ring = _ring_km2(lonlat_dense(p, "parks"), shapely.get_parts(lonlat_dense(polys, "layer")), need, buffer_m)
     else:
         km2, pct, dist, ring = np.zeros(n), np.zeros(n), np.full(n, np.nan), np.zeros(n)
-    verdict = np.where(km2 > 0, "conflict",
-                       np.where((buffer_m > 0) & (dist <= buffer_m / 1000.0), "within_buffer", "clear"))
+    if kind in INSIDE_KINDS:  # a park belongs inside the urban development boundary: the part outside conflicts
+        outside = np.asarray(park_km2, dtype="float64") - km2
+        verdict = np.where(outside >= SLIVER_KM2, "conflict", "clear")
+    else:
+        verdict = np.where(km2 > 0, "conflict",
+                           np.where((buffer_m > 0) & (dist <= buffer_m / 1000.0), "within_buffer", "clear"))
     return pd.DataFrame({c["km2"]: km2, c["pct"]: pct, c["dist"]: dist, c["ring"]: ring, c["verdict"]: verdict,
                          c["note_zh"]: note.zh if note else "", c["note_en"]: note.en if note else ""},
                         index=p.index)
@@ -237,11 +246,15 @@ def _merge(layers) -> list[tuple[str, gpd.GeoSeries, float]]:
 
 
 def _reason(row: pd.Series, used: list[tuple[str, float]]) -> Text:
-    conflict, near, empty = [], [], []
+    conflict, outside, near, empty = [], [], [], []
     for kind, b in used:
         label = EXCLUSION_LABELS[kind]
         v = row[f"excl_{kind}_verdict"]
-        if v == "conflict":
+        if v == "conflict" and kind in INSIDE_KINDS:
+            out_pct = 100.0 - row[f"excl_{kind}_overlap_pct"]
+            outside.append((f"位于{label.zh}之外（园区 {_num(out_pct)}% 在边界外）",
+                            f"outside the {label.en} ({_num(out_pct)}% of the park outside it)"))
+        elif v == "conflict":
             km2, pct = row[f"excl_{kind}_overlap_km2"], row[f"excl_{kind}_overlap_pct"]
             conflict.append((f"{label.zh}（重叠 {_num(km2)} km²，{_num(pct)}%）",
                              f"{label.en} ({_num(km2)} km² overlap, {_num(pct)}%)"))
@@ -255,10 +268,13 @@ def _reason(row: pd.Series, used: list[tuple[str, float]]) -> Text:
     if conflict:
         zh.append("冲突：" + "、".join(z for z, _ in conflict))
         en.append("conflict with " + ", ".join(e for _, e in conflict))
+    if outside:
+        zh.append("；".join(z for z, _ in outside))
+        en.append("; ".join(e for _, e in outside))
     if near:
         zh.append("缓冲区内：" + "、".join(z for z, _ in near))
         en.append("within the buffer of " + ", ".join(e for _, e in near))
-    if not conflict and not near:
+    if not conflict and not near and not outside:
         checked = [EXCLUSION_LABELS[k] for k, _ in used]
         zh.append("无冲突（已检查：" + "、".join(t.zh for t in checked) + "）")
         en.append("clear (checked: " + ", ".join(t.en for t in checked) + ")")

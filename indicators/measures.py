@@ -111,8 +111,9 @@ def columns_of(spec, params: dict | None = None) -> list[str]:
 
 
 # --- the values of inputs with parameters: FILE:… -------------------------------------------------
-def parse_criterion(value: str) -> tuple[str, dict]:
-    """``FILE:NAME:STAT:DIRECTION[:UNIT]`` → (file, params); declares ``crit_<NAME>_<STAT>``."""
+def parse_criterion(value: str, *, declare: bool = True) -> tuple[str, dict]:
+    """``FILE:NAME:STAT:DIRECTION[:UNIT]`` → (file, params); declares ``crit_<NAME>_<STAT>`` (unless
+    ``declare=False``: a workspace registration checks the value, its runs declare it)."""
     form = "FILE:NAME:STAT:DIRECTION[:UNIT]"
     parts = str(value).split(":")
     direction_at = next((i for i in range(len(parts) - 1, 0, -1) if parts[i].lower() in ("higher", "lower")), None)
@@ -123,19 +124,36 @@ def parse_criterion(value: str) -> tuple[str, dict]:
     name, stat, direction = parts[direction_at - 2].strip().lower(), parts[direction_at - 1].strip().lower(), \
         parts[direction_at].strip().lower()
     unit = ":".join(parts[direction_at + 1:]).strip()
+    return path, criterion_params({"name": name, "stat": stat, "direction": 1 if direction == "higher" else -1,
+                                   "unit": unit}, declare=declare)
+
+
+def criterion_params(params: dict, *, declare: bool = True, replace: bool = False) -> dict:
+    """A criterion's parameters ({name, stat, direction ±1, unit}: what ``parse_criterion`` reads from a
+    flag value, or a workspace dataset's record) checked, with its column ``crit_<NAME>_<STAT>``
+    declared in the indicator table; returns them with ``column``. ``replace``: the column's meaning
+    may change (a long-running dashboard whose data in use changed; one run never holds two datasets
+    with one column: ``storage.workspace.use``), else a second meaning is refused (two flags of one run)."""
+    name, stat, unit = str(params.get("name", "")), str(params.get("stat", "")), str(params.get("unit") or "")
+    d = params.get("direction")
     if not NAME_RE.match(name):
         raise InputError(f"--criterion 的名称须为小写字母、数字或下划线（≤ 31 个字符）：{name!r}",
                          f"--criterion NAME must be lower-case letters, digits or _ (≤ 31 characters): {name!r}")
     if stat not in STATS:
         raise InputError(f"--criterion 的统计量须为 {STATS} 之一：{stat!r}", f"--criterion STAT must be one of {STATS}: {stat!r}")
+    if d not in (1, -1):
+        raise InputError(f"--criterion 的方向须为 higher 或 lower：{d!r}", f"--criterion DIRECTION must be higher or lower: {d!r}")
     column = f"crit_{name}_{stat}"
-    d = 1 if direction == "higher" else -1
+    if not declare:
+        return {"name": name, "stat": stat, "direction": d, "unit": unit, "column": column}
+    if replace:
+        table.DECLARED.pop(column, None)
     table.declare(table.Indicator(
         column, unit, Text(f"准则 {name}（{stat}）", f"Criterion {name} ({stat})"),
         Text(f"栅格 {name} 在园区内的{stat}（按精确覆盖比例 × 像元地面面积加权）；{'越高越好' if d > 0 else '越低越好'}。",
              f"{stat} of the raster {name} in the park (weighted by exact coverage × ground cell area); "
              f"{'higher' if d > 0 else 'lower'} is better."), d, "criteria", fmt="{:,.2f}", input="criterion"))
-    return path, {"name": name, "stat": stat, "direction": d, "unit": unit, "column": column}
+    return {"name": name, "stat": stat, "direction": d, "unit": unit, "column": column}
 
 
 def parse_exclusion(value: str) -> tuple[str, dict]:
@@ -168,6 +186,20 @@ def parse_grid(value: str) -> tuple[str, dict]:
 
 PARSERS: dict[str, Callable[[str], tuple[str, dict]]] = {"criterion": parse_criterion, "exclusion": parse_exclusion,
                                                         "grid": parse_grid}
+
+
+def read_params(kind: str, value: str) -> tuple[str, dict]:
+    """``PARSERS[kind](value)`` declaring nothing: the check of a workspace dataset's parameters when it
+    is registered or changed (its runs declare them: ``stored_params``)."""
+    return parse_criterion(value, declare=False) if kind == "criterion" else PARSERS[kind](value)
+
+
+def stored_params(spec, params: dict) -> dict:
+    """The parameters a workspace dataset keeps in its record (what ``read_params`` returned when it
+    was registered) as its measure takes them: a criterion's checked again and its column declared
+    with the meaning of the data in use (the indicator table of this process may not have seen it,
+    or may hold an earlier meaning)."""
+    return criterion_params(params, replace=True) if spec.params == "criterion" else dict(params)
 
 
 # --- the measures ---------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ from layers.legends import CLASS_IDS
 from storage import vector_register, workspace
 from indicators import carbon, measures
 from indicators.engine import compute_parks
-from indicators.table import columns_for
+from indicators.table import columns_for, get as get_indicator
 
 ALGO_VERSION = "parks-5"  # bump when compute_parks changes its numbers (parks-3: densities by zone, carbon at stake;
 # parks-4: vegetated share of the map, its hint flag and the pixel size instead of green coverage/pass/cap;
@@ -138,18 +138,7 @@ def inputs_from_workspace(store, *, builtin: Callable[[str], gpd.GeoDataFrame] |
         for i in chosen.get(role, []):
             d = workspace.get(store, i)
             used.append((role, d.name, d.original_filename, d.sha256))
-    extra = {}
-    extra_parts = {}
-    for spec in declared.measured():  # declared inputs with a measure: the dataset in use, if any
-        for i in chosen.get(spec.id, [])[:1]:
-            d = workspace.get(store, i)
-            if d.storage == "reference":  # a file used in place (a raster): refused if it changed
-                workspace.verify(d)
-            extra[spec.id] = store.dataset_features(i) if spec.is_vector else d.raster_path
-            used.append((spec.id, d.name, d.original_filename, d.sha256))
-            # the dataset (its id: the stored features of one registration, read options included), its
-            # content and what the declaration computes from it
-            extra_parts[spec.id] = [d.id, d.sha256, spec.measure, spec.column]
+    extra, extra_parts = _measured(store, chosen, used)
     parts = {"landcover": lc_sha, "legend": legend, "legend_file": _table_hash(legend if legend.endswith(".csv") else None),
              "alt": alt_sha, "transport": t_ids, "redline": _gdf_hash(red), "zones": _gdf_hash(zones),
              "zone_field": zone_field, "pools": carbon.default_tables_sha256(),
@@ -158,6 +147,36 @@ def inputs_from_workspace(store, *, builtin: Callable[[str], gpd.GeoDataFrame] |
     return RunInputs(landcover=str(landcover), legend=legend, landcover_alt=alt, transport=transport, redline=red,
                      zones=zones, zone_field=zone_field, datasets=tuple(used), fingerprint=fingerprint(parts),
                      parts=parts, extra=extra)
+
+
+def _measured(store, chosen: dict, used: list) -> tuple[dict, dict]:
+    """({input id: value}, {input id: fingerprint part}) of the declared inputs with a measure in the
+    data in use, as ``RunInputs.extra`` holds them: an input whose values carry parameters (criterion
+    rasters, exclusion and grid layers: several datasets at once) gets [(features or raster path,
+    parameters from the dataset's record), …], any other its one dataset. A file a dataset names (a
+    raster referenced in place or uploaded) is refused if it changed. The fingerprint part: each
+    dataset's id (the stored features of one registration, read options included), content and
+    parameters, and what the declaration computes from them."""
+    extra: dict = {}
+    parts: dict = {}
+    for spec in declared.measured():
+        ids = chosen.get(spec.id, [])
+        pairs, part = [], []
+        for i in ids if spec.params else ids[:1]:
+            d = workspace.get(store, i)
+            workspace.verify(d)
+            value = store.dataset_features(i) if spec.is_vector else d.raster_path
+            used.append((spec.id, d.name, d.original_filename, d.sha256))
+            if spec.params:
+                pairs.append((value, measures.stored_params(spec, d.params)))
+                part.append([d.id, d.sha256, d.params])
+            else:
+                extra[spec.id] = value
+                parts[spec.id] = [d.id, d.sha256, spec.measure, spec.column]
+        if pairs:
+            extra[spec.id] = pairs
+            parts[spec.id] = [*part, spec.measure]
+    return extra, parts
 
 
 def override(inputs: RunInputs, *, landcover: str | None = None, legend: str | None = None,
@@ -285,10 +304,19 @@ def _columns(inputs: RunInputs) -> list[str]:
                        measured_inputs=measures.run_columns(inputs.extra))
 
 
+def _text_column(c: str) -> bool:
+    try:
+        return get_indicator(c).text_value
+    except KeyError:
+        return False
+
+
 def _typed(df: pd.DataFrame) -> pd.DataFrame:
     """Rows from JSON back to the engine's dtypes (floats, nullable booleans, strings)."""
     for c in df.columns:
-        if c == "vegetated_share_hint":
+        if _text_column(c):  # a verdict of an exclusion layer
+            df[c] = df[c].astype(object).where(df[c].notna(), None)
+        elif c == "vegetated_share_hint":
             df[c] = df[c].astype("boolean")
         elif c in ("park_id", "name", "zone", "zones", "reliability", "reason", "reason_zh", "warnings", "warnings_zh"):
             df[c] = df[c].astype(object).where(df[c].notna(), None) if c in ("zone", "zones") else df[c].fillna("").astype(str)

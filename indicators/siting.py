@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from indicators import table
+from indicators.exclusions import INSIDE_KINDS
 from indicators.siting_value import LINEAR, ValueFunction
 from core.errors import InputError
 from core.text import Text
@@ -47,6 +48,10 @@ CRITERIA: tuple[str, ...] = (
     "carbon_sink_tco2_ha_yr",
     *(f"dist_{k}_km" for k in table.TRANSPORT_KINDS),
     "redline_overlap_pct",
+    # present when the run has the criterion inputs (a DEM, grid layers, exclusion layers)
+    "slope_mean_deg",
+    *(f"dist_{k}_km" for k in table.GRID_KINDS),
+    *(f"excl_{k}_dist_km" for k in table.EXCLUSION_KINDS if k != "urban_boundary"),  # parks belong inside that one
 )
 
 # Why each default criterion points the way it does: one line each, shown on the Siting page and in
@@ -66,6 +71,15 @@ RATIONALE: dict[str, tuple[str, str]] = {
     "redline_overlap_pct": ("与生态保护红线重叠的比例：任何重叠即排除；作为准则时越低越好。",
                             "Share of the park on the ecological red line: any overlap excludes; as a criterion, "
                             "lower is better."),
+    "slope_mean_deg": ("平均坡度：越陡，场地平整与建设成本越高，越低越好。",
+                       "Mean slope: steeper means costlier site works, lower is better."),
+    **{f"dist_{k}_km": ("到电网设施的距离：越近，接入绿电越便宜，越好。",
+                        "Distance to the grid: nearer means cheaper access to green power, better.")
+       for k in table.GRID_KINDS},
+    **{f"excl_{k}_dist_km": ("到排除区（已排除重叠者）的距离：越远，对保护地的影响越小，越好。",
+                             "Distance to an exclusion area (overlapping parks are excluded): farther means less "
+                             "pressure on protected land, better.") for k in table.EXCLUSION_KINDS
+       if k != "urban_boundary"},
 }
 
 # Siting direction (+1 higher is better, -1 lower is better) where it differs from the
@@ -301,9 +315,15 @@ def rank(df: pd.DataFrame, weights: Mapping[str, float], criteria: Iterable[str]
                 because[i].append(kind)
                 v = pd.to_numeric(df[f"excl_{kind}_overlap_pct"], errors="coerce").iloc[i] \
                     if f"excl_{kind}_overlap_pct" in df.columns else np.nan
-                share = "?" if np.isnan(v) else _fmt(float(v))
-                why_zh[i] = "；".join(filter(None, [why_zh[i], f"与{label.zh}重叠（占园区面积 {share}%）：排除"]))
-                why_en[i] = "; ".join(filter(None, [why_en[i], f"overlaps the {label.en} ({share}% of the park): excluded"]))
+                if kind in INSIDE_KINDS:  # the urban development boundary: the part outside it conflicts
+                    share = "?" if np.isnan(v) else _fmt(100.0 - float(v))
+                    zh, en = (f"位于{label.zh}之外（园区 {share}% 在边界外）：排除",
+                              f"outside the {label.en} ({share}% of the park): excluded")
+                else:
+                    share = "?" if np.isnan(v) else _fmt(float(v))
+                    zh, en = f"与{label.zh}重叠（占园区面积 {share}%）：排除", f"overlaps the {label.en} ({share}% of the park): excluded"
+                why_zh[i] = "；".join(filter(None, [why_zh[i], zh]))
+                why_en[i] = "; ".join(filter(None, [why_en[i], en]))
     raw = {c: pd.to_numeric(df[c], errors="coerce").astype("float64").to_numpy() for c in criteria}
     weighted = [c for c in criteria if w[c] > 0]
     dropped = []

@@ -47,7 +47,8 @@ def perturb_weights(weights: Mapping[str, float], criterion: str, delta: float,
 def sensitivity(df: pd.DataFrame, weights: Mapping[str, float], delta: float = 0.10,
                 criteria: Iterable[str] | None = None, exclude_redline: bool = True,
                 mode: str = "relative",
-                directions: Mapping[str, int] | None = None) -> pd.DataFrame:
+                directions: Mapping[str, int] | None = None, unknown: str = "set-aside",
+                value_functions: Mapping | None = None) -> pd.DataFrame:
     """Which parks change rank when one criterion's weight moves by ±``delta``.
 
     For each criterion and sign, the weight is perturbed (``perturb_weights``: by default ±10% of
@@ -59,7 +60,7 @@ def sensitivity(df: pd.DataFrame, weights: Mapping[str, float], delta: float = 0
     if not (isinstance(delta, (int, float)) and 0 < delta < 1):
         raise InputError(f"变化幅度须在 0 与 1 之间（0.10 = 10%），而非 {delta!r}",
                          f"delta must be between 0 and 1 (0.10 = 10%), not {delta!r}")
-    base = rank(df, weights, criteria, exclude_redline, directions)
+    base = rank(df, weights, criteria, exclude_redline, directions, unknown=unknown, value_functions=value_functions)
     criteria = base.attrs["criteria"]
     w0 = base.attrs["weights"]
     before = dict(zip(base["park_id"], base["rank"]))
@@ -72,7 +73,8 @@ def sensitivity(df: pd.DataFrame, weights: Mapping[str, float], delta: float = 0
             tested.append((c, d))
             if all(abs(w1[k] - w0[k]) < 1e-15 for k in w0):
                 continue
-            after = rank(df, w1, criteria, exclude_redline, directions)
+            after = rank(df, w1, criteria, exclude_redline, directions, unknown=unknown,
+                         value_functions=value_functions)
             ind = table.get(c)
             label = f"{sign * delta * 100:+g}%" if mode == "relative" else f"{sign * delta * 100:+g} pp"
             for pid, r1 in zip(after["park_id"], after["rank"]):

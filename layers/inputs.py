@@ -77,7 +77,7 @@ BUILTIN: tuple[Input, ...] = (
     Input("landcover", "raster", T("土地覆被", "land cover"),
           T("土地覆被栅格（整数编码）", "land-cover raster (integer codes)"),
           role="landcover", flag="--landcover", required="without_workspace", selector="one", default="landcover",
-          commands=("parks", "siting")),
+          commands=("parks", "siting", "zonestats")),
     Input("landcover_alt", "raster", T("第二期土地覆被（可选，用于变化）", "second land-cover year (optional, for change)"),
           T("另一期（情景）土地覆被：碳储量及其变化", "alternative (scenario) raster: stock and change"),
           role="landcover", flag="--landcover-alt", selector="one", commands=("parks", "siting")),
@@ -106,33 +106,44 @@ BUILTIN: tuple[Input, ...] = (
             ".csv/.txt, .xlsx"),
           role="parks", flag="--parks", required="without_workspace", fingerprint="geometry",
           commands=("parks", "siting")),
-    # siting criteria (from the command line; the Data page takes them in a later step)
+    # zone statistics (gansu zonestats): the units and the later land-cover years
+    Input("units", "polygons", T("统计单元", "units"),
+          T("统计单元面（县、分区……）：.gpkg、.shp、.zip、.geojson、.kml……",
+            "unit polygons (county, zone …): .gpkg, .shp, .zip, .geojson, .kml …"),
+          flag="--units", required="without_workspace", fingerprint="geometry", commands=("zonestats",)),
+    Input("years", "raster", T("后续年份土地覆被", "later land-cover years"),
+          T("同一格网上的后续年份土地覆被：逐年各类面积与相邻年份间的转移（写在 --out 旁：<名>_years / <名>_transitions）",
+            "later land-cover years on the same grid: class areas per year and transitions between consecutive "
+            "years (written next to --out as <name>_years / <name>_transitions)"),
+          flag="--years", multiple=True, metavar="RASTER", commands=("zonestats",)),
+    # siting criteria: several criterion rasters, exclusion layers and grid layers at once, each dataset
+    # with the parameters its flag value carries (kept in its workspace record)
     Input("criterion", "raster", T("准则栅格", "criterion raster"),
           T("连续值栅格作为选址准则（如太阳总辐射 kWh/m²/yr、风速 m/s、水资源压力指数）：FILE:名称:统计量:方向[:单位]，"
             "统计量 mean|min|max|p10|p90（按精确覆盖比例 × 像元地面面积加权），方向 higher|lower",
             "a continuous raster as a siting criterion (e.g. solar GHI kWh/m²/yr, wind speed m/s, water stress): "
             "FILE:NAME:STAT:DIRECTION[:UNIT], STAT mean|min|max|p10|p90 (weighted by exact coverage × ground cell "
             "area), DIRECTION higher|lower; adds crit_<NAME>_<STAT>"),
-          role=None, flag="--criterion", multiple=True, metavar="FILE:NAME:STAT:DIRECTION[:UNIT]",
-          measure="raster_criterion", params="criterion", commands=("parks", "siting")),
+          role="criterion", flag="--criterion", multiple=True, metavar="FILE:NAME:STAT:DIRECTION[:UNIT]",
+          selector="many", measure="raster_criterion", params="criterion", commands=("parks", "siting")),
     Input("dem", "raster", T("数字高程模型", "DEM"),
           T("数字高程模型（米）：高程均值、坡度均值与 p90（Horn 法，地理坐标栅格按椭球面上的像元边长）",
             "digital elevation model (metres): mean elevation, mean and p90 slope (Horn's method; geographic DEMs "
             "with cell sizes on the ellipsoid); adds elev_mean_m, slope_mean_deg, slope_p90_deg"),
-          flag="--dem", measure="terrain", commands=("parks", "siting")),
+          role="dem", flag="--dem", selector="one", measure="terrain", commands=("parks", "siting")),
     Input("exclusion", "polygons", T("排除图层", "exclusion layer"),
           T("排除图层及其类型与缓冲距离：FILE:类型[:缓冲米]，类型 redline|basic_farmland|urban_boundary|reserve|"
             "wetland_park|other",
             "an exclusion layer, its kind and an optional buffer: FILE:KIND[:BUFFER_M], KIND redline|basic_farmland|"
             "urban_boundary|reserve|wetland_park|other; adds excl_<KIND>_overlap_km2/_pct, _dist_km, _verdict"),
-          flag="--exclusion", multiple=True, metavar="FILE:KIND[:BUFFER_M]", measure="exclusion", params="exclusion",
-          commands=("parks", "siting")),
+          role="exclusion", flag="--exclusion", multiple=True, metavar="FILE:KIND[:BUFFER_M]", selector="many",
+          measure="exclusion", params="exclusion", commands=("parks", "siting")),
     Input("grid", "lines_points", T("电网设施", "grid"),
           T("电网设施（变电站点、输电线）：FILE:类型，类型 substation|power_line",
             "grid access: substations (points) and transmission lines: FILE:KIND, KIND substation|power_line; adds "
             "dist_<KIND>_km"),
-          flag="--grid", multiple=True, metavar="FILE:KIND", measure="grid_distance", params="grid",
-          commands=("parks", "siting")),
+          role="grid", flag="--grid", multiple=True, metavar="FILE:KIND", selector="many", measure="grid_distance",
+          params="grid", commands=("parks", "siting")),
     Input("carbon_pools", "table", T("碳库表", "carbon pools"),
           T("InVEST 碳库表 CSV：lucode,c_above,c_below,c_soil,c_dead（t C/ha）",
             "InVEST pools CSV lucode,c_above,c_below,c_soil,c_dead (t C/ha)"),

@@ -8,6 +8,8 @@ own headers). An unknown column keeps its id.
 """
 from __future__ import annotations
 
+import re
+
 from typing import Iterable, Mapping
 
 import pandas as pd
@@ -49,6 +51,14 @@ def label_parts(col: str) -> tuple[Text, str] | None:
         if col in labels:
             zh, en, unit = labels[col]
             return Text(zh, en), unit
+    if m := re.fullmatch(r"acceptability_rank(\d+)", col):  # SMAA (indicators/smaa.py)
+        return Text(f"排名第 {m[1]} 的抽样占比", f"Share of draws at rank {m[1]}"), "0–1"
+    if col == "confidence":
+        return Text("置信因子（按中心权重排名第一的占比）", "Confidence factor (first under its central weights)"), "0–1"
+    if col.startswith("central_w_"):
+        base = _table.BY_ID.get(col[len("central_w_"):]) or _table.measured().get(col[len("central_w_"):])
+        name = base.text if base is not None else Text(col[len("central_w_"):], col[len("central_w_"):])
+        return Text(f"中心权重：{name.zh}", f"Central weight: {name.en}"), "0–1"
     for prefix, head, unit in _PREFIXES:
         base = _table.BY_ID.get(col[len(prefix):]) if col.startswith(prefix) else None
         if base is not None:

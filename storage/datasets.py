@@ -109,6 +109,27 @@ class DatasetItems:
                          details={"to": "bin", "in_use": sorted(using)})
         return bid
 
+    @mutating("owner")
+    def update_dataset_params(self, dataset_id: str, params: dict, *, actor=None) -> None:
+        """Change the parameters kept in a dataset's record (a criterion's name, statistic, direction
+        and unit, an exclusion layer's kind and buffer, a grid layer's kind). Its owner or an admin;
+        one in use changes the data everyone uses, so it needs an admin."""
+        p = self.authorize(actor, "owner", self.owner_of("datasets", "dataset_id", dataset_id),
+                           what=f"dataset:{dataset_id}")
+        with self.transaction() as cur:
+            using = self._dataset_uses(cur, dataset_id)
+            if using and not p.at_least("admin"):
+                raise _in_use_refusal(using)
+            r = cur.execute("SELECT record FROM datasets WHERE dataset_id = ?", [dataset_id]).fetchone()
+            if r is None:
+                raise StoreError(f"没有编号为 {dataset_id} 的数据集。", f"no dataset with id {dataset_id}.")
+            before = json.loads(r[0])
+            after = {**before, "params": dict(params)}
+            cur.execute("UPDATE datasets SET record = ? WHERE dataset_id = ?",
+                        [json.dumps(after, ensure_ascii=False, default=str), dataset_id])
+            audit.record(cur, p, "dataset_params", "dataset", dataset_id, before=before.get("params"),
+                         after=after["params"])
+
     @staticmethod
     def _dataset_uses(cur, dataset_id: str) -> dict[str, list]:
         """{role: dataset ids in use} for every role of the data in use naming the dataset, and

@@ -24,7 +24,8 @@ from core.errors import InputError
 from layers import inputs
 from layers import legends as _legends
 from storage.raster_scan import Progress, same_grid, scan_raster, tile_facts, write_vrt
-from storage.workspace import Dataset, file_ref, new_id, sweep_orphans, timestamp
+from storage.dataset_params import check_params
+from storage.workspace import Dataset, file_ref, new_id, sweep_orphans, timestamp, use_arg
 
 
 class NodataMissing(InputError):
@@ -154,32 +155,62 @@ def register_landcover(store, sources: list[str | Path], *, legend: str | None =
 
 
 def register_raster(store, source: str | Path, role: str, *, name: str | None = None, year: int | None = None,
-                    source_text: str = "", licence: str = "", use: bool = False, actor=None) -> Dataset:
-    """Register a raster of a declared raster input other than land cover (a criterion such as a
-    slope or a distance surface: continuous values, ``layers.inputs``), referenced in place after the
-    raster checks of every upload (GeoTIFF signature, size, CRS, nodata stated)."""
+                    source_text: str = "", licence: str = "", params: dict | None = None, use: bool = False,
+                    storage: str = "reference", original_filename: str | None = None, dataset_id: str | None = None,
+                    actor=None) -> Dataset:
+    """Register a raster of a declared raster input other than land cover (a criterion raster, a DEM:
+    continuous values, ``layers.inputs``), referenced in place (or, ``storage="workspace"``, the upload
+    ``register_raster_upload`` wrote) after the raster checks of every upload (GeoTIFF signature, size,
+    CRS, nodata stated). ``params``: what the input's parser read after ``FILE:`` (a criterion's name,
+    statistic, direction and unit), kept in the record; required by an input declared with ``params``.
+    ``use`` adds it to the data in use (after the others of a "many" slot)."""
     spec = next((i for i in inputs.all_inputs() if i.role == role and i.kind == "raster"), None)
     if spec is None or role == "landcover":
         raise InputError(f"未知的栅格用途 {role!r}。", f"unknown raster role {role!r}.")
+    check_params(spec, params)
     f = Path(source).resolve()
     if not f.is_file():
         raise InputError(f"找不到文件 {f}。", f"file {f} not found.")
     # the checks of every upload (signature, size, CRS, nodata, the corner blocks readable: a truncated
     # file is refused here, not met later in a run), values continuous
-    from layers.readers.raster import validate_geotiff  # start-up time: layers.readers loads every reader
+    # start-up time: layers.readers loads every reader
+    from layers.readers.gdal_safety import display
+    from layers.readers.raster import validate_geotiff
 
-    validate_geotiff(f, categorical=False)
-    facts = tile_facts(f, f.name, allow_vrt=False, categorical=False)
+    shown = display(original_filename) if original_filename else f.name
+    validate_geotiff(f, shown, categorical=False)
+    facts = tile_facts(f, shown, allow_vrt=False, categorical=False)
     ref = file_ref(f)
-    did = new_id()
+    did = dataset_id or new_id()
     res = (abs(facts["transform"].a), abs(facts["transform"].e))
-    rec = Dataset(id=did, role=role, name=name or f.stem, storage="reference", original_filename=f.name,
+    rec = Dataset(id=did, role=role, name=name or Path(shown).stem, storage=storage, original_filename=shown,
                   files=(ref,), sha256=ref.sha256, size_bytes=ref.size, crs=facts["crs"].to_string(),
                   resolution=_res_text(res, facts["crs"]), extent=_lonlat_extent(facts["bounds"], facts["crs"]),
                   year=year, nodata=facts["nodata"], n_pixels=int(facts["width"]) * int(facts["height"]),
-                  raster_path=str(f), source=source_text, licence=licence, added_at=timestamp())
-    store.add_dataset(did, role, rec.to_record(), use=(spec.id, [did]) if use and spec.selector else None, actor=actor)
+                  raster_path=str(f), source=source_text, licence=licence, added_at=timestamp(),
+                  params=dict(params or {}))
+    store.add_dataset(did, role, rec.to_record(), use=use_arg(store, spec, rec) if use else None, actor=actor)
     return rec
+
+
+def register_raster_upload(store, data: bytes, filename: str, role: str, **kw) -> Dataset:
+    """A criterion raster or DEM uploaded from the browser: one GeoTIFF (the TIFF signature checked
+    before a byte is written, ``save_upload``), kept under ``<workspace>/<id>/`` and registered like a
+    file on the server (``register_raster``); nothing is left behind when a check refuses it."""
+    if len(data) > limits.MAX_UPLOAD_BYTES:
+        raise InputError(f"{filename} 文件过大（{len(data) / 1e6:.1f} MB，上限 {limits.MAX_UPLOAD_BYTES / 1e6:.0f} MB）："
+                         "请放入导入目录后在服务器端登记。",
+                         f"{filename} is too large ({len(data) / 1e6:.1f} MB, limit {limits.MAX_UPLOAD_BYTES / 1e6:.0f} MB): "
+                         "put it in the import folder and register it on the server.")
+    sweep_orphans(store)  # folders of imports killed earlier (a day old): never this one
+    did = new_id()
+    try:
+        path = save_upload(data, filename, did)
+        return register_raster(store, path, role, storage="workspace", original_filename=filename, dataset_id=did,
+                               **kw)
+    except BaseException:
+        shutil.rmtree(paths.workspace_dir() / did, ignore_errors=True)
+        raise
 
 
 def save_upload(data: bytes, filename: str, dataset_id: str) -> Path:

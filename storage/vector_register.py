@@ -16,8 +16,9 @@ import numpy as np
 
 from core.errors import InputError
 from layers import inputs
+from storage.dataset_params import check_params
 from storage.workspace import (BUILTIN_AIRPORTS, LINE_KINDS, REPLACES, ROLE_LABELS, TRANSPORT_KINDS, Dataset,
-                               FileRef, file_ref, get, in_use, new_id, timestamp)
+                               FileRef, file_ref, get, in_use, new_id, timestamp, use_arg)
 
 
 def _read(source: str | Path | bytes, filename: str, *, polygons_only: bool, layer=None, assume_crs=None,
@@ -47,15 +48,20 @@ def register_vector(store, source: str | Path | bytes, role: str, *, filename: s
                     kind: str | None = None, kind_field: str | None = None, kind_map: dict | None = None,
                     layer: str | None = None, assume_crs: str | None = None, gcj02: bool = False,
                     name: str | None = None, source_text: str = "", licence: str = "", year: int | None = None,
-                    name_field: str | None = None, use: bool = False, actor=None, swap_axes: bool = False) -> Dataset:
-    """Register a vector dataset (transport, redline, zones, parks) from upload bytes or a path.
+                    name_field: str | None = None, use: bool = False, actor=None, swap_axes: bool = False,
+                    params: dict | None = None) -> Dataset:
+    """Register a vector dataset (transport, redline, zones, parks, or a declared vector input) from
+    upload bytes or a path.
 
     Transport: ``kind`` for the whole file, or ``kind_field`` (+ ``kind_map`` value → kind; by
     default the values must be kind names). Red line / zones replace the proxy / schematic layer
-    when in use. Parks are added to the saved parks."""
+    when in use. Parks are added to the saved parks. ``params``: what the parser of an input declared
+    with ``params`` read after ``FILE:`` (an exclusion layer's kind and buffer, a grid layer's kind),
+    kept in the record and required for such an input; ``use`` adds it to a "many" slot's datasets."""
     spec = next((i for i in inputs.all_inputs() if i.role == role and i.is_vector), None)
     if spec is None:
         raise InputError(f"未知用途 {role!r}。", f"unknown role {role!r}.")
+    check_params(spec, params)
     filename = filename or Path(str(source)).name
     storage = "store"
     res = _read(source, filename, polygons_only=spec.kind == "polygons", layer=layer, assume_crs=assume_crs,
@@ -74,10 +80,11 @@ def register_vector(store, source: str | Path | bytes, role: str, *, filename: s
         store.add_dataset(did, role, rec.to_record(), features=gdf[["geometry"]], kinds=kinds,
                           use=("transport", in_use(store)["transport"] + [did]) if use else None, actor=actor)
         return rec
-    rec = Dataset(**base, notes=tuple(notes)).to_record()
+    ds = Dataset(**base, notes=tuple(notes), params=dict(params or {}))
+    rec = ds.to_record()
     if role not in REPLACES and role != "parks":  # a declared input (a distance criterion …): its features
         store.add_dataset(did, role, rec, features=gdf[["geometry"]].to_crs(4326),
-                          use=(spec.id, [did]) if use and spec.selector else None, actor=actor)
+                          use=use_arg(store, spec, ds) if use else None, actor=actor)
         return get(store, did)
     if role in REPLACES:
         store.save_user_layer(_normalised(gdf, role, name_field), replaces=REPLACES[role], name=base["name"],

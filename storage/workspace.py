@@ -1,7 +1,9 @@
 """The workspace: the user's own datasets and the one choice of data in use.
 
 A dataset has a role — ``landcover`` (year, legend), ``transport`` (one kind, a column mapped to
-kinds, or an OSM extract giving several kinds), ``redline``, ``zones`` or ``parks`` — and its
+kinds, or an OSM extract giving several kinds), ``redline``, ``zones``, ``parks``, or a siting input
+(``criterion``, ``dem``, ``exclusion``, ``grid``: the roles of ``layers.inputs``; a criterion raster,
+exclusion or grid layer with the parameters of its flag value, ``storage.dataset_params``) — and its
 provenance: original file name, SHA-256, size, CRS, resolution, extent, year, legend, feature or
 pixel counts, when it was added, the source and licence typed by the user, and the status
 "uploaded by user". This module holds the record (``Dataset``, ``FileRef``), the check that a
@@ -17,7 +19,8 @@ is reported, never silently used.
 
 The data in use (``in_use``) is one choice for the whole app, kept in the store: land cover and
 an optional second year, transport datasets (the built-in airports are ``builtin:airports``),
-red line and zones (an official file replacing the proxy/schematic layer). Registration, the
+red line and zones (an official file replacing the proxy/schematic layer), criterion rasters,
+exclusion and grid layers (several, none filling another's columns) and a DEM. Registration, the
 change of the data in use and removal are each one store transaction; the files of a killed
 import (its folder under the workspace, owned by no dataset) are swept by ``sweep_orphans`` a day
 later (``tests/test_hardening_crash_workspace.py`` kills imports at random points). A removed
@@ -42,6 +45,7 @@ from core import paths
 from core.errors import InputError
 from layers import fileid, inputs
 from storage import workspace_files as _files
+from storage.dataset_params import distinct_columns, params_text
 
 # Roles, their labels and the slots of the data in use come from the declared inputs (layers/inputs.py).
 ROLES = inputs.roles()  # the built-in roles; roles() again sees inputs registered later
@@ -89,6 +93,8 @@ class Dataset:
     legend: str | None = None  # built-in id, or the path of a custom CSV legend
     kind: str | None = None  # transport: a kind, "mapped" (column) or "osm"
     kinds: tuple[str, ...] = ()  # transport kinds present
+    params: dict = field(default_factory=dict)  # an input whose values carry parameters (criterion, exclusion,
+    # grid): what its flag value's parser returned for FILE:… (layers.inputs ``params``); {} otherwise
     nodata: float | None = None
     n_features: int | None = None
     n_pixels: int | None = None
@@ -121,7 +127,8 @@ class Dataset:
     def label(self, lang: str = "zh") -> str:
         role = ROLE_LABELS[self.role].pick(lang)
         year = f" {self.year}" if self.year else ""
-        return f"{self.name}{year} · {role}"
+        params = f" ({params_text(self.params)})" if self.params else ""
+        return f"{self.name}{year}{params} · {role}"
 
 
 # --- hashing and verification -----------------------------------------------------------------
@@ -222,10 +229,29 @@ def use(store, role: str, dataset_ids: Iterable[str], *, actor=None) -> None:
             raise InputError("一次只能使用一个土地覆被数据集（多个图幅请登记为一个镶嵌）。",
                              "one land-cover dataset at a time (register several tiles as one mosaic).")
         raise InputError(f"{slot.label.zh}一次只能使用一个数据集。", f"one {slot.label.en} dataset at a time.")
-    for i in ids:
-        if i != BUILTIN_AIRPORTS:
-            _check_role(get(store, i), want)
+    chosen = [get(store, i) for i in ids if i != BUILTIN_AIRPORTS]
+    for ds in chosen:
+        _check_role(ds, want)
+    if slot.params:
+        distinct_columns(slot, chosen)
     store.set_in_use(role, ids, actor=actor)
+
+
+def set_params(store, dataset_id: str, params: dict, *, actor=None) -> Dataset:
+    """Change the parameters of a dataset of an input with parameters (what ``PARSERS`` of
+    ``indicators.measures`` returned for the new ``FILE:…`` value): its owner, or an admin when it is
+    in use (the store checks). The run fingerprint follows them."""
+    ds = get(store, dataset_id)
+    slot = next((i for i in inputs.slots() if i.role == ds.role and i.params), None)
+    if slot is None:
+        raise InputError(f"数据集“{ds.name}”（{ROLE_LABELS[ds.role].zh}）没有参数。",
+                         f"dataset '{ds.name}' ({ROLE_LABELS[ds.role].en}) takes no parameters.")
+    using = in_use(store).get(slot.id, [])
+    new = dataclasses.replace(ds, params=dict(params))
+    if dataset_id in using:
+        distinct_columns(slot, [get(store, i) if i != dataset_id else new for i in using])
+    store.update_dataset_params(dataset_id, new.params, actor=actor)
+    return get(store, dataset_id)
 
 
 def _check_role(ds: Dataset, role: str) -> None:
@@ -342,6 +368,19 @@ def sweep_orphans(store, min_age_s: float = 24 * 3600) -> list[Path]:
 
 
 # --- a new dataset -----------------------------------------------------------------------------
+def use_arg(store, spec, ds: Dataset) -> tuple[str, list[str]] | None:
+    """The data in use of ``spec``'s slot with the new dataset ``ds`` in it (added to a "many" slot,
+    refused when it would fill the same columns as one already there) for ``store.add_dataset``."""
+    if not spec.selector:
+        return None
+    if spec.selector != "many":
+        return spec.id, [ds.id]
+    ids = in_use(store).get(spec.id, [])
+    if spec.params:
+        distinct_columns(spec, [*(get(store, i) for i in ids), ds])
+    return spec.id, [*ids, ds.id]
+
+
 def new_id() -> str:
     return "D" + uuid.uuid4().hex[:9].upper()
 

@@ -179,6 +179,7 @@ def _samples(s: Store) -> dict:
         "delete_scenario": (("一处方案",), {}),
         "add_dataset": (("DTEST00002", "transport", {"id": "DTEST00002", "name": "t2"}), {}),
         "delete_dataset": (("DTEST00001",), {}),
+        "update_dataset_params": (("DTEST00001", {"kind": "substation"}), {}),
         "set_in_use": (("landcover", []), {}),
         "restore_from_bin": ((bid,), {}),
         "empty_bin": ((), {}),

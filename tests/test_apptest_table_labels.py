@@ -79,7 +79,9 @@ def test_siting_tables_show_chinese_labels(store):
     for heads in tables:
         _assert_labelled(heads)
     ranking = _headers(at.dataframe[0])
-    assert ranking == ["排名", "园区", "综合得分 (0–1)", "排除原因"]  # no green flag: greening is the checklist's
+    # no green flag (greening is the checklist's); each weighted criterion's contribution, then the notes
+    assert ranking == ["排名", "园区", "综合得分 (0–1)", "得分贡献：单位面积受威胁碳量", "得分贡献：单位面积年碳汇（受威胁）",
+                       "得分贡献：距机场距离", "得分贡献：与红线重叠比例", "说明"], ranking
     directions = next(h for h in tables if "方向（选址）" in h)
     assert directions == ["字段", "名称", "单位", "方向（指标表）", "方向（选址）", "说明"]
 

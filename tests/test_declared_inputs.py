@@ -17,7 +17,6 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-import streamlit as st
 from affine import Affine
 from pyproj import Geod
 from streamlit.testing.v1 import AppTest
@@ -29,8 +28,8 @@ from layers import inputs
 from storage import raster_register, vector_register
 from storage import workspace as ws
 from storage.store import Store
+from tests import workspace_fixtures
 from tests.indicator_fixtures import write_raster
-from ui import jobs
 from zonal.coverage import coverage
 
 GRID = Affine(0.001, 0, 103.70, 0, -0.001, 36.02)
@@ -156,16 +155,7 @@ def test_the_docs_table_is_generated_from_the_declarations():
 
 @pytest.fixture()
 def store(dataset, tmp_path, monkeypatch):
-    monkeypatch.setenv("GANSU_STORE", str(tmp_path / "store.duckdb"))
-    monkeypatch.setenv("GANSU_WORKSPACE_DIR", str(tmp_path / "workspace"))
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    jobs.clear()
-    s = Store(tmp_path / "store.duckdb")
-    yield s
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    s.close()
+    yield from workspace_fixtures.page_store(tmp_path, monkeypatch)
 
 
 def test_the_workspace_and_the_data_page_take_the_new_inputs(declared, files, store):

@@ -198,3 +198,21 @@ def test_kinds_labels_and_input_errors():
         exclusion_measures(park, gpd.GeoSeries([shapely.box(0, 0, 1, 1)]), "reserve")
     with pytest.raises(InputError, match="at least one exclusion layer"):
         compliance(park, [])
+
+
+def test_a_park_belongs_inside_the_urban_development_boundary():
+    """三区三线: industrial construction belongs inside 城镇开发边界, so the part outside conflicts —
+    the other way round from the red line. A 600 m park in UTM with its eastern third outside."""
+    import geopandas as gpd
+    import shapely
+
+    utm = "EPSG:32648"
+    parks = gpd.GeoSeries([shapely.box(500_000, 4_000_000, 500_600, 4_000_600),
+                           shapely.box(500_100, 4_000_100, 500_300, 4_000_300)], crs=utm)
+    boundary = gpd.GeoDataFrame(geometry=[shapely.box(499_000, 3_999_000, 500_400, 4_001_000)], crs=utm)
+    out = exclusion_measures(parks, boundary, "urban_boundary")
+    assert out["excl_urban_boundary_verdict"].tolist() == ["conflict", "clear"]
+    assert out["excl_urban_boundary_overlap_pct"].tolist() == pytest.approx([400 / 600 * 100, 100.0], rel=1e-6)
+    rows = compliance(parks, [("urban_boundary", boundary, 0.0)])
+    assert "outside the urban development boundary (33.33% of the park outside it)" in rows["compliance_reason_en"].iloc[0]
+    assert rows["compliance_verdict"].tolist() == ["conflict", "clear"]

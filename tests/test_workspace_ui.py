@@ -10,12 +10,10 @@ import re
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from storage import raster_register, vector_register
 from storage import workspace as ws
-from storage.store import Store
 from tests import workspace_fixtures as wf
 from ui import jobs
 from ui.mdtext import unescape
@@ -27,19 +25,7 @@ SMALL_BOX = (103.55, 36.35, 103.75, 36.5)  # a few hundred 30 m pixels a side, n
 @pytest.fixture()
 def env(dataset, tmp_path, monkeypatch):
     """A fresh store, workspace and import folder; caches and jobs forgotten before and after."""
-    monkeypatch.setenv("GANSU_STORE", str(tmp_path / "store.duckdb"))
-    monkeypatch.setenv("GANSU_WORKSPACE_DIR", str(tmp_path / "workspace"))
-    monkeypatch.setenv("GANSU_IMPORT_DIR", str(tmp_path / "import"))
-    (tmp_path / "import").mkdir()
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    jobs.clear()
-    s = Store(tmp_path / "store.duckdb")
-    yield s
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    jobs.clear()
-    s.close()
+    yield from wf.page_store(tmp_path, monkeypatch)
 
 
 def page(name: str, lang: str, **state) -> AppTest:

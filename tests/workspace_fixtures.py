@@ -111,3 +111,26 @@ def workspace_store(tmp_path: Path, monkeypatch):
     s = Store(tmp_path / "store.duckdb")
     yield s
     s.close()
+
+
+def page_store(tmp_path: Path, monkeypatch):
+    """A fresh store, workspace and import folder for page tests (AppTest), Streamlit's caches and the
+    background jobs forgotten before and after (yields the store, closed afterwards)."""
+    import streamlit as st
+
+    from storage.store import Store
+    from ui import jobs
+
+    monkeypatch.setenv("GANSU_STORE", str(tmp_path / "store.duckdb"))
+    monkeypatch.setenv("GANSU_WORKSPACE_DIR", str(tmp_path / "workspace"))
+    monkeypatch.setenv("GANSU_IMPORT_DIR", str(tmp_path / "import"))
+    (tmp_path / "import").mkdir(exist_ok=True)
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    jobs.clear()
+    s = Store(tmp_path / "store.duckdb")
+    yield s
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    jobs.clear()
+    s.close()

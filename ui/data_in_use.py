@@ -26,9 +26,12 @@ def pixel_area_mode() -> str:
 
 
 def choice_key() -> str:
-    """Changes whenever the data in use (or an active replacement layer) changes."""
+    """Changes whenever the data in use (or an active replacement layer) or the parameters of a dataset in
+    use (a criterion's direction, an exclusion layer's buffer) change."""
     s = common.store()
-    return json.dumps(ws.in_use(s), sort_keys=True) + "|" + common.build_id()
+    chosen = ws.in_use(s)
+    params = {i: ws.get(s, i).params for ids in chosen.values() for i in ids if i != ws.BUILTIN_AIRPORTS}
+    return json.dumps([chosen, {i: p for i, p in params.items() if p}], sort_keys=True) + "|" + common.build_id()
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

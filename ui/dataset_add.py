@@ -1,8 +1,9 @@
 """Adding a dataset by browser upload on the Data page (editors and admins): the role, the file (a
-GeoTIFF or a zip of tiles for land cover, an OSM extract, or a vector file the readers take, and
-its layer when it has several) and the fields of the role (``ui.dataset_form``). Every save runs in
-a button callback (a rerun cannot drop it): a vector is registered inline, a land cover in the
-background (``ui.dataset_jobs``). Refused input gets a bilingual message; nothing is registered.
+GeoTIFF or a zip of tiles for land cover, one GeoTIFF for a criterion raster or a DEM, an OSM
+extract, or a vector file the readers take, and its layer when it has several) and the fields of the
+role (``ui.dataset_form``: the parameters of a criterion raster, exclusion or grid layer among them).
+Every save runs in a button callback (a rerun cannot drop it): a vector, a criterion raster or a DEM
+is registered inline, a land cover in the background (``ui.dataset_jobs``). Refused input gets a bilingual message; nothing is registered.
 """
 from __future__ import annotations
 
@@ -15,12 +16,13 @@ from core.errors import GansuError, InputError
 from core.i18n import t
 from layers import readers
 from ui import auth, dataset_jobs
-from ui.dataset_form import (common_fields, kind_fields, legend_arg, legend_fields, register_vector_now, role_choices,
-                             role_label, swap_box)
+from ui.dataset_form import (common_fields, kind_fields, legend_arg, legend_fields, params_field, raster_input,
+                             register_raster_now, register_vector_now, role_choices, role_label, swap_box)
 from ui.mdtext import md
 from ui.workspace_ui import show_result
 
 RASTER_TYPES = ["tif", "tiff", "zip"]
+GEOTIFF_TYPES = ["tif", "tiff"]  # a criterion raster or a DEM: one GeoTIFF
 OSM_TYPES = ["osm", "pbf"]
 VECTOR_TYPES = sorted(e.lstrip(".") for e in readers.VECTOR_EXT)
 
@@ -44,12 +46,13 @@ def add_dataset(lang: str) -> None:
     dataset_jobs.job_status(lang)  # first: a finished registration empties the uploader below
     role = st.selectbox(t("ws.add.role", lang), role_choices(), key="ws_add_role", format_func=lambda r: role_label(r, lang))
     gen = st.session_state.get("ws_add_gen", 0)
-    types = RASTER_TYPES if role == "landcover" else OSM_TYPES if role == "osm" else VECTOR_TYPES
+    types = RASTER_TYPES if role == "landcover" else GEOTIFF_TYPES if raster_input(role) else \
+        OSM_TYPES if role == "osm" else VECTOR_TYPES
     up = st.file_uploader(t("ws.add.file", lang), type=types, key=f"ws_add_file_{role}_{gen}")
-    fields: dict = {}
+    fields: dict = params_field(lang, "ws_add", role)  # criterion, exclusion, grid: the flag's syntax
     if role == "landcover":
         fields.update(legend_fields(lang, "ws_add"))
-    elif up is not None and role not in ("osm",):
+    elif up is not None and role != "osm" and not raster_input(role):
         try:
             layers_ = _upload_layers(up.name, up.getvalue())
         except GansuError:
@@ -87,7 +90,10 @@ def _register_upload(role: str, filename: str, data: bytes, fields: dict, lang: 
                    "name": name, "licence": fields["licence"], "source_text": fields["source"], "use": fields["use"]}
             dataset_jobs.start(req)
             return
-        ds = register_vector_now(role, data, filename, fields, name)
+        if raster_input(role):
+            ds = register_raster_now(role, data, filename, fields, name)
+        else:
+            ds = register_vector_now(role, data, filename, fields, name)
     except GansuError as e:
         st.session_state["ws_add_result"] = ("error", t("ws.add.failed", lang, name=md(filename[:120])) + e.message(lang))
         if isinstance(e, readers.AxesSwapped):

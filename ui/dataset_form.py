@@ -1,9 +1,11 @@
 """The fields of the add-a-dataset forms shared by the browser upload (``ui.dataset_add``) and the
 import folder (``ui.dataset_import``): the roles a file can be registered for, the legend, the name,
-source, licence and year, the transport kind (one for the file, or a field mapped to kinds) and the
-"swap the axes" box; and what both forms call to register: a vector inline
+source, licence and year, the transport kind (one for the file, or a field mapped to kinds), the
+parameters of a criterion raster, exclusion or grid layer (the syntax of their command-line flag) and
+the "swap the axes" box; and what both forms call to register: a vector inline
 (``storage.vector_register``), after an uploaded custom legend CSV or OSM extract is written under
-the workspace folder. A land cover is registered in the background (``ui.dataset_jobs``).
+the workspace folder, and a criterion raster or DEM inline (``storage.raster_register``). A land
+cover is registered in the background (``ui.dataset_jobs``).
 """
 from __future__ import annotations
 
@@ -17,22 +19,36 @@ import streamlit as st
 from core import paths
 from core.errors import InputError
 from core.i18n import t
+from indicators import measures
 from layers import inputs
 from layers.legends import BUILTIN, load_legend_csv
-from storage import vector_register
+from storage import raster_register, vector_register
 from storage import workspace as ws
 from ui import auth, common
 
 
 def role_choices() -> tuple[str, ...]:
-    """Roles a file can be uploaded for: the declared roles (layers/inputs.py) with OSM after transport;
-    a declared raster criterion is registered from the shell (``gansu workspace add … --role``)."""
+    """Roles a file can be registered for: the declared roles (layers/inputs.py) with OSM after transport,
+    raster inputs (a criterion raster, a DEM) as well as vectors."""
     out = []
     for spec in inputs.all_inputs():
-        ok = spec.role and spec.role not in out and (spec.is_vector or spec.kind == "osm" or spec.role == "landcover")
+        ok = spec.role and spec.role not in out and (spec.is_vector or spec.kind in ("osm", "raster"))
         if ok:
             out.append(spec.role)
     return tuple(out)
+
+
+def raster_input(role: str) -> bool:
+    """A raster input other than land cover (a criterion raster, a DEM): one GeoTIFF, registered inline."""
+    return role != "landcover" and any(i.role == role and i.kind == "raster" for i in inputs.all_inputs())
+
+
+def params_spec(role: str):
+    """The declared input of ``role`` whose datasets carry parameters (criterion, exclusion, grid), or None."""
+    return next((i for i in inputs.all_inputs() if i.role == role and i.params), None)
+
+
+PARAM_EXAMPLES = {"criterion": "ghi:mean:higher:kWh/m2/yr", "exclusion": "reserve:800", "grid": "substation"}
 
 
 LEGEND_CHOICES = ("auto", *BUILTIN, "custom")
@@ -99,6 +115,29 @@ def kind_fields(lang: str, prefix: str, gdf=None) -> dict:
     return {"kind_field": field_, "kind_map": mapping}
 
 
+def params_field(lang: str, prefix: str, role: str) -> dict:
+    """The parameters of a dataset of an input with parameters: a text written as after ``FILE:`` in the
+    input's flag of ``gansu parks`` (read by the same parser at registration)."""
+    spec = params_spec(role)
+    if spec is None:
+        return {}
+    form = spec.metavar.split(":", 1)[1]
+    text = st.text_input(t("ws.add.params", lang, form=form), key=f"{prefix}_params_{role}", max_chars=200,
+                         placeholder=PARAM_EXAMPLES.get(spec.params, ""),
+                         help=t("ws.add.params_help", lang, flag=spec.flag, form=spec.metavar))
+    return {"params_text": text.strip()}
+
+
+def parse_params(role: str, fields: dict) -> dict | None:
+    """The parameters typed for ``role`` read by its input's parser (``indicators.measures.read_params``:
+    the command line's): its bilingual refusal as it is. None: no text (the registration says it is needed)."""
+    spec = params_spec(role)
+    text = fields.get("params_text")
+    if spec is None or not text:
+        return None
+    return measures.read_params(spec.params, f"FILE:{text}")[1]
+
+
 def swap_box(lang: str, prefix: str) -> bool:
     """The "swap the axes" box of a vector registration: offered once a read found the axes
     exchanged (``AxesSwapped``), kept while ticked; its value."""
@@ -135,7 +174,20 @@ def register_vector_now(role: str, source, filename: str, fields: dict, name: st
     kw = {k: fields[k] for k in ("kind", "kind_field", "kind_map", "layer") if fields.get(k) is not None}
     if fields.get("swap_axes"):
         kw["swap_axes"] = True
-    return vector_register.register_vector(s, source, role, filename=filename[:255], **kw, **common_kw)
+    return vector_register.register_vector(s, source, role, filename=filename[:255], params=parse_params(role, fields),
+                                           **kw, **common_kw)
+
+
+def register_raster_now(role: str, source, filename: str, fields: dict, name: str) -> ws.Dataset:
+    """A criterion raster or a DEM: uploaded bytes (one GeoTIFF, kept under the workspace folder) or a
+    file of the import folder (referenced in place), with its parameters."""
+    s = common.store()
+    kw = dict(name=name, source_text=fields.get("source", ""), licence=fields.get("licence", ""),
+              year=fields.get("year"), params=parse_params(role, fields), use=fields.get("use", False),
+              actor=common.actor())
+    if isinstance(source, (bytes, bytearray)):
+        return raster_register.register_raster_upload(s, bytes(source), filename[:255], role, **kw)
+    return raster_register.register_raster(s, source, role, **kw)
 
 
 def _osm_file(filename: str, data: bytes) -> Path:

@@ -1,7 +1,8 @@
 """Registering files of the server's import folder on the Data page (admins): the files found
 there (``storage.import_folder``), the role and the fields of the role (``ui.dataset_form``). The
 chosen files are referenced in place, never copied: several land-cover tiles become one mosaic
-registered in the background (``ui.dataset_jobs``), a vector is registered inline.
+registered in the background (``ui.dataset_jobs``), a vector, a criterion raster or a DEM is
+registered inline (with its parameters, in the syntax of its command-line flag).
 """
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ from core.i18n import t
 from layers import readers
 from storage import import_folder as folder_files
 from ui import auth, dataset_jobs, tables
-from ui.dataset_form import (common_fields, kind_fields, legend_arg, legend_fields, register_vector_now, role_choices,
-                             role_label, swap_box)
+from ui.dataset_form import (common_fields, kind_fields, legend_arg, legend_fields, params_field, raster_input,
+                             register_raster_now, register_vector_now, role_choices, role_label, swap_box)
 from ui.mdtext import md
 from ui.workspace_ui import show_result
 
@@ -38,12 +39,12 @@ def import_folder(lang: str) -> None:
                  hide_index=True, width="stretch", placeholder=tables.NA)
     role = st.selectbox(t("ws.add.role", lang), role_choices(), key="ws_imp_role", format_func=lambda r: role_label(r, lang))
     chosen = st.multiselect(t("ws.import.files", lang), rel, key="ws_imp_files")
-    fields: dict = {}
+    fields: dict = params_field(lang, "ws_imp", role)  # criterion, exclusion, grid: the flag's syntax
     if role == "landcover":
         fields.update(legend_fields(lang, "ws_imp"))
     elif role == "transport":
         fields.update(kind_fields(lang, "ws_imp", None))
-    if role not in ("landcover", "osm"):
+    if role not in ("landcover", "osm") and not raster_input(role):
         fields["swap_axes"] = swap_box(lang, "ws_imp")
     fields.update(common_fields(lang, "ws_imp", year=True))
     st.button(t("ws.import.register", lang), key="ws_imp_register", type="primary", on_click=_register_import,
@@ -68,7 +69,10 @@ def _register_import(role: str, chosen: list[str], fields: dict, lang: str) -> N
                     "name": name[:120], "licence": fields["licence"], "source_text": fields["source"],
                     "use": fields["use"]})
             return
-        ds = register_vector_now(role, files[0], files[0].name, fields, name[:120])
+        if raster_input(role):  # a criterion raster or a DEM, referenced in place
+            ds = register_raster_now(role, files[0], files[0].name, fields, name[:120])
+        else:
+            ds = register_vector_now(role, files[0], files[0].name, fields, name[:120])
     except GansuError as e:
         st.session_state["ws_imp_result"] = ("error", t("ws.add.failed", lang, name=md(label[:120])) + e.message(lang))
         if isinstance(e, readers.AxesSwapped):

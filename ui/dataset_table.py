@@ -26,7 +26,7 @@ def _slot_ids() -> set[str]:
 
 
 DATASET_COLUMNS = ("id", "name", "role", "status", "file", "sha", "size_mb", "crs", "resolution", "extent", "year",
-                   "legend", "features", "pixels", "added", "source", "licence", "storage", "in_use")
+                   "legend", "params", "features", "pixels", "added", "source", "licence", "storage", "in_use")
 
 
 def _crs_text(code: str | None) -> str:
@@ -62,7 +62,8 @@ def dataset_table(lang: str) -> pd.DataFrame:
                      "status": t(f"map.status.{d.status}", lang),
                      "file": d.original_filename, "sha": d.sha256[:12], "size_mb": round(d.size_bytes / 1e6, 3),
                      "crs": _crs_text(d.crs), "resolution": (d.resolution or "").replace("vector", t("ws.res.vector", lang)), "extent": _extent_text(d.extent),
-                     "year": d.year, "legend": legend or "", "features": d.n_features, "pixels": d.n_pixels,
+                     "year": d.year, "legend": legend or "", "params": ws.params_text(d.params),
+                     "features": d.n_features, "pixels": d.n_pixels,
                      "added": d.added_at.replace("T", " "), "source": d.source, "licence": d.licence,
                      "storage": t(f"ws.storage.{d.storage}", lang),
                      "in_use": ", ".join(using) if using else t("ws.no", lang)})

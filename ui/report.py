@@ -8,6 +8,7 @@ from __future__ import annotations
 import pandas as pd
 
 from indicators import checklist_answers
+from indicators import table as ind
 from core import paths
 from core.errors import InputError
 from core.i18n import t
@@ -73,15 +74,51 @@ def parks_excel(df: pd.DataFrame, lang: str, sources: list[dict] | None = None, 
     return reports.excel_bytes({"parks": df}, lang, extra=park_columns(), sources=sources, provenance=provenance)
 
 
+def with_smaa(ranked: pd.DataFrame, smaa: pd.DataFrame | None) -> pd.DataFrame:
+    """The ranking with the SMAA columns (``siting_smaa.acceptability``'s table) joined by park, as
+    ``gansu siting --draws`` writes it; parks set aside or excluded get none. ``attrs`` kept."""
+    if smaa is None or not len(smaa):
+        return ranked
+    out = ranked.merge(smaa, on="park_id", how="left").set_axis(ranked.index)
+    out.attrs = ranked.attrs
+    return out
+
+
+def siting_columns(columns) -> dict[str, Text]:
+    """Headers of the SMAA columns (``acceptability_rank<r>``, ``central_w_<criterion>``,
+    ``confidence``) and of the contributions no table labels (criteria of declared inputs)."""
+    out = {}
+    for c in map(str, columns):
+        if c.startswith("acceptability_rank"):
+            r = c[len("acceptability_rank"):]
+            out[c] = Text(t("siting.smaa.col.share", "zh", r=r), t("siting.smaa.col.share", "en", r=r))
+        elif c.startswith("central_w_"):
+            k = c[len("central_w_"):]
+            out[c] = Text(t("siting.smaa.col.central_w", "zh", label=ind.label(k, "zh")),
+                          t("siting.smaa.col.central_w", "en", label=ind.label(k, "en")))
+        elif c == "confidence":
+            out[c] = Text(t("siting.smaa.col.confidence_share", "zh"), t("siting.smaa.col.confidence_share", "en"))
+        elif c.startswith("contrib_") and reports.label_parts(c) is None:
+            k = c[len("contrib_"):]
+            out[c] = Text(t("siting.col.contrib", "zh", label=ind.label(k, "zh")),
+                          t("siting.col.contrib", "en", label=ind.label(k, "en")))
+    return out
+
+
 def scenario_excel(sub: pd.DataFrame, ranked: pd.DataFrame, sens: pd.DataFrame, lang: str,
                    sources: list[dict] | None = None, provenance: dict | None = None,
-                   stability: pd.DataFrame | None = None) -> bytes:
+                   stability: pd.DataFrame | None = None, smaa: pd.DataFrame | None = None) -> bytes:
+    """The Siting workbook: the ranking (score, each criterion's contribution, ``cannot_rank_on``,
+    ``excluded_because`` and — when ``smaa`` is given — the SMAA columns), the indicators, the ±10%
+    sensitivity, the checklists, the Monte Carlo's stability when given, the sources and provenance."""
     _, flat = _checklists(sub)
-    sheets = {"ranking": ranked, "indicators": sub.drop(columns=["warnings", "warnings_zh", "zones"], errors="ignore"),
+    ranking = with_smaa(ranked, smaa)
+    sheets = {"ranking": ranking, "indicators": sub.drop(columns=["warnings", "warnings_zh", "zones"], errors="ignore"),
               "sensitivity": sens, "checklist": flat}
     if stability is not None:
         sheets["rank_stability"] = stability
-    return reports.excel_bytes(sheets, lang, sources=sources, provenance=provenance)
+    return reports.excel_bytes(sheets, lang, sources=sources, provenance=provenance,
+                               extra=siting_columns(ranking.columns))
 
 
 def scenario_pdf(name: str, sub: pd.DataFrame, ranked: pd.DataFrame, lang: str,

@@ -1,12 +1,14 @@
 """The Siting page's pieces: state from the URL or a saved scenario, weight sliders for the
-criteria present in the park indicators (a distance criterion for each transport kind in use),
-the ranking with exclusions, the radar chart, criterion directions, the ±10%
-sensitivity, saving a scenario and the exports (naming the data in use). ``pages/siting.py``
-calls them in order."""
+criteria present in the park indicators (a distance criterion for each transport kind in use) and
+the model settings (``siting_model``: unknown rule, value functions), the ranking with the parks set
+aside and excluded and its score decomposition (``siting_ranking``), the radar chart, criterion
+directions, the detail tables (±10% sensitivity, Monte Carlo) below the SMAA figure
+(``siting_robustness``), saving a scenario and the exports (naming the data in use).
+``pages/siting.py`` calls them in order."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -18,7 +20,9 @@ from core.text import Text
 from indicators import carbon, runs, siting, siting_sensitivity, siting_stability
 from indicators import table as ind
 from layers.legends import get_legend
-from ui import auth, common, data_in_use, report, runlog, tables
+from indicators.siting_value import ValueFunction
+from ui import auth, common, data_in_use, report, runlog, siting_model, siting_ranking, tables
+from ui.siting_robustness import Smaa
 from ui.mdtext import md
 
 
@@ -27,6 +31,8 @@ class Choice:
     selected: list[str]
     weights: dict[str, float]
     exclude: bool
+    unknown: str = siting_model.DEFAULT_UNKNOWN  # "set-aside" | "drop-criterion" (siting.UNKNOWN_POLICIES)
+    value_functions: dict[str, ValueFunction] = field(default_factory=dict)  # the non-linear ones
 
 
 def criteria(df: pd.DataFrame) -> list[str]:
@@ -87,6 +93,7 @@ def init_state(names: dict, crits: list[str], lang: str | None = None) -> None:
             st.session_state[URL_NOTICE] = "; ".join(bad[:12]) + (" …" if len(bad) > 12 else "")
     for c in crits:
         st.session_state.setdefault(f"siting_w_{c}", 1.0)
+    siting_model.init_state(crits)
     if st.session_state.get(URL_NOTICE):
         st.warning(t("siting.link.unusable", lang or common.lang(), items=md(st.session_state.pop(URL_NOTICE))))
 
@@ -119,6 +126,7 @@ def scenario_sidebar(names: dict, crits: list[str], lang: str) -> None:
             if unused:  # e.g. the total sink of a scenario saved when it counted as a benefit
                 st.session_state["siting_load_unused"] = unused
             st.session_state["siting_exclude"] = bool(sc["settings"].get("exclude_redline", True))
+            siting_model.restore(sc["settings"], crits)  # unknown rule and value functions
             st.session_state["siting_name"] = pick
             st.rerun()
 
@@ -154,42 +162,41 @@ def weight_controls(selected: list[str], crits: list[str], lang: str) -> Choice:
              for c in crits}
     st.session_state.setdefault("siting_exclude", True)
     exclude = st.checkbox(t("siting.exclude", lang), key="siting_exclude")
-    return Choice(selected, raw_w, exclude)
+    model = siting_model.controls(crits, lang)
+    return Choice(selected, raw_w, exclude, model.unknown, model.value_functions)
 
 
 def ranking(df: pd.DataFrame, ch: Choice, crits: list[str], lang: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(the selected parks' rows, the ranking) shown as a table, exclusions and a radar chart;
-    the page stops with a message when fewer than two parks are chosen or the weights are unusable."""
+    """(the selected parks' rows, the ranking) shown as a table (parks set aside and excluded under
+    the ranked ones), the score decomposition and a radar chart; the page stops with a message when
+    fewer than two parks are chosen or the weights are unusable."""
     if len(ch.selected) < 2:
         st.info(t("siting.need_two", lang))
         st.stop()
     sub = df[df["park_id"].isin(ch.selected)].reset_index(drop=True)
     try:
-        ranked = siting.rank(sub, ch.weights, crits, exclude_redline=ch.exclude)
+        ranked = siting.rank(sub, ch.weights, crits, exclude_redline=ch.exclude, unknown=ch.unknown,
+                             value_functions=ch.value_functions)
     except InputError as e:
         st.error(e.message(lang))
         st.stop()
     w = ranked.attrs["weights"]
     st.caption(t("siting.weights_norm", lang) + " · ".join(
         f"{ind.label(c, lang)} {w[c]:.0%}" for c in crits if w[c] > 0))
-    reasons = [Text(zh, en).pick(lang) for zh, en in zip(ranked["exclusion_reason_zh"], ranked["exclusion_reason_en"])]
-    table_ = pd.DataFrame({
-        "rank": ranked["rank"], "park": ranked["park_id"] + " · " + ranked["name"],
-        "score": ranked["score"].round(3),
-        "excluded": pd.Series(reasons, index=ranked.index).where(ranked["excluded"], ""),
-    })
-    st.dataframe(tables.labelled(table_, lang, {"park": t("siting.col.park", lang),
-                                                "excluded": t("siting.col.excluded", lang)}),
-                 hide_index=True, width="stretch", key="siting_table", placeholder=tables.NA)
-    for r, reason in zip(ranked.itertuples(), reasons):
+    if ch.value_functions:
+        st.caption(t("siting.vf.in_use", lang, items=md(" · ".join(
+            f"{ind.label(c, lang)}: {vf.text()}" for c, vf in ch.value_functions.items()))))
+    siting_ranking.table(ranked, crits, lang)
+    for r in ranked.itertuples():
         if r.excluded:
-            st.error(f"{md(r.park_id)} · {md(r.name)}: {reason}")
+            st.error(f"{md(r.park_id)} · {md(r.name)}: {Text(r.exclusion_reason_zh, r.exclusion_reason_en).pick(lang)}")
+    siting_ranking.decomposition(ranked, crits, lang)
     radar(ranked, crits, lang)
     return sub, ranked
 
 
 def radar(ranked: pd.DataFrame, crits: list[str], lang: str) -> None:
-    ok = ranked[~ranked["excluded"]].head(8)
+    ok = ranked[ranked["rank"].notna()].head(8)  # the ranked parks (none set aside: their values are unknown)
     if not len(ok):
         return
     fig = go.Figure()
@@ -213,9 +220,18 @@ def directions(crits: list[str], lang: str) -> None:
             hide_index=True, width="stretch", key="siting_directions", placeholder=tables.NA)
 
 
+def _detail_note(ch: Choice, lang: str) -> None:
+    """The detail tables rank with linear value functions (the ±10% table also sets parks aside):
+    said when the model settings differ."""
+    if ch.value_functions:
+        st.caption(t("siting.detail.note", lang))
+
+
 def sensitivity(sub: pd.DataFrame, ch: Choice, crits: list[str], lang: str) -> pd.DataFrame:
-    st.subheader(t("siting.sensitivity", lang))
-    sens = siting_sensitivity.sensitivity(sub, ch.weights, 0.10, crits, exclude_redline=ch.exclude)
+    """Detail under the SMAA figure: the ranks that move when one weight at a time moves ±10%."""
+    st.subheader(t("siting.detail.sensitivity", lang))
+    sens = siting_sensitivity.sensitivity(sub, ch.weights, 0.10, crits, exclude_redline=ch.exclude, unknown=ch.unknown,
+                                          value_functions=ch.value_functions)
     if sens.empty:
         st.success(t("siting.stable", lang))
     else:
@@ -228,28 +244,33 @@ def sensitivity(sub: pd.DataFrame, ch: Choice, crits: list[str], lang: str) -> p
 
 
 def save_and_export(sub: pd.DataFrame, ranked: pd.DataFrame, sens: pd.DataFrame, ch: Choice, crits: list[str],
-                    lang: str) -> None:
+                    lang: str, acc: Smaa | None = None) -> None:
+    """Save the scenario (parks, weights, the red-line rule, the unknown rule and the value functions)
+    and the Excel/PDF exports (with the SMAA columns when ``acc`` is given)."""
     st.subheader(t("siting.save", lang))
     c1, c2 = st.columns([2, 1])
     name = c1.text_input(t("siting.name", lang), key="siting_name", max_chars=120)
-    settings = {"exclude_redline": ch.exclude}
+    settings = {"exclude_redline": ch.exclude,
+                **siting_model.settings(siting_model.Model(ch.unknown, ch.value_functions))}
     if auth.can("editor") and c2.button(t("siting.save.do", lang), key="siting_save", disabled=not name.strip()):
         try:
             common.store().save_scenario(name.strip(), ch.selected, ch.weights, settings, actor=common.actor())
         except GansuError as e:  # someone else's scenario of that name, or the role check
             st.error(e.message(lang))
         else:
-            runlog.log_scenario(name.strip(), _provenance(ranked, ch))  # the saved scenario in the run log
+            runlog.log_scenario(name.strip(), _provenance(ranked, ch, acc))  # the saved scenario in the run log
             st.success(t("siting.saved", lang, name=md(name.strip())))
     d1, d2 = st.columns(2)
     scenario_name = name.strip() or t("siting.unsaved", lang)
     sources = report.sources_records(lang)  # read now: the files are built when clicked
     # built only when clicked (deferred data), so ranking stays instant while weights move
-    prov = _provenance(ranked, ch)  # provenance in each file, each export in the run log
-    d1.download_button(t("siting.dl.excel", lang),
+    prov = _provenance(ranked, ch, acc)  # provenance in each file, each export in the run log
+    smaa_table = acc.table if acc is not None else None
+    d1.download_button(t("siting.dl.workbook", lang),
                        runlog.logged("siting_excel", scenario_name,
                                      lambda: report.scenario_excel(sub, ranked, sens, lang, sources, prov,
-                                                                   st.session_state.get("_siting_mc")), prov),
+                                                                   st.session_state.get("_siting_mc"), smaa_table),
+                                     prov),
                        "siting_scenario.xlsx", key="siting_dl_xlsx", on_click="ignore")
     d2.download_button(t("siting.dl.pdf", lang),
                        runlog.logged("siting_pdf", scenario_name,
@@ -261,9 +282,12 @@ def save_and_export(sub: pd.DataFrame, ranked: pd.DataFrame, sens: pd.DataFrame,
 
 
 # --- rank stability (Monte Carlo of weights and carbon densities) ------------------------------
-def _provenance(ranked: pd.DataFrame, ch: Choice) -> dict:
+def _provenance(ranked: pd.DataFrame, ch: Choice, acc: Smaa | None = None) -> dict:
+    """The record of a saved or exported scenario: weights, the red-line and unknown rules, the
+    value functions, the criteria dropped, the SMAA settings (when run) and the Monte Carlo's."""
     return runlog.record(weights=ranked.attrs.get("weights", {}),
-                         thresholds={"exclude_redline": ch.exclude,
+                         thresholds={"exclude_redline": ch.exclude, **siting_model.provenance(ranked),
+                                     **(acc.settings() if acc is not None else {}),
                                      "mc_draws": siting_stability.MC_DRAWS, "mc_seed": siting_stability.MC_SEED,
                                      "mc_weight_spread": siting_stability.MC_WEIGHT_SPREAD,
                                      "stable_share": siting_stability.STABLE_SHARE},
@@ -283,12 +307,14 @@ def _ranges():
 
 def rank_stability(sub: pd.DataFrame, ch: Choice, crits: list[str], lang: str) -> pd.DataFrame | None:
     """How often the ranking changes when weights (±10%) and carbon densities (their ranges) vary:
-    a seeded Monte Carlo (``siting_stability.rank_stability``), parks whose rank is not stable flagged."""
-    st.subheader(t("siting.mc.title", lang))
+    a seeded Monte Carlo (``siting_stability.rank_stability``), parks whose rank is not stable flagged.
+    Detail under the SMAA figure."""
+    st.subheader(t("siting.detail.mc", lang))
+    _detail_note(ch, lang)
     try:
         dens, rates, stake = _ranges()
         mc = siting_stability.rank_stability(sub, ch.weights, crits, densities=dens, rates=rates,
-                                             stake_densities=stake, exclude_redline=ch.exclude)
+                                             stake_densities=stake, exclude_redline=ch.exclude, unknown=ch.unknown)
     except GansuError as e:
         st.warning(e.message(lang))
         return None

@@ -24,7 +24,8 @@ from reports.pdf.cells import fmt_value, status, status_of
 from reports.pdf.mapdraw import map_drawing
 
 COLON = Text("：", ": ")
-MISSING = Text("缺失（按最差计）：", "missing (counted worst): ")
+MISSING = Text("缺失（按最差计）：", "missing (counted worst): ")  # a ranking without ``cannot_rank_on``
+CANNOT = Text("无法排序（准则值未知）：", "cannot rank on (unknown): ")
 
 
 @dataclass
@@ -119,16 +120,18 @@ def map_section(pg: Page, parks_: Parks, province, zones, parks, zone_field: str
 def ranking_section(pg: Page, parks_: Parks, ranking: pd.DataFrame) -> list:
     lang, fw = pg.lang, pg.width
     rows = []
+    model = "cannot_rank_on" in ranking.columns  # the siting model's: unknowns set a park aside, never score worst
     for i, r in ranking.iterrows():
         reason = r.get(f"exclusion_reason_{lang}", "") or ""
-        miss = r.get("missing", "") or ""
-        if miss:
-            miss = MISSING.pick(lang) + ", ".join(pg.head(m, with_unit=False) for m in str(miss).split("; "))
+        miss, head = (r.get("cannot_rank_on", ""), CANNOT) if model else (r.get("missing", ""), MISSING)
+        if miss and isinstance(miss, str):
+            miss = head.pick(lang) + ", ".join(pg.head(m, with_unit=False) for m in miss.split("; "))
         rows.append([parks_.map_no[parks_.ids[i]], r.get("name", ""), fmt_value(r.get("rank"), "rank", lang),
                      fmt_value(r.get("score"), "score", lang), "\n".join(x for x in (reason, miss) if x)])
     return [pg.para(t("report.ranking", lang), "h"),
             pg.table([t("report.map_no", lang), pg.head("name"), pg.head("rank"), pg.head("score"),
-                      t("report.notes", lang)], rows, [0.08 * fw, 0.27 * fw, 0.08 * fw, 0.1 * fw, 0.47 * fw])]
+                      t("report.siting.notes" if model else "report.notes", lang)], rows,
+                     [0.08 * fw, 0.27 * fw, 0.08 * fw, 0.1 * fw, 0.47 * fw])]
 
 
 def weights_section(pg: Page, ranking: pd.DataFrame, weights: Mapping[str, float] | None) -> list:
@@ -144,7 +147,16 @@ def weights_section(pg: Page, ranking: pd.DataFrame, weights: Mapping[str, float
         out += [pg.para(t("report.weights", lang), "h"),
                 pg.table([pg.head("criterion"), t("report.direction", lang), t("report.weight", lang)],
                          rows, [0.55 * fw, 0.25 * fw, 0.2 * fw])]
-    return out + [Spacer(1, 3), pg.para(t("report.method", lang), "small")]
+    dropped = ranking.attrs.get("dropped") or []
+    if dropped:
+        out.append(pg.para(t("report.siting.dropped", lang, names=", ".join(pg.head(c, with_unit=False)
+                                                                              for c in dropped)), "small"))
+    vfs = {c: v for c, v in (ranking.attrs.get("value_functions") or {}).items() if v != "linear"}
+    if vfs:
+        out.append(pg.para(t("report.siting.vf", lang, items="; ".join(f"{pg.head(c, with_unit=False)}: {v}"
+                                                                         for c, v in vfs.items())), "small"))
+    method = "report.siting.method" if "unknown" in ranking.attrs else "report.method"
+    return out + [Spacer(1, 3), pg.para(t(method, lang), "small")]
 
 
 def sensitivity_section(pg: Page, sensitivity: pd.DataFrame | None) -> list:
