@@ -1141,3 +1141,14 @@ TEXT.update({
               "not to the ranking.",
     },
 })
+
+# the Siting report: the compliance check (合规性审查) of each park against the control lines in the run
+TEXT.update({
+    "report.compliance": {"zh": "合规性审查", "en": "Compliance check"},
+    "report.compliance.note": {"zh": "每个园区对照本次使用的生态保护红线与各排除图层（含缓冲区）：冲突、缓冲区内或无冲突；"
+                                     "城镇开发边界为园区须位于其内。总体结论取最不利者。",
+                               "en": "Each park against the red line and every exclusion layer of the run (with their "
+                                     "buffers): conflict, within buffer or clear; the urban development boundary is one a "
+                                     "park must lie inside. Overall: the worst."},
+    "report.compliance.overall": {"zh": "总体", "en": "Overall"},
+})

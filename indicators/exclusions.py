@@ -46,18 +46,12 @@ from core.crs import EQUAL_AREA, WGS84, equal_area_km2
 from core.errors import InputError
 from core.geom import POLYGON_TYPES, make_valid_where_needed, polygonal_parts
 from core.text import Text
+from indicators import table
 from indicators.conflicts import redline_overlap
 from indicators.transport import lonlat_dense, nearest_km
 
-EXCLUSION_KINDS = ("redline", "basic_farmland", "urban_boundary", "reserve", "wetland_park", "other")
-EXCLUSION_LABELS: dict[str, Text] = {
-    "redline": Text("生态保护红线", "ecological protection red line"),
-    "basic_farmland": Text("永久基本农田", "permanent basic farmland"),
-    "urban_boundary": Text("城镇开发边界", "urban development boundary"),
-    "reserve": Text("自然保护地", "protected area"),
-    "wetland_park": Text("湿地公园", "wetland park"),
-    "other": Text("其他", "other exclusion"),
-}
+EXCLUSION_LABELS: dict[str, Text] = table.EXCLUSION_KINDS  # one home: the indicator table's columns use them
+EXCLUSION_KINDS = tuple(EXCLUSION_LABELS)
 VERDICTS = ("conflict", "within_buffer", "clear")  # worst first
 VERDICT_LABELS: dict[str, Text] = {
     "conflict": Text("冲突", "conflict"),
@@ -301,4 +295,23 @@ def compliance(parks: gpd.GeoSeries, layers: list[tuple[str, gpd.GeoDataFrame, f
     reasons = [_reason(row, used) for _, row in out.iterrows()]
     out["compliance_reason_zh"] = [r.zh for r in reasons]
     out["compliance_reason_en"] = [r.en for r in reasons]
+    return out
+
+
+def verdicts(df: pd.DataFrame) -> pd.DataFrame:
+    """The compliance verdicts of a run's parks from its columns: park_id, one column per layer in
+    the run (the red line in use, from ``redline_overlap_km2``, unless an exclusion layer of kind
+    redline was given; every ``excl_<kind>_verdict``), and ``overall`` (the worst). For the Siting
+    PDF and the export's audit record."""
+    out = pd.DataFrame({"park_id": df["park_id"].astype(str).to_numpy()})
+    if "redline_overlap_km2" in df.columns and "excl_redline_verdict" not in df.columns:
+        km2 = pd.to_numeric(df["redline_overlap_km2"], errors="coerce").to_numpy(float)
+        out["redline"] = np.where(np.isnan(km2), "", np.where(km2 > 0, "conflict", "clear"))
+    for k in EXCLUSION_KINDS:
+        if f"excl_{k}_verdict" in df.columns:
+            out[k] = df[f"excl_{k}_verdict"].fillna("").astype(str).to_numpy()
+    layers = [c for c in out.columns if c != "park_id"]
+    rank = {v: i for i, v in enumerate(VERDICTS)}
+    out["overall"] = [min((v for v in row if v in rank), key=rank.get, default="")
+                      for row in out[layers].itertuples(index=False)] if layers else ""
     return out

@@ -79,7 +79,7 @@ def acceptability(df: pd.DataFrame, ranked: pd.DataFrame, *, n: int = smaa.DEFAU
             lo_m[c], hi_m[c] = np.minimum(np.minimum(a, b), values[c]), np.maximum(np.maximum(a, b), values[c])
         if not (lo_m.equals(values) and hi_m.equals(values)):
             low, high = lo_m, hi_m
-    res = smaa.smaa(values, low, high, mode=mode, weights=ranked.attrs["weights"], concentration=concentration,
-                    n=n, seed=seed)
+    weights = {c: ranked.attrs["weights"][c] for c in crit}  # the weighted criteria only (the values' columns)
+    res = smaa.smaa(values, low, high, mode=mode, weights=weights, concentration=concentration, n=n, seed=seed)
     out = res.table().reset_index(names="park_id")
     return out, res

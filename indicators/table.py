@@ -235,7 +235,7 @@ GRID_KINDS: dict[str, Text] = {"substation": Text("变电站", "substation"), "p
 EXCLUSION_KINDS: dict[str, Text] = {
     "redline": Text("生态保护红线", "ecological protection red line"), "basic_farmland": Text("永久基本农田", "permanent basic farmland"),
     "urban_boundary": Text("城镇开发边界", "urban development boundary"), "reserve": Text("自然保护地", "protected area"),
-    "wetland_park": Text("湿地公园", "wetland park"), "other": Text("其他排除区", "other exclusion")}
+    "wetland_park": Text("湿地公园", "wetland park"), "other": Text("其他", "other exclusion")}
 _CRITERIA = [
     I("elev_mean_m", "m", "平均高程", "Mean elevation", "园区内 DEM 高程的面积加权均值。",
       "Area-weighted mean of the DEM's elevation in the park.", 0, "criteria", fmt="{:,.0f}", input="dem"),

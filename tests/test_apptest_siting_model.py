@@ -187,6 +187,16 @@ def test_smaa_table_is_siting_smaa_with_the_same_seed(store, workbook):
     th = {k.split(".", 1)[1]: v for k, v in prov.items() if k.startswith("thresholds.")}
     assert (th["smaa_seed"], th["smaa_draws"], th["smaa_mode"]) == ("7", "10000", "simplex"), th
     assert th["unknown"] == "set-aside" and th["value_functions.dist_airport_km"] == "linear", th
+    # the compliance verdicts of the parks (the red line in use here) travel with the export: in the
+    # workbook's provenance and in the audit log's row of the export
+    comp = {k: v for k, v in prov.items() if k.startswith("extra.compliance[")}
+    assert {v for k, v in comp.items() if k.endswith(".overall")} <= {"conflict", "within_buffer", "clear"} and comp
+    from core import paths
+    from storage import audit
+    from ui import common
+
+    logged = audit.rows(common.cached_store(str(paths.store_path())), action="run_export")
+    assert any("compliance" in str(d) and "overall" in str(d) for d in logged["details"])
 
 
 def test_scenario_keeps_the_unknown_rule_and_value_functions(store):

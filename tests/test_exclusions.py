@@ -216,3 +216,31 @@ def test_a_park_belongs_inside_the_urban_development_boundary():
     rows = compliance(parks, [("urban_boundary", boundary, 0.0)])
     assert "outside the urban development boundary (33.33% of the park outside it)" in rows["compliance_reason_en"].iloc[0]
     assert rows["compliance_verdict"].tolist() == ["conflict", "clear"]
+
+
+def test_the_compliance_verdicts_of_a_run_reach_the_siting_pdf():
+    """From a run's columns: the red line in use (overlap > 0: conflict) and each exclusion layer's
+    verdict, the overall the worst; the Siting PDF prints them in its compliance section."""
+    import io
+
+    import pandas as pd
+    import pypdf
+
+    import reports
+    from indicators import siting
+    from indicators.exclusions import verdicts
+
+    ind = pd.DataFrame({"park_id": ["a", "b", "c"], "name": ["Alpha", "Beta", "Gamma"],
+                        "redline_overlap_km2": [0.0, 0.0, 0.3], "redline_overlap_pct": [0.0, 0.0, 3.0],
+                        "excl_reserve_verdict": ["within_buffer", "clear", "clear"],
+                        "excl_urban_boundary_verdict": ["clear", "clear", "conflict"],
+                        "dist_airport_km": [10.0, 20.0, 5.0]})
+    v = verdicts(ind)
+    assert v.columns.tolist() == ["park_id", "redline", "urban_boundary", "reserve", "overall"]
+    assert v["overall"].tolist() == ["within_buffer", "clear", "conflict"]
+    ranked = siting.rank(ind, {"dist_airport_km": 1}, ["dist_airport_km"])
+    pdf = reports.scenario_pdf(scenario="x", ranking=ranked, indicators=ind, lang="en")
+    text = " ".join(" ".join(p.extract_text().split()) for p in pypdf.PdfReader(io.BytesIO(pdf)).pages)
+    assert "Compliance check" in text and "urban development boundary" in text
+    assert "Beta clear clear clear clear" in text  # every layer clear, and overall
+    assert "Alpha clear clear within buffer within buffer" in text

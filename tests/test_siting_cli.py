@@ -54,3 +54,15 @@ def test_a_malformed_weight_is_refused_in_both_languages(files, capsys):
                "--weight", "dist_railway_km", "--out", files / "x.csv"])
     err = capsys.readouterr().err
     assert rc == 2 and "--weight must be CRITERION=NUMBER: dist_railway_km" in err and "--weight 须为 准则=数值" in err
+
+
+def test_smaa_leaves_out_a_criterion_weighted_zero(files, capsys):
+    """A criterion with weight 0 is not part of the score, so SMAA draws no weight for it."""
+    out = files / "r.csv"
+    rc = main(["siting", "--parks", files / "parks.geojson", "--landcover", files / "lc.tif", "--no-zones",
+               "--transport", f"{files / 'rail.geojson'}:railway", "--weights", "dist_railway_km=1,carbon_at_stake_tc_per_ha=0",
+               "--draws", "500", "--out", out])
+    assert rc == 0, capsys.readouterr().err
+    df = pd.read_csv(out)
+    assert "central_w_dist_railway_km" in df.columns and "central_w_carbon_at_stake_tc_per_ha" not in df.columns
+    assert df.loc[df["park_id"] == "A", "acceptability_rank1"].iloc[0] == 1.0  # the nearest park, whatever the draw

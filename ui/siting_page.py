@@ -17,7 +17,7 @@ import streamlit as st
 from core.errors import GansuError, InputError
 from core.i18n import t
 from core.text import Text
-from indicators import carbon, runs, siting, siting_sensitivity, siting_stability
+from indicators import carbon, exclusions, runs, siting, siting_sensitivity, siting_stability
 from indicators import table as ind
 from layers.legends import get_legend
 from indicators.siting_value import ValueFunction
@@ -264,7 +264,7 @@ def save_and_export(sub: pd.DataFrame, ranked: pd.DataFrame, sens: pd.DataFrame,
     scenario_name = name.strip() or t("siting.unsaved", lang)
     sources = report.sources_records(lang)  # read now: the files are built when clicked
     # built only when clicked (deferred data), so ranking stays instant while weights move
-    prov = _provenance(ranked, ch, acc)  # provenance in each file, each export in the run log
+    prov = _provenance(ranked, ch, acc, sub)  # provenance in each file, each export in the run log (audit)
     smaa_table = acc.table if acc is not None else None
     d1.download_button(t("siting.dl.workbook", lang),
                        runlog.logged("siting_excel", scenario_name,
@@ -282,16 +282,18 @@ def save_and_export(sub: pd.DataFrame, ranked: pd.DataFrame, sens: pd.DataFrame,
 
 
 # --- rank stability (Monte Carlo of weights and carbon densities) ------------------------------
-def _provenance(ranked: pd.DataFrame, ch: Choice, acc: Smaa | None = None) -> dict:
+def _provenance(ranked: pd.DataFrame, ch: Choice, acc: Smaa | None = None, sub: pd.DataFrame | None = None) -> dict:
     """The record of a saved or exported scenario: weights, the red-line and unknown rules, the
-    value functions, the criteria dropped, the SMAA settings (when run) and the Monte Carlo's."""
+    value functions, the criteria dropped, the SMAA settings (when run) and the Monte Carlo's, and
+    the compliance verdicts of the parks (``sub``), which the export's audit-log row keeps."""
+    comp = exclusions.verdicts(sub).to_dict("records") if sub is not None and len(sub) else []
     return runlog.record(weights=ranked.attrs.get("weights", {}),
                          thresholds={"exclude_redline": ch.exclude, **siting_model.provenance(ranked),
                                      **(acc.settings() if acc is not None else {}),
                                      "mc_draws": siting_stability.MC_DRAWS, "mc_seed": siting_stability.MC_SEED,
                                      "mc_weight_spread": siting_stability.MC_WEIGHT_SPREAD,
                                      "stable_share": siting_stability.STABLE_SHARE},
-                         extra={"parks": list(ch.selected)})
+                         extra={"parks": list(ch.selected), **({"compliance": comp} if comp else {})})
 
 
 def _ranges():

@@ -55,6 +55,7 @@ def scenario_pdf(*, scenario: str, ranking: pd.DataFrame, indicators: pd.DataFra
         *S.title_section(pg, title, scenario, date_s),
         *S.map_section(pg, parks_, province, zones, parks, zone_field),
         *S.ranking_section(pg, parks_, ranking),
+        *S.compliance_section(pg, parks_, indicators),
         *S.weights_section(pg, ranking, weights),
         *S.sensitivity_section(pg, sensitivity),
         *S.indicators_section(pg, parks_, indicators),

@@ -16,6 +16,7 @@ import pandas as pd
 
 from core.i18n import t
 from core.text import Text
+from indicators import exclusions as _exclusions
 from indicators import provenance as _prov
 from indicators import siting as _siting
 from indicators import table as _table
@@ -132,6 +133,33 @@ def ranking_section(pg: Page, parks_: Parks, ranking: pd.DataFrame) -> list:
             pg.table([t("report.map_no", lang), pg.head("name"), pg.head("rank"), pg.head("score"),
                       t("report.siting.notes" if model else "report.notes", lang)], rows,
                      [0.08 * fw, 0.27 * fw, 0.08 * fw, 0.1 * fw, 0.47 * fw])]
+
+
+def compliance_section(pg: Page, parks_: Parks, indicators: pd.DataFrame | None) -> list:
+    """合规性审查: each park against every control line and exclusion layer of the run — a verdict per
+    layer (conflict / within buffer / clear) and overall (``indicators.exclusions.verdicts``)."""
+    if indicators is None or "park_id" not in indicators.columns:
+        return []
+    v = _exclusions.verdicts(indicators)
+    layers = [c for c in v.columns if c not in ("park_id", "overall")]
+    if not layers:
+        return []
+    lang, fw = pg.lang, pg.width
+    by_id = v.set_index("park_id")
+    label = {**_exclusions.EXCLUSION_LABELS}
+    rows = []
+    for pid in parks_.ids:
+        if pid not in by_id.index:
+            continue
+        r = by_id.loc[pid]
+        cells = [_exclusions.VERDICT_LABELS[x].pick(lang) if x in _exclusions.VERDICT_LABELS else "—"
+                 for x in [*(r[k] for k in layers), r["overall"]]]
+        rows.append([parks_.map_no[pid], parks_.names[pid], *cells])
+    w = 0.62 / (len(layers) + 1)
+    return [pg.para(t("report.compliance", lang), "h"), pg.para(t("report.compliance.note", lang), "small"),
+            pg.table([t("report.map_no", lang), pg.head("name"), *(label[k].pick(lang) for k in layers),
+                      t("report.compliance.overall", lang)], rows,
+                     [0.08 * fw, 0.3 * fw, *([w * fw] * (len(layers) + 1))])]
 
 
 def weights_section(pg: Page, ranking: pd.DataFrame, weights: Mapping[str, float] | None) -> list:
