@@ -17,7 +17,7 @@ from core.i18n import t
 from layers import readers
 from ui import auth, dataset_jobs
 from ui.dataset_form import (common_fields, kind_fields, legend_arg, legend_fields, params_field, raster_input,
-                             register_raster_now, register_vector_now, role_choices, role_label, swap_box)
+                             record_outcome, register_now, role_choices, role_label, swap_box)
 from ui.mdtext import md
 from ui.workspace_ui import show_result
 
@@ -80,25 +80,18 @@ def add_dataset(lang: str) -> None:
 
 def _register_upload(role: str, filename: str, data: bytes, fields: dict, lang: str) -> None:
     name = fields.get("name") or Path(filename).name.split(".")[0][:120]
-    try:
+
+    def register():
         if len(data) > limits.MAX_UPLOAD_BYTES:  # the browser enforces it too (make run / ui.serve)
             mb, limit = f"{len(data) / (1 << 20):.1f}", f"{limits.MAX_UPLOAD_BYTES >> 20}"
             raise InputError(t("ws.add.too_large", "zh", mb=mb, limit=limit), t("ws.add.too_large", "en", mb=mb, limit=limit))
-        if role == "landcover":
-            req = {"source": "upload", "filename": filename[:255], "data": data,
-                   "legend": legend_arg(fields.get("legend"), lang), "year": fields.get("year"), "nodata": None,
-                   "name": name, "licence": fields["licence"], "source_text": fields["source"], "use": fields["use"]}
-            dataset_jobs.start(req)
-            return
-        if raster_input(role):
-            ds = register_raster_now(role, data, filename, fields, name)
-        else:
-            ds = register_vector_now(role, data, filename, fields, name)
-    except GansuError as e:
-        st.session_state["ws_add_result"] = ("error", t("ws.add.failed", lang, name=md(filename[:120])) + e.message(lang))
-        if isinstance(e, readers.AxesSwapped):
-            st.session_state["ws_add_offer_swap"] = True  # the form offers "swap the axes" on the next run
-        return
-    st.session_state.pop("ws_add_offer_swap", None)
-    st.session_state["ws_add_result"] = ("success", t("ws.add.registered", lang, name=md(ds.name), id=ds.id))
-    st.session_state["ws_add_gen"] = st.session_state.get("ws_add_gen", 0) + 1
+        if role == "landcover":  # in the background: its questions (nodata, legend) come back to the form
+            dataset_jobs.start({"source": "upload", "filename": filename[:255], "data": data,
+                                "legend": legend_arg(fields.get("legend"), lang), "year": fields.get("year"),
+                                "nodata": None, "name": name, "licence": fields["licence"],
+                                "source_text": fields["source"], "use": fields["use"]})
+            return None
+        return register_now(role, data, filename, fields, name)
+
+    if record_outcome("ws_add", filename, lang, register) is not None:
+        st.session_state["ws_add_gen"] = st.session_state.get("ws_add_gen", 0) + 1  # an empty uploader

@@ -17,14 +17,15 @@ import pandas as pd
 import streamlit as st
 
 from core import paths
-from core.errors import InputError
+from core.errors import GansuError, InputError
 from core.i18n import t
 from indicators import measures
-from layers import inputs
+from layers import inputs, readers
 from layers.legends import BUILTIN, load_legend_csv
 from storage import raster_register, vector_register
 from storage import workspace as ws
 from ui import auth, common
+from ui.mdtext import md
 
 
 def role_choices() -> tuple[str, ...]:
@@ -188,6 +189,31 @@ def register_raster_now(role: str, source, filename: str, fields: dict, name: st
     if isinstance(source, (bytes, bytearray)):
         return raster_register.register_raster_upload(s, bytes(source), filename[:255], role, **kw)
     return raster_register.register_raster(s, source, role, **kw)
+
+
+def register_now(role: str, source, filename: str, fields: dict, name: str) -> ws.Dataset:
+    """Register a dataset other than land cover (which runs in the background): a criterion raster
+    or a DEM, else a vector or OSM file; the upload form and the import form both call it."""
+    if raster_input(role):
+        return register_raster_now(role, source, filename, fields, name)
+    return register_vector_now(role, source, filename, fields, name)
+
+
+def record_outcome(prefix: str, label: str, lang: str, register) -> ws.Dataset | None:
+    """Run ``register()`` for a form (``prefix``: ws_add, ws_imp) and leave its result for the next
+    run: the dataset registered, or the bilingual reason (an axes-swapped file offers the swap).
+    Returns the dataset (None on a refusal, or for a land cover handed to a background job)."""
+    try:
+        ds = register()
+    except GansuError as e:
+        st.session_state[f"{prefix}_result"] = ("error", t("ws.add.failed", lang, name=md(label[:120])) + e.message(lang))
+        if isinstance(e, readers.AxesSwapped):
+            st.session_state[f"{prefix}_offer_swap"] = True  # the form offers "swap the axes" on the next run
+        return None
+    if ds is not None:
+        st.session_state.pop(f"{prefix}_offer_swap", None)
+        st.session_state[f"{prefix}_result"] = ("success", t("ws.add.registered", lang, name=md(ds.name), id=ds.id))
+    return ds
 
 
 def _osm_file(filename: str, data: bytes) -> Path:

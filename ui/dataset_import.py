@@ -12,14 +12,11 @@ import pandas as pd
 import streamlit as st
 
 from core import paths
-from core.errors import GansuError
 from core.i18n import t
-from layers import readers
 from storage import import_folder as folder_files
 from ui import auth, dataset_jobs, tables
 from ui.dataset_form import (common_fields, kind_fields, legend_arg, legend_fields, params_field, raster_input,
-                             register_raster_now, register_vector_now, role_choices, role_label, swap_box)
-from ui.mdtext import md
+                             record_outcome, register_now, role_choices, role_label, swap_box)
 from ui.workspace_ui import show_result
 
 
@@ -60,23 +57,16 @@ def _register_import(role: str, chosen: list[str], fields: dict, lang: str) -> N
         st.session_state["ws_imp_result"] = ("error", t("ws.import.one_file", lang))
         return
     label = chosen[0] if len(chosen) == 1 else f"{chosen[0]} (+{len(chosen) - 1})"
-    try:
+
+    def register():
         files = [folder_files.in_import_dir(Path(c)) for c in chosen]
         name = fields.get("name") or (files[0].name.split(".")[0] if len(files) == 1 else files[0].parent.name)
-        if role == "landcover":
+        if role == "landcover":  # tiles become one mosaic, in the background
             dataset_jobs.start({"source": "import", "paths": [str(f) for f in files], "filename": label,
-                    "legend": legend_arg(fields.get("legend"), lang), "year": fields.get("year"), "nodata": None,
-                    "name": name[:120], "licence": fields["licence"], "source_text": fields["source"],
-                    "use": fields["use"]})
-            return
-        if raster_input(role):  # a criterion raster or a DEM, referenced in place
-            ds = register_raster_now(role, files[0], files[0].name, fields, name[:120])
-        else:
-            ds = register_vector_now(role, files[0], files[0].name, fields, name[:120])
-    except GansuError as e:
-        st.session_state["ws_imp_result"] = ("error", t("ws.add.failed", lang, name=md(label[:120])) + e.message(lang))
-        if isinstance(e, readers.AxesSwapped):
-            st.session_state["ws_imp_offer_swap"] = True  # the form offers "swap the axes" on the next run
-        return
-    st.session_state.pop("ws_imp_offer_swap", None)
-    st.session_state["ws_imp_result"] = ("success", t("ws.add.registered", lang, name=md(ds.name), id=ds.id))
+                                "legend": legend_arg(fields.get("legend"), lang), "year": fields.get("year"),
+                                "nodata": None, "name": name[:120], "licence": fields["licence"],
+                                "source_text": fields["source"], "use": fields["use"]})
+            return None
+        return register_now(role, files[0], files[0].name, fields, name[:120])  # referenced in place
+
+    record_outcome("ws_imp", label, lang, register)
