@@ -1,6 +1,7 @@
 """Administer the workspace from the shell (the same operations as the Data page).
 
     python -m cli workspace add PATH [PATH ...] --role landcover --legend clcd --year 2020 [--use]
+    python -m cli workspace add-series 2000=clcd_2000.tif 2010=clcd_2010.tif 2020=clcd_2020.tif --legend clcd --use
     python -m cli workspace add roads.gpkg --role transport --kind major_road
     python -m cli workspace add gansu.osm.pbf --role osm
     python -m cli workspace add redline.shp --role redline --use
@@ -10,13 +11,19 @@
     python -m cli workspace add dem.tif --role dem --use
     python -m cli workspace params ID reserve:1000
     python -m cli workspace list | use ID [--as landcover_alt] | unuse ROLE | remove ID [--yes]
+    python -m cli workspace use ID1 ID2 ID3 --as landcover_series
 
 ``--params`` is what follows ``FILE:`` in the input's flag of ``gansu parks``/``siting`` (``--criterion
 FILE:NAME:STAT:DIRECTION[:UNIT]``, ``--exclusion FILE:KIND[:BUFFER_M]``, ``--grid FILE:KIND``), read by the
 same parser; criterion rasters, exclusion and grid layers in use add to the others of their role.
 
+A land-cover series is several land-cover datasets, one per year, of one legend and on one grid
+(CRS, pixel size, corner, size). ``add-series`` registers the years in one go (every file's grid
+checked before any is registered; a refusal registers none); ``use … --as landcover_series`` puts
+registered years in use as the series (the same checks); either refusal names the year and file.
+
 The store and the import folder follow GANSU_STORE and GANSU_IMPORT_DIR. ``add`` prints the new
-dataset's id as the last line of its output. Unusable input: exit code 2 and the message in
+dataset's id as the last line of its output, ``add-series`` the new ids in year order, comma-separated. Unusable input: exit code 2 and the message in
 English and Chinese, nothing registered.
 """
 from __future__ import annotations
@@ -27,7 +34,7 @@ import sys
 from core import paths
 from core.errors import InputError
 from layers import inputs
-from storage import raster_register, vector_register
+from storage import raster_register, series_register, series_rules, vector_register
 from storage import workspace as ws
 from storage.accounts import SHELL  # the server's shell acts as admin (it can read the store file anyway)
 from storage.store import Store
@@ -62,14 +69,25 @@ def build_parser() -> argparse.ArgumentParser:
                    + "), e.g. ghi:mean:higher:kWh/m2/yr, reserve:800, substation")
     a.add_argument("--use", action="store_true", help="put the new dataset in use (added to the others of a role "
                                                       "that takes several datasets)")
+    sr = sub.add_parser("add-series", help="register a land-cover series: one file per year, one legend and grid "
+                                           "(referenced in place)")
+    sr.add_argument("items", nargs="+", metavar="YEAR=PATH", help="a year and its land-cover file, e.g. 2020=clcd_2020.tif")
+    sr.add_argument("--legend", help="worldcover | clcd | globeland30 | igbp | a legend CSV (code,class); detected from "
+                                     "the codes of the first year when unambiguous, then the same for every year")
+    sr.add_argument("--name", help="the series' name (default: the first file's name without its year)")
+    sr.add_argument("--source", default="", help="where the data comes from (free text)")
+    sr.add_argument("--licence", default="", help="licence (free text)")
+    sr.add_argument("--nodata", type=float, help="files without nodata: the value that means no data")
+    sr.add_argument("--use", action="store_true", help="put the series in use (landcover_series)")
     pa = sub.add_parser("params", help="change the parameters of a criterion, exclusion or grid dataset")
     pa.add_argument("id")
     pa.add_argument("params", help="as after FILE: in the input's flag (see add --params)")
     sub.add_parser("list", help="datasets and the data in use")
-    u = sub.add_parser("use", help="put a dataset in use")
-    u.add_argument("id")
+    u = sub.add_parser("use", help="put a dataset in use (several: a role that takes several, or a land-cover series)")
+    u.add_argument("ids", nargs="+", metavar="ID")
     u.add_argument("--as", dest="as_role", choices=[i.id for i in inputs.slots()],
-                   help="role (default: the dataset's own; landcover_alt = second land-cover year)")
+                   help="role (default: the dataset's own; landcover_alt = second land-cover year; landcover_series = "
+                        "the given land-cover years, replacing the series in use)")
     n = sub.add_parser("unuse", help="back to the default for a role")
     n.add_argument("role", choices=[i.id for i in inputs.slots()])
     r = sub.add_parser("remove", help="remove a dataset (referenced files are never deleted)")
@@ -132,6 +150,32 @@ def cmd_add(a) -> int:
     return 0
 
 
+def _series_items(texts: list[str]) -> list[tuple[int, str]]:
+    out = []
+    for text in texts:
+        year, sep, path = text.partition("=")
+        if not (sep and path and year.strip().isdigit() and len(year.strip()) == 4):
+            raise InputError(f"“{text}” 不是 年份=文件（如 2020=clcd_2020.tif）。",
+                             f"'{text}' is not YEAR=PATH (e.g. 2020=clcd_2020.tif).")
+        out.append((int(year), path))
+    return out
+
+
+def cmd_add_series(a) -> int:
+    ds = series_register.register_series(_store(), _series_items(a.items), legend=a.legend, name=a.name,
+                                         source=a.source, licence=a.licence, nodata=a.nodata, use=a.use,
+                                         actor=SHELL, progress=_progress("scan"))
+    for d in ds:
+        print(f"registered landcover '{d.name}' {d.year} ({d.original_filename}, legend {d.legend}, "
+              f"sha256 {d.sha256[:12]}…) {d.id}", file=sys.stderr)
+    for zh, en in dict.fromkeys(n for d in ds for n in d.notes):
+        print(f"  note: {en} / {zh}", file=sys.stderr)
+    if a.use:
+        print("  — in use as landcover_series", file=sys.stderr)
+    print(",".join(d.id for d in ds))
+    return 0
+
+
 def _progress(what: str):
     if not sys.stderr.isatty():
         return None
@@ -165,13 +209,15 @@ def cmd_params(a) -> int:
 
 def cmd_use(a) -> int:
     s = _store()
-    d = ws.get(s, a.id)
-    role = a.as_role or d.role
-    if inputs.get(role).selector == "many":  # transport, criterion rasters, exclusion and grid layers: one more
-        ws.use(s, role, [*ws.in_use(s).get(role, []), d.id], actor=SHELL)
+    ids = [ws.get(s, i).id for i in dict.fromkeys(a.ids)]
+    role = a.as_role or ws.get(s, ids[0]).role
+    if role == series_rules.SLOT:  # the given years are the series (checked, year order)
+        ws.use(s, role, ids, actor=SHELL)
+    elif inputs.get(role).selector == "many":  # transport, criterion rasters, exclusion and grid layers: more
+        ws.use(s, role, [*ws.in_use(s).get(role, []), *ids], actor=SHELL)
     else:
-        ws.use(s, role, [d.id], actor=SHELL)
-    print(f"{d.id} in use as {role}")
+        ws.use(s, role, ids, actor=SHELL)  # several: refused (one dataset at a time)
+    print(f"{','.join(ids)} in use as {role}")
     return 0
 
 
@@ -190,5 +236,5 @@ def cmd_remove(a) -> int:
 
 def main(argv=None) -> int:
     a = build_parser().parse_args(argv)
-    return {"add": cmd_add, "list": cmd_list, "use": cmd_use, "unuse": cmd_unuse, "remove": cmd_remove,
+    return {"add": cmd_add, "add-series": cmd_add_series, "list": cmd_list, "use": cmd_use, "unuse": cmd_unuse, "remove": cmd_remove,
             "params": cmd_params}[a.command](a)

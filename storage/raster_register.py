@@ -85,6 +85,25 @@ def register_landcover(store, sources: list[str | Path], *, legend: str | None =
     Raises ``NodataMissing`` (no nodata and none given), ``LegendAmbiguous`` (choose among
     ``candidates``), or ``InputError`` (different CRSs, codes outside the legend, unreadable).
     Nothing is written to the store unless every check passes."""
+    rec = landcover_record(store, sources, legend=legend, year=year, name=name, source=source, licence=licence,
+                           nodata=nodata, storage=storage, original_filename=original_filename, progress=progress,
+                           dataset_id=dataset_id)
+    try:
+        store.add_dataset(rec.id, "landcover", rec.to_record(), use=(use_as, [rec.id]) if use else None, actor=actor)
+    except BaseException:
+        shutil.rmtree(paths.workspace_dir() / rec.id, ignore_errors=True)
+        raise
+    return rec
+
+
+def landcover_record(store, sources: list[str | Path], *, legend: str | None = None, year: int | None = None,
+                     name: str | None = None, source: str = "", licence: str = "", nodata: float | None = None,
+                     storage: str = "reference", original_filename: str | None = None,
+                     progress: Progress | None = None, dataset_id: str | None = None) -> Dataset:
+    """Every check and the one scan of ``register_landcover`` (the display copy, a mosaic VRT, a
+    custom legend's copy written under ``<workspace>/<id>/``), nothing written to the store: the
+    record to add (``storage.series_register`` adds several years in one transaction). A refusal
+    leaves no folder behind; once the record is returned its folder is the caller's to keep or delete."""
     files = [Path(s).resolve() for s in sources]
     if not files:
         raise InputError("没有给出土地覆被文件。", "no land-cover file given.")
@@ -147,7 +166,6 @@ def register_landcover(store, sources: list[str | Path], *, legend: str | None =
             nodata=eff_nodata, n_pixels=int(scan["width"]) * int(scan["height"]), codes=scan["codes"],
             raster_path=str(raster), display_path=str(folder / "display.tif"), source=source, licence=licence,
             added_at=timestamp(), notes=tuple(notes))
-        store.add_dataset(did, "landcover", rec.to_record(), use=(use_as, [did]) if use else None, actor=actor)
         return rec
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)

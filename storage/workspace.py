@@ -18,7 +18,8 @@ and device are recorded and :func:`verify` checks them on every use, so a change
 is reported, never silently used.
 
 The data in use (``in_use``) is one choice for the whole app, kept in the store: land cover and
-an optional second year, transport datasets (the built-in airports are ``builtin:airports``),
+an optional second year, a land-cover series (several land-cover datasets, one per year, one legend
+and grid: ``check_series``, ``series``), transport datasets (the built-in airports are ``builtin:airports``),
 red line and zones (an official file replacing the proxy/schematic layer), criterion rasters,
 exclusion and grid layers (several, none filling another's columns) and a DEM. Registration, the
 change of the data in use and removal are each one store transaction; the files of a killed
@@ -44,6 +45,7 @@ from typing import Iterable
 from core import paths
 from core.errors import InputError
 from layers import fileid, inputs
+from storage import series_rules as _series
 from storage import workspace_files as _files
 from storage.dataset_params import distinct_columns, params_text
 
@@ -207,8 +209,9 @@ def in_use(store) -> dict[str, list[str]]:
 
 
 def use(store, role: str, dataset_ids: Iterable[str], *, actor=None) -> None:
-    """Put datasets in use for a role (landcover, landcover_alt, transport, redline, zones): the
-    data in use is everyone's, so with accounts only an admin changes it (the store checks)."""
+    """Put datasets in use for a role (landcover, landcover_alt, landcover_series, transport, redline,
+    zones …): the data in use is everyone's, so with accounts only an admin changes it (the store
+    checks). A land-cover series is checked (``check_series``) and kept in year order."""
     ids = list(dict.fromkeys(dataset_ids))
     if role in REPLACES:
         if len(ids) > 1:
@@ -234,7 +237,46 @@ def use(store, role: str, dataset_ids: Iterable[str], *, actor=None) -> None:
         _check_role(ds, want)
     if slot.params:
         distinct_columns(slot, chosen)
+    if role == _series.SLOT and ids:  # a land-cover series: kept in year order
+        ids = [d.id for d in check_series(store, ids)]
     store.set_in_use(role, ids, actor=actor)
+
+
+def _series_label(d: Dataset) -> str:
+    return f"{d.name} {d.year or ''}".strip() + f" ({d.original_filename})"
+
+
+def check_series(store, dataset_ids: Iterable[str]) -> list[Dataset]:
+    """The land-cover datasets of a series sorted by year, refused (``storage.series_rules``, the years
+    and files named) unless they are two or more, each with its own year, of one legend, their files
+    unchanged (``verify``) and on one grid (CRS, pixel size, corner, size)."""
+    ds = [get(store, i) for i in dict.fromkeys(dataset_ids)]
+    for d in ds:
+        _check_role(d, "landcover")
+    _series.check_count(len(ds))
+    _series.check_years([_series_label(d) for d in ds], [d.year for d in ds])
+    ds.sort(key=lambda d: d.year)
+    labels = [_series_label(d) for d in ds]
+    _series.check_legends(labels, [legend_key(d.legend) for d in ds], [d.legend for d in ds])
+    for d in ds:
+        verify(d)
+    _series.check_grids(labels, [_series.grid_facts(d.raster_path, d.original_filename,
+                                                    vrt_roots=[paths.import_dir(), *{Path(r.path).parent for r in d.files}])
+                                 for d in ds])
+    return ds
+
+
+def series(store) -> list[Dataset]:
+    """The land-cover series in use: its datasets in year order, each checked unchanged (``verify``);
+    [] when none. One left after the others were removed is refused (choose the series again)."""
+    out = sorted((get(store, i) for i in in_use(store).get(_series.SLOT, [])), key=lambda d: d.year or 0)
+    if len(out) == 1:
+        raise InputError(f"使用中的土地覆被年度序列只剩一个年份（{_series_label(out[0])}）：其余已被删除，请重新选择序列。",
+                         f"the land-cover series in use has one year left ({_series_label(out[0])}): the others were "
+                         "removed; choose the series again.")
+    for d in out:
+        verify(d)
+    return out
 
 
 def set_params(store, dataset_id: str, params: dict, *, actor=None) -> Dataset:

@@ -14,6 +14,7 @@ import streamlit as st
 
 from core.errors import GansuError
 from indicators import runs
+from layers import inputs as declared
 from storage import workspace as ws
 from ui import common
 
@@ -44,7 +45,7 @@ def inputs() -> runs.RunInputs:
     checked on every call (cheap: size and modification time, the hash only when they differ)."""
     s = common.store()
     for role, ids in ws.in_use(s).items():  # every dataset referenced in place (rasters: land cover, criteria)
-        for i in ids:
+        for i in ids if run_slot(role) else ():
             if i != ws.BUILTIN_AIRPORTS and (d := ws.get(s, i)).storage == "reference":
                 ws.verify(d)
     base = _inputs(choice_key())
@@ -52,11 +53,19 @@ def inputs() -> runs.RunInputs:
     return base if mode == "ground" else runs.override(base, options={**base.options, "pixel_area": mode})
 
 
+def run_slot(role: str) -> bool:
+    """Whether the parks and siting run reads this slot of the data in use (a land-cover series is
+    read by the land-change pages, which check its files themselves)."""
+    spec = next((i for i in declared.slots() if i.id == role), None)
+    return spec is None or bool({"parks", "siting"} & set(spec.commands))
+
+
 def datasets_in_use() -> list[tuple[str, ws.Dataset]]:
+    """(slot, dataset) of the data in use the parks and siting run reads (their provenance)."""
     s = common.store()
     out = []
     for role, ids in ws.in_use(s).items():
-        for i in ids:
+        for i in ids if run_slot(role) else ():
             if i != ws.BUILTIN_AIRPORTS:
                 out.append((role, ws.get(s, i)))
     return out

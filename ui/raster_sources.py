@@ -64,6 +64,18 @@ def in_use(which: str = "landcover") -> tuple[Path, str, str] | None:
     return Path(d.raster_path), d.legend, f"{d.name} {d.year or ''}".strip()
 
 
+def series_in_use() -> tuple[list[tuple[int, Path, str]], str] | None:
+    """([(year, raster, name and year)] in year order, legend) of the land-cover series in use
+    (``storage.workspace.series``: every year's files checked unchanged, a changed one raises
+    InputError); None when no series is in use."""
+    ds = ws.series(common.store())
+    if not ds:
+        return None
+    for d in ds:
+        _seed_sha(d)
+    return [(d.year, Path(d.raster_path), f"{d.name} {d.year}") for d in ds], ds[0].legend
+
+
 def in_use_name(lang: str) -> str | None:
     """The name of the user's land cover in use (None: the built-in one)."""
     d = data_in_use.landcover_dataset()

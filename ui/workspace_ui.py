@@ -1,7 +1,9 @@
 """The data in use on the Data page: one selector per declared slot of the data in use
 (``layers/inputs.py``: land cover, a second year, transport, red line, zones, and any input declared
 later), generated from the declarations and saved for the whole app by an admin
-(``storage.workspace.use``); two land-cover years must share one legend. Also the two pieces the
+(``storage.workspace.use``); two land-cover years must share one legend, and the years of a
+land-cover series one legend and one grid (``storage.workspace.check_series``, checked before any
+other choice changes). Also the two pieces the
 other workspace sections of the page share: a dataset's label and the result a button callback
 leaves for the next run. The other sections: ``ui.dataset_add`` (browser upload),
 ``ui.dataset_import`` (import folder), ``ui.dataset_table`` (registered datasets and removal).
@@ -17,6 +19,7 @@ from core.errors import GansuError
 from core.i18n import t
 from layers import catalog, inputs
 from storage import workspace as ws
+from storage.series_rules import SLOT as SERIES
 from ui import auth, common
 from ui.common import badge
 from ui.mdtext import md
@@ -131,6 +134,9 @@ def _apply_in_use(lang: str) -> None:
                 st.session_state["ws_use_result"] = ("error", t("ws.inuse.legend_mismatch", lang, main=md(Path(main).name),
                                                                  alt=md(Path(alt).name)))
                 return
+        series = want.get(SERIES, [])
+        if series and series != current.get(SERIES):  # checked before anything else changes
+            ws.check_series(s, series)
         changed = []
         for spec in slots:
             if want[spec.id] == current[spec.id]:
