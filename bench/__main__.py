@@ -1,12 +1,13 @@
 """Run every benchmark: ``python -m bench`` (inputs are generated once into bench/out/)."""
 from __future__ import annotations
 
-from bench import (bench_national, bench_province, bench_smaa, bench_transport, bench_workspace, bench_zonal,
-                   bench_zone_stats)
+from bench import (bench_landchange, bench_national, bench_province, bench_smaa, bench_transport, bench_workspace,
+                   bench_zonal, bench_zone_stats)
 
 
 def main() -> None:
-    results = [bench_zonal.main(), bench_province.main(), bench_transport.main(), *bench_smaa.main()]
+    results = [bench_zonal.main(), bench_province.main(), bench_transport.main(), *bench_smaa.main(),
+               bench_landchange.main()]
     print("\n== summary (ratio = ours / peer, time and peak RSS)")
     for r in results:
         print(f"{r['title']}\n    time {r['ours_s']:.2f} s vs {r['peer_s']:.2f} s  ratio {r['ratio']:.2f}; "

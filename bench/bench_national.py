@@ -105,10 +105,10 @@ def national(repeats: int = 1) -> dict:
 
 
 def zone_stats(repeats: int = 1) -> dict:
-    from bench.bench_zone_stats import _UNITS, HEIGHT, WIDTH
+    from bench.bench_zone_stats import UNITS_SETUP, HEIGHT, WIDTH
 
     raster = str(landcover_raster("lc_province", WIDTH, HEIGHT))
-    setup = _UNITS.format(albers=ALBERS, raster=raster, tiling=True)
+    setup = UNITS_SETUP.format(albers=ALBERS, raster=raster, tiling=True)
     stmt = "df = zonestats.compute(base, levels, raster, 'clcd', scheduler={s})"
     check = ("(len(df), round(float(df.loc[df.level == 'province', 'area_km2'].iloc[0]), 3), "
              "round(float(df.loc[df.level == 'county', 'landcover_valid_km2'].sum()), 3))")

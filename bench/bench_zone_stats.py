@@ -21,7 +21,7 @@ from bench.data import ALBERS, OUT, landcover_raster
 
 WIDTH, HEIGHT = 25000, 18800
 
-_UNITS = """
+UNITS_SETUP = """
 import geopandas as gpd, numpy as np, shapely, rasterio
 from shapely import affinity
 from core import paths
@@ -65,7 +65,7 @@ def main(repeats: int = 1) -> list[dict]:
 
 def _case(tiling: bool, repeats: int) -> dict:
     raster = str(landcover_raster("lc_province", WIDTH, HEIGHT))
-    setup = _UNITS.format(albers=ALBERS, raster=raster, tiling=tiling)
+    setup = UNITS_SETUP.format(albers=ALBERS, raster=raster, tiling=tiling)
     ours_stmt = (
         "df = zonestats.compute(base, levels, raster, 'clcd')\n"
         "import time\nfrom storage.store import Store\nfrom storage import stats_store\n"

@@ -4,7 +4,7 @@
     gansu parks --parks parks.gpkg --landcover clcd_2020.tif --legend clcd --out parks.xlsx
     gansu parks --workspace --out parks.csv          # the data in use saved by the dashboard
     gansu siting --workspace --weight carbon_stock_tc=2 --out ranking.xlsx
-    gansu targets --out targets.xlsx | gansu zonestats … | gansu checklist …
+    gansu targets --out targets.xlsx | gansu zonestats … | gansu checklist … | gansu degradation …
     gansu workspace add roads.gpkg --role transport --kind major_road --use
     gansu admin accounts add chief --role admin      # password on stdin
     gansu build [--force]                            # the default Gansu dataset
@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cli import checklist_cli, parks_cli, siting_cli, targets_cli, tiled_cli
+from cli import checklist_cli, landchange_cli, parks_cli, siting_cli, targets_cli, tiled_cli
 from core.errors import GansuError
 
 # Commands with a parser of their own (their module is imported only when called: start-up time).
@@ -26,7 +26,7 @@ DELEGATED = {"workspace": ("cli.workspace_cli", "register files in the store, ch
              "admin": ("cli.admin_cli", "accounts, recovery codes and the audit log of the shared store"),
              "build": ("cli.build_cli", "build the default Gansu dataset (a no-op when current)")}
 COMMANDS = {"parks": parks_cli.run, "siting": siting_cli.run, "targets": targets_cli.run,
-            "zonestats": tiled_cli.run_zonestats, "checklist": checklist_cli.run}
+            "zonestats": tiled_cli.run_zonestats, "checklist": checklist_cli.run, "degradation": landchange_cli.run}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     targets_cli.add_parser(sub)
     tiled_cli.add_zonestats_parser(sub)
     checklist_cli.add_parser(sub)  # the checklist command (same rules as the Checklist page)
+    landchange_cli.add_parser(sub)  # land degradation, trajectories and trends of a land-cover series
     for name, (_module, text) in DELEGATED.items():  # listed in the help; main() hands them their arguments
         sub.add_parser(name, help=text, add_help=False).add_argument("args", nargs=argparse.REMAINDER)
     return ap

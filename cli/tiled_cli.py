@@ -147,8 +147,8 @@ def run_zonestats(a) -> int:
         validate_geotiff(r)
     units = read_path(a.units, layer=a.layer, assume_crs=a.assume_crs, polygons_only=True, what="--units").gdf
     units = units.reset_index(drop=True)
-    ids = _field(units, a.id_field, ("adcode", "id", "ID"), [str(i + 1) for i in range(len(units))])
-    names = _field(units, a.name_field, ("name_zh", "name", "NAME", "名称"), ids)
+    ids = field_values(units, a.id_field, ("adcode", "id", "ID"), [str(i + 1) for i in range(len(units))])
+    names = field_values(units, a.name_field, ("name_zh", "name", "NAME", "名称"), ids)
     level = zonestats.Level("unit", ids, names, names, polygons=units)
     kw = cli_options(a)
     df = zonestats.compute(level, [], a.landcover, a.legend, progress=ProgressPrinter("zone statistics"), **kw)
@@ -173,7 +173,7 @@ def run_zonestats(a) -> int:
     return 0
 
 
-def _field(gdf, name, defaults, fallback) -> list[str]:
+def field_values(gdf, name, defaults, fallback) -> list[str]:
     if name is not None:
         if name not in gdf.columns:
             raise InputError(f"单元图层没有字段 {name!r}", f"the units have no field {name!r}")

@@ -115,6 +115,22 @@ SCHEMAS: dict[str, TableSchema] = {s.id: s for s in (
         Column("reason", "text", T("归属理由", "reason for the assignment"), required=False),
         Column("previous_zone_id", "text", T("上次评审前的分区", "zone before the last review"), required=False)),
         file="zones.csv"),
+    TableSchema("unccd_classes", T("UNCCD 七类归并表", "UNCCD 7-class reclass table"), (
+        Column("class", "class", T("标准地类", "canonical land-cover class")),
+        Column("unccd_class", "text", T("UNCCD 类别（tree_covered、grassland、cropland、wetland、artificial、"
+                                        "other_land、water_body）", "UNCCD class (tree_covered, grassland, cropland, "
+                                        "wetland, artificial, other_land, water_body)")),
+        _SOURCE), file="unccd_classes.csv"),
+    TableSchema("ldn_matrix", T("土地退化转移矩阵", "land degradation transition matrix"), (
+        Column("from", "text", T("初始 UNCCD 类别（行）", "initial UNCCD class (row)")),
+        *(Column(c, "integer", T(f"变为 {c}：1 改善、0 稳定、-1 退化", f"to {c}: 1 improved, 0 stable, -1 degraded"),
+                 "-1/0/1", low=-1, high=1)
+          for c in ("tree_covered", "grassland", "cropland", "wetland", "artificial", "other_land", "water_body")),
+        _SOURCE), file="ldn_matrix_unccd.csv"),
+    TableSchema("key_areas", T("重点区域表", "key areas table"), (
+        Column("name_zh", "text", T("县级单元中文名", "county-level unit, Chinese name")),
+        Column("name_en", "text", T("英文名", "English name"), required=False),
+        _SOURCE), file="key_areas.csv"),
 )}
 
 

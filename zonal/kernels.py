@@ -96,6 +96,27 @@ def sums_u8_cells(codes, rows, starts, ends, labels, n, cell_area):
     return out4.sum(axis=1)
 
 
+@numba.njit(nogil=True, cache=True)
+def compact_pairs(a, b, lut, table, used):
+    # two uint8 years -> one uint8 code per cell: the index of the pair (a, b) in ``table``, new pairs
+    # appended in the order met (``used[0]`` of 256 taken); False (nothing more written) when a 257th
+    # pair appears, so the caller counts that step on full pair codes instead
+    # a, b: 1-D uint8 arrays of one size
+    fo = np.empty(a.size, np.uint8)
+    for j in range(a.size):
+        p = (np.int64(a[j]) << 8) | np.int64(b[j])
+        k = lut[p]
+        if k < 0:
+            if used[0] >= 256:
+                return fo, False
+            k = used[0]
+            lut[p] = k
+            table[k] = p
+            used[0] += 1
+        fo[j] = k
+    return fo, True
+
+
 def run_code_counts(codes: np.ndarray, runs) -> np.ndarray:
     """Integer code counts (len(runs) × 256, float64) of uint8 ``codes`` under each entry of
     ``runs``: (rows, starts, ends) arrays of one unit in ``codes``' coordinates."""
@@ -135,6 +156,7 @@ def warm() -> None:
     run_code_counts(codes, [one])
     run_code_areas_by_row(codes, np.ones(1), [one])
     run_code_areas_by_cell(codes, np.ones((1, 4)), [one])
+    compact_pairs(codes.ravel(), codes.ravel(), np.full(65536, -1, np.int16), np.zeros(256, np.int64), np.zeros(1, np.int64))
 
 
 if __name__ == "__main__":

@@ -51,3 +51,70 @@ class PairRaster:
         out = ca * PAIR + cb
         out[ma & mb] = MASKED
         return out
+
+
+class TooManyPairs(Exception):
+    """More than 256 distinct (from, to) pairs in one task: the step is counted on full pair codes."""
+
+
+class BandCache:
+    """The windows a task reads, kept per raster for the task's steps: a year read as the "from" of
+    one step and the "to" of the next (or by a period spanning several years) is decoded once.
+    Bounded (``max_bytes``); an evicted window is read again."""
+
+    def __init__(self, max_bytes: int = 1 << 30):
+        self.max_bytes, self.bytes, self._d = max_bytes, 0, {}
+
+    def read(self, src: LandcoverRaster, row0: int, row1: int, col0: int, col1: int) -> np.ndarray:
+        key = (str(src.path), row0, row1, col0, col1)
+        v = self._d.get(key)
+        if v is None:
+            v = src.read(row0, row1, col0, col1)
+            while self._d and self.bytes + v.nbytes > self.max_bytes:
+                self.bytes -= self._d.pop(next(iter(self._d))).nbytes
+            self._d[key] = v
+            self.bytes += v.nbytes
+        return v
+
+
+class CompactPairRaster:
+    """Two uint8 years without mask bands as one uint8 raster: each cell holds the index of its
+    (from, to) pair in the order the task meets them (at most 256), so the compiled single-year
+    counter counts transitions; ``decode`` turns the indices of a result back into the pair codes
+    ``PairRaster`` gives (bit for bit the same codes: a year's nodata value is ``NO_CODE``)."""
+
+    def __init__(self, a: LandcoverRaster, b: LandcoverRaster, cache: BandCache | None = None):
+        self.a, self.b = a, b
+        self.transform, self.width, self.height, self.area = a.transform, a.width, a.height, a.area
+        self.block_rows = a.block_rows
+        self.cache = cache or BandCache()
+        self.lut = np.full(65536, -1, np.int16)
+        self.table = np.zeros(256, np.int64)
+        self.used = np.zeros(1, np.int64)
+        self._nodata = [int(r.nodata) if r.nodata is not None and float(r.nodata).is_integer() else None
+                        for r in (a, b)]
+
+    @staticmethod
+    def eligible(a: LandcoverRaster, b: LandcoverRaster) -> bool:
+        return all(r.dtype == np.uint8 and not r.uses_mask for r in (a, b))
+
+    def read(self, row0: int, row1: int, col0: int, col1: int) -> np.ndarray:
+        from zonal import kernels  # start-up time: numba loads only for a multi-year run
+
+        ra = self.cache.read(self.a, row0, row1, col0, col1)
+        rb = self.cache.read(self.b, row0, row1, col0, col1)
+        out, ok = kernels.compact_pairs(np.ascontiguousarray(ra).ravel(), np.ascontiguousarray(rb).ravel(),
+                                        self.lut, self.table, self.used)
+        if not ok:
+            raise TooManyPairs()
+        return out.reshape(ra.shape)
+
+    def decode(self, codes: dict[int, float]) -> dict[int, float]:
+        out: dict[int, float] = {}
+        for k, v in codes.items():
+            a, b = divmod(int(self.table[int(k)]), 256)
+            a = NO_CODE if a == self._nodata[0] else a
+            b = NO_CODE if b == self._nodata[1] else b
+            code = a * PAIR + b
+            out[code] = out.get(code, 0.0) + v
+        return out

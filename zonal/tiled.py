@@ -95,17 +95,23 @@ class YearsResult:
 def zonal_transitions(polygons, rasters, years=None, legend: Legend | str | None = None, *, split: str = "auto",
                       scheduler: str | None = None, workers: int | None = None, cache_dir=None, progress=None,
                       tile_side: int | None = None, run_info: dict | None = None,
-                      pixel_area: str = "ground") -> YearsResult:
+                      pixel_area: str = "ground", extra: tuple[tuple[int, int], ...] = ()) -> YearsResult:
     """Several land-cover years on one grid in one pass per tile: class areas per unit per year and
-    the transitions between consecutive years. Each polygon is cut at the pixel grid once per task
-    and reused for every year; a year's areas are the margins of its transitions (exact)."""
+    the transitions between consecutive years, plus the ``extra`` steps ((i, j) positions in
+    ``rasters``, i < j: a period spanning several years). Each polygon is cut at the pixel grid once
+    per task and reused for every year and step; a year's areas are the margins of its transitions
+    (exact)."""
     rasters = [str(r) for r in rasters]
     if len(rasters) < 2:
         raise InputError("多年统计至少需要两个年份的土地覆盖栅格", "multi-year statistics need at least two land-cover years")
     years = list(years) if years is not None else list(range(len(rasters)))
+    extra = tuple((int(i), int(j)) for i, j in extra)
+    if any(not 0 <= i < j < len(rasters) for i, j in extra):
+        raise InputError(f"额外时段 {extra} 须为栅格序号 i < j", f"extra steps {extra} must be raster positions i < j")
+    steps = [(k, k + 1) for k in range(len(rasters) - 1)] + list(extra)
     legend = get_legend(legend) if legend is not None else None
     geoms = geoseries(polygons)
-    p = plan(geoms, rasters[0], split=split, tile_side=tile_side, years=rasters[1:], pixel_area=pixel_area)
+    p = plan(geoms, rasters[0], split=split, tile_side=tile_side, years=rasters[1:], pixel_area=pixel_area, extra=extra)
     results = distributed.run_plan(p, scheduler=scheduler, workers=workers, cache_dir=cache_dir,
                                    progress=progress, info=run_info)
     nod = []
@@ -113,7 +119,7 @@ def zonal_transitions(polygons, rasters, years=None, legend: Legend | str | None
         with LandcoverRaster(r, legend) as src:
             nod.append(src.nodata_codes() | {NO_CODE})
     area_rows, trans_rows, total = [], [], None
-    for k in range(len(rasters) - 1):
+    for k, (i, j) in enumerate(steps):
         stats = merge(p, results, step=k)
         if total is None:
             total = np.array([s.total_m2 for s in stats])
@@ -122,20 +128,21 @@ def zonal_transitions(polygons, rasters, years=None, legend: Legend | str | None
                 if code == MASKED:
                     continue
                 a, b = divmod(code, PAIR)
-                trans_rows.append((u, years[k], years[k + 1], a, b, m2))
-    tr = pd.DataFrame(trans_rows, columns=["unit", "year_from", "year_to", "code_from", "code_to", "area_m2"])
+                trans_rows.append((k, u, years[i], years[j], a, b, m2))
+    tr = pd.DataFrame(trans_rows, columns=["step", "unit", "year_from", "year_to", "code_from", "code_to", "area_m2"])
     for k, y in enumerate(years):  # margins: year k from step k (as "from"), the last year as "to"
-        sub = tr[tr["year_from"] == y] if k < len(years) - 1 else tr[tr["year_to"] == y]
-        col = "code_from" if k < len(years) - 1 else "code_to"
+        last = k == len(years) - 1
+        sub = tr[tr["step"] == (k - 1 if last else k)]
+        col = "code_to" if last else "code_from"
         g = sub[~sub[col].isin(nod[k])].groupby(["unit", col], sort=True)["area_m2"].sum()
         for (u, code), m2 in g.items():
             area_rows.append((u, y, code, m2))
     areas = pd.DataFrame(area_rows, columns=["unit", "year", "code", "area_m2"])
     valid = np.ones(len(tr), bool)
-    for k in range(len(years) - 1):
-        at = (tr["year_from"] == years[k]).to_numpy()
-        valid[at] &= ~tr["code_from"][at].isin(nod[k]).to_numpy() & ~tr["code_to"][at].isin(nod[k + 1]).to_numpy()
-    order = ["year_from", "unit", "code_from", "code_to"]
-    pairs = tr[(tr["area_m2"] != 0).to_numpy()].sort_values(order).reset_index(drop=True)
-    tr = tr[valid & (tr["area_m2"] != 0).to_numpy()].sort_values(order)
+    for k, (i, j) in enumerate(steps):
+        at = (tr["step"] == k).to_numpy()
+        valid[at] &= ~tr["code_from"][at].isin(nod[i]).to_numpy() & ~tr["code_to"][at].isin(nod[j]).to_numpy()
+    order = ["step", "unit", "code_from", "code_to"]
+    pairs = tr[(tr["area_m2"] != 0).to_numpy()].sort_values(order).drop(columns="step").reset_index(drop=True)
+    tr = tr[valid & (tr["area_m2"] != 0).to_numpy()].sort_values(order).drop(columns="step")
     return YearsResult(areas.reset_index(drop=True), tr.reset_index(drop=True), total, pairs)

@@ -98,12 +98,13 @@ def pixel_windows(local_geoms, transform) -> np.ndarray:
 
 
 def plan(polygons, raster, split: str = "auto", tile_side: int | None = None, years=(),
-         pixel_area: str = "ground") -> Plan:
+         pixel_area: str = "ground", extra: tuple[tuple[int, int], ...] = ()) -> Plan:
     """Tasks for ``polygons`` (GeoSeries/GeoDataFrame with a CRS) over ``raster``.
 
     ``split``: "auto" (polygons larger than a tile are split), "all" (every polygon split: zone
     statistics, one read of each tile for all units) or "none" (every polygon whole).
-    ``years``: further rasters on the same grid (multi-year: see ``zonal_transitions``)."""
+    ``years``: further rasters on the same grid (multi-year: see ``zonal_transitions``); ``extra``:
+    steps besides the consecutive ones, (i, j) positions in (raster, *years)."""
     geoms = geoseries(polygons)
     raster = str(raster)
     years = tuple(str(y) for y in years)
@@ -140,10 +141,11 @@ def plan(polygons, raster, split: str = "auto", tile_side: int | None = None, ye
     tasks = []
     for t in sorted(set(small) | set(large)):
         s, lg = tuple(small.get(t, ())), tuple(large.get(t, ()))
-        h = hashlib.sha256(f"{ALGO_VERSION}|{fp}|{grid}|{t}|{pixel_area}".encode())
+        h = hashlib.sha256(f"{ALGO_VERSION}|{fp}|{grid}|{t}|{pixel_area}{'|' + repr(extra) if extra else ''}".encode())
         for kind, items in (("s", s), ("l", lg)):
             for i, b in items:
                 h.update(f"{kind}{i}:".encode())
                 h.update(hashlib.sha256(b).digest())
-        tasks.append(Task(raster, t, grid.window(t), grid.span(t), s, lg, h.hexdigest(), years, pixel_area))
+        tasks.append(Task(raster, t, grid.window(t), grid.span(t), s, lg, h.hexdigest(), years, pixel_area,
+                          tuple(extra)))
     return Plan(raster, grid, tasks, len(values), is_split, crs, fp, pixels)

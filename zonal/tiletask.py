@@ -15,7 +15,7 @@ import shapely
 
 from layers import fileid
 from zonal.coverage import Pieces, pieces
-from zonal.pairraster import PairRaster
+from zonal.pairraster import BandCache, CompactPairRaster, PairRaster, TooManyPairs
 from zonal.polygonstats import polygon_stats, stats_of_pieces
 from zonal.rastersource import LandcoverRaster
 from zonal.tilekernel import tile_units
@@ -35,6 +35,13 @@ class Task:
     key: str = ""  # cache key: tile, raster fingerprint, algorithm version, polygons
     years: tuple[str, ...] = ()  # later land-cover years on the same grid: transitions per step
     pixel_area: str = "ground"  # cell areas: ground (true) or nominal (|det|, InVEST): pixelarea.PixelArea
+    extra: tuple[tuple[int, int], ...] = ()  # steps besides the consecutive ones: (i, j) raster positions
+
+    def steps(self) -> list[tuple[int, int]]:
+        """The steps computed: every consecutive pair of years, then ``extra`` (e.g. a baseline period
+        spanning several years of the series)."""
+        n = len(self.years) + 1
+        return [(k, k + 1) for k in range(n - 1)] + list(self.extra)
 
     @property
     def size(self) -> int:
@@ -111,21 +118,44 @@ class _nullcontext:
         return False
 
 
+COMPACT = True  # the compact pair path (tests switch it off to compare with the full pair codes)
+
+
+def _step(pair, small, large, span) -> dict[int, Partial]:
+    parts: dict[int, Partial] = {}
+    for i, p in small:
+        st = stats_of_pieces(pair, p)
+        parts[i] = Partial(st.codes, st.total_m2, st.total_m2 - st.outside_m2, st.pixels, st.outside_m2)
+    if large:
+        parts.update(tile_units(pair, span, [(i, p) for i, p in large if p is not None]))
+    return parts
+
+
 def _run_years(task: Task) -> TaskResult:
-    """All consecutive year pairs of one tile; each polygon is cut at the grid once."""
+    """Every step (consecutive years, then the extra ones) of one tile; each polygon is cut at the
+    grid once and each year's windows are decoded once (``BandCache``). Two uint8 years without mask
+    bands are counted by the compiled single-year counter on compact pair indices
+    (``CompactPairRaster``); other years, or a tile with more than 256 distinct pairs, on full pair
+    codes (``PairRaster``) — the same codes either way."""
     from contextlib import ExitStack
 
     out = TaskResult(task.tile)
+    cache = BandCache()
     with ExitStack() as stack:
         srcs = [stack.enter_context(LandcoverRaster(r, None, task.pixel_area)) for r in (task.raster,) + task.years]
         small = [(i, _pieces_cached(b, srcs[0].transform)) for i, b in task.small]
         large = [(i, _pieces_cached(b, srcs[0].transform)) for i, b in task.large]
-        for k in range(len(srcs) - 1):
-            pair = PairRaster(srcs[k], srcs[k + 1])
+        for k, (a, b) in enumerate(task.steps()):
             parts = out.step(k)
-            for i, p in small:
-                st = stats_of_pieces(pair, p)
-                parts[i] = Partial(st.codes, st.total_m2, st.total_m2 - st.outside_m2, st.pixels, st.outside_m2)
-            if large:
-                parts.update(tile_units(pair, task.span, [(i, p) for i, p in large if p is not None]))
+            if COMPACT and CompactPairRaster.eligible(srcs[a], srcs[b]):
+                pair = CompactPairRaster(srcs[a], srcs[b], cache)
+                try:
+                    got = _step(pair, small, large, task.span)
+                except TooManyPairs:
+                    got = None
+                if got is not None:
+                    parts.update({i: Partial(pair.decode(p.codes), p.total_m2, p.inside_m2, p.pixels, p.outside_m2)
+                                  for i, p in got.items()})
+                    continue
+            parts.update(_step(PairRaster(srcs[a], srcs[b]), small, large, task.span))
     return out
