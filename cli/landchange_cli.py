@@ -56,7 +56,7 @@ def _period(text: str, flag: str) -> tuple[int, int]:
 
 
 def _files(values) -> list[str]:
-    return [f for v in values for f in str(v).split(",") if f.strip()]
+    return [f.strip() for v in values for f in str(v).split(",") if f.strip()]
 
 
 def run(a) -> int:

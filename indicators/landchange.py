@@ -25,7 +25,6 @@ import pandas as pd
 from core.errors import InputError
 from core.text import Text
 from indicators import ldn, trend
-from indicators.change import grid_difference
 from indicators.zonestats import Level
 from layers.legends import CLASS_IDS, DEFAULT_GREEN_CLASSES, Legend, get_legend
 from zonal import tiled
@@ -50,7 +49,7 @@ class UnitPairs:
     units: pd.DataFrame
     pairs: pd.DataFrame
     years: list[int]
-    legend: str
+    legend: str  # as given: a built-in id or the path of a legend CSV
     periods: list[tuple[int, int]] = field(default_factory=list)  # steps besides the consecutive years
 
     def steps(self) -> list[tuple[int, int]]:
@@ -81,12 +80,19 @@ class UnitPairs:
 
 
 def check_grid(rasters, names=None) -> None:
-    """Every year on the grid of the first, or an InputError naming the file that differs and how."""
+    """Every year on the grid of the first (CRS, transform and size exactly, as the tiled engine
+    compares them), or an InputError naming the file that differs and how."""
     names = list(names) if names is not None else [str(r) for r in rasters]
     with LandcoverRaster(rasters[0]) as first:
         for r, name in zip(rasters[1:], names[1:]):
             with LandcoverRaster(r) as other:
-                diffs = grid_difference(first, other)
+                diffs = []
+                if not first.crs.equals(other.crs):
+                    diffs.append(f"CRS {other.crs.to_string()} vs {first.crs.to_string()}")
+                if (first.width, first.height) != (other.width, other.height):
+                    diffs.append(f"size {other.width}×{other.height} vs {first.width}×{first.height}")
+                if tuple(first.transform)[:6] != tuple(other.transform)[:6]:
+                    diffs.append(f"transform {tuple(other.transform)[:6]!r} vs {tuple(first.transform)[:6]!r}")
             if diffs:
                 raise InputError(
                     f"{name} 与 {names[0]} 不在同一格网上（{'；'.join(diffs)}）：序列的各年须像元完全一致，本系统不会私自重采样。",
@@ -115,11 +121,15 @@ def unit_pairs(base: Level, levels: list[Level], rasters, years, legend: str | L
     """Code-pair areas between consecutive years, and over each of ``periods`` ((first, last) years
     of the series, e.g. a baseline 2000–2015 of an annual series), for every unit of ``base`` and
     ``levels`` in one pass."""
+    legend_ref = str(legend) if not isinstance(legend, Legend) else legend.id  # a CSV keeps its path
     legend = get_legend(legend)
-    rasters = [str(r) for r in rasters]
     years = [int(y) for y in years]
     if len(set(years)) != len(years):
         raise InputError(f"年份重复：{years}", f"repeated years: {years}")
+    order = sorted(range(len(years)), key=lambda k: years[k])  # the steps run forward in time
+    rasters = [str(rasters[k]) for k in order]
+    names = [list(names)[k] for k in order] if names is not None else None
+    years = [years[k] for k in order]
     check_grid(rasters, names)
     pos = {y: k for k, y in enumerate(years)}
     periods = [(int(a), int(b)) for a, b in periods]
@@ -170,9 +180,9 @@ def unit_pairs(base: Level, levels: list[Level], rasters, years, legend: str | L
             key_of_unit[starts[g]:starts[g + 1]] = np.arange(first, first + len(lv.ids))
             g += 1
         else:
-            pos = {str(i): k for k, i in enumerate(lv.ids)}
+            at = {str(i): k for k, i in enumerate(lv.ids)}
             parent = base.polygons[lv.parent_field].astype(str).to_numpy()
-            aggregated.append((first, np.array([pos.get(p, -1) for p in parent])))
+            aggregated.append((first, np.array([at.get(p, -1) for p in parent])))
     units = pd.DataFrame(rows, columns=UNIT_COLS)
     area = np.zeros(len(units))
     area[key_of_unit] = res.total_m2
@@ -188,7 +198,7 @@ def unit_pairs(base: Level, levels: list[Level], rasters, years, legend: str | L
     pairs = pairs.groupby(["key", "year_from", "year_to", "code_from", "code_to"], as_index=False, sort=True)["area_m2"].sum()
     pairs["area_km2"] = pairs.pop("area_m2") / 1e6
     units["area_km2"] = area / 1e6
-    return UnitPairs(units, pairs, years, legend.id, periods)
+    return UnitPairs(units, pairs, years, legend_ref, periods)
 
 
 def _classes(codes: pd.Series, legend: Legend) -> pd.Series:
@@ -227,18 +237,24 @@ def trajectories(up: UnitPairs, legend: str | Legend | None = None) -> pd.DataFr
 
 def trends(traj: pd.DataFrame, window: tuple[int, int] | None = None, classes=None) -> pd.DataFrame:
     """Per unit and class over ``window`` (first, last year; default all): Theil–Sen slope (km²/yr),
-    Mann–Kendall S and two-sided p, the number of years, the first and last areas."""
+    Mann–Kendall S and two-sided p (both NaN below ``trend.MIN_YEARS`` years), the number of years,
+    the first and last areas."""
+    if window is not None and window[0] >= window[1]:
+        raise InputError(f"趋势时段 {window[0]}–{window[1]} 的起始年须早于结束年",
+                         f"trend window {window[0]}–{window[1]}: the first year must come before the last")
     t = traj[traj["class"] != "nodata"]
     if classes is not None:
         t = t[t["class"].isin(list(classes))]
     if window is not None:
         t = t[(t["year"] >= window[0]) & (t["year"] <= window[1])]
     rows = []
-    for key, g in t.groupby([*UNIT_COLS, "class"], sort=False):
+    for key, g in t.groupby([*UNIT_COLS, "class"], sort=False, dropna=False):  # a unit without a name stays
         g = g.sort_values("year")
-        s, p = trend.mann_kendall(g["year"], g["area_km2"])
-        rows.append((*key, trend.theil_sen(g["year"], g["area_km2"]), s, p, len(g),
-                     float(g["area_km2"].iloc[0]), float(g["area_km2"].iloc[-1])))
+        # the same cells summed in another order differ in the last digits: signs and ties of the
+        # Mann–Kendall test are taken on areas rounded to 1e-9 km² (1e-3 m²)
+        s, p = trend.mann_kendall(g["year"], g["area_km2"].round(9))
+        slope = trend.theil_sen(g["year"], g["area_km2"]) if len(g) >= trend.MIN_YEARS else np.nan
+        rows.append((*key, slope, s, p, len(g), float(g["area_km2"].iloc[0]), float(g["area_km2"].iloc[-1])))
     return pd.DataFrame(rows, columns=[*UNIT_COLS, "class", "trend_km2_yr", "mk_s", "mk_p", "n_years",
                                        "first_km2", "last_km2"])
 
@@ -246,8 +262,8 @@ def trends(traj: pd.DataFrame, window: tuple[int, int] | None = None, classes=No
 # --- degradation (SDG 15.3.1 land-cover sub-indicator) and desertification ---------------------
 def degradation(up: UnitPairs, periods: dict[str, tuple[int, int]], matrix: pd.DataFrame | None = None,
                 reclass: dict[str, str] | None = None, legend: str | Legend | None = None) -> pd.DataFrame:
-    """Per unit and period (e.g. {"baseline": (2000, 2015), "reporting": (2015, 2020)}; each a
-    consecutive step of ``up.years``): improved, stable, degraded and no-data km² and % of the
+    """Per unit and period (e.g. {"baseline": (2000, 2015), "reporting": (2015, 2020)}; each a step
+    computed by ``unit_pairs``: two consecutive years of the series, or one of its ``periods``): improved, stable, degraded and no-data km² and % of the
     unit's area (the four add up to it), and the desertification proxy: vegetated → barren
     (``desertified_km2``), barren → vegetated (``rehabilitated_km2``)."""
     legend = get_legend(legend or up.legend)

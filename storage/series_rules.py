@@ -9,7 +9,6 @@ May import: ``core`` and ``layers`` only.
 """
 from __future__ import annotations
 
-import math
 from collections import Counter
 from pathlib import Path
 
@@ -72,14 +71,13 @@ def grid_difference(f0: dict, f: dict) -> tuple[str, str] | None:
         a, b = _crs_text(f0["crs"]), _crs_text(f["crs"])
         return f"坐标系 {b}（应为 {a}）", f"CRS {b} instead of {a}"
     a, b = f0["transform"], f["transform"]
-    if not (math.isclose(a.a, b.a, rel_tol=1e-9) and math.isclose(a.e, b.e, rel_tol=1e-9)
-            and math.isclose(a.b, b.b, abs_tol=1e-12) and math.isclose(a.d, b.d, abs_tol=1e-12)):
+    # exact, as the engine compares them (zonal.pairraster.same_grid): a class map is never resampled
+    if (a.a, a.b, a.d, a.e) != (b.a, b.b, b.d, b.e):
         return (f"像元大小 {abs(b.a):g} × {abs(b.e):g}（应为 {abs(a.a):g} × {abs(a.e):g}）",
                 f"pixel size {abs(b.a):g} × {abs(b.e):g} instead of {abs(a.a):g} × {abs(a.e):g}")
-    tol = 1e-6 * max(abs(a.a), abs(a.e))
-    if abs(a.c - b.c) > tol or abs(a.f - b.f) > tol:
-        return (f"左上角 ({b.c:.6g}, {b.f:.6g})（应为 ({a.c:.6g}, {a.f:.6g})）",
-                f"upper-left corner ({b.c:.6g}, {b.f:.6g}) instead of ({a.c:.6g}, {a.f:.6g})")
+    if (a.c, a.f) != (b.c, b.f):
+        return (f"左上角 ({b.c!r}, {b.f!r})（应为 ({a.c!r}, {a.f!r})）",
+                f"upper-left corner ({b.c!r}, {b.f!r}) instead of ({a.c!r}, {a.f!r})")
     if (f["width"], f["height"]) != (f0["width"], f0["height"]):
         return (f"大小 {f['width']} × {f['height']} 像元（应为 {f0['width']} × {f0['height']}）",
                 f"size {f['width']} × {f['height']} pixels instead of {f0['width']} × {f0['height']}")

@@ -361,3 +361,28 @@ def test_compact_pair_counting_gives_the_full_pair_codes(tmp_path, monkeypatch, 
     pd.testing.assert_frame_equal(f[key], g[key])
     np.testing.assert_allclose(f["area_m2"], g["area_m2"], rtol=1e-12)
     assert set(f["year_from"].astype(str) + f["year_to"].astype(str)) == {"12", "23", "13"}
+
+
+def test_a_legend_csv_is_used_even_when_named_like_a_built_in(tmp_path):
+    """A custom legend file called clcd.csv (code 3 = forest, not shrub) is the legend used by every
+    step, not the built-in CLCD: forest → code 3 is stable."""
+    legend = tmp_path / "clcd.csv"
+    legend.write_text("code,class\n2,forest\n3,forest\n7,barren\n", encoding="utf-8")
+    fa = _write(tmp_path / "a.tif", np.array([[2, 7]], np.uint8))
+    fb = _write(tmp_path / "b.tif", np.array([[3, 7]], np.uint8))
+    poly = gpd.GeoDataFrame(geometry=[box(X0, Y0 - PX, X0 + 2 * PX, Y0)], crs=EA)
+    up = lc.unit_pairs(Level("u", ["u"], [None], [None], polygons=poly), [], [fa, fb], [1, 2], str(legend))
+    r = lc.degradation(up, {"p": (1, 2)}).iloc[0]
+    assert r["stable_km2"] == pytest.approx(0.02) and r["degraded_km2"] == 0
+    back = lc.UnitPairs.from_frame(up.to_frame())
+    assert lc.degradation(back, {"p": (1, 2)}).iloc[0]["stable_km2"] == pytest.approx(0.02)
+    tr = lc.trends(lc.trajectories(up))
+    assert set(tr["class"]) >= {"forest", "barren"}  # a unit without a name is kept
+    assert tr["trend_km2_yr"].isna().all()  # two years: no trend
+
+
+def test_years_given_out_of_order_run_forward(pair):
+    fa, fb, _, _ = pair
+    fwd = lc.degradation(lc.unit_pairs(_units(), [], [fa, fb], [2000, 2010], "clcd"), {"p": (2000, 2010)})
+    rev = lc.degradation(lc.unit_pairs(_units(), [], [fb, fa], [2010, 2000], "clcd"), {"p": (2000, 2010)})
+    pd.testing.assert_frame_equal(fwd, rev)

@@ -105,7 +105,7 @@ def zonal_transitions(polygons, rasters, years=None, legend: Legend | str | None
     if len(rasters) < 2:
         raise InputError("多年统计至少需要两个年份的土地覆盖栅格", "multi-year statistics need at least two land-cover years")
     years = list(years) if years is not None else list(range(len(rasters)))
-    extra = tuple((int(i), int(j)) for i, j in extra)
+    extra = tuple(dict.fromkeys((int(i), int(j)) for i, j in extra if int(j) != int(i) + 1))  # each step once
     if any(not 0 <= i < j < len(rasters) for i, j in extra):
         raise InputError(f"额外时段 {extra} 须为栅格序号 i < j", f"extra steps {extra} must be raster positions i < j")
     steps = [(k, k + 1) for k in range(len(rasters) - 1)] + list(extra)
