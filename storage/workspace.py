@@ -47,6 +47,7 @@ from core.errors import InputError
 from layers import fileid, inputs
 from storage import series_rules as _series
 from storage import workspace_files as _files
+from storage.workspace_files import sweep_orphans  # noqa: F401 - part of this module's interface
 from storage.dataset_params import distinct_columns, params_text
 
 # Roles, their labels and the slots of the data in use come from the declared inputs (layers/inputs.py).
@@ -377,36 +378,6 @@ def legend_key(legend: str | None) -> str | None:
     if legend and str(legend).endswith(".csv") and Path(legend).is_file():
         return "csv:" + sha256_file(legend)
     return legend
-
-
-def sweep_orphans(store, min_age_s: float = 24 * 3600) -> list[Path]:
-    """Delete workspace folders that no dataset owns: what a killed or failed import left (a copied
-    upload, a partial display copy or VRT). Only folders named like a dataset id, owned neither by
-    a listed dataset nor by one in the recycle bin (one snapshot of both), whose newest file is
-    older than ``min_age_s``, so an import still running in another process is never touched.
-    Moves a crash interrupted are finished first (``storage.workspace_files.reconcile``: this also
-    deletes ``.bin`` folders whose bin entry was purged). Referenced files (import folder) are
-    outside the workspace and never deleted."""
-    import time
-
-    root = paths.workspace_dir()
-    if not root.is_dir():
-        return []
-    with _files.MOVES:
-        known = _files.owners(store)
-        out = _files.reconcile(store, known)
-        now = time.time()
-        for p in root.iterdir():
-            if p.name in known or not p.is_dir() or p.is_symlink() or not _files.DATASET_DIR.fullmatch(p.name):
-                continue
-            try:
-                newest = max([p.stat().st_mtime] + [f.stat().st_mtime for f in p.rglob("*")])
-            except OSError:
-                continue
-            if now - newest >= min_age_s:
-                shutil.rmtree(p, ignore_errors=True)
-                out.append(p)
-    return out
 
 
 # --- a new dataset -----------------------------------------------------------------------------

@@ -95,3 +95,33 @@ def reconcile(store, snapshot: dict[str, str] | None = None) -> list[Path]:
                 shutil.rmtree(p, ignore_errors=True)
                 gone.append(p)
     return gone
+
+
+def sweep_orphans(store, min_age_s: float = 24 * 3600) -> list[Path]:
+    """Delete workspace folders that no dataset owns: what a killed or failed import left (a copied
+    upload, a partial display copy or VRT). Only folders named like a dataset id, owned neither by
+    a listed dataset nor by one in the recycle bin (one snapshot of both), whose newest file is
+    older than ``min_age_s``, so an import still running in another process is never touched.
+    Moves a crash interrupted are finished first (``storage.workspacereconcile``: this also
+    deletes ``.bin`` folders whose bin entry was purged). Referenced files (import folder) are
+    outside the workspace and never deleted."""
+    import time
+
+    root = paths.workspace_dir()
+    if not root.is_dir():
+        return []
+    with MOVES:
+        known = owners(store)
+        out = reconcile(store, known)
+        now = time.time()
+        for p in root.iterdir():
+            if p.name in known or not p.is_dir() or p.is_symlink() or not DATASET_DIR.fullmatch(p.name):
+                continue
+            try:
+                newest = max([p.stat().st_mtime] + [f.stat().st_mtime for f in p.rglob("*")])
+            except OSError:
+                continue
+            if now - newest >= min_age_s:
+                shutil.rmtree(p, ignore_errors=True)
+                out.append(p)
+    return out
