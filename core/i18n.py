@@ -1152,3 +1152,208 @@ TEXT.update({
                                      "park must lie inside. Overall: the worst."},
     "report.compliance.overall": {"zh": "总体", "en": "Overall"},
 })
+
+# land-cover change inside the red line and protected areas: Excel sheets and the PDF (reports/landchange.py)
+TEXT.update({
+    "lchg.col.layer": {"zh": "图层", "en": "Layer"},
+    "lchg.col.name": {"zh": "名称", "en": "Name"},
+    "lchg.col.polygon": {"zh": "面要素", "en": "Polygon"},
+    "lchg.col.area_km2": {"zh": "面积", "en": "Area"},
+    "lchg.col.valid_km2": {"zh": "两期均有数据的面积", "en": "Area with data in both years"},
+    "lchg.col.nodata_km2": {"zh": "无数据或栅格外面积", "en": "Area with no data in a year or outside the raster"},
+    "lchg.col.changed_km2": {"zh": "类别变化面积", "en": "Area that changed class"},
+    "lchg.col.changed_pct": {"zh": "变化面积占比（占两期均有数据面积）", "en": "Changed share (of the area with data in both years)"},
+    "lchg.col.net_km2": {"zh": "{cls}净变化", "en": "Net change: {cls}"},
+    "lchg.col.parcel_count": {"zh": "变化图斑数", "en": "Parcels of change"},
+    "lchg.col.from_class": {"zh": "{year} 年类别", "en": "Class in {year}"},
+    "lchg.col.to_class": {"zh": "{year} 年类别", "en": "Class in {year}"},
+    "lchg.col.area_ha": {"zh": "图斑面积", "en": "Parcel area"},
+    "lchg.col.lonlat": {"zh": "位置（经度, 纬度）", "en": "Location (lon, lat)"},
+    "lchg.matrix.corner": {"zh": "{base} 年类别（行）→ {alt} 年类别（列）", "en": "{base} class (rows) → {alt} class (columns)"},
+    "lchg.total": {"zh": "合计", "en": "Total"},
+    "lchg.nodata": {"zh": "无数据", "en": "No data"},
+    "lchg.sheet.summary": {"zh": "红线保护地变化", "en": "protected change"},
+    "lchg.sheet.polygons": {"zh": "红线保护地各面要素", "en": "protected polygons"},
+    "lchg.sheet.matrix": {"zh": "矩阵 {layer}", "en": "matrix {layer}"},
+    "lchg.sheet.parcels": {"zh": "变化图斑", "en": "change parcels"},
+    "lchg.sheet.about": {"zh": "红线变化说明", "en": "protected change notes"},
+    "lchg.about.item": {"zh": "项目", "en": "Item"},
+    "lchg.about.value": {"zh": "内容", "en": "Value"},
+    "lchg.about.years": {"zh": "比较年份", "en": "Years compared"},
+    "lchg.about.legend": {"zh": "土地覆被图例", "en": "Land-cover legend"},
+    "lchg.about.min_parcel": {"zh": "最小图斑面积 (m²)", "en": "Minimum parcel area (m²)"},
+    "lchg.about.area_method": {"zh": "面积计算", "en": "Areas"},
+    "lchg.about.note": {"zh": "注", "en": "Note"},
+    "lchg.about.matrix": {"zh": "转移矩阵为精确面积（像元覆盖比例 × 实际像元面积）；各图层的面要素合并为一个单元，重叠部分只计一次。"
+                                "净变化 = 后一年面积 - 前一年面积，只计两期均有数据的像元（各类净变化之和为 0）；"
+                                "只有一期有数据的面积列在“无数据”行或列中。",
+                          "en": "Transition matrices are exact areas (pixel coverage fraction × real pixel area); each "
+                                "layer's polygons are dissolved into one unit (overlaps count once). Net change = area "
+                                "in the later year - area in the earlier year, over the pixels with data in both years "
+                                "(the net changes add up to 0); area with data in one year only is in the “no data” "
+                                "row or column."},
+    "lchg.about.parcels": {"zh": "变化图斑：同一转移类型（起始类别 ≠ 目标类别、两期均有数据）的四邻接连片像元，矢量化后按图层边界精确裁剪，"
+                                 "保留面积不小于最小图斑面积者。",
+                           "en": "Parcels of change: edge-connected pixels with the same transition (from class ≠ to "
+                                 "class, data in both years), vectorised and clipped exactly to the layer; those at "
+                                 "least the minimum parcel area are kept."},
+    "lchg.pdf.title": {"zh": "红线与保护地土地覆被变化报告", "en": "Land-cover change in the red line and protected areas"},
+    "lchg.pdf.years": {"zh": "比较年份：{base} 年 → {alt} 年；图例：{legend}", "en": "Years: {base} → {alt}; legend: {legend}"},
+    "lchg.pdf.summary": {"zh": "红线与保护地变化汇总", "en": "Change inside the red line and protected areas"},
+    "lchg.pdf.net": {"zh": "各类别净变化 (km²)", "en": "Net change per class (km²)"},
+    "lchg.pdf.matrix": {"zh": "转移矩阵：{name} (km²)", "en": "Transition matrix: {name} (km²)"},
+    "lchg.pdf.matrix.note": {"zh": "只列出有面积的类别。", "en": "Only classes with area are listed."},
+    "lchg.pdf.parcels": {"zh": "最大的变化图斑", "en": "Largest parcels of change"},
+    "lchg.pdf.parcels.note": {"zh": "共 {n} 个不小于 {min} m² 的变化图斑（可下载为 GeoJSON 或 GeoPackage）；下表列出最大的 {k} 个。",
+                              "en": "{n} parcels of change of at least {min} m² (downloadable as GeoJSON or "
+                                    "GeoPackage); the {k} largest are listed."},
+    "lchg.pdf.degradation": {"zh": "土地退化（SDG 15.3.1 土地覆被子指标）", "en": "Land degradation (SDG 15.3.1 land-cover sub-indicator)"},
+    "lchg.pdf.trajectories": {"zh": "土地覆被轨迹", "en": "Land-cover trajectories"},
+    "lchg.pdf.rows_cut": {"zh": "只列出前 {n} 行（共 {total} 行）；完整表格见 Excel 导出。",
+                          "en": "The first {n} of {total} rows; the Excel export has them all."},
+    "lchg.pdf.notes": {"zh": "说明", "en": "Notes"},
+    "lchg.deg.level": {"zh": "层级", "en": "Level"},
+    "lchg.deg.unit_id": {"zh": "单元编号", "en": "Unit id"},
+    "lchg.deg.name": {"zh": "单元名称", "en": "Unit"},
+    "lchg.deg.period": {"zh": "时期", "en": "Period"},
+    "lchg.deg.improved": {"zh": "改善", "en": "Improved"},
+    "lchg.deg.stable": {"zh": "稳定", "en": "Stable"},
+    "lchg.deg.degraded": {"zh": "退化", "en": "Degraded"},
+    "lchg.deg.nodata": {"zh": "无数据", "en": "No data"},
+    "lchg.traj.class": {"zh": "类别", "en": "Class"},
+    "lchg.traj.year": {"zh": "年份", "en": "Year"},
+})
+
+# the Targets page's land-change tab: land-cover series, trajectories, trends, land degradation, red-line change
+TEXT.update({
+    "targets.tab.landchange": {"zh": "土地变化", "en": "Land change"},
+    "landchange.title": {"zh": "土地变化：年度序列、趋势与土地退化", "en": "Land change: annual series, trends and land degradation"},
+    "landchange.help": {"zh": "使用中的土地覆被年度序列：各单元（全省、分区、市州、县区、使用中的生态保护红线、各园区）逐年各类面积、"
+                              "趋势，土地退化（SDG 15.3.1 土地覆被子指标），以及红线内两年间的变化。面积按精确覆盖比例与像元实际面积计算，"
+                              "各单元的面积（含无数据）相加等于单元面积。",
+                        "en": "The land-cover series in use: class areas per year and their trends for every unit (province, "
+                              "zones, prefectures, counties, the red line in use, each park), land degradation (SDG 15.3.1 "
+                              "land-cover sub-indicator) and the change inside the red line between two years. Areas use exact "
+                              "coverage fractions and real pixel areas; each unit's areas (no data included) add up to its area."},
+    "landchange.none": {"zh": "尚未使用土地覆被年度序列，因此这里没有数字。请在“数据”页选择同一产品的多个年份作为年度序列，或在服务器上运行："
+                              "`gansu workspace add-series 2000=a.tif 2010=b.tif 2020=c.tif --legend clcd --use`"
+                              "（各年须为同一图例、同一格网）。",
+                        "en": "No land-cover series is in use, so there is no number here. Choose several years of one product "
+                              "as a series on the Data page, or on the server run "
+                              "`gansu workspace add-series 2000=a.tif 2010=b.tif 2020=c.tif --legend clcd --use` "
+                              "(every year on one legend and one grid)."},
+    "landchange.series": {"zh": "年度序列：{name}（{n} 年，图例 {legend}）", "en": "Series: {name} ({n} years, legend {legend})"},
+    "landchange.background": {"zh": "正在后台计算所有年份（一次分块遍历）；可以离开本页，结果会存入本地存储。",
+                              "en": "All years are computed in the background (one tiled pass); you may leave the page, the "
+                                    "result goes to the store."},
+    "landchange.from_cache": {"zh": "逐年面积取自本地存储缓存（首次计算用时 {seconds:.1f} 秒）。",
+                              "en": "Class areas per year from the store cache (first computation took {seconds:.1f} s)."},
+    "landchange.computed": {"zh": "已计算所有年份并存入本地存储（下次直接读取）。", "en": "All years computed and kept in the store (read from it next time)."},
+    "landchange.section.trajectories": {"zh": "变化轨迹与趋势", "en": "Trajectories and trends"},
+    "landchange.section.degradation": {"zh": "土地退化", "en": "Land degradation"},
+    "landchange.section.protected": {"zh": "红线内变化", "en": "Change inside the red line"},
+    "landchange.section.export": {"zh": "导出", "en": "Export"},
+    "landchange.level.key_areas": {"zh": "“三北”重点区域", "en": "Key Three-North (三北) areas"},
+    "landchange.level.redline": {"zh": "生态保护红线", "en": "Red line"},
+    "landchange.level.park": {"zh": "园区", "en": "Parks"},
+    "landchange.period.baseline": {"zh": "基线期", "en": "Baseline period"},
+    "landchange.period.reporting": {"zh": "报告期", "en": "Reporting period"},
+    "landchange.col.class": {"zh": "地类", "en": "Class"},
+    "landchange.col.layer": {"zh": "图层", "en": "Layer"},
+    "landchange.col.level": {"zh": "层级", "en": "Level"},
+    "landchange.col.source": {"zh": "矩阵来源", "en": "Matrix source"},
+    "landchange.col.year": {"zh": "年份", "en": "Year"},
+    "landchange.col.years": {"zh": "起止年份", "en": "Years"},
+    "landchange.col.year_km2": {"zh": "{year} 年（km²）", "en": "{year} (km²)"},
+    "landchange.traj.help": {"zh": "土地覆被代理指标：各类面积按年度序列统计，与官方统计口径不同，两者分别绘制、从不连成一条线。",
+                             "en": "Land-cover proxies: class areas from the series, not the official statistics' definitions; "
+                                   "the two are drawn apart, never joined into one line."},
+    "landchange.traj.unit": {"zh": "单元", "en": "Unit"},
+    "landchange.traj.compare": {"zh": "与官方统计对照的地类", "en": "Class to set beside the official statistics"},
+    "landchange.traj.proxy_title": {"zh": "{unit}：{cls}面积（土地覆被代理）", "en": "{unit}: {cls} area (land-cover proxy)"},
+    "landchange.traj.official_title": {"zh": "{region}：{indicator}（官方统计）", "en": "{region}: {indicator} (official statistics)"},
+    "landchange.traj.official_note": {"zh": "右图为{region}的官方统计（一种统计口径），与左侧的土地覆被面积含义不同。",
+                                      "en": "Right: the official statistics of {region} (one basis), which mean something else "
+                                            "than the land-cover area on the left."},
+    "landchange.traj.no_official": {"zh": "“{cls}”没有对应的官方统计指标。", "en": "No official indicator matches “{cls}”."},
+    "landchange.traj.no_points": {"zh": "“{indicator}”尚无可用的官方统计数值。", "en": "“{indicator}” has no usable official value yet."},
+    "landchange.traj.table": {"zh": "逐年各类面积：{level}（单元 × 地类，km²）", "en": "Class area per year: {level} (unit × class, km²)"},
+    "landchange.trend.title": {"zh": "趋势（Theil–Sen 斜率与 Mann–Kendall 检验）", "en": "Trends (Theil–Sen slope and Mann–Kendall test)"},
+    "landchange.trend.window": {"zh": "趋势时间窗", "en": "Trend window"},
+    "landchange.trend.help": {"zh": "斜率为各年两两斜率的中位数（km²/年）；p 值为 Mann–Kendall 双侧检验，年数少于 3 时无趋势，少于 8 时 p 值参考意义有限。",
+                              "en": "The slope is the median of the pairwise slopes (km²/yr); p is the two-sided Mann–Kendall "
+                                    "test; fewer than 3 years give no trend, and below 8 years p says little."},
+    "landchange.trend.map_class": {"zh": "地图：按该地类的趋势着色", "en": "Map: units coloured by the trend of"},
+    "landchange.deg.help": {"zh": "UNCCD 良好实践指南（SDG 15.3.1，2021 年第 2 版）的土地覆被子指标：各地类归并为 7 个 UNCCD 类别，"
+                                  "每种转移按矩阵评为改善（1）、稳定（0）或退化（−1）。",
+                            "en": "The land-cover sub-indicator of the UNCCD Good Practice Guidance (SDG 15.3.1, v2 2021): "
+                                  "classes are reclassed to the 7 UNCCD classes and each transition is rated improved (1), "
+                                  "stable (0) or degraded (−1) by the matrix."},
+    "landchange.deg.two_years": {"zh": "序列只有两年：基线期为 {a}–{b}。", "en": "The series has two years: the baseline is {a}–{b}."},
+    "landchange.deg.use_reporting": {"zh": "报告期", "en": "Reporting period"},
+    "landchange.deg.adds_up": {"zh": "改善 + 稳定 + 退化 + 无数据 = 单元面积；无数据指任一年份没有地类的面积（无数据值、掩膜、栅格范围外）。"
+                                     "沙化代理：植被（林、灌、草、湿地、耕地）→ 裸地为沙化，反之为恢复。",
+                               "en": "Improved + stable + degraded + no data = the unit's area; no data is the area without a "
+                                     "class in either year (nodata values, masks, outside the rasters). Desertification proxy: "
+                                     "vegetated land (forest, shrub, grassland, wetland, cropland) → barren, and back."},
+    "landchange.deg.map_period": {"zh": "地图时段", "en": "Period on the maps"},
+    "landchange.matrix.title": {"zh": "退化矩阵（可编辑）", "en": "Degradation matrix (editable)"},
+    "landchange.matrix.pick": {"zh": "矩阵", "en": "Matrix"},
+    "landchange.matrix.default": {"zh": "UNCCD 默认矩阵（Trends.Earth）", "en": "UNCCD default matrix (Trends.Earth)"},
+    "landchange.matrix.help": {"zh": "行：初始类别；列：最终类别。1 改善，0 稳定，−1 退化。修改后下表立即按新矩阵计算。",
+                               "en": "Rows: initial class; columns: final class. 1 improved, 0 stable, −1 degraded. The table "
+                                     "below follows every edit."},
+    "landchange.matrix.from_to": {"zh": "初始 → 最终", "en": "initial → final"},
+    "landchange.matrix.invalid": {"zh": "矩阵的每个值须为 −1、0 或 1（不可为空）：请修改后再计算。",
+                                  "en": "every value of the matrix must be −1, 0 or 1 (none empty): correct it first."},
+    "landchange.matrix.edited": {"zh": "已编辑", "en": "edited"},
+    "landchange.matrix.name": {"zh": "另存为（名称）", "en": "Save as (name)"},
+    "landchange.matrix.save": {"zh": "保存矩阵", "en": "Save the matrix"},
+    "landchange.verdict.title": {"zh": "逐像元退化判定", "en": "Verdict per pixel"},
+    "landchange.verdict.show": {"zh": "在地图上显示", "en": "Show on a map"},
+    "landchange.verdict.layer": {"zh": "退化判定 {a}–{b}", "en": "Verdict {a}–{b}"},
+    "landchange.verdict.legend": {"zh": "土地退化 {a}–{b}", "en": "Land degradation {a}–{b}"},
+    "landchange.verdict.note": {"zh": "地图为显示用的缩略图（最长边 1024 像元）；表中数字来自精确的逐单元面积。",
+                                "en": "The map is a display copy (at most 1024 pixels a side); the numbers come from the exact "
+                                      "per-unit areas."},
+    "landchange.verdict.running": {"zh": "正在后台生成逐像元判定栅格……完成后本页自动刷新。",
+                                   "en": "The verdict raster is being written in the background… the page refreshes when it is done."},
+    "landchange.pc.help": {"zh": "使用中的生态保护红线（及类型为红线、自然保护地、湿地公园的排除图层）内，两个年份之间的地类转移、各类净变化与变化图斑。",
+                           "en": "Inside the red line in use (and the exclusion layers of kind red line, reserve or wetland "
+                                 "park): the transitions, the net change per class and the parcels of change between two years."},
+    "landchange.pc.none": {"zh": "没有使用中的生态保护红线或保护地图层。", "en": "No red line or protected-area layer is in use."},
+    "landchange.pc.years": {"zh": "比较的两个年份", "en": "The two years compared"},
+    "landchange.pc.min_ha": {"zh": "最小图斑面积（公顷）", "en": "Smallest parcel (ha)"},
+    "landchange.pc.two_years": {"zh": "请选择两个不同的年份。", "en": "Choose two different years."},
+    "landchange.pc.computing": {"zh": "正在统计红线内的变化……", "en": "Computing the change inside the red line…"},
+    "landchange.pc.running": {"zh": "正在后台统计红线内的变化……完成后本页自动刷新。",
+                              "en": "The change inside the red line is being computed in the background… the page refreshes "
+                                    "when it is done."},
+    "landchange.pc.no_overlap": {"zh": "该图层内两个年份都没有有数据的像元（年度序列未覆盖该图层）。",
+                                 "en": "No pixel inside this layer has data in both years (the series does not cover it)."},
+    "landchange.pc.net": {"zh": "各类净变化 {a}→{b}（km²）", "en": "Net change per class {a}→{b} (km²)"},
+    "landchange.pc.parcels": {"zh": "变化图斑：{n} 个（每个不小于 {ha} 公顷）。", "en": "Parcels of change: {n} (each at least {ha} ha)."},
+    "landchange.pc.area_km2": {"zh": "面积（km²）", "en": "Area (km²)"},
+    "landchange.pc.valid_km2": {"zh": "两年均有数据（km²）", "en": "With data in both years (km²)"},
+    "landchange.pc.nodata_km2": {"zh": "无数据（km²）", "en": "No data (km²)"},
+    "landchange.pc.changed_km2": {"zh": "发生变化（km²）", "en": "Changed (km²)"},
+    "landchange.pc.changed_pct": {"zh": "变化比例（%）", "en": "Changed (%)"},
+    "landchange.pc.parcel_count": {"zh": "变化图斑数（个）", "en": "Parcels of change (count)"},
+    "landchange.dl.traj_csv": {"zh": "下载逐年面积 CSV", "en": "Download class areas per year (CSV)"},
+    "landchange.dl.deg_csv": {"zh": "下载退化表 CSV（全部单元）", "en": "Download the degradation table (CSV, every unit)"},
+    "landchange.dl.matrix_csv": {"zh": "下载矩阵 CSV", "en": "Download the matrix (CSV)"},
+    "landchange.dl.parcels_geojson": {"zh": "下载变化图斑 GeoJSON", "en": "Download the parcels (GeoJSON)"},
+    "landchange.dl.parcels_gpkg": {"zh": "下载变化图斑 GeoPackage", "en": "Download the parcels (GeoPackage)"},
+    "landchange.dl.xlsx": {"zh": "下载 Excel（轨迹、趋势、退化、所用矩阵、红线内变化）",
+                           "en": "Download Excel (trajectories, trends, degradation, matrix used, red-line change)"},
+    "landchange.dl.pdf": {"zh": "下载 PDF 报告", "en": "Download the PDF report"},
+    "landchange.export.help": {"zh": "导出内容为本页当前的选择（时段、矩阵、趋势时间窗、红线比较年份），并附数据来源与可追溯信息。",
+                               "en": "The exports hold the page's current choices (periods, matrix, trend window, red-line "
+                                     "years), with the sources and the provenance."},
+    "landchange.sheet.trajectories": {"zh": "逐年面积", "en": "trajectories"},
+    "landchange.sheet.trends": {"zh": "趋势", "en": "trends"},
+    "landchange.sheet.degradation": {"zh": "土地退化", "en": "degradation"},
+    "landchange.sheet.matrix": {"zh": "所用矩阵", "en": "matrix used"},
+    "landchange.source.role": {"zh": "土地覆被 {year}", "en": "land cover {year}"},
+    "landchange.pdf.title": {"zh": "土地变化报告", "en": "Land-change report"},
+})

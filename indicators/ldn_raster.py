@@ -69,14 +69,24 @@ def _classes(codes: np.ndarray, index: np.ndarray, nodata: set[int]) -> np.ndarr
 
 
 def verdict_preview(path, max_side: int = 1024) -> tuple[np.ndarray, tuple[float, float, float, float]]:
-    """(RGBA image, (west, south, east, north) in lon/lat) of a verdict raster, read at most
-    ``max_side`` pixels on a side (nearest: every shown pixel is one verdict), no data transparent.
-    A display copy only: the numbers come from the exact per-unit areas, never from it."""
+    """(RGBA image, (west, south, east, north) in lon/lat) of a verdict raster warped to Web Mercator
+    (the map's CRS: an image overlay is placed by its corners and stretched linearly in EPSG:3857), at
+    most ``max_side`` pixels a side, nearest neighbour (every shown pixel is one verdict), no data
+    transparent. A display copy only: the numbers come from the exact per-unit areas, never from it."""
+    from rasterio.warp import calculate_default_transform, reproject
+
     with rasterio.open(path) as src:
-        scale = max(src.width, src.height) / max_side
-        w, h = (src.width, src.height) if scale <= 1 else (max(1, round(src.width / scale)), max(1, round(src.height / scale)))
-        v = src.read(1, out_shape=(h, w), resampling=rasterio.enums.Resampling.nearest)
-        bounds = transform_bounds(src.crs, "EPSG:4326", *src.bounds, densify_pts=21)
+        transform, w, h = calculate_default_transform(src.crs, "EPSG:3857", src.width, src.height, *src.bounds)
+        scale = max(w, h) / max_side
+        if scale > 1:
+            w, h = max(1, round(w / scale)), max(1, round(h / scale))
+            transform = transform * rasterio.Affine.scale(scale)
+        v = np.full((h, w), NODATA, dtype=np.int16)
+        reproject(rasterio.band(src, 1), v, src_nodata=NODATA, dst_transform=transform, dst_crs="EPSG:3857",
+                  dst_nodata=NODATA, resampling=rasterio.enums.Resampling.nearest)
+    west, north = transform * (0, 0)
+    east, south = transform * (w, h)
+    bounds = transform_bounds("EPSG:3857", "EPSG:4326", west, south, east, north)
     img = np.zeros((h, w, 4), dtype=np.uint8)
     for k, rgba in COLORS.items():
         img[v == k] = rgba

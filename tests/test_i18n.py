@@ -177,7 +177,7 @@ def test_fstring_scan_would_catch_a_missing_variant():
     assert all(f"auth.role.{r}" in TEXT for r in accounts.ROLES)
     assert "auth.role.superuser" not in TEXT
     resolved = {t_: v for _, _, t_, v in _fstring_calls() if v}
-    assert resolved.get("targets.tab.{}") == ["progress", "stats", "landcover", "change", "targets"]
+    assert resolved.get("targets.tab.{}") == ["progress", "stats", "landcover", "change", "landchange", "targets"]
     assert resolved.get("basemap.{}") and set(resolved["basemap.{}"]) == set(__import__("ui.mapview").mapview.BASEMAPS)
 
 

@@ -386,3 +386,22 @@ def test_years_given_out_of_order_run_forward(pair):
     fwd = lc.degradation(lc.unit_pairs(_units(), [], [fa, fb], [2000, 2010], "clcd"), {"p": (2000, 2010)})
     rev = lc.degradation(lc.unit_pairs(_units(), [], [fb, fa], [2010, 2000], "clcd"), {"p": (2000, 2010)})
     pd.testing.assert_frame_equal(fwd, rev)
+
+
+def test_verdict_preview_is_web_mercator_and_keeps_every_verdict(pair, tmp_path):
+    """The map's copy is warped to EPSG:3857 (an overlay stretches linearly there): its corners, read
+    back through the inverse warp, are the raster's, and a raster that fits keeps each verdict's count."""
+    from indicators.ldn_raster import COLORS, verdict_preview
+
+    fa, fb, _, _ = pair
+    counts = write_verdict(fa, fb, "clcd", tmp_path / "v.tif")
+    img, (w, s, e, n) = verdict_preview(tmp_path / "v.tif", max_side=4096)
+    with rasterio.open(tmp_path / "v.tif") as src:
+        lon, lat = pyproj.Transformer.from_crs(src.crs, "EPSG:4326", always_xy=True).transform(
+            [src.bounds.left, src.bounds.right], [src.bounds.top, src.bounds.bottom])
+    px_lon, px_lat = (e - w) / img.shape[1], (n - s) / img.shape[0]  # one pixel of the copy
+    assert abs(w - lon[0]) <= px_lon and abs(e - lon[1]) <= px_lon  # the corners within one pixel of the copy
+    assert abs(n - lat[0]) <= px_lat and abs(s - lat[1]) <= px_lat
+    assert (img[..., 3] > 0).any() and img.shape[2] == 4
+    shown = {k: int((img[..., :3] == np.array(c[:3])).all(axis=2).sum()) for k, c in COLORS.items()}
+    assert shown[-1] >= 1 and shown[1] >= 1 and shown[0] >= counts["stable"] // 2

@@ -162,7 +162,10 @@ PAGE_DOWNLOADS = {
     "targets_dl_progress": "targets_progress.xlsx", "targets_stats_template": "official_stats.csv",
     "targets_dl_proxy": "landcover_proxies.xlsx",
 }
-DIRECT = {"targets_dl_matrix": "ui.targets_views.workbook"}
+DIRECT = {"targets_dl_matrix": "ui.targets_views.workbook",
+          # the land-change tab (needs a land-cover series in use): through the walked writers
+          "landchange_dl_traj": "reports.csv_bytes", "landchange_dl_deg": "reports.csv_bytes",
+          "landchange_dl_matrix": "reports.csv_bytes", "landchange_dl_xlsx": "reports.excel_bytes"}
 
 
 @pytest.fixture()
@@ -296,6 +299,12 @@ def test_every_command_line_output_neutralises_hostile_names(tmp_path):
              "--out", tmp_path / "z.csv", "--scheduler", "synchronous", "--no-cache", store=store)
     assert r.returncode == 0, r.stderr[-2000:]
     outs += ["z.csv", "z_years.csv", "z_transitions.csv"]
+    for out in ("d.csv", "d.xlsx"):  # land degradation: unit ids and names typed by someone
+        r = _cli("degradation", "--units", tmp_path / "units.gpkg", "--landcover-series", f"{lc},{lc}",
+                 "--years", "2000,2010", "--legend", "clcd", "--baseline", "2000-2010", "--out", tmp_path / out,
+                 "--scheduler", "synchronous", "--no-cache", store=store)
+        assert r.returncode == 0, r.stderr[-2000:]
+        outs += [out] + (["d_trajectories.csv", "d_trends.csv"] if out.endswith(".csv") else [])
     # the checklist: park names, a not-applicable reason and a greening source typed by someone
     pd.DataFrame({"park_id": ["c1", "c2"], "name": HOSTILE[:2]}).to_csv(tmp_path / "cparks.csv", index=False)
     pd.DataFrame({"park_id": ["c1", "c2"], "criterion": ["coal_decline_pct", "greening_coverage_pct"],
@@ -355,4 +364,4 @@ def test_every_writer_is_walked():
     cli_outs = {(p.relative_to(REPO).as_posix()) for room in ("cli", "geodata") for p in (REPO / room).rglob("*.py")
                 if '"--out"' in p.read_text(encoding="utf-8")}
     assert cli_outs == {"cli/parks_cli.py", "cli/targets_cli.py", "cli/tiled_cli.py", "cli/checklist_cli.py",
-                        "cli/admin_cli.py"}, cli_outs  # all walked above (siting_cli takes the parks parser's --out)
+                        "cli/admin_cli.py", "cli/landchange_cli.py"}, cli_outs  # all walked above (siting_cli takes the parks parser's --out)

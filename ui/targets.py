@@ -204,7 +204,8 @@ def transitions(base_path, alt_path, legend: str) -> change.ChangeResult:
 
 # --- the tabs ------------------------------------------------------------------------------------
 def tabs(lang: str):
-    return st.tabs([t(f"targets.tab.{k}", lang) for k in ("progress", "stats", "landcover", "change", "targets")])
+    return st.tabs([t(f"targets.tab.{k}", lang) for k in ("progress", "stats", "landcover", "change", "landchange",
+                                                          "targets")])
 
 
 def stats_tab(s: Store, tdf: pd.DataFrame, stats: pd.DataFrame, lang: str) -> None:
