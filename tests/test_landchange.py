@@ -405,3 +405,40 @@ def test_verdict_preview_is_web_mercator_and_keeps_every_verdict(pair, tmp_path)
     assert (img[..., 3] > 0).any() and img.shape[2] == 4
     shown = {k: int((img[..., :3] == np.array(c[:3])).all(axis=2).sum()) for k, c in COLORS.items()}
     assert shown[-1] >= 1 and shown[1] >= 1 and shown[0] >= counts["stable"] // 2
+
+
+def test_cli_workspace_uses_the_series_in_use_and_the_page_levels(tmp_path):
+    """gansu degradation --workspace: the series registered with gansu workspace add-series, the
+    default counties read and the prefectures and province summed — the county rows equal a run on
+    the same files with --units (the counties), every level adds up."""
+    from core import paths as cpaths
+    from tests import landchange_fixtures as lf
+
+    files = lf.write_series(tmp_path / "lc")
+    env = {**__import__("os").environ, "GANSU_STORE": str(tmp_path / "s.duckdb")}
+    add = subprocess.run([sys.executable, "-m", "cli", "workspace", "add-series",
+                          *[f"{y}={p}" for y, p in files.items()], "--legend", "clcd", "--use"],
+                         capture_output=True, text=True, env=env)
+    assert add.returncode == 0, add.stderr
+    ws_out, files_out = tmp_path / "ws.csv", tmp_path / "files.csv"
+    r = subprocess.run([sys.executable, "-m", "cli", "degradation", "--workspace", "--baseline", "2000-2010",
+                        "--reporting", "2010-2020", "--out", str(ws_out)], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run([sys.executable, "-m", "cli", "degradation", "--landcover-series",
+                        ",".join(str(p) for p in files.values()), "--years", "2000,2010,2020", "--legend", "clcd",
+                        "--units", str(cpaths.gpkg_path()), "--layer", "counties", "--unit-field", "adcode",
+                        "--baseline", "2000-2010", "--reporting", "2010-2020", "--out", str(files_out)],
+                       capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    w = pd.read_csv(ws_out, encoding="utf-8-sig", dtype={"unit_id": str})
+    f = pd.read_csv(files_out, encoding="utf-8-sig", dtype={"unit_id": str})
+    wc = w[w["level"] == "county"].set_index(["unit_id", "period"]).sort_index()
+    fc = f.set_index(["unit_id", "period"]).sort_index()
+    assert len(wc) == len(fc) > 100 and (wc["degraded_km2"] > 0).sum() >= 3
+    for c in ("improved_km2", "stable_km2", "degraded_km2", "nodata_km2", "area_km2"):
+        np.testing.assert_allclose(wc[c].to_numpy(), fc[c].to_numpy(), rtol=1e-9, err_msg=c)
+    prov = w[w["level"] == "province"].set_index("period")
+    for c in ("improved_km2", "degraded_km2", "area_km2"):
+        np.testing.assert_allclose(prov[c].sort_index().to_numpy(),
+                                   wc.groupby("period")[c].sum().sort_index().to_numpy(), rtol=1e-12, err_msg=c)
+    assert set(w["level"]) >= {"county", "prefecture", "zone", "province"}
