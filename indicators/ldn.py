@@ -38,19 +38,25 @@ MATRIX_KIND = "ldn_matrix"  # kind of a saved matrix among the store's result ta
 DEFAULT_MATRIX = "unccd_default"
 
 
+def _check_keys(keys: pd.Series, allowed, zh: str, en: str) -> None:
+    """Every value of ``keys`` among ``allowed``, none twice, none missing (zh/en: the table and what
+    its keys are, for the message)."""
+    if bad := sorted(set(keys) - set(allowed)):
+        raise InputError(f"{zh}含未知值 {bad}；可用：{list(allowed)}", f"{en}: unknown value(s) {bad}; use {list(allowed)}")
+    if dup := sorted(set(keys[keys.duplicated()])):
+        raise InputError(f"{zh}中 {dup} 出现多次", f"{en}: {dup} appear twice")
+    if missing := sorted(set(allowed) - set(keys)):
+        raise InputError(f"{zh}缺少 {missing}", f"{en}: {missing} missing")
+
+
 def load_reclass(src=None) -> dict[str, str]:
     """Canonical class → UNCCD class (every canonical class mapped, to a UNCCD class)."""
     df = tableschema.read(src if src is not None else paths.TABLES / "unccd_classes.csv", "unccd_classes")
     df["unccd_class"] = df["unccd_class"].astype(str).str.strip().str.lower()
-    bad = sorted(set(df["unccd_class"]) - set(UNCCD))
-    if bad:
+    if bad := sorted(set(df["unccd_class"]) - set(UNCCD)):
         raise InputError(f"UNCCD 七类归并表含未知 UNCCD 类别 {bad}；可用：{list(UNCCD)}",
                          f"UNCCD reclass table: unknown UNCCD class(es) {bad}; use {list(UNCCD)}")
-    if (dup := sorted(set(df.loc[df["class"].duplicated(), "class"]))):
-        raise InputError(f"UNCCD 七类归并表中类别 {dup} 出现多次", f"UNCCD reclass table: class(es) {dup} appear twice")
-    missing = sorted(set(CLASS_IDS) - set(df["class"]))
-    if missing:
-        raise InputError(f"UNCCD 七类归并表缺少类别 {missing}", f"UNCCD reclass table: class(es) {missing} missing")
+    _check_keys(df["class"], CLASS_IDS, "UNCCD 七类归并表的类别", "UNCCD reclass table, classes")
     return dict(zip(df["class"], df["unccd_class"]))
 
 
@@ -59,15 +65,7 @@ def load_matrix(src=None) -> pd.DataFrame:
     path, a DataFrame in the table's layout (a ``from`` column) or the default."""
     df = tableschema.read(src if src is not None else paths.TABLES / "ldn_matrix_unccd.csv", "ldn_matrix")
     df["from"] = df["from"].astype(str).str.strip().str.lower()
-    bad = sorted(set(df["from"]) - set(UNCCD))
-    if bad:
-        raise InputError(f"退化矩阵含未知行 {bad}；可用：{list(UNCCD)}",
-                         f"degradation matrix: unknown row(s) {bad}; use {list(UNCCD)}")
-    if (dup := sorted(set(df.loc[df["from"].duplicated(), "from"]))):
-        raise InputError(f"退化矩阵的行 {dup} 出现多次", f"degradation matrix: row(s) {dup} appear twice")
-    missing = sorted(set(UNCCD) - set(df["from"]))
-    if missing:
-        raise InputError(f"退化矩阵缺少行 {missing}", f"degradation matrix: row(s) {missing} missing")
+    _check_keys(df["from"], UNCCD, "退化矩阵的行", "degradation matrix, rows")
     m = df.set_index("from").loc[list(UNCCD), list(UNCCD)].astype(int)
     m.index.name, m.columns.name = "from", "to"
     return m

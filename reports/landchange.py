@@ -13,7 +13,6 @@ suffix: ``_km2`` km², ``_ha`` ha, ``_pct`` %); class ids print as class names.
 from __future__ import annotations
 
 import datetime as _dt
-import io
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -27,6 +26,7 @@ from indicators.protected_change import AREA_METHODS, ProtectedChange
 from layers.legends import CLASS_BY_ID, CLASS_IDS
 from reports.excel import excel_bytes
 from reports.labels import column_label
+from reports.pdf import document
 from reports.pdf import sections as S
 from reports.pdf.fonts import pdf_font
 from reports.vector import geojson_bytes, gpkg_bytes
@@ -337,16 +337,15 @@ def landchange_pdf(*, title: str | None = None, date: _dt.date | str | None = No
     (summary, net change per class, each layer's matrix, the largest parcels, notes); the degradation
     table (``DEGRADATION_COLUMNS``) and the trajectories when given; sources and provenance.
     Every user text (names, titles) is escaped: markup prints as typed. ``font``: see ``pdf_font``."""
-    from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.units import mm
-    from reportlab.platypus import SimpleDocTemplate, Spacer
+    from reportlab.platypus import Spacer
 
     lang = lang if lang in LANGS else DEFAULT_LANG
     fname, fdesc = pdf_font(font)
     date_s = S.date_text(date)
     title = title or t("lchg.pdf.title", lang)
-    margin = 14 * mm
+    margin = document.MARGIN_MM * mm
     pg = S.Page(lang, fname, A4[0] - 2 * margin)
     story: list[Any] = [pg.para(title, "title"), pg.labelled(t("report.date", lang), date_s), Spacer(1, 4)]
     if protected is not None:
@@ -354,21 +353,5 @@ def landchange_pdf(*, title: str | None = None, date: _dt.date | str | None = No
     story += _degradation_section(pg, degradation)
     story += _trajectory_section(pg, trajectories)
     story += [*S.sources_section(pg, sources, fdesc), *S.provenance_section(pg, provenance)]
-    footer = f"{title} · {date_s}"
-
-    def on_page(canvas, doc_):
-        canvas.saveState()
-        canvas.setFont(fname, 7)
-        canvas.setFillColor(colors.HexColor("#666666"))
-        canvas.drawString(margin, 8 * mm, footer[:110])
-        canvas.drawRightString(A4[0] - margin, 8 * mm, t("report.page", lang, n=doc_.page))
-        canvas.restoreState()
-
-    buf = io.BytesIO()
-    keywords = f"font: {fdesc}" + (f"; provenance inputs_sha256: {provenance.get('inputs_sha256', '')}"
-                                   if provenance else "")
-    doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=margin, rightMargin=margin, topMargin=margin,
-                            bottomMargin=margin + 4, title=title, author="Gansu siting dashboard",
-                            subject=t("lchg.pdf.title", lang), keywords=keywords)
-    doc.build(story, onFirstPage=on_page, onLaterPages=on_page)
-    return buf.getvalue()
+    return document.build(story, lang=lang, font=fname, font_desc=fdesc, title=title, footer=f"{title} · {date_s}",
+                          subject=t("lchg.pdf.title", lang), provenance=provenance)

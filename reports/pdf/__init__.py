@@ -5,13 +5,13 @@ sources. Fonts: ``fonts.py``; the map drawing: ``mapdraw.py``; cell formatting: 
 from __future__ import annotations
 
 import datetime as _dt
-import io
 from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
 from core.i18n import t
 from core.text import DEFAULT_LANG, LANGS
+from reports.pdf import document
 from reports.pdf import sections as S
 from reports.pdf.fonts import CID_FONT, TTF_CANDIDATES, pdf_font
 
@@ -37,16 +37,14 @@ def scenario_pdf(*, scenario: str, ranking: pd.DataFrame, indicators: pd.DataFra
     ``provenance``: an ``indicators.provenance`` record → a last "provenance" section, and its
     ``inputs_sha256`` in the PDF's metadata (subject).
     """
-    from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.units import mm
-    from reportlab.platypus import SimpleDocTemplate
 
     lang = lang if lang in LANGS else DEFAULT_LANG
     fname, fdesc = pdf_font(font)
     date_s = S.date_text(date)
     title = title or t("report.title", lang)
-    margin = 14 * mm
+    margin = document.MARGIN_MM * mm
     pg = S.Page(lang, fname, A4[0] - 2 * margin)
     ranking = ranking.reset_index(drop=True)
     parks_ = S.Parks.of(ranking)
@@ -64,20 +62,5 @@ def scenario_pdf(*, scenario: str, ranking: pd.DataFrame, indicators: pd.DataFra
         *S.provenance_section(pg, provenance),
     ]
 
-    footer = f"{title} · {scenario} · {date_s}"
-
-    def on_page(canvas, doc_):
-        canvas.saveState()
-        canvas.setFont(fname, 7)
-        canvas.setFillColor(colors.HexColor("#666666"))
-        canvas.drawString(margin, 8 * mm, footer[:110])
-        canvas.drawRightString(A4[0] - margin, 8 * mm, t("report.page", lang, n=doc_.page))
-        canvas.restoreState()
-
-    buf = io.BytesIO()
-    doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=margin, rightMargin=margin, topMargin=margin,
-                            bottomMargin=margin + 4, title=f"{title} — {scenario}", author="Gansu siting dashboard",
-                            subject=scenario, keywords=f"font: {fdesc}" + (
-                                f"; provenance inputs_sha256: {provenance.get('inputs_sha256', '')}" if provenance else ""))
-    doc.build(story, onFirstPage=on_page, onLaterPages=on_page)
-    return buf.getvalue()
+    return document.build(story, lang=lang, font=fname, font_desc=fdesc, title=f"{title} — {scenario}",
+                          footer=f"{title} · {scenario} · {date_s}", subject=scenario, provenance=provenance)
