@@ -18,6 +18,10 @@ os.environ["GANSU_STORE"] = str(ARTIFACTS / f"test-store-{os.getpid()}.duckdb")
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: long-running (crash and load tests); still run by make test")
+    # pytest-xdist's --dist loadfile hands out the files with the most tests first unless told not to,
+    # which would undo the long-files-first order below (a one-test crash file could then start last)
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
 
 
 def _long_first(item) -> int:

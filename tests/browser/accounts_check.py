@@ -1,7 +1,8 @@
 """Browser check run by tests/test_browser_accounts.py (inside a network namespace when possible).
 
 A store with accounts (admin root, editors ed_a and ed_b of two offices, viewer vic) and one park
-of each editor, then in one browser session, signing in and out in turn:
+of each editor, then in one browser session, signing in and out in turn (step 5 in a second
+session, a page of its own, begun first: the lock's clock runs while steps 1-4 go on):
 1. anonymous: the login form and nothing else (no navigation, no data-changing control);
 2. vic (viewer): the Parks page without any add/save/delete control;
 3. ed_b (editor): can delete only her own park (ed_a's is not offered);
@@ -115,6 +116,24 @@ def show_park(page, name: str) -> list[str]:
 with streamlit_server(env) as url:
     with browser_page(block_external=len(sys.argv) > 1 and sys.argv[1] == "--block") as (page, reqs):
         page.set_default_timeout(600_000)  # bounds a failure only
+        # 5 (begun first). lockout, in a session of its own
+        lock = page.context.new_page()
+        lock.set_default_timeout(600_000)
+        lock.goto(url + "/parks")
+        lock.locator(".st-key-auth_name_main input").wait_for()
+        settled(lock)
+        for i in range(5):
+            login(lock, "ed_a", "wrong-password")
+            answered(lock)
+        lock.get_by_text("已被锁定").wait_for()
+        report["locked_message"] = lock.get_by_text("已被锁定").first.inner_text()
+        t0 = time.time()
+        login(lock, "ed_a", PW)
+        answered(lock)
+        lock.get_by_text("已被锁定").wait_for()
+        report["right_password_refused_while_locked"] = lock.get_by_text("已登录：ed_a").count() == 0
+        page.bring_to_front()  # a page in the background gets no animation frames: clicks wait on them
+
         # 1. anonymous
         page.goto(url + "/parks")
         page.locator(".st-key-auth_name_main input").wait_for()
@@ -170,21 +189,12 @@ with streamlit_server(env) as url:
         report["after"] = show_park(page, "甲处园区")
         logout(page)
 
-        # 5. lockout
-        for i in range(5):
-            login(page, "ed_a", "wrong-password")
-            answered(page)
-        page.get_by_text("已被锁定").wait_for()
-        report["locked_message"] = page.get_by_text("已被锁定").first.inner_text()
-        t0 = time.time()
-        login(page, "ed_a", PW)
-        answered(page)
-        page.get_by_text("已被锁定").wait_for()
-        report["right_password_refused_while_locked"] = page.get_by_text("已登录：ed_a").count() == 0
-        # the lock is a clock: it runs out LOCK_S after it was set (before t0); wait for its end
+        # 5 (end). the lock is a clock: it runs out LOCK_S after it was set (before t0); wait for its
+        # end (steps 1-4 have mostly taken longer)
         time.sleep(max(0.0, LOCK_S + 1 - (time.time() - t0)))
-        login(page, "ed_a", PW)
-        page.get_by_text("已登录：ed_a").wait_for()
+        lock.bring_to_front()
+        login(lock, "ed_a", PW)
+        lock.get_by_text("已登录：ed_a").wait_for()
         report["login_after_lock"] = True
         report["external"] = external(reqs)
         report["requests"] = len(reqs)

@@ -209,9 +209,14 @@ def settled(page, *selectors: str, timeout_ms: int = 600_000) -> None:
 
 
 # every cell of every st.dataframe, read through the accessible table glide-data-grid keeps in the
-# DOM beside its canvas (it holds the rows and columns in view only: the grid is scrolled over its
-# whole extent and the cells gathered by row and column index)
-GRID_CELLS_JS = """async (grid) => {
+# DOM beside its canvas (it holds the rows and columns in view, partly shown ones included: the grid
+# is scrolled over its extent and the cells gathered by row and column index). ``fine`` false: a
+# step is a whole view less 80 px (the header row; a pinned column wider than that could leave a
+# column unread: grid_cells then reads again with ``fine``); true: half a view. Scrolling stops once
+# every cell and header has been read; a sweep along a row band stops once the band's view holds
+# the last column, the sweep down once a view holds the last row (a step past it would show nothing
+# new, and the accessible table, which changes only with the cells in view, would never say so).
+GRID_CELLS_JS = """async (grid, fine) => {
   const table = () => grid.querySelector('table[role="grid"]');
   if (!table()) return null;
   const rows = +table().getAttribute('aria-rowcount') - 1, cols = +table().getAttribute('aria-colcount');
@@ -220,6 +225,9 @@ GRID_CELLS_JS = """async (grid) => {
   const tds = () => [...table().querySelectorAll('td[role="gridcell"]')];
   const key = td => td.parentElement.getAttribute('aria-rowindex') + ':' + td.getAttribute('aria-colindex');
   const shown = () => tds().map(key).join(',');
+  const inView = (attr, n) => tds().some(td => +(attr === 'row' ? td.parentElement.getAttribute('aria-rowindex')
+                                                                : td.getAttribute('aria-colindex')) === n);
+  const complete = () => Object.keys(cells).length >= rows * cols && Object.keys(heads).length >= cols;
   const collect = () => {
     for (const th of table().querySelectorAll('th[role="columnheader"]')) heads[th.getAttribute('aria-colindex')] = th.innerText;
     for (const td of tds()) cells[key(td)] = td.innerText;
@@ -230,35 +238,43 @@ GRID_CELLS_JS = """async (grid) => {
     if (sc.scrollLeft === l0 && sc.scrollTop === t0) return;
     for (let i = 0; i < 1200 && shown() === before; i++) await new Promise(r => requestAnimationFrame(r));
   };
-  const stepY = Math.max(20, sc.clientHeight / 2), stepX = Math.max(20, sc.clientWidth / 2);
+  const step = n => Math.max(20, fine ? n / 2 : n - 80);
+  const stepY = step(sc.clientHeight), stepX = step(sc.clientWidth);
   collect();
-  for (let y = 0; ; y += stepY) {
+  sweep: for (let y = 0; ; y += stepY) {
     for (let x = 0; ; x += stepX) {
+      if (complete()) break sweep;
       await scrollTo(x, y); collect();
-      if (x >= sc.scrollWidth - sc.clientWidth) break;
+      if (x >= sc.scrollWidth - sc.clientWidth || inView('col', cols)) break;
     }
-    if (y >= sc.scrollHeight - sc.clientHeight) break;
+    if (y >= sc.scrollHeight - sc.clientHeight || inView('row', rows + 1)) break;
   }
-  await scrollTo(0, 0);
+  sc.scrollTo(0, 0);  // back to the top left for the eye (screenshots); nothing more is read
   return {rows, cols, heads: Object.values(heads), cells,
           editable: !!table().querySelector('td[aria-readonly="false"]')};
 }"""
 
 
-def grid_cells(scope, timeout_s: float = 300) -> list[dict]:
+def grid_cells(scope, timeout_s: float = 300, outside: str | None = None) -> list[dict]:
     """Headers and every cell of every visible dataframe in ``scope`` (a page or a locator, e.g.
     an open tab): ``[{"rows", "cols", "heads", "cells": {"row:col": text}}]``. Waits until each grid
     has drawn its accessible table and every cell has been read (the grid draws lazily: it is
-    scrolled into view first). A grid in a hidden tab is read when its tab is open."""
+    scrolled into view first). A grid in a hidden tab is read when its tab is open. ``outside`` (a
+    CSS selector): the grids inside an element it matches are left out (e.g. the tab panels, when
+    the caller reads them tab by tab)."""
     out = []
     grids = scope.locator("[data-testid='stDataFrame'] >> visible=true")
     for i in range(grids.count()):
         g = grids.nth(i)
+        if outside and g.evaluate("(el, sel) => !!el.closest(sel)", outside):
+            continue
         g.scroll_into_view_if_needed()
         g.locator("table[role='grid']").wait_for(state="attached", timeout=timeout_s * 1000)
         deadline = time.time() + timeout_s
+        fine = False
         while True:
-            r = g.evaluate(GRID_CELLS_JS)
+            r = g.evaluate(GRID_CELLS_JS, fine)
+            fine = True  # a read that missed a cell is done again with smaller steps
             if r and r["editable"] and not any(k.startswith(f"{r['rows'] + 1}:") for k in r["cells"]):
                 r["rows"] -= 1  # an editor's last row is its empty "add a row" row: no cells
             if r and len(r["cells"]) >= r["rows"] * r["cols"] and len(r["heads"]) >= r["cols"]:

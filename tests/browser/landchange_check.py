@@ -31,6 +31,7 @@ ART.mkdir(parents=True, exist_ok=True)
 report: dict = {}
 
 import geopandas as gpd  # noqa: E402
+from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
 from core import paths  # noqa: E402
 from tests import landchange_fixtures as lf  # noqa: E402
@@ -55,14 +56,31 @@ with streamlit_server(env) as url:
         page.set_default_timeout(600_000)  # bounds a failure only
         page.goto(url + "/targets")
         settled(page)
-        page.get_by_role("tab", name="土地变化", exact=True).click()
-        page.get_by_role("tab", name="土地退化", exact=True).click()
+
+        def open_tabs():
+            """The land-change tab and its degradation section, selected again if a rerun
+            (the computation finishing, a choice) has shown another tab: clicked only when not selected."""
+            for name in ("土地变化", "土地退化"):
+                tab = page.get_by_role("tab", name=name, exact=True)
+                tab.wait_for()
+                if tab.get_attribute("aria-selected") != "true":
+                    tab.click()
+
+        open_tabs()
         level = page.locator(".st-key-landchange_deg_level")
         level.wait_for()
         with rerun(page):  # the county level: the page reruns
             level.get_by_text("县区", exact=True).click()
         table = page.locator(".st-key-landchange_deg_box")
-        table.locator("[data-testid='stDataFrame']").wait_for()  # drawn once the box is in view
+        grid = table.locator("[data-testid='stDataFrame']")
+        for _ in range(60):  # drawn once the box is in view: each try waits on the grid, then re-selects the tabs
+            open_tabs()
+            try:
+                grid.wait_for(timeout=10_000)
+                break
+            except PlaywrightTimeout:
+                continue
+        grid.wait_for()  # (a last wait that fails loudly)
         grids = grid_cells(table)
         report["grid"] = grids[0] if grids else None
         frame = frame_with(page, "img.leaflet-image-layer")  # the verdict per pixel, drawn over the map

@@ -35,6 +35,15 @@ def wait_view(fr, test_js: str, timeout_ms=300_000):
     return fr.evaluate(VIEW_JS)
 
 
+def put_view(fr, move_js: str, test_js: str, timeout_ms=300_000):
+    """Move the map with ``move_js`` (no animation) until ``test_js`` holds for its view; the view.
+    Leaflet drops a move made while a zoom animation runs (the app's own, after a rerun), or ends
+    that animation where it was headed: the move is made again on each poll until it has held."""
+    fr.wait_for_function(f"() => {{ if (({test_js})()) return true; ({move_js})(); return ({test_js})(); }}",
+                         timeout=timeout_ms, polling=100)
+    return fr.evaluate(VIEW_JS)
+
+
 def click_at(fr, lon, lat):
     """Click the map at a lon/lat (whole pixels of the map container, so the page's layout and
     scrolling do not matter; the map is scrolled into view first: Streamlit scrolls smoothly and
@@ -69,8 +78,8 @@ with streamlit_server() as url:
                           " return z >= 7 && c.lat > 37.5 && c.lat < 39.9 && c.lng > 97.3 && c.lng < 102.2; }")
         for n, q in enumerate(("zhangye", "张掖")):
             if n:  # back to the province view before the second search
-                fr.evaluate("() => window.map.fitBounds([[32.5, 92.3], [42.8, 108.8]])")
-                wait_view(fr, "() => window.map.getZoom() < 7")
+                put_view(fr, "() => window.map.fitBounds([[32.5, 92.3], [42.8, 108.8]], {animate: false})",
+                         "() => window.map.getZoom() < 7")
             box = page.get_by_label(SEARCH)
             box.fill(q)
             box.press("Enter")
@@ -86,10 +95,10 @@ with streamlit_server() as url:
 
         # --- click inside P01
         fr = map_frame(page)
-        fr.evaluate("([lat, lon]) => { window.map.setView([lat, lon], 11, {animate: false}); window.__clicks = [];"
-                    " window.map.on('click', e => window.__clicks.push([e.latlng.lat, e.latlng.lng])); }",
-                    [P01[1], P01[0]])
-        wait_view(fr, "() => window.map.getZoom() === 11")
+        fr.evaluate("() => { window.__clicks = [];"
+                    " window.map.on('click', e => window.__clicks.push([e.latlng.lat, e.latlng.lng])); }")
+        put_view(fr, f"() => window.map.setView([{P01[1]}, {P01[0]}], 11, {{animate: false}})",
+                 f"() => window.map.getZoom() === 11 && window.map.getBounds().contains([{P01[1]}, {P01[0]}])")
         click_at(fr, *P01)
         page.get_by_text("该点的图层信息").wait_for()
         try:
@@ -109,11 +118,13 @@ with streamlit_server() as url:
         # --- measure a line with the offline draw tool
         settled(page)
         fr = map_frame(page)
-        fr.evaluate("() => { window.map.fitBounds([[35.8, 100.0], [39.2, 104.2]], {animate: false}); window.__drawn = null;"
+        fr.evaluate("() => { window.__drawn = null;"
                     " window.__vertices = 0; window.map.on('draw:drawvertex', e => { window.__vertices = e.layers.getLayers().length; });"
                     " window.map.on('draw:created', e => { window.__drawn = e.layer.getLatLngs()"
                     ".map(p => [p.lat, p.lng]); }); }")
-        wait_view(fr, "() => window.map.getZoom() >= 6 && window.map.getBounds().contains([36.061, 103.834])")
+        put_view(fr, "() => window.map.fitBounds([[35.8, 100.0], [39.2, 104.2]], {animate: false})",
+                 "() => window.map.getZoom() >= 6 && window.map.getBounds().contains([36.061, 103.834])"
+                 " && window.map.getBounds().contains([38.93, 100.45])")
         fr.locator("a.leaflet-draw-draw-polyline").click()
         fr.locator(".leaflet-draw-actions a", has_text="Finish").first.wait_for()  # the line tool is on
         for n, (lon, lat) in enumerate(LINE, start=1):

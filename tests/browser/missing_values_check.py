@@ -3,16 +3,20 @@
 A small 30 m CLCD land cover far from every park (near Dunhuang, made in code) is registered and put
 in use with ``python -m cli workspace add … --use`` before the server starts: every park lies
 outside it, so every land-cover figure is unknown. Every page (Home, Map, Parks, Targets, Siting,
-Checklist, Data) is opened in Chinese and in English; on each, once the app has settled (script run
-over, nothing stale, no progress bar), every expander is opened and every tab shown, then the page's
-visible text, the text of its iframes (the maps) and every cell and header of every dataframe (read
-through the accessible table the canvas grid keeps in the DOM) are recorded. Every wait is on the
-app's state. Prints a JSON report.
+Checklist, Data) is opened in Chinese and in English: four browsers at once (one server), one per
+language and half of the pages (GROUPS), each opening its pages in turn; a walk mostly waits on the
+app (its script runs, the grids' accessible tables following a scroll), so the four overlap. On
+each page, once the app has settled (script run over, nothing stale, no progress bar), every
+expander is opened and every tab shown, then the page's visible text, the text of its iframes (the
+maps) and every cell and header of every dataframe (read through the accessible table the canvas
+grid keeps in the DOM; a dataframe in a tab is read with its tab) are recorded. Every wait is on
+the app's state. Prints a JSON report.
 """
 import json
 import os
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -26,6 +30,9 @@ ART.mkdir(parents=True, exist_ok=True)
 FAR_BOX = (95.40, 40.30, 95.50, 40.38)  # lon/lat near Dunhuang: > 150 km from the nearest park (P14 玉门)
 PAGES = {"home": "/", "map": "/map", "parks": "/parks", "targets": "/targets", "siting": "/siting",
          "checklist": "/checklist", "data": "/data"}
+# the pages of one walk (one browser); each group about as long as the other
+GROUPS = (("targets", "map", "checklist"), ("home", "parks", "siting", "data"))
+assert sorted(sum(GROUPS, ())) == sorted(PAGES)  # every page in exactly one group
 # what each page shows last (its script has drawn the part that depends on the park indicators)
 DF = "[data-testid='stDataFrame']"
 READY = {"parks": (DF, ".st-key-parks_selected"), "siting": (DF,), "checklist": (DF,), "data": (DF,)}
@@ -73,6 +80,9 @@ INPUTS_JS = """() => [...document.querySelectorAll('input, textarea')]
     .filter(e => !['file', 'hidden', 'password', 'checkbox', 'radio', 'range'].includes(e.type)).map(e => e.value)"""
 
 
+TAB_PANEL = "[data-testid='stTabPanel']"
+
+
 def read_page(page, url: str, name: str) -> dict:
     page.goto(url)
     settled(page, *READY.get(name, ()), timeout_ms=300_000)
@@ -82,24 +92,38 @@ def read_page(page, url: str, name: str) -> dict:
     settled(page, timeout_ms=300_000)
     return {"main": page.locator("[data-testid='stMain']").inner_text(),
             "sidebar": page.locator("[data-testid='stSidebar']").inner_text(),
-            "inputs": page.evaluate(INPUTS_JS), "frames": frame_texts(page), "grids": grid_cells(page),
-            "tabs": tabs(page),
+            "inputs": page.evaluate(INPUTS_JS), "frames": frame_texts(page),
+            # the dataframes outside the tabs; those in a tab (the open one too) with their tab below
+            "grids": grid_cells(page, outside=TAB_PANEL), "tabs": tabs(page),
             "h1": page.locator("h1").first.inner_text(),
             "exceptions": page.locator("[data-testid='stException']").all_inner_texts()}
 
 
+def walk(url: str, lang: str, names: tuple[str, ...]) -> tuple[dict, list[str]]:
+    """The pages ``names`` in ``lang``, in a browser of its own (Playwright: one instance per thread)."""
+    pages = {}
+    with browser_page(block_external=len(sys.argv) > 1 and sys.argv[1] == "--block") as (page, reqs):
+        page.set_default_timeout(300_000)  # bounds a failure only: every wait below is on state
+        page.set_viewport_size({"width": 1600, "height": 1200})
+        for name in names:
+            path = PAGES[name]
+            try:
+                pages[f"{name}.{lang}"] = read_page(page, f"{url}{path}?lang={lang}", name)
+            except Exception as e:  # say which page and how, then go on with the others
+                pages[f"{name}.{lang}"] = {"error": f"{type(e).__name__}: {str(e)[:1500]}"}
+            page.screenshot(path=str(ART / f"{name}-{lang}.png"), full_page=True)
+        return pages, list(reqs)
+
+
 if report["register_rc"] == 0:
     with streamlit_server(env) as url:
-        with browser_page(block_external=len(sys.argv) > 1 and sys.argv[1] == "--block") as (page, reqs):
-            page.set_default_timeout(300_000)  # bounds a failure only: every wait below is on state
-            page.set_viewport_size({"width": 1600, "height": 1200})
-            for lang in ("zh", "en"):
-                for name, path in PAGES.items():
-                    try:
-                        report["pages"][f"{name}.{lang}"] = read_page(page, f"{url}{path}?lang={lang}", name)
-                    except Exception as e:  # say which page and how, then go on with the others
-                        report["pages"][f"{name}.{lang}"] = {"error": f"{type(e).__name__}: {str(e)[:1500]}"}
-                    page.screenshot(path=str(ART / f"{name}-{lang}.png"), full_page=True)
-            report["external"] = external(reqs)
-            report["requests"] = len(reqs)
+        with ThreadPoolExecutor(2 * len(GROUPS)) as pool:
+            walks = [pool.submit(walk, url, lang, names) for lang in ("zh", "en") for names in GROUPS]
+            reqs = []
+            for w in walks:  # a walk that could not run (no browser) ends the check: no report
+                pages, r = w.result()
+                report["pages"].update(pages)
+                reqs += r
+        report["external"] = external(reqs)
+        report["requests"] = len(reqs)
 print("REPORT " + json.dumps(report, ensure_ascii=False))
