@@ -17,11 +17,9 @@ are referenced in place, never copied. Their SHA-256, size, modification and cha
 and device are recorded and :func:`verify` checks them on every use, so a changed or removed file
 is reported, never silently used.
 
-The data in use (``in_use``) is one choice for the whole app, kept in the store: land cover and
-an optional second year, a land-cover series (several land-cover datasets, one per year, one legend
-and grid: ``check_series``, ``series``), transport datasets (the built-in airports are ``builtin:airports``),
-red line and zones (an official file replacing the proxy/schematic layer), criterion rasters,
-exclusion and grid layers (several, none filling another's columns) and a DEM. Registration, the
+The data in use (``in_use``) is one choice for the whole app, kept in the store: the slots of
+``layers.inputs`` (land cover, a second year, a series: ``check_series``, ``series``; transport, the
+built-in airports being ``builtin:airports``; red line and zones; siting inputs). Registration, the
 change of the data in use and removal are each one store transaction; the files of a killed
 import (its folder under the workspace, owned by no dataset) are swept by ``sweep_orphans`` a day
 later (``tests/test_hardening_crash_workspace.py`` kills imports at random points). A removed

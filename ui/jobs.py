@@ -13,7 +13,10 @@ import threading
 import time
 from typing import Any, Callable
 
+import streamlit as st
+
 from core.errors import InputError
+from core.i18n import t
 
 PHASES = ("queued", "hashing", "computing", "done", "error")
 
@@ -83,3 +86,18 @@ def wait_all(timeout: float | None = None) -> bool:
         if job.thread is not None:
             job.thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
     return not any(j.thread is not None and j.thread.is_alive() for j in list(_JOBS.values()))
+
+
+def follow(state: Callable[[], Any], lang: str, caption_key: str) -> None:
+    """A progress bar that follows a running job (``state()`` gives an object with ``.state`` and
+    ``.job``) and reruns the page when it ends; ``caption_key`` says what runs in the background."""
+    @st.fragment(run_every=1.0)
+    def _poll():
+        r = state()
+        if r.state != "running":
+            st.rerun()
+        j = r.job
+        st.progress(j.fraction, text=t(f"targets.lc.phase.{j.phase}", lang, done=j.done, total=j.total))
+        st.caption(t(caption_key, lang))
+
+    _poll()

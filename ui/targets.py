@@ -288,16 +288,7 @@ def landcover_tab(s: Store, stats: pd.DataFrame, lang: str) -> None:
 
 
 def _poll_job(s: Store, raster, legend: str, lang: str) -> None:
-    @st.fragment(run_every=1.0)
-    def poll():
-        r = zone_stats(s, raster, legend)
-        if r.state != "running":
-            st.rerun()
-        j = r.job
-        st.progress(j.fraction, text=t(f"targets.lc.phase.{j.phase}", lang, done=j.done, total=j.total))
-        st.caption(t("targets.lc.background", lang))
-
-    poll()
+    jobs.follow(lambda: zone_stats(s, raster, legend), lang, "targets.lc.background")
 
 
 def _proxy_results(res: ZoneStats, stats: pd.DataFrame, lang: str) -> None:

@@ -174,25 +174,11 @@ def pairs_state(s: Store, ser: Series, years) -> Pairs:
     return Pairs("running", job=job)
 
 
-def poll(state, lang: str) -> None:
-    """A progress bar that follows a running job (``state()`` → Pairs) and reruns the page when it ends."""
-    @st.fragment(run_every=1.0)
-    def _poll():
-        r = state()
-        if r.state != "running":
-            st.rerun()
-        j = r.job
-        st.progress(j.fraction, text=t(f"targets.lc.phase.{j.phase}", lang, done=j.done, total=j.total))
-        st.caption(t("landchange.background", lang))
-
-    _poll()
-
-
 def ready_pairs(s: Store, ser: Series, years, lang: str) -> Pairs | None:
     """The pairs of ``years`` when ready; otherwise the progress bar or the error is shown and None returned."""
     res = pairs_state(s, ser, years)
     if res.state == "running":
-        poll(lambda: pairs_state(s, ser, years), lang)
+        jobs.follow(lambda: pairs_state(s, ser, years), lang, "landchange.background")
         return None
     if res.state == "error":
         common.show_error(res.error, lang)
