@@ -39,10 +39,10 @@ CLCD_UNCCD = {1: "cropland", 2: "tree_covered", 3: "grassland", 4: "grassland", 
               7: "other_land", 8: "artificial", 9: "wetland"}
 
 
-def _write(path, arr, crs=EA, transform=None, nodata=0):
+def _write(path, arr, crs=EA, transform=None, nodata=0, **profile):
     transform = transform or from_origin(X0, Y0, PX, PX)
     with rasterio.open(path, "w", driver="GTiff", width=arr.shape[1], height=arr.shape[0], count=1, dtype="uint8",
-                       crs=crs, transform=transform, nodata=nodata) as d:
+                       crs=crs, transform=transform, nodata=nodata, **profile) as d:
         d.write(arr.astype(np.uint8), 1)
     return str(path)
 
@@ -336,22 +336,31 @@ def test_a_nodata_value_that_is_a_legend_code_is_no_data_in_the_table_and_the_ra
 
 
 @pytest.mark.parametrize("crs, codes", [(EA, (0, 1, 2, 4, 7, 8, 9)), ("EPSG:4326", (0, 1, 2, 4, 7, 8, 9)),
-                                        (EA, tuple(range(0, 40)))])
+                                        ("EPSG:32648", (0, 1, 2, 4, 7, 8, 9)), (EA, tuple(range(0, 40))),
+                                        (EA, [(1, 2, 3, 4), (1, 2, 3, 4), tuple(range(100))])])
 def test_compact_pair_counting_gives_the_full_pair_codes(tmp_path, monkeypatch, crs, codes):
-    """uint8 years are counted on compact pair indices by the compiled counter; the result equals the
-    full pair codes' (PairRaster), also when a tile meets more than 256 pairs (40 codes: 1,600 pairs,
-    the step falls back) and on a geographic grid (per-row pixel areas)."""
-    from zonal import tiled, tiletask
+    """uint8 years are counted on compact pair indices by the compiled counter, all steps of a tile
+    in one read (``tilesteps``); the result equals the full pair codes' (PairRaster), also when a
+    tile meets more than 256 pairs (40 codes: 1,600 pairs, the step falls back), when only some
+    steps do (4, 4 then 100 codes: 1→2 compact, 2→3 and 1→3 fall back), on a geographic grid
+    (per-row pixel areas) and on UTM (per-cell pixel areas)."""
+    from zonal import tilekernel, tiled, tileplan, tiletask
 
     rng = np.random.default_rng(3)
-    tr = from_origin(X0, Y0, PX, PX) if crs == EA else from_origin(100.0, 40.0, 0.001, 0.001)
-    files = [_write(tmp_path / f"{k}.tif", rng.choice(codes, size=(90, 70)), crs, tr) for k in range(3)]
+    tr = {EA: from_origin(X0, Y0, PX, PX), "EPSG:4326": from_origin(100.0, 40.0, 0.001, 0.001),
+          "EPSG:32648": from_origin(500_000.0, 4_400_000.0, 30.0, 30.0)}[crs]
+    per_year = codes if isinstance(codes, list) else [codes] * 3
+    blocks = dict(tiled=True, blockxsize=16, blockysize=16)  # 48-pixel work tiles read in 16-row bands
+    files = [_write(tmp_path / f"{k}.tif", rng.choice(c, size=(90, 70)), crs, tr, **blocks)
+             for k, c in enumerate(per_year)]
+    monkeypatch.setattr(tilekernel, "BAND_PIXELS", 1)
     with rasterio.open(files[0]) as s:
         b = s.bounds
     w, h = b.right - b.left, b.top - b.bottom
     polys = gpd.GeoSeries([box(b.left + 0.1 * w, b.bottom + 0.13 * h, b.left + 0.77 * w, b.top - 0.05 * h),
                            box(b.left - 0.2 * w, b.bottom + 0.5 * h, b.left + 0.31 * w, b.top + 0.1 * h)], crs=crs)
-    kw = dict(extra=[(0, 2)], tile_side=32, split="auto", scheduler="synchronous")
+    kw = dict(extra=[(0, 2)], tile_side=48, split="auto", scheduler="synchronous")
+    assert tileplan.plan(polys, files[0], split="auto", tile_side=48, years=files[1:]).split.all()  # tile kernel
     fast = tiled.zonal_transitions(polys, files, [1, 2, 3], **kw)
     monkeypatch.setattr(tiletask, "COMPACT", False)
     full = tiled.zonal_transitions(polys, files, [1, 2, 3], **kw)

@@ -4,7 +4,8 @@ grid (``coverage``), the land-cover raster source (``rastersource``) with its pi
 areas of one polygon (``polygonstats``), per-polygon code and class areas (``landcover``), the
 compiled run counter (``kernels``), zone keys (``zonesplit``), and the tiled engine: tiles
 (``tilegrid``), plan (``tileplan``), task (``tiletask``, ``tileresult``), kernel for split polygons
-(``tilekernel``), two years as transition codes (``pairraster``), its entry points (``tiled``) and
+(``tilekernel``), several years' steps in one read (``tilesteps``), two years as transition codes
+(``pairraster``), its entry points (``tiled``) and
 its Dask cluster (``distributed``).
 Continuous rasters per polygon: area-weighted criterion statistics (``rasterstats``), DEM slope by Horn (``terrain``).
 

@@ -77,17 +77,13 @@ class BandCache:
         return v
 
 
-class CompactPairRaster:
-    """Two uint8 years without mask bands as one uint8 raster: each cell holds the index of its
-    (from, to) pair in the order the task meets them (at most 256), so the compiled single-year
-    counter counts transitions; ``decode`` turns the indices of a result back into the pair codes
-    ``PairRaster`` gives (bit for bit the same codes: a year's nodata value is ``NO_CODE``)."""
+class PairCompactor:
+    """Two uint8 years' codes to one uint8 code per cell: the index of its (from, to) pair in the
+    order met (at most 256; ``compact`` returns None at a 257th). ``decode`` turns the indices of a
+    result back into the pair codes ``PairRaster`` gives (bit for bit the same codes: a year's
+    nodata value is ``NO_CODE``)."""
 
-    def __init__(self, a: LandcoverRaster, b: LandcoverRaster, cache: BandCache | None = None):
-        self.a, self.b = a, b
-        self.transform, self.width, self.height, self.area = a.transform, a.width, a.height, a.area
-        self.block_rows = a.block_rows
-        self.cache = cache or BandCache()
+    def __init__(self, a: LandcoverRaster, b: LandcoverRaster):
         self.lut = np.full(65536, -1, np.int16)
         self.table = np.zeros(256, np.int64)
         self.used = np.zeros(1, np.int64)
@@ -98,16 +94,12 @@ class CompactPairRaster:
     def eligible(a: LandcoverRaster, b: LandcoverRaster) -> bool:
         return all(r.dtype == np.uint8 and not r.uses_mask for r in (a, b))
 
-    def read(self, row0: int, row1: int, col0: int, col1: int) -> np.ndarray:
+    def compact(self, ra: np.ndarray, rb: np.ndarray) -> np.ndarray | None:
         from zonal import kernels  # start-up time: numba loads only for a multi-year run
 
-        ra = self.cache.read(self.a, row0, row1, col0, col1)
-        rb = self.cache.read(self.b, row0, row1, col0, col1)
         out, ok = kernels.compact_pairs(np.ascontiguousarray(ra).ravel(), np.ascontiguousarray(rb).ravel(),
                                         self.lut, self.table, self.used)
-        if not ok:
-            raise TooManyPairs()
-        return out.reshape(ra.shape)
+        return out.reshape(ra.shape) if ok else None
 
     def decode(self, codes: dict[int, float]) -> dict[int, float]:
         out: dict[int, float] = {}
@@ -117,4 +109,27 @@ class CompactPairRaster:
             b = NO_CODE if b == self._nodata[1] else b
             code = a * PAIR + b
             out[code] = out.get(code, 0.0) + v
+        return out
+
+
+class CompactPairRaster:
+    """Two uint8 years without mask bands as one uint8 raster of ``PairCompactor`` indices, so the
+    compiled single-year counter counts transitions (``TooManyPairs`` past 256 pairs); ``decode``
+    gives the pair codes back."""
+
+    def __init__(self, a: LandcoverRaster, b: LandcoverRaster, cache: BandCache | None = None):
+        self.a, self.b = a, b
+        self.transform, self.width, self.height, self.area = a.transform, a.width, a.height, a.area
+        self.block_rows = a.block_rows
+        self.cache = cache or BandCache()
+        self.pairs = PairCompactor(a, b)
+        self.decode = self.pairs.decode
+
+    eligible = staticmethod(PairCompactor.eligible)
+
+    def read(self, row0: int, row1: int, col0: int, col1: int) -> np.ndarray:
+        out = self.pairs.compact(self.cache.read(self.a, row0, row1, col0, col1),
+                                 self.cache.read(self.b, row0, row1, col0, col1))
+        if out is None:
+            raise TooManyPairs()
         return out

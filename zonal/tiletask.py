@@ -19,6 +19,7 @@ from zonal.pairraster import BandCache, CompactPairRaster, PairRaster, TooManyPa
 from zonal.polygonstats import polygon_stats, stats_of_pieces
 from zonal.rastersource import LandcoverRaster
 from zonal.tilekernel import tile_units
+from zonal.tilesteps import tile_steps
 from zonal.tileresult import Partial, TaskResult
 
 
@@ -133,29 +134,37 @@ def _step(pair, small, large, span) -> dict[int, Partial]:
 
 def _run_years(task: Task) -> TaskResult:
     """Every step (consecutive years, then the extra ones) of one tile; each polygon is cut at the
-    grid once and each year's windows are decoded once (``BandCache``). Two uint8 years without mask
-    bands are counted by the compiled single-year counter on compact pair indices
-    (``CompactPairRaster``); other years, or a tile with more than 256 distinct pairs, on full pair
+    grid once. Uint8 years without mask bands: the large polygons of all steps in one read of the
+    years (``tilesteps.tile_steps``: compact pair indices, compiled counter), the small ones per
+    step on the same indices (``CompactPairRaster``, each year's windows decoded once:
+    ``BandCache``). Other years, or a step with more than 256 distinct pairs in the tile: full pair
     codes (``PairRaster``) — the same codes either way."""
     from contextlib import ExitStack
 
     out = TaskResult(task.tile)
-    cache = BandCache()
+    cache = BandCache(max_bytes=256 * 2**20)
+    steps = task.steps()
     with ExitStack() as stack:
         srcs = [stack.enter_context(LandcoverRaster(r, None, task.pixel_area)) for r in (task.raster,) + task.years]
         small = [(i, _pieces_cached(b, srcs[0].transform)) for i, b in task.small]
-        large = [(i, _pieces_cached(b, srcs[0].transform)) for i, b in task.large]
-        for k, (a, b) in enumerate(task.steps()):
+        large = [(i, p) for i, b in task.large if (p := _pieces_cached(b, srcs[0].transform)) is not None]
+        compact = COMPACT and all(CompactPairRaster.eligible(srcs[a], srcs[b]) for a, b in steps)
+        together = tile_steps(srcs, steps, task.span, large) if compact and large else [None] * len(steps)
+        for k, (a, b) in enumerate(steps):
             parts = out.step(k)
-            if COMPACT and CompactPairRaster.eligible(srcs[a], srcs[b]):
+            rest_small = small
+            if compact and small:
                 pair = CompactPairRaster(srcs[a], srcs[b], cache)
                 try:
-                    got = _step(pair, small, large, task.span)
-                except TooManyPairs:
-                    got = None
-                if got is not None:
+                    got = _step(pair, small, [], task.span)
                     parts.update({i: Partial(pair.decode(p.codes), p.total_m2, p.inside_m2, p.pixels, p.outside_m2)
                                   for i, p in got.items()})
-                    continue
-            parts.update(_step(PairRaster(srcs[a], srcs[b]), small, large, task.span))
+                    rest_small = []
+                except TooManyPairs:
+                    pass
+            if together[k] is not None:
+                parts.update(together[k])
+            rest_large = large if together[k] is None else []
+            if rest_small or rest_large:
+                parts.update(_step(PairRaster(srcs[a], srcs[b]), rest_small, rest_large, task.span))
     return out
