@@ -68,6 +68,11 @@ def load_matrix(src=None) -> pd.DataFrame:
     _check_keys(df["from"], UNCCD, "退化矩阵的行", "degradation matrix, rows")
     m = df.set_index("from").loc[list(UNCCD), list(UNCCD)].astype(int)
     m.index.name, m.columns.name = "from", "to"
+    moved = [c for c in UNCCD if m.loc[c, c] != 0]
+    if moved:  # a class kept is stable by definition (UNCCD GPG 2021, Trends.Earth's matrix)
+        raise InputError(f"退化矩阵的对角线须为 0（类别未变即稳定），{moved[0]}→{moved[0]} 为 {m.loc[moved[0], moved[0]]}",
+                         f"the degradation matrix's diagonal must be 0 (a class kept is stable); "
+                         f"{moved[0]}→{moved[0]} is {m.loc[moved[0], moved[0]]}")
     return m
 
 

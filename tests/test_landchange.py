@@ -164,6 +164,11 @@ def test_bad_matrix_tables_are_refused_in_both_languages():
     with pytest.raises(InputError) as e:
         ldn.load_matrix(ldn.matrix_table(ldn.load_matrix()).iloc[:6])
     assert "water_body" in e.value.en and "缺少" in e.value.zh
+    t = ldn.matrix_table(ldn.load_matrix())
+    t.loc[t["from"] == "wetland", "wetland"] = -1  # a class kept cannot degrade
+    with pytest.raises(InputError) as e:
+        ldn.load_matrix(t)
+    assert "wetland→wetland is -1" in e.value.en and "对角线" in e.value.zh
 
 
 def test_geographic_grid_gives_geodesic_areas(tmp_path):
