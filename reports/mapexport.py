@@ -200,6 +200,22 @@ def _draw_vector(img, layer: VectorLayer, view: _View):
     img.alpha_composite(clipped)
 
 
+def _overview_for(path, out_px_m: float) -> dict:
+    """``rasterio.open`` options reading the coarsest overview still finer than the output's pixels
+    (``out_px_m``: Web Mercator metres): a province map reads an overview, not the 30 m COG."""
+    import rasterio
+    import rasterio.warp
+
+    with rasterio.open(path) as src:
+        factors = src.overviews(1)
+        if not factors:
+            return {}
+        x0, _, x1, _ = rasterio.warp.transform_bounds(src.crs or "EPSG:4326", "EPSG:3857", *src.bounds)
+        src_px = (x1 - x0) / src.width
+    fit = [i for i, f in enumerate(factors) if f * src_px <= out_px_m]
+    return {"overview_level": fit[-1]} if fit else {}
+
+
 def _draw_raster(img, layer: RasterLayer, view: _View):
     import rasterio
     import rasterio.warp
@@ -210,7 +226,7 @@ def _draw_raster(img, layer: RasterLayer, view: _View):
     w, h = bx1 - bx0, by1 - by0
     mx0, my0, mx1, my1 = view.merc_bounds()
     dst_tr = from_bounds(mx0, my0, mx1, my1, w, h)
-    with rasterio.open(layer.path) as src:
+    with rasterio.open(layer.path, **_overview_for(layer.path, (mx1 - mx0) / max(w, 1))) as src:
         nod = src.nodata if layer.nodata is None else layer.nodata
         fillv = 0 if nod is None else nod
         out = np.full((h, w), fillv, dtype=src.dtypes[0])

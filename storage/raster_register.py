@@ -23,6 +23,7 @@ from core import limits, paths
 from core.errors import InputError
 from layers import inputs
 from layers import legends as _legends
+from layers.cog import TILES_NAME, write_cog
 from storage.raster_scan import Progress, same_grid, scan_raster, tile_facts, write_vrt
 from storage.dataset_params import check_params
 from storage.workspace import Dataset, file_ref, new_id, sweep_orphans, timestamp, use_arg
@@ -149,12 +150,15 @@ def landcover_record(store, sources: list[str | Path], *, legend: str | None = N
                 notes.append((f"无数据值按用户说明取 {nodata:g}", f"nodata = {nodata:g} as stated by the user"))
         else:
             raster = files[0]
-        scan = scan_raster(raster, eff_nodata, folder / "display.tif", progress)
+        scan = scan_raster(raster, eff_nodata, None, progress)
         legend_id, lnotes = _resolve_legend(legend, scan["codes"], names[0] if len(names) == 1 else f"{names[0]} …")
         notes += lnotes
         if legend_id.endswith(".csv"):  # keep the custom legend with the dataset
             shutil.copyfile(legend_id, folder / "legend.csv")
             legend_id = str(folder / "legend.csv")
+        # the map's copy: a COG with overviews (tiles at every zoom, ``ui.tileserver``; the province
+        # image reads an overview), written once the codes are known to fit the legend
+        write_cog(raster, folder / TILES_NAME, classes=True, name=names[0])
         sha = refs[0].sha256 if len(refs) == 1 and raster == files[0] else hashlib.sha256(
             json.dumps([[r.sha256 for r in refs], eff_nodata]).encode()).hexdigest()
         ext = _lonlat_extent(scan["bounds"], scan["crs"])
@@ -164,7 +168,7 @@ def landcover_record(store, sources: list[str | Path], *, legend: str | None = N
             files=tuple(refs), sha256=sha, size_bytes=sum(r.size for r in refs), crs=scan["crs"].to_string(),
             resolution=_res_text(scan["res"], scan["crs"]), extent=ext, year=year, legend=legend_id,
             nodata=eff_nodata, n_pixels=int(scan["width"]) * int(scan["height"]), codes=scan["codes"],
-            raster_path=str(raster), display_path=str(folder / "display.tif"), source=source, licence=licence,
+            raster_path=str(raster), display_path=str(folder / TILES_NAME), source=source, licence=licence,
             added_at=timestamp(), notes=tuple(notes))
         return rec
     except BaseException:

@@ -42,7 +42,7 @@ STREAMLIT_ROOMS = {"ui", "pages", "app"}
 
 def room_of(path: Path, root: Path) -> str | None:
     rel = path.relative_to(root)
-    if rel.parts == ("app.py",):
+    if rel.parts in (("app.py",), ("asgi.py",)):  # the Streamlit script and the server around it
         return "app"
     return rel.parts[0] if len(rel.parts) > 1 and rel.parts[0] in ALLOWED else None
 

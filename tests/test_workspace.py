@@ -15,8 +15,8 @@ import rasterio
 import shapely
 
 from indicators import runs
-from layers import catalog
-from storage import raster_register, raster_scan, vector_register
+from layers import catalog, cog
+from storage import raster_register, vector_register
 from storage import workspace as ws
 from storage.store import Store
 from tests import workspace_fixtures as wf
@@ -53,9 +53,10 @@ def test_register_landcover_records_provenance_and_counts_every_code(store, lc_f
     assert d.resolution == "30 m × 30 m" and d.crs
     assert 103.4 < d.extent[0] < 103.46 and 36.75 < d.extent[3] < 36.8
     assert ws.in_use(store)["landcover"] == [d.id]
-    with rasterio.open(d.display_path) as disp:  # the display copy: ≤ 2048 px, same CRS and extent
-        assert max(disp.width, disp.height) <= raster_scan.DISPLAY_MAX_SIDE and disp.crs == rasterio.open(lc_files["base"]).crs
-        assert disp.nodata == 0
+    with rasterio.open(d.display_path) as disp, rasterio.open(lc_files["base"]) as src:
+        # the map's copy: a COG (tiled, overviews unless tiny) with every pixel of the source
+        assert disp.crs == src.crs and disp.transform == src.transform and disp.nodata == 0
+        assert (disp.read(1) == src.read(1)).all() and cog.tile_ready(d.display_path)
 
 
 def test_legend_detected_asked_or_refused(store, lc_files, tmp_path):

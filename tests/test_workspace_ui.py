@@ -118,10 +118,10 @@ def test_uploaded_clcd_is_registered_with_provenance_used_and_shown_on_other_pag
     other = page("checklist.py", lang)
     line = texts(other, "caption")
     assert "clcd_lanzhou 2020" in line and f"[{USER[lang]}]" in line
-    # the Map draws it (its display copy, its legend, the badge) instead of MODIS
+    # the Map draws it (tiles of its COG, its legend, the badge) instead of MODIS
     m = page("map.py", lang, map_vis_landcover=True)
     script = map_script(m)
-    assert "data:image/png;base64," in script and "imageOverlay" in script
+    assert "imageOverlay" not in script and _tile_ok(script) == 1
     assert f"clcd_lanzhou 2020 · {ws.ROLE_LABELS['landcover'].pick(lang)} · {USER[lang]}" in script
     assert {"zh": "建设用地", "en": "Built-up"}[lang] in script  # CLCD's classes in the legend
 
@@ -229,9 +229,25 @@ def test_in_use_selectors_change_the_data_in_use_and_refuse_mixed_legends(env, t
     # the Map: the land cover in use and the second year as a second, toggleable overlay
     m = page("map.py", "zh", map_vis_landcover=True, map_vis_ws_landcover_alt=True)
     script = map_script(m)
-    assert script.count("imageOverlay") == 2
+    assert "imageOverlay" not in script and _tile_ok(script) == 2  # both years as tiles
     assert "a 2020 · 土地覆被 · 用户上传" in script and "第二期土地覆被: b 2023 · 土地覆被 · 用户上传" in script
     assert m.sidebar.checkbox(key="map_vis_ws_landcover_alt").value
+
+
+def _tile_ok(script: str) -> int:
+    """How many tile layers of the map script are served: each URL's grant answers a tile of the
+    data with a PNG (the tile service in this process, where the page granted it)."""
+    from layers import tiles
+    from ui import tileserver
+
+    urls = re.findall(r'L\.tileLayer\(\s*"(/tiles/[^"]+)"', script)
+    for u in urls:
+        token = u.split("/")[2]
+        z = 13
+        x, y = tiles.tile_of(103.68, 36.45, z)
+        status, body, kind = tileserver.tile_response(token, z, x, y, False)
+        assert status == 200 and kind == "image/png" and body != tileserver.blank_png(), u
+    return len(urls)
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])

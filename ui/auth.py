@@ -18,7 +18,6 @@ dropped too (``st.logout``); a cookie older than the idle time, with no use sinc
 """
 from __future__ import annotations
 
-import os
 import time
 
 import pandas as pd
@@ -32,7 +31,7 @@ from storage import accounts, audit, login_guard, sso
 from storage import workspace as ws
 from storage.accounts import Principal
 from storage.db import StoreError
-from ui import common, exposure, login, tables
+from ui import common, exposure, login, tables, tileserver
 from ui.mdtext import md
 from ui.login import start_session
 from ui.session import SESSION_KEY, current, session_minutes, touch
@@ -40,8 +39,7 @@ from ui.session import SESSION_KEY, current, session_minutes, touch
 _SSO_SEEN: dict[str, float] = {}  # single sign-on identity -> its last interaction with this server
 
 
-def anonymous_view() -> bool:
-    return os.environ.get("GANSU_ANONYMOUS_VIEW", "0").strip().lower() in ("1", "true", "yes", "on")
+anonymous_view = exposure.anonymous_view  # GANSU_ANONYMOUS_VIEW (the tile service asks it too)
 
 
 def single_user() -> bool:
@@ -165,6 +163,7 @@ def gate(lang: str) -> Principal | None:
 def _logout() -> None:
     sess = st.session_state.pop(SESSION_KEY, None)
     if sess:
+        tileserver.revoke(sess["name"])  # the map's tile grants of this account go with the session
         audit.log(common.store(), sess["name"], "logout", "account", sess["name"])
         if sess.get("source") == "oidc":
             st.logout()

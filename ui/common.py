@@ -20,7 +20,7 @@ from core.errors import GansuError
 from storage import workspace as ws
 from storage.db import StoreError
 from storage.store import Store
-from ui import session
+from ui import session, tileserver
 from ui.mdtext import md
 
 
@@ -60,7 +60,9 @@ def require_data(lg: str) -> bool:
 
 @st.cache_resource(show_spinner=False)
 def cached_store(path: str) -> Store:
-    return Store(path)
+    s = Store(path)
+    tileserver.use_store(s)  # the map's tile service checks its grants against this store
+    return s
 
 
 def store() -> Store:

@@ -31,6 +31,11 @@ from storage import accounts
 from storage.db import StoreError
 from storage.store import Store
 
+
+def anonymous_view() -> bool:
+    """``GANSU_ANONYMOUS_VIEW=1``: with accounts, a visitor who has not signed in may still look."""
+    return os.environ.get("GANSU_ANONYMOUS_VIEW", "0").strip().lower() in ("1", "true", "yes", "on")
+
 ADDRESS_FLAG = "--server.address"
 ADMIN_CMD_ZH = "python -m cli admin accounts add <账户名> --role admin"
 ADMIN_CMD_EN = "python -m cli admin accounts add <name> --role admin"

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import os
 
+import rasterio.errors
 import streamlit as st
 
 from core.errors import GansuError
 from core.i18n import t
-from layers import catalog
+from layers import catalog, cog, tiles
 from storage import workspace as ws
 from ui import (assets, common, data_in_use, displaygeom, map_geometry_files, map_legends, map_rasters,
-                map_transport, map_vectors, mapview)
+                map_transport, map_vectors, mapview, session, tileserver)
 from ui import parks as parks_ui
 from ui.mdtext import md
 
@@ -140,11 +141,36 @@ def _user_landcover_png(display_path: str, sha256: str, colors: tuple, nodata) -
     return map_rasters.landcover_png(display_path, dict(colors), None if nodata is None else int(nodata))
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def _native_zoom(path: str, sha256: str) -> int | None:
+    """The raster's native web-map zoom when its map copy is a COG (tiles), else None."""
+    try:
+        return tiles.native_zoom(path) if cog.tile_ready(path) else None
+    except (OSError, ValueError, rasterio.errors.RasterioError):
+        return None
+
+
+def _tile_layer(ds: ws.Dataset, gcj: bool) -> tuple[str, int] | None:
+    """(tile URL granted to this session's viewer, native zoom) of a land cover with a COG."""
+    if not ds.display_path:
+        return None
+    z = _native_zoom(ds.display_path, ds.sha256)
+    if z is None:
+        return None
+    url = tileserver.grant(ds.id, ds.display_path, common.actor(), colors=dict(map_legends.landcover_colors(ds.legend)),
+                           gcj=gcj, minutes=session.session_minutes())
+    return url, z
+
+
 def add_user_landcover(m, ds: ws.Dataset, lang: str, gcj: bool, opacity: float, show: bool,
                        prefix: str = "", pane: str | None = None) -> dict | None:
     """A user land cover drawn from its display copy with the colours of its legend; its legend
     section (title with the "uploaded by user" badge), or None when it cannot be drawn (said)."""
     title = f"{prefix}{ds.label(lang)} · {t('map.status.user', lang)}"
+    tiled = _tile_layer(ds, gcj)
+    if tiled is not None:  # a COG: full-resolution tiles from the dashboard's tile service
+        map_rasters.add_tiles(m, tiled[0], title, opacity, show, tiled[1], pane=pane)
+        return map_legends.landcover_legend_section(ds.legend, lang, title)
     try:
         url, bounds = _user_landcover_png(ds.display_path, ds.sha256, map_legends.landcover_colors(ds.legend),
                                           ds.nodata)

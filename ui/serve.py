@@ -6,6 +6,9 @@ deep link (e.g. a shared ``/map?...`` URL) would get the legacy "pages directory
 the language switch and translated navigation of app.py. We pin the st.navigation mode before
 the server starts. Plain ``streamlit run app.py`` still works when the first visit is to ``/``.
 
+It serves ``asgi.py``: the dashboard (app.py) and the map's tile service (``ui.tileserver``,
+``/tiles/…``) on one address and port.
+
 The browser-side upload limit (``server.maxUploadSize``) follows ``GANSU_MAX_UPLOAD_MB``
 (core/limits.py), so raising or lowering the app's limit moves both, unless the caller passes
 its own ``--server.maxUploadSize``.
@@ -26,7 +29,7 @@ from streamlit.web import cli
 from core import limits, paths
 from ui import exposure
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
+APP = str(Path(__file__).resolve().parent.parent / "asgi.py")  # app.py + the map's tile service
 
 
 def streamlit_args(argv: list[str]) -> list[str]:

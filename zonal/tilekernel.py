@@ -22,7 +22,7 @@ from zonal.tileresult import Partial
 BAND_PIXELS = 4_000_000  # cells read at once inside a task (row bands of the tile)
 
 
-class _Acc:
+class Acc:
     __slots__ = ("hist", "inside", "pixels", "total")
 
     def __init__(self):
@@ -88,7 +88,7 @@ def tile_units(src, span, units: list[tuple[int, Pieces]]) -> dict[int, Partial]
     lay = Layout(src, span, units)
     if not lay.boxes:
         return {}
-    acc = {i: _Acc() for i, *_ in lay.boxes}
+    acc = {i: Acc() for i, *_ in lay.boxes}
 
     def read(b0):
         win = lay.window(b0)

@@ -19,7 +19,7 @@ import numpy as np
 from zonal.coverage import Pieces
 from zonal.histogram import Histogram
 from zonal.pairraster import PairCompactor
-from zonal.tilekernel import Layout, _Acc, cut_band, pipelined, run_areas
+from zonal.tilekernel import Layout, Acc, cut_band, pipelined, run_areas
 from zonal.tileresult import Partial
 
 
@@ -31,7 +31,7 @@ def tile_steps(srcs: list, steps: list[tuple[int, int]], span, units: list[tuple
     lay = Layout(srcs[0], span, units)
     if not lay.boxes:
         return [{} for _ in steps]
-    acc = {i: _Acc() for i, *_ in lay.boxes}  # total, inside, pixels: the same for every step
+    acc = {i: Acc() for i, *_ in lay.boxes}  # total, inside, pixels: the same for every step
     hists = [{i: Histogram() for i in acc} for _ in steps]
     pairs = [PairCompactor(srcs[a], srcs[b]) for a, b in steps]
     failed = [False] * len(steps)
