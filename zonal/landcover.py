@@ -26,7 +26,7 @@ from core.errors import InputError
 from core.geom import geodesic_area_km2
 from layers.legends import CLASS_IDS, Legend, get_legend
 from zonal.histogram import Histogram, u8_counts
-from zonal.polygonstats import PolygonStats, polygon_stats
+from zonal.polygonstats import PolygonStats, polygons_stats
 from zonal.rastersource import LandcoverRaster
 
 
@@ -109,7 +109,8 @@ def zonal_codes(polygons, raster, legend: Legend | str | None = None, pixel_area
     with LandcoverRaster(raster, legend, pixel_area) as src:
         local, far = to_raster_crs(geoms, src)
         ll = geoms.to_crs(4326).values if far.any() else None
-        stats = [_outside_stats(ll[i]) if far[i] else polygon_stats(src, g) for i, g in enumerate(local.values)]
+        near = iter(polygons_stats(src, [g for i, g in enumerate(local.values) if not far[i]]))
+        stats = [_outside_stats(ll[i]) if far[i] else next(near) for i in range(len(far))]
         nodata_codes = src.nodata_codes()
         crs = src.crs
     rows = []
