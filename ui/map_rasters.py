@@ -82,13 +82,18 @@ def add_raster(m: folium.Map, url: str, bounds: list, title: str, opacity: float
     group.add_to(m)
 
 
+OVERZOOM = 3  # tile levels the server draws past a raster's native zoom (a pixel 8 tile pixels wide)
+
+
 def add_tiles(m: folium.Map, url: str, title: str, opacity: float, show: bool, native_zoom: int,
               pane: str | None = None) -> None:
     """A raster served as tiles by the dashboard's own tile service (``ui.tileserver``: the URL is a
-    grant, already shifted to GCJ-02 when the basemap needs it), full resolution down to the
-    raster's native zoom and enlarged beyond it; in its own toggleable group."""
+    grant, already shifted to GCJ-02 when the basemap needs it), in its own toggleable group. Tiles
+    are asked for down to ``OVERZOOM`` levels past the raster's native zoom (the server enlarges
+    with nearest: a class edge stays sharp where a browser's scaling of a native tile blurs it),
+    and the browser enlarges beyond."""
     group = folium.FeatureGroup(name=html.escape(title), show=show)  # the layer control sets innerHTML
     folium.raster_layers.TileLayer(tiles=url, attr=html.escape(title), name=html.escape(title), overlay=True,
-                                   control=False, opacity=opacity, max_native_zoom=native_zoom, max_zoom=22,
+                                   control=False, opacity=opacity, max_native_zoom=native_zoom + OVERZOOM, max_zoom=22,
                                    tile_size=256, zindex=1, **({"pane": pane} if pane else {})).add_to(group)
     group.add_to(m)
