@@ -9,6 +9,7 @@ beyond it the web map enlarges). Reading is the caller's thread; a file is opene
 """
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 
@@ -54,7 +55,7 @@ def render_tile(path: str | Path, z: int, x: int, y: int, *, colors: dict[int, s
         except TileOutsideBounds:
             return None
         if classes:
-            return img.render(img_format="PNG", colormap=_colormap(colors))
+            return _palette_png(img, colors)
         lo, hi = stretch if stretch is not None else _stretch(r)
         return _ramp_png(img, lo, hi, RAMPS.get(ramp, RAMPS["viridis"]))
 
@@ -115,10 +116,28 @@ def _bilinear(lattice: np.ndarray, ix: np.ndarray) -> np.ndarray:
     return a * (1 - f)[:, None] + b * f[:, None]
 
 
-def _colormap(colors: dict[int, str]) -> dict[int, tuple[int, int, int, int]]:
-    # codes without a colour: transparent (rio-tiler's colour table defaults to (0, 0, 0, 0))
-    return {int(c): (int(h[1:3], 16), int(h[3:5], 16), int(h[5:7], 16), 255) for c, h in colors.items()
-            if int(c) >= 0 and isinstance(h, str) and len(h) == 7}
+def _palette_png(img, colors: dict[int, str]) -> bytes:
+    """A palette PNG (one index per coloured code; index 0 transparent: nodata, masked, codes
+    without a colour), written with fast compression: ~1 ms where an RGBA PNG takes ~8 ms."""
+    from PIL import Image
+
+    keys = np.array(sorted(int(c) for c, h in colors.items()
+                           if int(c) >= 0 and isinstance(h, str) and len(h) == 7)[:255], dtype=np.int64)
+    data = np.asarray(img.data[0]).astype(np.int64)
+    mask = np.asarray(img.mask)
+    valid = (mask[0] if mask.ndim == 3 else mask) > 0
+    pos = np.searchsorted(keys, data).clip(0, max(len(keys) - 1, 0))
+    hit = valid & (keys[pos] == data) if len(keys) else np.zeros(data.shape, bool)
+    idx = np.where(hit, pos + 1, 0).astype(np.uint8)
+    palette = [0, 0, 0]
+    for k in keys.tolist():
+        h = colors[k] if k in colors else colors[str(k)]
+        palette += [int(h[1:3], 16), int(h[3:5], 16), int(h[5:7], 16)]
+    im = Image.fromarray(idx, "P")
+    im.putpalette(palette + [0, 0, 0] * (256 - len(palette) // 3))
+    buf = io.BytesIO()
+    im.save(buf, format="PNG", transparency=0, compress_level=1)
+    return buf.getvalue()
 
 
 def _stretch(r) -> tuple[float, float]:
