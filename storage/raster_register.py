@@ -101,7 +101,7 @@ def landcover_record(store, sources: list[str | Path], *, legend: str | None = N
                      name: str | None = None, source: str = "", licence: str = "", nodata: float | None = None,
                      storage: str = "reference", original_filename: str | None = None,
                      progress: Progress | None = None, dataset_id: str | None = None) -> Dataset:
-    """Every check and the one scan of ``register_landcover`` (the display copy, a mosaic VRT, a
+    """Every check and the one scan of ``register_landcover`` (the map's COG, a mosaic VRT, a
     custom legend's copy written under ``<workspace>/<id>/``), nothing written to the store: the
     record to add (``storage.series_register`` adds several years in one transaction). A refusal
     leaves no folder behind; once the record is returned its folder is the caller's to keep or delete."""
@@ -150,7 +150,7 @@ def landcover_record(store, sources: list[str | Path], *, legend: str | None = N
                 notes.append((f"无数据值按用户说明取 {nodata:g}", f"nodata = {nodata:g} as stated by the user"))
         else:
             raster = files[0]
-        scan = scan_raster(raster, eff_nodata, None, progress)
+        scan = scan_raster(raster, eff_nodata, progress)
         legend_id, lnotes = _resolve_legend(legend, scan["codes"], names[0] if len(names) == 1 else f"{names[0]} …")
         notes += lnotes
         if legend_id.endswith(".csv"):  # keep the custom legend with the dataset

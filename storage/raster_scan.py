@@ -1,9 +1,8 @@
 """Reading a raster for registration: the facts of each tile (opened without letting GDAL guess
 its format, then the raster checks), one pixel grid for the tiles of a mosaic (tiles of different
 CRS, pixel size, data type or nodata are refused by name), the mosaic VRT written here, and the
-one pass over the raster that counts every code and writes a small display copy for the map
-(nearest sample, at most ``DISPLAY_MAX_SIDE`` px, with overviews so a map view reads only what it
-shows), in windows of bounded memory. ``storage.raster_register`` calls these.
+one pass over the raster that counts every code, in windows of bounded memory.
+``storage.raster_register`` calls these (and then writes the map's COG: ``layers.cog``).
 
 May import: ``core`` and ``layers`` only.
 """
@@ -19,7 +18,6 @@ import numpy as np
 
 from core.errors import InputError
 
-DISPLAY_MAX_SIDE = 2048  # pixels on the long side of a raster's display copy
 Progress = Callable[[int, int], None]
 
 
@@ -118,11 +116,10 @@ def scan_windows(w: int, h: int, bh: int, bw: int, budget: int):
             yield r0, min(h, r0 + rows), c0, min(w, c0 + cols)
 
 
-def scan_raster(path: Path, nodata: float | None, display_out: Path | None,
-                progress: Progress | None = None) -> dict:
-    """One pass in windows: pixel count of every code (nodata excluded) and, optionally, a display
-    copy (nearest sample of every k-th pixel, at most ``DISPLAY_MAX_SIDE`` on the long side).
-    Memory: one window of at most ``SCAN_READ_PIXELS`` pixels (``scan_windows``)."""
+def scan_raster(path: Path, nodata: float | None, progress: Progress | None = None) -> dict:
+    """One pass in windows: pixel count of every code (nodata excluded). Memory: one window of at
+    most ``SCAN_READ_PIXELS`` pixels (``scan_windows``). (The map's copy is a COG written after the
+    scan: ``layers.cog``.)"""
     import rasterio
     from rasterio.windows import Window
 
@@ -132,17 +129,10 @@ def scan_raster(path: Path, nodata: float | None, display_out: Path | None,
     # every block is read once: GDAL's block cache (5% of RAM by default) would only add memory
     with rasterio.Env(GDAL_CACHEMAX=64), open_raster(path) as src:
         w, h = src.width, src.height
-        k = max(1, math.ceil(max(w, h) / DISPLAY_MAX_SIDE))
         bh, bw = (max(1, int(v)) for v in src.block_shapes[0])
         dt_ = np.dtype(src.dtypes[0])
         small = dt_.itemsize <= 2 and dt_.kind == "u"
         counts = np.zeros(1 << (8 * dt_.itemsize), dtype=np.int64) if small else {}
-        dw, dh = math.ceil(w / k), math.ceil(h / k)
-        display = np.zeros((dh, dw), dtype=dt_) if display_out is not None else None
-        # the sample of display pixel (i, j): source pixel (i*k + k//2, j*k + k//2), clamped to the
-        # last row/column when the raster ends inside the last display pixel (w or h not a multiple of k)
-        rows_s = np.minimum(np.arange(dh) * k + k // 2, h - 1)
-        cols_s = np.minimum(np.arange(dw) * k + k // 2, w - 1)
         for r0, r1, c0, c1 in scan_windows(w, h, bh, bw, SCAN_READ_PIXELS):
             block = src.read(1, window=Window(c0, r0, c1 - c0, r1 - r0))
             if small:
@@ -151,11 +141,6 @@ def scan_raster(path: Path, nodata: float | None, display_out: Path | None,
                 vals, cnt = np.unique(block, return_counts=True)
                 for v, c in zip(vals.tolist(), cnt.tolist()):
                     counts[v] = counts.get(v, 0) + c
-            if display is not None:  # display pixels sampled in this window
-                sr = np.nonzero((rows_s >= r0) & (rows_s < r1))[0]
-                sc = np.nonzero((cols_s >= c0) & (cols_s < c1))[0]
-                if sr.size and sc.size:
-                    display[np.ix_(sr, sc)] = block[np.ix_(rows_s[sr] - r0, cols_s[sc] - c0)]
             if progress and c1 == w:
                 progress(r1, h)
         if small:
@@ -164,21 +149,5 @@ def scan_raster(path: Path, nodata: float | None, display_out: Path | None,
             codes = {int(c): int(n) for c, n in counts.items() if n}
         if nodata is not None:
             codes.pop(int(nodata), None) if float(nodata).is_integer() else None
-        if display is not None:
-            profile = {"driver": "GTiff", "width": dw, "height": dh, "count": 1, "dtype": dt_.name,
-                       "crs": src.crs, "transform": src.transform @ src.transform.scale(k, k),
-                       "compress": "deflate", "tiled": dw >= 256 and dh >= 256}
-            if nodata is not None:
-                profile["nodata"] = nodata
-            tmp = display_out.with_suffix(".tmp.tif")
-            with rasterio.open(tmp, "w", **profile) as dst:
-                dst.write(display, 1)
-                # internal overviews (nearest: codes stay codes) so a map view reads only what it shows
-                levels = [f for f in (2, 4, 8, 16) if max(dw, dh) // f >= 128]
-                if levels:
-                    from rasterio.enums import Resampling
-
-                    dst.build_overviews(levels, Resampling.nearest)
-            os.replace(tmp, display_out)
-        return {"codes": codes, "width": w, "height": h, "factor": k,
+        return {"codes": codes, "width": w, "height": h,
                 "bounds": tuple(src.bounds), "crs": src.crs, "res": (abs(src.transform.a), abs(src.transform.e))}

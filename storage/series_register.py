@@ -2,7 +2,7 @@
 referenced in place on the server. Every file is checked first — a year given twice, a file on
 another grid (``storage.series_rules``: named, with how it differs) refuse the whole series before
 a pixel is scanned — then each year is checked and scanned like a land cover
-(``raster_register.landcover_record``: nodata, the legend, the display copy), with the legend given
+(``raster_register.landcover_record``: nodata, the legend, the map's COG), with the legend given
 or detected on the first year imposed on the others, and all the years are added to the store in
 one transaction (and, ``use``, put in use as the series): a refusal or a failure at any year leaves
 nothing registered and no folder behind.

@@ -1,5 +1,5 @@
 """Land cover on the folium map: ``landcover_png`` renders a classified raster (the default 5 km land
-cover or a user land cover's display copy) as a palette PNG warped to Web Mercator, one colour per
+cover, or the small display copy of a land cover registered before map tiles) as a palette PNG warped to Web Mercator, one colour per
 code its legend declares and transparent elsewhere, at most 1024 pixels on its long side; ``add_raster``
 lays that image over the map in its own toggleable group (shifted to GCJ-02 for the Gaode basemap,
 optionally in a pane of the side-by-side view).
