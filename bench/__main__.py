@@ -1,13 +1,14 @@
 """Run every benchmark: ``python -m bench`` (inputs are generated once into bench/out/)."""
 from __future__ import annotations
 
-from bench import (bench_landchange, bench_national, bench_province, bench_smaa, bench_transport, bench_workspace,
-                   bench_zonal, bench_zone_stats)
+from bench import (bench_landchange, bench_national, bench_province, bench_smaa, bench_tiles, bench_transport,
+                   bench_workspace, bench_zonal, bench_zone_stats)
 
 
 def main() -> None:
-    results = [bench_zonal.main(), bench_province.main(), bench_transport.main(), *bench_smaa.main(),
-               bench_landchange.main()]
+    zonal = bench_zonal.main()
+    results = [zonal, bench_province.main(), bench_transport.main(), *bench_smaa.main(), bench_landchange.main()]
+    tiles = bench_tiles.main()
     print("\n== summary (ratio = ours / peer, time and peak RSS)")
     for r in results:
         print(f"{r['title']}\n    time {r['ours_s']:.2f} s vs {r['peer_s']:.2f} s  ratio {r['ratio']:.2f}; "
@@ -15,6 +16,10 @@ def main() -> None:
     for tiling, r in zip(("87 county outlines", "87 units tiling the raster"), bench_zone_stats.main()):
         print(f"zone statistics, 470 Mpx, {tiling}\n    time {r['ours_s']:.2f} s vs plain read {r['read_s']:.2f} s  "
               f"ratio {r['ours_s'] / r['read_s']:.2f}; peak {r['ours_mb']:.0f} MB vs {r['read_mb']:.0f} MB")
+    print(f"per-park class areas, whole process (start-up included), alternating pairs\n    ours {zonal['whole_ours_s']:.2f} s "
+          f"vs exactextract {zonal['whole_peer_s']:.2f} s  ratio {zonal['whole_ratio']:.2f} (acceptance <= 0.5)")
+    print(f"{tiles['title']}\n    p50 {tiles['p50_ms']:.1f} ms, p95 {tiles['p95_ms']:.1f} ms (acceptance <= 100) vs "
+          f"rio-tiler on the file without overviews p95 {tiles['peer_p95_ms']:.1f} ms")
     w = bench_workspace.main()
     print(f"{w['title']}\n    register {w['register_s']:.2f} s ({w['register_mb']:.0f} MB); 100 parks {w['parks_s']:.2f} s "
           f"({w['parks_mb']:.0f} MB), cached {w['cached_s']:.3f} s; province view render {w['render_user_s'] * 1e3:.0f} ms "
