@@ -337,3 +337,13 @@ def test_zones_in_use_change_the_home_zone_areas_to_hand_computed_values(env, tm
     ws.use(env, "zones", [])
     back = page("home.py", "en").dataframe[0].value
     assert list(back.iloc[:, 0]) == list(before.iloc[:, 0])
+
+
+def test_the_park_detail_map_shows_the_land_cover_in_use_as_tiles(env, tmp_path):
+    """The Parks page's detail map of the selected park carries the land cover in use as tiles of
+    its COG, granted to this session and served (a PNG with the data, not a blank tile)."""
+    d = raster_register.register_landcover(env, [small_clcd(tmp_path / "c.tif")], legend="clcd", year=2020, use=True)
+    at = page("parks.py", "en")
+    scripts = [map_script(at)]
+    assert sum(_tile_ok(s) for s in scripts) == 1
+    assert f"{d.name} 2020" in scripts[0]  # the layer is named after the dataset

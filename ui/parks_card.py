@@ -18,7 +18,7 @@ from core.text import pick
 from indicators import change, green
 from indicators import table as ind
 from layers.legends import CLASSES
-from ui import checklist_form, common, data_in_use, mapview, parks, tables
+from ui import checklist_form, common, data_in_use, map_tiles, mapview, parks, tables
 from ui import targets as tg_ui
 from ui.mdtext import md
 
@@ -89,6 +89,12 @@ def detail_card(df: pd.DataFrame, geo: gpd.GeoDataFrame, lang: str) -> None:
     with right:  # the map zoomed to the selected park
         pm = mapview.park_detail_map(geo[geo["park_id"] == pid].geometry.iloc[0], lang,
                                      redline=common.load_layer("protection_proxy")[0])
+        try:
+            lc = data_in_use.landcover_dataset()
+        except GansuError:  # the dataset in use is gone: the map without it
+            lc = None
+        if lc is not None:  # the land cover in use at full resolution under the park (tiles of its COG)
+            map_tiles.add_landcover(pm, lc, f"{lc.label(lang)} · {t('map.status.user', lang)}", 0.6, True, gcj=False)
         st_folium(pm, height=300, use_container_width=True, returned_objects=[], key=f"park_map_{pid}")
     dist_cols = [c for c in df.columns if c.startswith("dist_") and c.endswith("_km")]
     facts = {ind.label(c, lang, True): tables.cell(row[c], "{:.1f}") for c in dist_cols}
