@@ -124,8 +124,7 @@ def _palette_png(img, colors: dict[int, str]) -> bytes:
     keys = np.array(sorted(int(c) for c, h in colors.items()
                            if int(c) >= 0 and isinstance(h, str) and len(h) == 7)[:255], dtype=np.int64)
     data = np.asarray(img.data[0]).astype(np.int64)
-    mask = np.asarray(img.mask)
-    valid = (mask[0] if mask.ndim == 3 else mask) > 0
+    valid = _valid(img)
     pos = np.searchsorted(keys, data).clip(0, max(len(keys) - 1, 0))
     hit = valid & (keys[pos] == data) if len(keys) else np.zeros(data.shape, bool)
     idx = np.where(hit, pos + 1, 0).astype(np.uint8)
@@ -157,10 +156,12 @@ def _ramp_png(img, lo: float, hi: float, stops) -> bytes:
     f = (t - k)[..., None]
     a, b = np.asarray(stops, float)[k], np.asarray(stops, float)[k + 1]
     rgb = np.rint(a + (b - a) * f).astype(np.uint8).transpose(2, 0, 1)
-    mask = np.asarray(img.mask, np.uint8)
-    if mask.ndim == 3:
-        mask = mask[0]
-    return render(rgb, mask=np.where(mask > 0, 255, 0).astype(np.uint8), img_format="PNG")
+    return render(rgb, mask=np.where(_valid(img), 255, 0).astype(np.uint8), img_format="PNG")
+
+
+def _valid(img) -> np.ndarray:
+    """Pixels with data (rio-tiler's masked array: nodata, outside the raster and the alpha band masked)."""
+    return ~np.ma.getmaskarray(img.array)[0]
 
 
 def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:

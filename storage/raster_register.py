@@ -204,14 +204,26 @@ def register_raster(store, source: str | Path, role: str, *, name: str | None = 
     facts = tile_facts(f, shown, allow_vrt=False, categorical=False)
     ref = file_ref(f)
     did = dataset_id or new_id()
-    res = (abs(facts["transform"].a), abs(facts["transform"].e))
-    rec = Dataset(id=did, role=role, name=name or Path(shown).stem, storage=storage, original_filename=shown,
-                  files=(ref,), sha256=ref.sha256, size_bytes=ref.size, crs=facts["crs"].to_string(),
-                  resolution=_res_text(res, facts["crs"]), extent=_lonlat_extent(facts["bounds"], facts["crs"]),
-                  year=year, nodata=facts["nodata"], n_pixels=int(facts["width"]) * int(facts["height"]),
-                  raster_path=str(f), source=source_text, licence=licence, added_at=timestamp(),
-                  params=dict(params or {}))
-    store.add_dataset(did, role, rec.to_record(), use=use_arg(store, spec, rec) if use else None, actor=actor)
+    folder = paths.workspace_dir() / did
+    made = not folder.exists()  # an upload's folder is its caller's to remove
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        # the map's copy: a COG with AVERAGE overviews (continuous values), tiles at every zoom
+        cog_path = write_cog(f, folder / TILES_NAME, classes=False, name=shown)
+        res = (abs(facts["transform"].a), abs(facts["transform"].e))
+        rec = Dataset(id=did, role=role, name=name or Path(shown).stem, storage=storage, original_filename=shown,
+                      files=(ref,), sha256=ref.sha256, size_bytes=ref.size, crs=facts["crs"].to_string(),
+                      resolution=_res_text(res, facts["crs"]), extent=_lonlat_extent(facts["bounds"], facts["crs"]),
+                      year=year, nodata=facts["nodata"], n_pixels=int(facts["width"]) * int(facts["height"]),
+                      raster_path=str(f), display_path=str(cog_path), source=source_text, licence=licence,
+                      added_at=timestamp(), params=dict(params or {}))
+        store.add_dataset(did, role, rec.to_record(), use=use_arg(store, spec, rec) if use else None, actor=actor)
+    except BaseException:
+        if made:
+            shutil.rmtree(folder, ignore_errors=True)
+        else:
+            (folder / TILES_NAME).unlink(missing_ok=True)
+        raise
     return rec
 
 

@@ -199,3 +199,54 @@ def test_anonymous_viewing_allowed_serves_tiles_and_outside_tiles_are_blank(serv
     status, kind, body = _get(base, anon, z, *tiles.tile_of(80.0, 30.0, z))  # the raster does not reach it
     assert status == 200 and body == ts.blank_png()
     assert np.asarray(Image.open(io.BytesIO(body)).convert("RGBA"))[..., 3].max() == 0
+
+
+def test_a_criterion_raster_gets_a_cog_and_ramp_tiles_and_a_refusal_leaves_no_folder(tmp_path, monkeypatch):
+    """A continuous raster registered as a siting criterion gets a COG with AVERAGE overviews (its
+    values kept) and is drawn with a colour ramp over the stretch given (low end → first colour,
+    high end → last, nodata transparent); a registration the store refuses (a viewer) leaves no
+    folder behind."""
+    from indicators import measures
+
+    def parse(kind, value):
+        return measures.PARSERS[kind](value)[1]
+
+    store = next(wf.workspace_store(tmp_path, monkeypatch))
+    t, w, h = wf.grid((103.6, 36.4, 103.7, 36.5))
+    vals = np.tile(np.linspace(1000.0, 2000.0, w, dtype="float32"), (h, 1))
+    vals[:5, :] = -9999.0
+    src = tmp_path / "ghi.tif"
+    with rasterio.open(src, "w", driver="GTiff", width=w, height=h, count=1, dtype="float32", crs=wf.EQUAL_AREA,
+                       transform=t, nodata=-9999.0) as ds:
+        ds.write(vals, 1)
+    d = raster_register.register_raster(store, src, "criterion", params=parse("criterion", "x:ghi:mean:higher:kWh/m2"))
+    with rasterio.open(d.display_path) as c:
+        assert c.nodata == -9999.0 and np.array_equal(c.read(1), vals) and c.profile["tiled"]
+    z = tiles.native_zoom(d.display_path)
+    x, y = tiles.tile_of(103.65, 36.45, z)
+    img = np.asarray(Image.open(io.BytesIO(tiles.render_tile(d.display_path, z, x, y, ramp="viridis",
+                                                             stretch=(1000.0, 2000.0)))).convert("RGBA"))
+    # along the tile's middle row the values rise west to east: inside the raster the colour moves
+    # from the ramp's first stop to its last; outside it, transparent
+    alpha = img[128, :, 3]
+    cols = np.nonzero(alpha == 255)[0]
+    assert len(cols) > 50 and set(np.unique(alpha)) == {0, 255}
+    stops = np.array(tiles.RAMPS["viridis"], float)
+    to_ds = pyproj.Transformer.from_crs("EPSG:4326", wf.EQUAL_AREA, always_xy=True)
+    for px in cols[5:-5:max(1, len(cols) // 10)]:  # the colour of the value under each centre, by hand
+        cx, _ = to_ds.transform(*_pixel_lonlat(z, x, y, px, 128))
+        col = (cx - t.c) / t.a - 0.5  # fractional column of the centre: values are linear in it
+        v = 1000.0 + 1000.0 * col / (w - 1)
+        f = (v - 1000.0) / 1000.0 * (len(stops) - 1)
+        k = min(int(f), len(stops) - 2)
+        want = stops[k] + (stops[k + 1] - stops[k]) * (f - k)
+        assert np.abs(img[128, px, :3] - want).max() <= 3, (px, img[128, px, :3], want)
+    viewer = Principal("vera", "viewer", None, "password")
+    accounts.add(store, "root", "pw-root-1234567", "admin", actor=SHELL)
+    accounts.add(store, "vera", "pw-vera-1234567", "viewer", actor=SHELL)
+    before = set(p.name for p in (tmp_path / "workspace").iterdir())
+    with pytest.raises(Exception):
+        raster_register.register_raster(store, src, "criterion", params=parse("criterion", "x:ghi2:mean:higher:kWh/m2"),
+                                        actor=viewer)
+    assert set(p.name for p in (tmp_path / "workspace").iterdir()) == before
+    store.close()
