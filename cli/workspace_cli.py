@@ -90,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "the given land-cover years, replacing the series in use)")
     n = sub.add_parser("unuse", help="back to the default for a role")
     n.add_argument("role", choices=[i.id for i in inputs.slots()])
+    tl = sub.add_parser("tiles", help="write the map's tiles (a COG) of raster datasets registered before map tiles")
+    tl.add_argument("ids", nargs="*", metavar="ID", help="these datasets only (default: every raster without a COG)")
     r = sub.add_parser("remove", help="remove a dataset (referenced files are never deleted)")
     r.add_argument("id")
     r.add_argument("--yes", action="store_true", help="confirm removing a dataset that is in use")
@@ -228,6 +230,14 @@ def cmd_unuse(a) -> int:
     return 0
 
 
+def cmd_tiles(a) -> int:
+    done = raster_register.build_map_tiles(_store(), a.ids or None, actor=SHELL)
+    for did, path in done:
+        print(f"{did}: map tiles {path}")
+    print(f"{len(done)} dataset(s) given map tiles")
+    return 0
+
+
 def cmd_remove(a) -> int:
     d = ws.remove(_store(), a.id, confirm=a.yes, actor=SHELL)
     print(f"moved {d.id} ({d.name}) to the recycle bin")
@@ -237,4 +247,4 @@ def cmd_remove(a) -> int:
 def main(argv=None) -> int:
     a = build_parser().parse_args(argv)
     return {"add": cmd_add, "add-series": cmd_add_series, "list": cmd_list, "use": cmd_use, "unuse": cmd_unuse, "remove": cmd_remove,
-            "params": cmd_params}[a.command](a)
+            "params": cmd_params, "tiles": cmd_tiles}[a.command](a)

@@ -130,6 +130,22 @@ class DatasetItems:
             audit.record(cur, p, "dataset_params", "dataset", dataset_id, before=before.get("params"),
                          after=after["params"])
 
+    @mutating("admin")
+    def update_dataset_display(self, dataset_id: str, display_path: str, *, actor=None) -> None:
+        """Point a raster dataset's map copy at a new file (its COG, ``gansu workspace tiles``): the
+        data and every number stay as they were; an admin's maintenance, logged."""
+        p = self.authorize(actor, "admin", what=f"dataset:{dataset_id}")
+        with self.transaction() as cur:
+            r = cur.execute("SELECT record FROM datasets WHERE dataset_id = ?", [dataset_id]).fetchone()
+            if r is None:
+                raise StoreError(f"没有编号为 {dataset_id} 的数据集。", f"no dataset with id {dataset_id}.")
+            before = json.loads(r[0])
+            after = {**before, "display_path": str(display_path)}
+            cur.execute("UPDATE datasets SET record = ? WHERE dataset_id = ?",
+                        [json.dumps(after, ensure_ascii=False, default=str), dataset_id])
+            audit.record(cur, p, "dataset_display", "dataset", dataset_id, before=before.get("display_path"),
+                         after=after["display_path"])
+
     @staticmethod
     def _dataset_uses(cur, dataset_id: str) -> dict[str, list]:
         """{role: dataset ids in use} for every role of the data in use naming the dataset, and

@@ -23,10 +23,10 @@ from core import limits, paths
 from core.errors import InputError
 from layers import inputs
 from layers import legends as _legends
-from layers.cog import TILES_NAME, write_cog
+from layers.cog import TILES_NAME, tile_ready, write_cog
 from storage.raster_scan import Progress, same_grid, scan_raster, tile_facts, write_vrt
 from storage.dataset_params import check_params
-from storage.workspace import Dataset, file_ref, new_id, sweep_orphans, timestamp, use_arg
+from storage.workspace import Dataset, datasets, file_ref, new_id, sweep_orphans, timestamp, use_arg
 
 
 class NodataMissing(InputError):
@@ -323,3 +323,34 @@ def _res_text(res, crs) -> str:
         return f"{res[0]:.6g}° × {res[1]:.6g}°"
     return f"{res[0]:.6g} m × {res[1]:.6g} m"
 
+
+
+def build_map_tiles(store, dataset_ids: Iterable[str] | None = None, *, actor=None) -> list[tuple[str, str]]:
+    """The map's COG for raster datasets registered before map tiles (their map copy a small display
+    copy, or none): written into each dataset's workspace folder, the record pointed at it (an admin's
+    maintenance, logged), the old display copy removed. ``dataset_ids``: these only (default: every
+    raster dataset without a COG). Returns (id, COG path) of each dataset done."""
+    rasters = [d for d in datasets(store) if d.raster_path and d.role in ("landcover", "criterion", "dem")]
+    if dataset_ids is not None:
+        wanted = set(dataset_ids)
+        unknown = wanted - {d.id for d in rasters}
+        if unknown:
+            raise InputError(f"没有编号为 {sorted(unknown)[0]} 的栅格数据集。", f"no raster dataset with id {sorted(unknown)[0]}.")
+        rasters = [d for d in rasters if d.id in wanted]
+    done = []
+    for d in rasters:
+        old = Path(d.display_path) if d.display_path else None
+        if old is not None and old.name == TILES_NAME and old.is_file() and tile_ready(old):
+            continue
+        folder = paths.workspace_dir() / d.id
+        folder.mkdir(parents=True, exist_ok=True)
+        out = write_cog(d.raster_path, folder / TILES_NAME, classes=d.role == "landcover", name=d.name)
+        try:
+            store.update_dataset_display(d.id, str(out), actor=actor)
+        except BaseException:
+            out.unlink(missing_ok=True)
+            raise
+        if old is not None and old.name == "display.tif" and old.parent == folder:
+            old.unlink(missing_ok=True)
+        done.append((d.id, str(out)))
+    return done

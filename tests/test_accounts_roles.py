@@ -180,6 +180,7 @@ def _samples(s: Store) -> dict:
         "add_dataset": (("DTEST00002", "transport", {"id": "DTEST00002", "name": "t2"}), {}),
         "delete_dataset": (("DTEST00001",), {}),
         "update_dataset_params": (("DTEST00001", {"kind": "substation"}), {}),
+        "update_dataset_display": (("DTEST00001", "/nowhere/cog.tif"), {}),
         "set_in_use": (("landcover", []), {}),
         "restore_from_bin": ((bid,), {}),
         "empty_bin": ((), {}),

@@ -250,3 +250,45 @@ def test_a_criterion_raster_gets_a_cog_and_ramp_tiles_and_a_refusal_leaves_no_fo
                                         actor=viewer)
     assert set(p.name for p in (tmp_path / "workspace").iterdir()) == before
     store.close()
+
+
+def test_gansu_workspace_tiles_gives_an_old_dataset_its_cog(tmp_path, monkeypatch, capsys):
+    """A land cover registered before map tiles (its map copy a small display copy) gets its COG
+    from ``gansu workspace tiles``: the record points at it (logged), the display copy goes, a
+    second run has nothing to do; an unknown id is refused in both languages."""
+    from cli import workspace_cli
+    from core.errors import InputError
+    from storage import audit
+
+    monkeypatch.setenv("GANSU_STORE", str(tmp_path / "store.duckdb"))
+    store = next(wf.workspace_store(tmp_path, monkeypatch))
+    d = raster_register.register_landcover(store, [wf.clcd_landcover(tmp_path / "lc.tif")], legend="clcd")
+    folder = tmp_path / "workspace" / d.id
+    (folder / "cog.tif").unlink()  # as registered before map tiles: a small display copy only
+    with rasterio.open(d.raster_path) as src:
+        prof = {**src.profile, "width": 64, "height": 64, "transform": src.transform * src.transform.scale(
+            src.width / 64, src.height / 64), "tiled": False}
+        prof.pop("blockxsize", None), prof.pop("blockysize", None)
+        with rasterio.open(folder / "display.tif", "w", **prof) as dst:
+            dst.write(src.read(1, out_shape=(64, 64)), 1)
+    store.update_dataset_display(d.id, str(folder / "display.tif"), actor=SHELL)
+    store.close()
+    assert workspace_cli.main(["tiles"]) == 0
+    assert "1 dataset(s) given map tiles" in capsys.readouterr().out
+    from storage.store import Store
+    from storage import workspace as ws
+
+    s = Store(tmp_path / "store.duckdb")
+    try:
+        again = ws.get(s, d.id)
+        assert again.display_path == str(folder / "cog.tif") and cog.tile_ready(again.display_path)
+        assert not (folder / "display.tif").exists()
+        with rasterio.open(again.display_path) as c, rasterio.open(d.raster_path) as src:
+            assert (c.read(1) == src.read(1)).all()
+        assert len(audit.rows(s, action="dataset_display")) == 2  # the test's own, then the command's
+        assert raster_register.build_map_tiles(s, actor=SHELL) == []  # nothing left to do
+        with pytest.raises(InputError) as e:
+            raster_register.build_map_tiles(s, ["nope"], actor=SHELL)
+        assert "no raster dataset with id nope" in e.value.en and "没有编号为 nope" in e.value.zh
+    finally:
+        s.close()
