@@ -14,12 +14,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from core.errors import InputError
+
 BLOCK = 512
 TILES_NAME = "cog.tif"  # a dataset's COG in its workspace folder
 
 
 def write_cog(src: str | Path, out: str | Path, *, classes: bool, name: str | None = None) -> Path:
     """Write ``src`` as a COG at ``out`` (through a temporary file: a failure leaves nothing)."""
+    import rasterio.errors
     import rasterio.shutil
 
     from layers.readers.gdal_safety import open_raster  # start-up time: layers.readers loads every reader
@@ -33,6 +36,9 @@ def write_cog(src: str | Path, out: str | Path, *, classes: bool, name: str | No
                                  RESAMPLING="NEAREST" if classes else "BILINEAR",
                                  NUM_THREADS="2", BIGTIFF="IF_SAFER")
             os.replace(tmp, out)
+        except (rasterio.errors.RasterioError, OSError) as e:  # unreadable blocks, a full disk …
+            shown = name or Path(src).name
+            raise InputError(f"无法为 {shown} 生成地图瓦片（COG）：{e}", f"could not write the map tiles (COG) of {shown}: {e}") from e
         finally:
             tmp.unlink(missing_ok=True)
     return out

@@ -9,6 +9,7 @@ beyond it the web map enlarges). Reading is the caller's thread; a file is opene
 """
 from __future__ import annotations
 
+import functools
 import io
 import math
 from pathlib import Path
@@ -86,8 +87,16 @@ def _gcj_tile(r, z, x, y, kw):
     lat = lat + _bilinear(wlat - glat, ix)
     ds = r.dataset
     X, Y = pyproj.Transformer.from_crs("EPSG:4326", ds.crs, always_xy=True).transform(lon, lat)
-    tile_px = float(np.hypot(X[0, -1] - X[0, 0], Y[0, -1] - Y[0, 0])) / (TILE - 1)
-    fit = [i for i, f in enumerate(ds.overviews(1)) if f * abs(ds.transform.a) <= tile_px]
+    # how many full-resolution pixels lie between neighbouring tile pixels, measured where both are
+    # on the raster (at a low zoom a projected grid folds far from the raster: only its part counts)
+    c0, r0 = (~ds.transform) * (X, Y)
+    on = np.isfinite(c0) & np.isfinite(r0) & (c0 >= 0) & (c0 < ds.width) & (r0 >= 0) & (r0 < ds.height)
+    if not on.any():
+        raise TileOutsideBounds("outside")
+    both = on[:, 1:] & on[:, :-1]
+    step = np.hypot(np.diff(c0, axis=1), np.diff(r0, axis=1))[both]
+    tile_px = float(np.median(step)) if step.size else float(max(ds.width, ds.height))
+    fit = [i for i, f in enumerate(ds.overviews(1)) if f <= tile_px]
     with rasterio.open(ds.name, **({"overview_level": fit[-1]} if fit else {})) as lv:
         col, row = (~lv.transform) * (X, Y)
         col, row = np.floor(col).astype(np.int64), np.floor(row).astype(np.int64)
@@ -140,9 +149,19 @@ def _palette_png(img, colors: dict[int, str]) -> bytes:
 
 
 def _stretch(r) -> tuple[float, float]:
-    """2–98 % of the raster's values, from its smallest overview (a few thousand pixels)."""
-    stats = r.statistics(max_size=512)
-    s = next(iter(stats.values()))
+    """2–98 % of the raster's values, from its smallest overview (a few thousand pixels); computed
+    once per file version."""
+    p = Path(r.input)
+    st = p.stat()
+    return _stretch_of(str(p), st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _stretch_of(path: str, mtime_ns: int, size: int) -> tuple[float, float]:
+    from rio_tiler.io import Reader
+
+    with Reader(path) as r:
+        s = next(iter(r.statistics(max_size=512).values()))
     lo, hi = float(s.percentile_2), float(s.percentile_98)
     return (lo, hi if hi > lo else lo + 1.0)
 
@@ -151,12 +170,14 @@ def _ramp_png(img, lo: float, hi: float, stops) -> bytes:
     from rio_tiler.utils import render
 
     v = img.data[0].astype("float64")
+    valid = _valid(img) & np.isfinite(v)  # a NaN nodata (or an infinite value): transparent
+    v = np.where(valid, v, lo)
     t = np.clip((v - lo) / (hi - lo), 0, 1) * (len(stops) - 1)
     k = np.minimum(np.floor(t).astype(int), len(stops) - 2)
     f = (t - k)[..., None]
     a, b = np.asarray(stops, float)[k], np.asarray(stops, float)[k + 1]
     rgb = np.rint(a + (b - a) * f).astype(np.uint8).transpose(2, 0, 1)
-    return render(rgb, mask=np.where(_valid(img), 255, 0).astype(np.uint8), img_format="PNG")
+    return render(rgb, mask=np.where(valid, 255, 0).astype(np.uint8), img_format="PNG")
 
 
 def _valid(img) -> np.ndarray:

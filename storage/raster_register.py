@@ -330,6 +330,7 @@ def build_map_tiles(store, dataset_ids: Iterable[str] | None = None, *, actor=No
     copy, or none): written into each dataset's workspace folder, the record pointed at it (an admin's
     maintenance, logged), the old display copy removed. ``dataset_ids``: these only (default: every
     raster dataset without a COG). Returns (id, COG path) of each dataset done."""
+    store.authorize(actor, "admin", what="dataset:tiles")  # before a file is written
     rasters = [d for d in datasets(store) if d.raster_path and d.role in ("landcover", "criterion", "dem")]
     if dataset_ids is not None:
         wanted = set(dataset_ids)

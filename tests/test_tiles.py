@@ -4,6 +4,7 @@ and the tile service's grants (``ui.tileserver``) through a real HTTP server (uv
 dataset its viewer may not see is refused."""
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import socket
@@ -118,13 +119,32 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture()
-def service(tmp_path, monkeypatch):
-    """The tile routes on a real uvicorn server (a thread) over a store with accounts and a
-    registered land cover; every request re-checks access (RECHECK_S = 0)."""
+@contextlib.contextmanager
+def serve(routes):
+    """``routes`` on a real uvicorn server in a thread; yields its base URL (waits on the server's
+    own started state)."""
     import uvicorn
     from starlette.applications import Starlette
 
+    server = uvicorn.Server(uvicorn.Config(Starlette(routes=routes), host="127.0.0.1", port=_free_port(),
+                                           log_level="warning"))
+    th = threading.Thread(target=server.run, daemon=True)
+    th.start()
+    deadline = time.time() + 30
+    while not server.started and time.time() < deadline:
+        th.join(0.05)
+    assert server.started
+    try:
+        yield f"http://127.0.0.1:{server.config.port}"
+    finally:
+        server.should_exit = True
+        th.join(10)
+
+
+@pytest.fixture()
+def service(tmp_path, monkeypatch):
+    """The tile routes on a real uvicorn server over a store with accounts and a registered land
+    cover; every request re-checks access (RECHECK_S = 0)."""
     from ui import tileserver
 
     store = next(wf.workspace_store(tmp_path, monkeypatch))
@@ -134,18 +154,8 @@ def service(tmp_path, monkeypatch):
     monkeypatch.setattr(tileserver, "RECHECK_S", 0.0)
     monkeypatch.delenv("GANSU_ANONYMOUS_VIEW", raising=False)
     tileserver.use_store(store)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(Starlette(routes=tileserver.routes()), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    th = threading.Thread(target=server.run, daemon=True)
-    th.start()
-    deadline = time.time() + 30
-    while not server.started and time.time() < deadline:  # wait on the server's own state
-        th.join(0.05)
-    assert server.started
-    yield tileserver, store, d, f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    th.join(10)
+    with serve(tileserver.routes()) as base:
+        yield tileserver, store, d, base
     store.close()
 
 

@@ -23,6 +23,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from rasterio.errors import RasterioError
+
 from layers import tiles
 from ui import exposure
 
@@ -119,9 +121,13 @@ def use_store(store) -> None:
     _STORE[:] = [store]
 
 
-def tile_response(token: str, z: int, x: int, y: int, gcj: bool):
-    """(status, body, content type) of one tile request."""
+def tile_response(token: str, z, x, y, gcj: bool):
+    """(status, body, content type) of one tile request (z, x, y as given: ints or the URL's text)."""
     refused = "瓦片无权访问或已过期（请刷新地图页）/ tile refused or expired (reload the map page)".encode()
+    try:  # at most 8 digits each: a 5,000-digit number is a client's error, not a parse in the server
+        z, x, y = (int(v) if isinstance(v, int) or (str(v).isdigit() and len(str(v)) <= 8) else -1 for v in (z, x, y))
+    except ValueError:
+        z = -1
     if not (0 <= z <= MAX_ZOOM and 0 <= x < 2 ** z and 0 <= y < 2 ** z):
         return 400, "无效的瓦片编号 / invalid tile number".encode(), "text/plain; charset=utf-8"
     now = time.time()
@@ -136,7 +142,14 @@ def tile_response(token: str, z: int, x: int, y: int, gcj: bool):
                 _BY_KEY.pop(_key_of(g), None)
             return 403, refused, "text/plain; charset=utf-8"
         g.checked = now
-    png = tiles.render_tile(g.path, z, x, y, colors=g.colors, ramp=g.ramp, stretch=g.stretch, gcj=gcj)
+    try:
+        png = tiles.render_tile(g.path, z, x, y, colors=g.colors, ramp=g.ramp, stretch=g.stretch, gcj=gcj)
+    except (OSError, RasterioError):  # the file went (the dataset removed to the bin, its COG rebuilt)
+        with _LOCK:
+            _GRANTS.pop(token, None)
+            _BY_KEY.pop(_key_of(g), None)
+        return 404, "瓦片的数据已不存在（请刷新地图页）/ the tile's data is gone (reload the map page)".encode(), \
+            "text/plain; charset=utf-8"
     return 200, png if png is not None else blank_png(), "image/png"
 
 
@@ -153,4 +166,4 @@ def routes() -> list:
         headers = {"Cache-Control": "private, max-age=600"} if status == 200 else {"Cache-Control": "no-store"}
         return Response(body, status_code=status, media_type=kind, headers=headers)
 
-    return [Route("/tiles/{token}/{z:int}/{x:int}/{y:int}.png", tile, methods=["GET"])]
+    return [Route("/tiles/{token}/{z}/{x}/{y}.png", tile, methods=["GET"])]
