@@ -120,15 +120,7 @@ class DatasetItems:
             using = self._dataset_uses(cur, dataset_id)
             if using and not p.at_least("admin"):
                 raise _in_use_refusal(using)
-            r = cur.execute("SELECT record FROM datasets WHERE dataset_id = ?", [dataset_id]).fetchone()
-            if r is None:
-                raise StoreError(f"没有编号为 {dataset_id} 的数据集。", f"no dataset with id {dataset_id}.")
-            before = json.loads(r[0])
-            after = {**before, "params": dict(params)}
-            cur.execute("UPDATE datasets SET record = ? WHERE dataset_id = ?",
-                        [json.dumps(after, ensure_ascii=False, default=str), dataset_id])
-            audit.record(cur, p, "dataset_params", "dataset", dataset_id, before=before.get("params"),
-                         after=after["params"])
+            _set_record_field(cur, p, dataset_id, "params", dict(params), "dataset_params")
 
     @mutating("admin")
     def update_dataset_display(self, dataset_id: str, display_path: str, *, actor=None) -> None:
@@ -136,15 +128,7 @@ class DatasetItems:
         data and every number stay as they were; an admin's maintenance, logged."""
         p = self.authorize(actor, "admin", what=f"dataset:{dataset_id}")
         with self.transaction() as cur:
-            r = cur.execute("SELECT record FROM datasets WHERE dataset_id = ?", [dataset_id]).fetchone()
-            if r is None:
-                raise StoreError(f"没有编号为 {dataset_id} 的数据集。", f"no dataset with id {dataset_id}.")
-            before = json.loads(r[0])
-            after = {**before, "display_path": str(display_path)}
-            cur.execute("UPDATE datasets SET record = ? WHERE dataset_id = ?",
-                        [json.dumps(after, ensure_ascii=False, default=str), dataset_id])
-            audit.record(cur, p, "dataset_display", "dataset", dataset_id, before=before.get("display_path"),
-                         after=after["display_path"])
+            _set_record_field(cur, p, dataset_id, "display_path", str(display_path), "dataset_display")
 
     @staticmethod
     def _dataset_uses(cur, dataset_id: str) -> dict[str, list]:
@@ -178,3 +162,15 @@ def _in_use_refusal(using: dict) -> PermissionDenied:
                             f"this dataset is in use ({', '.join(n[1] for n in names)}): removing it changes the data "
                             "everyone uses, so only an admin can do it. Ask an admin to put other data in use first, "
                             "or to remove it.")
+
+
+def _set_record_field(cur, actor, dataset_id: str, key: str, value, action: str) -> None:
+    """One field of a dataset's record changed inside the caller's transaction, logged (before, after)."""
+    r = cur.execute("SELECT record FROM datasets WHERE dataset_id = ?", [dataset_id]).fetchone()
+    if r is None:
+        raise StoreError(f"没有编号为 {dataset_id} 的数据集。", f"no dataset with id {dataset_id}.")
+    before = json.loads(r[0])
+    after = {**before, key: value}
+    cur.execute("UPDATE datasets SET record = ? WHERE dataset_id = ?",
+                [json.dumps(after, ensure_ascii=False, default=str), dataset_id])
+    audit.record(cur, actor, action, "dataset", dataset_id, before=before.get(key), after=value)

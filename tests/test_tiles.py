@@ -229,7 +229,7 @@ def test_a_criterion_raster_gets_a_cog_and_ramp_tiles_and_a_refusal_leaves_no_fo
     with rasterio.open(src, "w", driver="GTiff", width=w, height=h, count=1, dtype="float32", crs=wf.EQUAL_AREA,
                        transform=t, nodata=-9999.0) as ds:
         ds.write(vals, 1)
-    d = raster_register.register_raster(store, src, "criterion", params=parse("criterion", "x:ghi:mean:higher:kWh/m2"))
+    d = raster_register.register_raster(store, src, "criterion", params=parse("criterion", "x:tiles_ghi:mean:higher:kWh/m2"))
     with rasterio.open(d.display_path) as c:
         assert c.nodata == -9999.0 and np.array_equal(c.read(1), vals) and c.profile["tiled"]
     z = tiles.native_zoom(d.display_path)
@@ -256,7 +256,7 @@ def test_a_criterion_raster_gets_a_cog_and_ramp_tiles_and_a_refusal_leaves_no_fo
     accounts.add(store, "vera", "pw-vera-1234567", "viewer", actor=SHELL)
     before = set(p.name for p in (tmp_path / "workspace").iterdir())
     with pytest.raises(Exception):
-        raster_register.register_raster(store, src, "criterion", params=parse("criterion", "x:ghi2:mean:higher:kWh/m2"),
+        raster_register.register_raster(store, src, "criterion", params=parse("criterion", "x:tiles_ghi2:mean:higher:kWh/m2"),
                                         actor=viewer)
     assert set(p.name for p in (tmp_path / "workspace").iterdir()) == before
     store.close()

@@ -85,7 +85,7 @@ def test_ramp_tiles_of_a_criterion_raster_with_nan_nodata_are_drawn(tmp_path, mo
                        transform=t, nodata=np.nan) as ds:
         ds.write(vals, 1)
     d = raster_register.register_raster(store, src, "criterion",
-                                        params=measures.PARSERS["criterion"]("x:ghi:mean:higher:kWh/m2")[1])
+                                        params=measures.PARSERS["criterion"]("x:nan_ghi:mean:higher:kWh/m2")[1])
     z = tiles.native_zoom(d.display_path)
     lon, lat = pyproj.Transformer.from_crs(EQUAL_AREA, "EPSG:4326", always_xy=True).transform(*(t * (w / 2, h / 2)))
     for gcj in (False, True):
