@@ -37,7 +37,7 @@ def test_parks_page_numbers_equal_the_cli_on_the_same_file(report):
 
 
 def test_map_draws_the_user_land_cover_with_its_legend(report):
-    assert report["map_image_layers"] >= 1
+    assert report["map_tiles_loaded"] >= 1
     legend = report["map_legend"]
     assert "clcd_2020" in legend and "耕地" in legend and "用户上传" in legend
 

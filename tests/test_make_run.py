@@ -60,6 +60,6 @@ def test_serve_passes_the_upload_limit_to_streamlit(env_mb, argv, expected):
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True,
                          env={**os.environ, "GANSU_MAX_UPLOAD_MB": env_mb}).stdout
     args = json.loads(out)
-    assert args[:2] == ["streamlit", "run"] and args[2].endswith("app.py")
+    assert args[:2] == ["streamlit", "run"] and args[2].endswith("asgi.py")  # app.py + the tile routes
     assert args.count("--server.maxUploadSize") == 1
     assert args[args.index("--server.maxUploadSize") + 1] == expected

@@ -66,7 +66,7 @@ def test_an_editor_cannot_remove_their_own_dataset_while_it_is_in_use(acc_store,
             s.delete_dataset(d.id, actor=P("ed1"))
     assert s.active_user_layer("protection_proxy")["upload_id"] == red.upload_id
     assert ws.in_use(s)["landcover"] == [lc.id] and {d.id for d in ws.datasets(s)} == {red.id, lc.id}
-    assert (ws.paths.workspace_dir() / lc.id / "display.tif").is_file()
+    assert (ws.paths.workspace_dir() / lc.id / "cog.tif").is_file()
     ws.use(s, "landcover", [], actor=ADMIN)  # not in use any more: the owner may remove it
     ws.remove(s, lc.id, actor=P("ed1"))
     assert [d.id for d in ws.datasets(s)] == [red.id]
@@ -137,7 +137,7 @@ def test_a_crash_after_the_delete_commits_never_lets_the_sweep_delete_the_binned
     back = ws.get(s, d.id)
     assert back.raster_path == str(folder / "upload.tif") and (folder / "upload.tif").is_file()
     ws.verify(back)
-    assert (folder / "display.tif").is_file() and not (ws.bin_dir() / d.id).exists()
+    assert (folder / "cog.tif").is_file() and not (ws.bin_dir() / d.id).exists()
 
 
 def test_a_crash_after_the_restore_commits_is_repaired_by_the_sweep(acc_store, lc_file):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
+import threading
 from dataclasses import dataclass
 
 import shapely
@@ -51,23 +52,34 @@ class Task:
 
 _PIECES: dict[tuple, Pieces | None] = {}  # per process: a unit crossing many tiles is cut once
 _PIECES_MAX_BYTES = 256 * 2**20
+_PIECES_LOCK = threading.Lock()  # runs of several sessions (threads of the dashboard) share the cache
+_PIECES_BYTES = [0]
+
+
+def _size(p: Pieces | None) -> int:
+    return 0 if p is None else p.row.nbytes * 4
 
 
 def _pieces_cached(wkb: bytes, transform) -> Pieces | None:
     key = (hashlib.sha1(wkb).digest(), tuple(transform)[:6])
-    p = _PIECES.get(key)
-    if p is None and key not in _PIECES:
-        p = pieces(shapely.from_wkb(wkb), transform)
-        size = lambda q: 0 if q is None else q.row.nbytes * 4
-        while _PIECES and sum(size(q) for q in _PIECES.values()) + size(p) > _PIECES_MAX_BYTES:
-            _PIECES.pop(next(iter(_PIECES)), None)
-        _PIECES[key] = p
-    return p
+    with _PIECES_LOCK:
+        if key in _PIECES:
+            return _PIECES[key]
+    p = pieces(shapely.from_wkb(wkb), transform)  # outside the lock: cutting a county takes a while
+    with _PIECES_LOCK:
+        if key not in _PIECES:
+            while _PIECES and _PIECES_BYTES[0] + _size(p) > _PIECES_MAX_BYTES:
+                _PIECES_BYTES[0] -= _size(_PIECES.pop(next(iter(_PIECES))))
+            _PIECES[key] = p
+            _PIECES_BYTES[0] += _size(p)
+        return _PIECES[key]
 
 
 def clear_caches() -> None:
     """Drop the cut polygons kept between tasks (the end of a run in this process)."""
-    _PIECES.clear()
+    with _PIECES_LOCK:
+        _PIECES.clear()
+        _PIECES_BYTES[0] = 0
 
 
 def run_task(task: Task) -> TaskResult:

@@ -78,9 +78,10 @@ with streamlit_server(env) as url:
 
         page.goto(url + "/map?layers=landcover,province")
         settled(page)
-        frame = frame_with(page, "img.leaflet-image-layer")  # the land cover drawn as an image
+        # the land cover drawn as tiles from the dashboard's own tile service
+        frame = frame_with(page, "img.leaflet-tile-loaded[src*='/tiles/']")
         frame.locator(".gansu-legend").wait_for()
-        report["map_image_layers"] = frame.locator("img.leaflet-image-layer").count()
+        report["map_tiles_loaded"] = frame.locator("img.leaflet-tile-loaded[src*='/tiles/']").count()
         report["map_legend"] = frame.locator("body").inner_text()[:5000]
 
         page.goto(url + "/siting?parks=P01,P02,P09")
