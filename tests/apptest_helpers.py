@@ -23,6 +23,13 @@ def run_page(page: str, lang: str = "zh", timeout: float = 180, no_errors: bool 
     return at
 
 
+def map_script(component) -> str:
+    """All the JS the page sends one streamlit-folium map (a ``component_instance`` element): the
+    map's own script and what is swapped in over it (feature groups, layer control)."""
+    args = json.loads(component.proto.json_args)
+    return "\n".join(args.get(k) or "" for k in ("script", "feature_group", "layer_control"))
+
+
 def shown_headers(df_element) -> list[str]:
     """Headers as the browser shows them: the column config's label, else the column name (and
     the index name when the index is shown)."""

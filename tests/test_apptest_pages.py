@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.apptest_helpers import map_script
 from ui.mdtext import unescape
 
 REPO = Path(__file__).resolve().parent.parent
@@ -44,7 +45,7 @@ def _main_element(at: AppTest, page: str, lang: str) -> list[str]:
         return labels + shown_headers(at.dataframe[0])
     if page == "pages/map.py":  # the Leaflet map with the province on it, and the point query beside it
         [m] = at.get("component_instance")
-        script = json.loads(m.proto.json_args)["script"]
+        script = map_script(m)
         assert "L.map(" in script and "/app/static/cache/geo/" in script, script[:200]
         assert t("mq.click.title", lang) in subheaders
         return subheaders
@@ -118,13 +119,13 @@ def test_home_headline_figures_come_from_the_data(dataset):
 def _map_html(at: AppTest) -> str:
     comps = at.get("component_instance")
     assert comps, "no st_folium component"
-    return json.loads(comps[0].proto.json_args)["script"]
+    return map_script(comps[0])
 
 
 def test_map_has_zone_park_and_boundary_layers_and_no_external_assets(dataset):
     at = run_page("pages/map.py", "zh")
     args = json.loads(at.get("component_instance")[0].proto.json_args)
-    script = args["script"]
+    script = map_script(at.get("component_instance")[0])
     assert "兰州新区" in script or "\\u5170\\u5dde\\u65b0\\u533a" in script
     assert "甘肃省" in script or "\\u7518\\u8083\\u7701" in script
     links = args.get("js_links", []) + args.get("css_links", [])

@@ -15,7 +15,7 @@ import shapely
 from PIL import Image
 
 from reports import mapexport as mx
-from tests.apptest_helpers import run_page
+from tests.apptest_helpers import map_script, run_page
 
 
 def _img(png: bytes) -> np.ndarray:
@@ -133,7 +133,7 @@ def test_map_page_sends_properties_inline_and_geometry_as_static_files(dataset):
     from ui import map_geometry_files
 
     at = run_page("map.py", "zh")
-    script = json.loads(at.get("component_instance")[0].proto.json_args)["script"]
+    script = map_script(at.get("component_instance")[0])
     assert len(script) < 200_000  # was ~1 MB with the geometry embedded
     urls = set(__import__("re").findall(r"/app/static/cache/geo/([0-9a-f]{24})\.json", script))
     assert len(urls) >= 4  # zones, protection proxy, province, prefectures (at least)
@@ -170,7 +170,7 @@ def test_vendored_side_by_side_is_the_pinned_version_wrapped_for_global_leaflet(
 def test_side_by_side_puts_each_choice_in_its_pane_and_loads_the_plugin_locally(dataset):
     at = run_page("map.py", "en", map_compare=True, map_cmp_left="landcover", map_cmp_right="protection_proxy")
     args = json.loads(at.get("component_instance")[0].proto.json_args)
-    script = args["script"]
+    script = map_script(at.get("component_instance")[0])
     assert "sideBySide" in script and '"left": "gansuLeft"' in script
     assert '"gansuLeft"' in script and '"gansuRight"' in script
     assert "imageOverlay" in script and '"pane": "gansuLeft"' in script  # the land cover, left
@@ -181,7 +181,7 @@ def test_side_by_side_puts_each_choice_in_its_pane_and_loads_the_plugin_locally(
 
 def test_per_layer_opacity_reaches_the_layer_style(dataset):
     at = run_page("map.py", "en", map_op_zones=0.4)
-    script = json.loads(at.get("component_instance")[0].proto.json_args)["script"]
+    script = map_script(at.get("component_instance")[0])
     assert '"fillOpacity": 0.14' in script  # zones: 0.35 × 0.4
     assert '"opacity": 0.4' in script
 

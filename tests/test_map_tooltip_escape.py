@@ -1,12 +1,10 @@
 """folium writes a Tooltip's text into a JavaScript template literal (`…`): a saved park named
 ``${…}`` would run code in every browser that opens the Map page unless the backtick, ``$`` and
 the backslash are escaped with the HTML (found by the map-tools review)."""
-import json
-
 import geopandas as gpd
 import shapely
 
-from tests.apptest_helpers import run_page
+from tests.apptest_helpers import map_script, run_page
 
 HOSTILE = "${globalThis.pwned=1}`\\x"
 
@@ -22,7 +20,7 @@ def test_a_hostile_park_name_never_reaches_the_map_script_as_code(dataset):
                       names=[HOSTILE], source="drawn")
     try:
         at = run_page("map.py", "zh")
-        script = json.loads(at.get("component_instance")[0].proto.json_args)["script"]
+        script = map_script(at.get("component_instance")[0])
         assert "&#36;{globalThis.pwned=1}&#96;" in script  # the name is there, escaped
         assert "globalThis.pwned" in script and "${globalThis" not in script and "pwned=1}`" not in script
     finally:

@@ -16,7 +16,7 @@ import shapely
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 from streamlit.testing.v1 import AppTest
 
-from tests.apptest_helpers import run_page
+from tests.apptest_helpers import map_script, run_page
 from ui import jobs
 
 from core.geodesic import geodesic_area_m2
@@ -41,7 +41,7 @@ def _page(page: str, **state) -> AppTest:
 
 def _payload(at: AppTest, index: int = 0) -> tuple[int, str, set[str]]:
     args = at.get("component_instance")[index].proto.json_args
-    script = json.loads(args)["script"]
+    script = map_script(at.get("component_instance")[index])
     return len(args.encode()), script, set(re.findall(r"/app/static/cache/geo/([0-9a-f]+)\.json", script))
 
 

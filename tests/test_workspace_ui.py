@@ -5,7 +5,6 @@ a user land cover and transport datasets. Real files made in code (tests/workspa
 a temporary store, workspace and import folder per test."""
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from storage import raster_register, vector_register
 from storage import workspace as ws
+from tests import apptest_helpers
 from tests import workspace_fixtures as wf
 from ui import jobs
 from ui.mdtext import unescape
@@ -64,7 +64,7 @@ def texts(at: AppTest, *kinds: str) -> str:
 def map_script(at: AppTest) -> str:
     comps = at.get("component_instance")
     assert comps, "no st_folium component"
-    script = json.loads(comps[0].proto.json_args)["script"]  # raw UTF-8 and \\uXXXX escapes both occur
+    script = apptest_helpers.map_script(comps[0])  # raw UTF-8 and \\uXXXX escapes both occur
     return re.sub(r"\\u([0-9a-fA-F]{4})", lambda m_: chr(int(m_.group(1), 16)), script)
 
 

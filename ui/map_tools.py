@@ -4,6 +4,9 @@
   (Chinese characters, pinyin or English; ``indicators.placesearch``). The chosen place is
   highlighted and the map fits it without being rebuilt (st_folium's ``feature_group_to_add``).
 - ``add_measure_draw``: the vendored Leaflet.draw with the line and polygon tools.
+- ``view``: what st_folium gets besides the map that stays: the layers, legend and basemap as
+  feature groups over it (a sidebar change keeps the user's centre and zoom), the layer control,
+  the highlighted place, the clicked point, the measure label.
 - ``panel``: under the map, what the data in use says at the last clicked point
   (``indicators.pointquery.query_point``, computed server-side) and the geodesic length/area of the
   last drawn shape. With the Gaode basemap the map is in GCJ-02: clicks and drawings are converted
@@ -143,13 +146,20 @@ def _search_token(place: placesearch.Place) -> str:
     return f"{st.session_state['_mq_search_n']}"
 
 
-# --- what st_folium gets besides the map: the view and the dynamic layers ----------------------------
-def view(place: placesearch.Place | None, gcj: bool, lang: str) -> dict:
-    """Keyword arguments for st_folium: the feature groups drawn over the map without rebuilding
-    it — the chosen place highlighted (the map fits it once per search), the clicked point, the
-    measure label."""
-    groups = []
-    kw: dict = {}
+# --- what st_folium gets besides the map: the overlays, the view and the dynamic layers ----------
+DATUM_KEY = "_map_datum"  # the overlays' datum on the last run (True: GCJ-02) and whether it just changed
+
+
+def view(m: folium.Map, place: placesearch.Place | None, gcj: bool, lang: str) -> dict:
+    """Keyword arguments for st_folium. The map ``m`` stays (its script is the same on every run,
+    ``maplayers.base_map``): the layers, the legend and the basemap added to it since are taken out
+    as feature groups and swapped in over it, with the layer control, so a change keeps the user's
+    centre and zoom. After them, the groups of the tools: the chosen place highlighted (the map
+    fits it once per search), the clicked point, the measure label. The first group holds the
+    overlays' datum: when it changes the view moves to keep the same place on screen."""
+    prev = st.session_state.get(DATUM_KEY, {}).get("gcj")
+    st.session_state[DATUM_KEY] = {"gcj": gcj, "switched": prev is not None and prev != gcj}
+    groups = [mapview.datum_group(gcj), *mapview.overlay_groups(m)]
     if place is not None:
         geom = crs.geom_wgs84_to_gcj02(place.geometry) if gcj else place.geometry
         x0, y0, x1, y1 = (float(v) for v in geom.bounds)
@@ -162,14 +172,14 @@ def view(place: placesearch.Place | None, gcj: bool, lang: str) -> dict:
                        tooltip=folium.Tooltip(tip_text(_place_label(place, lang)))).add_to(fg)
         _FitOnce([[y0, x0], [y1, x1]], _search_token(place)).add_to(fg)
         groups.append(fg)
-    last = st.session_state.get(MAP_KEY) or {}
-    click = last.get("last_clicked") if isinstance(last, dict) else None
+    last = _current(st.session_state.get(MAP_KEY))
+    click = last.get("last_clicked")
     if click and "lat" in click and "lng" in click:
         fg = folium.FeatureGroup(name=t("mq.click.title", lang), control=False)
         folium.CircleMarker([click["lat"], click["lng"]], radius=7, color="#000000", weight=2, fill=True,
                             fill_color="#ffeb3b", fill_opacity=0.9).add_to(fg)
         groups.append(fg)
-    drawing = last.get("last_active_drawing") if isinstance(last, dict) else None
+    drawing = last.get("last_active_drawing")
     label = _measure_label(drawing, gcj, lang) if is_measured(drawing) else None
     if label:
         fg = folium.FeatureGroup(name=t("mq.measure.title", lang), control=False)
@@ -177,9 +187,15 @@ def view(place: placesearch.Place | None, gcj: bool, lang: str) -> dict:
         folium.CircleMarker([lat, lon], radius=3, color="#ff6f00", fill=True, fill_opacity=1,
                             tooltip=folium.Tooltip(tip_text(label[1]), permanent=True)).add_to(fg)
         groups.append(fg)
-    if groups:
-        kw["feature_group_to_add"] = groups
-    return kw
+    return {"feature_group_to_add": groups, "layer_control": mapview.layer_control()}
+
+
+def _current(out) -> dict:
+    """The map's last value, or nothing when the basemap's datum changed on this run: its click and
+    drawing were in the other datum (the map clears them and reports again)."""
+    if not isinstance(out, dict) or st.session_state.get(DATUM_KEY, {}).get("switched"):
+        return {}
+    return out
 
 
 def _measure_label(drawing, gcj: bool, lang: str):
@@ -361,7 +377,7 @@ def measure_panel(drawing: dict | None, lang: str, gcj: bool) -> None:
 
 def panel(out: dict | None, lang: str, gcj: bool, place: placesearch.Place | None = None) -> None:
     """Under the map: the chosen place, the point query and the measure of the last drawn shape."""
-    out = out or {}
+    out = _current(out)
     if place is not None:
         st.caption(t("mq.search.shown", lang, name=md_text(_place_label(place, lang))))
     c1, c2 = st.columns([3, 2])

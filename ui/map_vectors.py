@@ -89,13 +89,18 @@ def _style(spec: LayerSpec, opacity: float = 1.0):
 
 # Fetches the geometry, joins it to the inline properties, draws it with the layer's style (colour
 # per feature from ``_fill``), scaled by the layer's opacity, in the layer's pane. Tooltip values
-# arrive HTML-escaped (``escape_frame``), the aliases too.
+# arrive HTML-escaped (``escape_frame``), the aliases too. The page's groups are made again when one
+# of them changes (a click, a toggle): a file once fetched and parsed is kept by its URL (the name
+# is its content's digest), and the layer is drawn again from it before the next frame is painted.
 class FetchedGeoJson(MacroElement):
     """A GeoJSON layer whose geometry is fetched from a static file (``geometry_file``)."""
 
     _template = Template("""{% macro script(this, kwargs) %}
 (function(group, P){
-  fetch(P.url).then(function(r){ return r.json(); }).then(function(geoms){
+  var kept = window.__gansu_geometry = window.__gansu_geometry || {};
+  if (!kept[P.url]) kept[P.url] = fetch(P.url).then(function(r){ if (!r.ok) throw new Error(r.status); return r.json(); })
+    .catch(function(e){ delete kept[P.url]; throw e; });
+  kept[P.url].then(function(geoms){
     var feats = [];
     for (var i = 0; i < geoms.length; i++) feats.push({type: 'Feature', properties: P.props[i], geometry: geoms[i]});
     var lyr = L.geoJSON({type: 'FeatureCollection', features: feats}, {

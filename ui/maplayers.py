@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import os
 
-import rasterio.errors
+import folium
 import streamlit as st
 
 from core.errors import GansuError
 from core.i18n import t
-from layers import catalog, cog, tiles
+from layers import catalog
 from storage import workspace as ws
 from ui import (assets, common, data_in_use, displaygeom, map_geometry_files, map_legends, map_rasters,
-                map_transport, map_vectors, mapview, session, tileserver)
+                map_tiles, map_tools, map_transport, map_vectors, mapview)
 from ui import parks as parks_ui
 from ui.mdtext import md
 
@@ -64,10 +64,20 @@ def sidebar(specs: list[catalog.LayerSpec], lang: str) -> tuple[str, dict[str, b
     return basemap, visible, opacity
 
 
-def base_map(basemap: str, lang: str) -> tuple:
-    """(map, gcj): the offline map with the chosen basemap; notes on online tiles and GCJ-02."""
-    m = mapview.new_map(lang)
+def base_map() -> folium.Map:
+    """The map that stays: Leaflet, the full-frame style, the measure tools. Its script is the same
+    on every run (no layer, no language, no basemap in it), so streamlit-folium keeps the map in
+    the page and with it the user's centre and zoom; everything added later is swapped in as
+    feature groups (``mapview.overlay_groups``, given to st_folium by ``map_tools.view``)."""
+    m = mapview.new_map("zh")  # the map itself has no text: the same in both languages
     mapview.fill_frame(m)  # the map takes the whole (page-height) frame
+    map_tools.add_measure_draw(m)
+    return mapview.freeze(m)
+
+
+def add_basemap(m, basemap: str, lang: str) -> bool:
+    """Add the chosen basemap over the map that stays; notes on online tiles and GCJ-02. True: the
+    map is in GCJ-02 (every overlay is shifted to line up with Gaode's tiles)."""
     if basemap != "none":
         if not mapview.basemap_layer(m, basemap, common.tianditu_key()):
             st.warning(t("map.no_tianditu_key", lang))
@@ -76,7 +86,7 @@ def base_map(basemap: str, lang: str) -> tuple:
     gcj = basemap == "gaode"
     if gcj:
         st.caption(t("map.gcj_note", lang))
-    return m, gcj
+    return gcj
 
 
 def add_layer(m, spec: catalog.LayerSpec, lang: str, gcj: bool, lc_opacity: float, *,
@@ -141,35 +151,13 @@ def _user_landcover_png(display_path: str, sha256: str, colors: tuple, nodata) -
     return map_rasters.landcover_png(display_path, dict(colors), None if nodata is None else int(nodata))
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def _native_zoom(path: str, sha256: str) -> int | None:
-    """The raster's native web-map zoom when its map copy is a COG (tiles), else None."""
-    try:
-        return tiles.native_zoom(path) if cog.tile_ready(path) else None
-    except (OSError, ValueError, rasterio.errors.RasterioError):
-        return None
-
-
-def _tile_layer(ds: ws.Dataset, gcj: bool) -> tuple[str, int] | None:
-    """(tile URL granted to this session's viewer, native zoom) of a land cover with a COG."""
-    if not ds.display_path:
-        return None
-    z = _native_zoom(ds.display_path, ds.sha256)
-    if z is None:
-        return None
-    url = tileserver.grant(ds.id, ds.display_path, common.actor(), colors=dict(map_legends.landcover_colors(ds.legend)),
-                           gcj=gcj, minutes=session.session_minutes())
-    return url, z
-
-
 def add_user_landcover(m, ds: ws.Dataset, lang: str, gcj: bool, opacity: float, show: bool,
                        prefix: str = "", pane: str | None = None) -> dict | None:
-    """A user land cover drawn from its display copy with the colours of its legend; its legend
+    """A user land cover drawn as tiles of its COG (``ui.tileserver``; a dataset registered before
+    COGs: its small display copy as one image) with the colours of its legend; its legend
     section (title with the "uploaded by user" badge), or None when it cannot be drawn (said)."""
     title = f"{prefix}{ds.label(lang)} · {t('map.status.user', lang)}"
-    tiled = _tile_layer(ds, gcj)
-    if tiled is not None:  # a COG: full-resolution tiles from the dashboard's tile service
-        map_rasters.add_tiles(m, tiled[0], title, opacity, show, tiled[1], pane=pane)
+    if map_tiles.add_landcover(m, ds, title, opacity, show, gcj, pane=pane):  # a COG: full-resolution tiles
         return map_legends.landcover_legend_section(ds.legend, lang, title)
     try:
         url, bounds = _user_landcover_png(ds.display_path, ds.sha256, map_legends.landcover_colors(ds.legend),

@@ -6,6 +6,12 @@ textContent), the layer control (``finish``), the side-by-side view (``add_pane`
 ``add_side_by_side``) — and the small detail map of one park (``park_detail_map``). Layers are drawn
 by ``ui.map_vectors``, ``ui.map_rasters`` and ``ui.map_transport``; legend sections come from
 ``ui.map_legends``.
+
+A map that stays (the Map page): ``freeze`` marks what is the map itself (Leaflet, the drawing
+tools: the same script on every run, so streamlit-folium keeps the map, its centre and its zoom);
+``overlay_groups`` then takes every layer, control and note added since out of the map as feature
+groups, which streamlit-folium swaps in the map that stays (``feature_group_to_add``); ``datum_group``
+keeps the place on screen when the basemap's datum changes (WGS84 ↔ GCJ-02).
 """
 from __future__ import annotations
 
@@ -56,16 +62,29 @@ def add_draw(m: folium.Map) -> None:
                 edit_options={"edit": False, "remove": True}).add_to(m)
 
 
+def map_name(el) -> str:
+    """The JS name of the map an element is on: its parent, or the map above the feature group it
+    is in (a group swapped in by streamlit-folium is still the map's child when it is rendered)."""
+    p = el._parent
+    while p is not None and not isinstance(p, folium.Map):
+        p = p._parent
+    return (p or el._parent).get_name()
+
+
 class _Script(MacroElement):
-    """A piece of JS run after the map exists; ``payload`` is JSON-encoded, never raw HTML."""
+    """A piece of JS run after the map exists; ``payload`` is JSON-encoded, never raw HTML. In a
+    feature group, ``group`` is that group (a control the script adds goes when the group goes)."""
 
     def __init__(self, js_body: str, payload):
         super().__init__()
         self._name = "GansuScript"
         self.payload = json.dumps(payload, ensure_ascii=False)
         self._template = Template(
-            "{% macro script(this, kwargs) %}(function(map, payload){" + js_body
-            + "})({{ this._parent.get_name() }}, {{ this.payload }});{% endmacro %}")
+            "{% macro script(this, kwargs) %}(function(map, payload, group){" + js_body
+            + "})({{ this.map_name() }}, {{ this.payload }}, {{ this._parent.get_name() }});{% endmacro %}")
+
+    def map_name(self) -> str:
+        return map_name(self)
 
 
 ICON_PATH_JS = "L.Icon.Default.imagePath = '" + URL_PREFIX + "/leaflet/images/';"
@@ -80,11 +99,13 @@ ctl.onAdd = function() {
   var h = document.createElement('b'); h.className = 'gansu-legend-toggle'; h.style.cursor = 'pointer';
   h.title = payload.toggle; h.textContent = '\u25be ' + payload.title; div.appendChild(h);
   var body = document.createElement('div'); body.className = 'gansu-legend-body'; div.appendChild(body);
-  L.DomEvent.on(h, 'click', function() {
-    var open = body.style.display === 'none';
+  function show(open) {  // remembered in the map's window: a legend made again keeps it
+    window.__gansu_legend_closed = !open;
     body.style.display = open ? '' : 'none';
     h.textContent = (open ? '\u25be ' : '\u25b8 ') + payload.title;
-  });
+  }
+  show(!window.__gansu_legend_closed);
+  L.DomEvent.on(h, 'click', function() { show(body.style.display === 'none'); });
   payload.sections.forEach(function(sec) {
     var s = document.createElement('div'); s.style.marginTop = '4px';
     var st = document.createElement('i'); st.textContent = sec.title; s.appendChild(st);
@@ -104,6 +125,7 @@ ctl.onAdd = function() {
   return div;
 };
 ctl.addTo(map);
+if (group !== map && group.once) group.once('remove', function() { ctl.remove(); });
 """
 
 
@@ -153,9 +175,13 @@ def add_legend(m: folium.Map, lang: str, sections: list[dict]) -> None:
 
 
 # --- side by side: two panes clipped left and right of a divider (vendored leaflet-side-by-side) ---
+PANE_JS = """if (!map.getPane(payload.name)) { var p = map.createPane(payload.name); p.style.zIndex = payload.z; }"""
+
+
 def add_pane(m: folium.Map, name: str, z_index: int = 390) -> None:
-    """A Leaflet pane under the regular overlays (z 400): the compared layers sit below boundaries."""
-    folium.map.CustomPane(name, z_index=z_index, pointer_events=True).add_to(m)
+    """A Leaflet pane under the regular overlays (z 400): the compared layers sit below boundaries.
+    Made once in the map that stays (a second createPane would stack a second pane)."""
+    _Script(PANE_JS, {"name": name, "z": z_index}).add_to(m)
 
 
 class SideBySide(JSCSSMixin, MacroElement):
@@ -165,23 +191,42 @@ class SideBySide(JSCSSMixin, MacroElement):
 
     default_js = [("leaflet_side_by_side", SIDE_BY_SIDE_JS)]
     default_css = [(f"leaflet_side_by_side_{i}", u) for i, u in enumerate(SIDE_BY_SIDE_CSS)]
+    # Turned on after the map was made (the map stays), the plugin is not loaded yet: it is loaded
+    # then. In a feature group, the divider goes when the group goes.
     _template = Template("""{% macro script(this, kwargs) %}
-(function(map, P){
-  if (!(L.control && L.control.sideBySide)) { console.warn('leaflet-side-by-side is not vendored'); return; }
-  var PaneLayer = L.Layer.extend({
-    initialize: function(name){ this._pane = name; },
-    onAdd: function(){}, onRemove: function(){},
-    getContainer: function(){ return this._map ? this._map.getPane(this._pane) : map.getPane(this._pane); }
-  });
-  var left = new PaneLayer(P.left).addTo(map), right = new PaneLayer(P.right).addTo(map);
-  map.gansuSideBySide = L.control.sideBySide(left, right).addTo(map);
-})({{ this._parent.get_name() }}, {{ this.payload }});
+(function(map, P, group){
+  var gone = false, parts = [];
+  function make() {
+    if (gone) return;
+    if (!(L.control && L.control.sideBySide)) { console.warn('leaflet-side-by-side is not vendored'); return; }
+    var PaneLayer = L.Layer.extend({
+      initialize: function(name){ this._pane = name; },
+      onAdd: function(){}, onRemove: function(){},
+      getContainer: function(){ return this._map ? this._map.getPane(this._pane) : map.getPane(this._pane); }
+    });
+    var left = new PaneLayer(P.left).addTo(map), right = new PaneLayer(P.right).addTo(map);
+    map.gansuSideBySide = L.control.sideBySide(left, right).addTo(map);
+    parts = [map.gansuSideBySide, left, right];
+  }
+  if (group !== map && group.once) group.once('remove', function() {
+    gone = true; parts.forEach(function(p) { p.remove(); });
+    if (map.gansuSideBySide === parts[0]) map.gansuSideBySide = null; });
+  if (L.control && L.control.sideBySide) { make(); return; }
+  P.css.forEach(function(u) { if (!document.querySelector('link[href="' + u + '"]')) {
+    var l = document.createElement('link'); l.rel = 'stylesheet'; l.href = u; document.head.appendChild(l); } });
+  var s = document.querySelector('script[src="' + P.js + '"]');
+  if (!s) { s = document.createElement('script'); s.src = P.js; document.body.appendChild(s); }
+  s.addEventListener('load', make);
+})({{ this.map_name() }}, {{ this.payload }}, {{ this._parent.get_name() }});
 {% endmacro %}""")
 
     def __init__(self, left: str, right: str):
         super().__init__()
         self._name = "SideBySide"
-        self.payload = json.dumps({"left": left, "right": right})
+        self.payload = json.dumps({"left": left, "right": right, "js": SIDE_BY_SIDE_JS, "css": SIDE_BY_SIDE_CSS})
+
+    def map_name(self) -> str:
+        return map_name(self)
 
 
 def add_side_by_side(m: folium.Map, left_pane: str, right_pane: str) -> None:
@@ -190,6 +235,97 @@ def add_side_by_side(m: folium.Map, left_pane: str, right_pane: str) -> None:
 
 def finish(m: folium.Map) -> None:
     folium.LayerControl(collapsed=True, position="topright").add_to(m)
+
+
+def layer_control() -> folium.LayerControl:
+    """The layer control of a map that stays (given to st_folium: remade with the feature groups)."""
+    return folium.LayerControl(collapsed=True, position="topright")
+
+
+# --- a map that stays: the map itself once, what is drawn over it as feature groups -------------
+def freeze(m: folium.Map) -> folium.Map:
+    """Mark what ``m`` holds now as the map itself; what is added later goes to ``overlay_groups``."""
+    m._gansu_base = set(m._children)
+    return m
+
+
+def overlay_groups(m: folium.Map) -> list[folium.FeatureGroup]:
+    """Take out of ``m`` everything added since ``freeze``, in order, as feature groups: a layer
+    group stays itself, other elements (a basemap's tile layer, a pane, the legend, the divider)
+    go into groups of their own (``control=False``: not in the layer control)."""
+    base = getattr(m, "_gansu_base", set())
+    groups: list[folium.FeatureGroup] = []
+    loose = None
+    for name in [k for k in m._children if k not in base]:
+        el = m._children.pop(name)
+        if isinstance(el, folium.FeatureGroup):
+            groups.append(el)
+            loose = None
+            continue
+        if loose is None:
+            loose = folium.FeatureGroup(name=f"gansu_{len(groups)}", control=False)
+            groups.append(loose)
+        loose.add_child(el, name=name)
+    return groups
+
+
+# WGS84 -> GCJ-02 in the browser: the same formula and constants as core.crs (wgs84_to_gcj02, and
+# gcj02_to_wgs84 by the same fixed-point iteration); tests/test_browser_map_view.py checks the two agree.
+GCJ_JS = """
+var A = 6378245.0, EE = 0.00669342162296594323, PI = Math.PI;
+function delta(lon, lat) {
+  var x = lon - 105.0, y = lat - 35.0;
+  var dlat = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * Math.sqrt(Math.abs(x));
+  dlat += (20.0 * Math.sin(6.0 * x * PI) + 20.0 * Math.sin(2.0 * x * PI)) * 2.0 / 3.0;
+  dlat += (20.0 * Math.sin(y * PI) + 40.0 * Math.sin(y / 3.0 * PI)) * 2.0 / 3.0;
+  dlat += (160.0 * Math.sin(y / 12.0 * PI) + 320.0 * Math.sin(y * PI / 30.0)) * 2.0 / 3.0;
+  var dlon = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * Math.sqrt(Math.abs(x));
+  dlon += (20.0 * Math.sin(6.0 * x * PI) + 20.0 * Math.sin(2.0 * x * PI)) * 2.0 / 3.0;
+  dlon += (20.0 * Math.sin(x * PI) + 40.0 * Math.sin(x / 3.0 * PI)) * 2.0 / 3.0;
+  dlon += (150.0 * Math.sin(x / 12.0 * PI) + 300.0 * Math.sin(x / 30.0 * PI)) * 2.0 / 3.0;
+  var radlat = lat / 180.0 * PI, s = Math.sin(radlat), magic = 1.0 - EE * s * s, sm = Math.sqrt(magic);
+  return [(dlon * 180.0) / (A / sm * Math.cos(radlat) * PI), (dlat * 180.0) / ((A * (1.0 - EE)) / (magic * sm) * PI)];
+}
+function toGcj(lat, lon) {
+  if (!(lon >= 72.004 && lon <= 137.8347 && lat >= 0.8293 && lat <= 55.8271)) return [lat, lon];
+  var d = delta(lon, lat); return [lat + d[1], lon + d[0]];
+}
+function toWgs(lat, lon) {
+  var w = [lat, lon];
+  for (var i = 0; i < 30; i++) {
+    var f = toGcj(w[0], w[1]), e0 = f[0] - lat, e1 = f[1] - lon;
+    w = [w[0] - e0, w[1] - e1];
+    if (Math.abs(e0) < 1e-10 && Math.abs(e1) < 1e-10) break;
+  }
+  return w;
+}
+"""
+
+# The first group of every set. When the overlays' datum changes (a WGS84 basemap <-> Gaode's
+# GCJ-02), the view moves by the offset at its centre, zoom kept: the place at the centre of the
+# screen stays there. The last click and the drawn shapes were in the other datum: they are
+# cleared, as a new map would have them, and the map reports its new view (and the cleared click).
+DATUM_JS = GCJ_JS + """
+// streamlit-folium keeps every group it ever added in window.feature_group; those it took off the
+// map before this set was made are let go (a long session would hold every earlier set)
+window.feature_group = (window.feature_group || []).filter(function(l) { return !!l._map; });
+var prev = window.__gansu_datum;
+window.__gansu_datum = payload.gcj;
+if (prev === undefined || prev === payload.gcj) return;
+var c = map.getCenter(), n = payload.gcj ? toGcj(c.lat, c.lng) : toWgs(c.lat, c.lng);
+var g = window.__GLOBAL_DATA__;
+if (g) { g.lat_lng_clicked = null; g.last_active_drawing = null; g.all_drawings = null; }
+if (window.drawnItems && window.drawnItems.clearLayers) window.drawnItems.clearLayers();
+map.setView(n, map.getZoom(), {animate: false});
+map.fire('moveend');
+"""
+
+
+def datum_group(gcj: bool) -> folium.FeatureGroup:
+    """A group holding only the datum of the overlays (``DATUM_JS``); first of the groups."""
+    fg = folium.FeatureGroup(name="gansu_datum", control=False)
+    _Script(DATUM_JS, {"gcj": bool(gcj)}).add_to(fg)
+    return fg
 
 
 # --- the small map of one park (the Parks page's card) ------------------------------------------
