@@ -1,7 +1,7 @@
 """Run every benchmark: ``python -m bench`` (inputs are generated once into bench/out/)."""
 from __future__ import annotations
 
-from bench import (bench_landchange, bench_national, bench_province, bench_smaa, bench_tiles, bench_transport,
+from bench import (bench_landchange, bench_map, bench_national, bench_province, bench_smaa, bench_tiles, bench_transport,
                    bench_workspace, bench_zonal, bench_zone_stats)
 
 
@@ -20,6 +20,10 @@ def main() -> None:
           f"vs exactextract {zonal['whole_peer_s']:.2f} s  ratio {zonal['whole_ratio']:.2f} (acceptance <= 0.5)")
     print(f"{tiles['title']}\n    p50 {tiles['p50_ms']:.1f} ms, p95 {tiles['p95_ms']:.1f} ms (acceptance <= 100) vs "
           f"rio-tiler on the file without overviews p95 {tiles['peer_p95_ms']:.1f} ms")
+    mp = bench_map.main()
+    print(f"Map page in Chromium (network off), gap from the page title to the drawn map\n    first visit "
+          f"{mp['first_gap']:.2f} s (acceptance <= 1.5), revisit {mp['revisit_gap']:.2f} s (acceptance <= 0.5); "
+          f"load {mp['load']}")
     w = bench_workspace.main()
     print(f"{w['title']}\n    register {w['register_s']:.2f} s ({w['register_mb']:.0f} MB); 100 parks {w['parks_s']:.2f} s "
           f"({w['parks_mb']:.0f} MB), cached {w['cached_s']:.3f} s; province view render {w['render_user_s'] * 1e3:.0f} ms "
