@@ -1,5 +1,5 @@
 """Map page speed in a real browser with the network off (a timing, not a test):
-``python -m bench.bench_map [--runs N] [--label TEXT] [--inline]``.
+``python -m bench.bench_map [--runs N] [--label TEXT] [--inline] [--landcover]``.
 
 For each run a fresh Streamlit server (cold caches) and a fresh Chromium context open /map and
 measure, from the start of navigation:
@@ -13,7 +13,9 @@ Prints the medians, the gaps first − floor and revisit − floor against the t
 ≤ 0.5 s), the machine's load average before and after, and what the page sent the map (the size
 of the st_folium arguments of the last run: map script, layer groups, layer control). ``--inline``:
 the layers' geometry embedded in the page (``GANSU_MAP_INLINE_GEOMETRY=1``) instead of fetched from
-static files. Runs inside a fresh network namespace (``unshare -n``) when permitted, else with every
+static files. ``--landcover``: the 470 Mpx land cover of ``bench.bench_tiles`` registered (its store,
+made by that benchmark), in use and shown (``/map?layers=landcover,…``: its tiles load as the map
+draws). Runs inside a fresh network namespace (``unshare -n``) when permitted, else with every
 non-localhost request aborted; any request beyond localhost is reported. Other people share the
 machine's 2 cores: run it when the load average is below 1.5 (the load is printed with the result).
 """
@@ -69,19 +71,43 @@ def _visit(page, url: str, timeout_s: float = 90) -> dict:
     return {"floor": floor, "layers": layers, "gap": layers - floor}
 
 
-def measure(runs: int, block: bool, inline: bool) -> dict:
+LANDCOVER_LAYERS = "landcover,zones,protection_proxy,prefectures,parks_demo"
+
+
+def _landcover_env() -> dict:
+    """The store of ``bench.bench_tiles`` with its 470 Mpx land cover put in use."""
+    from bench.data import OUT
+    from storage import workspace as ws
+    from storage.accounts import Principal
+    from storage.store import Store
+
+    db, folder = OUT / "bench_tiles.duckdb", OUT / "bench_tiles_ws"
+    if not db.exists():
+        raise RuntimeError("run python -m bench.bench_tiles first (it registers the 470 Mpx land cover)")
+    os.environ["GANSU_WORKSPACE_DIR"] = str(folder)
+    s = Store(db)
+    try:
+        [d] = [d for d in ws.datasets(s, "landcover")][:1]
+        ws.use(s, "landcover", [d.id], actor=Principal("bench", "admin", None, "shell"))
+    finally:
+        s.close()
+    return {"GANSU_STORE": str(db), "GANSU_WORKSPACE_DIR": str(folder)}
+
+
+def measure(runs: int, block: bool, inline: bool, landcover: bool = False) -> dict:
     from tests.browser.harness import browser_page, external, settled, streamlit_server
 
     out = {"first": [], "revisit": [], "external": [], "sent": None, "load": [os.getloadavg()[0]]}
     os.environ.setdefault("GANSU_TEST_ARTIFACTS", "/tmp")
-    env = {"GANSU_MAP_INLINE_GEOMETRY": "1" if inline else "0"}
+    env = {"GANSU_MAP_INLINE_GEOMETRY": "1" if inline else "0", **(_landcover_env() if landcover else {})}
+    path = f"/map?layers={LANDCOVER_LAYERS}" if landcover else "/map"
     for _ in range(runs):
         with streamlit_server(env) as url:
             with browser_page(block_external=block) as (page, reqs):
-                out["first"].append(_visit(page, url + "/map"))
+                out["first"].append(_visit(page, url + path))
                 settled(page)
                 for _ in range(2):
-                    out["revisit"].append(_visit(page, url + "/map"))
+                    out["revisit"].append(_visit(page, url + path))
                     settled(page)
                 out["sent"] = page.evaluate(_SENT_JS)
                 out["external"] += external(reqs)
@@ -95,11 +121,12 @@ def summary(res: dict) -> dict:
             for kind in ("first", "revisit")}
 
 
-def main(runs: int = 3, label: str = "", inline: bool = False) -> dict:
+def main(runs: int = 3, label: str = "", inline: bool = False, landcover: bool = False) -> dict:
     """Run the measurement in a network namespace when permitted; print and return the medians."""
     from tests.browser.harness import can_unshare
 
-    args = [sys.executable, "-m", "bench.bench_map", "--child", "--runs", str(runs)] + (["--inline"] if inline else [])
+    args = [sys.executable, "-m", "bench.bench_map", "--child", "--runs", str(runs)] + (["--inline"] if inline else []) \
+        + (["--landcover"] if landcover else [])
     if can_unshare():
         cmd = ["unshare", "-n", "sh", "-c", "ip link set lo up 2>/dev/null || true; exec " + " ".join(args)]
     else:
@@ -113,7 +140,7 @@ def main(runs: int = 3, label: str = "", inline: bool = False) -> dict:
     s = summary(res)
     load = res["load"]
     print(f"\n== Map page in Chromium, network off, median of {runs} server(s){' — ' + label if label else ''}"
-          f"{' (geometry inline)' if inline else ''}")
+          f"{' (geometry inline)' if inline else ''}{' (the registered 470 Mpx land cover in use and shown)' if landcover else ''}")
     print(f"load average (1 min) at the start / the end (the benchmark's own load included): {load[0]:.2f} / "
           f"{load[1]:.2f}" + (f"  — above {LOAD_LIMIT} at the start: the figures are not comparable"
                               if load[0] >= LOAD_LIMIT else ""))
@@ -135,6 +162,6 @@ if __name__ == "__main__":
     argv = sys.argv[1:]
     n = int(argv[argv.index("--runs") + 1]) if "--runs" in argv else 3
     if "--child" in argv:
-        print("RESULT " + json.dumps(measure(n, "--block" in argv, "--inline" in argv)))
+        print("RESULT " + json.dumps(measure(n, "--block" in argv, "--inline" in argv, "--landcover" in argv)))
     else:
-        main(n, argv[argv.index("--label") + 1] if "--label" in argv else "", "--inline" in argv)
+        main(n, argv[argv.index("--label") + 1] if "--label" in argv else "", "--inline" in argv, "--landcover" in argv)

@@ -1,7 +1,7 @@
 """The land degradation verdict per pixel (SDG 15.3.1 land-cover sub-indicator) as a GeoTIFF:
 1 improved, 0 stable, −1 degraded, −32768 no data (Trends.Earth's coding), on the grid of the two
-land-cover years, written band-block by band-block (never the whole raster in memory), and a small
-coloured preview for the map.
+land-cover years, written band-block by band-block (never the whole raster in memory). The Targets
+page draws it as tiles of its COG (``layers.cog``, ``ui.tileserver``).
 """
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
-from rasterio.warp import transform_bounds
 
 from core.errors import InputError
 from indicators import ldn
@@ -18,7 +17,6 @@ from layers.legends import Legend, get_legend
 from zonal.rastersource import LandcoverRaster
 
 NODATA = -32768
-COLORS = {1: (26, 152, 80, 255), 0: (255, 255, 191, 255), -1: (215, 48, 39, 255)}  # improved, stable, degraded
 ROWS = 512  # rows per band read (times the width: the memory used)
 
 
@@ -66,28 +64,3 @@ def _classes(codes: np.ndarray, index: np.ndarray, nodata: set[int]) -> np.ndarr
     for c in nodata:
         out[codes == c] = -1
     return out
-
-
-def verdict_preview(path, max_side: int = 1024) -> tuple[np.ndarray, tuple[float, float, float, float]]:
-    """(RGBA image, (west, south, east, north) in lon/lat) of a verdict raster warped to Web Mercator
-    (the map's CRS: an image overlay is placed by its corners and stretched linearly in EPSG:3857), at
-    most ``max_side`` pixels a side, nearest neighbour (every shown pixel is one verdict), no data
-    transparent. A display copy only: the numbers come from the exact per-unit areas, never from it."""
-    from rasterio.warp import calculate_default_transform, reproject
-
-    with rasterio.open(path) as src:
-        transform, w, h = calculate_default_transform(src.crs, "EPSG:3857", src.width, src.height, *src.bounds)
-        scale = max(w, h) / max_side
-        if scale > 1:
-            w, h = max(1, round(w / scale)), max(1, round(h / scale))
-            transform = transform * rasterio.Affine.scale(scale)
-        v = np.full((h, w), NODATA, dtype=np.int16)
-        reproject(rasterio.band(src, 1), v, src_nodata=NODATA, dst_transform=transform, dst_crs="EPSG:3857",
-                  dst_nodata=NODATA, resampling=rasterio.enums.Resampling.nearest)
-    west, north = transform * (0, 0)
-    east, south = transform * (w, h)
-    bounds = transform_bounds("EPSG:3857", "EPSG:4326", west, south, east, north)
-    img = np.zeros((h, w, 4), dtype=np.uint8)
-    for k, rgba in COLORS.items():
-        img[v == k] = rgba
-    return img, bounds

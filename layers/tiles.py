@@ -130,8 +130,8 @@ def _palette_png(img, colors: dict[int, str]) -> bytes:
     without a colour), written with fast compression: ~1 ms where an RGBA PNG takes ~8 ms."""
     from PIL import Image
 
-    keys = np.array(sorted(int(c) for c, h in colors.items()
-                           if int(c) >= 0 and isinstance(h, str) and len(h) == 7)[:255], dtype=np.int64)
+    keys = np.array(sorted(int(c) for c, h in colors.items() if isinstance(h, str) and len(h) == 7)[:255],
+                    dtype=np.int64)
     data = np.asarray(img.data[0]).astype(np.int64)
     valid = _valid(img)
     pos = np.searchsorted(keys, data).clip(0, max(len(keys) - 1, 0))

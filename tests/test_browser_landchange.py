@@ -47,7 +47,7 @@ def test_degradation_table_in_the_browser_equals_the_cli(report):
 
 
 def test_verdict_map_with_its_legend(report):
-    assert report["verdict_images"] >= 1
+    assert report["verdict_tiles"] >= 1
     assert all(w in report["verdict_legend"] for w in ("改善", "稳定", "退化", "无数据"))
 
 

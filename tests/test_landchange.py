@@ -402,23 +402,47 @@ def test_years_given_out_of_order_run_forward(pair):
     pd.testing.assert_frame_equal(fwd, rev)
 
 
-def test_verdict_preview_is_web_mercator_and_keeps_every_verdict(pair, tmp_path):
-    """The map's copy is warped to EPSG:3857 (an overlay stretches linearly there): its corners, read
-    back through the inverse warp, are the raster's, and a raster that fits keeps each verdict's count."""
-    from indicators.ldn_raster import COLORS, verdict_preview
+def test_verdict_tiles_show_every_verdict_in_its_colour(pair, tmp_path):
+    """The Targets page draws the verdict as tiles of its COG (MODE overviews): at the native zoom
+    each sampled tile pixel has the colour of the verdict under its centre (−1 degraded included:
+    negative codes have colours too), no data transparent."""
+    import io
+    import math
+
+    from PIL import Image
+
+    from layers import cog, tiles
 
     fa, fb, _, _ = pair
     counts = write_verdict(fa, fb, "clcd", tmp_path / "v.tif")
-    img, (w, s, e, n) = verdict_preview(tmp_path / "v.tif", max_side=4096)
-    with rasterio.open(tmp_path / "v.tif") as src:
-        lon, lat = pyproj.Transformer.from_crs(src.crs, "EPSG:4326", always_xy=True).transform(
-            [src.bounds.left, src.bounds.right], [src.bounds.top, src.bounds.bottom])
-    px_lon, px_lat = (e - w) / img.shape[1], (n - s) / img.shape[0]  # one pixel of the copy
-    assert abs(w - lon[0]) <= px_lon and abs(e - lon[1]) <= px_lon  # the corners within one pixel of the copy
-    assert abs(n - lat[0]) <= px_lat and abs(s - lat[1]) <= px_lat
-    assert (img[..., 3] > 0).any() and img.shape[2] == 4
-    shown = {k: int((img[..., :3] == np.array(c[:3])).all(axis=2).sum()) for k, c in COLORS.items()}
-    assert shown[-1] >= 1 and shown[1] >= 1 and shown[0] >= counts["stable"] // 2
+    out = cog.write_cog(tmp_path / "v.tif", tmp_path / "v.cog.tif", classes=True)
+    colors = {1: "#1a9850", 0: "#ffffbf", -1: "#d73027"}
+    rgb = {tuple(int(h[i:i + 2], 16) for i in (1, 3, 5)): k for k, h in colors.items()}
+    with rasterio.open(out) as src:
+        v = src.read(1)
+        to_src = pyproj.Transformer.from_crs("EPSG:4326", src.crs, always_xy=True)
+        to_ll = pyproj.Transformer.from_crs(src.crs, "EPSG:4326", always_xy=True)
+        inv = ~src.transform
+        z = tiles.native_zoom(out) + 2
+        x, y = tiles.tile_of(*to_ll.transform(*(src.transform @ (src.width / 2, src.height / 2))), z)
+        img = np.asarray(Image.open(io.BytesIO(tiles.render_tile(out, z, x, y, colors=colors))).convert("RGBA"))
+        seen, n = set(), 2 ** z * tiles.TILE
+        for py in range(2, 256, 4):
+            for px in range(2, 256, 4):
+                gx, gy = x * tiles.TILE + px + 0.5, y * tiles.TILE + py + 0.5
+                lon = gx / n * 360.0 - 180.0
+                lat = math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * gy / n))))
+                c, r = (math.floor(q) for q in inv @ to_src.transform(lon, lat))
+                if not (0 <= r < src.height and 0 <= c < src.width):
+                    continue
+                code, pix = int(v[r, c]), img[py, px]
+                if code in colors:
+                    if abs((inv @ to_src.transform(lon, lat))[0] % 1 - 0.5) < 0.45:  # away from a column edge
+                        assert pix[3] == 255 and rgb[tuple(int(q) for q in pix[:3])] == code, (px, py, code)
+                        seen.add(code)
+                else:
+                    assert pix[3] == 0
+    assert seen == {-1, 0, 1} and counts["degraded"] >= 1
 
 
 def test_cli_workspace_uses_the_series_in_use_and_the_page_levels(tmp_path):

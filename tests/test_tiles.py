@@ -302,3 +302,18 @@ def test_gansu_workspace_tiles_gives_an_old_dataset_its_cog(tmp_path, monkeypatc
         assert "no raster dataset with id nope" in e.value.en and "没有编号为 nope" in e.value.zh
     finally:
         s.close()
+
+
+def test_a_derived_raster_is_seen_while_every_dataset_it_comes_from_stays(service):
+    """A verdict of two years is granted on both years' datasets: served while both are registered,
+    refused once either goes (to the recycle bin)."""
+    ts, store, d, base = service
+    other = raster_register.register_landcover(store, [wf.clcd_landcover(store.path.parent / "lc2.tif", shift=2)],
+                                               legend="clcd", actor=SHELL)
+    root = Principal("root", "admin", None, "password")
+    url = ts.grant((d.id, other.id), d.display_path, root, colors=COLORS)
+    z = tiles.native_zoom(d.display_path)
+    x, y = tiles.tile_of(103.68, 36.45, z)
+    assert _get(base, url, z, x, y)[0] == 200
+    store.delete_dataset(other.id, actor=root)
+    assert _get(base, url, z, x, y)[0] == 403

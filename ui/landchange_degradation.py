@@ -28,8 +28,9 @@ from core.errors import GansuError, InputError
 from core.i18n import t
 from indicators import landchange, ldn
 from indicators import ldn_raster
+from layers import cog, tiles
 from storage.store import Store
-from ui import common, jobs, mapview, tables
+from ui import common, jobs, map_rasters, mapview, session, tables, tileserver
 from ui import landchange_views as v
 from ui import raster_sources as rs
 from ui.landchange_trajectories import geojson, level_picker
@@ -140,17 +141,29 @@ def _prune(keep: Path) -> None:
 
 
 def _write(job, a, b, legend, out: Path, m: pd.DataFrame) -> Path:
+    """The verdict raster, then its COG (MODE overviews: a verdict stays a verdict at every zoom) in
+    the cache folder, for the map's tiles; the plain raster is a step in a folder of its own."""
     if job is not None:
         job.phase = "computing"
     if not out.exists():
-        ldn_raster.write_verdict(a, b, legend, out, m)
+        raw = verdict_dir() / "part" / out.name
+        try:
+            ldn_raster.write_verdict(a, b, legend, raw, m)
+            cog.write_cog(raw, out, classes=True)
+        finally:
+            raw.unlink(missing_ok=True)
         _prune(out)
     return out
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def _preview(path: str, mtime: float) -> tuple[np.ndarray, tuple]:
-    return ldn_raster.verdict_preview(path)
+def _bounds(path: Path) -> list:
+    """[[south, west], [north, east]] of a raster in WGS84."""
+    import rasterio
+    from rasterio.warp import transform_bounds
+
+    with rasterio.open(path) as ds:
+        w, s_, e, n = transform_bounds(ds.crs, "EPSG:4326", *ds.bounds)
+    return [[s_, w], [n, e]]
 
 
 def verdict_map(ser, period: tuple[int, int], m: pd.DataFrame, lang: str) -> None:
@@ -160,7 +173,7 @@ def verdict_map(ser, period: tuple[int, int], m: pd.DataFrame, lang: str) -> Non
     shas = [rs.raster_sha(a, allow_slow=True), rs.raster_sha(b, allow_slow=True)]
     key = hashlib.sha256(repr((shas, ser.legend, m.loc[list(ldn.UNCCD), list(ldn.UNCCD)].to_numpy().tolist(),
                                sorted(ldn.load_reclass().items()))).encode()).hexdigest()[:32]
-    out = verdict_dir() / f"{key}.tif"
+    out = verdict_dir() / f"{key}.cog.tif"
     if not out.exists():
         if rs.raster_pixels(a) <= VERDICT_SYNC_PIXELS:
             try:
@@ -176,10 +189,13 @@ def verdict_map(ser, period: tuple[int, int], m: pd.DataFrame, lang: str) -> Non
             if job.phase != "done":
                 v.wait_for(job, t("landchange.verdict.running", lang))
                 return
-    img, (w, s_, e, n) = _preview(str(out), out.stat().st_mtime)
-    fm = mapview.new_map(lang, fit=[[s_, w], [n, e]])
-    folium.raster_layers.ImageOverlay(img, bounds=[[s_, w], [n, e]], opacity=0.85, interactive=False,
-                                      name=t("landchange.verdict.layer", lang, a=period[0], b=period[1])).add_to(fm)
+    bounds = _bounds(out)
+    fm = mapview.new_map(lang, fit=bounds)
+    # tiles of the verdict's COG from the dashboard's tile service, granted while both years' datasets stay
+    colors = {1: v.VERDICT_COLORS["improved"], 0: v.VERDICT_COLORS["stable"], -1: v.VERDICT_COLORS["degraded"]}
+    url = tileserver.grant(tuple(ser.ids), str(out), common.actor(), colors=colors, minutes=session.session_minutes())
+    map_rasters.add_tiles(fm, url, t("landchange.verdict.layer", lang, a=period[0], b=period[1]), 0.85, True,
+                          tiles.native_zoom(out))
     folium.GeoJson(geojson("prefecture"), name=t("targets.level.prefecture", lang),
                    style_function=lambda f: {"color": "#555555", "weight": 0.8, "fillOpacity": 0}).add_to(fm)
     items = [{"label": ldn.VERDICT_LABELS[k].pick(lang), "fill": v.VERDICT_COLORS[k], "stroke": "#666666"}
@@ -187,7 +203,7 @@ def verdict_map(ser, period: tuple[int, int], m: pd.DataFrame, lang: str) -> Non
     items.append({"label": ldn.VERDICT_LABELS["nodata"].pick(lang), "fill": "transparent", "stroke": "#999999"})
     mapview.add_legend(fm, lang, [{"title": t("landchange.verdict.legend", lang, a=period[0], b=period[1]),
                                    "items": items}])
-    Refit([[s_, w], [n, e]]).add_to(fm)
+    Refit(bounds).add_to(fm)
     mapview.finish(fm)
     st_folium(fm, height=480, use_container_width=True, returned_objects=[], key="landchange_verdict_map")
     st.caption(t("landchange.verdict.note", lang))

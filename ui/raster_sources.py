@@ -76,6 +76,11 @@ def series_in_use() -> tuple[list[tuple[int, Path, str]], str] | None:
     return [(d.year, Path(d.raster_path), f"{d.name} {d.year}") for d in ds], ds[0].legend
 
 
+def series_ids() -> tuple[str, ...]:
+    """The dataset ids of the land-cover series in use, in year order."""
+    return tuple(d.id for d in ws.series(common.store()))
+
+
 def in_use_name(lang: str) -> str | None:
     """The name of the user's land cover in use (None: the built-in one)."""
     d = data_in_use.landcover_dataset()

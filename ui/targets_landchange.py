@@ -45,6 +45,7 @@ class Series:
     rasters: tuple[Path, ...]
     labels: tuple[str, ...]
     legend: str
+    ids: tuple[str, ...] = ()  # the years' datasets (a tile grant of a derived raster names them)
 
     def raster(self, year: int) -> Path:
         return self.rasters[self.years.index(int(year))]
@@ -57,7 +58,7 @@ def series() -> Series | None:
         return None
     items, legend = got
     return Series(tuple(int(y) for y, _, _ in items), tuple(Path(p) for _, p, _ in items),
-                  tuple(str(n) for _, _, n in items), str(legend))
+                  tuple(str(n) for _, _, n in items), str(legend), rs.series_ids())
 
 
 # --- the units: the Gansu levels, the red line in use and the parks ----------------------------

@@ -35,7 +35,7 @@ MAX_ZOOM = 22
 @dataclass
 class Grant:
     token: str
-    dataset_id: str
+    dataset_id: str | tuple  # a dataset, or the datasets a derived raster comes from (all must stay)
     path: str
     who: object  # the principal (storage.accounts.Principal), a single-user name, or None (anonymous)
     colors: dict | None = None  # classes: {code: "#rrggbb"}; None: a continuous ramp
@@ -50,11 +50,13 @@ _BY_KEY: dict[tuple, str] = {}
 _LOCK = threading.Lock()
 
 
-def grant(dataset_id: str, path: str, who, *, colors: dict | None = None, ramp: str = "viridis",
+def grant(dataset_id: str | tuple, path: str, who, *, colors: dict | None = None, ramp: str = "viridis",
           stretch: tuple | None = None, gcj: bool = False, minutes: float = 30.0) -> str:
     """The tile URL template (``/tiles/<token>/{z}/{x}/{y}.png``) of a raster for ``who``. The same
     viewer, dataset and colours get the same token while it lives (the map's layer URL stays the
-    same between reruns, so Leaflet keeps its tiles); each call renews it."""
+    same between reruns, so Leaflet keeps its tiles); each call renews it. ``dataset_id``: a tuple for
+    a raster derived from several datasets (a land-degradation verdict of two years): seen while all
+    of them are."""
     key = (str(who), getattr(who, "source", None), dataset_id, path, tuple(sorted((colors or {}).items())),
            ramp, stretch)
     now = time.time()
@@ -90,7 +92,8 @@ def may_see(store, g: Grant, anonymous_view: bool) -> bool:
     """Whether the grant's viewer may still see its dataset: the dataset is registered (not
     deleted), and the store is single-user, or the viewer's account is enabled (re-read), or the
     viewer is anonymous on a server that allows anonymous viewing."""
-    if store.dataset_record(g.dataset_id) is None:
+    ids = g.dataset_id if isinstance(g.dataset_id, tuple) else (g.dataset_id,)
+    if not ids or any(store.dataset_record(i) is None for i in ids):
         return False
     if store.single_user():
         return True

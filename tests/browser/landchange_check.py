@@ -83,9 +83,9 @@ with streamlit_server(env) as url:
         grid.wait_for()  # (a last wait that fails loudly)
         grids = grid_cells(table)
         report["grid"] = grids[0] if grids else None
-        frame = frame_with(page, "img.leaflet-image-layer")  # the verdict per pixel, drawn over the map
+        frame = frame_with(page, "img.leaflet-tile-loaded[src*='/tiles/']")  # the verdict per pixel: tiles
         frame.locator(".gansu-legend").wait_for(state="attached")
-        report["verdict_images"] = frame.locator("img.leaflet-image-layer").count()
+        report["verdict_tiles"] = frame.locator("img.leaflet-tile-loaded[src*='/tiles/']").count()
         report["verdict_legend"] = frame.locator(".gansu-legend").text_content()
         report["external"] = external(reqs)
         report["requests"] = len(reqs)
