@@ -1357,3 +1357,9 @@ TEXT.update({
     "landchange.source.role": {"zh": "土地覆被 {year}", "en": "land cover {year}"},
     "landchange.pdf.title": {"zh": "土地变化报告", "en": "Land-change report"},
 })
+
+# --- the Map: the siting rasters in use (criteria, DEM) as tiles ----------------------------------
+TEXT.update({
+    "ws.map.rasters": {"zh": "选址栅格（准则、高程）", "en": "Siting rasters (criteria, DEM)"},
+    "ws.map.raster_title": {"zh": "{name}（单位：{unit}）", "en": "{name} ({unit})"},
+})

@@ -148,6 +148,13 @@ def _palette_png(img, colors: dict[int, str]) -> bytes:
     return buf.getvalue()
 
 
+def stretch(path: str | Path) -> tuple[float, float]:
+    """The default stretch of a continuous raster: 2–98 % of its values (from its smallest overview)."""
+    p = Path(path)
+    st = p.stat()
+    return _stretch_of(str(p), st.st_mtime_ns, st.st_size)
+
+
 def _stretch(r) -> tuple[float, float]:
     """2–98 % of the raster's values, from its smallest overview (a few thousand pixels); computed
     once per file version."""

@@ -241,12 +241,17 @@ def _tile_ok(script: str) -> int:
     from ui import tileserver
 
     urls = re.findall(r'L\.tileLayer\(\s*"(/tiles/[^"]+)"', script)
-    for u in urls:
-        token = u.split("/")[2]
-        z = 13
-        x, y = tiles.tile_of(103.68, 36.45, z)
-        status, body, kind = tileserver.tile_response(token, z, x, y, False)
-        assert status == 200 and kind == "image/png" and body != tileserver.blank_png(), u
+    recheck = tileserver.RECHECK_S
+    tileserver.RECHECK_S = 0.0  # the access check on this request too (the grant's dataset must exist)
+    try:
+        for u in urls:
+            token = u.split("/")[2]
+            z = 13
+            x, y = tiles.tile_of(103.68, 36.45, z)
+            status, body, kind = tileserver.tile_response(token, z, x, y, False)
+            assert status == 200 and kind == "image/png" and body != tileserver.blank_png(), u
+    finally:
+        tileserver.RECHECK_S = recheck
     return len(urls)
 
 
@@ -347,3 +352,30 @@ def test_the_park_detail_map_shows_the_land_cover_in_use_as_tiles(env, tmp_path)
     scripts = [map_script(at)]
     assert sum(_tile_ok(s) for s in scripts) == 1
     assert f"{d.name} 2020" in scripts[0]  # the layer is named after the dataset
+
+
+def test_a_criterion_raster_in_use_is_drawn_on_the_map_on_a_ramp_with_its_legend(env, tmp_path):
+    """A siting criterion raster in use: a sidebar switch on the Map draws it as tiles of its COG on a
+    colour ramp (granted and served), its legend naming the criterion, its unit and the stretch's ends."""
+    import numpy as np
+    import rasterio
+
+    from indicators import measures
+    from layers import tiles
+
+    t_, w, h = wf.grid(SMALL_BOX)
+    vals = np.tile(np.linspace(1000.0, 2000.0, w, dtype="float32"), (h, 1))
+    src = tmp_path / "ghi_map.tif"
+    with rasterio.open(src, "w", driver="GTiff", width=w, height=h, count=1, dtype="float32", crs=wf.EQUAL_AREA,
+                       transform=t_, nodata=-9999.0) as ds:
+        ds.write(vals, 1)
+    params = measures.PARSERS["criterion"]("x:map_ghi:mean:higher:kWh/m2/yr")[1]
+    d = raster_register.register_raster(env, src, "criterion", params=params, use=True)
+    lo, hi = tiles.stretch(d.display_path)
+    assert 1000.0 <= lo < 1100.0 and 1900.0 < hi <= 2000.0  # 2–98 % of a linear ramp 1000–2000
+    off = page("map.py", "en")
+    assert off.sidebar.checkbox(key="map_vis_ws_rasters").value is False and _tile_ok(map_script(off)) == 0
+    on = page("map.py", "en", map_vis_ws_rasters=True)
+    script = map_script(on)
+    assert _tile_ok(script) == 1
+    assert "map_ghi (kWh/m2/yr)" in script and f"{lo:,.4g}" in script and f"{hi:,.4g}" in script

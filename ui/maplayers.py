@@ -24,6 +24,7 @@ from ui.mdtext import md
 
 WS_TRANSPORT = "ws_transport"  # sidebar switch of the user's transport datasets
 WS_LC_ALT = "ws_landcover_alt"  # sidebar switch of the second land-cover year
+WS_RASTERS = "ws_rasters"  # sidebar switch of the siting rasters in use (criteria, DEM)
 
 
 def sidebar(specs: list[catalog.LayerSpec], lang: str) -> tuple[str, dict[str, bool], float]:
@@ -53,6 +54,10 @@ def sidebar(specs: list[catalog.LayerSpec], lang: str) -> tuple[str, dict[str, b
             st.session_state.setdefault(f"map_vis_{WS_TRANSPORT}", True)
             visible[WS_TRANSPORT] = st.checkbox(f"{t('ws.map.transport', lang)} · {t('map.status.user', lang)}",
                                                 key=f"map_vis_{WS_TRANSPORT}")
+        if _siting_rasters():
+            st.session_state.setdefault(f"map_vis_{WS_RASTERS}", False)
+            visible[WS_RASTERS] = st.checkbox(f"{t('ws.map.rasters', lang)} · {t('map.status.user', lang)}",
+                                              key=f"map_vis_{WS_RASTERS}")
         opacity = st.slider(t("map.lc_opacity", lang), 0.1, 1.0, 0.7, 0.05, key="map_lc_opacity")
         layer_opacity_sliders(specs, visible, lang)
         compare_controls(lang)
@@ -139,6 +144,13 @@ def dataset_or_none(fn):
         return None
 
 
+def _siting_rasters() -> list[ws.Dataset]:
+    try:
+        return map_tiles.rasters_in_use()
+    except GansuError:
+        return []
+
+
 def _user_transport_ids() -> list[str]:
     try:
         return [i for i in ws.in_use(common.store()).get("transport", []) if i != ws.BUILTIN_AIRPORTS]
@@ -177,8 +189,11 @@ def _transport_fc(dataset_id: str, sha256: str, kind: str, label: str, gcj: bool
 
 
 def add_workspace_layers(m, visible: dict, lang: str, gcj: bool, lc_opacity: float) -> list[dict]:
-    """The second land-cover year and the transport datasets in use; their legend sections."""
+    """The second land-cover year, the siting rasters (criteria, DEM) and the transport datasets in use;
+    their legend sections."""
     sections = []
+    if visible.get(WS_RASTERS):
+        sections += map_tiles.add_rasters(m, _siting_rasters(), lang, gcj, lc_opacity)
     alt = dataset_or_none(data_in_use.landcover_alt_dataset)
     if alt is not None and visible.get(WS_LC_ALT):
         sec = add_user_landcover(m, alt, lang, gcj, lc_opacity, True, prefix=f"{t('inuse.second_year', lang)}: ")
