@@ -57,7 +57,7 @@ def render_tile(path: str | Path, z: int, x: int, y: int, *, colors: dict[int, s
             return None
         if classes:
             return _palette_png(img, colors)
-        lo, hi = stretch if stretch is not None else _stretch(r)
+        lo, hi = stretch if stretch is not None else default_stretch(path)
         return _ramp_png(img, lo, hi, RAMPS.get(ramp, RAMPS["viridis"]))
 
 
@@ -148,17 +148,9 @@ def _palette_png(img, colors: dict[int, str]) -> bytes:
     return buf.getvalue()
 
 
-def stretch(path: str | Path) -> tuple[float, float]:
+def default_stretch(path: str | Path) -> tuple[float, float]:
     """The default stretch of a continuous raster: 2–98 % of its values (from its smallest overview)."""
     p = Path(path)
-    st = p.stat()
-    return _stretch_of(str(p), st.st_mtime_ns, st.st_size)
-
-
-def _stretch(r) -> tuple[float, float]:
-    """2–98 % of the raster's values, from its smallest overview (a few thousand pixels); computed
-    once per file version."""
-    p = Path(r.input)
     st = p.stat()
     return _stretch_of(str(p), st.st_mtime_ns, st.st_size)
 

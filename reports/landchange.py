@@ -28,7 +28,6 @@ from reports.excel import excel_bytes
 from reports.labels import column_label
 from reports.pdf import document
 from reports.pdf import sections as S
-from reports.pdf.fonts import pdf_font
 from reports.vector import geojson_bytes, gpkg_bytes
 
 UNITS = (("_km2", "km²"), ("_ha", "ha"), ("_pct", "%"), ("_m2", "m²"))
@@ -337,16 +336,10 @@ def landchange_pdf(*, title: str | None = None, date: _dt.date | str | None = No
     (summary, net change per class, each layer's matrix, the largest parcels, notes); the degradation
     table (``DEGRADATION_COLUMNS``) and the trajectories when given; sources and provenance.
     Every user text (names, titles) is escaped: markup prints as typed. ``font``: see ``pdf_font``."""
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.units import mm
     from reportlab.platypus import Spacer
 
-    lang = lang if lang in LANGS else DEFAULT_LANG
-    fname, fdesc = pdf_font(font)
-    date_s = S.date_text(date)
+    lang, fname, fdesc, date_s, pg = document.setup(lang, font, date)
     title = title or t("lchg.pdf.title", lang)
-    margin = document.MARGIN_MM * mm
-    pg = S.Page(lang, fname, A4[0] - 2 * margin)
     story: list[Any] = [pg.para(title, "title"), pg.labelled(t("report.date", lang), date_s), Spacer(1, 4)]
     if protected is not None:
         story += _protected_sections(pg, protected)

@@ -55,3 +55,32 @@ def run_with_editor(at: AppTest, edits: dict[str, dict], timeout: float | None =
     at.run(timeout=timeout)
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+def capture_downloads(monkeypatch) -> dict[str, bytes]:
+    """Every file a page hands to a download button during a run, by file name, taken where the page
+    calls Streamlit's public ``download_button`` (``st.download_button`` and the same method of a
+    column, the sidebar or a container): bytes as given, deferred ones (a callable, made when
+    clicked) made at once in the script run, as a click would."""
+    import inspect
+
+    import streamlit as st
+    from streamlit.delta_generator import DeltaGenerator  # the type of st.container(), st.columns()
+
+    got: dict[str, bytes] = {}
+    real = DeltaGenerator.download_button
+    signature = inspect.signature(real)
+
+    def capture(self, *args, **kwargs):
+        given = signature.bind(self, *args, **kwargs).arguments
+        data, name = given.get("data"), given.get("file_name")
+        if name:
+            made = data() if callable(data) else data
+            made = made.getvalue() if hasattr(made, "getvalue") else made
+            got[name] = made.encode() if isinstance(made, str) else bytes(made)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(DeltaGenerator, "download_button", capture)
+    main = st.download_button.__self__  # the main area, where st.download_button draws
+    monkeypatch.setattr(st, "download_button", lambda *args, **kwargs: capture(main, *args, **kwargs))
+    return got

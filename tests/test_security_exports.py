@@ -31,7 +31,7 @@ from affine import Affine
 from openpyxl import load_workbook
 from streamlit.testing.v1 import AppTest
 
-from tests.apptest_helpers import run_page
+from tests.apptest_helpers import capture_downloads, run_page
 
 from core.text import Text
 
@@ -170,32 +170,8 @@ DIRECT = {"targets_dl_matrix": "ui.targets_views.workbook",
 
 @pytest.fixture()
 def downloads(monkeypatch):
-    """Every file a page hands to a download button during a run, by file name, taken where the page
-    calls Streamlit's public ``download_button`` (``st.download_button`` and the same method of a
-    column, the sidebar or a container): bytes as given, deferred ones (a callable, made when
-    clicked) made at once in the script run, as a click would."""
-    import inspect
-
-    import streamlit as st
-    from streamlit.delta_generator import DeltaGenerator  # the type of st.container(), st.columns()
-
-    got: dict[str, bytes] = {}
-    real = DeltaGenerator.download_button
-    signature = inspect.signature(real)
-
-    def capture(self, *args, **kwargs):
-        given = signature.bind(self, *args, **kwargs).arguments
-        data, name = given.get("data"), given.get("file_name")
-        if name:
-            made = data() if callable(data) else data
-            made = made.getvalue() if hasattr(made, "getvalue") else made
-            got[name] = made.encode() if isinstance(made, str) else bytes(made)
-        return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(DeltaGenerator, "download_button", capture)
-    main = st.download_button.__self__  # the main area, where st.download_button draws
-    monkeypatch.setattr(st, "download_button", lambda *args, **kwargs: capture(main, *args, **kwargs))
-    return got
+    """The files the page hands to its download buttons, by file name (``apptest_helpers.capture_downloads``)."""
+    return capture_downloads(monkeypatch)
 
 
 def _run(page: str, **state) -> AppTest:

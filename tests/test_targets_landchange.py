@@ -16,7 +16,7 @@ from layers import catalog
 from storage import series_register
 from tests import landchange_fixtures as lf
 from tests import workspace_fixtures as wf
-from tests.apptest_helpers import run_page, run_with_editor, shown_headers
+from tests.apptest_helpers import capture_downloads, run_page, run_with_editor, shown_headers
 
 NUMBERS = ["improved_km2", "improved_pct", "stable_km2", "stable_pct", "degraded_km2", "degraded_pct", "nodata_km2",
            "nodata_pct", "area_km2", "desertified_km2", "rehabilitated_km2", "desertification_net_km2"]
@@ -156,28 +156,8 @@ def test_without_a_series_the_tab_says_how_to_register_one(page_env, lang):
 
 @pytest.fixture()
 def downloads(monkeypatch):
-    """The files the page hands to its download buttons, by file name; deferred ones (a callable,
-    made when clicked) made at once, as a click would."""
-    import inspect
-
-    import streamlit as st
-    from streamlit.delta_generator import DeltaGenerator
-
-    got: dict[str, bytes] = {}
-    real = DeltaGenerator.download_button
-    signature = inspect.signature(real)
-
-    def capture(self, *args, **kwargs):
-        given = signature.bind(self, *args, **kwargs).arguments
-        data, name = given.get("data"), given.get("file_name")
-        made = data() if callable(data) else data
-        got[name] = made.encode() if isinstance(made, str) else bytes(made)
-        return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(DeltaGenerator, "download_button", capture)
-    main = st.download_button.__self__
-    monkeypatch.setattr(st, "download_button", lambda *args, **kwargs: capture(main, *args, **kwargs))
-    return got
+    """The files the page hands to its download buttons, by file name (``apptest_helpers.capture_downloads``)."""
+    return capture_downloads(monkeypatch)
 
 
 def test_exports_hold_every_table_with_provenance(series, county_pairs, downloads):

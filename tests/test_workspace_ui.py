@@ -371,7 +371,7 @@ def test_a_criterion_raster_in_use_is_drawn_on_the_map_on_a_ramp_with_its_legend
         ds.write(vals, 1)
     params = measures.PARSERS["criterion"]("x:map_ghi:mean:higher:kWh/m2/yr")[1]
     d = raster_register.register_raster(env, src, "criterion", params=params, use=True)
-    lo, hi = tiles.stretch(d.display_path)
+    lo, hi = tiles.default_stretch(d.display_path)
     assert 1000.0 <= lo < 1100.0 and 1900.0 < hi <= 2000.0  # 2–98 % of a linear ramp 1000–2000
     off = page("map.py", "en")
     assert off.sidebar.checkbox(key="map_vis_ws_rasters").value is False and _tile_ok(map_script(off)) == 0

@@ -28,9 +28,9 @@ from core.errors import GansuError, InputError
 from core.i18n import t
 from indicators import landchange, ldn
 from indicators import ldn_raster
-from layers import cog, tiles
+from layers import cog
 from storage.store import Store
-from ui import common, jobs, map_rasters, mapview, session, tables, tileserver
+from ui import common, jobs, map_rasters, map_tiles, mapview, session, tables, tileserver
 from ui import landchange_views as v
 from ui import raster_sources as rs
 from ui.landchange_trajectories import geojson, level_picker
@@ -195,7 +195,7 @@ def verdict_map(ser, period: tuple[int, int], m: pd.DataFrame, lang: str) -> Non
     colors = {1: v.VERDICT_COLORS["improved"], 0: v.VERDICT_COLORS["stable"], -1: v.VERDICT_COLORS["degraded"]}
     url = tileserver.grant(tuple(ser.ids), str(out), common.actor(), colors=colors, minutes=session.session_minutes())
     map_rasters.add_tiles(fm, url, t("landchange.verdict.layer", lang, a=period[0], b=period[1]), 0.85, True,
-                          tiles.native_zoom(out))
+                          map_tiles.native_zoom(str(out), key))  # the file is named by its content
     folium.GeoJson(geojson("prefecture"), name=t("targets.level.prefecture", lang),
                    style_function=lambda f: {"color": "#555555", "weight": 0.8, "fillOpacity": 0}).add_to(fm)
     items = [{"label": ldn.VERDICT_LABELS[k].pick(lang), "fill": v.VERDICT_COLORS[k], "stroke": "#666666"}

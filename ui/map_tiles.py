@@ -57,7 +57,7 @@ def rasters_in_use() -> list[ws.Dataset]:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _stretch(path: str, sha256: str) -> tuple[float, float]:
-    return tiles.stretch(path)
+    return tiles.default_stretch(path)
 
 
 def add_rasters(m, datasets: list[ws.Dataset], lang: str, gcj: bool, opacity: float) -> list[dict]:

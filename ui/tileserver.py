@@ -57,8 +57,7 @@ def grant(dataset_id: str | tuple, path: str, who, *, colors: dict | None = None
     same between reruns, so Leaflet keeps its tiles); each call renews it. ``dataset_id``: a tuple for
     a raster derived from several datasets (a land-degradation verdict of two years): seen while all
     of them are."""
-    key = (str(who), getattr(who, "source", None), dataset_id, path, tuple(sorted((colors or {}).items())),
-           ramp, stretch)
+    key = _key(who, dataset_id, path, colors, ramp, stretch)
     now = time.time()
     with _LOCK:
         for t in [t for t, g in _GRANTS.items() if g.expires < now]:  # expired grants go
@@ -74,9 +73,13 @@ def grant(dataset_id: str | tuple, path: str, who, *, colors: dict | None = None
     return f"/tiles/{tok}/{{z}}/{{x}}/{{y}}.png" + ("?gcj=1" if gcj else "")
 
 
+def _key(who, dataset_id, path: str, colors: dict | None, ramp: str, stretch) -> tuple:
+    """One grant per viewer (name and kind of account), dataset(s), file and colouring."""
+    return (str(who), getattr(who, "source", None), dataset_id, path, tuple(sorted((colors or {}).items())), ramp, stretch)
+
+
 def _key_of(g: Grant) -> tuple:
-    return (str(g.who), getattr(g.who, "source", None), g.dataset_id, g.path,
-            tuple(sorted((g.colors or {}).items())), g.ramp, g.stretch)
+    return _key(g.who, g.dataset_id, g.path, g.colors, g.ramp, g.stretch)
 
 
 def revoke(who) -> int:

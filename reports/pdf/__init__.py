@@ -10,7 +10,6 @@ from typing import Any, Mapping, Sequence
 import pandas as pd
 
 from core.i18n import t
-from core.text import DEFAULT_LANG, LANGS
 from reports.pdf import document
 from reports.pdf import sections as S
 from reports.pdf.fonts import CID_FONT, TTF_CANDIDATES, pdf_font
@@ -37,15 +36,8 @@ def scenario_pdf(*, scenario: str, ranking: pd.DataFrame, indicators: pd.DataFra
     ``provenance``: an ``indicators.provenance`` record → a last "provenance" section, and its
     ``inputs_sha256`` in the PDF's metadata (subject).
     """
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.units import mm
-
-    lang = lang if lang in LANGS else DEFAULT_LANG
-    fname, fdesc = pdf_font(font)
-    date_s = S.date_text(date)
+    lang, fname, fdesc, date_s, pg = document.setup(lang, font, date)
     title = title or t("report.title", lang)
-    margin = document.MARGIN_MM * mm
-    pg = S.Page(lang, fname, A4[0] - 2 * margin)
     ranking = ranking.reset_index(drop=True)
     parks_ = S.Parks.of(ranking)
 

@@ -7,8 +7,22 @@ import io
 from typing import Any, Mapping
 
 from core.i18n import t
+from core.text import DEFAULT_LANG, LANGS
+from reports.pdf import sections as S
+from reports.pdf.fonts import pdf_font
 
 MARGIN_MM = 14
+
+
+def setup(lang: str, font: str | None, date) -> tuple[str, str, str, str, Any]:
+    """What every report's story starts from: (language, font name, font description, date text, the
+    page's paragraph maker ``sections.Page`` at the A4 text width)."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.units import mm
+
+    lang = lang if lang in LANGS else DEFAULT_LANG
+    fname, fdesc = pdf_font(font)
+    return lang, fname, fdesc, S.date_text(date), S.Page(lang, fname, A4[0] - 2 * MARGIN_MM * mm)
 
 
 def build(story: list, *, lang: str, font: str, font_desc: str, title: str, footer: str, subject: str,
