@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8501
 
-.PHONY: run test setup data assets chromium fonts bench mutation clean-data help
+.PHONY: run test setup data assets chromium postgres fonts bench mutation clean-data help
 
 help:
 	@echo "make run    - start the dashboard on port $(PORT) (installs and builds what is missing)"
@@ -60,10 +60,19 @@ chromium:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; \
 	fi
 
+# PostgreSQL 15 + PostGIS 3 from Debian, for the tests of the PostgreSQL store (each test process starts
+# a throw-away cluster on a Unix socket in /tmp: storage/pgcluster.py); no server is left running.
+postgres:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1; then \
+		echo "Installing Debian postgresql-15 and postgresql-15-postgis-3 (tests of the PostgreSQL store)"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql-15 postgresql-15-postgis-3; \
+	fi
+
 # Two pytest workers (pytest-xdist), a test file whole to one worker (its module fixtures, e.g. a
 # browser walk, run once); tests/conftest.py hands out the long files first. TEST_JOBS=1 runs serially.
 TEST_JOBS ?= 2
-test: data chromium fonts
+test: data chromium postgres fonts
 	$(VENV)/bin/ruff check --quiet .
 	$(PY) -m pytest -q $(if $(filter-out 1,$(TEST_JOBS)),-n $(TEST_JOBS) --dist loadfile) tests
 

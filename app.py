@@ -7,13 +7,18 @@ import streamlit as st
 
 from core.i18n import t
 from ui import auth
+from storage.db import StoreError
 from ui.common import language_switch, lang
 
 st.set_page_config(page_title="甘肃生态屏障与零碳园区 · Gansu barrier & parks", 
                    layout="wide")
 language_switch()
 lg = lang()
-auth.gate(lg)  # accounts configured: who is signed in; an anonymous visitor gets the login form
+try:
+    auth.gate(lg)  # accounts configured: who is signed in; an anonymous visitor gets the login form
+except StoreError as e:  # the store cannot be used (a PostgreSQL server down …): say so, keep the app up
+    st.error(e.message(lg))
+    st.stop()
 nav = st.navigation([
     st.Page("pages/home.py", title=t("nav.home", lg), url_path="home", default=True),
     st.Page("pages/map.py", title=t("nav.map", lg), url_path="map"),
@@ -23,4 +28,7 @@ nav = st.navigation([
     st.Page("pages/checklist.py", title=t("nav.checklist", lg), url_path="checklist"),
     st.Page("pages/data.py", title=t("nav.data", lg), url_path="data"),
 ])
-nav.run()
+try:
+    nav.run()
+except StoreError as e:  # e.g. the database went away during this run: nothing half-saved (one transaction)
+    st.error(e.message(lg))

@@ -21,6 +21,15 @@ once (the shared caches are filled, as on a server that has been running). The s
 temporary copy; the default data build (``data/current``) is used.
 
 Prints a table (and ``REPORT {json}``).
+
+``python -m bench.bench_capacity --processes 1,2 [N ...]``: the page-run throughput of one dashboard
+process against two, on one PostgreSQL store (a throw-away cluster, ``storage.pgcluster``; every
+server's ``GANSU_STORE`` is the same database). Each server is pinned to its own core (one: core 0;
+two: cores 0 and 1, sessions split between them in turn); the one Chromium holding the sessions and
+PostgreSQL are not pinned (the machine has two cores: they share them with the servers). Reported per
+level: page runs per server-CPU-second and per wall second, and apart from the servers' CPU the
+browser's (psutil on this process's other descendants: Playwright's driver and Chromium) and
+PostgreSQL's (its postmaster and backends).
 """
 from __future__ import annotations
 
@@ -92,12 +101,12 @@ def rss_mb(pid: int) -> float:
 
 
 class Server:
-    def __init__(self, store: Path, log: Path):
+    def __init__(self, store: Path | str, log: Path, core: int = SERVER_CORE):
         self.port = free_port()
         env = {**os.environ, "GANSU_STORE": str(store), "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
         self.log = open(log, "w")
         self.proc = subprocess.Popen(
-            ["taskset", "-c", str(SERVER_CORE), sys.executable, "-m", "ui.serve", "--server.headless", "true",
+            ["taskset", "-c", str(core), sys.executable, "-m", "ui.serve", "--server.headless", "true",
              "--server.port", str(self.port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none"],
             cwd=REPO, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         self.url = f"http://127.0.0.1:{self.port}"
@@ -135,6 +144,7 @@ async def session(ctx, url: str, i: int, times: list, errors: list, start: async
     page = await ctx.new_page()
     page.set_default_timeout(PAGE_TIMEOUT_S * 1000)
     await start.wait()
+    name = "home"
     try:
         await page.goto(f"{url}/?lang={lang}", wait_until="commit")
         t0 = await page.evaluate("() => performance.timeOrigin")
@@ -147,8 +157,8 @@ async def session(ctx, url: str, i: int, times: list, errors: list, start: async
         bad = await page.locator('[data-testid="stException"]').count()
         if bad:
             errors.append(f"s{i}: {bad} exception(s) on the page")
-    except Exception as e:  # reported, never hidden
-        errors.append(f"s{i}: {type(e).__name__}: {str(e)[:300]}")
+    except Exception as e:  # reported, never hidden (with the page it waited for)
+        errors.append(f"s{i} {name}: {type(e).__name__}: {str(e)[:300]}")
     return page
 
 
@@ -200,6 +210,112 @@ async def run_level(n: int, store: Path, art: Path) -> dict:
             "rss_before_mb": rss0, "rss_after_mb": rss1, "mb_per_session": (rss1 - rss0) / n}
 
 
+# --- one process against two on one PostgreSQL store ----------------------------------------------------
+def browser_cpu_s(servers: list[Server], cluster) -> float:
+    """CPU seconds of this process's descendants other than the servers and PostgreSQL: Playwright's
+    driver and Chromium."""
+    skip = {p.pid for pid in [srv.proc.pid for srv in servers] + [pg_pid(cluster)] for p in server_tree(pid)}
+    return sum(_own_cpu(p) for p in psutil.Process().children(recursive=True) if p.pid not in skip)
+
+
+def _own_cpu(p: psutil.Process) -> float:
+    try:
+        c = p.cpu_times()
+        return c.user + c.system + c.children_user + c.children_system
+    except psutil.Error:
+        return 0.0
+
+
+def pg_pid(cluster) -> int:
+    return int((cluster.data / "postmaster.pid").read_text().split()[0])
+
+
+def pg_cpu_s(cluster) -> float:
+    """CPU seconds of the cluster's postmaster and its backends (those that ended included)."""
+    return cpu_s(pg_pid(cluster))
+
+
+async def run_procs(n_proc: int, n: int, url: str, cluster, art: Path) -> dict:
+    from playwright.async_api import async_playwright
+
+    servers = [Server(url, art / f"capacity-p{n_proc}-{k}-{n}.log", core=k) for k in range(n_proc)]
+    try:
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            werr = []
+            for srv in servers:  # warm-up (untimed): one session per server opens every measured page once
+                ctx = await browser.new_context(viewport={"width": 1300, "height": 900})
+                ev = asyncio.Event()
+                ev.set()
+                await (await session(ctx, srv.url, -1, [], werr, ev, "zh")).close()
+                await ctx.close()
+            await asyncio.sleep(2)
+            cpu0 = [cpu_s(srv.proc.pid) for srv in servers]
+            b0, g0 = browser_cpu_s(servers, cluster), pg_cpu_s(cluster)
+            ctxs = [await browser.new_context(viewport={"width": 1300, "height": 900},
+                                              locale="zh-CN" if i % 2 == 0 else "en-US") for i in range(n)]
+            times, errors, start = [], [], asyncio.Event()
+            tasks = [asyncio.ensure_future(session(c, servers[i % n_proc].url, i, times, errors, start,
+                                                   "zh" if i % 2 == 0 else "en")) for i, c in enumerate(ctxs)]
+            await asyncio.sleep(1)
+            t_wall = time.perf_counter()
+            start.set()
+            await asyncio.gather(*tasks)
+            wall = time.perf_counter() - t_wall
+            cpu = [cpu_s(srv.proc.pid) - c0 for srv, c0 in zip(servers, cpu0)]
+            b1, g1 = browser_cpu_s(servers, cluster), pg_cpu_s(cluster)
+            for c in ctxs:
+                await c.close()
+            await browser.close()
+    finally:
+        for srv in servers:
+            srv.stop()
+    ts = sorted(t for _, t in times)
+    q = statistics.quantiles(ts, n=100, method="inclusive") if len(ts) > 1 else [ts[0] if ts else float("nan")] * 99
+    return {"processes": n_proc, "sessions": n, "page_runs": len(ts), "expected": n * (1 + len(SEQUENCE)),
+            "errors": errors, "warmup_errors": werr, "wall_s": wall, "server_cpu_s": cpu, "browser_cpu_s": b1 - b0,
+            "postgresql_cpu_s": g1 - g0, "runs_per_server_cpu_s": len(ts) / max(1e-9, sum(cpu)),
+            "runs_per_wall_s": len(ts) / wall, "cpu_s_per_page": sum(cpu) / max(1, len(ts)),
+            "p50_s": q[49], "p95_s": q[94]}
+
+
+def main_processes(counts: tuple[int, ...], levels: tuple[int, ...]) -> list[dict]:
+    import tempfile as tf
+
+    from storage.pgcluster import Cluster
+
+    if max(counts) > len(os.sched_getaffinity(0)):
+        raise SystemExit(f"{max(counts)} server processes need as many cores")
+    os.sched_setaffinity(0, set(range(max(2, max(counts)))))  # browser and driver: not pinned
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    art = REPO / "bench" / "out"
+    art.mkdir(parents=True, exist_ok=True)
+    cluster = Cluster(Path(tf.mkdtemp(prefix="gansu-cap-pg-", dir="/tmp"))).start()
+    out = []
+    try:
+        for n in levels:
+            for k in counts:
+                url = cluster.new_database(f"capacity_{k}_{n}")  # each run on a fresh store
+                r = asyncio.run(run_procs(k, n, url, cluster, art))
+                out.append(r)
+                print(f"[{k} process(es), {n} sessions] {r['page_runs']}/{r['expected']} page runs in {r['wall_s']:.1f} s, "
+                      f"errors {len(r['errors'])}", file=sys.stderr, flush=True)
+                print("LEVEL " + json.dumps(r, ensure_ascii=False), flush=True)
+    finally:
+        cluster.stop()
+    print("\none PostgreSQL store; each server pinned to its own core; Chromium (all sessions) and PostgreSQL not pinned")
+    print("| processes | sessions | page runs | wall s | server CPU s (per process) | page runs / server CPU s | "
+          "page runs / wall s | p50 / p95 s | browser CPU s | PostgreSQL CPU s | errors |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in out:
+        print(f"| {r['processes']} | {r['sessions']} | {r['page_runs']}/{r['expected']} | {r['wall_s']:.1f} | "
+              f"{' + '.join(f'{c:.2f}' for c in r['server_cpu_s'])} | {r['runs_per_server_cpu_s']:.1f} | "
+              f"{r['runs_per_wall_s']:.2f} | {r['p50_s']:.1f} / {r['p95_s']:.1f} | {r['browser_cpu_s']:.1f} | "
+              f"{r['postgresql_cpu_s']:.1f} | {len(r['errors'])} |")
+    print("REPORT " + json.dumps(out, ensure_ascii=False))
+    return out
+
+
 def main(levels=(1, 2, 5, 10, 20)) -> list[dict]:
     if len(os.sched_getaffinity(0)) < 2 and os.cpu_count() < 2:
         raise SystemExit("needs two cores (server on core 0, browsers on core 1)")
@@ -232,4 +348,8 @@ def main(levels=(1, 2, 5, 10, 20)) -> list[dict]:
 
 
 if __name__ == "__main__":
-    main(tuple(int(a) for a in sys.argv[1:]) or (1, 2, 5, 10, 20))
+    args = sys.argv[1:]
+    if args[:1] == ["--processes"]:
+        main_processes(tuple(int(k) for k in args[1].split(",")), tuple(int(a) for a in args[2:]) or (10,))
+    else:
+        main(tuple(int(a) for a in args) or (1, 2, 5, 10, 20))

@@ -8,6 +8,7 @@
     gansu workspace add roads.gpkg --role transport --kind major_road --use
     gansu admin accounts add chief --role admin      # password on stdin
     gansu build [--force]                            # the default Gansu dataset
+    gansu store copy store.duckdb postgresql://…     # a store into PostgreSQL (and back)
 
 Exit codes: 0 success, 2 unusable input (message in English and Chinese on stderr, one handler for
 every command). The input flags of ``parks`` and ``siting`` come from the declared inputs
@@ -24,7 +25,8 @@ from core.errors import GansuError
 # Commands with a parser of their own (their module is imported only when called: start-up time).
 DELEGATED = {"workspace": ("cli.workspace_cli", "register files in the store, choose the data in use"),
              "admin": ("cli.admin_cli", "accounts, recovery codes and the audit log of the shared store"),
-             "build": ("cli.build_cli", "build the default Gansu dataset (a no-op when current)")}
+             "build": ("cli.build_cli", "build the default Gansu dataset (a no-op when current)"),
+             "store": ("cli.store_cli", "copy a store between DuckDB and PostgreSQL; PostgreSQL grants; store info")}
 COMMANDS = {"parks": parks_cli.run, "siting": siting_cli.run, "targets": targets_cli.run,
             "zonestats": tiled_cli.run_zonestats, "checklist": checklist_cli.run, "degradation": landchange_cli.run}
 

@@ -37,13 +37,13 @@ def run(a) -> int:
         raise InputError(f"找不到统计表文件 {a.stats}", f"statistics file not found: {a.stats}")
     if a.stats:
         stats, origin = tg.validate_stats(tg.read_stats_bytes(Path(a.stats).read_bytes()), targets), f"file {a.stats}"
-    elif a.seed or not paths.store_path().exists():
+    elif a.seed or not (isinstance(paths.store_path(), str) or paths.store_path().exists()):  # str: a PostgreSQL URL
         stats, origin = tg.load_seed_stats(), f"seed {tg.OFFICIAL_SEED_CSV.name}"
     else:
         store = Store(paths.store_path())
         try:
             stats_store.ensure(store, tg.load_seed_stats())
-            stats, origin = tg.refresh_seed(stats_store.official_stats(store)), f"store {paths.store_path()}"
+            stats, origin = tg.refresh_seed(stats_store.official_stats(store)), f"store {store.label}"
         finally:
             store.close()
     basis = {}

@@ -83,8 +83,8 @@ def into_store(a, kind: str, tables: dict[str, pd.DataFrame]) -> None:
     try:
         for part, df in tables.items():
             r = store.put_result_table(names[part], kind, df, args, actor=SHELL)
-            print(f"stored in {paths.store_path()}: {r['table_id']} ({r['n_rows']} rows, sha256 {r['sha256'][:12]})\n"
-                  f"已存入 {paths.store_path()}：{r['table_id']}（{r['n_rows']} 行，SHA-256 {r['sha256'][:12]}）")
+            print(f"stored in {store.label}: {r['table_id']} ({r['n_rows']} rows, sha256 {r['sha256'][:12]})\n"
+                  f"已存入 {store.label}：{r['table_id']}（{r['n_rows']} 行，SHA-256 {r['sha256'][:12]}）")
     finally:
         store.close()
 

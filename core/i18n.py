@@ -1363,3 +1363,11 @@ TEXT.update({
     "ws.map.rasters": {"zh": "选址栅格（准则、高程）", "en": "Siting rasters (criteria, DEM)"},
     "ws.map.raster_title": {"zh": "{name}（单位：{unit}）", "en": "{name} ({unit})"},
 })
+
+# --- sign-in that survives a browser reload (ui.session_cookie) ------------------------------------
+TEXT.update({
+    "auth.cookie.ended": {"zh": "此浏览器保存的登录已失效（已过期、已退出登录，或管理员更改了账户）：请重新登录。",
+                          "en": "The sign-in this browser kept has ended (expired, signed out, or the account "
+                                "was changed by an admin): please sign in again."},
+    "auth.cookie.frame": {"zh": "保持登录状态", "en": "Keeping the sign-in"},
+})

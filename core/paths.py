@@ -4,6 +4,7 @@
         builds/<build id>/       one complete build: gansu.gpkg, landcover_*.tif, manifest.json
         current -> builds/<id>   symlink swapped atomically when a build completes
         store.duckdb             user data and the layer catalog (survives rebuilds)
+        session.key              the secret of the sign-in cookies (beside the store; 0600)
 """
 from __future__ import annotations
 
@@ -51,8 +52,21 @@ def workspace_dir() -> Path:
     return Path(os.environ.get("GANSU_WORKSPACE_DIR", data_root() / "workspace")).resolve()
 
 
-def store_path() -> Path:
-    return Path(os.environ.get("GANSU_STORE", data_root() / "store.duckdb"))
+def store_path() -> Path | str:
+    """The store: a DuckDB file (``GANSU_STORE``, default ``<data root>/store.duckdb``) or, when
+    ``GANSU_STORE`` is a ``postgresql://`` URL, that URL (``storage.pg``)."""
+    env = os.environ.get("GANSU_STORE")
+    if env and env.startswith(("postgresql://", "postgres://")):
+        return env
+    return Path(env or data_root() / "store.duckdb")
+
+
+def session_key_path() -> Path:
+    """The file of the secret that signs sign-in cookies (``storage.web_sessions``; unused when
+    ``GANSU_SESSION_SECRET`` is set): beside the store file, so every process of one store signs
+    alike; in the data root when the store is not a file (a database address)."""
+    store = os.environ.get("GANSU_STORE", "")
+    return (data_root() if "://" in store else store_path().parent) / "session.key"
 
 
 class DataMissing(RuntimeError):

@@ -24,7 +24,12 @@
 
 Every change here is one store transaction with its audit row (``storage.audit``); a name typed at
 the sign-in form is logged cleaned (``login_name``: no control characters, at most 64 characters).
-May import: ``core``, ``storage.audit`` and ``storage.login_guard`` (``storage.store`` imports this module).
+A password change, a role or office change and disabling an account end every saved sign-in of
+the account (``storage.web_sessions``: the cookie that keeps a sign-in over a browser reload), in the
+same transaction as the change.
+
+May import: ``core``, ``storage.audit``, ``storage.login_guard`` and ``storage.web_sessions``
+(``storage.store`` imports this module).
 """
 from __future__ import annotations
 
@@ -38,7 +43,7 @@ import time
 from collections import Counter
 
 from core.errors import InputError, PermissionDenied
-from storage import audit, login_guard
+from storage import audit, login_guard, web_sessions
 
 ROLES = ("viewer", "editor", "admin")
 RANK = {"anonymous": 0, **{r: i for i, r in enumerate(ROLES, 1)}}  # viewer 1 < editor 2 < admin 3
@@ -295,6 +300,11 @@ def _update(store, actor, name: str, action: str, sets: dict, details: dict | No
                     [*sets.values(), dt.datetime.now(), name])
         audit.record(cur, who, action, "account", name, before={"role": old[0], "office": old[1], "disabled": old[2]},
                      after={k: v for k, v in sets.items() if k != "pw_hash"}, details=details)
+        why = [w for w, changed in (("password", "pw_hash" in sets), ("role", sets.get("role", old[0]) != old[0]),
+                                    ("office", sets.get("office", old[1]) != old[1]),
+                                    ("disabled", bool(sets.get("disabled")))) if changed]
+        if why:  # saved sign-ins (cookies) of the account end with the change
+            web_sessions.revoke_account_in(cur, name, ",".join(why), actor=who)
 
 
 def set_disabled(store, name: str, disabled: bool = True, *, actor=None) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 
 from core.errors import GansuError
+from storage import pg
 
 SPATIAL_VERSION = "v1.5.5"
 
@@ -43,6 +44,19 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
     con = duckdb.connect(str(path), read_only=read_only, config=config)
     con.execute(f"LOAD '{spatial_extension_path()}'")
     return con
+
+
+def pg_connect(url: str):
+    """A PostgreSQL store's connection (``storage.pg``); a bilingual StoreError when it cannot be reached."""
+    import psycopg  # start-up time: only a PostgreSQL store loads it
+
+    try:
+        return pg.Connection(url)
+    except psycopg.OperationalError as e:
+        why = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise StoreError(f"无法连接 PostgreSQL 存储 {pg.redacted(url)}（{why}）：请检查服务器是否运行、地址与权限。",
+                         f"cannot connect to the PostgreSQL store {pg.redacted(url)} ({why}): check that the "
+                         "server runs, the address and the role's rights.") from None
 
 
 def private_wal(path: Path) -> None:

@@ -10,6 +10,9 @@ as done by that user on behalf of whoever queued it.
 Whoever queued it is the note file's owner on disk (its uid's login name), never what the note
 says; a note or data file owned by another user than the server's (or not a plain file) is set
 aside in ``failed/`` untouched. On systems without user ids (Windows) the owner check is skipped.
+
+A PostgreSQL store has no inbox: many processes write it at once, so the CLI stores the table
+itself (``ingest`` returns nothing there).
 """
 from __future__ import annotations
 
@@ -30,6 +33,8 @@ except ImportError:  # Windows: no user database
 
 
 def inbox_dir(store_path: str | Path) -> Path:
+    if str(store_path).startswith(("postgresql://", "postgres://")):
+        raise ValueError("a PostgreSQL store has no inbox: the command line writes to it directly")
     p = Path(store_path)
     return p.with_name(f"{p.stem}-inbox")
 
@@ -93,7 +98,7 @@ def ingest(store, actor, *, server_uid: int | None = None) -> list[dict]:
     Each note is claimed first (renamed to ``.taking``: two sessions opening the Data page at once
     cannot store it twice); a note that cannot be read or is another user's goes to ``failed/`` with
     its data, so one bad file never blocks the ones behind it."""
-    if not store.allowed(actor, "editor"):
+    if store.path is None or not store.allowed(actor, "editor"):  # PostgreSQL: the CLI writes to the store itself
         return []
     uid = server_uid if server_uid is not None else (os.geteuid() if hasattr(os, "geteuid") else None)
     out = []

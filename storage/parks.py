@@ -12,7 +12,7 @@ import geopandas as gpd
 import shapely
 
 from core.errors import PermissionDenied
-from storage import audit
+from storage import audit, row_versions
 from storage.access import mutating
 from storage.db import StoreError
 from storage.item_rows import bin_put, insert_dataset, park_row, take_park
@@ -68,25 +68,40 @@ class ParkItems:
         return hashlib.sha1(key.encode()).hexdigest()[:16]
 
     @mutating("owner")
-    def rename_park(self, park_id: str, name: str, *, actor=None) -> None:
+    def rename_park(self, park_id: str, name: str, *, actor=None, expected_version: int | None = None) -> None:
+        """Rename a park (its owner or an admin); ``expected_version``: the version the user's copy
+        was read at (``storage.row_versions``: refused when someone saved it since)."""
+        if expected_version is not None and park_id not in self.row_versions("parks"):  # gone since it was read
+            raise row_versions.deleted("parks", park_id)
         p = self.authorize(actor, "owner", self.owner_of("parks", "park_id", park_id), what=f"park:{park_id}")
         with self.transaction() as cur:
             old = park_row(cur, park_id)
-            cur.execute("UPDATE parks SET name = ?, updated_at = ? WHERE park_id = ?",
-                        [clean_name(name, 200), dt.datetime.now(), park_id])
+            version = row_versions.check(cur, "parks", park_id, expected_version, old["name"] if old else None)
+            cur.execute("UPDATE parks SET name = ?, updated_at = ?, row_version = ?, updated_by = ? WHERE park_id = ?",
+                        [clean_name(name, 200), dt.datetime.now(), version, str(p), park_id])
             if old is not None:
                 audit.record(cur, p, "park_rename", "park", park_id, before={"name": old["name"]},
                              after={"name": clean_name(name, 200)})
 
     @mutating("owner")
-    def update_park_attrs(self, park_id: str, attrs: dict, *, actor=None) -> None:
+    def update_park_attrs(self, park_id: str, attrs: dict, *, actor=None, expected_version: int | None = None) -> None:
+        if expected_version is not None and park_id not in self.row_versions("parks"):  # gone since it was read
+            raise row_versions.deleted("parks", park_id)
         p = self.authorize(actor, "owner", self.owner_of("parks", "park_id", park_id), what=f"park:{park_id}")
         with self.transaction() as cur:
             old = park_row(cur, park_id)
-            cur.execute("UPDATE parks SET attrs = ?, updated_at = ? WHERE park_id = ?",
-                        [to_json(attrs), dt.datetime.now(), park_id])
+            version = row_versions.check(cur, "parks", park_id, expected_version, old["name"] if old else None)
+            cur.execute("UPDATE parks SET attrs = ?, updated_at = ?, row_version = ?, updated_by = ? WHERE park_id = ?",
+                        [to_json(attrs), dt.datetime.now(), version, str(p), park_id])
             if old is not None:
                 audit.record(cur, p, "park_attrs", "park", park_id, before=old["attrs"], after=to_json(attrs))
+
+    def row_versions(self, table: str) -> dict[str, int]:
+        """{key: version} of every park (``parks``), checklist (``checklist``) or scenario
+        (``scenarios``) row (``storage.row_versions``; a key without a row: version 0)."""
+        col = row_versions.TABLES[table]
+        df = self.query_df(f"SELECT {col} AS k, coalesce(row_version, 1) AS v FROM {table}")
+        return {str(k): int(v) for k, v in zip(df["k"], df["v"])}
 
     @mutating("owner")
     def delete_parks(self, park_ids: list[str], *, actor=None) -> list[str]:
@@ -123,9 +138,10 @@ class ParkItems:
         return "owner", owner if isinstance(owner, str) and owner else None
 
     @mutating("owner")
-    def save_checklist(self, park_id: str, inputs: dict, *, actor=None) -> None:
+    def save_checklist(self, park_id: str, inputs: dict, *, actor=None, expected_version: int | None = None) -> None:
         """Save a park's checklist inputs (``checklist_access``: the park's owner or an admin; a
-        demo park: an admin). The row is the park's owner's whoever saves it."""
+        demo park: an admin). The row is the park's owner's whoever saves it. ``expected_version``:
+        the version the form was read at (0: no checklist then; ``storage.row_versions``)."""
         need, owner = self.checklist_access(park_id)
         try:
             p = self.authorize(actor, need, owner, what=f"checklist:{park_id}")
@@ -141,8 +157,10 @@ class ParkItems:
             old = cur.execute("SELECT inputs, created_by, office FROM checklist WHERE park_id = ?", [park_id]).fetchone()
             park = cur.execute("SELECT created_by, office FROM parks WHERE park_id = ?", [park_id]).fetchone()
             by, office = park if park else (str(p), p.office)
-            cur.execute("INSERT OR REPLACE INTO checklist (park_id, inputs, updated_at, created_by, office) "
-                        "VALUES (?, ?, ?, ?, ?)", [park_id, to_json(inputs), dt.datetime.now(), by, office])
+            version = row_versions.check(cur, "checklist", park_id, expected_version)
+            cur.execute("INSERT OR REPLACE INTO checklist (park_id, inputs, updated_at, created_by, office, row_version, "
+                        "updated_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [park_id, to_json(inputs), dt.datetime.now(), by, office, version, str(p)])
             audit.record(cur, p, "checklist_save", "checklist", park_id, before=old[0] if old else None,
                          after=to_json(inputs))
 

@@ -14,7 +14,11 @@ gets one message after the same work; the rate limits of ``storage.login_guard``
 of their own (a flood of sign-in attempts does not use up the recovery budget). Whoever can
 run the shell on the server can read the store anyway: issuing a code needs no other proof.
 
-May import: ``core``, ``storage.audit``, ``storage.accounts``, ``storage.login_guard``.
+The new password ends every saved sign-in (cookie) of the account (``storage.web_sessions``) in the
+same transaction; the sign-in that follows gets a new one.
+
+May import: ``core``, ``storage.audit``, ``storage.accounts``, ``storage.login_guard``, ``storage.pg``,
+``storage.web_sessions``.
 """
 from __future__ import annotations
 
@@ -28,7 +32,7 @@ import secrets
 import time
 from pathlib import Path
 
-from storage import accounts, audit, login_guard
+from storage import accounts, audit, login_guard, pg, web_sessions
 from storage.accounts import AuthError, Principal
 
 DEFAULT_MINUTES = 30
@@ -37,7 +41,8 @@ _REFUSED = ("账户名或恢复码错误，或恢复码已过期或已使用。"
 
 
 def folder(store_path) -> Path:
-    return Path(f"{store_path}.recovery")
+    """Beside the DuckDB file, or in the data folder for a PostgreSQL store (``storage.pg.files_base``)."""
+    return Path(f"{pg.files_base(store_path) if pg.is_url(store_path) else store_path}.recovery")
 
 
 def code_file(store_path, name: str) -> Path:
@@ -88,7 +93,7 @@ def redeem(store, name: str, code: str, new_password: str, *, client: str | None
         login_guard.admit(client, key, kind="recovery", sleep=sleep)
     except login_guard.RateLimited as e:
         raise AuthError(e.zh, e.en) from None
-    path = code_file(store.path, key)
+    path = code_file(store.url or store.path, key)
     data = _read(path) or {}
     ok = accounts.verify_password(_normal(code), data.get("hash") or accounts.dummy_hash())  # same work
     try:
@@ -125,4 +130,5 @@ def _apply(store, name: str, new_password: str) -> Principal | None:
         audit.record(cur, name, "account_recovered", "account", name, after={"role": got[0]},
                      details={"via": "recovery_code", "password": "new"})
         audit.record(cur, name, "login", "account", name, details={"role": got[0], "via": "recovery_code"})
+        web_sessions.revoke_account_in(cur, name, "password", actor=name)  # saved sign-ins end with the old password
     return Principal(name, got[0], got[1], "password")

@@ -6,7 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from storage import audit
+import pandas as pd
+
+from storage import audit, row_versions
 from storage.access import mutating
 from storage.item_rows import bin_put
 from storage.schema import SCENARIO_COLS
@@ -19,8 +21,9 @@ class ScenarioItems:
     # --- named scenarios (selection + weights + settings)
     @mutating("owner")
     def save_scenario(self, name: str, selection: list[str], weights: dict, settings: dict | None = None,
-                      *, actor=None) -> None:
-        """Save a scenario; overwriting one of the same name needs its owner or an admin."""
+                      *, actor=None, expected_version: int | None = None) -> None:
+        """Save a scenario; overwriting one of the same name needs its owner or an admin.
+        ``expected_version``: the version the user loaded (0: a new name; ``storage.row_versions``)."""
         key = clean_name(name, 120)
         exists = len(self.query_df("SELECT 1 FROM scenarios WHERE name = ?", [key]))
         p = self.authorize(actor, "owner" if exists else "editor", self.owner_of("scenarios", "name", key),
@@ -29,10 +32,11 @@ class ScenarioItems:
         with self.transaction() as cur:
             old = cur.execute("SELECT created_at, created_by, office, selection, weights, settings FROM scenarios "
                               "WHERE name = ?", [key]).fetchone()
+            version = row_versions.check(cur, "scenarios", key, expected_version)
             vals = [key, json.dumps(list(selection)), to_json(weights), to_json(settings or {}),
                     old[0] if old else now, now, old[1] if old else str(p), old[2] if old else p.office]
-            cur.execute(f"INSERT OR REPLACE INTO scenarios ({', '.join(SCENARIO_COLS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        vals)
+            cur.execute(f"INSERT OR REPLACE INTO scenarios ({', '.join(SCENARIO_COLS)}, row_version, updated_by) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [*vals, version, str(p)])
             audit.record(cur, p, "scenario_save", "scenario", key, before=list(old[3:]) if old else None,
                          after=vals[1:4])
 
@@ -40,7 +44,8 @@ class ScenarioItems:
         df = self.query_df("SELECT * FROM scenarios ORDER BY updated_at DESC")
         return {r.name: {"selection": json.loads(r.selection), "weights": json.loads(r.weights),
                          "settings": json.loads(r.settings), "updated_at": r.updated_at,
-                         "created_by": r.created_by, "office": r.office}
+                         "created_by": r.created_by, "office": r.office,
+                         "row_version": int(r.row_version) if pd.notna(r.row_version) else 1}
                 for r in df.itertuples()}
 
     @mutating("owner")

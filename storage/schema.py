@@ -48,3 +48,16 @@ MIGRATIONS = [f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {col} VARCHAR"
 PARK_COLS = ("park_id", "name", "geom", "attrs", "source", "source_file", "source_crs", "created_at",
              "updated_at", "created_by", "office")
 SCENARIO_COLS = ("name", "selection", "weights", "settings", "created_at", "updated_at", "created_by", "office")
+
+# the targets page's tables (storage/stats_store.py): official statistics and cached zone statistics
+STATS_SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS stats_meta (key VARCHAR PRIMARY KEY, value VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS official_stats_v2 (
+        indicator VARCHAR NOT NULL, region VARCHAR NOT NULL, year INTEGER NOT NULL,
+        value DOUBLE NOT NULL, unit VARCHAR, source VARCHAR NOT NULL, basis VARCHAR NOT NULL DEFAULT '',
+        source_url VARCHAR, source_date VARCHAR, quote VARCHAR, note VARCHAR, origin VARCHAR,
+        updated_at TIMESTAMP, PRIMARY KEY (indicator, region, year, basis, source))""",
+    """CREATE TABLE IF NOT EXISTS zone_stats_cache (
+        cache_key VARCHAR PRIMARY KEY, raster_sha256 VARCHAR, legend VARCHAR, polygons_key VARCHAR,
+        algo VARCHAR, created_at TIMESTAMP, n_rows INTEGER, seconds DOUBLE, payload BLOB)""",
+]

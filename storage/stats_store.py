@@ -30,25 +30,12 @@ STAT_COLUMNS = ("indicator", "region", "year", "value", "unit", "source", "basis
 OLD_SEED_SOURCES_PREFIX = ("8th national forest inventory (2009–2013)", "cnfma.com citing People's Daily")
 TABLE = "official_stats_v2"
 
-SCHEMA = [
-    """CREATE TABLE IF NOT EXISTS stats_meta (key VARCHAR PRIMARY KEY, value VARCHAR)""",
-    """CREATE TABLE IF NOT EXISTS official_stats_v2 (
-        indicator VARCHAR NOT NULL, region VARCHAR NOT NULL, year INTEGER NOT NULL,
-        value DOUBLE NOT NULL, unit VARCHAR, source VARCHAR NOT NULL, basis VARCHAR NOT NULL DEFAULT '',
-        source_url VARCHAR, source_date VARCHAR, quote VARCHAR, note VARCHAR, origin VARCHAR,
-        updated_at TIMESTAMP, PRIMARY KEY (indicator, region, year, basis, source))""",
-    """CREATE TABLE IF NOT EXISTS zone_stats_cache (
-        cache_key VARCHAR PRIMARY KEY, raster_sha256 VARCHAR, legend VARCHAR, polygons_key VARCHAR,
-        algo VARCHAR, created_at TIMESTAMP, n_rows INTEGER, seconds DOUBLE, payload BLOB)""",
-]
 
 
 def ensure(store: Store, seed: pd.DataFrame | None = None) -> None:
-    """Create the tables; insert ``seed`` once (never again, even if the user empties the table).
+    """(The tables are the store's: ``storage.migrations``.) Insert ``seed`` once (never again, even if the user empties the table).
     Rows a user added to a pre-issue-13 store are carried over and win over the seed."""
     with store.transaction() as cur:
-        for stmt in SCHEMA:
-            cur.execute(stmt)
         seeded = cur.execute("SELECT value FROM stats_meta WHERE key = 'official_seeded_v2'").fetchall()
         if seeded or seed is None:
             return

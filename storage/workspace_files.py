@@ -51,7 +51,7 @@ def owners(store) -> dict[str, str]:
 
 def referenced_paths(store) -> set[str]:
     """Every file path a listed dataset or a dataset in the recycle bin depends on."""
-    df = store.query_df("SELECT record FROM datasets UNION ALL SELECT json_extract_string(payload, '$.dataset.record') "
+    df = store.query_df("SELECT CAST(record AS VARCHAR) AS record FROM datasets UNION ALL SELECT json_extract_string(payload, '$.dataset.record') "
                         "FROM recycle_bin WHERE item_type = 'dataset'")
     out = set()
     for rec in df["record"]:

@@ -14,6 +14,16 @@ ARTIFACTS = REPO / "tests" / "_artifacts"
 ARTIFACTS.mkdir(exist_ok=True)
 os.environ.setdefault("GANSU_TEST_ARTIFACTS", str(ARTIFACTS))
 os.environ["GANSU_STORE"] = str(ARTIFACTS / f"test-store-{os.getpid()}.duckdb")
+# GANSU_TEST_SESSION_STORE=postgresql: the session's store (pages, CLI, the ``store`` fixture) is a
+# PostgreSQL database of a throw-away cluster instead (the whole suite on the other back end)
+_SESSION_CLUSTER = None
+if os.environ.get("GANSU_TEST_SESSION_STORE") == "postgresql":
+    import tempfile
+
+    from storage.pgcluster import Cluster
+
+    _SESSION_CLUSTER = Cluster(Path(tempfile.mkdtemp(prefix="gansu-pg-", dir="/tmp"))).start()
+    os.environ["GANSU_STORE"] = _SESSION_CLUSTER.new_database(f"session_{os.getpid()}")
 
 
 def pytest_configure(config):
@@ -65,9 +75,59 @@ def store(dataset):
 
 
 def pytest_sessionfinish(session, exitstatus):
+    if _SESSION_CLUSTER is not None:
+        _SESSION_CLUSTER.stop()
     for pattern in (f"test-store-{os.getpid()}.duckdb*", "browser-store-*.duckdb*"):
         for p in ARTIFACTS.glob(pattern):
             p.unlink(missing_ok=True)
+
+
+# --- the store's two back ends (storage.pg): tests that take ``store_at`` run on both -------------
+BACKENDS = ("duckdb", "postgresql")
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """A throw-away PostgreSQL + PostGIS cluster for this test process (``storage.pgcluster``: a
+    Unix socket in a temporary folder, no TCP), stopped and deleted at the end. ``make test``
+    installs the server; without it the PostgreSQL tests fail with the reason (never skip)."""
+    import tempfile
+
+    from storage.pgcluster import Cluster
+
+    c = Cluster(Path(tempfile.mkdtemp(prefix="gansu-pg-", dir="/tmp"))).start()  # short: socket paths are capped
+    yield c
+    c.stop()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture()
+def store_at(request, backend, tmp_path):
+    """``location(name="s")``: where a store of this test lives on its back end — a DuckDB file in
+    ``tmp_path``, or a new PostgreSQL database (the same name gives the same place, to reopen it);
+    the databases are dropped after the test."""
+    import uuid
+
+    made: dict[str, str] = {}
+    cluster = request.getfixturevalue("pg_cluster") if backend == "postgresql" else None
+
+    def location(name: str = "s"):
+        if cluster is None:
+            return tmp_path / f"{name}.duckdb"
+        if name not in made:
+            made[name] = f"t_{uuid.uuid4().hex[:16]}"
+            cluster.new_database(made[name])
+        return cluster.url(made[name])
+
+    location.backend = backend
+    location.cluster = cluster
+    yield location
+    for db in made.values():
+        cluster.drop_database(db)
 
 
 @pytest.fixture()

@@ -1,6 +1,7 @@
 """The pages with accounts configured (AppTest, real store of its own): a viewer's session gets no
 data-changing control, and the page's own save and delete paths called with that session are
-refused by the store; an editor's session gets them for her own parks only."""
+refused by the store; an editor's session gets them for her own parks only. On DuckDB and on
+PostgreSQL (``store_at``; GANSU_STORE a file or a URL)."""
 from __future__ import annotations
 
 import geopandas as gpd
@@ -18,8 +19,10 @@ PW = "Passwort-fuer-Tests-1"
 
 
 @pytest.fixture()
-def acc_env(dataset, tmp_path, monkeypatch):
-    path = tmp_path / "accounts.duckdb"
+def acc_env(dataset, tmp_path, monkeypatch, store_at):
+    # the cookies' secret from the environment: a PostgreSQL store's key file would be the data folder's
+    monkeypatch.setenv("GANSU_SESSION_SECRET", "test-secret-" + "k" * 40)
+    path = store_at("accounts")
     s = Store(path)
     accounts.add(s, "root", PW, "admin", actor=SHELL)
     accounts.add(s, "ed_a", PW, "editor", office="一处", actor=SHELL)
@@ -94,8 +97,8 @@ def test_editor_session_sees_her_park_and_the_data_page_shows_the_mode(acc_env):
     assert any("Accounts are enabled" in c.value for c in at.caption)
 
 
-def test_single_user_data_page_says_anyone_can_change_data(dataset, tmp_path, monkeypatch):
-    monkeypatch.setenv("GANSU_STORE", str(tmp_path / "single.duckdb"))
+def test_single_user_data_page_says_anyone_can_change_data(dataset, store_at, monkeypatch):
+    monkeypatch.setenv("GANSU_STORE", str(store_at("single")))
     at = run_page("data.py", "en")
     assert any("No accounts: anyone who can reach this server can change data" in w.value for w in at.warning)
 

@@ -2,7 +2,8 @@
 store re-reads role, office and "disabled" on every call (``Store.principal``): a signed-in user
 an admin demotes or disables loses the rights at the next action — in the store and on the pages.
 And a failed sign-in waits ``GANSU_LOGIN_DELAY_S`` × the client's failures in a row (at most 2 s,
-``accounts.fail_delay``): the sleep is injected, the delays asked for are checked, nothing sleeps."""
+``accounts.fail_delay``): the sleep is injected, the delays asked for are checked, nothing sleeps.
+The store's tests run on DuckDB and on PostgreSQL (``store_at``)."""
 from __future__ import annotations
 
 import geopandas as gpd
@@ -12,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.errors import PermissionDenied
 from core.i18n import t
-from storage import accounts
+from storage import accounts, login_guard
 from storage.accounts import SHELL, Principal
 from storage.store import Store
 from tests.account_fixtures import accounts_store, sign_in
@@ -28,9 +29,12 @@ def _gdf(x=104.2):
 
 
 @pytest.fixture()
-def s(tmp_path, monkeypatch):
+def s(monkeypatch, store_at):
     monkeypatch.setenv("GANSU_LOGIN_DELAY_S", "0")
-    store = accounts_store(tmp_path / "acc.duckdb", PW, ("boss", "admin"))
+    # the rate limits' buckets as a new server process has them: the same test on the other back end
+    # (same clients, same settings) must not find them used up
+    monkeypatch.setattr(login_guard, "_state", {})
+    store = accounts_store(store_at("acc"), PW, ("boss", "admin"))
     yield store
     store.close()
 

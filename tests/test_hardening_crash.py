@@ -2,7 +2,9 @@
 
 - a save loop (parks, scenarios, checklist inputs, replacement layers, each save one
   transaction; "confirmed" = the save returned, what the UI reports as saved): 50 trials, the
-  kill 0.05–0.5 s after the store opened, a few during the open itself (WAL replay);
+  kill 0.05–0.5 s after the store opened, a few during the open itself (WAL replay); on DuckDB and
+  on PostgreSQL (``store_at``: there the server rolls back a killed client's open transaction and
+  frees its write lock; the next trial's open waits for that);
 - the data build (``geodata.build.build(force=True)``): 15 trials, the kill anywhere between the
   start and the end of a build (~4 s), i.e. while reading inputs, writing the GeoPackage, writing
   the manifest, checking or publishing; every third trial aimed at the writing of the new build
@@ -259,8 +261,8 @@ def _run_helper(mode: str, target: str, n: int, seed: int, env: dict) -> list[di
     return lines
 
 
-def test_sigkill_in_save_loops_never_loses_a_confirmed_save(tmp_path):
-    rows = _run_helper("save", str(tmp_path / "crash.duckdb"), SAVE_TRIALS, 20261122, dict(os.environ))
+def test_sigkill_in_save_loops_never_loses_a_confirmed_save(store_at):
+    rows = _run_helper("save", str(store_at("crash")), SAVE_TRIALS, 20261122, dict(os.environ))
     trials, final = rows[:-1], rows[-1]
     assert len(trials) == SAVE_TRIALS >= 50 or SAVE_TRIALS < 50
     assert not [t for t in trials if t["errors"]], [t for t in trials if t["errors"]][:3]
@@ -273,8 +275,9 @@ def test_sigkill_in_save_loops_never_loses_a_confirmed_save(tmp_path):
     # the kills did land inside writes (between BEGIN and the end of COMMIT), not only between saves
     in_tx = sum(1 for t in trials if t["killed_in_transaction"])
     assert in_tx >= max(3, len(opened) // 5), (in_tx, len(opened))
-    print(f"\ncrash test (saves): {len(trials)} SIGKILL trials, {killed_mid_loop} mid-loop, {in_tx} inside a "
-          f"transaction, {len(trials) - len(opened)} during open; {final['confirmed_total']} confirmed saves, 0 lost")
+    print(f"\ncrash test (saves, {store_at.backend}): {len(trials)} SIGKILL trials, {killed_mid_loop} mid-loop, "
+          f"{in_tx} inside a transaction, {len(trials) - len(opened)} during open; "
+          f"{final['confirmed_total']} confirmed saves, 0 lost")
 
 
 def test_sigkill_in_data_builds_leaves_the_old_or_a_new_complete_build(dataset, tmp_path):

@@ -10,7 +10,8 @@ the end state: the store opens; every dataset listed is complete (its files exis
 features/pixels are all there, ``verify`` passes); every confirmed registration is listed; the
 data in use names only listed datasets, and the land cover in use is the one before the trial or
 one registered (completely) during it. Then the folders left by killed imports are swept and the
-dashboard's run inputs are assembled from what is in use.
+dashboard's run inputs are assembled from what is in use. On DuckDB and on PostgreSQL (``store_at``:
+the dataset files are the workspace folder's either way; the store's rows are the database's).
 """
 from __future__ import annotations
 
@@ -217,10 +218,10 @@ print(json.dumps({"final": final[0] if final else None, "confirmed": len(confirm
 '''
 
 
-def test_sigkill_during_imports_leaves_complete_datasets_and_the_data_in_use(tmp_path):
+def test_sigkill_during_imports_leaves_complete_datasets_and_the_data_in_use(tmp_path, store_at):
     env = {**os.environ, "GANSU_WORKSPACE_DIR": str(tmp_path / "workspace"), "GANSU_IMPORT_DIR": str(tmp_path / "import")}
     (tmp_path / "files").mkdir()
-    r = subprocess.run([sys.executable, "-c", HELPER, str(tmp_path / "crash.duckdb"), str(tmp_path / "files"),
+    r = subprocess.run([sys.executable, "-c", HELPER, str(store_at("crash")), str(tmp_path / "files"),
                         str(TRIALS), "20261127"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     rows = [json.loads(ln) for ln in r.stdout.splitlines() if ln.startswith("{")]
     assert rows and "final" in rows[-1], f"helper failed ({r.returncode}):\n{r.stdout[-2000:]}\n{r.stderr[-3000:]}"
@@ -240,7 +241,8 @@ def test_sigkill_during_imports_leaves_complete_datasets_and_the_data_in_use(tmp
     writing = sum(1 for t in trials if t["mid_registration"])
     in_tx = sum(1 for t in trials if t["in_transaction"])
     assert writing >= len(opened) // 2, [(t["killed_after"], t["mid_registration"]) for t in trials]
-    print(f"\ncrash test (imports): {len(trials)} SIGKILL trials, {len(trials) - len(opened)} during the open, "
-          f"{mid} after at least one confirmed registration, {writing} while registering ({in_tx} inside the "
+    print(f"\ncrash test (imports, {store_at.backend}): {len(trials)} SIGKILL trials, "
+          f"{len(trials) - len(opened)} during the open, {mid} after at least one confirmed registration, "
+          f"{writing} while registering ({in_tx} inside the "
           f"store's transaction); {end['confirmed']} confirmed registrations, "
           f"{len(final['listed'])} datasets listed, all complete; {final['swept']} folders of killed imports swept")

@@ -108,9 +108,12 @@ def test_prefecture_rows_are_references_where_data_exists(targets, seed):
     assert set(pref["kind"]) == {"prefecture", "other_base"}  # (兰州's vs-2015 CO2 value: another base year)
 
 
-def test_targets_cli_csv_one_row_per_target_and_region(tmp_path, targets):
+def test_targets_cli_csv_one_row_per_target_and_region(tmp_path, targets, store_at):
+    """The statistics from the store (on DuckDB: none yet, so the seed; on PostgreSQL a new database,
+    seeded on first use): the same rows either way."""
     out = tmp_path / "progress.csv"
-    env = {"GANSU_STORE": str(tmp_path / "absent.duckdb"), "PATH": "/usr/bin:/bin"}
+    where = tmp_path / "absent.duckdb" if store_at.backend == "duckdb" else store_at("stats")
+    env = {"GANSU_STORE": str(where), "PATH": "/usr/bin:/bin"}
     r = subprocess.run([sys.executable, "-m", "cli", "targets", "--out", str(out), "--date", "2025-03-01"], cwd=paths.REPO,
                        capture_output=True, text=True, env=env, timeout=120)
     assert r.returncode == 0, r.stderr
@@ -146,11 +149,11 @@ def test_targets_cli_csv_one_row_per_target_and_region(tmp_path, targets):
     assert set(air["Latest official value"]) == {86.4} and set(air["Basis"]) == {DUST_IN}
 
 
-def test_store_seed_keeps_users_rows_from_an_old_store(tmp_path, seed):
+def test_store_seed_keeps_users_rows_from_an_old_store(store_at, seed):
     from storage import stats_store
     from storage.store import Store
 
-    s = Store(tmp_path / "old.duckdb")
+    s = Store(store_at("old"))
     with s.transaction() as cur:  # a store made before issue 13: six columns, the two old seed rows + a user row
         cur.execute("CREATE TABLE official_stats (indicator VARCHAR, region VARCHAR, year INTEGER, value DOUBLE, "
                     "unit VARCHAR, source VARCHAR, updated_at TIMESTAMP)")

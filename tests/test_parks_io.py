@@ -1,4 +1,5 @@
-"""Bringing parks in: files land where they belong (within 5 m), and saved parks survive."""
+"""Bringing parks in: files land where they belong (within 5 m), and saved parks survive (on DuckDB
+and on PostgreSQL: ``store_at``)."""
 import io
 import random
 import signal
@@ -119,8 +120,8 @@ def test_bad_csv(text, needle):
     assert needle in e.value.en and e.value.zh
 
 
-def test_two_sessions_saving_at_the_same_time_lose_nothing(tmp_path):
-    store = Store(tmp_path / "s.duckdb")
+def test_two_sessions_saving_at_the_same_time_lose_nothing(store_at):
+    store = Store(store_at("s"))
     g = gpd.GeoDataFrame({"k": [1]}, geometry=[_poly_wgs84()], crs=4326)
     errors = []
 
@@ -156,8 +157,9 @@ while True:
 """
 
 
-def test_sigkill_during_save_loop_keeps_every_confirmed_save(tmp_path):
-    path = tmp_path / "crash.duckdb"
+def test_sigkill_during_save_loop_keeps_every_confirmed_save(store_at):
+    """On PostgreSQL the server rolls back the killed client's open transaction (and frees its write lock)."""
+    path = store_at("crash")
     confirmed = []
     rng = random.Random(7)
     for trial in range(6):

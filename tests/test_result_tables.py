@@ -1,6 +1,8 @@
 """Final tables of CLI runs kept in the store (issue 11: "final table to Parquet and into the store"):
 every run adds a version, nothing is overwritten, a viewer is refused on the server side, each
-write is in the audit log, and a damaged table is refused by its SHA-256."""
+write is in the audit log, and a damaged table is refused by its SHA-256 — on DuckDB and on
+PostgreSQL (``store_at``). While the dashboard holds a DuckDB store the CLI queues its table in the
+inbox; on PostgreSQL it stores the table itself beside the dashboard."""
 import json
 import os
 import subprocess
@@ -29,7 +31,7 @@ def _cli(*args, store):
                           cwd=REPO, timeout=600, env={**os.environ, "GANSU_STORE": str(store)})
 
 
-def test_zonestats_and_parks_tables_go_into_the_store_as_new_versions(tmp_path):
+def test_zonestats_and_parks_tables_go_into_the_store_as_new_versions(tmp_path, store_at):
     a = np.zeros((200, 300), np.uint8)
     a[:, :150] = 2  # forest (CLCD 2) on the west half, cropland (1) on the east half
     a[:, 150:] = 1
@@ -42,7 +44,7 @@ def test_zonestats_and_parks_tables_go_into_the_store_as_new_versions(tmp_path):
                                        shapely.box(4500, 3_994_000, 9000, 4_000_000)], crs=ALBERS)
     up = tmp_path / "units.gpkg"
     units.to_file(up)
-    store = tmp_path / "store.duckdb"
+    store = store_at("store")
     out = tmp_path / "zs.parquet"
     for run in (1, 2):
         r = _cli("zonestats", "--units", up, "--landcover", lc, "--legend", "clcd", "--years", lc,
@@ -80,8 +82,8 @@ def test_zonestats_and_parks_tables_go_into_the_store_as_new_versions(tmp_path):
         s.close()
 
 
-def test_a_viewer_may_not_store_a_table_and_a_damaged_table_is_refused(tmp_path):
-    s = Store(tmp_path / "s.duckdb")
+def test_a_viewer_may_not_store_a_table_and_a_damaged_table_is_refused(store_at):
+    s = Store(store_at("s"))
     try:
         for name, role in (("boss", "admin"), ("v", "viewer"), ("ed", "editor")):
             accounts.add(s, name, "a long enough passphrase 1", role, actor=accounts.SHELL)
@@ -101,11 +103,12 @@ def test_a_viewer_may_not_store_a_table_and_a_damaged_table_is_refused(tmp_path)
         s.close()
 
 
-def test_data_page_lists_stored_tables_with_labelled_headers_and_downloads(dataset):
-    from core import paths
+def test_data_page_lists_stored_tables_with_labelled_headers_and_downloads(dataset, store_at,
+                                                                           monkeypatch):
     from tests.apptest_helpers import run_page, shown_headers
 
-    s = Store(paths.store_path())
+    monkeypatch.setenv("GANSU_STORE", str(store_at("page")))
+    s = Store(store_at("page"))
     try:
         r = s.put_result_table("全国园区 run", "parks", pd.DataFrame({"park_id": ["P01", "P02"], "area_km2": [1.5, 2.5]}),
                                actor=accounts.SHELL)
@@ -122,10 +125,9 @@ def test_data_page_lists_stored_tables_with_labelled_headers_and_downloads(datas
     assert any(d for d in at.dataframe if "Table (name@version)" in shown_headers(d))
 
 
-def test_a_running_dashboard_holding_the_store_gets_the_table_through_the_inbox(tmp_path):
-    from storage import inbox
-
-    a = np.full((100, 100), 2, np.uint8)  # 3 km × 3 km of forest
+def _forest_and_unit(tmp_path):
+    """A 3 km × 3 km forest raster (CLCD code 2, 30 m) and one unit covering its western half."""
+    a = np.full((100, 100), 2, np.uint8)
     lc = tmp_path / "lc.tif"
     with rasterio.open(lc, "w", driver="GTiff", width=100, height=100, count=1, dtype="uint8", crs=ALBERS,
                        transform=Affine(30, 0, 0, 0, -30, 3000), nodata=0) as ds:
@@ -133,6 +135,15 @@ def test_a_running_dashboard_holding_the_store_gets_the_table_through_the_inbox(
     units = gpd.GeoDataFrame({"adcode": ["u"], "name_zh": ["甲"]}, geometry=[shapely.box(0, 0, 1500, 3000)], crs=ALBERS)
     up = tmp_path / "units.gpkg"
     units.to_file(up)
+    return lc, up
+
+
+def test_a_running_dashboard_holding_the_store_gets_the_table_through_the_inbox(tmp_path):
+    """DuckDB only: the inbox exists because DuckDB admits one writing process (PostgreSQL: the next
+    test)."""
+    from storage import inbox
+
+    lc, up = _forest_and_unit(tmp_path)
     path = tmp_path / "held.duckdb"
     held = Store(path)  # like the dashboard: this process holds the one DuckDB writer lock
     try:
@@ -152,7 +163,31 @@ def test_a_running_dashboard_holding_the_store_gets_the_table_through_the_inbox(
         held.close()
 
 
+def test_on_postgresql_the_cli_stores_its_table_while_the_dashboard_holds_the_store(tmp_path, pg_cluster):
+    """PostgreSQL: the CLI writes beside the running dashboard (no inbox); the dashboard's store sees
+    the table at once and the Data page's ingest has nothing to take in."""
+    from storage import inbox
+
+    lc, up = _forest_and_unit(tmp_path)
+    url = pg_cluster.new_database("t_held_by_dashboard")
+    held = Store(url)  # like the dashboard: open (and in use) the whole time
+    try:
+        assert held.result_tables().empty
+        r = _cli("zonestats", "--units", up, "--landcover", lc, "--legend", "clcd", "--out", tmp_path / "z.csv",
+                 "--scheduler", "synchronous", "--no-cache", "--into-store", "held run", store=url)
+        assert r.returncode == 0, r.stderr[-2000:]
+        assert "queued in" not in r.stdout and "held run@1 (1 rows" in r.stdout
+        assert held.result_tables()["table_id"].tolist() == ["held run@1"]
+        assert held.result_tables().iloc[0]["created_by"] == str(accounts.SHELL)
+        assert held.result_table("held run@1")["lc_forest_km2"].iloc[0] == pytest.approx(4.5, rel=1e-9)
+        assert inbox.ingest(held, None) == [] and audit.verify(held).ok
+    finally:
+        held.close()
+        pg_cluster.drop_database("t_held_by_dashboard")
+
+
 def test_a_damaged_queued_note_is_set_aside_and_the_next_one_still_comes_in(tmp_path):
+    """DuckDB only: the inbox (see above)."""
     from storage import inbox
 
     path = tmp_path / "s.duckdb"

@@ -1,4 +1,5 @@
-"""Sign-in and accounts under attack, on real DuckDB stores of their own: parallel guesses still lock
+"""Sign-in and accounts under attack, on real stores of their own (each test on DuckDB and on
+PostgreSQL, ``store_at``; the file-permission tests are DuckDB's own): parallel guesses still lock
 an account; rate limits refuse before any password hash; an unknown name, a wrong password, a
 locked and a disabled account cost the same scrypt work and read the same; failed sign-ins to no
 account are logged bounded, with the typed name cleaned; an admin locked out recovers while the
@@ -25,7 +26,7 @@ import shapely
 from streamlit.testing.v1 import AppTest
 
 from core.errors import InputError, PermissionDenied
-from storage import accounts, audit
+from storage import accounts, audit, login_guard
 from storage.accounts import SHELL, Principal
 from storage.store import Store
 from tests.account_fixtures import accounts_store, sign_in
@@ -44,11 +45,21 @@ def _gdf(x=104.2):
 
 
 @pytest.fixture()
-def s(tmp_path, monkeypatch):
+def s(tmp_path, monkeypatch, store_at):
     monkeypatch.setenv("GANSU_LOGIN_DELAY_S", "0")
-    store = accounts_store(tmp_path / "s.duckdb", PW)
+    # the rate limits' buckets as a new server process has them: the same test on the other back end
+    # (same clients, same settings) must not find them used up
+    monkeypatch.setattr(login_guard, "_state", {})
+    # a PostgreSQL store keeps its recovery codes in the data folder: this test's own
+    monkeypatch.setenv("GANSU_DATA_DIR", str(tmp_path / "data"))
+    store = accounts_store(store_at("s"), PW)
     yield store
     store.close()
+
+
+def _where(store) -> str:
+    """The store's location as GANSU_STORE and ``storage.recovery`` take it: the file or the URL."""
+    return str(store.url or store.path)
 
 
 def _locked(store, name) -> bool:
@@ -200,12 +211,13 @@ def test_a_recovery_code_unlocks_an_admin_while_the_dashboard_holds_the_store(s,
             accounts.authenticate(s, "root", "wrong")
     assert _locked(s, "root")
     # this process holds the store (as the dashboard does): the shell cannot open it, and need not
+    # (on PostgreSQL the shell opens it beside the dashboard and checks the name)
     r = subprocess.run([sys.executable, "-m", "cli", "admin", "accounts", "recovery-code", "root"], cwd=REPO,
-                       env={"GANSU_STORE": str(s.path), "PATH": "/usr/bin:/bin"}, capture_output=True, text=True,
-                       timeout=180)
+                       env={"GANSU_STORE": _where(s), "GANSU_DATA_DIR": os.environ["GANSU_DATA_DIR"],
+                            "PATH": "/usr/bin:/bin"}, capture_output=True, text=True, timeout=180)
     assert r.returncode == 0, r.stderr
     code = re.search(r"\b[A-Z2-7]{5}(?:-[A-Z2-7]{5}){3}\b", r.stdout).group(0)
-    f = recovery.code_file(s.path, "root")
+    f = recovery.code_file(_where(s), "root")
     assert _mode(f) == 0o600 and _mode(f.parent) == 0o700 and code not in f.read_text()
     with pytest.raises(accounts.AuthError):  # a wrong code does nothing
         recovery.redeem(s, "root", code.replace(code[0], "A" if code[0] != "A" else "B"), NEW_PW)
@@ -223,24 +235,24 @@ def test_a_recovery_code_unlocks_an_admin_while_the_dashboard_holds_the_store(s,
 def test_an_expired_or_missing_recovery_code_is_refused(s):
     from storage import recovery
 
-    code = recovery.issue(s.path, "ed1", minutes=0)  # expires at once
+    code = recovery.issue(_where(s), "ed1", minutes=0)  # expires at once
     with pytest.raises(accounts.AuthError):
         recovery.redeem(s, "ed1", code, NEW_PW)
-    assert not recovery.code_file(s.path, "ed1").exists()  # an expired code is removed
+    assert not recovery.code_file(_where(s), "ed1").exists()  # an expired code is removed
     with pytest.raises(accounts.AuthError):
         recovery.redeem(s, "nobody", code, NEW_PW)
     with pytest.raises(InputError):  # the new password follows the rules
-        recovery.redeem(s, "ed1", recovery.issue(s.path, "ed1"), "short")
+        recovery.redeem(s, "ed1", recovery.issue(_where(s), "ed1"), "short")
 
 
-def test_the_shell_refuses_a_recovery_code_for_an_unknown_name_when_it_can_check(tmp_path):
-    path = tmp_path / "cli.duckdb"
+def test_the_shell_refuses_a_recovery_code_for_an_unknown_name_when_it_can_check(store_at, tmp_path):
+    path = store_at("cli")
     st_ = Store(path)
     accounts.add(st_, "root", PW, "admin", actor=SHELL)
     st_.close()
     r = subprocess.run([sys.executable, "-m", "cli", "admin", "accounts", "recovery-code", "nobody"], cwd=REPO,
-                       env={"GANSU_STORE": str(path), "PATH": "/usr/bin:/bin"}, capture_output=True, text=True,
-                       timeout=180)
+                       env={"GANSU_STORE": str(path), "GANSU_DATA_DIR": str(tmp_path / "data"),
+                            "PATH": "/usr/bin:/bin"}, capture_output=True, text=True, timeout=180)
     assert r.returncode == 2 and "no account 'nobody'" in r.stderr and "没有账户" in r.stderr
 
 
@@ -254,16 +266,25 @@ def _gate_then_marker():
 
 
 @pytest.fixture()
-def ui_store(dataset, tmp_path, monkeypatch):
+def ui_store(dataset, tmp_path, monkeypatch, store_at):
+    """The pages' store (GANSU_STORE: a DuckDB file or a PostgreSQL URL) with two admins and an editor."""
+    import shutil
+
+    from storage import recovery
+
     monkeypatch.setenv("GANSU_LOGIN_DELAY_S", "0")
-    path = tmp_path / "ui.duckdb"
+    # the cookies' secret from the environment: a PostgreSQL store's key file would be the data folder's
+    monkeypatch.setenv("GANSU_SESSION_SECRET", "test-secret-" + "k" * 40)
+    path = store_at("ui")
     st_ = Store(path)
     accounts.add(st_, "root", PW, "admin", actor=SHELL)
     accounts.add(st_, "root2", PW, "admin", actor=SHELL)
     accounts.add(st_, "ed_a", PW, "editor", office="一处", actor=SHELL)
     st_.close()
     monkeypatch.setenv("GANSU_STORE", str(path))
-    return path
+    yield path
+    if store_at.backend == "postgresql":  # its recovery codes' folder is in the (shared) data folder
+        shutil.rmtree(recovery.folder(path), ignore_errors=True)
 
 
 def test_the_login_form_takes_a_recovery_code(ui_store):
@@ -323,7 +344,7 @@ def test_the_login_form_rate_limits_its_session(ui_store, monkeypatch):
     assert "PAGE CONTENT" not in [m.value for m in at.markdown]
 
 
-# --- file permissions -----------------------------------------------------------------------------
+# --- file permissions (DuckDB only: a PostgreSQL store is no file of ours) ------------------------------
 def test_a_fresh_store_and_its_folder_are_owner_only(tmp_path):
     path = tmp_path / "new" / "store.duckdb"
     st_ = Store(path)
@@ -492,7 +513,7 @@ def test_recovery_codes_have_their_own_budget(s, monkeypatch):
     with pytest.raises(accounts.AuthError) as e:
         accounts.authenticate(s, "root", PW, client="ip:10.0.0.7")
     assert "too many sign-in attempts" in e.value.en
-    code = recovery.issue(s.path, "root")
+    code = recovery.issue(_where(s), "root")
     p = recovery.redeem(s, "root", code, NEW_PW, client="ip:10.0.0.7", sleep=lambda x: None)
     assert p == "root" and p.role == "admin"
 

@@ -28,11 +28,11 @@ ADMIN = P("root", "admin")
 
 
 @pytest.fixture()
-def acc_store(tmp_path, monkeypatch):
+def acc_store(tmp_path, monkeypatch, store_at):
     monkeypatch.setenv("GANSU_LOGIN_DELAY_S", "0")
     monkeypatch.setenv("GANSU_WORKSPACE_DIR", str(tmp_path / "workspace"))
     monkeypatch.setenv("GANSU_IMPORT_DIR", str(tmp_path / "import"))
-    s = Store(tmp_path / "acc.duckdb")
+    s = Store(store_at("acc"))
     accounts.add(s, "root", PASSWORD, "admin", actor=SHELL)
     accounts.add(s, "ed1", PASSWORD, "editor", office="规划一处", actor=SHELL)
     accounts.add(s, "ed2", PASSWORD, "editor", office="规划二处", actor=SHELL)

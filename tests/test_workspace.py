@@ -1,5 +1,6 @@
 """The workspace (storage/workspace.py, python -m cli workspace) and the data in use
-(indicators/runs.py): real files made in code (tests/workspace_fixtures.py), a real DuckDB store."""
+(indicators/runs.py): real files made in code (tests/workspace_fixtures.py), a real store — each test
+on DuckDB and on PostgreSQL (``store_at``)."""
 from __future__ import annotations
 
 import os
@@ -25,8 +26,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture()
-def store(tmp_path, monkeypatch):
-    yield from wf.workspace_store(tmp_path, monkeypatch)
+def store(tmp_path, monkeypatch, store_at):
+    yield from wf.workspace_store(tmp_path, monkeypatch, store_at("store"))
 
 
 @pytest.fixture(scope="module")
@@ -176,13 +177,13 @@ def test_removing_a_dataset_in_use_asks_and_falls_back_to_the_default(store, lc_
     assert not (Path(os.environ["GANSU_WORKSPACE_DIR"]) / d.id).exists()
 
 
-def test_workspace_survives_a_restart(tmp_path, lc_files, monkeypatch):
+def test_workspace_survives_a_restart(tmp_path, lc_files, monkeypatch, store_at):
     monkeypatch.setenv("GANSU_WORKSPACE_DIR", str(tmp_path / "workspace"))
-    s = Store(tmp_path / "s.duckdb")
+    s = Store(store_at("s"))
     d = raster_register.register_landcover(s, [lc_files["base"]], legend="clcd", year=2020, use=True)
     o = vector_register.register_osm(s, wf.osm_near(103.66, 36.52, tmp_path / "a.osm"), use=True)
     s.close()
-    s2 = Store(tmp_path / "s.duckdb")
+    s2 = Store(store_at("s"))
     assert [x.id for x in ws.datasets(s2)] == [d.id, o.id] and ws.get(s2, d.id) == d
     assert ws.in_use(s2)["landcover"] == [d.id] and o.id in ws.in_use(s2)["transport"]
     s2.close()
@@ -233,8 +234,8 @@ def test_data_in_use_gives_the_cli_numbers_and_is_cached(store, lc_files, datase
     assert base.id in ws.in_use(store)["landcover"]
 
 
-def test_cli_add_list_use_remove_with_exit_codes(tmp_path, lc_files):
-    env = {**os.environ, "GANSU_STORE": str(tmp_path / "cli.duckdb"), "GANSU_WORKSPACE_DIR": str(tmp_path / "ws"),
+def test_cli_add_list_use_remove_with_exit_codes(tmp_path, lc_files, store_at):
+    env = {**os.environ, "GANSU_STORE": str(store_at("cli")), "GANSU_WORKSPACE_DIR": str(tmp_path / "ws"),
            "GANSU_IMPORT_DIR": str(tmp_path / "import")}
 
     def run(*args):

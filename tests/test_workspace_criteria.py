@@ -7,7 +7,8 @@ the same files.
 The files are those of tests/test_siting_criteria_cli.py (its ``files`` fixture): three 600 m parks in
 UTM 48N, a DEM plane of gradient 0.1, a GHI raster in three bands (park B in the 1600 band, C in the
 1700 one), a reserve over the western half of park A (park B 700 m from its edge: within an 800 m
-buffer, clear of a 500 m one) and substations 2 km north of the parks' centres.
+buffer, clear of a 500 m one) and substations 2 km north of the parks' centres. The store tests run
+on DuckDB and on PostgreSQL (``store_at``).
 """
 from __future__ import annotations
 
@@ -37,8 +38,9 @@ MEASURED = ["crit_ghi_mean", "crit_ghi_p90", "elev_mean_m", "slope_mean_deg", "s
 
 
 @pytest.fixture()
-def store(dataset, tmp_path, monkeypatch):
-    yield from wf.page_store(tmp_path, monkeypatch)
+def store(dataset, tmp_path, monkeypatch, store_at):
+    """The pages' and the CLI's store (GANSU_STORE), on DuckDB and on PostgreSQL."""
+    yield from wf.page_store(tmp_path, monkeypatch, store_at("store"))
 
 
 def cli(capsys, *argv) -> str:

@@ -101,34 +101,37 @@ def osm_near(lon: float, lat: float, path: Path, empty: bool = False) -> Path:
     return path
 
 
-def workspace_store(tmp_path: Path, monkeypatch):
-    """A fresh store in ``tmp_path`` whose import and workspace folders are there too (yields it,
-    closed afterwards): the body of the workspace tests' ``store`` fixture."""
+def workspace_store(tmp_path: Path, monkeypatch, location=None):
+    """A fresh store in ``tmp_path`` (or at ``location``: a DuckDB file or a PostgreSQL URL, see the
+    ``store_at`` fixture) whose import and workspace folders are in ``tmp_path`` (yields it, closed
+    afterwards): the body of the workspace tests' ``store`` fixture."""
     from storage.store import Store
 
     monkeypatch.setenv("GANSU_IMPORT_DIR", str(tmp_path / "import"))
     monkeypatch.setenv("GANSU_WORKSPACE_DIR", str(tmp_path / "workspace"))
-    s = Store(tmp_path / "store.duckdb")
+    s = Store(location or tmp_path / "store.duckdb")
     yield s
     s.close()
 
 
-def page_store(tmp_path: Path, monkeypatch):
-    """A fresh store, workspace and import folder for page tests (AppTest), Streamlit's caches and the
-    background jobs forgotten before and after (yields the store, closed afterwards)."""
+def page_store(tmp_path: Path, monkeypatch, location=None):
+    """A fresh store (in ``tmp_path``, or at ``location`` as for ``workspace_store``), workspace and
+    import folder for page tests (AppTest), Streamlit's caches and the background jobs forgotten
+    before and after (yields the store, closed afterwards)."""
     import streamlit as st
 
     from storage.store import Store
     from ui import jobs
 
-    monkeypatch.setenv("GANSU_STORE", str(tmp_path / "store.duckdb"))
+    location = location or tmp_path / "store.duckdb"
+    monkeypatch.setenv("GANSU_STORE", str(location))
     monkeypatch.setenv("GANSU_WORKSPACE_DIR", str(tmp_path / "workspace"))
     monkeypatch.setenv("GANSU_IMPORT_DIR", str(tmp_path / "import"))
     (tmp_path / "import").mkdir(exist_ok=True)
     st.cache_resource.clear()
     st.cache_data.clear()
     jobs.clear()
-    s = Store(tmp_path / "store.duckdb")
+    s = Store(location)
     yield s
     st.cache_resource.clear()
     st.cache_data.clear()

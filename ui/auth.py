@@ -8,7 +8,10 @@ Modes (decided by the store, ``Store.single_user()``):
   unless ``GANSU_SINGLE_USER=1`` — then every page carries a warning;
 - **accounts**: every change needs a signed-in user with the right role (the store refuses on the
   server side anyway); without ``GANSU_ANONYMOUS_VIEW=1`` an anonymous visitor sees only the login
-  form. A session ends after ``GANSU_SESSION_MINUTES`` (30) without interaction.
+  form. A session ends after ``GANSU_SESSION_MINUTES`` (30) without interaction. A password
+  sign-in survives a browser reload through an HttpOnly cookie (``ui.session_cookie``,
+  ``storage.web_sessions``) for ``GANSU_SESSION_HOURS`` (12), until signed out, timed out or ended
+  by an admin's change to the account.
 
 Single sign-on: when ``.streamlit/secrets.toml`` has an ``[auth]`` section (Streamlit's OIDC
 ``st.login``), a "sign in with single sign-on" button is shown; the identity is the account
@@ -31,7 +34,7 @@ from storage import accounts, audit, login_guard, sso
 from storage import workspace as ws
 from storage.accounts import Principal
 from storage.db import StoreError
-from ui import common, exposure, login, tables, tileserver
+from ui import common, exposure, login, session_cookie, tables, tileserver
 from ui.mdtext import md
 from ui.login import start_session
 from ui.session import SESSION_KEY, current, session_minutes, touch
@@ -86,6 +89,28 @@ def _sso_session(s, lang: str) -> Principal | None:
     return p
 
 
+def _request_cookies() -> dict:
+    try:
+        return dict(st.context.cookies)
+    except Exception:  # noqa: BLE001 - no browser request (a bare script)
+        return {}
+
+
+def _cookie_session(s, lang: str) -> Principal | None:
+    """A new browser session (a reload, a new tab) signed in by its saved sign-in cookie
+    (``ui.session_cookie``): role and office as stored now."""
+    try:
+        got = session_cookie.resumed(st.session_state, s, _request_cookies())
+    except GansuError as e:  # an unusable secret: the operator's to fix; the form still signs in
+        st.session_state["auth_error"] = e.message(lang)
+        return None
+    if got is None:
+        return None
+    start_session(st.session_state, got[0])
+    st.session_state[SESSION_KEY]["cookie"] = got[1]
+    return got[0]
+
+
 def _seen(p: Principal) -> None:
     if p.source == "oidc":
         if len(_SSO_SEEN) > 10000:
@@ -129,13 +154,17 @@ def gate(lang: str) -> Principal | None:
         _network_check(lang, s)
         return None
     p = current()
+    session_cookie.use_store(s)
+    session_cookie.take_stale(st.session_state, s)  # a session the idle timeout ended: its cookie too
+    if p is None:
+        p = _cookie_session(s, lang)
     if st.session_state.pop("auth_sso_logout", False):  # an idle single sign-on session: cookie too
         st.logout()
     if p is None and oidc_configured():
         p = _sso_session(s, lang)
     stored = s.principal(p) if p is not None else None  # role, office, disabled: as stored now
     if p is not None and stored is None:  # disabled (or removed) since sign-in
-        st.session_state.pop(SESSION_KEY, None)
+        session_cookie.forget(st.session_state, s, st.session_state.pop(SESSION_KEY, None), "disabled")
         if p.source == "oidc":
             st.session_state["auth_error"] = t("auth.sso.disabled", lang)
         p = None
@@ -149,14 +178,22 @@ def gate(lang: str) -> Principal | None:
         office = f" · {md(p.office)}" if p.office else ""
         sb.caption(t("auth.signed_in", lang, name=md(str(p)), role=t(f"auth.role.{p.role}", lang)) + office)
         sb.button(t("auth.logout", lang), key="auth_logout", on_click=_logout)
+        session_cookie.frames(st.session_state, lang)  # hands this sign-in's cookie to the browser
         return p
+    ended = st.session_state.pop(session_cookie.ENDED_KEY, False)  # the browser's cookie was refused
     if anonymous_view():
-        with st.sidebar.expander(t("auth.login.title", lang), expanded=False):
+        with st.sidebar.expander(t("auth.login.title", lang), expanded=ended):
+            if ended:
+                st.info(t("auth.cookie.ended", lang))
             login.login_form(lang, key="sb", expired_minutes=session_minutes(), sso=oidc_configured())
+        session_cookie.frames(st.session_state, lang)
         return None
     st.title(t("auth.login.title", lang))
     st.caption(t("auth.login.intro", lang))
+    if ended:
+        st.info(t("auth.cookie.ended", lang))
     login.login_form(lang, key="main", expired_minutes=session_minutes(), sso=oidc_configured())
+    session_cookie.frames(st.session_state, lang)  # clears a refused or signed-out cookie
     st.stop()
 
 
@@ -165,6 +202,7 @@ def _logout() -> None:
     if sess:
         tileserver.revoke(sess["name"])  # the map's tile grants of this account go with the session
         audit.log(common.store(), sess["name"], "logout", "account", sess["name"])
+        session_cookie.forget(st.session_state, common.store(), sess, "signout")  # and its saved sign-in
         if sess.get("source") == "oidc":
             st.logout()
 

@@ -13,7 +13,7 @@ from core.text import pick
 from indicators import checklist as ck
 from indicators import checklist_answers as ca
 from indicators import green
-from ui import auth, common, tables
+from ui import auth, common, seen_versions, tables
 from ui.mdtext import md
 
 BOOL_OPTIONS = ["", "yes", "no", "n/a"]
@@ -167,11 +167,13 @@ def results(pid: str, row: pd.Series, answers: dict, submitted: bool, lang: str)
         st.stop()
     if submitted:
         try:
-            common.store().save_checklist(pid, answers, actor=common.actor())
-        except GansuError as e:
+            common.store().save_checklist(pid, answers, actor=common.actor(),
+                                          expected_version=seen_versions.expected("checklist", pid))
+        except GansuError as e:  # the role check, or someone saved this checklist since (who and when)
             st.error(e.message(lang))
         else:
             st.success(t("check.saved", lang))
+    seen_versions.remember("checklist")
     a = res.anhui
     _banner(a.overall, t(f"check.overall.{a.overall}", lang))
     st.markdown("\n".join(f"- {md(r.pick(lang))}" for r in a.reasons))

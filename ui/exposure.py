@@ -27,7 +27,7 @@ import socket
 from pathlib import Path
 
 from core.text import Text
-from storage import accounts
+from storage import accounts, pg
 from storage.db import StoreError
 from storage.store import Store
 
@@ -159,7 +159,7 @@ def proxied_refusal(why: Text) -> Text:
 
 
 def _has_account(store_path) -> bool:
-    if not Path(store_path).exists():
+    if not pg.is_url(store_path) and not Path(store_path).exists():
         return False
     s = Store(store_path)
     try:

@@ -6,7 +6,7 @@ address (``st.context.ip_address``), else (a visit from this machine, e.g. throu
 proxy) a random key of the browser session. A new session is a new key, so the guard also limits
 each typed name whatever the session, and its server-wide limit slows attempts down rather than
 refusing them (a flood from ever new sessions cannot lock everyone out); recovery codes have budgets
-of their own.
+of their own. A password sign-in is kept over a browser reload by a cookie (``ui.session_cookie``).
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from core.errors import GansuError
 from core.i18n import t
 from storage import accounts, recovery
 from storage.accounts import Principal
-from ui import common
+from ui import common, session_cookie
 from ui.session import SESSION_KEY  # the one key of the signed-in session
 
 
@@ -78,6 +78,15 @@ def _login(key: str, lang: str) -> None:
         st.session_state["auth_error"] = e.message(lang)
         return
     start_session(st.session_state, p)
+    _remember(p, lang)
+
+
+def _remember(p: Principal, lang: str) -> None:
+    """The sign-in kept over a browser reload (``ui.session_cookie``); without it the session still works."""
+    try:
+        session_cookie.remember(st.session_state, common.store(), p)
+    except GansuError as e:  # e.g. GANSU_SESSION_SECRET too short: the operator's to fix
+        st.session_state[session_cookie.ERROR_KEY] = e.message(lang)
 
 
 def _recover(sfx: str, lang: str) -> None:
@@ -92,3 +101,4 @@ def _recover(sfx: str, lang: str) -> None:
         st.session_state["auth_rc_error"] = e.message(lang)
         return
     start_session(st.session_state, p)
+    _remember(p, lang)

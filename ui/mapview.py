@@ -15,6 +15,7 @@ keeps the place on screen when the basemap's datum changes (WGS84 ↔ GCJ-02).
 """
 from __future__ import annotations
 
+import functools
 import json
 
 import folium
@@ -79,12 +80,17 @@ class _Script(MacroElement):
         super().__init__()
         self._name = "GansuScript"
         self.payload = json.dumps(payload, ensure_ascii=False)
-        self._template = Template(
-            "{% macro script(this, kwargs) %}(function(map, payload, group){" + js_body
-            + "})({{ this.map_name() }}, {{ this.payload }}, {{ this._parent.get_name() }});{% endmacro %}")
+        self._template = _script_template(js_body)
 
     def map_name(self) -> str:
         return map_name(self)
+
+
+@functools.lru_cache(maxsize=64)
+def _script_template(js_body: str) -> Template:
+    """The template of a ``_Script`` (a few fixed bodies): compiled once, not on every run."""
+    return Template("{% macro script(this, kwargs) %}(function(map, payload, group){" + js_body
+                    + "})({{ this.map_name() }}, {{ this.payload }}, {{ this._parent.get_name() }});{% endmacro %}")
 
 
 ICON_PATH_JS = "L.Icon.Default.imagePath = '" + URL_PREFIX + "/leaflet/images/';"

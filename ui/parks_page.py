@@ -21,7 +21,7 @@ from core.text import pick
 from indicators import table as ind
 from layers import readers
 from layers.readers.csv import first_field
-from ui import auth, common, data_in_use, displaygeom, mapview, parks, report, runlog, tables
+from ui import auth, common, data_in_use, displaygeom, mapview, parks, report, runlog, seen_versions, tables
 from ui.mdtext import md
 from ui.parks_card import CHANGE_COLUMNS, why
 
@@ -278,11 +278,13 @@ def manage_parks(lang: str) -> None:
         if st.button(t("parks.attrs.save", lang), key="parks_attr_save"):
             new = {str(k): v for k, v in zip(at_ed["key"], at_ed["value"]) if str(k).strip()}
             try:
-                store.update_park_attrs(target, new, actor=common.actor())
-            except GansuError as e:
+                store.update_park_attrs(target, new, actor=common.actor(),
+                                        expected_version=seen_versions.expected("parks", target))
+            except GansuError as e:  # the role check, or someone saved the park since (who and when)
                 st.error(e.message(lang))
             else:
                 st.success(t("parks.saved", lang, n=1))
+    seen_versions.remember("parks")  # what this run showed: the next save is checked against it
 
 
 def _apply_manage(ed: pd.DataFrame, edited: pd.DataFrame, lang: str) -> None:
@@ -292,7 +294,8 @@ def _apply_manage(ed: pd.DataFrame, edited: pd.DataFrame, lang: str) -> None:
     try:
         for (_, old), (_, new) in zip(ed.iterrows(), edited.iterrows()):
             if not new["delete"] and str(new["name"]).strip() and new["name"] != old["name"]:
-                store.rename_park(new["park_id"], str(new["name"]).strip(), actor=who)
+                store.rename_park(new["park_id"], str(new["name"]).strip(), actor=who,
+                                  expected_version=seen_versions.expected("parks", new["park_id"]))
                 renamed += 1
         gone = list(edited.loc[edited["delete"], "park_id"])
         if gone:

@@ -15,6 +15,7 @@ import streamlit as st
 from storage.accounts import Principal
 
 SESSION_KEY = "auth_session"
+STALE_COOKIE_KEY = "auth_cookie_stale"  # a session the idle timeout ended: its saved sign-in is revoked next
 
 
 def session_minutes() -> float:
@@ -31,7 +32,8 @@ def expired(last_seen: float | None, now: float, minutes: float) -> bool:
 
 def session_principal(state, now: float | None = None, minutes: float | None = None) -> Principal | None:
     """The signed-in principal of a session state, or None (never signed in, or expired: then the
-    session is cleared and ``auth_expired`` set so the login form says why)."""
+    session is cleared and ``auth_expired`` set so the login form says why, and a saved sign-in of
+    the session is handed to ``ui.session_cookie`` under ``STALE_COOKIE_KEY`` to be revoked)."""
     sess = state.get(SESSION_KEY)
     if not sess:
         return None
@@ -39,6 +41,8 @@ def session_principal(state, now: float | None = None, minutes: float | None = N
     if expired(sess.get("seen"), now, session_minutes() if minutes is None else minutes):
         state.pop(SESSION_KEY, None)
         state["auth_expired"] = True
+        if sess.get("cookie"):  # the saved sign-in (``ui.session_cookie``) ends with it: a reload gets the form
+            state[STALE_COOKIE_KEY] = sess
         if sess.get("source") == "oidc":
             state["auth_sso_logout"] = True  # the single sign-on cookie must go too
         return None

@@ -17,11 +17,12 @@ import streamlit as st
 from core.errors import GansuError, InputError
 from core.i18n import t
 from core.text import Text
+from storage.values import clean_name
 from indicators import carbon, exclusions, runs, siting, siting_sensitivity, siting_stability
 from indicators import table as ind
 from layers.legends import get_legend
 from indicators.siting_value import ValueFunction
-from ui import auth, common, data_in_use, report, runlog, siting_model, siting_ranking, tables
+from ui import auth, common, data_in_use, report, runlog, seen_versions, siting_model, siting_ranking, tables
 from ui.siting_robustness import Smaa
 from ui.mdtext import md
 
@@ -254,12 +255,14 @@ def save_and_export(sub: pd.DataFrame, ranked: pd.DataFrame, sens: pd.DataFrame,
                 **siting_model.settings(siting_model.Model(ch.unknown, ch.value_functions))}
     if auth.can("editor") and c2.button(t("siting.save.do", lang), key="siting_save", disabled=not name.strip()):
         try:
-            common.store().save_scenario(name.strip(), ch.selected, ch.weights, settings, actor=common.actor())
-        except GansuError as e:  # someone else's scenario of that name, or the role check
+            common.store().save_scenario(name.strip(), ch.selected, ch.weights, settings, actor=common.actor(),
+                                         expected_version=seen_versions.expected("scenarios", clean_name(name, 120)))
+        except GansuError as e:  # someone else's scenario of that name, the role check, or saved meanwhile
             st.error(e.message(lang))
         else:
             runlog.log_scenario(name.strip(), _provenance(ranked, ch, acc))  # the saved scenario in the run log
             st.success(t("siting.saved", lang, name=md(name.strip())))
+    seen_versions.remember("scenarios")
     d1, d2 = st.columns(2)
     scenario_name = name.strip() or t("siting.unsaved", lang)
     sources = report.sources_records(lang)  # read now: the files are built when clicked

@@ -336,3 +336,25 @@ def registered_landcover(art: Path, landcover: Path, timeout: int = 600) -> tupl
                         "--legend", "clcd", "--year", "2020", "--use"], cwd=REPO, env={**os.environ, **env},
                        capture_output=True, text=True, timeout=timeout)
     return env, r.returncode, r.stderr[-1000:]
+
+
+def draw_and_save_park(page, name: str) -> None:
+    """On the Parks page (settled): open the drawing tab, draw a rectangle with the offline
+    Leaflet.draw tool, name it ``name`` and save it; returns once the page confirms the save."""
+    page.get_by_role("tab", name="在地图上绘制").click()
+    settled(page)
+    fr = frame_with(page, "a.leaflet-draw-draw-rectangle")
+    fr.frame_element().scroll_into_view_if_needed()
+    box = fr.frame_element().bounding_box()
+    fr.locator("a.leaflet-draw-draw-rectangle").click()
+    assert box, "draw iframe not found"
+    cx, cy = box["x"] + box["width"] * 0.55, box["y"] + box["height"] * 0.55
+    page.mouse.move(cx, cy)
+    page.mouse.down()
+    page.mouse.move(cx + 40, cy + 30, steps=8)
+    page.mouse.up()
+    page.get_by_text("已绘制一个多边形。").wait_for()
+    page.get_by_label("新园区名称").fill(name)
+    page.get_by_label("新园区名称").press("Enter")
+    page.get_by_role("button", name="保存绘制的园区").click()
+    page.get_by_text("管理我的园区").wait_for()

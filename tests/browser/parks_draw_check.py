@@ -14,7 +14,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
-from tests.browser.harness import browser_page, external, frame_with, settled, streamlit_server  # noqa: E402
+from tests.browser.harness import browser_page, draw_and_save_park, external, frame_with, settled, streamlit_server  # noqa: E402
 
 ART = REPO / "tests" / "_artifacts"
 NAME = "手绘测试园区"
@@ -46,23 +46,7 @@ with streamlit_server({"GANSU_STORE": str(store_path)}) as url:
         settled(page, ".st-key-parks_selected")
         frame_with(page, ".leaflet-container")  # the park's detail map: the page has rendered
         report["draw_maps_before_tab"] = len(st_frames(page, "a.leaflet-draw-draw-rectangle"))
-        page.get_by_role("tab", name="在地图上绘制").click()
-        settled(page)
-        fr = frame_with(page, "a.leaflet-draw-draw-rectangle")
-        fr.frame_element().scroll_into_view_if_needed()
-        box = fr.frame_element().bounding_box()
-        fr.locator("a.leaflet-draw-draw-rectangle").click()
-        assert box, "draw iframe not found"
-        cx, cy = box["x"] + box["width"] * 0.55, box["y"] + box["height"] * 0.55
-        page.mouse.move(cx, cy)
-        page.mouse.down()
-        page.mouse.move(cx + 40, cy + 30, steps=8)
-        page.mouse.up()
-        page.get_by_text("已绘制一个多边形。").wait_for()
-        page.get_by_label("新园区名称").fill(NAME)
-        page.get_by_label("新园区名称").press("Enter")
-        page.get_by_role("button", name="保存绘制的园区").click()
-        page.get_by_text("管理我的园区").wait_for()
+        draw_and_save_park(page, NAME)
         saved = page.get_by_text("已保存 1 个园区")  # in the draw tab the user is looking at
         saved.wait_for(state="visible")
         report["saved_message_visible"] = saved.is_visible()
