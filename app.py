@@ -6,10 +6,11 @@ translated; URL paths (/map, /data, ...) stay the same in both languages so link
 import streamlit as st
 
 from core.i18n import t
-from ui import auth
+from ui import auth, heap
 from storage.db import StoreError
 from ui.common import language_switch, lang
 
+heap.settle()  # modules a page's first visit imported: out of the per-run collection's sight
 st.set_page_config(page_title="甘肃生态屏障与零碳园区 · Gansu barrier & parks", 
                    layout="wide")
 language_switch()

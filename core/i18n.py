@@ -1371,3 +1371,8 @@ TEXT.update({
                                 "was changed by an admin): please sign in again."},
     "auth.cookie.frame": {"zh": "保持登录状态", "en": "Keeping the sign-in"},
 })
+
+# --- the Map's export: the current view, reported by the map only when chosen (ui.map_export) -------
+TEXT.update({
+    "mv.export.view_wait": {"zh": "正在读取地图的当前视图……", "en": "Reading the map's current view…"},
+})

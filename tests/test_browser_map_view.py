@@ -99,3 +99,12 @@ def test_nothing_leaves_localhost_but_the_basemap_the_user_chose(report):
     # Gaode's tiles were asked for while it was the basemap (the network is off: none came)
     assert report["requests"] > 10
     assert all(u.split("/")[2].endswith(".is.autonavi.com") for u in report["external"]), report["external"]
+
+
+def test_the_map_reports_its_view_only_while_the_export_asks_for_it(report):
+    """A reported view reruns the map's part of the page: the map opens reporting clicks and drawings
+    only, and reports its view once "current view" is chosen for the export (whose button waits for it)."""
+    assert report["reported_at_start"] == ["last_clicked", "last_active_drawing"]
+    assert report["sent_at_start"] == {"last_clicked": None, "last_active_drawing": None}  # nothing sent since it opened
+    assert "bounds" in report["view_export"]["reported"]
+    assert report["view_export"]["view"][2] >= 7  # still the user's view, not moved by the report

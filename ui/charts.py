@@ -89,6 +89,21 @@ def landcover_bars(rows: list[dict], lang: str) -> go.Figure:
     return fig
 
 
+def composition_pie(labels: tuple[str, ...], km2: tuple[float, ...], colors: tuple[str, ...]) -> go.Figure:
+    """Parks card: a park's land-cover composition (km² per class, one colour per class)."""
+    comp = pd.DataFrame({"class": list(labels), "km2": list(km2)})
+    fig = px.pie(comp, names="class", values="km2", color="class", color_discrete_sequence=list(colors))
+    fig.update_layout(height=280, margin=dict(l=0, r=0, t=10, b=0))
+    return fig
+
+
+def pools_bar(labels: tuple[str, ...], tc: tuple[float, ...]) -> go.Figure:
+    """Parks card: a park's carbon per pool (t C)."""
+    fig = px.bar(pd.DataFrame({"pool": list(labels), "tc": list(tc)}), x="pool", y="tc", labels={"tc": "t C", "pool": ""})
+    fig.update_layout(height=280, margin=dict(l=0, r=0, t=10, b=0))
+    return fig
+
+
 def figure_html(fig: go.Figure) -> bytes:
     """Self-contained HTML (plotly.js inlined: opens offline)."""
     return fig.to_html(include_plotlyjs=True, full_html=True).encode("utf-8")

@@ -20,7 +20,7 @@ from core.errors import GansuError
 from storage import workspace as ws
 from storage.db import StoreError
 from storage.store import Store
-from ui import session, tileserver
+from ui import run_memo, session, tileserver
 from ui.mdtext import md
 
 
@@ -60,26 +60,38 @@ def require_data(lg: str) -> bool:
 
 @st.cache_resource(show_spinner=False)
 def cached_store(path: str) -> Store:
-    s = Store(path)
+    s = run_memo.CountingStore(path)  # counts its writes: a run's kept reads are made again after one
     tileserver.use_store(s)  # the map's tile service checks its grants against this store
     return s
 
 
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _catalog_synced(path: str, build: str) -> str:
+    """The build's layer catalog written to the store: once per process, store and build (it was
+    once per session: the same rows every time)."""
+    cached_store(path).sync_catalog(catalog.catalog_rows())
+    return build
+
+
 def store() -> Store:
+    """The store (one per process), its layer catalog synced with the build; looked up once per run."""
     try:
-        s = cached_store(str(paths.store_path()))
+        return run_memo.once(("store",), _open_store, shared=True)
     except StoreError as e:  # e.g. locked by another process: say so, keep the app alive
         st.error(e.message(lang()))
         st.stop()
-    bid = build_id()
-    if st.session_state.get("_catalog_synced") != bid:
-        s.sync_catalog(catalog.catalog_rows())
-        st.session_state["_catalog_synced"] = bid
+
+
+def _open_store() -> Store:
+    path = str(paths.store_path())
+    s = cached_store(path)
+    _catalog_synced(path, build_id())
     return s
 
 
 def build_id() -> str:
-    return paths.current_dir().name
+    """The data build in use (the folder ``data/current`` points at), read once per run."""
+    return run_memo.once(("build_id",), lambda: paths.current_dir().name)
 
 
 @st.cache_data(show_spinner=False)
@@ -87,9 +99,36 @@ def manifest(build: str) -> dict:
     return catalog.manifest()
 
 
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _available_layers(build: str) -> tuple[catalog.LayerSpec, ...]:
+    return tuple(catalog.available_layers())
+
+
+def available_layers() -> list[catalog.LayerSpec]:
+    """``layers.catalog.available_layers`` of the build in use (the catalog's own frozen entries),
+    listed once per build rather than by opening the GeoPackage on every run of the Map page."""
+    return list(_available_layers(build_id()))
+
+
 def active_upload(layer_id: str) -> dict | None:
+    """The active replacement of a replaceable layer (its upload record), or None; read once per run."""
     spec = catalog.BY_ID[layer_id]
-    return store().active_user_layer(layer_id) if spec.replaceable else None
+    if not spec.replaceable:
+        return None
+    s = store()
+    return run_memo.once(("active_upload", layer_id), lambda: s.active_user_layer(layer_id), s)
+
+
+def in_use() -> dict[str, list[str]]:
+    """The data in use (``storage.workspace.in_use``: {role: dataset ids}), read once per run."""
+    s = store()
+    return run_memo.once(("in_use",), lambda: ws.in_use(s), s)
+
+
+def dataset(dataset_id: str) -> ws.Dataset:
+    """A registered dataset (``storage.workspace.get``: InputError when there is none), read once per run."""
+    s = store()
+    return run_memo.once(("dataset", dataset_id), lambda: ws.get(s, dataset_id), s)
 
 
 def load_layer(layer_id: str):
@@ -227,22 +266,21 @@ def _default(layer_id: str, lang: str) -> str:
 
 def summary(lang: str) -> list[str]:
     """One short item per role: what each role uses now, with its status badge."""
-    s = store()
-    chosen = ws.in_use(s)
+    chosen = in_use()
     items = []
     lc = chosen.get("landcover", [])
     items.append(f"{ws.ROLE_LABELS['landcover'].pick(lang)}: "
-                 + (f"{badge('user', lang)} {md(ws.get(s, lc[0]).label(lang))}" if lc else _default("landcover", lang)))
+                 + (f"{badge('user', lang)} {md(dataset(lc[0]).label(lang))}" if lc else _default("landcover", lang)))
     alt = chosen.get("landcover_alt", [])
     if alt:
-        items.append(f"{t('inuse.second_year', lang)}: {badge('user', lang)} {md(ws.get(s, alt[0]).label(lang))}")
-    tr = [(_default("airports", lang) if i == ws.BUILTIN_AIRPORTS else f"{badge('user', lang)} {md(ws.get(s, i).name)}")
+        items.append(f"{t('inuse.second_year', lang)}: {badge('user', lang)} {md(dataset(alt[0]).label(lang))}")
+    tr = [(_default("airports", lang) if i == ws.BUILTIN_AIRPORTS else f"{badge('user', lang)} {md(dataset(i).name)}")
           for i in chosen.get("transport", [])]
     items.append(f"{ws.ROLE_LABELS['transport'].pick(lang)}: " + (", ".join(tr) if tr else "—"))
     for role, layer in ws.REPLACES.items():
         ids = chosen.get(role, [])
         items.append(f"{ws.ROLE_LABELS[role].pick(lang)}: "
-                     + (f"{badge('user', lang)} {md(ws.get(s, ids[0]).name)}" if ids else _uploaded_or_default(layer, lang)))
+                     + (f"{badge('user', lang)} {md(dataset(ids[0]).name)}" if ids else _uploaded_or_default(layer, lang)))
     return items
 
 

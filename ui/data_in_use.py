@@ -29,9 +29,8 @@ def pixel_area_mode() -> str:
 def choice_key() -> str:
     """Changes whenever the data in use (or an active replacement layer) or the parameters of a dataset in
     use (a criterion's direction, an exclusion layer's buffer) change."""
-    s = common.store()
-    chosen = ws.in_use(s)
-    params = {i: ws.get(s, i).params for ids in chosen.values() for i in ids if i != ws.BUILTIN_AIRPORTS}
+    chosen = common.in_use()
+    params = {i: common.dataset(i).params for ids in chosen.values() for i in ids if i != ws.BUILTIN_AIRPORTS}
     return json.dumps([chosen, {i: p for i, p in params.items() if p}], sort_keys=True) + "|" + common.build_id()
 
 
@@ -43,10 +42,9 @@ def _inputs(key: str) -> runs.RunInputs:
 def inputs() -> runs.RunInputs:
     """Run inputs of the data in use. A referenced file that changed is refused (InputError),
     checked on every call (cheap: size and modification time, the hash only when they differ)."""
-    s = common.store()
-    for role, ids in ws.in_use(s).items():  # every dataset referenced in place (rasters: land cover, criteria)
+    for role, ids in common.in_use().items():  # every dataset referenced in place (rasters: land cover, criteria)
         for i in ids if run_slot(role) else ():
-            if i != ws.BUILTIN_AIRPORTS and (d := ws.get(s, i)).storage == "reference":
+            if i != ws.BUILTIN_AIRPORTS and (d := common.dataset(i)).storage == "reference":
                 ws.verify(d)
     base = _inputs(choice_key())
     mode = pixel_area_mode()  # the session's pixel-area mode (ground, the default: true cell areas)
@@ -62,23 +60,22 @@ def run_slot(role: str) -> bool:
 
 def datasets_in_use() -> list[tuple[str, ws.Dataset]]:
     """(slot, dataset) of the data in use the parks and siting run reads (their provenance)."""
-    s = common.store()
     out = []
-    for role, ids in ws.in_use(s).items():
+    for role, ids in common.in_use().items():
         for i in ids if run_slot(role) else ():
             if i != ws.BUILTIN_AIRPORTS:
-                out.append((role, ws.get(s, i)))
+                out.append((role, common.dataset(i)))
     return out
 
 
 def landcover_dataset() -> ws.Dataset | None:
-    ids = ws.in_use(common.store()).get("landcover", [])
-    return ws.get(common.store(), ids[0]) if ids else None
+    ids = common.in_use().get("landcover", [])
+    return common.dataset(ids[0]) if ids else None
 
 
 def landcover_alt_dataset() -> ws.Dataset | None:
-    ids = ws.in_use(common.store()).get("landcover_alt", [])
-    return ws.get(common.store(), ids[0]) if ids else None
+    ids = common.in_use().get("landcover_alt", [])
+    return common.dataset(ids[0]) if ids else None
 
 
 def run_error(e: GansuError, lang: str) -> None:

@@ -54,6 +54,15 @@ def landcover_shares_of(sha256: str, raster: str, legend: str, build: str) -> li
             for k, v in sorted(totals.items(), key=lambda kv: -kv[1]) if v > 0 and k in CLASS_BY_ID]
 
 
+@st.cache_resource(show_spinner=False, max_entries=8)
+def landcover_figure(sha256: str, raster: str, legend: str, build: str, lang: str):
+    """The bars of ``landcover_shares_of`` in ``lang`` (None when there is no class to show): made
+    once per land cover, legend and language and shared by every session. A shared figure is never
+    changed: ``st.plotly_chart`` only reads it (``to_dict``)."""
+    rows = landcover_shares_of(sha256, raster, legend, build)
+    return charts.landcover_bars(rows, lang) if rows else None
+
+
 def landcover_in_use(lang: str) -> tuple[str, str, str, str]:
     """(raster, legend, SHA-256, name) of the land cover in use: the user's dataset (checked: a
     changed file raises InputError) or the built-in MODIS layer."""
@@ -95,14 +104,14 @@ def landcover_shares(h: dict, lang: str) -> None:
     """The land cover in use, named in the heading; a changed referenced file: its message."""
     try:
         raster, legend, sha, name = landcover_in_use(lang)
-        rows = landcover_shares_of(sha, raster, legend, common.build_id())
+        fig = landcover_figure(sha, raster, legend, common.build_id(), lang)
     except GansuError as e:
         st.subheader(t("home.lc_shares_of", lang, name="—"))
         data_in_use.run_error(e, lang)
         return
     st.subheader(t("home.lc_shares_of", lang, name=md(name)))
-    if rows:
-        st.plotly_chart(charts.landcover_bars(rows, lang), width="stretch")
+    if fig is not None:
+        st.plotly_chart(fig, width="stretch")
     st.caption(t("home.lc_note", lang))
 
 

@@ -22,7 +22,16 @@ from ui.map_legends import landcover_colors, landcover_legend_section, legend_se
 from ui.maplayers import WS_LC_ALT, compare_choice, dataset_or_none, layer_opacity
 from ui import parks as parks_ui
 
-RETURNED = ["bounds"]  # st_folium's returned objects this module needs (the view to export)
+# st_folium's returned objects this module needs: none at first. The map's view ("bounds") is added
+# to what the map reports only while "current view" is chosen (``wants_view``, ``mapview.view_report_group``):
+# a reported view reruns the map's fragment, on opening and after every pan.
+RETURNED: list[str] = []
+EXTENT_KEY = "map_export_extent"
+
+
+def wants_view() -> bool:
+    """Whether the export's extent is the map's current view (the map then reports its view)."""
+    return st.session_state.get(EXTENT_KEY) == "view"
 
 
 def view_bounds(out) -> tuple[float, float, float, float] | None:
@@ -112,11 +121,12 @@ def build_export(specs, visible, lang: str, bounds) -> tuple[bytes, bytes]:
 def export_panel(out, specs: list[catalog.LayerSpec], visible: dict, lang: str) -> None:
     """Under the map: choose the extent, make the PNG and the PDF page, download them."""
     with st.expander(t("mv.export", lang)):
-        view = view_bounds(out) or view_bounds(st.session_state.get("main_map"))
-        opts = ["view", "gansu"] if view else ["gansu"]
-        extent = st.radio(t("mv.export.extent", lang), opts, horizontal=True, key="map_export_extent",
+        extent = st.radio(t("mv.export.extent", lang), ["gansu", "view"], horizontal=True, key=EXTENT_KEY,
                           format_func=lambda o: t(f"mv.export.{o}", lang))
-        if st.button(t("mv.export.make", lang), key="map_export_make"):
+        view = (view_bounds(out) or view_bounds(st.session_state.get("main_map"))) if extent == "view" else None
+        if extent == "view" and view is None:  # chosen just now: the map reports its view in a moment
+            st.caption(t("mv.export.view_wait", lang))
+        if st.button(t("mv.export.make", lang), key="map_export_make", disabled=extent == "view" and view is None):
             try:
                 st.session_state["map_export"] = build_export(specs, visible, lang, view if extent == "view" else None)
             except (GansuError, OSError, ValueError) as e:

@@ -50,9 +50,8 @@ RAMP = "viridis"
 
 def rasters_in_use() -> list[ws.Dataset]:
     """The criterion rasters and the DEM in use, in that order."""
-    s = common.store()
-    chosen = ws.in_use(s)
-    return [ws.get(s, i) for role in ("criterion", "dem") for i in chosen.get(role, [])]
+    chosen = common.in_use()
+    return [common.dataset(i) for role in ("criterion", "dem") for i in chosen.get(role, [])]
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

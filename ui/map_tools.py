@@ -31,7 +31,6 @@ from core.i18n import t
 from core.text import pick
 from indicators import placesearch, pointquery
 from layers import catalog
-from storage import workspace as ws
 from ui import common, data_in_use, map_vectors, mapview
 from ui import parks as parks_ui
 from ui.mdtext import md
@@ -64,12 +63,13 @@ class _TagDrawn(MacroElement):
     clicked layer feature (a county, the province) as its "last active drawing", which is not
     something the user measured. Registered in the map's script, before st_folium's own handler."""
 
+    _template = Template(
+        "{% macro script(this, kwargs) %}{{ this._parent.get_name() }}.on('draw:created', function(e) {"
+        " e.layer.feature = {type: 'Feature', properties: {" + MEASURE_TAG + ": true}}; });{% endmacro %}")
+
     def __init__(self):
         super().__init__()
         self._name = "GansuTagDrawn"
-        self._template = Template(
-            "{% macro script(this, kwargs) %}{{ this._parent.get_name() }}.on('draw:created', function(e) {"
-            " e.layer.feature = {type: 'Feature', properties: {" + MEASURE_TAG + ": true}}; });{% endmacro %}")
 
 
 def is_measured(drawing) -> bool:
@@ -127,14 +127,15 @@ class _FitOnce(MacroElement):
     """Fits the map to ``bounds`` once per search: the feature groups are re-evaluated whenever
     one of them changes (a click moves its marker), and only a new ``token`` fits again."""
 
+    _template = Template(
+        "{% macro script(this, kwargs) %}(function(p){var m = window.map; if (!m) return;"
+        " if (window.__gansu_fit_token !== p.token) { window.__gansu_fit_token = p.token;"
+        " m.fitBounds(p.bounds, {maxZoom: 13, padding: [24, 24]}); }})({{ this.payload }});{% endmacro %}")
+
     def __init__(self, bounds: list, token: str):
         super().__init__()
         self._name = "GansuFitOnce"
         self.payload = json.dumps({"bounds": bounds, "token": token})
-        self._template = Template(
-            "{% macro script(this, kwargs) %}(function(p){var m = window.map; if (!m) return;"
-            " if (window.__gansu_fit_token !== p.token) { window.__gansu_fit_token = p.token;"
-            " m.fitBounds(p.bounds, {maxZoom: 13, padding: [24, 24]}); }})({{ this.payload }});{% endmacro %}")
 
 
 def _search_token(place: placesearch.Place) -> str:
@@ -150,13 +151,14 @@ def _search_token(place: placesearch.Place) -> str:
 DATUM_KEY = "_map_datum"  # the overlays' datum on the last run (True: GCJ-02) and whether it just changed
 
 
-def view(m: folium.Map, place: placesearch.Place | None, gcj: bool, lang: str) -> dict:
+def view(m: folium.Map, place: placesearch.Place | None, gcj: bool, lang: str, report_view: bool = False) -> dict:
     """Keyword arguments for st_folium. The map ``m`` stays (its script is the same on every run,
     ``maplayers.base_map``): the layers, the legend and the basemap added to it since are taken out
     as feature groups and swapped in over it, with the layer control, so a change keeps the user's
     centre and zoom. After them, the groups of the tools: the chosen place highlighted (the map
     fits it once per search), the clicked point, the measure label. The first group holds the
-    overlays' datum: when it changes the view moves to keep the same place on screen."""
+    overlays' datum: when it changes the view moves to keep the same place on screen. The last group
+    says whether the map reports its view (``report_view``: the export's current view)."""
     prev = st.session_state.get(DATUM_KEY, {}).get("gcj")
     st.session_state[DATUM_KEY] = {"gcj": gcj, "switched": prev is not None and prev != gcj}
     groups = [mapview.datum_group(gcj), *mapview.overlay_groups(m)]
@@ -187,6 +189,7 @@ def view(m: folium.Map, place: placesearch.Place | None, gcj: bool, lang: str) -
         folium.CircleMarker([lat, lon], radius=3, color="#ff6f00", fill=True, fill_opacity=1,
                             tooltip=folium.Tooltip(tip_text(label[1]), permanent=True)).add_to(fg)
         groups.append(fg)
+    groups.append(mapview.view_report_group(report_view))
     return {"feature_group_to_add": groups, "layer_control": mapview.layer_control()}
 
 
@@ -253,7 +256,7 @@ def _landcovers(inputs) -> list[pointquery.LandCoverInput]:
 
 def _redline_replaced() -> bool:
     try:
-        return bool(ws.in_use(common.store()).get("redline")) or common.active_upload("protection_proxy") is not None
+        return bool(common.in_use().get("redline")) or common.active_upload("protection_proxy") is not None
     except GansuError:
         return False
 

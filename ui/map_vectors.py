@@ -126,6 +126,34 @@ class FetchedGeoJson(MacroElement):
                                    "aliases": [escape_text(a) for a in aliases], "pane": pane})
 
 
+# Many points of one layer as circle markers, drawn by one script from a JSON payload: a folium
+# CircleMarker and Tooltip per point are two templates rendered and compiled on every run of the
+# Map page (the illustrative parks' markers and the airports were two thirds of drawing the layers).
+# The labels arrive HTML-escaped (``escape_text``) and Leaflet puts them in the tooltip as HTML.
+class PointMarkers(MacroElement):
+    """Circle markers (``points``: [lat, lon, escaped label or ""]) with one Leaflet style."""
+
+    _template = Template("""{% macro script(this, kwargs) %}
+(function(group, P){
+  P.points.forEach(function(p){
+    var mk = L.circleMarker([p[0], p[1]], P.style);
+    if (p[2]) mk.bindTooltip('<div>' + p[2] + '</div>', {sticky: true, className: 'foliumtooltip'});
+    mk.addTo(group);
+  });
+})({{ this._parent.get_name() }}, {{ this.payload }});
+{% endmacro %}""")
+
+    def __init__(self, points: list[list], style: dict):
+        super().__init__()
+        self._name = "PointMarkers"
+        self.payload = json.dumps({"points": points, "style": style})
+
+
+def _marker_style(radius: float, color, fill_color, opacity: float, weight: float) -> dict:
+    return {"radius": radius, "color": color, "weight": weight, "fill": True, "fillColor": fill_color,
+            "fillOpacity": round(0.9 * opacity, 3), "opacity": opacity}
+
+
 def vector_style(spec: LayerSpec, opacity: float = 1.0) -> dict:
     """Leaflet path options of a catalog layer, every alpha scaled by ``opacity``."""
     s = spec.style
@@ -147,12 +175,12 @@ def add_vector(m: folium.Map, fc: dict, spec: LayerSpec, lang: str, title: str,
                                     sticky=True) if fields else None
     if spec.kind == "points":
         s = spec.style
+        points = []
         for feat in fc["features"]:
             lon, lat = feat["geometry"]["coordinates"][:2]
-            label = " · ".join(v for v in (feat["properties"].get(f, "") for f in fields) if v)
-            folium.CircleMarker(location=[lat, lon], radius=s.get("radius", 5), color=s.get("color"),
-                                fill=True, fill_color=s.get("fill_color"), fill_opacity=round(0.9 * opacity, 3),
-                                opacity=opacity, weight=1.5, tooltip=folium.Tooltip(label)).add_to(group)
+            points.append([lat, lon, " · ".join(v for v in (feat["properties"].get(f, "") for f in fields) if v)])
+        PointMarkers(points, _marker_style(s.get("radius", 5), s.get("color"), s.get("fill_color"), opacity,
+                                           1.5)).add_to(group)
     elif geometry is not None and (url := geometry_url(*geometry)):
         FetchedGeoJson(url, [f["properties"] for f in fc["features"]],
                        vector_style(spec, opacity), fields, [aliases.get(f, f) for f in fields],
@@ -165,11 +193,10 @@ def add_vector(m: folium.Map, fc: dict, spec: LayerSpec, lang: str, title: str,
         folium.GeoJson(fc, name=spec.id, style_function=_style(spec, opacity), tooltip=tooltip,
                        smooth_factor=0.5, **({"pane": pane} if pane else {})).add_to(group)
         if spec.style.get("centroid_marker"):  # small polygons stay visible at province scale
+            points = []
             for feat in fc["features"]:
                 c = shapely.geometry.shape(feat["geometry"]).representative_point()
-                label = " · ".join(v for v in (feat["properties"].get(f, "") for f in fields[:3]) if v)
-                folium.CircleMarker(location=[c.y, c.x], radius=5, color=spec.style.get("color"),
-                                    weight=2, fill=True, fill_color=spec.style.get("fill_color"),
-                                    fill_opacity=round(0.9 * opacity, 3), opacity=opacity,
-                                    tooltip=folium.Tooltip(label)).add_to(group)
+                points.append([c.y, c.x, " · ".join(v for v in (feat["properties"].get(f, "") for f in fields[:3]) if v)])
+            PointMarkers(points, _marker_style(5, spec.style.get("color"), spec.style.get("fill_color"), opacity,
+                                               2)).add_to(group)
     group.add_to(m)

@@ -153,7 +153,7 @@ def _siting_rasters() -> list[ws.Dataset]:
 
 def _user_transport_ids() -> list[str]:
     try:
-        return [i for i in ws.in_use(common.store()).get("transport", []) if i != ws.BUILTIN_AIRPORTS]
+        return [i for i in common.in_use().get("transport", []) if i != ws.BUILTIN_AIRPORTS]
     except GansuError:
         return []
 
@@ -202,11 +202,10 @@ def add_workspace_layers(m, visible: dict, lang: str, gcj: bool, lc_opacity: flo
     ids = _user_transport_ids()
     if not ids or not visible.get(WS_TRANSPORT):
         return sections
-    s = common.store()
     items = []
     for kind in ws.TRANSPORT_KINDS:
         for i in ids:
-            ds = ws.get(s, i)
+            ds = common.dataset(i)
             if kind not in ds.kinds:
                 continue
             label = f"{t(f'ws.kind.{kind}', lang)} · {ds.name}"

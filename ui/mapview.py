@@ -334,6 +334,28 @@ def datum_group(gcj: bool) -> folium.FeatureGroup:
     return fg
 
 
+# What the map reports besides a click and a drawing: its view (``bounds``), only while the export
+# asks for the current view. streamlit-folium sends the map's value whenever what it reports changes,
+# and each value reruns the map's fragment (``ui.map_shown``): reporting the view made the map rerun
+# twice when it opened and once after every pan or zoom. streamlit-folium reads the list of what it
+# reports (``returned_objects``) from its window data on every report; the view is added to it (and
+# reported at once) or taken out here.
+VIEW_REPORT_JS = """
+var g = window.__GLOBAL_DATA__;
+if (!g || !g.returned_objects) return;
+var has = g.returned_objects.indexOf('bounds') >= 0;
+if (payload.view && !has) { g.returned_objects = g.returned_objects.concat(['bounds']); map.fire('moveend'); }
+if (!payload.view && has) { g.returned_objects = g.returned_objects.filter(function(k) { return k !== 'bounds'; }); }
+"""
+
+
+def view_report_group(report: bool) -> folium.FeatureGroup:
+    """A group holding only whether the map reports its view (``VIEW_REPORT_JS``)."""
+    fg = folium.FeatureGroup(name="gansu_view", control=False)
+    _Script(VIEW_REPORT_JS, {"view": bool(report)}).add_to(fg)
+    return fg
+
+
 # --- the small map of one park (the Parks page's card) ------------------------------------------
 def _style_of(layer_id: str, weight: float | None = None, fill_opacity: float | None = None) -> dict:
     s = catalog.BY_ID[layer_id].style

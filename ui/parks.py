@@ -23,7 +23,7 @@ from core.errors import GansuError
 from core.i18n import t
 from indicators import runs
 from layers import readers
-from ui import common, data_in_use, jobs
+from ui import common, data_in_use, jobs, run_memo
 
 # seconds a page run waits for a background computation (with a live progress bar) before it
 # hands over to polling; interactions still rerun the page at once
@@ -31,7 +31,9 @@ WAIT_S = float(os.environ.get("GANSU_PARKS_WAIT_S", "30"))
 
 
 def parks_version() -> str:
-    return common.store().parks_version()
+    """The store's parks version (changes with any saved park), read once per run."""
+    s = common.store()
+    return run_memo.once(("parks_version",), s.parks_version, s)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

@@ -27,7 +27,7 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.web import cli
 
 from core import limits, paths
-from ui import exposure
+from ui import exposure, heap
 
 APP = str(Path(__file__).resolve().parent.parent / "asgi.py")  # app.py + the map's tile service
 
@@ -53,6 +53,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{label[0]}: {text.en}\n\n{label[1]}：{text.zh}", file=sys.stderr, flush=True)
         if kind == "refuse":
             sys.exit(2)
+    heap.preload_and_freeze()  # the pages' libraries imported now, out of the per-run collection's sight
     sys.argv = args
     sys.exit(cli.main())
 

@@ -289,8 +289,9 @@ def grid_cells(scope, timeout_s: float = 300, outside: str | None = None) -> lis
 _SOCKETS: dict = {}  # page -> its websockets (Streamlit's /_stcore/stream), newest last
 
 
-def _run_finished(payload) -> bool:
-    """A ForwardMsg telling that a full script run finished (not a fragment's, not cut short)."""
+def _run_finished(payload, status=None) -> bool:
+    """A ForwardMsg telling that a full script run finished (not a fragment's, not cut short); with
+    ``status``, a run that finished with that status (e.g. a fragment's)."""
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
     if isinstance(payload, str):
@@ -299,16 +300,21 @@ def _run_finished(payload) -> bool:
         msg = ForwardMsg.FromString(payload)
     except Exception:  # not a ForwardMsg
         return False
-    return msg.WhichOneof("type") == "script_finished" and msg.script_finished == ForwardMsg.FINISHED_SUCCESSFULLY
+    want = ForwardMsg.FINISHED_SUCCESSFULLY if status is None else status
+    return msg.WhichOneof("type") == "script_finished" and msg.script_finished == want
 
 
 @contextlib.contextmanager
-def rerun(page, timeout_ms: int = 600_000):
+def rerun(page, timeout_ms: int = 600_000, fragment: bool = False):
     """``with rerun(page): <an action>``: on leaving, wait until the server has finished a full
-    script run begun after the action, then until the page has settled. No race: the listener is
-    in place before the action (``settled`` alone could see the page before the rerun starts)."""
+    script run begun after the action (``fragment``: a fragment's run, as what the Map's map reports
+    reruns: ``ui.map_shown``), then until the page has settled. No race: the listener is in place
+    before the action (``settled`` alone could see the page before the rerun starts)."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    status = ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY if fragment else None
     ws = _SOCKETS[page][-1]
-    with ws.expect_event("framereceived", predicate=_run_finished, timeout=timeout_ms):
+    with ws.expect_event("framereceived", predicate=lambda p: _run_finished(p, status), timeout=timeout_ms):
         yield
     settled(page, timeout_ms=timeout_ms)
 

@@ -43,6 +43,8 @@ def record(page, step: str, wait_js: str, **extra) -> None:
 
 
 IMG = "document.querySelector('img.leaflet-image-layer')"
+REPORTED = "() => window.__GLOBAL_DATA__.returned_objects"  # what the map reports (streamlit-folium)
+MAKE_READY = "() => { const b = document.querySelector('.st-key-map_export_make button'); return !!b && !b.disabled; }"
 MARKER = "path[fill='#ffeb3b']"  # the clicked point's marker
 HINT = "在地图上单击任意位置"  # the point query's hint, shown while no point is clicked
 with streamlit_server() as url:
@@ -53,10 +55,11 @@ with streamlit_server() as url:
         settled(page)
         fr = map_frame(page)
         report["start"] = fr.evaluate(VIEW_JS)
+        report["reported_at_start"] = fr.evaluate(REPORTED)
+        report["sent_at_start"] = fr.evaluate("() => window.__GLOBAL_DATA__.previous_data")  # the last value sent
         fr.evaluate("() => { window.__gansu_mark = 1; }")
-        # zoom to the park: the map reports its new view (a rerun of the page)
-        with rerun(page):
-            fr.evaluate(f"() => window.map.setView([{P01[1]}, {P01[0]}], {ZOOM}, {{animate: false}})")
+        # zoom to the park (the map does not report its view until the export asks for it: no rerun)
+        fr.evaluate(f"() => window.map.setView([{P01[1]}, {P01[0]}], {ZOOM}, {{animate: false}})")
         record(page, "park", f"() => window.map.getZoom() === {ZOOM}")
         map_frame(page).locator(".gansu-legend-toggle").click()  # the legend folded: it stays so
         # a layer toggled: the land cover on
@@ -68,7 +71,7 @@ with streamlit_server() as url:
             page.locator(".st-key-map_lc_opacity input[type=range]").press("ArrowLeft")
         record(page, "opacity", f"() => {IMG} && {IMG}.style.opacity === '0.65'", opacity=f"() => {IMG}.style.opacity")
         # a click at the centre: the point query answers (in WGS84, the datum of the map then)
-        with rerun(page):
+        with rerun(page, fragment=True):
             box = fr.locator("#map_div").bounding_box()
             fr.locator("#map_div").click(position={"x": round(box["width"] / 2), "y": round(box["height"] / 2)})
         page.get_by_text("该点的图层信息").wait_for()
@@ -101,6 +104,12 @@ with streamlit_server() as url:
         record(page, "search", "() => window.map.getZoom() < 15 && window.map.getZoom() >= 7",
                groups_held="() => window.feature_group.length",
                groups_on_map="() => window.feature_group.filter(l => !!l._map).length")
+        # the export's current view: once chosen, the map reports its view (a rerun of the map's part)
+        page.get_by_text("Export the map").click()
+        with rerun(page, fragment=True):
+            page.get_by_text("Current view", exact=True).click()
+        page.wait_for_function(MAKE_READY)  # enabled once the view has arrived
+        report["view_export"] = {"reported": map_frame(page).evaluate(REPORTED), "view": map_frame(page).evaluate(VIEW_JS)}
         report["requests"] = len(reqs)
         report["external"] = external(reqs)
 print("REPORT " + json.dumps(report, ensure_ascii=False))
