@@ -8,11 +8,12 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8501
 
-.PHONY: run test setup data assets chromium postgres fonts bench mutation clean-data help
+.PHONY: run test test-postgresql setup data assets chromium postgres fonts bench mutation clean-data help
 
 help:
 	@echo "make run    - start the dashboard on port $(PORT) (installs and builds what is missing)"
 	@echo "make test   - the linter (ruff) and all tests, browser tests included (installs Debian chromium if missing)"
+	@echo "make test-postgresql - the whole suite again with the store on PostgreSQL (make test runs the store's own tests on both)"
 	@echo "make bench  - run the benchmarks in bench/"
 	@echo "make mutation - mutation testing (mutmut) of the modules in setup.cfg; not part of make test"
 
@@ -75,6 +76,12 @@ TEST_JOBS ?= 2
 test: data chromium postgres fonts
 	$(VENV)/bin/ruff check --quiet .
 	$(PY) -m pytest -q $(if $(filter-out 1,$(TEST_JOBS)),-n $(TEST_JOBS) --dist loadfile) tests
+
+# The whole suite with the session's store (pages, CLI, browsers, the ``store`` fixture) on PostgreSQL
+# instead of DuckDB (tests/conftest.py: GANSU_TEST_SESSION_STORE). `make test` already runs the store's
+# own tests on both back ends; this runs every other test on PostgreSQL too (~14 min on 2 cores).
+test-postgresql: data chromium postgres fonts
+	GANSU_TEST_SESSION_STORE=postgresql $(PY) -m pytest -q $(if $(filter-out 1,$(TEST_JOBS)),-n $(TEST_JOBS) --dist loadfile) tests
 
 bench: data
 	$(PY) -m bench
