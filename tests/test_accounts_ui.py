@@ -156,3 +156,74 @@ def test_signing_in_through_the_form_and_an_expired_session(acc_env, monkeypatch
     at.run()
     assert "PAGE CONTENT" not in [m.value for m in at.markdown]
     assert any("session ended after 30 minutes" in i.value for i in at.info)
+
+
+# --- a fragment's rerun (the Map's map: ui.map_shown) passes no gate: auth.fragment_check ----------
+def _check_then_marker():
+    import streamlit as st
+
+    from ui import auth
+
+    st.session_state["runs"] = st.session_state.get("runs", 0) + 1
+    if st.session_state.pop("check", False):  # once: as a fragment's rerun that then reruns the app
+        auth.fragment_check()
+    st.markdown("MAP PART")
+
+
+def _checked(session: dict | None, anonymous_view: str, monkeypatch) -> AppTest:
+    monkeypatch.setenv("GANSU_ANONYMOUS_VIEW", anonymous_view)
+    at = AppTest.from_function(_check_then_marker, default_timeout=120)
+    if session is not None:
+        at.session_state["auth_session"] = session
+    at.session_state["check"] = True
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_a_signed_in_users_map_interaction_counts_as_activity(acc_env, monkeypatch):
+    sess = _session("ed_a", "editor", "一处")
+    sess["seen"] -= 20 * 60  # 20 minutes since the last full run
+    before = sess["seen"]
+    at = _checked(sess, "0", monkeypatch)
+    assert at.session_state["runs"] == 1  # nothing to do: no rerun of the app
+    assert at.session_state["auth_session"]["seen"] > before + 19 * 60  # touched now
+
+
+@pytest.mark.parametrize("change", ["disabled", "demoted", "expired"])
+def test_a_disabled_demoted_or_expired_user_makes_the_map_rerun_the_whole_page(acc_env, monkeypatch, change):
+    sess = _session("ed_a", "editor", "一处")
+    s = Store(acc_env["path"])
+    try:
+        if change == "disabled":
+            accounts.set_disabled(s, "ed_a", actor=SHELL)
+        elif change == "demoted":
+            accounts.set_role(s, "ed_a", "viewer", office="一处", actor=SHELL)
+    finally:
+        s.close()
+    if change == "expired":
+        sess["seen"] -= 31 * 60
+    at = _checked(sess, "0", monkeypatch)
+    assert at.session_state["runs"] == 2  # st.rerun(scope="app"): app.py's gate runs next
+
+
+@pytest.mark.parametrize("anonymous_view", ["0", "1"])
+def test_an_anonymous_map_interaction_reruns_the_page_unless_anonymous_viewing_is_on(acc_env, monkeypatch,
+                                                                                       anonymous_view):
+    at = _checked(None, anonymous_view, monkeypatch)
+    assert at.session_state["runs"] == (2 if anonymous_view == "0" else 1)
+
+
+def test_the_maps_fragment_checks_the_sign_in(acc_env, monkeypatch):
+    from ui import auth
+
+    calls = {"n": 0}
+    real = auth.fragment_check
+
+    def counted():
+        calls["n"] += 1
+        return real()
+
+    monkeypatch.setattr(auth, "fragment_check", counted)
+    run_page("map.py", "en", no_errors=True, auth_session=_session("ed_a", "editor", "一处"))
+    assert calls["n"] == 1

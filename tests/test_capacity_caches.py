@@ -261,3 +261,41 @@ def test_preload_imports_the_pages_libraries_but_no_streamlit_component():
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == ["True", "True", "True", "False"]
+
+
+def test_a_background_job_at_work_also_holds_the_freeze_back(monkeypatch):
+    from ui import jobs
+
+    monkeypatch.setattr(heap, "_STATE", {"enabled": True, "modules": len(sys.modules) - 1, "freezes": 0})
+    release = threading.Event()
+    job = jobs.submit(("heap-test", id(release)), lambda job: release.wait(60), name="heap-test-job")
+    try:
+        assert heap.settle() is False and gc.get_freeze_count() == 0  # the job's temporaries are not frozen
+    finally:
+        release.set()
+        job.thread.join(60)
+    try:
+        assert heap.settle() is True and gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+
+
+def test_a_cycle_frozen_earlier_and_dropped_since_is_freed_by_the_next_freeze():
+    """A session's state alive at one freeze and ended since (a reference cycle) is not kept for ever."""
+    import weakref
+
+    class Node:
+        pass
+
+    a, b = Node(), Node()
+    a.other, b.other = b, a  # a cycle: only the collector frees it
+    gone = weakref.ref(a)
+    try:
+        heap.freeze()
+        del a, b
+        gc.collect()
+        assert gone() is not None  # frozen: out of the collector's sight
+        heap.freeze()  # the next freeze thaws and collects first
+        assert gone() is None
+    finally:
+        gc.unfreeze()

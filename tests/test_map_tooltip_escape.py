@@ -25,3 +25,16 @@ def test_a_hostile_park_name_never_reaches_the_map_script_as_code(dataset):
         assert "globalThis.pwned" in script and "${globalThis" not in script and "pwned=1}`" not in script
     finally:
         s.delete_parks(ids)
+
+
+def test_a_script_payload_cannot_end_its_script_element_even_with_unescaped_text():
+    """``map_vectors.script_json``: the payloads of the drawing scripts (points, fetched GeoJSON) are
+    safe inside <script> even if a caller forgot to escape a label; the text reaches JS unchanged."""
+    import json
+
+    from ui.map_vectors import PointMarkers, script_json
+
+    raw = "</script><script>window.__xss=1</script><!--"
+    payload = PointMarkers([[36.0, 104.0, raw]], {"radius": 5}).payload
+    assert "<" not in payload and json.loads(payload)["points"][0][2] == raw
+    assert json.loads(script_json({"x": raw})) == {"x": raw}

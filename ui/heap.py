@@ -18,9 +18,11 @@ walk cost 0.1–0.15 CPU s per run: as much as the page itself.
   objects instead of ~60,000 after start-up alone, ~440,000 before).
 
 Nothing alive is lost: a frozen object is still freed when its last reference goes. Only a frozen
-object that later becomes part of unreachable *cycles* is never collected: modules and caches live
-as long as the process anyway; what the idle sessions held at a freeze is bounded by
-``MAX_FREEZES`` (the module set stops growing once every page has been visited). Only the server
+object that later becomes part of unreachable *cycles* is not collected until the next freeze,
+which thaws everything first and collects it (``freeze``); after the last freeze (``MAX_FREEZES``;
+the module set stops growing once every page has been visited) such cycles stay: modules and
+caches live as long as the process anyway, and a freeze waits while another run or a background
+job is at work, so their temporaries are never frozen. Only the server
 started by ``ui.serve`` does this (tests and ``streamlit run app.py`` keep Python's defaults).
 """
 from __future__ import annotations
@@ -30,6 +32,8 @@ import importlib
 import pkgutil
 import sys
 import threading
+
+from ui import jobs
 
 # our library packages (no streamlit in them: tests/test_import_order.py) and the UI's libraries
 PACKAGES = ("core", "layers", "storage", "zonal", "indicators", "reports")
@@ -44,24 +48,27 @@ def preload() -> list[str]:
     for name in LIBRARIES:
         try:
             importlib.import_module(name)
-        except ImportError:
+        except Exception:  # noqa: BLE001 - a module that fails to import: its page says why when it runs
             failed.append(name)
     for pkg in PACKAGES:
         try:
             mod = importlib.import_module(pkg)
-        except ImportError:
+        except Exception:  # noqa: BLE001 - a module that fails to import: its page says why when it runs
             failed.append(pkg)
             continue
         for info in pkgutil.walk_packages(mod.__path__, pkg + "."):
             try:
                 importlib.import_module(info.name)
-            except ImportError:
+            except Exception:  # noqa: BLE001 - a module that fails to import: its page says why when it runs
                 failed.append(info.name)
     return failed
 
 
 def freeze() -> int:
-    """Collect once, then put every object alive now in the permanent generation; how many."""
+    """Put every object alive now in the permanent generation (how many): what an earlier freeze
+    holds is thawed first and collected with the rest, so what was alive at an earlier freeze and is
+    garbage now (an ended session's state, an evicted cache entry) is freed rather than kept."""
+    gc.unfreeze()
     gc.collect()
     gc.freeze()
     return gc.get_freeze_count()
@@ -81,13 +88,15 @@ def preload_and_freeze() -> int:
 
 
 def _other_runs_in_flight() -> bool:
+    """Another session's script run, or a background job (``ui.jobs``), is at work: its temporaries
+    would be frozen with the rest."""
     me = threading.current_thread()
-    return any(t is not me and t.name.startswith(SCRIPT_THREAD) for t in threading.enumerate())
+    return jobs.any_running() or any(t is not me and t.name.startswith(SCRIPT_THREAD) for t in threading.enumerate())
 
 
 def settle() -> bool:
     """At the start of a script run: freeze again when modules were imported since the last freeze
-    and no other run is in flight (its temporaries are not frozen). True when it froze."""
+    and no other run or background job is in flight (its temporaries are not frozen). True when it froze."""
     if not _STATE["enabled"] or len(sys.modules) == _STATE["modules"] or _STATE["freezes"] >= MAX_FREEZES:
         return False
     with _LOCK:

@@ -55,6 +55,12 @@ def _run(job: Job, fn: Callable[..., Any], args: tuple) -> None:
         job.error, job.phase = InputError(f"计算失败：{e}", f"computation failed: {e}"), "error"
 
 
+def any_running() -> bool:
+    """Whether a background job's thread is still at work (``ui.heap`` freezes nothing then)."""
+    with _JOBS_LOCK:
+        return any(j.thread is not None and j.thread.is_alive() for j in _JOBS.values())
+
+
 def submit(key: tuple, fn: Callable[..., Any], *args, name: str = "gansu-job", retry_after: float = 5.0) -> Job:
     """The job for ``key``: the existing one, or a new thread running ``fn(job, *args)`` whose
     return value becomes ``job.result``."""

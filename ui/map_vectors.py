@@ -32,6 +32,12 @@ def escape_text(text) -> str:
     return html.escape(str(text)).replace("\\", "&#92;").replace("`", "&#96;").replace("$", "&#36;")
 
 
+def script_json(payload) -> str:
+    """JSON for a payload written inside a <script> element: ``<`` as ``\\u003c``, so no text in it
+    (``</script>``, ``<!--``) can end or change the element, whatever its callers escaped."""
+    return json.dumps(payload).replace("<", "\\u003c")
+
+
 def escape_frame(df: pd.DataFrame, fields: list[str]) -> pd.DataFrame:
     """String copies of ``fields`` escaped for tooltips (``escape_text``)."""
     out = pd.DataFrame(index=df.index)
@@ -122,8 +128,8 @@ class FetchedGeoJson(MacroElement):
                  pane: str | None = None):
         super().__init__()
         self._name = "FetchedGeoJson"
-        self.payload = json.dumps({"url": url, "props": props, "style": style, "fields": fields,
-                                   "aliases": [escape_text(a) for a in aliases], "pane": pane})
+        self.payload = script_json({"url": url, "props": props, "style": style, "fields": fields,
+                                    "aliases": [escape_text(a) for a in aliases], "pane": pane})
 
 
 # Many points of one layer as circle markers, drawn by one script from a JSON payload: a folium
@@ -146,7 +152,7 @@ class PointMarkers(MacroElement):
     def __init__(self, points: list[list], style: dict):
         super().__init__()
         self._name = "PointMarkers"
-        self.payload = json.dumps({"points": points, "style": style})
+        self.payload = script_json({"points": points, "style": style})
 
 
 def _marker_style(radius: float, color, fill_color, opacity: float, weight: float) -> dict:
