@@ -158,15 +158,15 @@ def test_signing_in_through_the_form_and_an_expired_session(acc_env, monkeypatch
     assert any("session ended after 30 minutes" in i.value for i in at.info)
 
 
-# --- a fragment's rerun (the Map's map: ui.map_shown) passes no gate: auth.fragment_check ----------
+# --- a fragment's rerun (the Map's map: ui.map_shown) passes no gate: ui.fragment_gate.check ----------
 def _check_then_marker():
     import streamlit as st
 
-    from ui import auth
+    from ui import fragment_gate
 
     st.session_state["runs"] = st.session_state.get("runs", 0) + 1
     if st.session_state.pop("check", False):  # once: as a fragment's rerun that then reruns the app
-        auth.fragment_check()
+        fragment_gate.check()
     st.markdown("MAP PART")
 
 
@@ -215,15 +215,15 @@ def test_an_anonymous_map_interaction_reruns_the_page_unless_anonymous_viewing_i
 
 
 def test_the_maps_fragment_checks_the_sign_in(acc_env, monkeypatch):
-    from ui import auth
+    from ui import fragment_gate
 
     calls = {"n": 0}
-    real = auth.fragment_check
+    real = fragment_gate.check
 
     def counted():
         calls["n"] += 1
         return real()
 
-    monkeypatch.setattr(auth, "fragment_check", counted)
+    monkeypatch.setattr(fragment_gate, "check", counted)
     run_page("map.py", "en", no_errors=True, auth_session=_session("ed_a", "editor", "一处"))
     assert calls["n"] == 1

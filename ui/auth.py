@@ -111,7 +111,7 @@ def _cookie_session(s, lang: str) -> Principal | None:
     return got[0]
 
 
-def _seen(p: Principal) -> None:
+def seen(p: Principal) -> None:
     if p.source == "oidc":
         if len(_SSO_SEEN) > 10000:
             _SSO_SEEN.pop(min(_SSO_SEEN, key=_SSO_SEEN.get))
@@ -173,7 +173,7 @@ def gate(lang: str) -> Principal | None:
         p = stored
     if p is not None:
         touch(st.session_state)
-        _seen(p)
+        seen(p)
         sb = st.sidebar
         office = f" · {md(p.office)}" if p.office else ""
         sb.caption(t("auth.signed_in", lang, name=md(str(p)), role=t(f"auth.role.{p.role}", lang)) + office)
@@ -195,32 +195,6 @@ def gate(lang: str) -> Principal | None:
     login.login_form(lang, key="main", expired_minutes=session_minutes(), sso=oidc_configured())
     session_cookie.frames(st.session_state, lang)  # clears a refused or signed-out cookie
     st.stop()
-
-
-def fragment_check() -> None:
-    """At the start of a fragment (the Map's map, ``ui.map_shown``): a click, a drawing or the
-    export reruns the fragment alone, and app.py's ``gate`` does not run then. The sign-in is checked
-    as the gate would: signed in but expired, disabled or with another role or office since (or
-    nobody signed in while anonymous viewing is off) reruns the whole page, whose gate then shows
-    the login form or applies the new rights; otherwise the interaction counts as activity
-    (``touch``: using the map keeps the session alive). In a full run the gate has just passed, so
-    this finds nothing to do."""
-    try:
-        s = common.cached_store(str(paths.store_path()))
-    except (StoreError, OSError):
-        return
-    if s.single_user():
-        return
-    p = current()  # None when the idle time has passed (the session is then cleared)
-    if p is None:
-        if st.session_state.get("auth_expired") or not anonymous_view():  # the login form says why
-            st.rerun(scope="app")
-        return
-    stored = s.principal(p)
-    if stored is None or (stored.role, stored.office) != (p.role, p.office):
-        st.rerun(scope="app")
-    touch(st.session_state)
-    _seen(p)
 
 
 def _logout() -> None:

@@ -18,12 +18,12 @@ from __future__ import annotations
 import streamlit as st
 from streamlit_folium import st_folium
 
-from ui import auth, map_export, map_tools, maplayers, mapview
+from ui import fragment_gate, map_export, map_tools, maplayers, mapview
 
 
 @st.fragment
 def shown(specs: list, visible: dict, basemap: str, lc_opacity: float, place, lang: str) -> None:
-    auth.fragment_check()  # a rerun of this part alone passes no gate of app.py: the sign-in checked here
+    fragment_gate.check()  # a rerun of this part alone passes no gate of app.py: the sign-in checked here
     m = maplayers.base_map()
     with st.container():  # the notes on the basemap and the layers: one block, so the map keeps its place
         gcj = maplayers.add_basemap(m, basemap, lang)
